@@ -1,0 +1,75 @@
+/* config.h - the appliance configuration (YAML), validated at load.
+ *
+ * Every key is one row of a table in config.c: name, type, bounds, default. Errors name
+ * the file and line and what was expected, e.g.
+ *   "config/tapwatch.yaml:7: flow_table.capacity: expected an integer from 1024 to 67108864".
+ */
+#ifndef TW_CONFIG_H
+#define TW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TW_PATH_LEN 256
+#define TW_SENSOR_LEN 64
+
+struct tw_config {
+    char sensor[TW_SENSOR_LEN];    /* sensor: name, [A-Za-z0-9_.-]+, default "tapwatch" */
+    uint32_t workers;              /* workers: worker lcores, 1..64, default 1 */
+    uint32_t ring_size;            /* ring_size: events per worker ring, power of 2, default 16384 */
+    uint32_t burst;                /* burst: packets per receive burst, 1..512, default 32 */
+    uint32_t mbufs;                /* mbufs: packet buffers in the pool, default 8191 */
+    uint32_t stats_interval_s;     /* stats_interval: seconds between live stats lines, 0 = off, default 1 */
+    char run_dir[TW_PATH_LEN];     /* run_dir: folder for sockets and spool files, default "run" */
+    char policy_file[TW_PATH_LEN]; /* policy: path of the policy file, "" = none */
+    bool promiscuous;              /* promiscuous: put NIC ports in promiscuous mode, default true */
+    struct {
+        uint32_t capacity;             /* flow_table.capacity: flows per worker, default 262144 */
+        uint32_t idle_timeout_s;       /* flow_table.idle_timeout: default 120 s */
+        uint32_t active_timeout_s;     /* flow_table.active_timeout: 0 = off, default 300 s */
+        uint32_t tcp_close_timeout_s;  /* flow_table.tcp_close_timeout: linger after FIN/RST, default 10 s */
+    } flow_table;
+    struct {
+        char url[TW_PATH_LEN];     /* redis.url: unix:///path or redis://host:port, "" = no store */
+        uint32_t hot_window_s;     /* redis.hot_window: flow records kept, default 7 d */
+        uint32_t retention_s;      /* redis.retention: summaries and alerts kept, default 180 d */
+        uint32_t batch;            /* redis.batch: records per pipelined batch, default 512 */
+        uint32_t buffer_records;   /* redis.buffer: records waiting while Redis is slow, default 262144 */
+        uint32_t flush_ms;         /* redis.flush_interval: ms before a partial batch is sent, default 100 */
+    } redis;
+};
+
+/* Fills every field with its default. */
+void tw_config_defaults(struct tw_config *cfg);
+
+/* Loads a YAML file over the current values (call tw_config_defaults first).
+ * Returns 0, or -1 with a one-line message "file:line: what was expected" in err. Unknown
+ * keys, wrong types and out-of-range values are all errors. On error cfg is left unchanged.
+ * Cross-field rules are not checked here (command-line overrides may still fix them):
+ * call tw_config_validate once every override is applied. */
+int tw_config_load(struct tw_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Sets one key from text, the way the file would ("flow_table.idle_timeout", "2m"): for
+ * command-line overrides. Returns 0, or -1 with "key: what was expected" in err (unknown
+ * key, bad value, out of range); on error cfg is unchanged. */
+int tw_config_set(struct tw_config *cfg, const char *key, const char *value, char *err,
+                  size_t errlen);
+
+/* Checks every key's bounds again and the rules between keys (active_timeout is 0 or at
+ * least idle_timeout, ...). Returns 0, or -1 with "key: what was expected" in err. */
+int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen);
+
+/* Returns the dotted name of the i-th key in table order, or NULL when i is past the last:
+ * with tw_config_get it prints the effective configuration (--check-config). */
+const char *tw_config_key_name(size_t i);
+
+/* Writes the value of key as config text ("120" for a uint, "2m" for a duration, "true")
+ * into buf. Returns 0, or -1 when the key is unknown or buf is too small. */
+int tw_config_get(const struct tw_config *cfg, const char *key, char *buf, size_t len);
+
+/* Parses a duration such as "30", "30s", "5m", "2h", "7d" into seconds.
+ * Returns 0, or -1 when the text is not a duration or does not fit in 32 bits. */
+int tw_parse_duration(const char *text, uint32_t *seconds);
+
+#endif

@@ -1,0 +1,34 @@
+/* flow_record_names.c - public names of the flow record enums (JSON `end_reason`).
+ *
+ * The names come from the TW_END_REASONS X-macro in flow_record.h, so adding a reason there
+ * is the only edit needed.
+ */
+#include <string.h>
+
+#include "../dataplane/flow_record.h"
+
+static const char *const end_reason_names[TW_END__COUNT] = {
+#define TW_X(sym, name) [TW_END_##sym] = name,
+    TW_END_REASONS(TW_X)
+#undef TW_X
+};
+
+/* Returns the public name of an end reason, "none" when out of range (a record from a
+ * newer dataplane must still print). */
+const char *tw_end_reason_name(unsigned reason)
+{
+    if (reason >= TW_END__COUNT)
+        return end_reason_names[TW_END_NONE];
+    return end_reason_names[reason];
+}
+
+/* Returns the end reason named `name`, or -1 when the name is NULL or unknown. */
+int tw_end_reason_from_name(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (unsigned i = 0; i < TW_END__COUNT; i++)
+        if (strcmp(end_reason_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}

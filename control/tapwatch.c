@@ -1,0 +1,396 @@
+/* tapwatch.c - main(): options, configuration, DPDK start-up, workers, control loop, summary.
+ * The only place that prints errors and ends the process. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "../dataplane/source.h"
+#include "../dataplane/worker.h"
+#include "config.h"
+#include "control_loop.h"
+#include "store.h"
+
+#define TW_VERSION "0.1.0"
+#define BIG_MBUFS 128
+#define BIG_ROOM UINT16_MAX /* data room is 16 bits: frames beyond it are kept snapped */
+#define DRAIN_MS 10000
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct options {
+    const char *config;
+    const char *pcap;
+    const char *iface;
+    const char *redis;
+    const char *flows_jsonl;
+    const char *sensor;
+    long workers;
+    long port;
+    double replay_speed;
+    int check_config;
+    int quiet;
+    long stats_interval;
+    int eal_argc;   /* EAL arguments after "--" */
+    char **eal_argv;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tapwatch [options] (--pcap FILE | --iface NAME | --port N -- EAL-ARGS...)\n"
+            "  --pcap FILE          replay a capture (pcap or pcapng)\n"
+            "  --iface NAME         watch a kernel interface (mirror port) through net_af_packet\n"
+            "  --port N             use DPDK port N (a NIC named by EAL arguments after --)\n"
+            "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml\n"
+            "  --check-config       validate the configuration and exit\n"
+            "  --redis URL          store records in Redis: unix:///path or redis://host:port\n"
+            "  --sensor NAME        sensor name (Redis key namespace)\n"
+            "  --flows-jsonl FILE   also write each finished flow as a JSON line (- = stdout)\n"
+            "  --workers N          worker cores\n"
+            "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
+            "  --stats-interval S   seconds between live stats lines on stderr (0 = off)\n"
+            "  --quiet              no live stats line\n"
+            "  --version, --help\n");
+}
+
+static int parse_long(const char *opt, const char *text, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) {
+        fprintf(stderr, "tapwatch: %s: expected an integer from %ld to %ld, got '%s'\n", opt, lo,
+                hi, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Returns 0, 1 for --help/--version (exit 0), or -1 for a bad command line (exit 2). */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
+           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP };
+    static const struct option longopts[] = {
+        {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
+        {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
+        {"check-config", no_argument, 0, O_CHECK}, {"redis", required_argument, 0, O_REDIS},
+        {"sensor", required_argument, 0, O_SENSOR}, {"flows-jsonl", required_argument, 0, O_JSONL},
+        {"workers", required_argument, 0, O_WORKERS}, {"replay-speed", required_argument, 0, O_SPEED},
+        {"stats-interval", required_argument, 0, O_STATS}, {"quiet", no_argument, 0, O_QUIET},
+        {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
+    };
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->workers = -1;
+    o->port = -1;
+    o->stats_interval = -1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case O_PCAP: o->pcap = optarg; break;
+        case O_IFACE: o->iface = optarg; break;
+        case O_PORT: if (parse_long("--port", optarg, 0, 1023, &o->port)) return -1; break;
+        case O_CONFIG: o->config = optarg; break;
+        case O_CHECK: o->check_config = 1; break;
+        case O_REDIS: o->redis = optarg; break;
+        case O_SENSOR: o->sensor = optarg; break;
+        case O_JSONL: o->flows_jsonl = optarg; break;
+        case O_WORKERS: if (parse_long("--workers", optarg, 1, 64, &o->workers)) return -1; break;
+        case O_STATS: if (parse_long("--stats-interval", optarg, 0, 3600, &o->stats_interval)) return -1; break;
+        case O_SPEED:
+            errno = 0;
+            o->replay_speed = strtod(optarg, &end);
+            if (errno || end == optarg || *end || o->replay_speed < 0 || o->replay_speed > 1e6) {
+                fprintf(stderr, "tapwatch: --replay-speed: expected a number >= 0, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
+        case O_HELP: usage(stdout); return 1;
+        case ':':
+            fprintf(stderr, "tapwatch: option %s needs a value (see --help)\n", argv[optind - 1]);
+            return -1;
+        default:
+            fprintf(stderr, "tapwatch: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
+        fprintf(stderr, "tapwatch: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    o->eal_argc = argc - optind;
+    o->eal_argv = argv + optind;
+    return 0;
+}
+
+/* EAL arguments: file mode needs no hugepages, no PCI scan and no shared config, so several
+ * tapwatch processes can run at once. Lcore 0 runs the control plane, 1..N the workers,
+ * mapped over the CPUs there are. */
+static int build_eal_args(const struct options *o, unsigned workers, char **argv, int max,
+                          char *lcores, size_t lcores_len, char *vdev, size_t vdev_len)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = 0;
+    size_t used = 0;
+
+    if (ncpu < 1)
+        ncpu = 1;
+    for (unsigned i = 0; i <= workers && used < lcores_len; i++)
+        used += (size_t)snprintf(lcores + used, lcores_len - used, "%s%u@%ld", i ? "," : "", i,
+                                 (long)i % ncpu);
+    argv[n++] = "tapwatch";
+    argv[n++] = "--lcores";
+    argv[n++] = lcores;
+    argv[n++] = "--log-level";
+    argv[n++] = "*:error";
+    if (o->eal_argc == 0) {
+        argv[n++] = "--no-huge";
+        argv[n++] = "-m";
+        argv[n++] = "512";
+        argv[n++] = "--no-pci";
+        argv[n++] = "--no-shconf";
+    }
+    if (o->iface) {
+        snprintf(vdev, vdev_len, "net_af_packet0,iface=%s,qpairs=%u", o->iface, workers);
+        argv[n++] = "--vdev";
+        argv[n++] = vdev;
+    }
+    for (int i = 0; i < o->eal_argc && n < max - 1; i++)
+        argv[n++] = o->eal_argv[i];
+    argv[n] = NULL;
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    struct tw_config cfg;
+    char err[512];
+    int rc = parse_options(argc, argv, &o);
+
+    if (rc)
+        return rc > 0 ? 0 : 2;
+
+    tw_config_defaults(&cfg);
+    if (o.config && tw_config_load(&cfg, o.config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
+        return 2;
+    }
+    if (o.redis)
+        snprintf(cfg.redis.url, sizeof(cfg.redis.url), "%s", o.redis);
+    if (o.sensor)
+        snprintf(cfg.sensor, sizeof(cfg.sensor), "%s", o.sensor);
+    if (o.workers > 0)
+        cfg.workers = (uint32_t)o.workers;
+    if (o.stats_interval >= 0)
+        cfg.stats_interval_s = (uint32_t)o.stats_interval;
+    if (tw_config_validate(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
+        return 2;
+    }
+    if (o.check_config) {
+        printf("tapwatch: configuration OK%s%s\n", o.config ? ": " : " (defaults)",
+               o.config ? o.config : "");
+        return 0;
+    }
+    int inputs = !!o.pcap + !!o.iface + (o.port >= 0);
+    if (inputs != 1) {
+        fprintf(stderr, "tapwatch: name exactly one input: --pcap FILE, --iface NAME or --port N "
+                        "(see --help)\n");
+        return 2;
+    }
+
+    /* Check the capture before starting DPDK, so a bad file fails at once. */
+    struct tw_source *src = NULL;
+    if (o.pcap) {
+        src = tw_source_pcap_open(o.pcap, err, sizeof(err));
+        if (!src) {
+            fprintf(stderr, "tapwatch: %s\n", err);
+            return 1;
+        }
+        if (cfg.workers > 1) {
+            fprintf(stderr, "tapwatch: note: a capture file is read by one worker for now; "
+                            "using 1 worker\n");
+            cfg.workers = 1;
+        }
+    }
+
+    FILE *jsonl = NULL;
+    if (o.flows_jsonl) {
+        jsonl = strcmp(o.flows_jsonl, "-") == 0 ? stdout : fopen(o.flows_jsonl, "w");
+        if (!jsonl) {
+            fprintf(stderr, "tapwatch: --flows-jsonl %s: %s\n", o.flows_jsonl, strerror(errno));
+            tw_source_close(src);
+            return 1;
+        }
+    }
+    FILE *report = jsonl == stdout ? stderr : stdout;
+
+    char *eal_argv[96], lcores[512], vdev[300];
+    int eal_argc = build_eal_args(&o, cfg.workers, eal_argv, 96, lcores, sizeof(lcores), vdev,
+                                  sizeof(vdev));
+    if (rte_eal_init(eal_argc, eal_argv) < 0) {
+        fprintf(stderr, "tapwatch: DPDK start-up failed: %s\n", rte_strerror(rte_errno));
+        tw_source_close(src);
+        return 1;
+    }
+    rc = 1;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    struct rte_mempool *pool = NULL, *big = NULL;
+    struct tw_worker *workers = calloc(cfg.workers, sizeof(*workers));
+    struct rte_ring **rings = calloc(cfg.workers, sizeof(*rings));
+    struct tw_store *store = NULL;
+    unsigned started = 0, inited = 0;
+
+    if (!workers || !rings) {
+        fprintf(stderr, "tapwatch: out of memory\n");
+        goto out;
+    }
+    if (tw_mbuf_meta_register() != 0) {
+        fprintf(stderr, "tapwatch: cannot register the mbuf field: %s\n", rte_strerror(rte_errno));
+        goto out;
+    }
+    pool = rte_pktmbuf_pool_create("tw_mbufs", cfg.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   (int)rte_socket_id());
+    if (o.pcap)
+        big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, 0, BIG_ROOM, (int)rte_socket_id());
+    if (!pool || (o.pcap && !big)) {
+        fprintf(stderr, "tapwatch: cannot create the packet pool: %s\n", rte_strerror(rte_errno));
+        goto out;
+    }
+    if (o.pcap) {
+        tw_source_pcap_attach(src, pool, big, o.replay_speed);
+    } else {
+        uint16_t port = o.port >= 0 ? (uint16_t)o.port : 0;
+        if (o.iface && rte_eth_dev_get_port_by_name("net_af_packet0", &port) != 0) {
+            fprintf(stderr, "tapwatch: --iface %s: cannot open the interface\n", o.iface);
+            goto out;
+        }
+        src = tw_source_ethdev_open(port, (uint16_t)cfg.workers, pool, err, sizeof(err));
+        if (!src) {
+            fprintf(stderr, "tapwatch: %s\n", err);
+            goto out;
+        }
+    }
+
+    struct tw_worker_params wp = {
+        .capacity = cfg.flow_table.capacity,
+        .idle_us = (uint64_t)cfg.flow_table.idle_timeout_s * 1000000u,
+        .active_us = (uint64_t)cfg.flow_table.active_timeout_s * 1000000u,
+        .close_us = (uint64_t)cfg.flow_table.tcp_close_timeout_s * 1000000u,
+        .evict_when_full = 1,
+        .lossless = src->replayable,
+        .burst = cfg.burst,
+    };
+    for (unsigned i = 0; i < cfg.workers; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "tw_events%u", i);
+        rings[i] = rte_ring_create_elem(name, sizeof(struct tw_flow_record), cfg.ring_size,
+                                        (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (!rings[i]) {
+            fprintf(stderr, "tapwatch: cannot create the event ring: %s\n", rte_strerror(rte_errno));
+            goto out;
+        }
+        if (tw_worker_init(&workers[i], i, &wp, rings[i]) != 0) {
+            fprintf(stderr, "tapwatch: worker %u: %s\n", i, strerror(errno));
+            goto out;
+        }
+        inited++;
+        workers[i].source = src;
+        workers[i].queue = (uint16_t)i;
+        workers[i].stop = &stop_requested;
+    }
+
+    if (cfg.redis.url[0]) {
+        struct tw_store_params sp = {
+            .url = cfg.redis.url, .sensor = cfg.sensor, .hot_window_s = cfg.redis.hot_window_s,
+            .batch = cfg.redis.batch, .buffer_records = cfg.redis.buffer_records,
+            .flush_ms = cfg.redis.flush_ms,
+        };
+        store = tw_store_open(&sp, err, sizeof(err));
+        if (!store) {
+            fprintf(stderr, "tapwatch: %s\n", err);
+            goto out;
+        }
+    } else {
+        fprintf(stderr, "tapwatch: no Redis configured: flows go to --flows-jsonl and the "
+                        "summary only\n");
+    }
+
+    struct tw_control ctl = {
+        .workers = workers, .nb_workers = cfg.workers, .jsonl = jsonl, .store = store,
+        .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
+    };
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        if (started == cfg.workers)
+            break;
+        if (rte_eal_remote_launch(tw_worker_run, &workers[started], lcore) != 0) {
+            fprintf(stderr, "tapwatch: cannot start worker %u\n", started);
+            stop_requested = 1;
+            break;
+        }
+        started++;
+    }
+    for (unsigned i = started; i < cfg.workers; i++)
+        workers[i].done = 1;
+    ctl.nb_workers = cfg.workers;
+    tw_control_run(&ctl, &stop_requested, DRAIN_MS);
+    rte_eal_mp_wait_lcore();
+    tw_control_summary(&ctl, report, src->name, src->end_note);
+    if (src->end_note[0])
+        fprintf(stderr, "tapwatch: %s: %s\n", o.pcap ? o.pcap : src->name, src->end_note);
+    rc = started == cfg.workers ? 0 : 1;
+    if (store) {
+        struct tw_store_stats st;
+        tw_store_get_stats(store, &st);
+        if (st.pending || st.dropped_full) {
+            fprintf(stderr, "tapwatch: %llu flow records did not reach Redis\n",
+                    (unsigned long long)(st.pending + st.dropped_full));
+            rc = 1;
+        }
+    }
+
+out:
+    tw_store_close(store);
+    for (unsigned i = 0; i < inited; i++)
+        tw_worker_fini(&workers[i]);
+    for (unsigned i = 0; rings && i < cfg.workers; i++)
+        rte_ring_free(rings[i]);
+    tw_source_close(src);
+    rte_mempool_free(big);
+    rte_mempool_free(pool);
+    free(rings);
+    free(workers);
+    if (jsonl && jsonl != stdout)
+        fclose(jsonl);
+    rte_eal_cleanup();
+    return rc;
+}

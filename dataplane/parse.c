@@ -1,0 +1,357 @@
+/* parse.c - L2 to L4 decoding (see parse.h). Every read is preceded by a length check
+ * against the captured length; nothing here trusts a length field from the frame. */
+#include "parse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "counters.h"
+
+#define ETH_P_IPV4 0x0800
+#define ETH_P_IPV6 0x86dd
+#define ETH_P_VLAN 0x8100
+#define ETH_P_QINQ 0x88a8
+#define ETH_P_QINQ_OLD 0x9100
+#define ETH_P_MPLS_UC 0x8847
+#define ETH_P_MPLS_MC 0x8848
+#define ETH_P_PPPOE_SESSION 0x8864
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
+#define MAX_MPLS_LABELS 16
+#define MAX_IPV6_EXT 16
+
+static inline uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int tw_linktype_supported(int linktype)
+{
+    switch (linktype) {
+    case TW_LINK_NULL: case TW_LINK_ETHERNET: case TW_LINK_PPP: case TW_LINK_RAW:
+    case TW_LINK_C_HDLC: case TW_LINK_LOOP: case TW_LINK_LINUX_SLL: case TW_LINK_IPV4:
+    case TW_LINK_IPV6: case TW_LINK_LINUX_SLL2: case TW_LINK_RAW_ALT: case TW_LINK_RAW_ALT2:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+const char *tw_linktype_name(int linktype, char *buf, unsigned len)
+{
+    static const struct { int type; const char *name; } names[] = {
+        {TW_LINK_NULL, "BSD loopback"}, {TW_LINK_ETHERNET, "Ethernet"},
+        {TW_LINK_PPP, "PPP"}, {TW_LINK_RAW, "raw IP"}, {TW_LINK_C_HDLC, "Cisco HDLC"},
+        {TW_LINK_LOOP, "OpenBSD loopback"}, {TW_LINK_LINUX_SLL, "Linux cooked v1"},
+        {TW_LINK_IPV4, "raw IPv4"}, {TW_LINK_IPV6, "raw IPv6"},
+        {TW_LINK_LINUX_SLL2, "Linux cooked v2"}, {TW_LINK_RAW_ALT, "raw IP"},
+        {TW_LINK_RAW_ALT2, "raw IP"},
+    };
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].type == linktype) {
+            snprintf(buf, len, "%s", names[i].name);
+            return buf;
+        }
+    snprintf(buf, len, "LINKTYPE %d", linktype);
+    return buf;
+}
+
+/* Maps a raw-IP frame to an ethertype by the version nibble; 0 when neither. */
+static uint16_t ethertype_of_ip(const uint8_t *p, uint32_t avail)
+{
+    if (avail < 1)
+        return 0;
+    return (p[0] >> 4) == 4 ? ETH_P_IPV4 : (p[0] >> 4) == 6 ? ETH_P_IPV6 : 0;
+}
+
+/* Address families used by loopback captures for IPv6 on the BSDs, macOS and Linux. */
+static uint16_t ethertype_of_af(uint32_t af)
+{
+    if (af == 2)
+        return ETH_P_IPV4;
+    if (af == 10 || af == 24 || af == 28 || af == 30)
+        return ETH_P_IPV6;
+    return 0;
+}
+
+/* Decodes the link header: sets *off to the first byte after it and *type to the
+ * ethertype that follows. Returns TW_C_PARSED or a drop counter. */
+static int parse_link(const uint8_t *f, uint32_t caplen, int linktype, uint32_t *off,
+                      uint16_t *type)
+{
+    uint32_t af;
+
+    switch (linktype) {
+    case TW_LINK_ETHERNET:
+        if (caplen < 14)
+            return TW_C_DROP_TOO_SHORT;
+        *type = be16(f + 12);
+        *off = 14;
+        if (*type <= 1500) { /* 802.3 length: only LLC/SNAP carries an ethertype */
+            if (caplen < 22)
+                return TW_C_DROP_NOT_IP;
+            if (f[14] != 0xaa || f[15] != 0xaa || f[16] != 0x03)
+                return TW_C_DROP_NOT_IP;
+            *type = be16(f + 20);
+            *off = 22;
+        }
+        return TW_C_PARSED;
+    case TW_LINK_LINUX_SLL: /* 16 bytes, protocol in the last two */
+        if (caplen < 16)
+            return TW_C_DROP_TOO_SHORT;
+        *type = be16(f + 14);
+        *off = 16;
+        return TW_C_PARSED;
+    case TW_LINK_LINUX_SLL2: /* 20 bytes, protocol first */
+        if (caplen < 20)
+            return TW_C_DROP_TOO_SHORT;
+        *type = be16(f);
+        *off = 20;
+        return TW_C_PARSED;
+    case TW_LINK_NULL: /* address family in the writer's byte order */
+    case TW_LINK_LOOP: /* address family in network order */
+        if (caplen < 4)
+            return TW_C_DROP_TOO_SHORT;
+        af = linktype == TW_LINK_LOOP ? (uint32_t)be16(f + 2) | (uint32_t)be16(f) << 16 : le32(f);
+        if (af > 0xffff) /* written on a host of the other byte order */
+            af = __builtin_bswap32(af);
+        *type = ethertype_of_af(af);
+        *off = 4;
+        return TW_C_PARSED;
+    case TW_LINK_RAW: case TW_LINK_RAW_ALT: case TW_LINK_RAW_ALT2:
+        *off = 0;
+        *type = ethertype_of_ip(f, caplen);
+        return caplen ? TW_C_PARSED : TW_C_DROP_TOO_SHORT;
+    case TW_LINK_IPV4:
+        *off = 0;
+        *type = ETH_P_IPV4;
+        return TW_C_PARSED;
+    case TW_LINK_IPV6:
+        *off = 0;
+        *type = ETH_P_IPV6;
+        return TW_C_PARSED;
+    case TW_LINK_PPP: /* optional HDLC address/control, then a 16-bit protocol */
+    case TW_LINK_C_HDLC: /* address, control, ethertype */
+        if (caplen < 4)
+            return TW_C_DROP_TOO_SHORT;
+        if (linktype == TW_LINK_C_HDLC) {
+            *type = be16(f + 2);
+            *off = 4;
+            return TW_C_PARSED;
+        }
+        *off = (f[0] == 0xff && f[1] == 0x03) ? 2 : 0;
+        *type = be16(f + *off);
+        *type = *type == PPP_IPV4 ? ETH_P_IPV4 : *type == PPP_IPV6 ? ETH_P_IPV6 : 0;
+        *off += 2;
+        return TW_C_PARSED;
+    default:
+        return TW_C_DROP_NOT_IP;
+    }
+}
+
+/* Follows VLAN tags, MPLS labels and PPPoE to an IP ethertype. */
+static int parse_l2_shims(const uint8_t *f, uint32_t caplen, uint32_t *off, uint16_t *type,
+                          struct tw_packet *pkt)
+{
+    unsigned tags = 0, labels = 0;
+
+    for (;;) {
+        switch (*type) {
+        case ETH_P_VLAN: case ETH_P_QINQ: case ETH_P_QINQ_OLD:
+            if (++tags > TW_MAX_VLAN_TAGS)
+                return TW_C_DROP_L2_TOO_DEEP;
+            if (caplen < *off + 4)
+                return TW_C_DROP_L2_TRUNCATED;
+            pkt->vlan = be16(f + *off) & 0x0fff;
+            *type = be16(f + *off + 2);
+            *off += 4;
+            break;
+        case ETH_P_MPLS_UC: case ETH_P_MPLS_MC:
+            for (;;) {
+                if (++labels > MAX_MPLS_LABELS)
+                    return TW_C_DROP_L2_TOO_DEEP;
+                if (caplen < *off + 4)
+                    return TW_C_DROP_L2_TRUNCATED;
+                int bottom = f[*off + 2] & 1;
+                *off += 4;
+                if (bottom)
+                    break;
+            }
+            *type = ethertype_of_ip(f + *off, caplen - *off);
+            return *type ? TW_C_PARSED : TW_C_DROP_NOT_IP;
+        case ETH_P_PPPOE_SESSION: /* ver/type, code, session, length, PPP protocol */
+            if (caplen < *off + 8)
+                return TW_C_DROP_L2_TRUNCATED;
+            *type = be16(f + *off + 6);
+            *type = *type == PPP_IPV4 ? ETH_P_IPV4 : *type == PPP_IPV6 ? ETH_P_IPV6 : 0;
+            *off += 8;
+            return *type ? TW_C_PARSED : TW_C_DROP_NOT_IP;
+        case ETH_P_IPV4: case ETH_P_IPV6:
+            return TW_C_PARSED;
+        default:
+            return TW_C_DROP_NOT_IP;
+        }
+    }
+}
+
+/* IPv6 extension headers: walks from the fixed header to the upper-layer protocol.
+ * *proto is the next-header value on entry and the upper-layer protocol on return;
+ * *l4off and *l4len advance past each header. */
+static int skip_ipv6_ext(const uint8_t *ip, uint32_t cap, uint32_t *l4off, uint32_t *l4len,
+                         uint8_t *proto, struct tw_packet *pkt)
+{
+    for (unsigned n = 0; n < MAX_IPV6_EXT; n++) {
+        uint32_t hlen;
+
+        switch (*proto) {
+        case 0: case 43: case 60: case 135: case 139: case 140: /* options, routing, mobility, HIP, shim6 */
+        case 51: /* AH: length in 4-byte units */
+        case 44: /* fragment */
+            break;
+        default:
+            return TW_C_PARSED;
+        }
+        if (cap < *l4off + 8 || *l4len < 8)
+            return TW_C_DROP_IPV6_BAD_EXT;
+        const uint8_t *h = ip + *l4off;
+        if (*proto == 44) {
+            uint16_t fo = be16(h + 2);
+            if (fo >> 3)
+                return TW_C_DROP_IP_FRAGMENT;
+            pkt->first_fragment = fo & 1;
+            hlen = 8;
+        } else if (*proto == 51) {
+            hlen = ((uint32_t)h[1] + 2) * 4;
+        } else {
+            hlen = ((uint32_t)h[1] + 1) * 8;
+        }
+        if (hlen > *l4len)
+            return TW_C_DROP_IPV6_BAD_EXT;
+        *proto = h[0];
+        *l4off += hlen;
+        *l4len -= hlen;
+    }
+    return TW_C_DROP_IPV6_BAD_EXT;
+}
+
+int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
+             struct tw_packet *pkt)
+{
+    uint32_t off = 0, l4off, l4len; /* l4off from the IP header; l4len per the IP length */
+    uint16_t type = 0;
+    uint8_t proto;
+    int rc;
+
+    memset(pkt, 0, sizeof(*pkt));
+    pkt->snapped = caplen < wirelen;
+
+    rc = parse_link(f, caplen, linktype, &off, &type);
+    if (rc != TW_C_PARSED)
+        return rc;
+    rc = parse_l2_shims(f, caplen, &off, &type, pkt);
+    if (rc != TW_C_PARSED)
+        return rc;
+
+    for (unsigned depth = 0;; depth++) {
+        const uint8_t *ip = f + off;
+        uint32_t cap = caplen - off; /* captured bytes from this IP header on */
+
+        if (depth >= TW_MAX_IP_NESTING)
+            return TW_C_DROP_TUNNEL_TOO_DEEP;
+        if (cap < 1)
+            return TW_C_DROP_IP_TRUNCATED;
+        if (type == ETH_P_IPV4) {
+            if (cap < 20)
+                return TW_C_DROP_IP_TRUNCATED;
+            if ((ip[0] >> 4) != 4)
+                return TW_C_DROP_IP_BAD_VERSION;
+            uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+            uint32_t total = be16(ip + 2);
+            if (ihl < 20)
+                return TW_C_DROP_IP_BAD_HEADER_LEN;
+            if (ihl > cap)
+                return TW_C_DROP_IP_TRUNCATED;
+            if (total < ihl || (total > cap && !pkt->snapped))
+                return TW_C_DROP_IP_BAD_TOTAL_LEN;
+            uint16_t frag = be16(ip + 6);
+            if (frag & 0x1fff)
+                return TW_C_DROP_IP_FRAGMENT;
+            pkt->first_fragment = (frag & 0x2000) != 0;
+            proto = ip[9];
+            pkt->ip_version = 4;
+            memset(pkt->src, 0, sizeof(pkt->src));
+            memset(pkt->dst, 0, sizeof(pkt->dst));
+            memcpy(pkt->src, ip + 12, 4);
+            memcpy(pkt->dst, ip + 16, 4);
+            l4off = ihl;
+            l4len = total - ihl;
+        } else if (type == ETH_P_IPV6) {
+            if (cap < 40)
+                return TW_C_DROP_IP_TRUNCATED;
+            if ((ip[0] >> 4) != 6)
+                return TW_C_DROP_IP_BAD_VERSION;
+            uint32_t plen = be16(ip + 4);
+            if (40 + plen > cap && !pkt->snapped)
+                return TW_C_DROP_IP_BAD_TOTAL_LEN;
+            proto = ip[6];
+            pkt->ip_version = 6;
+            memcpy(pkt->src, ip + 8, 16);
+            memcpy(pkt->dst, ip + 24, 16);
+            l4off = 40;
+            l4len = plen;
+            rc = skip_ipv6_ext(ip, cap, &l4off, &l4len, &proto, pkt);
+            if (rc != TW_C_PARSED)
+                return rc;
+        } else {
+            return TW_C_DROP_NOT_IP;
+        }
+
+        if (proto == 4 || proto == 41) { /* IPv4 or IPv6 inside IP: the inner packet is the flow */
+            if (cap < l4off + 1)
+                return TW_C_DROP_IP_TRUNCATED;
+            off += l4off;
+            type = proto == 4 ? ETH_P_IPV4 : ETH_P_IPV6;
+            continue;
+        }
+
+        pkt->ip_proto = proto;
+        pkt->l3 = ip;
+        pkt->l3_len = cap > 0xffff ? 0xffff : (uint16_t)cap;
+        const uint8_t *l4 = ip + l4off;
+        uint32_t l4cap = cap > l4off ? cap - l4off : 0;
+
+        switch (proto) {
+        case 6: { /* TCP */
+            if (l4cap < 20 || l4len < 20)
+                return TW_C_DROP_L4_TRUNCATED;
+            uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
+            if (doff < 20 || doff > l4len)
+                return TW_C_DROP_TCP_BAD_OFFSET;
+            pkt->src_port = be16(l4);
+            pkt->dst_port = be16(l4 + 2);
+            pkt->tcp_flags = l4[13];
+            pkt->payload_len = (uint16_t)(l4len - doff);
+            break;
+        }
+        case 17: /* UDP */
+            if (l4cap < 8 || l4len < 8)
+                return TW_C_DROP_L4_TRUNCATED;
+            pkt->src_port = be16(l4);
+            pkt->dst_port = be16(l4 + 2);
+            pkt->payload_len = (uint16_t)(l4len - 8);
+            break;
+        case 1: case 58: /* ICMP, ICMPv6: one flow per address pair, as ndpiReader keys them */
+            pkt->payload_len = (uint16_t)(l4len > 8 ? l4len - 8 : 0);
+            break;
+        default:
+            pkt->payload_len = (uint16_t)(l4len > 0xffff ? 0xffff : l4len);
+            break;
+        }
+        return TW_C_PARSED;
+    }
+}

@@ -1,0 +1,68 @@
+/* parse.h - L2 to L4 decoding of one frame into the fields the flow table needs.
+ *
+ * The decoder takes (pointer, captured length, link type) and checks the length before
+ * every header read. It never allocates and never prints: a frame it cannot use returns
+ * the counter that names why (a TW_C_DROP_* value), and the caller counts it.
+ *
+ *   frame ─> link header ─> [802.1Q/QinQ]* ─> [MPLS]* | [PPPoE] ─> IPv4/IPv6 ─> [IP-in-IP]
+ *         ─> TCP | UDP | ICMP | ICMPv6 | other protocol (a flow on addresses + protocol)
+ */
+#ifndef TW_PARSE_H
+#define TW_PARSE_H
+
+#include <stdint.h>
+
+/* Link types by their pcap LINKTYPE_ number. */
+enum tw_linktype {
+    TW_LINK_NULL = 0,       /* BSD loopback, host-order address family */
+    TW_LINK_ETHERNET = 1,
+    TW_LINK_PPP = 9,
+    TW_LINK_RAW = 101,      /* raw IPv4 or IPv6 */
+    TW_LINK_C_HDLC = 104,
+    TW_LINK_LOOP = 108,     /* OpenBSD loopback, network-order address family */
+    TW_LINK_LINUX_SLL = 113,
+    TW_LINK_IPV4 = 228,
+    TW_LINK_IPV6 = 229,
+    TW_LINK_LINUX_SLL2 = 276,
+    TW_LINK_RAW_ALT = 12,   /* DLT_RAW as some systems write it */
+    TW_LINK_RAW_ALT2 = 14,
+};
+
+/* Returns 1 when frames of this link type can be decoded. */
+int tw_linktype_supported(int linktype);
+/* Returns a printable name for a link type ("Ethernet", "LINKTYPE 147"), in buf. */
+const char *tw_linktype_name(int linktype, char *buf, unsigned len);
+
+#define TW_MAX_VLAN_TAGS 8
+#define TW_MAX_IP_NESTING 3
+
+#define TW_TCP_FIN 0x01
+#define TW_TCP_SYN 0x02
+#define TW_TCP_RST 0x04
+#define TW_TCP_PSH 0x08
+#define TW_TCP_ACK 0x10
+
+/* What one frame says. Addresses are 16 bytes (IPv4 in the first 4, rest zero). */
+struct tw_packet {
+    const uint8_t *l3;    /* innermost IP header, handed to nDPI */
+    uint16_t l3_len;      /* captured bytes from l3 to the end of the frame */
+    uint16_t payload_len; /* L4 payload bytes per the IP length */
+    uint16_t src_port;    /* host order, 0 without ports */
+    uint16_t dst_port;
+    uint16_t vlan;        /* innermost 802.1Q id, 0 if none */
+    uint8_t ip_version;   /* 4 or 6 */
+    uint8_t ip_proto;
+    uint8_t tcp_flags;    /* FIN/SYN/RST/PSH/ACK..., 0 for other protocols */
+    uint8_t first_fragment; /* IPv4/IPv6 first fragment of a fragmented datagram */
+    uint8_t snapped;      /* the frame was cut by the capture's snap length */
+    uint8_t pad;
+    uint8_t src[16];
+    uint8_t dst[16];
+};
+
+/* Decodes one frame. caplen is the captured length, wirelen the length on the wire.
+ * Returns TW_C_PARSED with *pkt filled, or the TW_C_DROP_* counter naming why not. */
+int tw_parse(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype,
+             struct tw_packet *pkt);
+
+#endif

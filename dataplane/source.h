@@ -1,0 +1,82 @@
+/* source.h - where packets come from: one narrow interface, one implementation per file.
+ *
+ *   source_pcap.c    a capture file (pcap or pcapng) read with libpcap into mbufs
+ *   source_ethdev.c  any DPDK port: a NIC, net_af_packet on a kernel interface, net_pcap...
+ *
+ * A source hands out bursts of mbufs; each mbuf carries its packet time and wire length in
+ * a dynamic field (tw_mbuf_meta). Past this interface no code sees a pcap header.
+ */
+#ifndef TW_SOURCE_H
+#define TW_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rte_mbuf;
+struct rte_mempool;
+
+/* Per-packet metadata kept in the mbuf (registered as a dynamic field at start-up). */
+struct tw_mbuf_meta {
+    uint64_t ts_us;    /* packet time, microseconds since the epoch */
+    uint32_t wire_len; /* length on the wire (>= captured length) */
+    uint32_t pad;
+};
+
+/* Registers the dynamic field; call once after rte_eal_init. Returns 0 or -1 (rte_errno). */
+int tw_mbuf_meta_register(void);
+/* The metadata of m (tw_mbuf_meta_register must have succeeded). */
+struct tw_mbuf_meta *tw_mbuf_meta(struct rte_mbuf *m);
+
+struct tw_source;
+
+struct tw_source_stats {
+    uint64_t packets;      /* packets handed out */
+    uint64_t bytes;        /* wire bytes handed out */
+    uint64_t dropped;      /* lost below us: NIC/kernel drops, pool empty */
+};
+
+struct tw_source_ops {
+    const char *kind;
+    /* Fills up to n mbufs for receive queue q. Returns how many (0: nothing right now),
+     * or -1 at the end of the input (a file is finished). */
+    int (*rx_burst)(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+    void (*get_stats)(struct tw_source *s, struct tw_source_stats *st);
+    void (*close)(struct tw_source *s);
+};
+
+struct tw_source {
+    const struct tw_source_ops *ops;
+    int linktype;        /* pcap LINKTYPE_ of every frame (Ethernet for ports) */
+    int replayable;      /* 1 for files: the reader may wait, so nothing need be dropped */
+    uint16_t nb_queues;
+    char name[256];      /* what the summary calls it */
+    char end_note[320];  /* set at the end of input when it ended early (cut file...) */
+};
+
+/* Opens a capture file. Checks the file before DPDK starts, so a bad file fails fast.
+ * Returns a source, or NULL with a one-line reason in err ("x.pcap: empty file"). The
+ * source cannot deliver packets until tw_source_pcap_attach gives it a mempool. */
+struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen);
+
+/* Gives the file source the mempool its mbufs come from; big frames (> the pool's data
+ * room) come from big_pool. replay_speed: 0 = as fast as possible, 1 = recorded pace. */
+void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
+                           struct rte_mempool *big_pool, double replay_speed);
+
+/* Opens DPDK port `port_id` with nb_queues receive queues (symmetric RSS when > 1).
+ * Returns a source or NULL with a one-line reason in err. */
+struct tw_source *tw_source_ethdev_open(uint16_t port_id, uint16_t nb_queues,
+                                        struct rte_mempool *pool, char *err, size_t errlen);
+
+static inline int tw_source_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+    return s->ops->rx_burst(s, q, pkts, n);
+}
+
+static inline void tw_source_close(struct tw_source *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+#endif

@@ -1,0 +1,300 @@
+/* worker.c - the per-packet path (see worker.h). */
+#include "worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "source.h"
+
+#define MAX_BURST 512
+
+int tw_worker_init(struct tw_worker *w, unsigned id, const struct tw_worker_params *p,
+                   struct rte_ring *events)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->p = *p;
+    w->events = events;
+    w->flows = tw_flow_table_create(p->capacity);
+    if (!w->flows)
+        return -1;
+    w->dpi = tw_classifier_create(p->capacity);
+    if (!w->dpi) {
+        int e = errno;
+        tw_flow_table_free(w->flows);
+        w->flows = NULL;
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+void tw_worker_fini(struct tw_worker *w)
+{
+    tw_classifier_free(w->dpi);
+    tw_flow_table_free(w->flows);
+    w->dpi = NULL;
+    w->flows = NULL;
+}
+
+static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_flow_record *r,
+                        enum tw_event_kind kind, enum tw_end_reason why)
+{
+    const struct tw_flow_key *k = &f->key;
+    static const char hex[] = "0123456789abcdef";
+
+    memset(r, 0, sizeof(*r));
+    r->flow_id = f->flow_id;
+    r->first_seen_us = f->first_us;
+    r->last_seen_us = f->last_us;
+    r->c2s_packets = f->c2s_packets;
+    r->c2s_bytes = f->c2s_bytes;
+    r->s2c_packets = f->s2c_packets;
+    r->s2c_bytes = f->s2c_bytes;
+    r->risks = f->risks;
+    r->seq = ++w->seq;
+    if (f->client_is_a) {
+        memcpy(r->src_ip, k->addr_a, 16);
+        memcpy(r->dst_ip, k->addr_b, 16);
+        r->src_port = k->port_a;
+        r->dst_port = k->port_b;
+    } else {
+        memcpy(r->src_ip, k->addr_b, 16);
+        memcpy(r->dst_ip, k->addr_a, 16);
+        r->src_port = k->port_b;
+        r->dst_port = k->port_a;
+    }
+    r->vlan = k->vlan;
+    r->master_proto = f->master_proto;
+    r->app_proto = f->app_proto;
+    r->category_id = f->category_id;
+    r->tls_version = f->tls_version;
+    r->ip_version = k->ip_version;
+    r->ip_proto = k->ip_proto;
+    r->event = (uint8_t)kind;
+    r->end_reason = (uint8_t)why;
+    r->c2s_tcp_flags = f->c2s_tcp_flags;
+    r->s2c_tcp_flags = f->s2c_tcp_flags;
+    r->detection_done = f->detection_done;
+    r->worker = (uint8_t)w->id;
+    tw_classify_names(w->dpi, f, r->app, sizeof(r->app), r->category, sizeof(r->category));
+    memcpy(r->server_name, f->server_name, sizeof(f->server_name));
+    if (f->has_ja3)
+        for (unsigned i = 0; i < 16; i++) {
+            r->ja3c[2 * i] = hex[f->ja3c[i] >> 4];
+            r->ja3c[2 * i + 1] = hex[f->ja3c[i] & 15];
+        }
+}
+
+/* Hands an event to the control plane. A replayed file waits for room (nothing is lost,
+ * the file simply reads slower); live traffic cannot wait, so the event is counted lost. */
+static void emit(struct tw_worker *w, const struct tw_flow *f, enum tw_event_kind kind,
+                 enum tw_end_reason why)
+{
+    struct tw_flow_record r;
+
+    fill_record(w, f, &r, kind, why);
+    if (likely(rte_ring_sp_enqueue_elem(w->events, &r, sizeof(r)) == 0))
+        return;
+    if (!w->p.lossless) {
+        w->counters.v[TW_C_EVENTS_RING_DROPPED]++;
+        return;
+    }
+    w->counters.v[TW_C_EVENTS_RING_WAIT]++;
+    while (rte_ring_sp_enqueue_elem(w->events, &r, sizeof(r)) != 0)
+        rte_pause();
+}
+
+static void note_detection(struct tw_worker *w, const struct tw_flow *f)
+{
+    if (f->app_proto == 0 && f->master_proto == 0)
+        w->counters.v[TW_C_FLOWS_UNKNOWN]++;
+    else if (f->guessed)
+        w->counters.v[TW_C_FLOWS_GUESSED]++;
+    else
+        w->counters.v[TW_C_FLOWS_CLASSIFIED]++;
+}
+
+static const unsigned end_counter[TW_END__COUNT] = {
+    [TW_END_NONE] = TW_C_FLOWS_END_EOF, /* not used */
+    [TW_END_IDLE] = TW_C_FLOWS_END_IDLE,
+    [TW_END_TCP_CLOSE] = TW_C_FLOWS_END_TCP_CLOSE,
+    [TW_END_EVICTED] = TW_C_FLOWS_END_EVICTED,
+    [TW_END_EOF] = TW_C_FLOWS_END_EOF,
+    [TW_END_SHUTDOWN] = TW_C_FLOWS_END_SHUTDOWN,
+};
+
+static void end_flow(struct tw_worker *w, struct tw_flow *f, enum tw_end_reason why)
+{
+    if (!f->detection_done && f->dpi) {
+        tw_classify_finish(w->dpi, f);
+        note_detection(w, f);
+    } else if (!f->dpi && !f->detection_done) {
+        f->detection_done = 1;
+        note_detection(w, f);
+    }
+    w->counters.v[end_counter[why]]++;
+    emit(w, f, TW_EVENT_END, why);
+    tw_flow_table_remove(w->flows, f);
+}
+
+static inline enum tw_end_reason timeout_reason(const struct tw_flow *f)
+{
+    return f->state == TW_FLOW_CLOSING ? TW_END_TCP_CLOSE : TW_END_IDLE;
+}
+
+void tw_worker_packet(struct tw_worker *w, const uint8_t *frame, uint32_t caplen,
+                      uint32_t wire_len, int linktype, uint64_t ts_us)
+{
+    struct tw_packet pkt;
+    struct tw_flow_key key;
+    struct tw_flow *f;
+    uint32_t hash;
+    int from_a, rc;
+
+    w->counters.v[TW_C_RECEIVED]++;
+    if (unlikely(ts_us < w->now_us)) { /* time never goes back: records stay ordered */
+        w->counters.v[TW_C_TS_BACKWARDS]++;
+        ts_us = w->now_us;
+    }
+    w->now_us = ts_us;
+
+    rc = tw_parse(frame, caplen, wire_len, linktype, &pkt);
+    if (unlikely(rc != TW_C_PARSED)) {
+        w->counters.v[rc]++;
+        return;
+    }
+    tw_flow_key_make(&pkt, &key, &from_a);
+    hash = tw_flow_key_hash(&key);
+    f = tw_flow_table_find(w->flows, &key, hash);
+    if (f) {
+        /* Decide on the flow's own timestamps, not on when the reaper last ran, so the
+         * records do not depend on burst boundaries or the worker count. */
+        if (tw_flow_expired(f, ts_us, w->p.idle_us, w->p.close_us)) {
+            end_flow(w, f, timeout_reason(f));
+            f = NULL;
+        } else if (f->state == TW_FLOW_CLOSING && (pkt.tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN) {
+            end_flow(w, f, TW_END_TCP_CLOSE); /* a new connection reuses the ports */
+            f = NULL;
+        }
+    }
+    if (!f) {
+        f = tw_flow_table_insert(w->flows, &key, hash);
+        if (unlikely(!f)) {
+            struct tw_flow *victim = w->p.evict_when_full ? tw_flow_table_oldest(w->flows) : NULL;
+            if (!victim) {
+                w->counters.v[TW_C_DROP_FLOW_TABLE_FULL]++;
+                return;
+            }
+            end_flow(w, victim, TW_END_EVICTED);
+            f = tw_flow_table_insert(w->flows, &key, hash);
+        }
+        f->client_is_a = (uint8_t)from_a;
+        f->first_us = f->last_export_us = ts_us;
+        f->flow_id = tw_flow_id(f);
+        w->counters.v[TW_C_FLOWS_CREATED]++;
+        tw_classify_begin(w->dpi, f);
+    }
+
+    f->last_us = ts_us;
+    if (from_a == f->client_is_a) {
+        f->c2s_packets++;
+        f->c2s_bytes += wire_len;
+        f->c2s_tcp_flags |= pkt.tcp_flags;
+    } else {
+        f->s2c_packets++;
+        f->s2c_bytes += wire_len;
+        f->s2c_tcp_flags |= pkt.tcp_flags;
+    }
+    tw_flow_table_touch(w->flows, f);
+    if (pkt.first_fragment)
+        w->counters.v[TW_C_IPV4_FIRST_FRAGMENT]++;
+    if (pkt.tcp_flags & (TW_TCP_FIN | TW_TCP_RST)) {
+        if ((pkt.tcp_flags & TW_TCP_RST) ||
+            ((f->c2s_tcp_flags & TW_TCP_FIN) && (f->s2c_tcp_flags & TW_TCP_FIN)))
+            tw_flow_table_set_closing(w->flows, f);
+    }
+
+    if (f->dpi && !pkt.snapped) {
+        w->counters.v[TW_C_DPI_PACKETS]++;
+        if (tw_classify_packet(w->dpi, f, &pkt, ts_us)) {
+            note_detection(w, f);
+            emit(w, f, TW_EVENT_CLASSIFIED, TW_END_NONE);
+        }
+    }
+    if (w->p.active_us && ts_us - f->last_export_us >= w->p.active_us) {
+        f->last_export_us = ts_us;
+        w->counters.v[TW_C_FLOW_UPDATES]++;
+        emit(w, f, TW_EVENT_UPDATE, TW_END_NONE);
+    }
+    w->counters.v[TW_C_PARSED]++;
+}
+
+void tw_worker_expire(struct tw_worker *w)
+{
+    struct tw_flow *f;
+
+    while ((f = tw_flow_table_next_expired(w->flows, w->now_us, w->p.idle_us, w->p.close_us)))
+        end_flow(w, f, timeout_reason(f));
+    w->active_flows = tw_flow_table_count(w->flows);
+}
+
+void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
+{
+    struct tw_flow *f;
+
+    while ((f = tw_flow_table_oldest(w->flows)))
+        end_flow(w, f, why);
+    w->active_flows = 0;
+}
+
+int tw_worker_run(void *arg)
+{
+    struct tw_worker *w = arg;
+    struct rte_mbuf *pkts[MAX_BURST];
+    uint16_t burst = w->p.burst > MAX_BURST ? MAX_BURST : (uint16_t)w->p.burst;
+    int linktype = w->source->linktype;
+    enum tw_end_reason why = TW_END_EOF;
+
+    for (;;) {
+        if (unlikely(*w->stop)) {
+            why = TW_END_SHUTDOWN;
+            break;
+        }
+        int n = tw_source_rx(w->source, w->queue, pkts, burst);
+        if (n < 0)
+            break;
+        if (n > 0)
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[0], void *));
+        for (int i = 0; i < n; i++) {
+            struct rte_mbuf *m = pkts[i];
+            if (i + 1 < n)
+                rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+            const struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
+            tw_worker_packet(w, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+                             meta->wire_len, linktype, meta->ts_us);
+        }
+        if (n > 0) {
+            rte_pktmbuf_free_bulk(pkts, (unsigned)n);
+        } else if (!w->source->replayable) {
+            /* a quiet port: let the wall clock move time on, so silent flows still end */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+            if (now > w->now_us)
+                w->now_us = now;
+        }
+        tw_worker_expire(w);
+    }
+    tw_worker_flush(w, why);
+    w->done = 1;
+    return 0;
+}

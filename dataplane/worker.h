@@ -1,0 +1,65 @@
+/* worker.h - one dataplane worker: its flow table, its nDPI state, its counters, its event
+ * ring. One polling loop per worker lcore; nothing here blocks on the control plane except
+ * a replayed file, which waits for room in the ring instead of losing events.
+ *
+ *   source ─burst─> tw_worker_packet() ─> parse ─> flow table ─> nDPI ─> events ring
+ */
+#ifndef TW_WORKER_H
+#define TW_WORKER_H
+
+#include <stdint.h>
+
+#include "classify.h"
+#include "counters.h"
+#include "flow_record.h"
+#include "flow_table.h"
+
+struct rte_ring;
+struct tw_source;
+
+struct tw_worker_params {
+    uint32_t capacity;          /* flows in the table */
+    uint64_t idle_us;
+    uint64_t active_us;         /* 0 = no periodic updates */
+    uint64_t close_us;
+    int evict_when_full;        /* 1: end the oldest flow to make room; 0: drop the packet */
+    int lossless;               /* 1: wait for room in the event ring (file input) */
+    uint32_t burst;
+};
+
+struct tw_worker {
+    struct tw_counters counters;       /* first: its own cache lines */
+    unsigned id;
+    struct tw_worker_params p;
+    struct tw_flow_table *flows;
+    struct tw_classifier *dpi;
+    struct rte_ring *events;           /* struct tw_flow_record by value, SP/SC */
+    struct tw_source *source;          /* what run() reads */
+    uint16_t queue;
+    uint64_t now_us;                   /* latest packet time, never goes back */
+    uint64_t seq;                      /* event sequence number */
+    volatile int *stop;                /* set by the signal handler */
+    volatile int done;                 /* set when run() has flushed and returned */
+    volatile uint32_t active_flows;    /* published for the live stats */
+};
+
+/* Creates a worker's tables (no DPDK calls). Returns 0, or -1 with errno. */
+int tw_worker_init(struct tw_worker *w, unsigned id, const struct tw_worker_params *p,
+                   struct rte_ring *events);
+void tw_worker_fini(struct tw_worker *w);
+
+/* Accounts for one frame (all the per-packet work). */
+void tw_worker_packet(struct tw_worker *w, const uint8_t *frame, uint32_t caplen,
+                      uint32_t wire_len, int linktype, uint64_t ts_us);
+
+/* Ends the flows that timed out by the latest packet time. */
+void tw_worker_expire(struct tw_worker *w);
+
+/* Ends every flow with the given reason (end of input, shutdown). */
+void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why);
+
+/* The lcore loop: reads w->source queue w->queue until the input ends or *stop is set,
+ * then flushes every flow. Returns 0. Signature fits rte_eal_remote_launch. */
+int tw_worker_run(void *arg);
+
+#endif

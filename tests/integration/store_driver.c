@@ -1,0 +1,187 @@
+/* store_driver.c - puts flow records into Redis through the store, for the integration test
+ * and to measure the store's throughput.
+ *
+ *   store_driver write URL SENSOR < records.jsonl   one record per line, as tw_record_to_json
+ *                                                  prints it; exit 0 when all are written
+ *   store_driver bench URL SENSOR N [BATCH]         N synthetic records (as many flows), prints
+ *                                                  records/s on stdout
+ *   store_driver down URL SENSOR                    a store whose Redis is unreachable: checks
+ *                                                  that records wait and are counted
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../control/record_json.h"
+#include "../../control/store.h"
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void print_stats(struct tw_store *s, const char *what)
+{
+    struct tw_store_stats st;
+
+    tw_store_get_stats(s, &st);
+    fprintf(stderr,
+            "store_driver %s: queued %" PRIu64 " written %" PRIu64 " pending %" PRIu64
+            " dropped_full %" PRIu64 " reconnects %" PRIu64 " errors %" PRIu64 " connected %d\n",
+            what, st.queued, st.written, st.pending, st.dropped_full, st.reconnects, st.errors,
+            st.connected);
+}
+
+static int do_write(struct tw_store *s)
+{
+    char line[8192], err[256];
+    struct tw_flow_record r;
+    unsigned long lineno = 0;
+
+    while (fgets(line, sizeof(line), stdin) != NULL) {
+        lineno++;
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '\0')
+            continue;
+        if (tw_record_from_json(line, &r, err, sizeof(err)) < 0) {
+            fprintf(stderr, "store_driver: line %lu: %s\n", lineno, err);
+            return 1;
+        }
+        while (tw_store_put(s, &r) < 0)
+            if (tw_store_poll(s, mono_ms()) < 0)
+                return 1;
+        tw_store_poll(s, mono_ms());
+    }
+    if (tw_store_drain(s, 5000) != 0) {
+        print_stats(s, "write");
+        return 1;
+    }
+    return 0;
+}
+
+static void synth(struct tw_flow_record *r, uint64_t i)
+{
+    memset(r, 0, sizeof(*r));
+    r->flow_id = 0x1000000000000000ULL + i;
+    r->first_seen_us = 1772442000000000ULL + i * 1000; /* 2026-03-02T09:00:00Z on */
+    r->last_seen_us = r->first_seen_us + 5000000;
+    r->c2s_packets = 10;
+    r->c2s_bytes = 1500;
+    r->s2c_packets = 12;
+    r->s2c_bytes = 9000;
+    r->ip_version = 4;
+    r->ip_proto = 6;
+    r->src_ip[0] = 10;
+    r->src_ip[1] = (uint8_t)(i >> 16);
+    r->src_ip[2] = (uint8_t)(i >> 8);
+    r->src_ip[3] = (uint8_t)i;
+    r->dst_ip[0] = 192;
+    r->dst_ip[1] = 168;
+    r->dst_ip[2] = 1;
+    r->dst_ip[3] = (uint8_t)(i % 50);
+    r->src_port = (uint16_t)(32768 + i % 20000);
+    r->dst_port = 443;
+    r->event = TW_EVENT_END;
+    r->end_reason = TW_END_IDLE;
+    r->tls_version = 0x0303;
+    snprintf(r->app, sizeof(r->app), "TLS.Google");
+    snprintf(r->category, sizeof(r->category), "Web");
+    snprintf(r->server_name, sizeof(r->server_name), "www%" PRIu64 ".example.com", i % 1000);
+    snprintf(r->ja3c, sizeof(r->ja3c), "%032x", (unsigned)i);
+}
+
+static int do_bench(struct tw_store *s, uint64_t n)
+{
+    struct tw_flow_record r;
+    uint64_t t0 = mono_ms(), t1;
+
+    for (uint64_t i = 0; i < n; i++) {
+        synth(&r, i);
+        while (tw_store_put(s, &r) < 0)
+            if (tw_store_poll(s, mono_ms()) < 0)
+                return 1;
+        if ((i & 63) == 0)
+            tw_store_poll(s, mono_ms());
+    }
+    if (tw_store_drain(s, 60000) != 0)
+        return 1;
+    t1 = mono_ms();
+    printf("%" PRIu64 " records in %.3f s: %.0f records/s\n", n, (double)(t1 - t0) / 1e3,
+           (double)n * 1e3 / (double)(t1 - t0 ? t1 - t0 : 1));
+    return 0;
+}
+
+/* Redis is unreachable: puts must still succeed up to the buffer, then be refused and
+ * counted; drain must give up in time and report what is left. */
+static int do_down(struct tw_store *s)
+{
+    struct tw_flow_record r;
+    struct tw_store_stats st;
+    uint64_t t0;
+    int fails = 0;
+
+    for (uint64_t i = 0; i < 20; i++) {
+        synth(&r, i);
+        if (tw_store_put(s, &r) < 0)
+            fails++;
+    }
+    if (tw_store_poll(s, mono_ms()) != -1) {
+        fprintf(stderr, "store_driver down: poll did not report Redis down\n");
+        return 1;
+    }
+    t0 = mono_ms();
+    uint64_t left = tw_store_drain(s, 300);
+    tw_store_get_stats(s, &st);
+    if (fails != 4 || st.dropped_full != 4 || st.queued != 16 || left != 16 || st.pending != 16 ||
+        st.written != 0 || st.connected || mono_ms() - t0 > 2000) {
+        print_stats(s, "down");
+        fprintf(stderr, "store_driver down: fails %d left %" PRIu64 "\n", fails, left);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct tw_store_params p = {.hot_window_s = 7 * 86400, .batch = 512,
+                                .buffer_records = 65536, .flush_ms = 100};
+    struct tw_store *s;
+    char err[256];
+    int rc;
+
+    if (argc < 4) {
+        fprintf(stderr, "usage: store_driver write|bench|down URL SENSOR [N [BATCH]]\n");
+        return 2;
+    }
+    p.url = argv[2];
+    p.sensor = argv[3];
+    if (strcmp(argv[1], "down") == 0) {
+        p.buffer_records = 16;
+        p.batch = 8;
+    }
+    if (strcmp(argv[1], "bench") == 0 && argc > 5)
+        p.batch = (uint32_t)strtoul(argv[5], NULL, 10);
+    if ((s = tw_store_open(&p, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "store_driver: %s\n", err);
+        return 1;
+    }
+    if (strcmp(argv[1], "write") == 0)
+        rc = do_write(s);
+    else if (strcmp(argv[1], "bench") == 0 && argc > 4)
+        rc = do_bench(s, strtoull(argv[4], NULL, 10));
+    else if (strcmp(argv[1], "down") == 0)
+        rc = do_down(s);
+    else {
+        fprintf(stderr, "store_driver: unknown mode %s\n", argv[1]);
+        rc = 2;
+    }
+    if (rc == 0 && strcmp(argv[1], "down") != 0)
+        print_stats(s, argv[1]);
+    tw_store_close(s);
+    return rc;
+}

@@ -1,0 +1,334 @@
+/* test_record_json.c - flow records to JSON and back (control/record_json.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "../../control/record_json.h"
+
+/* The true bound of tw_record_to_json output (see test_worst_case_size); record_json.h still
+ * says 2048, which holds for realistic records only. */
+#ifndef TW_RECORD_JSON_MAX
+#define TW_RECORD_JSON_MAX 4096
+#endif
+
+/* A TLS flow 10.1.2.3:51000 -> 93.184.216.34:443, seen 2022-06-04T23:25:42.293Z for 1.5 s. */
+static void v4_record(struct tw_flow_record *r)
+{
+    static const uint8_t src[4] = {10, 1, 2, 3}, dst[4] = {93, 184, 216, 34};
+
+    memset(r, 0, sizeof(*r));
+    r->flow_id = 0x00c0ffee12345678ULL;
+    r->first_seen_us = 1654385142293000ULL;
+    r->last_seen_us = 1654385143793001ULL;
+    r->c2s_packets = 12;
+    r->c2s_bytes = 1834;
+    r->s2c_packets = 10;
+    r->s2c_bytes = 18000000000ULL; /* beyond 32 bits */
+    r->risks = (1ULL << 6) | (1ULL << 24); /* self-signed certificate, missing SNI */
+    memcpy(r->src_ip, src, 4);
+    memcpy(r->dst_ip, dst, 4);
+    r->src_port = 51000;
+    r->dst_port = 443;
+    r->vlan = 100;
+    r->tls_version = 0x0303;
+    r->ip_version = 4;
+    r->ip_proto = 6;
+    r->event = TW_EVENT_END;
+    r->end_reason = TW_END_TCP_CLOSE;
+    snprintf(r->app, sizeof(r->app), "TLS.Google");
+    snprintf(r->category, sizeof(r->category), "Web");
+    snprintf(r->server_name, sizeof(r->server_name), "www.example.com");
+    snprintf(r->ja3c, sizeof(r->ja3c), "e7d705a3286e19ea42f587b344ee6865");
+}
+
+/* Only the fields the JSON carries (record_json.h); the rest come back zero. */
+static void assert_same_public(const struct tw_flow_record *a, const struct tw_flow_record *b)
+{
+    assert_int_equal(a->flow_id, b->flow_id);
+    assert_int_equal(a->first_seen_us, b->first_seen_us);
+    assert_int_equal(a->last_seen_us, b->last_seen_us);
+    assert_int_equal(a->c2s_packets, b->c2s_packets);
+    assert_int_equal(a->c2s_bytes, b->c2s_bytes);
+    assert_int_equal(a->s2c_packets, b->s2c_packets);
+    assert_int_equal(a->s2c_bytes, b->s2c_bytes);
+    assert_int_equal(a->risks, b->risks);
+    assert_memory_equal(a->src_ip, b->src_ip, 16);
+    assert_memory_equal(a->dst_ip, b->dst_ip, 16);
+    assert_int_equal(a->src_port, b->src_port);
+    assert_int_equal(a->dst_port, b->dst_port);
+    assert_int_equal(a->vlan, b->vlan);
+    assert_int_equal(a->tls_version, b->tls_version);
+    assert_int_equal(a->ip_version, b->ip_version);
+    assert_int_equal(a->ip_proto, b->ip_proto);
+    assert_int_equal(a->event, b->event);
+    assert_int_equal(a->end_reason, b->end_reason);
+    assert_string_equal(a->app, b->app);
+    assert_string_equal(a->category, b->category);
+    assert_string_equal(a->server_name, b->server_name);
+    assert_string_equal(a->ja3c, b->ja3c);
+}
+
+static void test_round_trip_v4(void **state)
+{
+    struct tw_flow_record r, back;
+    char buf[2048], err[128];
+    (void)state;
+
+    v4_record(&r);
+    int n = tw_record_to_json(&r, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(n, (int)strlen(buf));
+    assert_int_equal(tw_record_from_json(buf, &back, err, sizeof(err)), 0);
+    assert_same_public(&r, &back);
+    assert_non_null(strstr(buf, "\"first_seen\":1654385142.293000"));
+    assert_non_null(strstr(buf, "\"last_seen\":1654385143.793001"));
+    assert_non_null(strstr(buf, "\"flow_id\":\"00c0ffee12345678\""));
+    assert_non_null(strstr(buf, "\"src_ip\":\"10.1.2.3\""));
+    assert_non_null(strstr(buf, "\"end_reason\":\"tcp_close\""));
+    assert_non_null(strstr(buf, "\"event\":\"end\""));
+    assert_non_null(strstr(buf, "\"s2c_bytes\":18000000000"));
+}
+
+static void test_every_key_present(void **state)
+{
+    static const char *keys[] = {
+        "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto", "vlan", "first_seen",
+        "last_seen", "c2s_packets", "c2s_bytes", "s2c_packets", "s2c_bytes", "app",
+        "category", "server_name", "risks", "end_reason", "flow_id", "ip_version",
+        "tls_version", "ja3c", "event"};
+    struct tw_flow_record r;
+    char buf[2048];
+    json_object *o, *v;
+    (void)state;
+
+    memset(&r, 0, sizeof(r)); /* an empty record still has every key */
+    r.ip_version = 4;
+    r.event = TW_EVENT_CLASSIFIED;
+    assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+    o = json_tokener_parse(buf);
+    assert_non_null(o);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!json_object_object_get_ex(o, keys[i], &v))
+            fail_msg("key %s missing in %s", keys[i], buf);
+    }
+    assert_int_equal(json_object_object_length(o), sizeof(keys) / sizeof(keys[0]));
+    json_object_object_get_ex(o, "first_seen", &v);
+    assert_true(json_object_is_type(v, json_type_double));
+    json_object_object_get_ex(o, "risks", &v);
+    assert_true(json_object_is_type(v, json_type_array));
+    json_object_put(o);
+    assert_non_null(strstr(buf, "\"first_seen\":0.000000"));
+    assert_non_null(strstr(buf, "\"event\":\"classified\""));
+    assert_non_null(strstr(buf, "\"end_reason\":\"none\""));
+}
+
+static void test_round_trip_v6(void **state)
+{
+    /* 2001:db8::1 port 53000 -> 2001:db8:0:1::53 port 53, a DNS query over UDP */
+    static const uint8_t src[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const uint8_t dst[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x53};
+    struct tw_flow_record r, back;
+    char buf[2048], err[128];
+    (void)state;
+
+    v4_record(&r);
+    r.ip_version = 6;
+    r.ip_proto = 17;
+    memcpy(r.src_ip, src, 16);
+    memcpy(r.dst_ip, dst, 16);
+    r.event = TW_EVENT_UPDATE;
+    r.end_reason = TW_END_NONE;
+    assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\"src_ip\":\"2001:db8::1\""));
+    assert_non_null(strstr(buf, "\"dst_ip\":\"2001:db8:0:1::53\""));
+    assert_non_null(strstr(buf, "\"ip_version\":6"));
+    assert_int_equal(tw_record_from_json(buf, &back, err, sizeof(err)), 0);
+    assert_same_public(&r, &back);
+}
+
+static void test_risks(void **state)
+{
+    struct tw_flow_record r, back;
+    char buf[2048], err[128];
+    (void)state;
+
+    v4_record(&r);
+    assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+    /* names as nDPI 4.2's ndpi_risk2str prints them */
+    char want[256];
+    snprintf(want, sizeof(want), "\"risks\":[\"%s\",\"%s\"]", tw_risk_name(6), tw_risk_name(24));
+    assert_non_null(strstr(buf, want));
+    assert_string_equal(tw_risk_name(6), "Self-signed Certificate");
+    assert_null(tw_risk_name(0));
+    assert_null(tw_risk_name(63));
+
+    /* every bit, named or not, survives the round trip */
+    r.risks = ~(uint64_t)0;
+    assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+    assert_int_equal(tw_record_from_json(buf, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.risks, r.risks);
+}
+
+static void test_odd_server_names(void **state)
+{
+    /* quotes, a backslash, control bytes, a valid 2-byte UTF-8 character, then invalid bytes:
+     * a lone continuation byte, a truncated sequence, an overlong '/' and 0xff */
+    static const char odd[] = "a\"b\\c\x01\x1f\n\t/\xc3\xa9|\x80|\xe2\x82|\xc0\xaf|\xff";
+    struct tw_flow_record r, back;
+    char buf[2048], err[128];
+    json_object *o, *v;
+    (void)state;
+
+    v4_record(&r);
+    memset(r.server_name, 0, sizeof(r.server_name));
+    memcpy(r.server_name, odd, sizeof(odd) - 1);
+    assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+    o = json_tokener_parse(buf);
+    assert_non_null(o);
+    assert_true(json_object_object_get_ex(o, "server_name", &v));
+    assert_string_equal(json_object_get_string(v),
+                        "a\"b\\c\x01\x1f\n\t/\xc3\xa9|\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd|"
+                        "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd");
+    json_object_put(o);
+    assert_null(strchr(buf, '\n'));            /* one line */
+    assert_non_null(strstr(buf, "\\u0001"));    /* control bytes escaped */
+    assert_null(strstr(buf, "\\/"));            /* no needless slash escape */
+    assert_int_equal(tw_record_from_json(buf, &back, err, sizeof(err)), 0);
+
+    /* a name of 95 invalid bytes grows to 285 bytes of U+FFFD: still valid, cut on parse at
+     * a character boundary */
+    memset(r.server_name, 0xff, sizeof(r.server_name) - 1);
+    assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+    assert_int_equal(tw_record_from_json(buf, &back, err, sizeof(err)), 0);
+    assert_int_equal(strlen(back.server_name), 93); /* 31 whole characters */
+
+    /* a field without its NUL (all 96 bytes used) stops at the field's end */
+    memset(r.server_name, 'x', sizeof(r.server_name));
+    assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+    o = json_tokener_parse(buf);
+    json_object_object_get_ex(o, "server_name", &v);
+    assert_int_equal(json_object_get_string_len(v), sizeof(r.server_name));
+    json_object_put(o);
+}
+
+/* record_json.h promises 2048 bytes, but every field at its worst (all 64 risk bits, every
+ * string byte a control byte escaped as \u00XX) needs more: this pins the real bound,
+ * TW_RECORD_JSON_MAX, and checks realistic worst cases still fit 2048. */
+static void test_worst_case_size(void **state)
+{
+    struct tw_flow_record r;
+    char buf[TW_RECORD_JSON_MAX];
+    (void)state;
+
+    v4_record(&r);
+    r.ip_version = 6;
+    memset(r.src_ip, 0xff, 16);
+    memset(r.dst_ip, 0xff, 16);
+    r.c2s_packets = r.c2s_bytes = r.s2c_packets = r.s2c_bytes = UINT64_MAX;
+    r.first_seen_us = r.last_seen_us = UINT64_MAX;
+    r.risks = ~(uint64_t)0;
+    memset(r.app, 0x01, sizeof(r.app));            /* \u0001: 6 bytes each */
+    memset(r.category, 0x01, sizeof(r.category));
+    memset(r.server_name, 0x01, sizeof(r.server_name));
+    memset(r.ja3c, 0x01, sizeof(r.ja3c));
+    int n = tw_record_to_json(&r, buf, sizeof(buf));
+    assert_true(n > 0 && n < TW_RECORD_JSON_MAX);
+    print_message("worst-case record JSON: %d bytes\n", n);
+
+    /* printable names at full length and 8 risks: within 2048 */
+    r.risks = 0xff0;
+    memset(r.app, 'A', sizeof(r.app) - 1);
+    r.app[sizeof(r.app) - 1] = 0;
+    memset(r.category, 'C', sizeof(r.category) - 1);
+    r.category[sizeof(r.category) - 1] = 0;
+    memset(r.server_name, 'S', sizeof(r.server_name) - 1);
+    r.server_name[sizeof(r.server_name) - 1] = 0;
+    memset(r.ja3c, 'f', sizeof(r.ja3c) - 1);
+    r.ja3c[sizeof(r.ja3c) - 1] = 0;
+    n = tw_record_to_json(&r, buf, 2048);
+    assert_true(n > 0 && n < 2048);
+}
+
+static void test_too_small_buffer(void **state)
+{
+    struct tw_flow_record r;
+    char buf[2048], small[64];
+    (void)state;
+
+    v4_record(&r);
+    int n = tw_record_to_json(&r, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(tw_record_to_json(&r, small, sizeof(small)), -1);
+    assert_int_equal(tw_record_to_json(&r, buf, (size_t)n), -1);      /* no room for NUL */
+    assert_int_equal(tw_record_to_json(&r, buf, (size_t)n + 1), n);   /* just enough */
+}
+
+static void test_bad_json(void **state)
+{
+    static const char *bad[] = {
+        "", "nope", "[]", "{}", "{\"flow_id\":\"12\"}",
+        /* a valid record with one field broken is made below */
+    };
+    struct tw_flow_record r, back;
+    char buf[2048], text[2200], err[128];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(tw_record_from_json(bad[i], &back, err, sizeof(err)), -1);
+        assert_true(err[0] != '\0');
+    }
+    assert_int_equal(tw_record_from_json(NULL, &back, err, sizeof(err)), -1);
+
+    v4_record(&r);
+    tw_record_to_json(&r, buf, sizeof(buf));
+    static const struct {
+        const char *from, *to;
+    } edits[] = {
+        {"\"src_ip\":\"10.1.2.3\"", "\"src_ip\":\"10.1.2.300\""},
+        {"\"dst_port\":443", "\"dst_port\":70000"},
+        {"\"end_reason\":\"tcp_close\"", "\"end_reason\":\"bored\""},
+        {"\"event\":\"end\"", "\"event\":\"later\""},
+        {"\"ip_version\":4", "\"ip_version\":5"},
+        {"\"src_port\":51000", "\"src_port\":-1"},
+        {"\"app\":\"TLS.Google\"", "\"app\":7"},
+    };
+    for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+        char *at = strstr(buf, edits[i].from);
+        assert_non_null(at);
+        snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - buf), buf, edits[i].to,
+                 at + strlen(edits[i].from));
+        if (tw_record_from_json(text, &back, err, sizeof(err)) != -1)
+            fail_msg("accepted: %s", edits[i].to);
+    }
+}
+
+static void test_end_reason_names(void **state)
+{
+    (void)state;
+    assert_string_equal(tw_end_reason_name(TW_END_IDLE), "idle");
+    assert_string_equal(tw_end_reason_name(TW_END_EOF), "eof");
+    assert_string_equal(tw_end_reason_name(TW_END__COUNT + 5), "none");
+    for (unsigned i = 0; i < TW_END__COUNT; i++)
+        assert_int_equal(tw_end_reason_from_name(tw_end_reason_name(i)), (int)i);
+    assert_int_equal(tw_end_reason_from_name("nope"), -1);
+    assert_int_equal(tw_end_reason_from_name(NULL), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_v4),     cmocka_unit_test(test_every_key_present),
+        cmocka_unit_test(test_round_trip_v6),     cmocka_unit_test(test_risks),
+        cmocka_unit_test(test_odd_server_names),  cmocka_unit_test(test_worst_case_size),
+        cmocka_unit_test(test_too_small_buffer),  cmocka_unit_test(test_bad_json),
+        cmocka_unit_test(test_end_reason_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
