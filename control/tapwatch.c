@@ -107,12 +107,27 @@ static int parse_options(int argc, char **argv, struct options *o)
     o->port = -1;
     o->stats_interval = -1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case O_PCAP: o->pcap = optarg; break;
-        case O_IFACE: o->iface = optarg; break;
-        case O_PORT: if (parse_long("--port", optarg, 0, 1023, &o->port)) return -1; break;
+        case O_PCAP:
+        case O_IFACE:
+        case O_PORT:
+            if (o->pcap || o->iface || o->port >= 0) {
+                fprintf(stderr, "tapwatch: %s %s: an input is already given (%s %s); name "
+                                "exactly one input (see --help)\n",
+                        c == O_PCAP ? "--pcap" : c == O_IFACE ? "--iface" : "--port", optarg,
+                        o->pcap ? "--pcap" : o->iface ? "--iface" : "--port",
+                        o->pcap ? o->pcap : o->iface ? o->iface : "");
+                return -1;
+            }
+            if (c == O_PCAP)
+                o->pcap = optarg;
+            else if (c == O_IFACE)
+                o->iface = optarg;
+            else if (parse_long("--port", optarg, 0, 1023, &o->port))
+                return -1;
+            break;
         case O_CONFIG: o->config = optarg; break;
         case O_CHECK: o->check_config = 1; break;
         case O_REDIS: o->redis = optarg; break;
@@ -210,7 +225,13 @@ int main(int argc, char **argv)
     if (o.stats_interval >= 0)
         cfg.stats_interval_s = (uint32_t)o.stats_interval;
     if (tw_config_validate(&cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tapwatch: %s\n", err);
+        /* a rule between keys: name the file they come from (and the options, if any) */
+        if (o.config)
+            fprintf(stderr, "tapwatch: %s%s: %s\n", o.config,
+                    o.redis || o.sensor || o.workers > 0 || o.stats_interval >= 0
+                        ? " with the command-line options" : "", err);
+        else
+            fprintf(stderr, "tapwatch: %s\n", err);
         return 2;
     }
     if (o.check_config) {
@@ -232,11 +253,6 @@ int main(int argc, char **argv)
         if (!src) {
             fprintf(stderr, "tapwatch: %s\n", err);
             return 1;
-        }
-        if (cfg.workers > 1) {
-            fprintf(stderr, "tapwatch: note: a capture file is read by one worker for now; "
-                            "using 1 worker\n");
-            cfg.workers = 1;
         }
     }
 
@@ -277,10 +293,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: cannot register the mbuf field: %s\n", rte_strerror(rte_errno));
         goto out;
     }
-    pool = rte_pktmbuf_pool_create("tw_mbufs", cfg.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+    /* the private area carries the parsed packet from the reader to its worker */
+    uint16_t priv = (uint16_t)tw_worker_mbuf_priv_size();
+    pool = rte_pktmbuf_pool_create("tw_mbufs", cfg.mbufs, 256, priv, RTE_MBUF_DEFAULT_BUF_SIZE,
                                    (int)rte_socket_id());
     if (o.pcap)
-        big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, 0, BIG_ROOM, (int)rte_socket_id());
+        big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, priv, BIG_ROOM, (int)rte_socket_id());
     if (!pool || (o.pcap && !big)) {
         fprintf(stderr, "tapwatch: cannot create the packet pool: %s\n", rte_strerror(rte_errno));
         goto out;
@@ -327,6 +345,27 @@ int main(int argc, char **argv)
         workers[i].queue = (uint16_t)i;
         workers[i].stop = &stop_requested;
     }
+    /* A single-queue source (a file) is spread over the workers by worker 0. */
+    struct tw_dispatch dispatch = {.workers = workers, .nb_workers = cfg.workers};
+    if (src->nb_queues < cfg.workers) {
+        unsigned inq_size = 1;
+        while (inq_size * 2 <= cfg.mbufs / (2 * cfg.workers))
+            inq_size *= 2;
+        for (unsigned i = 0; i < cfg.workers; i++) {
+            workers[i].dispatch = &dispatch;
+            if (i == 0)
+                continue;
+            char name[32];
+            snprintf(name, sizeof(name), "tw_inq%u", i);
+            workers[i].inq = rte_ring_create(name, inq_size, (int)rte_socket_id(),
+                                             RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (!workers[i].inq) {
+                fprintf(stderr, "tapwatch: cannot create the dispatch ring: %s\n",
+                        rte_strerror(rte_errno));
+                goto out;
+            }
+        }
+    }
 
     if (cfg.redis.url[0]) {
         struct tw_store_params sp = {
@@ -372,8 +411,11 @@ int main(int argc, char **argv)
         struct tw_store_stats st;
         tw_store_get_stats(store, &st);
         if (st.pending || st.dropped_full) {
-            fprintf(stderr, "tapwatch: %llu flow records did not reach Redis\n",
-                    (unsigned long long)(st.pending + st.dropped_full));
+            const char *why = st.connected ? "Redis failed" : "cannot connect";
+            if (strncmp(cfg.redis.url, "unix://", 7) == 0 && access(cfg.redis.url + 7, F_OK) != 0)
+                why = strerror(errno);
+            fprintf(stderr, "tapwatch: Redis %s: %s; %llu flow records did not reach Redis\n",
+                    cfg.redis.url, why, (unsigned long long)(st.pending + st.dropped_full));
             rc = 1;
         }
     }
@@ -382,8 +424,10 @@ out:
     tw_store_close(store);
     for (unsigned i = 0; i < inited; i++)
         tw_worker_fini(&workers[i]);
-    for (unsigned i = 0; rings && i < cfg.workers; i++)
+    for (unsigned i = 0; rings && i < cfg.workers; i++) {
         rte_ring_free(rings[i]);
+        rte_ring_free(workers[i].inq);
+    }
     tw_source_close(src);
     rte_mempool_free(big);
     rte_mempool_free(pool);

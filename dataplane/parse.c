@@ -93,10 +93,12 @@ static int parse_link(const uint8_t *f, uint32_t caplen, int linktype, uint32_t 
         *type = be16(f + 12);
         *off = 14;
         if (*type <= 1500) { /* 802.3 length: only LLC/SNAP carries an ethertype */
-            if (caplen < 22)
-                return TW_C_DROP_NOT_IP;
+            if (caplen < 17)
+                return TW_C_DROP_L2_TRUNCATED; /* LLC header cut */
             if (f[14] != 0xaa || f[15] != 0xaa || f[16] != 0x03)
                 return TW_C_DROP_NOT_IP;
+            if (caplen < 22)
+                return TW_C_DROP_L2_TRUNCATED; /* SNAP header cut */
             *type = be16(f + 20);
             *off = 22;
         }
@@ -182,6 +184,8 @@ static int parse_l2_shims(const uint8_t *f, uint32_t caplen, uint32_t *off, uint
                 if (bottom)
                     break;
             }
+            if (*off >= caplen) /* cut right after the label stack */
+                return TW_C_DROP_IP_TRUNCATED;
             *type = ethertype_of_ip(f + *off, caplen - *off);
             return *type ? TW_C_PARSED : TW_C_DROP_NOT_IP;
         case ETH_P_PPPOE_SESSION: /* ver/type, code, session, length, PPP protocol */
@@ -205,7 +209,7 @@ static int parse_l2_shims(const uint8_t *f, uint32_t caplen, uint32_t *off, uint
 static int skip_ipv6_ext(const uint8_t *ip, uint32_t cap, uint32_t *l4off, uint32_t *l4len,
                          uint8_t *proto, struct tw_packet *pkt)
 {
-    for (unsigned n = 0; n < MAX_IPV6_EXT; n++) {
+    for (unsigned n = 0;; n++) {
         uint32_t hlen;
 
         switch (*proto) {
@@ -216,6 +220,8 @@ static int skip_ipv6_ext(const uint8_t *ip, uint32_t cap, uint32_t *l4off, uint3
         default:
             return TW_C_PARSED;
         }
+        if (n == MAX_IPV6_EXT) /* follows MAX_IPV6_EXT headers, refuses one more */
+            return TW_C_DROP_IPV6_BAD_EXT;
         if (cap < *l4off + 8 || *l4len < 8)
             return TW_C_DROP_IPV6_BAD_EXT;
         const uint8_t *h = ip + *l4off;
@@ -236,7 +242,6 @@ static int skip_ipv6_ext(const uint8_t *ip, uint32_t cap, uint32_t *l4off, uint3
         *l4off += hlen;
         *l4len -= hlen;
     }
-    return TW_C_DROP_IPV6_BAD_EXT;
 }
 
 int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,

@@ -151,27 +151,72 @@ static inline enum tw_end_reason timeout_reason(const struct tw_flow *f)
     return f->state == TW_FLOW_CLOSING ? TW_END_TCP_CLOSE : TW_END_IDLE;
 }
 
+/* The reader's part of a frame: counts it, keeps time monotonic, parses it.
+ * Returns 1 when pkt is a packet of some flow, 0 when it was dropped (and counted). */
+static inline int ingest(struct tw_worker *w, const uint8_t *frame, uint32_t caplen,
+                         uint32_t wire_len, int linktype, uint64_t *ts_us, struct tw_packet *pkt)
+{
+    int rc;
+
+    w->counters.v[TW_C_RECEIVED]++;
+    if (unlikely(*ts_us < w->now_us)) { /* time never goes back: records stay ordered */
+        w->counters.v[TW_C_TS_BACKWARDS]++;
+        *ts_us = w->now_us;
+    }
+    w->now_us = *ts_us;
+    rc = tw_parse(frame, caplen, wire_len, linktype, pkt);
+    if (unlikely(rc != TW_C_PARSED)) {
+        w->counters.v[rc]++;
+        return 0;
+    }
+    return 1;
+}
+
 void tw_worker_packet(struct tw_worker *w, const uint8_t *frame, uint32_t caplen,
                       uint32_t wire_len, int linktype, uint64_t ts_us)
 {
     struct tw_packet pkt;
+
+    if (ingest(w, frame, caplen, wire_len, linktype, &ts_us, &pkt))
+        tw_worker_parsed(w, &pkt, wire_len, ts_us);
+}
+
+unsigned tw_worker_of(const struct tw_packet *pkt, unsigned n)
+{
+    struct tw_flow_key key;
+    int from_a;
+
+    /* By address pair, not by 5-tuple: nDPI keeps per-host caches (STUN, mining, TLS
+     * certificates...) inside each worker's module, so all flows between two hosts must
+     * meet in one worker for a result that does not depend on the worker count. */
+    tw_flow_key_make(pkt, &key, &from_a);
+    if (memcmp(key.addr_a, key.addr_b, 16) > 0) {
+        uint8_t t[16];
+        memcpy(t, key.addr_a, 16);
+        memcpy(key.addr_a, key.addr_b, 16);
+        memcpy(key.addr_b, t, 16);
+    }
+    key.port_a = key.port_b = 0;
+    key.ip_proto = 0;
+    return (unsigned)(((uint64_t)tw_flow_key_hash(&key) * n) >> 32);
+}
+
+unsigned tw_worker_mbuf_priv_size(void)
+{
+    return RTE_ALIGN((unsigned)sizeof(struct tw_packet), RTE_MBUF_PRIV_ALIGN);
+}
+
+void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *p, uint32_t wire_len,
+                      uint64_t ts_us)
+{
+    const struct tw_packet pkt = *p;
     struct tw_flow_key key;
     struct tw_flow *f;
     uint32_t hash;
-    int from_a, rc;
+    int from_a;
 
-    w->counters.v[TW_C_RECEIVED]++;
-    if (unlikely(ts_us < w->now_us)) { /* time never goes back: records stay ordered */
-        w->counters.v[TW_C_TS_BACKWARDS]++;
-        ts_us = w->now_us;
-    }
-    w->now_us = ts_us;
-
-    rc = tw_parse(frame, caplen, wire_len, linktype, &pkt);
-    if (unlikely(rc != TW_C_PARSED)) {
-        w->counters.v[rc]++;
-        return;
-    }
+    if (ts_us > w->now_us)
+        w->now_us = ts_us;
     tw_flow_key_make(&pkt, &key, &from_a);
     hash = tw_flow_key_hash(&key);
     f = tw_flow_table_find(w->flows, &key, hash);
@@ -251,27 +296,31 @@ void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
 {
     struct tw_flow *f;
 
+    /* a connection that already closed ended by its close, whatever stops the run now */
     while ((f = tw_flow_table_oldest(w->flows)))
-        end_flow(w, f, why);
+        end_flow(w, f, f->state == TW_FLOW_CLOSING ? TW_END_TCP_CLOSE : why);
     w->active_flows = 0;
 }
 
-int tw_worker_run(void *arg)
+static uint64_t wall_us(void)
 {
-    struct tw_worker *w = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* One worker reading its own source queue (a single worker, or a NIC queue under RSS). */
+static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
+{
     struct rte_mbuf *pkts[MAX_BURST];
-    uint16_t burst = w->p.burst > MAX_BURST ? MAX_BURST : (uint16_t)w->p.burst;
     int linktype = w->source->linktype;
-    enum tw_end_reason why = TW_END_EOF;
 
     for (;;) {
-        if (unlikely(*w->stop)) {
-            why = TW_END_SHUTDOWN;
-            break;
-        }
+        if (unlikely(*w->stop))
+            return TW_END_SHUTDOWN;
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
         if (n < 0)
-            break;
+            return TW_END_EOF;
         if (n > 0)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[0], void *));
         for (int i = 0; i < n; i++) {
@@ -286,14 +335,121 @@ int tw_worker_run(void *arg)
             rte_pktmbuf_free_bulk(pkts, (unsigned)n);
         } else if (!w->source->replayable) {
             /* a quiet port: let the wall clock move time on, so silent flows still end */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+            uint64_t now = wall_us();
             if (now > w->now_us)
                 w->now_us = now;
         }
         tw_worker_expire(w);
     }
+}
+
+/* Worker 0 under dispatch: reads, parses once, keeps its own flows, queues the others'. */
+static enum tw_end_reason run_reader(struct tw_worker *w, uint16_t burst)
+{
+    struct tw_dispatch *d = w->dispatch;
+    struct rte_mbuf *pkts[MAX_BURST], *out[TW_MAX_WORKERS][MAX_BURST];
+    unsigned nout[TW_MAX_WORKERS];
+    int linktype = w->source->linktype;
+    enum tw_end_reason why = TW_END_EOF;
+
+    for (;;) {
+        if (unlikely(*w->stop)) {
+            why = TW_END_SHUTDOWN;
+            break;
+        }
+        int n = tw_source_rx(w->source, w->queue, pkts, burst);
+        if (n < 0)
+            break;
+        memset(nout, 0, sizeof(nout[0]) * d->nb_workers);
+        for (int i = 0; i < n; i++) {
+            struct rte_mbuf *m = pkts[i];
+            struct tw_packet *pkt = rte_mbuf_to_priv(m);
+            struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
+            if (i + 1 < n)
+                rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+            if (!ingest(w, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+                        meta->wire_len, linktype, &meta->ts_us, pkt)) {
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            unsigned to = tw_worker_of(pkt, d->nb_workers);
+            if (to == 0) {
+                tw_worker_parsed(w, pkt, meta->wire_len, meta->ts_us);
+                rte_pktmbuf_free(m);
+            } else {
+                out[to][nout[to]++] = m;
+            }
+        }
+        for (unsigned t = 1; t < d->nb_workers; t++) {
+            unsigned done = 0;
+            while (done < nout[t]) {
+                done += rte_ring_sp_enqueue_burst(d->workers[t].inq, (void **)&out[t][done],
+                                                  nout[t] - done, NULL);
+                if (done < nout[t]) {
+                    if (!w->p.lossless || *w->stop) { /* live: the packets are lost, counted */
+                        w->counters.v[TW_C_DROP_DISPATCH_FULL] += nout[t] - done;
+                        rte_pktmbuf_free_bulk(&out[t][done], nout[t] - done);
+                        break;
+                    }
+                    rte_pause();
+                }
+            }
+        }
+        __atomic_store_n(&d->reader_now_us, w->now_us, __ATOMIC_RELEASE);
+        tw_worker_expire(w);
+    }
+    __atomic_store_n(&d->reader_now_us, w->now_us, __ATOMIC_RELEASE);
+    __atomic_store_n(&d->input_done, 1, __ATOMIC_RELEASE);
+    return why;
+}
+
+/* Workers 1..n-1 under dispatch: their flows come through the input ring. */
+static enum tw_end_reason run_follower(struct tw_worker *w, uint16_t burst)
+{
+    struct tw_dispatch *d = w->dispatch;
+    struct rte_mbuf *pkts[MAX_BURST];
+
+    for (;;) {
+        /* read the reader's state before looking at the ring: what it published was
+         * enqueued before, so an empty ring means everything up to then was seen */
+        int input_done = __atomic_load_n(&d->input_done, __ATOMIC_ACQUIRE);
+        uint64_t reader_now = __atomic_load_n(&d->reader_now_us, __ATOMIC_ACQUIRE);
+        unsigned n = rte_ring_sc_dequeue_burst(w->inq, (void **)pkts, burst, NULL);
+
+        for (unsigned i = 0; i < n; i++) {
+            struct rte_mbuf *m = pkts[i];
+            if (i + 1 < n)
+                rte_prefetch0(((struct tw_packet *)rte_mbuf_to_priv(pkts[i + 1]))->l3);
+            tw_worker_parsed(w, rte_mbuf_to_priv(m), tw_mbuf_meta(m)->wire_len,
+                             tw_mbuf_meta(m)->ts_us);
+        }
+        if (n > 0) {
+            rte_pktmbuf_free_bulk(pkts, n);
+        } else {
+            if (reader_now > w->now_us)
+                w->now_us = reader_now; /* nothing older is still queued for us */
+            if (input_done) {
+                tw_worker_expire(w); /* what timed out before the end, as one worker would */
+                return *w->stop ? TW_END_SHUTDOWN : TW_END_EOF;
+            }
+            rte_pause();
+        }
+        tw_worker_expire(w);
+    }
+}
+
+int tw_worker_run(void *arg)
+{
+    struct tw_worker *w = arg;
+    uint16_t burst = w->p.burst > MAX_BURST ? MAX_BURST : (uint16_t)w->p.burst;
+    enum tw_end_reason why;
+
+    if (!w->dispatch)
+        why = run_direct(w, burst);
+    else if (w->id == 0)
+        why = run_reader(w, burst);
+    else
+        why = run_follower(w, burst);
     tw_worker_flush(w, why);
     w->done = 1;
     return 0;

@@ -14,8 +14,23 @@
 #include "flow_record.h"
 #include "flow_table.h"
 
+#define TW_MAX_WORKERS 64
+
 struct rte_ring;
 struct tw_source;
+struct tw_worker;
+
+/* Software spreading of a single-queue source (a capture file) over several workers.
+ * Worker 0 reads the source, parses each frame once (the result rides in the mbuf's private
+ * area), and hands it to the worker that owns its flow by the symmetric flow hash; the
+ * others read their input rings. Timestamps are made monotonic once, by the reader, so
+ * every worker sees the same times whatever the worker count. */
+struct tw_dispatch {
+    struct tw_worker *workers;
+    unsigned nb_workers;
+    volatile int input_done;          /* the reader has enqueued its last packet */
+    volatile uint64_t reader_now_us;  /* published after the packets up to it were enqueued */
+};
 
 struct tw_worker_params {
     uint32_t capacity;          /* flows in the table */
@@ -36,6 +51,8 @@ struct tw_worker {
     struct rte_ring *events;           /* struct tw_flow_record by value, SP/SC */
     struct tw_source *source;          /* what run() reads */
     uint16_t queue;
+    struct tw_dispatch *dispatch;      /* NULL: this worker reads its own source queue */
+    struct rte_ring *inq;              /* dispatched mbufs (workers > 0 under dispatch) */
     uint64_t now_us;                   /* latest packet time, never goes back */
     uint64_t seq;                      /* event sequence number */
     volatile int *stop;                /* set by the signal handler */
@@ -51,6 +68,17 @@ void tw_worker_fini(struct tw_worker *w);
 /* Accounts for one frame (all the per-packet work). */
 void tw_worker_packet(struct tw_worker *w, const uint8_t *frame, uint32_t caplen,
                       uint32_t wire_len, int linktype, uint64_t ts_us);
+
+/* Accounts for one frame that was already parsed (and counted as received) by a reader;
+ * ts_us must not go back. */
+void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *pkt, uint32_t wire_len,
+                      uint64_t ts_us);
+
+/* Worker that owns the flow of a parsed packet among n (the same for both directions). */
+unsigned tw_worker_of(const struct tw_packet *pkt, unsigned n);
+
+/* Bytes each mbuf needs in its private area for dispatching. */
+unsigned tw_worker_mbuf_priv_size(void);
 
 /* Ends the flows that timed out by the latest packet time. */
 void tw_worker_expire(struct tw_worker *w);
