@@ -63,6 +63,10 @@ check: test
 demo: deps all
 	@bash scripts/demo.sh $(BUILD)
 
+# tapwatch against ndpiReader on the same large capture (see scripts/bench.sh).
+bench: deps all
+	@bash scripts/bench.sh $(BUILD)
+
 clean:
 	rm -rf build build-san
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #include <rte_branch_prediction.h>
@@ -343,6 +344,19 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
     }
 }
 
+/* Waiting on another worker: spin briefly, then give the CPU away. More lcores than CPUs
+ * (the control lcore shares one) is the normal case on small machines, and a spinning
+ * waiter would take the time slice of the very worker it waits for. */
+static inline void backoff(unsigned *spins)
+{
+    if (++*spins < 64) {
+        rte_pause();
+    } else {
+        sched_yield();
+        *spins = 0;
+    }
+}
+
 /* Worker 0 under dispatch: reads, parses once, keeps its own flows, queues the others'. */
 static enum tw_end_reason run_reader(struct tw_worker *w, uint16_t burst)
 {
@@ -351,6 +365,7 @@ static enum tw_end_reason run_reader(struct tw_worker *w, uint16_t burst)
     unsigned nout[TW_MAX_WORKERS];
     int linktype = w->source->linktype;
     enum tw_end_reason why = TW_END_EOF;
+    unsigned spins = 0;
 
     for (;;) {
         if (unlikely(*w->stop)) {
@@ -391,7 +406,7 @@ static enum tw_end_reason run_reader(struct tw_worker *w, uint16_t burst)
                         rte_pktmbuf_free_bulk(&out[t][done], nout[t] - done);
                         break;
                     }
-                    rte_pause();
+                    backoff(&spins);
                 }
             }
         }
@@ -408,6 +423,7 @@ static enum tw_end_reason run_follower(struct tw_worker *w, uint16_t burst)
 {
     struct tw_dispatch *d = w->dispatch;
     struct rte_mbuf *pkts[MAX_BURST];
+    unsigned spins = 0;
 
     for (;;) {
         /* read the reader's state before looking at the ring: what it published was
@@ -425,6 +441,7 @@ static enum tw_end_reason run_follower(struct tw_worker *w, uint16_t burst)
         }
         if (n > 0) {
             rte_pktmbuf_free_bulk(pkts, n);
+            spins = 0;
         } else {
             if (reader_now > w->now_us)
                 w->now_us = reader_now; /* nothing older is still queued for us */
@@ -432,7 +449,7 @@ static enum tw_end_reason run_follower(struct tw_worker *w, uint16_t burst)
                 tw_worker_expire(w); /* what timed out before the end, as one worker would */
                 return *w->stop ? TW_END_SHUTDOWN : TW_END_EOF;
             }
-            rte_pause();
+            backoff(&spins);
         }
         tw_worker_expire(w);
     }

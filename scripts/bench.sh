@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench.sh BUILD_DIR - tapwatch against nDPI's ndpiReader on the same capture, in one go.
+#
+# The capture: ../shared/bench/make-corpus.sh's bench-big.pcap (real traffic from nDPI's
+# test captures, 30 remapped copies) when ../shared is here, else the project's own
+# generated capture (scripts/gen_captures.py's sample, repeated with remapped addresses).
+# Each program runs RUNS times (default 3); the table gives medians of wall-clock packets/s,
+# flows/s, CPU seconds and peak RSS, and each one's ratio to ndpiReader.
+# env: RUNS, BENCH_DIR (default bench-data), BENCH_FILE (use this capture instead)
+set -euo pipefail
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${RUNS:-3}
+OUT=${BENCH_DIR:-bench-data}
+SHARED=$(cd .. && pwd)/shared
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+# 1. the capture
+if [ -n "${BENCH_FILE:-}" ]; then
+    CAP=$BENCH_FILE
+elif [ -x "$SHARED/bench/make-corpus.sh" ] || [ -f "$SHARED/bench/make-corpus.sh" ]; then
+    CAP=$OUT/bench-big.pcap
+    if [ ! -s "$CAP" ]; then
+        echo "bench: building the corpus with ../shared/bench/make-corpus.sh (about a minute)"
+        bash "$SHARED/bench/make-corpus.sh" "$SHARED/pcaps/ndpi" "$OUT" >"$OUT/make-corpus.log" 2>&1
+    fi
+else
+    echo "bench: ../shared is absent: using the project's generated capture"
+    CAP=$OUT/bench-gen.pcap
+    [ -s "$CAP" ] || /usr/bin/python3 scripts/gen_bench_capture.py "$CAP"
+fi
+packets=$(capinfos -c -M "$CAP" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
+size=$(stat -c %s "$CAP")
+echo "bench: $CAP: $packets packets, $((size / 1000000)) MB; $RUNS runs each; $(nproc) cores"
+
+# 2. a private Redis for the main job
+RDIR=$(mktemp -d /tmp/tw-bench.XXXXXX)
+trap 'bash "$ROOT/scripts/redis-local.sh" stop "$RDIR" >/dev/null 2>&1 || true; rm -rf "$RDIR"' EXIT
+SOCK=$(bash scripts/redis-local.sh start "$RDIR")
+
+# one run: prints "wall user sys maxrss_kb flows written" (flows and records written to
+# Redis from the program's own output)
+measure() { # label cmd...
+    local log=$RDIR/run.log tm=$RDIR/time.txt
+    /usr/bin/time -f "%e %U %S %M" -o "$tm" "$@" >"$log" 2>&1 || { echo "bench: $1 failed:"; tail -5 "$log"; exit 1; }
+    local flows written
+    flows=$(awk '/^  flows  / {print $2} /Unique flows:/ {gsub(/[^0-9]/,"",$0); print $0}' "$log" | head -1)
+    written=$(awk '/^  redis  / && /written/ {gsub(/,/,""); print $3}' "$log" | head -1)
+    echo "$(cat "$tm") ${flows:-0} ${written:-0}"
+}
+
+declare -A RESULT
+run_case() { # name cmd...
+    local name=$1; shift
+    : >"$RDIR/$name.runs"
+    for i in $(seq "$RUNS"); do
+        [ "$name" = tapwatch-redis ] && redis-cli -s "$SOCK" flushall >/dev/null
+        measure "$@" >>"$RDIR/$name.runs"
+    done
+    # median by wall time
+    RESULT[$name]=$(sort -n "$RDIR/$name.runs" | awk -v n="$RUNS" 'NR == int((n + 1) / 2)')
+}
+
+run_case ndpiReader ndpiReader -i "$CAP" -q
+run_case tapwatch-redis "$BUILD/tapwatch" --pcap "$CAP" --quiet --redis "unix://$SOCK" --sensor bench
+run_case tapwatch-nostore "$BUILD/tapwatch" --pcap "$CAP" --quiet
+run_case tapwatch-2workers "$BUILD/tapwatch" --pcap "$CAP" --quiet --workers 2
+
+# 3. Redis's own pace for a flow-record-sized XADD, pipelined, in the same run
+xadd=$(redis-benchmark -s "$SOCK" -P 64 -n 500000 -q XADD tw-bench-stream '*' rec \
+       "$(head -c 400 /dev/zero | tr '\0' x)" 2>/dev/null | tr '\r' '\n' |
+       sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+redis-cli -s "$SOCK" del tw-bench-stream >/dev/null
+
+read -r nd_wall _ <<<"${RESULT[ndpiReader]}"
+nd_pps=$(awk -v p="$packets" -v w="$nd_wall" 'BEGIN{printf "%.0f", p / w}')
+nd_rss=$(echo "${RESULT[ndpiReader]}" | awk '{print $4}')
+printf '\n%-20s %12s %10s %9s %9s %10s %9s %9s %12s\n' program packets/s flows/s wall_s cpu_s rss_MB "x ndpiR" "rss/ndpiR" "redis_rec/s"
+for name in ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers; do
+    read -r wall user sys rss flows written <<<"${RESULT[$name]}"
+    awk -v n="$name" -v p="$packets" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v f="$flows" \
+        -v np="$nd_pps" -v nr="$nd_rss" -v wr="$written" 'BEGIN{
+        pps = p / w; printf "%-20s %12.0f %10.0f %9.2f %9.2f %10.1f %9.2f %9.2f %12s\n",
+        n, pps, f / w, w, u + s, r / 1024, pps / np, r / nr, (wr > 0 ? sprintf("%.0f", wr / w) : "-") }'
+done
+echo
+echo "redis-benchmark -P 64 XADD (400-byte field), same Redis, same run: ${xadd:-?} requests/s"
+echo "bench: wall = whole process (DPDK start-up, reading, DPI, Redis drain); medians of $RUNS runs"
