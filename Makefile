@@ -26,6 +26,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 DP_OBJS := $(DP_SRCS:%.c=$(BUILD)/%.o)
 CP_OBJS := $(CP_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# programs the integration tests drive, besides tapwatch and tapwatch-query
+TEST_HELPERS := $(BUILD)/tests/store_driver
 
 .PHONY: all deps demo test unit integration parity check clean bench fuzz
 all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query
@@ -52,12 +54,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcp.a $(BUILD)/libdp.a
 
 # The whole suite: unit tests, integration tests (real redis-server), parity with ndpiReader.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS)
 	@bash tests/run.sh $(BUILD)
 
 # What CI runs: the suite, then the suite again under ASan + UBSan.
 check: test
-	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 CFLAGS="-O1 -g" all $(UNIT_BINS:$(BUILD)/%=build-san/%)
+	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 CFLAGS="-O1 -g" all $(UNIT_BINS:$(BUILD)/%=build-san/%) $(TEST_HELPERS:$(BUILD)/%=build-san/%)
 	@TW_SANITIZED=1 bash tests/run.sh build-san
 
 demo: deps all
