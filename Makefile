@@ -7,11 +7,13 @@ PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member
+# CFLAGS (optimisation, debug) may be set on the command line; what the project needs is
+# added with override, so `make CFLAGS=-O1 SAN=1` still builds with warnings and sanitizers.
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing
 ifneq ($(SAN),)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 # pkg-config is only asked when building (not for `make deps`).
@@ -78,3 +80,50 @@ clean:
 $(BUILD)/tests/store_driver: $(BUILD)/tests/integration/store_driver.o $(BUILD)/libcp.a $(BUILD)/libdp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS)
+
+# ---- fuzzing (tests/fuzz/; README "Fuzzing") ---------------------------------------------
+# libFuzzer targets, built with clang under ASan + UBSan into build-fuzz/. Each target compiles
+# the sources it tests directly (no DPDK EAL is started), so the gcc objects are not reused.
+#   make fuzz            seed corpora (tests/fuzz/make_seeds.py), then every target for
+#                        FUZZ_SECONDS (default 60); new inputs go to build-fuzz/corpus/,
+#                        crashes to build-fuzz/artifacts/
+#   make fuzz-build      the binaries only (tests/integration/test_fuzz_smoke.sh calls it)
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_HDRS = $(wildcard dataplane/*.h control/*.h)
+fuzz_parse_SRCS := dataplane/parse.c dataplane/counters.c
+fuzz_pcap_SRCS := dataplane/source_pcap.c dataplane/mbuf_meta.c dataplane/parse.c dataplane/counters.c
+fuzz_pcap_LIBS := -lpcap -lrte_mbuf -lrte_mempool -lrte_eal
+fuzz_config_SRCS := control/config.c
+fuzz_config_LIBS := -lyaml
+fuzz_timeparse_SRCS := control/timeparse.c
+fuzz_record_json_SRCS := control/record_json.c control/flow_record_names.c
+fuzz_record_json_LIBS := -ljson-c -lndpi -lm
+# the policy loader (control/policy.c) with what it links against
+fuzz_policy_SRCS := control/policy.c control/alerts.c control/store_keys.c control/redis_conn.c \
+	control/record_json.c control/flow_record_names.c
+fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lhiredis -lm
+FUZZ_TARGETS := parse pcap config timeparse record_json $(if $(wildcard control/policy.c),policy)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+define FUZZ_RULE
+$(FUZZ_BUILD)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(fuzz_$(1)_SRCS) $$(FUZZ_HDRS)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $$(PKG_CFLAGS) -o $$@ $$< $(fuzz_$(1)_SRCS) $(fuzz_$(1)_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+.PHONY: fuzz-build fuzz-targets
+fuzz-build: $(FUZZ_BINS)
+fuzz-targets:
+	@echo $(FUZZ_TARGETS)
+fuzz: fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+.PHONY: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+clean: fuzz-clean
+# ---- end of fuzzing ----------------------------------------------------------------------

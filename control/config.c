@@ -96,12 +96,14 @@ static const struct key_row rows[] = {
     {"flow_table.idle_timeout",   KEY_DURATION, U32(flow_table.idle_timeout_s), 1,    DAY_S,           "2m",       NULL,            NULL},
     {"flow_table.active_timeout", KEY_DURATION, U32(flow_table.active_timeout_s), 0,  7 * DAY_S,       "5m",       NULL,            NULL},
     {"flow_table.tcp_close_timeout", KEY_DURATION, U32(flow_table.tcp_close_timeout_s), 0, HOUR_S,     "10s",      NULL,            NULL},
+    {"flow_table.evict_when_full", KEY_BOOL,    BOOLF(flow_table.evict_when_full), 0,  1,               "true",     NULL,            NULL},
     {"redis.url",                 KEY_STRING,   FIELD(redis.url),             0,      TW_PATH_LEN - 1, "",         is_redis_url,    "\"\", unix:///path or redis://host:port"},
     {"redis.hot_window",          KEY_DURATION, U32(redis.hot_window_s),      HOUR_S, 365 * DAY_S,     "7d",       NULL,            NULL},
     {"redis.retention",           KEY_DURATION, U32(redis.retention_s),       DAY_S,  3650 * DAY_S,    "180d",     NULL,            NULL},
     {"redis.batch",               KEY_UINT,     U32(redis.batch),             1,      65536,           "512",      NULL,            NULL},
     {"redis.buffer",              KEY_UINT,     U32(redis.buffer_records),    1,      1u << 26,        "262144",   NULL,            NULL},
     {"redis.flush_interval",      KEY_MS,       U32(redis.flush_ms),          1,      60000,           "100ms",    NULL,            NULL},
+    {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
 };
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))

@@ -29,6 +29,7 @@ struct tw_config {
         uint32_t idle_timeout_s;       /* flow_table.idle_timeout: default 120 s */
         uint32_t active_timeout_s;     /* flow_table.active_timeout: 0 = off, default 300 s */
         uint32_t tcp_close_timeout_s;  /* flow_table.tcp_close_timeout: linger after FIN/RST, default 10 s */
+        bool evict_when_full;          /* flow_table.evict_when_full: end the oldest flow for a new one, default true */
     } flow_table;
     struct {
         char url[TW_PATH_LEN];     /* redis.url: unix:///path or redis://host:port, "" = no store */
@@ -37,6 +38,8 @@ struct tw_config {
         uint32_t batch;            /* redis.batch: records per pipelined batch, default 512 */
         uint32_t buffer_records;   /* redis.buffer: records waiting while Redis is slow, default 262144 */
         uint32_t flush_ms;         /* redis.flush_interval: ms before a partial batch is sent, default 100 */
+        uint32_t spool_file_records; /* redis.spool_file_records: records the spool file in run_dir holds
+                                        beyond the buffer, 0 = memory only, default 1000000 */
     } redis;
 };
 

@@ -9,6 +9,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "budget.h"
 #include "record_json.h"
 
 #define DEQUEUE_BURST 64
@@ -133,6 +134,8 @@ static int all_done(const struct tw_control *c)
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
 {
     (void)stop; /* workers watch it; we run until they have flushed */
+    unsigned idle = 0;
+
     c->start_ns = c->last_stats_ns = c->last_counters_ns = tw_now_ns();
     for (;;) {
         int done = all_done(c); /* read before polling, so nothing enqueued after is missed */
@@ -149,10 +152,15 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
         if (c->stats_interval_s && !c->quiet &&
             now - c->last_stats_ns >= (uint64_t)c->stats_interval_s * 1000000000ull)
             live_stats(c, now);
+        if (c->tick)
+            c->tick(c->tick_ctx);
         if (done && n == 0)
             break;
-        if (n == 0)
-            usleep(200);
+        /* Idle: sleep longer the longer it stays idle (up to 1 ms, a few hundred events of
+         * ring at full rate), so that the control lcore leaves its CPU to a worker. */
+        idle = n ? 0 : idle + 1;
+        if (idle)
+            usleep(idle < 20 ? 50 * idle : 1000);
     }
     if (c->jsonl)
         fflush(c->jsonl);
@@ -206,9 +214,16 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
         fprintf(out, "  redis                written %" PRIu64 ", not written %" PRIu64
                 ", dropped (buffer full) %" PRIu64 ", reconnects %" PRIu64 "\n",
                 st.written, st.pending, st.dropped_full, st.reconnects);
+        fprintf(out, "  redis spool          spooled %" PRIu64 ", in spool file %" PRIu64
+                ", gaps %" PRIu64 ", refused %" PRIu64 ", recovered %" PRIu64 "\n",
+                st.spooled, st.spool_pending, st.gaps, st.refused, st.recovered);
     } else {
         fprintf(out, "  redis                none (no store configured)\n");
     }
+    fprintf(out, "  peak memory          %.1f MiB", (double)tw_peak_rss() / (1 << 20));
+    if (c->memory_budget)
+        fprintf(out, " (budget %.1f MiB)", (double)c->memory_budget / (1 << 20));
+    fputc('\n', out);
     fprintf(out, "  wall time            %.3f s\n", secs);
     fprintf(out, "  packets/s            %.0f\n", secs > 0 ? rx / secs : 0.0);
 }

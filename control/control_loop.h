@@ -21,6 +21,8 @@ struct tw_control {
     struct tw_store *store;      /* NULL = no store */
     tw_event_hook hook;
     void *hook_ctx;
+    void (*tick)(void *ctx);     /* called every loop iteration (policy reload, alert I/O); NULL = none */
+    void *tick_ctx;
     uint32_t stats_interval_s;   /* 0 = no live line */
     int quiet;
     uint64_t start_ns;
@@ -31,6 +33,7 @@ struct tw_control {
     uint64_t jsonl_records;
     uint64_t jsonl_errors;
     uint64_t store_refused;      /* records the store buffer could not take */
+    uint64_t memory_budget;      /* bytes the configuration may use (budget.h), 0 = unknown */
 };
 
 /* Monotonic time in nanoseconds. */

@@ -1,11 +1,10 @@
 /* record_json.c - a flow record as one JSON object, and back (see record_json.h).
  *
- * json-c builds and parses the object. Two things it does not do for us:
- *   - times must print as "1654385142.293000" (exact microseconds, not %g), so they are made
- *     with json_object_new_double_s and read back from their original text;
- *   - server names come from the wire and may hold any bytes. json-c escapes quotes and
- *     control bytes but passes invalid UTF-8 through, which makes invalid JSON, so each byte
- *     that is not part of a valid UTF-8 sequence is replaced by U+FFFD first (lossy on purpose:
+ * The object is written by hand (fast, see "writing" below) and parsed back with json-c.
+ *   - times print as "1654385142.293000" (exact microseconds, not %g), and are read back
+ *     from their original text;
+ *   - server names come from the wire and may hold any bytes. Quotes and control bytes are
+ *     escaped; invalid UTF-8 would make invalid JSON, so each byte that is not part of a valid UTF-8 sequence is replaced by U+FFFD first (lossy on purpose:
  *     JSON cannot carry raw bytes).
  */
 #include <arpa/inet.h>
@@ -21,8 +20,6 @@
 #include <ndpi/ndpi_api.h>
 
 #include "record_json.h"
-
-#define KEYF JSON_C_OBJECT_ADD_CONSTANT_KEY
 
 static const char *const event_names[] = {
     [TW_EVENT_CLASSIFIED] = "classified",
@@ -96,68 +93,173 @@ static void utf8_sanitize(const char *src, size_t srclen, char *out)
     out[o] = '\0';
 }
 
-static void add_str_field(json_object *o, const char *key, const char *field, size_t size)
+/* ---- writing ----
+ *
+ * The encoder is written by hand: it runs for every record the store writes (json-c cost
+ * about 4 us a record, more than Redis spends on it). It prints exactly what json-c 0.16
+ * printed with JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, which
+ * tests/unit/test_json_encode.c checks byte for byte against json-c over many records:
+ * keys in insertion order, no spaces, strings escaped as json_escape_str does (\b \f \n \r \t
+ * \" \\, other bytes below 0x20 as \u00xx with lowercase hex, everything else as is).
+ */
+
+struct out {
+    char *p, *end;
+    int full;
+};
+
+static void put_mem(struct out *o, const char *s, size_t n)
+{
+    if ((size_t)(o->end - o->p) < n) {
+        o->full = 1;
+        return;
+    }
+    memcpy(o->p, s, n);
+    o->p += n;
+}
+
+#define PUT_LIT(o, lit) put_mem((o), (lit), sizeof(lit) - 1)
+
+static void put_u64(struct out *o, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put_mem(o, tmp + sizeof(tmp) - n, (size_t)n);
+}
+
+/* "seconds.micros" with exactly six decimals */
+static void put_time(struct out *o, uint64_t us)
+{
+    char frac[7];
+    uint64_t f = us % 1000000;
+
+    put_u64(o, us / 1000000);
+    frac[0] = '.';
+    for (int i = 6; i >= 1; i--, f /= 10)
+        frac[i] = (char)('0' + f % 10);
+    put_mem(o, frac, 7);
+}
+
+/* A JSON string of already valid UTF-8 text, escaped as json-c escapes it. */
+static void put_escaped(struct out *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+
+    put_mem(o, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6];
+        size_t el = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put_mem(o, s + start, i - start);
+        start = i + 1;
+        esc[0] = '\\';
+        switch (c) {
+        case '\b': esc[1] = 'b'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            el = 6;
+        }
+        put_mem(o, esc, el);
+    }
+    put_mem(o, s + start, n - start);
+    put_mem(o, "\"", 1);
+}
+
+/* A fixed-size string field of the record, made valid UTF-8 first. */
+static void put_str_field(struct out *o, const char *field, size_t size)
 {
     char clean[3 * TW_SERVER_NAME_LEN + 1];
+    const unsigned char *s = (const unsigned char *)field;
+    size_t n;
 
     /* every string field of the record is at most TW_SERVER_NAME_LEN bytes */
     if (size > TW_SERVER_NAME_LEN)
         size = TW_SERVER_NAME_LEN;
-    utf8_sanitize(field, size, clean);
-    json_object_object_add_ex(o, key, json_object_new_string(clean), KEYF);
+    n = strnlen(field, size);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80) {
+            utf8_sanitize(field, size, clean);
+            put_escaped(o, clean, strlen(clean));
+            return;
+        }
+    put_escaped(o, field, n); /* plain ASCII, the common case: no copy */
 }
 
-static void add_time(json_object *o, const char *key, uint64_t us)
-{
-    char text[32];
-
-    snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64, us / 1000000, us % 1000000);
-    json_object_object_add_ex(o, key, json_object_new_double_s((double)us / 1e6, text), KEYF);
-}
-
-static void add_addr(json_object *o, const char *key, const uint8_t *addr, int v4)
+static void put_addr(struct out *o, const uint8_t *addr, int v4)
 {
     char text[INET6_ADDRSTRLEN];
 
     if (inet_ntop(v4 ? AF_INET : AF_INET6, addr, text, sizeof(text)) == NULL)
         text[0] = '\0';
-    json_object_object_add_ex(o, key, json_object_new_string(text), KEYF);
+    put_escaped(o, text, strlen(text));
 }
 
 int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
 {
-    json_object *o = json_object_new_object(), *risks;
-    char id[17];
-    const char *text;
-    size_t n;
-    int v4 = r->ip_version == 4;
+    static const char hex[] = "0123456789abcdef";
+    struct out o = {.p = buf, .end = buf + (len > 0 ? len - 1 : 0), .full = len == 0};
+    char id[18];
+    const char *ev = r->event >= 1 && r->event <= 3 ? event_names[r->event] : "unknown";
+    const char *reason = tw_end_reason_name(r->end_reason);
+    int v4 = r->ip_version == 4, first = 1;
 
-    if (o == NULL)
-        return -1;
-    snprintf(id, sizeof(id), "%016" PRIx64, r->flow_id);
-    json_object_object_add_ex(o, "flow_id", json_object_new_string(id), KEYF);
-    json_object_object_add_ex(o, "event",
-                              json_object_new_string(r->event >= 1 && r->event <= 3
-                                                         ? event_names[r->event]
-                                                         : "unknown"),
-                              KEYF);
-    json_object_object_add_ex(o, "ip_version", json_object_new_int(r->ip_version), KEYF);
-    add_addr(o, "src_ip", r->src_ip, v4);
-    json_object_object_add_ex(o, "src_port", json_object_new_int(r->src_port), KEYF);
-    add_addr(o, "dst_ip", r->dst_ip, v4);
-    json_object_object_add_ex(o, "dst_port", json_object_new_int(r->dst_port), KEYF);
-    json_object_object_add_ex(o, "ip_proto", json_object_new_int(r->ip_proto), KEYF);
-    json_object_object_add_ex(o, "vlan", json_object_new_int(r->vlan), KEYF);
-    add_time(o, "first_seen", r->first_seen_us);
-    add_time(o, "last_seen", r->last_seen_us);
-    json_object_object_add_ex(o, "c2s_packets", json_object_new_uint64(r->c2s_packets), KEYF);
-    json_object_object_add_ex(o, "c2s_bytes", json_object_new_uint64(r->c2s_bytes), KEYF);
-    json_object_object_add_ex(o, "s2c_packets", json_object_new_uint64(r->s2c_packets), KEYF);
-    json_object_object_add_ex(o, "s2c_bytes", json_object_new_uint64(r->s2c_bytes), KEYF);
-    add_str_field(o, "app", r->app, sizeof(r->app));
-    add_str_field(o, "category", r->category, sizeof(r->category));
-    add_str_field(o, "server_name", r->server_name, sizeof(r->server_name));
-    risks = json_object_new_array();
+    id[0] = id[17] = '"';
+    for (int i = 0; i < 16; i++)
+        id[1 + i] = hex[(r->flow_id >> (60 - 4 * i)) & 0xf];
+    PUT_LIT(&o, "{\"flow_id\":");
+    put_mem(&o, id, 18);
+    PUT_LIT(&o, ",\"event\":");
+    put_escaped(&o, ev, strlen(ev));
+    PUT_LIT(&o, ",\"ip_version\":");
+    put_u64(&o, r->ip_version);
+    PUT_LIT(&o, ",\"src_ip\":");
+    put_addr(&o, r->src_ip, v4);
+    PUT_LIT(&o, ",\"src_port\":");
+    put_u64(&o, r->src_port);
+    PUT_LIT(&o, ",\"dst_ip\":");
+    put_addr(&o, r->dst_ip, v4);
+    PUT_LIT(&o, ",\"dst_port\":");
+    put_u64(&o, r->dst_port);
+    PUT_LIT(&o, ",\"ip_proto\":");
+    put_u64(&o, r->ip_proto);
+    PUT_LIT(&o, ",\"vlan\":");
+    put_u64(&o, r->vlan);
+    PUT_LIT(&o, ",\"first_seen\":");
+    put_time(&o, r->first_seen_us);
+    PUT_LIT(&o, ",\"last_seen\":");
+    put_time(&o, r->last_seen_us);
+    PUT_LIT(&o, ",\"c2s_packets\":");
+    put_u64(&o, r->c2s_packets);
+    PUT_LIT(&o, ",\"c2s_bytes\":");
+    put_u64(&o, r->c2s_bytes);
+    PUT_LIT(&o, ",\"s2c_packets\":");
+    put_u64(&o, r->s2c_packets);
+    PUT_LIT(&o, ",\"s2c_bytes\":");
+    put_u64(&o, r->s2c_bytes);
+    PUT_LIT(&o, ",\"app\":");
+    put_str_field(&o, r->app, sizeof(r->app));
+    PUT_LIT(&o, ",\"category\":");
+    put_str_field(&o, r->category, sizeof(r->category));
+    PUT_LIT(&o, ",\"server_name\":");
+    put_str_field(&o, r->server_name, sizeof(r->server_name));
+    PUT_LIT(&o, ",\"risks\":[");
     for (unsigned bit = 0; bit < 64; bit++) {
         if (!(r->risks & ((uint64_t)1 << bit)))
             continue;
@@ -168,23 +270,22 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
             snprintf(num, sizeof(num), "%u", bit);
             name = num;
         }
-        json_object_array_add(risks, json_object_new_string(name));
+        if (!first)
+            put_mem(&o, ",", 1);
+        first = 0;
+        put_escaped(&o, name, strlen(name));
     }
-    json_object_object_add_ex(o, "risks", risks, KEYF);
-    json_object_object_add_ex(o, "end_reason",
-                              json_object_new_string(tw_end_reason_name(r->end_reason)), KEYF);
-    json_object_object_add_ex(o, "tls_version", json_object_new_int(r->tls_version), KEYF);
-    add_str_field(o, "ja3c", r->ja3c, sizeof(r->ja3c));
-
-    text = json_object_to_json_string_length(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    if (text == NULL || n >= len) {
-        json_object_put(o);
+    PUT_LIT(&o, "],\"end_reason\":");
+    put_escaped(&o, reason, strlen(reason));
+    PUT_LIT(&o, ",\"tls_version\":");
+    put_u64(&o, r->tls_version);
+    PUT_LIT(&o, ",\"ja3c\":");
+    put_str_field(&o, r->ja3c, sizeof(r->ja3c));
+    PUT_LIT(&o, "}");
+    if (o.full)
         return -1;
-    }
-    memcpy(buf, text, n + 1);
-    json_object_put(o);
-    return (int)n;
+    *o.p = '\0';
+    return (int)(o.p - buf);
 }
 
 /* ---- parsing back ---- */
@@ -266,7 +367,8 @@ static int get_time(json_object *o, const char *key, uint64_t *out, char *err, s
     double d = json_object_get_double(v);
     if (!(d >= 0 && d < 1.8e13))
         return fail(err, errlen, "key \"%s\": not a time in epoch seconds", key);
-    *out = (uint64_t)llround(d * 1e6);
+    /* not llround: its long long ends at 9.2e18 us (year 2262), below the 1.8e13 s allowed */
+    *out = (uint64_t)(d * 1e6 + 0.5);
     return 0;
 }
 

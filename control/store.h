@@ -1,21 +1,40 @@
 /* store.h - the record sink of the control plane: flow records into Redis.
  *
- * Records are queued in a bounded buffer (redis.buffer) and written in pipelined batches
- * (redis.batch), when a batch is full or after redis.flush_interval. The caller never
- * blocks on Redis: tw_store_put only copies. A failed connection is thrown away and
- * rebuilt, at most once a second; while it is down records wait in the buffer, and what
- * does not fit is dropped and counted.
+ * tw_store_put only copies: into a memory ring (redis.buffer records) and, when that is full,
+ * into a spool file in run_dir (redis.spool_file_records records, spool.h). Records leave in
+ * order, in pipelined batches (redis.batch), when a batch is full or after
+ * redis.flush_interval. When memory and file are both full a record is dropped: counted, and
+ * the sequence numbers lost become a gap record in Redis.
  *
- * Keys (sensor S, the braces keep one sensor's keys in one Redis Cluster slot):
- *   tw:{S}:flow:<flow_id>           string, the flow record as JSON, EX hot_window
- *   tw:{S}:t:<hour>                 zset flow_id -> last_seen, one per hour the flow spans
- *   tw:{S}:t:<hour>:ip:<addr>       same, per address (both ends)
- *   tw:{S}:t:<hour>:net:<cidr>      same, per IPv4 /16 and /24, IPv6 /48 and /64
- *   tw:{S}:t:<hour>:app:<app>       same, per application name
- *   tw:{S}:t:<hour>:port:<n>        same, per port (both ends)
+ * Never waiting on Redis: the socket is written and read without blocking (send/recv with
+ * MSG_DONTWAIT, replies parsed by hiredis' reader) and up to 4 batches are in flight, so a
+ * tw_store_poll call does at most: read the replies that arrived, encode two batches (about
+ * 1 ms for 512 records), send what the socket takes. Connecting does not wait either (a
+ * non-blocking connect finished by later polls). A failed connection is thrown away and
+ * rebuilt, at most once a second; batches that were in flight are sent again. Redis refusing
+ * writes (OOM, MISCONF, LOADING while it restarts) keeps the records queued, retried after a
+ * pause growing to 1 s. Every write is idempotent, keyed by the flow id, so a batch sent twice
+ * changes nothing; batches are always (re)sent in order, so a flow's last record wins.
+ *
+ * Records that Redis acknowledged are Redis's to keep: surviving a SIGKILL of redis-server
+ * takes its AOF (appendonly yes).
+ *
+ * Keys (sensor S, the braces keep one sensor's keys in one Redis Cluster slot; H = epoch hour;
+ * details and the posting entry layout in store_keys.h):
+ *   tw:{S}:hours                    zset H -> H, the hours that hold flows
+ *   tw:{S}:f:<H>                    hash flow_id -> record JSON, for flows whose first_seen is in H
+ *   tw:{S}:x:<H>:t                  string of fixed-size posting entries (last_seen, flow_id,
+ *                                   record hour): every flow spanning hour H
+ *   tw:{S}:x:<H>:n4:<aabbcc>        same, flows with an end in IPv4 aa.bb.cc.0/24
+ *   tw:{S}:x:<H>:n6:<64 bits hex>   same, flows with an end in that IPv6 /64
+ *   tw:{S}:x:<H>:nets               zset (scores 0) of the /24 and /64 buckets of hour H
+ *   tw:{S}:x:<H>:p:<n>              same, flows with an end on port n (< 1024), or in the
+ *                                   4096-port block starting at n (entries carry the port)
+ *   tw:{S}:x:<H>:a:<part>           same, flows whose nDPI name has that lowercased part
+ *   tw:{S}:gaps                     hash <run>:<first_seq> -> gap record JSON
  *   tw:{S}:stats                    hash of counters, refreshed by tw_store_put_counters
- * <hour> is the epoch hour (first_seen_us / 3600e6). Every index key gets EX hot_window, so
- * retention is enforced by Redis itself.
+ * Every key gets EX hot_window (refreshed at most once a minute per key), so retention is
+ * enforced by Redis itself. A batch costs one HSET per hour and one APPEND per key it touches.
  */
 #ifndef TW_STORE_H
 #define TW_STORE_H
@@ -25,6 +44,8 @@
 
 #include "../dataplane/flow_record.h"
 
+#define TW_SPOOL_PATH_LEN 512
+
 struct tw_store;
 
 struct tw_store_params {
@@ -32,44 +53,69 @@ struct tw_store_params {
     const char *sensor;
     uint32_t hot_window_s;
     uint32_t batch;
-    uint32_t buffer_records;
+    uint32_t buffer_records; /* the memory ring */
     uint32_t flush_ms;
+    const char *run_dir;     /* folder of the spool file <run_dir>/redis-spool-<sensor>.dat */
+    uint32_t spool_records;  /* its size in records; 0 (or no run_dir) = memory only */
 };
 
 struct tw_store_stats {
     uint64_t queued;        /* records accepted by tw_store_put */
     uint64_t written;       /* records acknowledged by Redis */
-    uint64_t pending;       /* records waiting in the buffer now */
-    uint64_t dropped_full;  /* records refused because the buffer was full */
+    uint64_t pending;       /* records waiting now (memory and spool file) */
+    uint64_t dropped_full;  /* records refused because memory and spool were full */
+    uint64_t spooled;       /* records that went through the spool file */
+    uint64_t spool_pending; /* records in the spool file now, not yet read back */
+    uint64_t recovered;     /* records found in the spool file at open (an earlier run's) */
+    uint64_t spool_corrupt; /* spool slots skipped because their checksum was wrong */
+    uint64_t gaps;          /* gap records made (runs of lost sequence numbers) */
+    uint64_t refused;       /* records given up after Redis refused them TW_BATCH_TRIES times */
     uint64_t reconnects;    /* successful reconnections after a failure */
-    uint64_t errors;        /* failed connections or failed replies */
+    uint64_t errors;        /* failed connections, refused batches, spool I/O errors */
     int connected;          /* 1 while the connection is up */
 };
 
-/* Opens a store and tries to connect once. Returns a store (even when Redis is not up yet:
- * it keeps trying), or NULL with a one-line reason in err for a bad URL or no memory. */
+/* Opens a store and starts connecting. A spool file left in run_dir by an earlier run is
+ * opened now and replayed first (stats.recovered); otherwise the file (and run_dir) is only
+ * made the first time the memory buffer is full.
+ * Returns a store (even when Redis is not up yet: it keeps trying), or NULL with a one-line
+ * reason in err for a bad URL, a spool file that cannot be used, or no memory. */
 struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_t errlen);
 
-/* Queues one record (END or UPDATE events). Returns 0, or -1 when the buffer is full
- * (the record is dropped and counted). Never blocks. */
+/* The spool file's path, or NULL when the store keeps records in memory only. */
+const char *tw_store_spool_path(const struct tw_store *s);
+
+/* Queues one record (END or UPDATE events) and gives it the next store sequence number.
+ * Returns 0, or -1 when memory and spool are full (the record is dropped, counted, and
+ * becomes part of a gap record). Never blocks. */
 int tw_store_put(struct tw_store *s, const struct tw_flow_record *r);
 
-/* Does the I/O that is due: sends a full batch, or a partial one after flush_ms, reconnects
- * when down (rate-limited). now_ms is a monotonic wall-clock time. Returns 0, or -1 when
- * Redis is unreachable (records stay queued). */
+/* Does the I/O that is due without waiting: reads replies, sends batches (a full one, or a
+ * partial one after flush_ms), reads records back from the spool, reconnects when down
+ * (rate-limited). now_ms is a monotonic wall-clock time. Returns 0, or -1 when Redis is
+ * unreachable (records stay queued). */
 int tw_store_poll(struct tw_store *s, uint64_t now_ms);
 
-/* Writes the counters as the hash tw:{S}:stats (names[i] -> values[i]). Returns 0 or -1. */
+/* Waits up to timeout_ms for Redis to answer or to take more bytes (or just sleeps when
+ * nothing is in flight). For callers with nothing else to do, such as a drain. Returns 1 when
+ * the socket is ready, else 0. */
+int tw_store_wait(struct tw_store *s, unsigned timeout_ms);
+
+/* Queues the counters as the hash tw:{S}:stats (names[i] -> values[i]), written by the next
+ * polls (names must stay valid until then). Returns 0, or -1 when not connected (they are
+ * written once it is). */
 int tw_store_put_counters(struct tw_store *s, const char *const *names, const uint64_t *values,
                           size_t n);
 
-/* Writes everything still queued, trying for at most timeout_ms. Returns the number of
- * records that could not be written (0 when all are in Redis). */
+/* Writes everything still queued (and closes the open gap), trying for at most timeout_ms.
+ * Returns the number of records that could not be written (0 when all are in Redis);
+ * records in the spool file stay there for the next start. */
 uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms);
 
 void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out);
 
-/* Closes the connection and frees the store (call tw_store_drain first). NULL is fine. */
+/* Closes the connection and the spool file and frees the store (call tw_store_drain first).
+ * NULL is fine. */
 void tw_store_close(struct tw_store *s);
 
 #endif

@@ -22,13 +22,95 @@ int tw_key_hours(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:hours", sensor), len);
 }
 
-int tw_key_index(char *buf, size_t len, const char *sensor, uint64_t hour, const char *kind,
-                 const char *value)
+int tw_key_records(char *buf, size_t len, const char *sensor, uint64_t hour)
 {
-    if (kind == NULL)
-        return fits(snprintf(buf, len, "tw:{%s}:t:%" PRIu64, sensor, hour), len);
-    return fits(snprintf(buf, len, "tw:{%s}:t:%" PRIu64 ":%s:%s", sensor, hour, kind, value),
+    return fits(snprintf(buf, len, "tw:{%s}:f:%" PRIu64, sensor, hour), len);
+}
+
+int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:x:%" PRIu64 ":nets", sensor, hour), len);
+}
+
+int tw_key_gaps(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:gaps", sensor), len);
+}
+
+static const char *const kind_names[TW_POST__COUNT] = {"t", "n4", "n6", "p", "a"};
+static const uint8_t detail_sizes[TW_POST__COUNT] = {0, 1, 8, 2, 0};
+
+int tw_key_post(char *buf, size_t len, const char *sensor, uint64_t hour, enum tw_post_kind kind,
+                const char *value)
+{
+    if (kind == TW_POST_TIME)
+        return fits(snprintf(buf, len, "tw:{%s}:x:%" PRIu64 ":t", sensor, hour), len);
+    return fits(snprintf(buf, len, "tw:{%s}:x:%" PRIu64 ":%s:%s", sensor, hour,
+                         kind_names[kind], value),
                 len);
+}
+
+size_t tw_post_entry_size(enum tw_post_kind kind)
+{
+    return TW_POST_HEAD + detail_sizes[kind];
+}
+
+int tw_net_bucket(const uint8_t *addr, int v4, char *out, uint8_t *detail)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned nb = v4 ? 3 : 8;
+
+    for (unsigned i = 0; i < nb; i++) {
+        out[2 * i] = hex[addr[i] >> 4];
+        out[2 * i + 1] = hex[addr[i] & 0xf];
+    }
+    out[2 * nb] = '\0';
+    if (v4) {
+        detail[0] = addr[3];
+        return 1;
+    }
+    memcpy(detail, addr + 8, 8);
+    return 8;
+}
+
+uint16_t tw_port_bucket(uint16_t port)
+{
+    if (port < 1024)
+        return port;
+    return port < TW_PORT_BLOCK ? 1024 : (uint16_t)(port & ~(TW_PORT_BLOCK - 1));
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+void tw_post_encode(enum tw_post_kind kind, const struct tw_posting *p, uint8_t *out)
+{
+    be64(out, p->last_seen_us);
+    be64(out + 8, p->flow_id);
+    out[16] = (uint8_t)(p->back >> 8);
+    out[17] = (uint8_t)p->back;
+    memcpy(out + TW_POST_HEAD, p->detail, detail_sizes[kind]);
+}
+
+void tw_post_decode(enum tw_post_kind kind, const uint8_t *in, struct tw_posting *p)
+{
+    p->last_seen_us = get_be64(in);
+    p->flow_id = get_be64(in + 8);
+    p->back = (uint16_t)(in[16] << 8 | in[17]);
+    memset(p->detail, 0, sizeof(p->detail));
+    memcpy(p->detail, in + TW_POST_HEAD, detail_sizes[kind]);
 }
 
 int tw_net_text(const uint8_t *addr, int v4, unsigned bits, char *out, size_t len)

@@ -1,11 +1,36 @@
-/* store_keys.h - the names of the Redis keys of store.h, written once so the store that
- * writes them and tapwatch-query that reads them cannot disagree.
+/* store_keys.h - the names of the Redis keys of store.h and the posting entries of the flow
+ * indexes, written once so the store that writes them and tapwatch-query that reads them
+ * cannot disagree.
  *
- *   tw:{S}:flow:<flow_id>        tw:{S}:hours (zset hour -> hour, the hours that hold flows)
- *   tw:{S}:t:<hour>              tw:{S}:t:<hour>:<kind>:<value>
- * kind is "ip" (inet_ntop text), "net" ("10.1.2.0/24", "2001:db8::/48"), "app" (one
- * lowercased dot-separated part of the nDPI name: "TLS.Google" is indexed as "tls" and
- * "google"), "port" (decimal).
+ *   tw:{S}:hours                 zset hour -> hour: the hours that hold flows
+ *   tw:{S}:f:<H>                 hash flow_id (16 hex) -> record JSON, H = first_seen hour
+ *   tw:{S}:x:<H>:<kind>[:<v>]    string: postings of the flows spanning hour H
+ *   tw:{S}:x:<H>:nets            zset (all scores 0) of the address buckets of hour H
+ *   tw:{S}:gaps                  hash "<run>:<first_seq>" -> gap record JSON
+ *
+ * Posting kinds and values (one key per hour and value; every entry of a key has the same size):
+ *
+ *   kind  value                         entry detail              entry size
+ *   t     (none)                        -                         18
+ *   n4    IPv4 /24 as 6 hex digits      last address byte (1)     19
+ *   n6    IPv6 /64 as 16 hex digits     low 64 address bits (8)   26
+ *   p     port below 1024, else the     the port (2, big endian)  20
+ *         first port of its 4096-block
+ *         (1024 for 1024-4095)
+ *   a     one lowercased part of the    -                         18
+ *         nDPI name ("tls", "google")
+ *
+ * A posting entry, big endian, appended (APPEND) in arrival order:
+ *
+ *    0                8                16        18
+ *   +----------------+----------------+---------+--------------+
+ *   | last_seen_us   | flow_id        | back    | detail       |
+ *   +----------------+----------------+---------+--------------+
+ *   back = H - the record's hour (its first_seen hour): the record is field flow_id of
+ *   tw:{S}:f:<H - back>.
+ *
+ * The nets zset lists "4:<6 hex>" and "6:<16 hex>" for every n4/n6 key of the hour, so that
+ * a CIDR shorter than /24 (/64) is one ZRANGEBYLEX away from the buckets it covers.
  */
 #ifndef TW_STORE_KEYS_H
 #define TW_STORE_KEYS_H
@@ -19,12 +44,47 @@
 #define TW_US_PER_HOUR ((uint64_t)3600000000)
 #define TW_APP_PARTS_MAX 4
 
+enum tw_post_kind { TW_POST_TIME, TW_POST_NET4, TW_POST_NET6, TW_POST_PORT, TW_POST_APP,
+                    TW_POST__COUNT };
+
+#define TW_POST_HEAD 18     /* last_seen_us, flow_id, back */
+#define TW_POST_MAX 26      /* the largest entry (n6) */
+#define TW_PORT_BLOCK 4096  /* ports from 1024 up share one key per block */
+
+struct tw_posting {
+    uint64_t last_seen_us;
+    uint64_t flow_id;
+    uint16_t back;
+    uint8_t detail[8];
+};
+
 /* Each writes a key into buf. Returns its length, or -1 when buf is too small. */
-int tw_key_flow(char *buf, size_t len, const char *sensor, uint64_t flow_id);
 int tw_key_hours(char *buf, size_t len, const char *sensor);
-/* kind NULL gives the plain time index tw:{S}:t:<hour>. */
-int tw_key_index(char *buf, size_t len, const char *sensor, uint64_t hour, const char *kind,
-                 const char *value);
+int tw_key_records(char *buf, size_t len, const char *sensor, uint64_t hour);
+int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour);
+int tw_key_gaps(char *buf, size_t len, const char *sensor);
+/* value is ignored for TW_POST_TIME; for the others it is the text of the table above. */
+int tw_key_post(char *buf, size_t len, const char *sensor, uint64_t hour, enum tw_post_kind kind,
+                const char *value);
+/* The key tapwatch 0.1 wrote each record under (tw:{S}:flow:<id>); records now live in
+ * tw_key_records(first_seen hour), field flow_id. Kept for the alert's flow_key. */
+int tw_key_flow(char *buf, size_t len, const char *sensor, uint64_t flow_id);
+
+/* Size in bytes of one entry of a kind. */
+size_t tw_post_entry_size(enum tw_post_kind kind);
+
+/* Writes the bucket value of an address (4 bytes when v4, else 16): "0a0102" (/24) or
+ * "20010db800010002" (/64), and its detail bytes (1 or 8) into detail. Returns the number of
+ * detail bytes. out must hold 17 bytes. */
+int tw_net_bucket(const uint8_t *addr, int v4, char *out, uint8_t *detail);
+
+/* The key value of a port: the port below 1024, else the first port of its block. */
+uint16_t tw_port_bucket(uint16_t port);
+
+/* Encodes one entry (tw_post_entry_size(kind) bytes) into out. */
+void tw_post_encode(enum tw_post_kind kind, const struct tw_posting *p, uint8_t *out);
+/* Decodes one entry of a kind. */
+void tw_post_decode(enum tw_post_kind kind, const uint8_t *in, struct tw_posting *p);
 
 /* Writes the network of addr (4 bytes when v4, else 16) with the given prefix length, as
  * "10.1.0.0/16". Returns 0, or -1 when out is too small or bits is too large. */

@@ -1,37 +1,68 @@
 /* store_redis.c - flow records into Redis in pipelined batches (see store.h for the keys).
  *
- *   tw_store_put ──copy──> ring of records (bounded) ──tw_store_poll──> one batch:
- *      per record:  SET flow:<id> <json> EX hot       per batch, each distinct key once:
- *                   ZADD t:<h>[:<kind>:<v>] ...          EXPIRE <index key> hot
- *                   for every hour h the flow spans      ZADD hours h h ; EXPIRE hours hot
+ *   tw_store_put ──copy──> memory ring (redis.buffer) ──full──> spool file (spool.c)
+ *                              ^                                     │
+ *                              └──── refilled in order ──────────────┘
+ *   tw_store_poll: ring ──encode──> output buffer ──send (MSG_DONTWAIT)──> Redis
+ *                  replies <──recv (MSG_DONTWAIT)── Redis      up to TW_MAX_FLIGHTS batches
+ *                                                               in flight at once
  *
- * The whole batch is encoded in the Redis protocol (RESP) into one reusable buffer and handed
- * to hiredis at once (redisAppendFormattedCommand), then every reply is read back. Records
- * leave the ring only when all replies of their batch came back OK, so a connection lost
- * mid-batch resends the batch; that is safe because every command is idempotent (SET
- * overwrites, ZADD updates the score, EXPIRE restarts the window). Nothing is allocated per
- * record: the command buffer and the key set only grow to the largest batch seen.
+ * One batch, per hour H the batch touches (every command variadic, one per key):
+ *   HSET   f:<H> <flow_id> <json> ...           the records whose first_seen is in H
+ *   APPEND x:<H>:<kind>[:<v>] <entries>         the postings (store_keys.h), all records
+ *   ZADD   x:<H>:nets 0 <bucket> ...             buckets new to this store lately
+ *   ZADD   hours <H> <H>                          hours new to this store lately
+ *   EXPIRE <key> hot_window                       keys not refreshed lately (see `expired`)
+ *   HSET   gaps <run>:<first_seq> <json> ...     gaps closed since the last batch
  *
- * A batch that Redis refuses (error replies, e.g. OOM or a key of the wrong type) is retried
- * on the next polls; after TW_BATCH_TRIES refusals its records are discarded and each counts
- * in `errors`, so one poisoned key cannot stall the store forever.
+ * Nothing here waits for Redis. A poll reads the replies that arrived, sends what the socket
+ * takes, and encodes at most TW_BATCHES_PER_POLL new batches, so the control loop gets back
+ * to the rings within about a millisecond; encoding the next batch overlaps with Redis
+ * working on the previous ones. Records leave the ring only when every reply of their batch
+ * came back OK. Batches are idempotent (HSET overwrites a record by its flow id; a posting
+ * appended twice is a duplicate entry the query tool drops; ZADD and EXPIRE repeat
+ * harmlessly), so a batch whose fate is unknown is simply sent again.
+ *
+ * Order is what keeps the result exact: a flow's END record must not be overwritten by its
+ * older UPDATE. Batches go out in ring order, and when Redis refuses any command of a batch
+ * (OOM, MISCONF, LOADING, ...) the batches after it are not trusted either: the store waits
+ * for their replies, then sends everything again from the refused batch on, after a pause
+ * that grows to 1 s. Refusals that retrying cannot fix (a key of the wrong type, a string at
+ * its maximum size) discard the batch after TW_BATCH_TRIES tries; its records become a gap.
+ * A lost connection drops every batch in flight; they are sent again after a reconnect
+ * (at most one try a second).
  */
+#include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include "record_json.h"
 #include "redis_conn.h"
+#include "spool.h"
 #include "store.h"
 #include "store_keys.h"
 
 #define TW_CONNECT_TIMEOUT_MS 1000
 #define TW_RECONNECT_EVERY_MS 1000
-#define TW_BATCH_TRIES 3
+#define TW_REPLY_TIMEOUT_MS 5000     /* no byte from Redis for this long with batches out */
+#define TW_BATCH_TRIES 3             /* refusals of a batch that retrying cannot fix */
+#define TW_HOLD_MAX_MS 1000          /* longest pause after a refusal */
 #define TW_EXPIRE_CACHE_MAX (1u << 20) /* keys remembered as refreshed, bounds memory */
-#define TW_BATCHES_PER_POLL 16 /* bounds the time one poll spends writing */
+#define TW_MAX_FLIGHTS 8             /* batches sent and not yet answered */
+#define TW_BATCHES_PER_POLL 2        /* bounds the time one poll spends encoding */
+#define TW_OUT_HIGH (4u << 20)       /* unsent bytes beyond which no batch is encoded */
+#define TW_REFILL_PER_POLL 8192      /* records read back from the spool per poll */
+#define TW_GAPS_MAX 1024             /* gap records waiting to be written */
 /* record_json.h says 2048 bytes suffice; that holds for real records, but a record with all
  * 64 risk bits and every string byte a control character takes 3049 (test_record_json) */
 #define TW_JSON_MAX 4096
@@ -54,42 +85,91 @@ struct keyset {
     size_t nslots, count;
 };
 
-/* One index key of a batch and its (score, member) entries, a list through `entries`. */
+/* One key of a batch and what goes to it: a list of entries through `next`. */
+enum group_kind { G_RECORDS, G_POSTINGS };
 struct group {
     uint32_t key_off, key_len; /* in keys.arena */
     uint32_t head, tail, n;
-    uint8_t is_hour;           /* the plain hour index tw:{S}:t:<hour> */
+    uint32_t bytes;            /* G_POSTINGS: payload size */
+    uint8_t kind, post_kind;
     uint8_t need_expire;
     uint64_t hour;
+    uint8_t vlen;              /* the binary value the group is found by */
+    uint8_t value[TW_APP_LEN];
+    char bucket[20];           /* n4/n6: "4:0a0102", the member of the nets zset */
 };
 struct entry {
-    uint64_t id, score_us;
     uint32_t next;
+    uint32_t off, len;         /* in vals */
+    uint64_t id;               /* G_RECORDS: the flow id */
 };
+
+struct flight {
+    uint32_t nrec;             /* records of the ring it carries (0 for the counters) */
+    uint32_t ngaps;            /* gap records it carries */
+    uint32_t replies;          /* replies still to come */
+    uint32_t refused, permanent;
+    int counters;
+};
+
+struct gap {
+    uint64_t first_seq, last_seq, records;
+    uint64_t from_us, until_us; /* last_seen of the records lost */
+    uint64_t at_us;             /* wall clock when it opened */
+    const char *reason;
+};
+
+enum conn_state { C_DOWN, C_CONNECTING, C_UP };
 
 struct tw_store {
     struct tw_redis_url url;
     char sensor[64];
     uint32_t hot_window_s, batch, cap, flush_ms, max_hours;
+    /* the memory ring: records head .. head+count-1, the first `sent` of them in flight */
     struct tw_flow_record *ring;
-    uint32_t head, count;
+    uint64_t *disk_no;         /* per slot: spool record number + 1, 0 = never on disk */
+    uint32_t head, count, sent;
+    struct tw_spool *spool;
+    uint64_t next_seq;
+    uint64_t run_us;
+    /* the connection */
     redisContext *c;
+    enum conn_state state;
     int down;                  /* a connection failed and has not come back yet */
-    int tried;                 /* a reconnect was attempted at last_connect_ms */
-    uint64_t last_connect_ms;
+    int tried;
+    uint64_t last_connect_ms, last_io_ms;
+    struct buf out;            /* encoded commands; out_off bytes of it are sent */
+    size_t out_off;
+    struct flight flights[TW_MAX_FLIGHTS];
+    unsigned nflights;
+    int rewinding;             /* a batch was refused: resend from head once flights end */
+    unsigned tries;            /* refusals since head last moved */
+    uint64_t hold_until_ms;
     uint64_t last_flush_ms;
-    unsigned batch_tries;
+    /* the counters hash, sent when a flight is free */
+    struct buf counters;
+    int counters_pending;
+    /* gaps: closed ones wait in gaps[0..ngaps), the first gaps_sent are in flight */
+    struct gap gaps[TW_GAPS_MAX];
+    unsigned ngaps, gaps_sent;
+    struct gap open_gap;
+    int gap_open;
     struct tw_store_stats st;
-    struct buf cmd;
-    struct keyset keys;      /* index keys of the batch being encoded -> group */
+    /* per batch */
+    struct keyset keys;        /* the key names of the groups */
+    uint32_t *gtab;            /* (hour, kind, binary value) -> group index + 1 */
+    size_t gtab_size;
     struct group *groups;
     size_t ngroups, groups_cap;
     struct entry *entries;
     size_t nentries, entries_cap;
-    struct keyset expired;   /* keys whose EXPIRE Redis acknowledged since expired_since_ms */
+    struct buf vals;           /* JSON texts and posting entries of the batch */
+    struct keyset expired;     /* keys given an EXPIRE since expired_since_ms */
     uint64_t expired_since_ms, refresh_ms;
-    char ex[16];             /* hot_window_s as text */
-    char json[TW_JSON_MAX];
+    char ex[16];               /* hot_window_s as text */
+    char spool_path[TW_SPOOL_PATH_LEN];
+    char run_dir[TW_SPOOL_PATH_LEN];
+    uint32_t spool_records;    /* configured; the file is made the first time it is needed */
 };
 
 static uint64_t mono_ms(void)
@@ -98,6 +178,14 @@ static uint64_t mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* ---- RESP encoding ---- */
@@ -121,15 +209,36 @@ static char *buf_room(struct buf *b, size_t extra)
     return b->p + b->len;
 }
 
-static void put_bulk(struct buf *b, const char *s, size_t n)
+/* "<c><n>\r\n" */
+static void put_head(struct buf *b, char c, size_t n)
 {
-    char *p = buf_room(b, n + 24);
+    char tmp[24];
+    int k = 0;
+    char *p = buf_room(b, 24);
 
     if (p == NULL)
         return;
-    b->len += (size_t)sprintf(p, "$%zu\r\n", n);
-    memcpy(b->p + b->len, s, n);
-    memcpy(b->p + b->len + n, "\r\n", 2);
+    do {
+        tmp[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    *p++ = c;
+    while (k > 0)
+        *p++ = tmp[--k];
+    *p++ = '\r';
+    *p++ = '\n';
+    b->len = (size_t)(p - b->p);
+}
+
+static void put_bulk(struct buf *b, const void *s, size_t n)
+{
+    char *p;
+
+    put_head(b, '$', n);
+    if ((p = buf_room(b, n + 2)) == NULL)
+        return;
+    memcpy(p, s, n);
+    memcpy(p + n, "\r\n", 2);
     b->len += n + 2;
 }
 
@@ -138,12 +247,16 @@ static void put_str(struct buf *b, const char *s)
     put_bulk(b, s, strlen(s));
 }
 
-static void put_array(struct buf *b, unsigned n)
+static void put_u64(struct buf *b, uint64_t v)
 {
-    char *p = buf_room(b, 16);
+    char text[24];
 
-    if (p != NULL)
-        b->len += (size_t)sprintf(p, "*%u\r\n", n);
+    put_bulk(b, text, (size_t)snprintf(text, sizeof(text), "%" PRIu64, v));
+}
+
+static void put_array(struct buf *b, size_t n)
+{
+    put_head(b, '*', n);
 }
 
 /* ---- key set ---- */
@@ -213,17 +326,6 @@ static struct slot *keyset_get(struct keyset *k, const char *key, size_t len, ui
     return &k->slots[j];
 }
 
-static int keyset_has(const struct keyset *k, const char *key)
-{
-    if (k->count == 0)
-        return 0;
-    for (size_t j = fnv1a(key) & (k->nslots - 1); k->slots[j].off1 != 0;
-         j = (j + 1) & (k->nslots - 1))
-        if (strcmp(k->arena.p + k->slots[j].off1 - 1, key) == 0)
-            return 1;
-    return 0;
-}
-
 /* Grows an array to hold need elements. Returns 0, or -1 on no memory. */
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
@@ -245,282 +347,677 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 struct batch_ctx {
     struct tw_store *s;
-    unsigned ncmds;
-    uint32_t skipped; /* records that could not be encoded */
+    size_t ncmds;
     int oom;
-    uint64_t id, score_us;
 };
 
-/* Adds (score, flow id) to the group of one index key; the groups become one variadic ZADD
- * each, which is what makes shared keys (the hour, a server, an app) cheap for Redis. */
-static void add_index(struct batch_ctx *b, uint64_t hour, const char *kind, const char *value)
+static uint64_t group_hash(uint64_t hour, unsigned kind, const uint8_t *v, size_t n)
+{
+    uint64_t h = (hour * 0x9e3779b97f4a7c15ULL) ^ (kind + 1) * 0xff51afd7ed558ccdULL;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ v[i]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
+
+static int gtab_grow(struct tw_store *s)
+{
+    size_t n = s->gtab_size ? s->gtab_size * 2 : 4096;
+    uint32_t *t = calloc(n, sizeof(*t));
+
+    if (t == NULL)
+        return -1;
+    for (size_t i = 0; i < s->ngroups; i++) {
+        const struct group *g = &s->groups[i];
+        size_t j = group_hash(g->hour, g->kind == G_RECORDS ? TW_POST__COUNT : g->post_kind,
+                              g->value, g->vlen) & (n - 1);
+        while (t[j] != 0)
+            j = (j + 1) & (n - 1);
+        t[j] = (uint32_t)i + 1;
+    }
+    free(s->gtab);
+    s->gtab = t;
+    s->gtab_size = n;
+    return 0;
+}
+
+/* The key text of a group, made once when the group is new. */
+static int group_key(const struct tw_store *s, const struct group *g, char *key, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[TW_APP_LEN + 1];
+
+    if (g->kind == G_RECORDS)
+        return tw_key_records(key, len, s->sensor, g->hour);
+    switch (g->post_kind) {
+    case TW_POST_NET4:
+    case TW_POST_NET6:
+        for (unsigned i = 0; i < g->vlen; i++) {
+            text[2 * i] = hex[g->value[i] >> 4];
+            text[2 * i + 1] = hex[g->value[i] & 0xf];
+        }
+        text[2 * g->vlen] = '\0';
+        break;
+    case TW_POST_PORT:
+        snprintf(text, sizeof(text), "%u", (unsigned)(g->value[0] << 8 | g->value[1]));
+        break;
+    default:
+        memcpy(text, g->value, g->vlen);
+        text[g->vlen] = '\0';
+    }
+    return tw_key_post(key, len, s->sensor, g->hour, (enum tw_post_kind)g->post_kind, text);
+}
+
+/* Finds or makes the group of (hour, kind, binary value); kind TW_POST__COUNT is the record
+ * hash. Returns it, or NULL (out of memory, or a key too long: an odd app name is then not
+ * indexed). Key texts are only formatted for new groups: most entries of a batch go to keys
+ * it already has. */
+static struct group *group_of(struct batch_ctx *b, uint64_t hour, unsigned kind,
+                              const void *value, size_t vlen)
 {
     struct tw_store *s = b->s;
     char key[TW_KEY_LEN];
-    int n = tw_key_index(key, sizeof(key), s->sensor, hour, kind, value), isnew;
-    struct slot *slot;
     struct group *g;
+    struct slot *slot;
+    size_t j;
+    int n, isnew;
+
+    if (vlen > sizeof(g->value))
+        return NULL;
+    if ((s->ngroups + 1) * 2 > s->gtab_size && gtab_grow(s) < 0) {
+        b->oom = 1;
+        return NULL;
+    }
+    j = group_hash(hour, kind, value, vlen) & (s->gtab_size - 1);
+    for (; s->gtab[j] != 0; j = (j + 1) & (s->gtab_size - 1)) {
+        g = &s->groups[s->gtab[j] - 1];
+        if (g->hour == hour && g->vlen == vlen &&
+            (g->kind == G_RECORDS ? TW_POST__COUNT : g->post_kind) == kind &&
+            (vlen == 0 || memcmp(g->value, value, vlen) == 0))
+            return g;
+    }
+    if (grow((void **)&s->groups, &s->groups_cap, s->ngroups + 1, sizeof(*s->groups)) < 0) {
+        b->oom = 1;
+        return NULL;
+    }
+    g = &s->groups[s->ngroups];
+    memset(g, 0, offsetof(struct group, value));
+    g->head = g->tail = UINT32_MAX;
+    g->kind = kind == TW_POST__COUNT ? G_RECORDS : G_POSTINGS;
+    g->post_kind = (uint8_t)(kind == TW_POST__COUNT ? 0 : kind);
+    g->hour = hour;
+    g->vlen = (uint8_t)vlen;
+    if (vlen) /* the time posting has no value (and may pass NULL) */
+        if (vlen > 0)
+        memcpy(g->value, value, vlen);
+    g->bucket[0] = '\0';
+    if ((n = group_key(s, g, key, sizeof(key))) < 0)
+        return NULL;
+    if ((slot = keyset_get(&s->keys, key, (size_t)n, 0, &isnew)) == NULL) {
+        b->oom = 1;
+        return NULL;
+    }
+    g->key_off = slot->off1 - 1;
+    g->key_len = (uint32_t)n;
+    if (kind == TW_POST_NET4 || kind == TW_POST_NET6)
+        snprintf(g->bucket, sizeof(g->bucket), "%c:%s", kind == TW_POST_NET4 ? '4' : '6',
+                 key + n - 2 * vlen);
+    s->gtab[j] = (uint32_t)++s->ngroups;
+    return g;
+}
+
+/* Adds one entry (bytes already in vals at off) to a group. */
+static void group_add(struct batch_ctx *b, struct group *g, uint32_t off, uint32_t len,
+                      uint64_t id)
+{
+    struct tw_store *s = b->s;
     struct entry *e;
 
-    if (n < 0)
-        return; /* a value too long for a key (an odd app name): not indexed */
-    if ((slot = keyset_get(&s->keys, key, (size_t)n, (uint32_t)s->ngroups, &isnew)) == NULL ||
-        grow((void **)&s->entries, &s->entries_cap, s->nentries + 1, sizeof(*s->entries)) < 0 ||
-        (isnew && grow((void **)&s->groups, &s->groups_cap, s->ngroups + 1,
-                       sizeof(*s->groups)) < 0)) {
+    if (grow((void **)&s->entries, &s->entries_cap, s->nentries + 1, sizeof(*s->entries)) < 0) {
         b->oom = 1;
         return;
     }
-    if (isnew) {
-        g = &s->groups[s->ngroups++];
-        g->key_off = slot->off1 - 1;
-        g->key_len = (uint32_t)n;
-        g->head = g->tail = UINT32_MAX;
-        g->n = 0;
-        g->is_hour = kind == NULL;
-        g->hour = hour;
-    }
-    g = &s->groups[slot->val];
     e = &s->entries[s->nentries];
-    e->id = b->id;
-    e->score_us = b->score_us;
     e->next = UINT32_MAX;
+    e->off = off;
+    e->len = len;
+    e->id = id;
     if (g->tail == UINT32_MAX)
         g->head = (uint32_t)s->nentries;
     else
         s->entries[g->tail].next = (uint32_t)s->nentries;
     g->tail = (uint32_t)s->nentries++;
     g->n++;
+    g->bytes += len;
 }
 
-static void add_addr_indexes(struct batch_ctx *b, uint64_t hour, const struct tw_flow_record *r,
-                             const uint8_t *addr)
+static void add_posting(struct batch_ctx *b, uint64_t hour, enum tw_post_kind kind,
+                        const void *value, size_t vlen, const struct tw_posting *p)
 {
-    static const unsigned v4_bits[] = {16, 24}, v6_bits[] = {48, 64};
-    int v4 = r->ip_version == 4;
-    char text[64];
+    struct tw_store *s = b->s;
+    struct group *g = group_of(b, hour, kind, value, vlen);
+    size_t size = tw_post_entry_size(kind);
+    char *dst;
 
-    if (tw_net_text(addr, v4, v4 ? 32 : 128, text, sizeof(text)) == 0) {
-        *strchr(text, '/') = '\0';
-        add_index(b, hour, "ip", text);
+    if (g == NULL)
+        return;
+    if ((dst = buf_room(&s->vals, size)) == NULL) {
+        b->oom = 1;
+        return;
     }
-    for (int i = 0; i < 2; i++)
-        if (tw_net_text(addr, v4, v4 ? v4_bits[i] : v6_bits[i], text, sizeof(text)) == 0)
-            add_index(b, hour, "net", text);
+    tw_post_encode(kind, p, (uint8_t *)dst);
+    group_add(b, g, (uint32_t)s->vals.len, (uint32_t)size, 0);
+    s->vals.len += size;
+}
+
+static void add_addr(struct batch_ctx *b, uint64_t hour, int v4, const uint8_t *addr,
+                     struct tw_posting *p)
+{
+    memset(p->detail, 0, sizeof(p->detail));
+    if (v4) {
+        p->detail[0] = addr[3]; /* the /24 is the key, the host byte the detail */
+        add_posting(b, hour, TW_POST_NET4, addr, 3, p);
+    } else {
+        memcpy(p->detail, addr + 8, 8); /* the /64 is the key, the interface id the detail */
+        add_posting(b, hour, TW_POST_NET6, addr, 8, p);
+    }
+}
+
+static void add_port(struct batch_ctx *b, uint64_t hour, uint16_t port, struct tw_posting *p)
+{
+    uint16_t bucket = tw_port_bucket(port);
+    uint8_t v[2] = {(uint8_t)(bucket >> 8), (uint8_t)bucket};
+
+    p->detail[0] = (uint8_t)(port >> 8);
+    p->detail[1] = (uint8_t)port;
+    add_posting(b, hour, TW_POST_PORT, v, 2, p);
 }
 
 static void encode_record(struct batch_ctx *b, const struct tw_flow_record *r)
 {
     struct tw_store *s = b->s;
-    char key[TW_KEY_LEN], port[8];
     char apps[TW_APP_PARTS_MAX][TW_APP_LEN];
     uint64_t last_us = r->last_seen_us > r->first_seen_us ? r->last_seen_us : r->first_seen_us;
-    uint64_t first_h = r->first_seen_us / TW_US_PER_HOUR, last_h = last_us / TW_US_PER_HOUR;
-    int n, napps;
+    uint64_t rec_h = r->first_seen_us / TW_US_PER_HOUR, first_h = rec_h;
+    uint64_t last_h = last_us / TW_US_PER_HOUR;
+    struct tw_posting p = {.last_seen_us = last_us, .flow_id = r->flow_id};
+    int v4 = r->ip_version == 4, napps, n;
+    struct group *g;
+    char *json;
 
-    n = tw_record_to_json(r, s->json, sizeof(s->json));
-    if (n < 0) {
-        /* json-c out of memory: this record is lost (counted), the batch goes on */
-        b->skipped++;
+    /* the record, in the hash of its first hour */
+    g = group_of(b, rec_h, TW_POST__COUNT, NULL, 0);
+    if (g == NULL || (json = buf_room(&s->vals, TW_JSON_MAX)) == NULL) {
+        b->oom = 1;
         return;
     }
-    int kn = tw_key_flow(key, sizeof(key), s->sensor, r->flow_id);
-    put_array(&s->cmd, 5);
-    put_str(&s->cmd, "SET");
-    put_bulk(&s->cmd, key, (size_t)kn);
-    put_bulk(&s->cmd, s->json, (size_t)n);
-    put_str(&s->cmd, "EX");
-    put_str(&s->cmd, s->ex);
-    b->ncmds++;
+    n = tw_record_to_json(r, json, TW_JSON_MAX);
+    if (n < 0) {
+        b->oom = 1; /* cannot happen: TW_JSON_MAX is the proven bound */
+        return;
+    }
+    group_add(b, g, (uint32_t)s->vals.len, (uint32_t)n, r->flow_id);
+    s->vals.len += (size_t)n;
 
-    b->id = r->flow_id;
-    b->score_us = last_us;
-    napps = tw_app_parts(r->app, sizeof(r->app), apps, TW_APP_PARTS_MAX);
-    /* a flow longer than the hot window is indexed in its newest hours only: older index
-     * keys would outlive nothing, and this bounds the work per record */
+    /* its postings, in every hour it spans; a flow longer than the hot window is indexed in
+     * its newest hours only: older index keys would outlive nothing, and this bounds the work
+     * per record */
     if (last_h - first_h >= s->max_hours)
         first_h = last_h - s->max_hours + 1;
+    if (last_h - rec_h > UINT16_MAX)
+        return; /* a duration no capture has: not indexed */
+    napps = tw_app_parts(r->app, sizeof(r->app), apps, TW_APP_PARTS_MAX);
     for (uint64_t h = first_h; h <= last_h; h++) {
-        add_index(b, h, NULL, NULL);
-        add_addr_indexes(b, h, r, r->src_ip);
+        p.back = (uint16_t)(h - rec_h);
+        memset(p.detail, 0, sizeof(p.detail));
+        add_posting(b, h, TW_POST_TIME, NULL, 0, &p);
+        add_addr(b, h, v4, r->src_ip, &p);
         if (memcmp(r->src_ip, r->dst_ip, 16) != 0)
-            add_addr_indexes(b, h, r, r->dst_ip);
+            add_addr(b, h, v4, r->dst_ip, &p);
+        if (r->src_port != 0)
+            add_port(b, h, r->src_port, &p);
+        if (r->dst_port != 0 && r->dst_port != r->src_port)
+            add_port(b, h, r->dst_port, &p);
+        memset(p.detail, 0, sizeof(p.detail));
         for (int i = 0; i < napps; i++)
-            add_index(b, h, "app", apps[i]);
-        if (r->src_port != 0) {
-            snprintf(port, sizeof(port), "%u", r->src_port);
-            add_index(b, h, "port", port);
-        }
-        if (r->dst_port != 0 && r->dst_port != r->src_port) {
-            snprintf(port, sizeof(port), "%u", r->dst_port);
-            add_index(b, h, "port", port);
-        }
+            add_posting(b, h, TW_POST_APP, apps[i], strlen(apps[i]), &p);
     }
 }
 
-/* Appends the ZADD of every group, the EXPIRE of the keys not refreshed lately, and the
- * hours that hold flows. */
-static void encode_indexes(struct batch_ctx *b)
+static void put_expire(struct batch_ctx *b, const char *key, size_t len)
 {
     struct tw_store *s = b->s;
-    char text[40], hours[TW_KEY_LEN];
-    int hn = tw_key_hours(hours, sizeof(hours), s->sensor);
-    unsigned nhours = 0;
+
+    put_array(&s->out, 3);
+    put_str(&s->out, "EXPIRE");
+    put_bulk(&s->out, key, len);
+    put_str(&s->out, s->ex);
+    b->ncmds++;
+}
+
+/* EXPIRE restarts the hot window of a key; a key given one is skipped until the cache is
+ * cleared (every refresh_ms), so a key's TTL is at most refresh_ms short of the hot window,
+ * for far fewer commands. Returns 1 when key needs one now (and remembers it). */
+static int needs_expire(struct batch_ctx *b, const char *key, size_t len)
+{
+    int isnew;
+
+    if (keyset_get(&b->s->expired, key, len, 0, &isnew) == NULL) {
+        keyset_reset(&b->s->expired); /* no memory: forget, which only costs EXPIREs */
+        return 1;
+    }
+    return isnew;
+}
+
+static void gap_json(const struct tw_store *s, const struct gap *g, char *out, size_t len)
+{
+    snprintf(out, len,
+             "{\"run\":\"%016" PRIx64 "\",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
+             ",\"records\":%" PRIu64 ",\"from\":%" PRIu64 ".%06" PRIu64 ",\"until\":%" PRIu64
+             ".%06" PRIu64 ",\"at\":%" PRIu64 ".%06" PRIu64 ",\"reason\":\"%s\"}",
+             s->run_us, g->first_seq, g->last_seq, g->records, g->from_us / 1000000,
+             g->from_us % 1000000, g->until_us / 1000000, g->until_us % 1000000,
+             g->at_us / 1000000, g->at_us % 1000000, g->reason);
+}
+
+/* Appends the commands of the groups, the bookkeeping keys, and the gaps waiting. */
+static void encode_commands(struct batch_ctx *b, unsigned ngaps)
+{
+    struct tw_store *s = b->s;
+    char key[TW_KEY_LEN], text[512];
+    int n;
 
     for (size_t i = 0; i < s->ngroups; i++) {
         struct group *g = &s->groups[i];
-        put_array(&s->cmd, 2 + 2 * g->n);
-        put_str(&s->cmd, "ZADD");
-        put_bulk(&s->cmd, s->keys.arena.p + g->key_off, g->key_len);
-        for (uint32_t e = g->head; e != UINT32_MAX; e = s->entries[e].next) {
-            uint64_t us = s->entries[e].score_us;
-            snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64, us / 1000000, us % 1000000);
-            put_str(&s->cmd, text);
-            snprintf(text, sizeof(text), "%016" PRIx64, s->entries[e].id);
-            put_bulk(&s->cmd, text, 16);
+        const char *k = s->keys.arena.p + g->key_off;
+        if (g->kind == G_RECORDS) {
+            put_array(&s->out, 2 + 2 * (size_t)g->n);
+            put_str(&s->out, "HSET");
+            put_bulk(&s->out, k, g->key_len);
+            for (uint32_t e = g->head; e != UINT32_MAX; e = s->entries[e].next) {
+                static const char hex[] = "0123456789abcdef";
+                char id[16];
+                for (int i = 0; i < 16; i++)
+                    id[i] = hex[(s->entries[e].id >> (60 - 4 * i)) & 0xf];
+                put_bulk(&s->out, id, 16);
+                put_bulk(&s->out, s->vals.p + s->entries[e].off, s->entries[e].len);
+            }
+        } else {
+            char *p;
+            put_array(&s->out, 3);
+            put_str(&s->out, "APPEND");
+            put_bulk(&s->out, k, g->key_len);
+            put_head(&s->out, '$', g->bytes);
+            if ((p = buf_room(&s->out, (size_t)g->bytes + 2)) == NULL)
+                return;
+            for (uint32_t e = g->head; e != UINT32_MAX; e = s->entries[e].next) {
+                memcpy(p, s->vals.p + s->entries[e].off, s->entries[e].len);
+                p += s->entries[e].len;
+            }
+            memcpy(p, "\r\n", 2);
+            s->out.len += (size_t)g->bytes + 2;
         }
         b->ncmds++;
-        nhours += g->is_hour;
+        g->need_expire = (uint8_t)needs_expire(b, k, g->key_len);
     }
-    if (nhours > 0) {
-        put_array(&s->cmd, 2 + 2 * nhours);
-        put_str(&s->cmd, "ZADD");
-        put_bulk(&s->cmd, hours, (size_t)hn);
-        for (size_t i = 0; i < s->ngroups; i++) {
-            if (!s->groups[i].is_hour)
-                continue;
-            snprintf(text, sizeof(text), "%" PRIu64, s->groups[i].hour);
-            put_str(&s->cmd, text);
-            put_str(&s->cmd, text);
-        }
-        b->ncmds++;
-    }
-    /* EXPIRE restarts the hot window of a key; once a key's EXPIRE was acknowledged it is
-     * skipped until the cache is cleared (every refresh_ms), so a key's TTL is at most
-     * refresh_ms short of the hot window, for far fewer commands */
     for (size_t i = 0; i < s->ngroups; i++) {
         struct group *g = &s->groups[i];
-        const char *key = s->keys.arena.p + g->key_off;
-        g->need_expire = !keyset_has(&s->expired, key);
         if (!g->need_expire)
             continue;
-        put_array(&s->cmd, 3);
-        put_str(&s->cmd, "EXPIRE");
-        put_bulk(&s->cmd, key, g->key_len);
-        put_str(&s->cmd, s->ex);
-        b->ncmds++;
+        put_expire(b, s->keys.arena.p + g->key_off, g->key_len);
+        /* a key new to the cache: make sure its hour and its bucket are listed */
+        if (g->kind == G_POSTINGS && g->post_kind == TW_POST_TIME) {
+            n = tw_key_hours(key, sizeof(key), s->sensor);
+            snprintf(text, sizeof(text), "%" PRIu64, g->hour);
+            put_array(&s->out, 4);
+            put_str(&s->out, "ZADD");
+            put_bulk(&s->out, key, (size_t)n);
+            put_str(&s->out, text);
+            put_str(&s->out, text);
+            b->ncmds++;
+            if (needs_expire(b, key, (size_t)n))
+                put_expire(b, key, (size_t)n);
+        }
+        if (g->kind == G_POSTINGS && g->bucket[0] != '\0') {
+            n = tw_key_nets(key, sizeof(key), s->sensor, g->hour);
+            put_array(&s->out, 4);
+            put_str(&s->out, "ZADD");
+            put_bulk(&s->out, key, (size_t)n);
+            put_str(&s->out, "0");
+            put_str(&s->out, g->bucket);
+            b->ncmds++;
+            if (needs_expire(b, key, (size_t)n))
+                put_expire(b, key, (size_t)n);
+        }
     }
-    if (nhours > 0) {
-        put_array(&s->cmd, 3);
-        put_str(&s->cmd, "EXPIRE");
-        put_bulk(&s->cmd, hours, (size_t)hn);
-        put_str(&s->cmd, s->ex);
+    if (ngaps > 0) {
+        n = tw_key_gaps(key, sizeof(key), s->sensor);
+        put_array(&s->out, 2 + 2 * (size_t)ngaps);
+        put_str(&s->out, "HSET");
+        put_bulk(&s->out, key, (size_t)n);
+        for (unsigned i = 0; i < ngaps; i++) {
+            const struct gap *g = &s->gaps[s->gaps_sent + i];
+            char field[48];
+            snprintf(field, sizeof(field), "%016" PRIx64 ":%" PRIu64, s->run_us, g->first_seq);
+            put_str(&s->out, field);
+            gap_json(s, g, text, sizeof(text));
+            put_str(&s->out, text);
+        }
         b->ncmds++;
+        put_expire(b, key, (size_t)n);
     }
 }
+
+/* Encodes the next n records of the ring (and the gaps waiting) as one flight. Returns 0, or
+ * -1 when out of memory (nothing is queued then). */
+static int encode_batch(struct tw_store *s, uint32_t n)
+{
+    struct batch_ctx b = {.s = s};
+    size_t out_len = s->out.len;
+    unsigned ngaps = s->ngaps - s->gaps_sent;
+    struct flight *f;
+
+    keyset_reset(&s->keys);
+    if (s->gtab != NULL)
+        memset(s->gtab, 0, s->gtab_size * sizeof(*s->gtab));
+    s->ngroups = 0;
+    s->nentries = 0;
+    s->vals.len = 0;
+    s->vals.oom = 0;
+    for (uint32_t i = 0; i < n && !b.oom; i++)
+        encode_record(&b, &s->ring[(s->head + s->sent + i) % s->cap]);
+    if (!b.oom)
+        encode_commands(&b, ngaps);
+    if (b.oom || s->out.oom || s->vals.oom) {
+        s->out.len = out_len;
+        s->out.oom = 0;
+        keyset_reset(&s->expired);
+        s->st.errors++;
+        return -1;
+    }
+    f = &s->flights[s->nflights++];
+    memset(f, 0, sizeof(*f));
+    f->nrec = n;
+    f->ngaps = ngaps;
+    f->replies = (uint32_t)b.ncmds;
+    s->sent += n;
+    s->gaps_sent += ngaps;
+    return 0;
+}
+
+/* ---- the connection ---- */
 
 static void drop_connection(struct tw_store *s)
 {
     if (s->c != NULL)
         redisFree(s->c);
     s->c = NULL;
+    s->state = C_DOWN;
     s->down = 1;
     s->st.errors++;
+    s->out.len = s->out_off = 0;
+    s->nflights = 0;
+    s->sent = 0;
+    s->gaps_sent = 0;
+    s->rewinding = 0;
     keyset_reset(&s->expired); /* a new server may have lost them */
 }
 
-static void pop(struct tw_store *s, uint32_t n)
+/* Starts a connection when down and the last try is old enough; finishes one in progress.
+ * Never waits. Returns 0 when connected. */
+static int ensure_connected(struct tw_store *s, uint64_t now_ms)
 {
-    s->head = (s->head + n) % s->cap;
-    s->count -= n;
-    s->batch_tries = 0;
-}
-
-/* Writes the n oldest records. Returns 0 when Redis acknowledged them all, -1 otherwise
- * (records kept, or discarded after TW_BATCH_TRIES refusals). */
-static int send_batch(struct tw_store *s, uint32_t n, uint64_t now_ms)
-{
-    struct batch_ctx b = {.s = s};
-    int refused = 0;
-
-    if (now_ms - s->expired_since_ms >= s->refresh_ms || now_ms < s->expired_since_ms ||
-        s->expired.count > TW_EXPIRE_CACHE_MAX) {
-        keyset_reset(&s->expired);
-        s->expired_since_ms = now_ms;
+    if (s->state == C_UP)
+        return 0;
+    if (s->state == C_DOWN) {
+        if (s->tried && now_ms - s->last_connect_ms < TW_RECONNECT_EVERY_MS &&
+            now_ms >= s->last_connect_ms)
+            return -1;
+        s->tried = 1;
+        s->last_connect_ms = now_ms;
+        s->c = s->url.is_unix ? redisConnectUnixNonBlock(s->url.path)
+                              : redisConnectNonBlock(s->url.host, s->url.port);
+        if (s->c == NULL || s->c->err) {
+            if (s->c != NULL)
+                redisFree(s->c);
+            s->c = NULL;
+            s->st.errors++;
+            s->down = 1;
+            return -1;
+        }
+        s->state = C_CONNECTING;
     }
-    s->cmd.len = 0;
-    s->cmd.oom = 0;
-    keyset_reset(&s->keys);
-    s->ngroups = 0;
-    s->nentries = 0;
-    for (uint32_t i = 0; i < n; i++)
-        encode_record(&b, &s->ring[(s->head + i) % s->cap]);
-    encode_indexes(&b);
-    if (b.oom || s->cmd.oom) {
-        s->st.errors++;
-        return -1; /* out of memory: keep the records and try again later */
-    }
-
-    if (redisAppendFormattedCommand(s->c, s->cmd.p, s->cmd.len) != REDIS_OK) {
-        drop_connection(s);
-        return -1;
-    }
-    for (unsigned i = 0; i < b.ncmds; i++) {
-        redisReply *reply = NULL;
-        if (redisGetReply(s->c, (void **)&reply) != REDIS_OK || reply == NULL) {
-            /* the context is unusable now (hiredis README): throw it away, keep the batch */
+    struct pollfd pfd = {.fd = s->c->fd, .events = POLLOUT};
+    if (poll(&pfd, 1, 0) == 1) {
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if ((pfd.revents & (POLLERR | POLLHUP)) ||
+            getsockopt(s->c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
             drop_connection(s);
             return -1;
         }
-        if (reply->type == REDIS_REPLY_ERROR)
-            refused++;
-        freeReplyObject(reply);
+        s->state = C_UP;
+        if (s->down)
+            s->st.reconnects++;
+        s->down = 0;
+        s->last_io_ms = now_ms;
+        return 0;
     }
-    if (refused) {
-        s->st.errors++;
-        keyset_reset(&s->expired);
-        if (++s->batch_tries >= TW_BATCH_TRIES) {
-            s->st.errors += n;
-            pop(s, n);
+    if (now_ms - s->last_connect_ms >= TW_CONNECT_TIMEOUT_MS)
+        drop_connection(s);
+    return -1;
+}
+
+/* Sends what the socket takes now. Returns 0, or -1 when the connection failed. */
+static int send_some(struct tw_store *s, uint64_t now_ms)
+{
+    while (s->out_off < s->out.len) {
+        ssize_t w = send(s->c->fd, s->out.p + s->out_off, s->out.len - s->out_off,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            drop_connection(s);
+            return -1;
         }
-        return -1;
+        s->out_off += (size_t)w;
+        s->last_io_ms = now_ms;
     }
-    for (size_t i = 0; i < s->ngroups; i++) {
-        int isnew;
-        if (s->groups[i].need_expire &&
-            keyset_get(&s->expired, s->keys.arena.p + s->groups[i].key_off,
-                       s->groups[i].key_len, 0, &isnew) == NULL) {
-            keyset_reset(&s->expired); /* no memory: forget, which only costs EXPIREs */
-            break;
-        }
-    }
-    s->st.written += n - b.skipped;
-    s->st.errors += b.skipped;
-    pop(s, n);
+    s->out.len = s->out_off = 0;
     return 0;
 }
 
-/* Connects when down and the last try is old enough. Returns 0 when connected. */
-static int ensure_connected(struct tw_store *s, uint64_t now_ms)
+static int transient_error(const char *msg)
 {
-    if (s->c != NULL)
-        return 0;
-    if (s->tried && now_ms - s->last_connect_ms < TW_RECONNECT_EVERY_MS &&
-        now_ms >= s->last_connect_ms)
-        return -1;
-    s->tried = 1;
-    s->last_connect_ms = now_ms;
-    s->c = tw_redis_connect(&s->url, TW_CONNECT_TIMEOUT_MS, NULL, 0);
-    if (s->c == NULL) {
-        s->st.errors++;
-        s->down = 1;
-        return -1;
-    }
-    if (s->down)
-        s->st.reconnects++;
-    s->down = 0;
+    static const char *const again[] = {"OOM",        "MISCONF",    "LOADING",    "BUSY",
+                                        "READONLY",   "MASTERDOWN", "NOREPLICAS", "TRYAGAIN",
+                                        "CLUSTERDOWN", "NOAUTH",    "ERR max number of clients"};
+
+    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++)
+        if (strncmp(msg, again[i], strlen(again[i])) == 0)
+            return 1;
     return 0;
 }
+
+static void close_gap(struct tw_store *s)
+{
+    if (!s->gap_open)
+        return;
+    s->gap_open = 0;
+    s->st.gaps++;
+    if (s->ngaps == TW_GAPS_MAX) {
+        /* too many waiting: widen the newest one (it may then span records that arrived) */
+        struct gap *last = &s->gaps[TW_GAPS_MAX - 1];
+        last->last_seq = s->open_gap.last_seq;
+        last->records += s->open_gap.records;
+        if (s->open_gap.until_us > last->until_us)
+            last->until_us = s->open_gap.until_us;
+        if (s->open_gap.from_us < last->from_us)
+            last->from_us = s->open_gap.from_us;
+        return;
+    }
+    s->gaps[s->ngaps++] = s->open_gap;
+}
+
+/* Records one lost record in the open gap. */
+static void lose(struct tw_store *s, const struct tw_flow_record *r, const char *reason)
+{
+    struct gap *g = &s->open_gap;
+
+    if (s->gap_open && (g->last_seq + 1 != r->seq || g->reason != reason))
+        close_gap(s);
+    if (!s->gap_open) {
+        memset(g, 0, sizeof(*g));
+        g->first_seq = r->seq;
+        g->from_us = r->last_seen_us;
+        g->at_us = wall_us();
+        g->reason = reason;
+        s->gap_open = 1;
+    }
+    g->last_seq = r->seq;
+    g->records++;
+    if (r->last_seen_us < g->from_us)
+        g->from_us = r->last_seen_us;
+    if (r->last_seen_us > g->until_us)
+        g->until_us = r->last_seen_us;
+}
+
+/* The first n records of the ring are in Redis (or given up): they leave the ring. */
+static void pop(struct tw_store *s, uint32_t n, uint64_t now_ms)
+{
+    uint64_t disk = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = (s->head + i) % s->cap;
+        if (s->disk_no[k] != 0)
+            disk = s->disk_no[k];
+        s->disk_no[k] = 0;
+    }
+    s->head = (s->head + n) % s->cap;
+    s->count -= n;
+    s->sent -= n;
+    s->tries = 0;
+    if (disk != 0 && s->spool != NULL && tw_spool_ack(s->spool, disk - 1, now_ms) != 0)
+        s->st.errors++;
+}
+
+static void flight_done(struct tw_store *s, uint64_t now_ms)
+{
+    struct flight f = s->flights[0];
+
+    memmove(&s->flights[0], &s->flights[1], (--s->nflights) * sizeof(s->flights[0]));
+    if (f.counters) {
+        if (f.refused)
+            s->st.errors++;
+        return;
+    }
+    if (f.refused == 0 && !s->rewinding) {
+        s->st.written += f.nrec;
+        pop(s, f.nrec, now_ms);
+        memmove(&s->gaps[0], &s->gaps[f.ngaps], (s->ngaps - f.ngaps) * sizeof(s->gaps[0]));
+        s->ngaps -= f.ngaps;
+        s->gaps_sent -= f.ngaps;
+        return;
+    }
+    if (s->rewinding)
+        return; /* after a refused batch: this one is sent again anyway */
+    s->rewinding = 1;
+    s->st.errors++;
+    s->tries++;
+    keyset_reset(&s->expired);
+    s->hold_until_ms = now_ms + (s->tries >= 5 ? TW_HOLD_MAX_MS : 50u << s->tries);
+    if (f.permanent && s->tries >= TW_BATCH_TRIES) {
+        /* retrying cannot fix it: give the records up, as a gap */
+        for (uint32_t i = 0; i < f.nrec; i++)
+            lose(s, &s->ring[(s->head + i) % s->cap], "refused");
+        close_gap(s);
+        s->st.refused += f.nrec;
+        pop(s, f.nrec, now_ms);
+    }
+}
+
+/* Reads the replies that arrived. Returns 0, or -1 when the connection failed. */
+static int read_replies(struct tw_store *s, uint64_t now_ms)
+{
+    char chunk[65536];
+
+    for (int rounds = 0; rounds < 64; rounds++) {
+        ssize_t r = recv(s->c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (r <= 0 || redisReaderFeed(s->c->reader, chunk, (size_t)r) != REDIS_OK) {
+            drop_connection(s);
+            return -1;
+        }
+        s->last_io_ms = now_ms;
+        if ((size_t)r < sizeof(chunk))
+            break;
+    }
+    for (;;) {
+        redisReply *reply = NULL;
+        if (redisReaderGetReply(s->c->reader, (void **)&reply) != REDIS_OK) {
+            drop_connection(s);
+            return -1;
+        }
+        if (reply == NULL)
+            break;
+        if (s->nflights == 0) { /* a reply nobody asked for: the stream is out of step */
+            freeReplyObject(reply);
+            drop_connection(s);
+            return -1;
+        }
+        struct flight *f = &s->flights[0];
+        if (reply->type == REDIS_REPLY_ERROR) {
+            f->refused++;
+            if (!transient_error(reply->str))
+                f->permanent++;
+        }
+        freeReplyObject(reply);
+        if (--f->replies == 0)
+            flight_done(s, now_ms);
+    }
+    if (s->rewinding && s->nflights == 0) {
+        s->rewinding = 0;
+        s->sent = 0;
+        s->gaps_sent = 0;
+    }
+    return 0;
+}
+
+/* ---- the spool ---- */
+
+/* Moves records from the spool file into free ring slots, oldest first. */
+static void refill(struct tw_store *s)
+{
+    struct tw_flow_record recs[256];
+    uint64_t nums[256];
+    unsigned moved = 0;
+
+    while (s->spool != NULL && tw_spool_unread(s->spool) > 0 && s->count < s->cap &&
+           moved < TW_REFILL_PER_POLL) {
+        int want = (int)(s->cap - s->count < 256 ? s->cap - s->count : 256);
+        int got = tw_spool_read(s->spool, recs, nums, want, &s->st.spool_corrupt);
+        if (got < 0) {
+            s->st.errors++;
+            return;
+        }
+        for (int i = 0; i < got; i++) {
+            uint32_t k = (s->head + s->count) % s->cap;
+            s->ring[k] = recs[i];
+            s->disk_no[k] = nums[i] + 1;
+            s->count++;
+        }
+        moved += (unsigned)got;
+        if (got == 0 && tw_spool_unread(s->spool) == 0)
+            break;
+    }
+}
+
+/* ---- the API ---- */
 
 static int errf(char *err, size_t errlen, const char *msg)
 {
@@ -550,60 +1047,151 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         free(s);
         return NULL;
     }
-    if ((s->ring = calloc(p->buffer_records, sizeof(*s->ring))) == NULL) {
+    if ((s->ring = calloc(p->buffer_records, sizeof(*s->ring))) == NULL ||
+        (s->disk_no = calloc(p->buffer_records, sizeof(*s->disk_no))) == NULL) {
         errf(err, errlen, "redis: out of memory for the record buffer");
-        free(s);
+        tw_store_close(s);
         return NULL;
     }
     snprintf(s->sensor, sizeof(s->sensor), "%s", p->sensor);
+    if (p->run_dir != NULL && p->run_dir[0] != '\0' && p->spool_records > 0) {
+        int n = snprintf(s->spool_path, sizeof(s->spool_path), "%s/redis-spool-%s.dat",
+                         p->run_dir, p->sensor);
+        if (n < 0 || (size_t)n >= sizeof(s->spool_path)) {
+            errf(err, errlen, "redis: run_dir too long for the spool file");
+            tw_store_close(s);
+            return NULL;
+        }
+        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->run_dir);
+        s->spool_records = p->spool_records;
+        /* a file left by an earlier run is replayed first; none is made until needed */
+        if (access(s->spool_path, F_OK) == 0) {
+            s->spool =
+                tw_spool_open(s->spool_path, p->spool_records, &s->st.recovered, err, errlen);
+            if (s->spool == NULL) {
+                tw_store_close(s);
+                return NULL;
+            }
+        }
+    }
     s->hot_window_s = p->hot_window_s;
     s->batch = p->batch < p->buffer_records ? p->batch : p->buffer_records;
     s->cap = p->buffer_records;
     s->flush_ms = p->flush_ms;
     s->max_hours = p->hot_window_s / 3600 + 2;
     s->refresh_ms = p->hot_window_s < 600 ? (uint64_t)p->hot_window_s * 100 : 60000;
+    s->run_us = wall_us();
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->hot_window_s);
-    /* a failed first try leaves the next poll free to try again at once */
-    s->c = tw_redis_connect(&s->url, TW_CONNECT_TIMEOUT_MS, NULL, 0);
-    if (s->c == NULL) {
-        s->st.errors++;
-        s->down = 1;
-    }
+    refill(s);
+    ensure_connected(s, mono_ms());
     return s;
+}
+
+const char *tw_store_spool_path(const struct tw_store *s)
+{
+    return s->spool_records > 0 ? s->spool_path : NULL;
+}
+
+/* Makes the spool file the first time memory is full. Returns 0, or -1 when it cannot be
+ * made: the store then keeps to memory (counted in errors). */
+static int spool_needed(struct tw_store *s)
+{
+    uint64_t recovered;
+
+    if (s->spool != NULL)
+        return 0;
+    if (s->spool_records == 0)
+        return -1;
+    if ((mkdir(s->run_dir, 0700) != 0 && errno != EEXIST) ||
+        (s->spool = tw_spool_open(s->spool_path, s->spool_records, &recovered, NULL, 0)) ==
+            NULL) {
+        s->spool_records = 0;
+        s->st.errors++;
+        errno = EIO;
+        return -1;
+    }
+    return 0;
 }
 
 int tw_store_put(struct tw_store *s, const struct tw_flow_record *r)
 {
-    if (s->count == s->cap) {
-        s->st.dropped_full++;
-        return -1;
+    struct tw_flow_record *slot;
+
+    s->next_seq++;
+    /* once records wait on disk, newer ones queue behind them there: order is kept */
+    if (s->count == s->cap || (s->spool != NULL && tw_spool_unread(s->spool) > 0)) {
+        struct tw_flow_record copy = *r;
+        copy.seq = s->next_seq;
+        if (spool_needed(s) != 0 || tw_spool_append(s->spool, &copy) != 0) {
+            if (s->spool != NULL && errno != ENOSPC)
+                s->st.errors++;
+            s->st.dropped_full++;
+            lose(s, &copy, "buffer full");
+            return -1;
+        }
+        s->st.spooled++;
+    } else {
+        slot = &s->ring[(s->head + s->count) % s->cap];
+        *slot = *r;
+        slot->seq = s->next_seq;
+        s->disk_no[(s->head + s->count) % s->cap] = 0;
+        s->count++;
     }
-    s->ring[(s->head + s->count) % s->cap] = *r;
-    s->count++;
+    close_gap(s);
     s->st.queued++;
     return 0;
 }
 
-/* Sends what is due; `force` sends a partial batch regardless of the timer. */
+/* Does the I/O that is due; `force` sends a partial batch regardless of the timer. */
 static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
 {
-    if (s->count == 0) {
-        s->last_flush_ms = now_ms;
-        return s->c != NULL || ensure_connected(s, now_ms) == 0 ? 0 : -1;
-    }
+    refill(s);
+    if (s->spool != NULL && tw_spool_flush(s->spool) != 0)
+        s->st.errors++;
     if (ensure_connected(s, now_ms) < 0)
         return -1;
-    for (int i = 0; i < TW_BATCHES_PER_POLL && s->count >= s->batch; i++)
-        if (send_batch(s, s->batch, now_ms) < 0)
-            return -1;
-    if (s->count > 0 && s->count < s->batch &&
-        (force || now_ms - s->last_flush_ms >= s->flush_ms || now_ms < s->last_flush_ms)) {
-        if (send_batch(s, s->count, now_ms) < 0)
-            return -1;
+    if ((s->nflights > 0 && read_replies(s, now_ms) < 0) || send_some(s, now_ms) < 0)
+        return -1;
+    if (s->nflights > 0 && now_ms - s->last_io_ms > TW_REPLY_TIMEOUT_MS &&
+        now_ms > s->last_io_ms) {
+        drop_connection(s); /* Redis hangs: start over on a new connection */
+        return -1;
     }
-    if (s->count < s->batch)
+    if (s->rewinding || (now_ms < s->hold_until_ms && s->tries > 0))
+        return 0;
+    for (int i = 0; i < TW_BATCHES_PER_POLL && s->nflights < TW_MAX_FLIGHTS &&
+                    s->out.len - s->out_off < TW_OUT_HIGH;
+         i++) {
+        uint32_t avail = s->count - s->sent;
+        int due = avail >= s->batch ||
+                  ((avail > 0 || s->ngaps > s->gaps_sent) &&
+                   (force || now_ms - s->last_flush_ms >= s->flush_ms ||
+                    now_ms < s->last_flush_ms));
+        if (!due)
+            break;
+        if (encode_batch(s, avail < s->batch ? avail : s->batch) < 0)
+            break;
         s->last_flush_ms = now_ms;
-    return 0;
+        if (s->nflights == 1)
+            s->last_io_ms = now_ms; /* the reply clock starts now */
+    }
+    if (s->count == s->sent && s->ngaps == s->gaps_sent)
+        s->last_flush_ms = now_ms;
+    if (s->counters_pending && s->nflights < TW_MAX_FLIGHTS && s->counters.len > 0) {
+        char *p = buf_room(&s->out, s->counters.len);
+        if (p != NULL) {
+            memcpy(p, s->counters.p, s->counters.len);
+            s->out.len += s->counters.len;
+            struct flight *f = &s->flights[s->nflights++];
+            memset(f, 0, sizeof(*f));
+            f->counters = 1;
+            f->replies = 1;
+            if (s->nflights == 1)
+                s->last_io_ms = now_ms;
+        }
+        s->counters_pending = 0;
+    }
+    return send_some(s, now_ms);
 }
 
 int tw_store_poll(struct tw_store *s, uint64_t now_ms)
@@ -615,59 +1203,66 @@ int tw_store_put_counters(struct tw_store *s, const char *const *names, const ui
                           size_t n)
 {
     char key[TW_KEY_LEN];
-    redisReply *reply;
-    int rc = 0;
 
     if (n == 0)
         return 0;
-    if (s->c == NULL)
-        return -1;
-    s->cmd.len = 0;
-    s->cmd.oom = 0;
+    s->counters.len = 0;
+    s->counters.oom = 0;
     snprintf(key, sizeof(key), "tw:{%s}:stats", s->sensor);
-    put_array(&s->cmd, (unsigned)(2 + 2 * n));
-    put_str(&s->cmd, "HSET");
-    put_str(&s->cmd, key);
+    put_array(&s->counters, 2 + 2 * n);
+    put_str(&s->counters, "HSET");
+    put_str(&s->counters, key);
     for (size_t i = 0; i < n; i++) {
-        char v[24];
-        snprintf(v, sizeof(v), "%" PRIu64, values[i]);
-        put_str(&s->cmd, names[i]);
-        put_str(&s->cmd, v);
+        put_str(&s->counters, names[i]);
+        put_u64(&s->counters, values[i]);
     }
-    if (s->cmd.oom)
-        return -1;
-    if (redisAppendFormattedCommand(s->c, s->cmd.p, s->cmd.len) != REDIS_OK ||
-        redisGetReply(s->c, (void **)&reply) != REDIS_OK || reply == NULL) {
-        drop_connection(s);
+    if (s->counters.oom) {
+        s->counters.len = 0;
         return -1;
     }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        s->st.errors++;
-        rc = -1;
+    s->counters_pending = 1;
+    return s->state == C_UP ? 0 : -1;
+}
+
+int tw_store_wait(struct tw_store *s, unsigned timeout_ms)
+{
+    if (s->state == C_UP && (s->nflights > 0 || s->out_off < s->out.len)) {
+        struct pollfd pfd = {.fd = s->c->fd,
+                             .events = POLLIN | (s->out_off < s->out.len ? POLLOUT : 0)};
+        return poll(&pfd, 1, (int)timeout_ms) > 0;
     }
-    freeReplyObject(reply);
-    return rc;
+    struct timespec nap = {.tv_sec = timeout_ms / 1000,
+                           .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+    nanosleep(&nap, NULL);
+    return 0;
+}
+
+static int all_written(const struct tw_store *s)
+{
+    return s->count == 0 && s->nflights == 0 && s->ngaps == 0 && !s->gap_open &&
+           !s->counters_pending && (s->spool == NULL || tw_spool_unread(s->spool) == 0);
 }
 
 uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms)
 {
     uint64_t start = mono_ms(), now = start;
 
-    while (s->count > 0 && now - start <= timeout_ms) {
-        if (flush_due(s, now, 1) < 0) {
-            struct timespec nap = {.tv_sec = 0, .tv_nsec = 20 * 1000000};
-            nanosleep(&nap, NULL);
-        }
+    close_gap(s); /* so it is written too */
+    while (!all_written(s) && now - start <= timeout_ms) {
+        flush_due(s, now, 1);
+        if (!all_written(s))
+            tw_store_wait(s, 10);
         now = mono_ms();
     }
-    return s->count;
+    return s->count + (s->spool != NULL ? tw_spool_unread(s->spool) : 0);
 }
 
 void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out)
 {
     *out = s->st;
-    out->pending = s->count;
-    out->connected = s->c != NULL;
+    out->spool_pending = s->spool != NULL ? tw_spool_unread(s->spool) : 0;
+    out->pending = s->count + out->spool_pending;
+    out->connected = s->state == C_UP;
 }
 
 void tw_store_close(struct tw_store *s)
@@ -676,13 +1271,18 @@ void tw_store_close(struct tw_store *s)
         return;
     if (s->c != NULL)
         redisFree(s->c);
+    tw_spool_close(s->spool);
     free(s->keys.slots);
     free(s->keys.arena.p);
     free(s->expired.slots);
     free(s->expired.arena.p);
+    free(s->gtab);
     free(s->groups);
     free(s->entries);
-    free(s->cmd.p);
+    free(s->vals.p);
+    free(s->out.p);
+    free(s->counters.p);
+    free(s->disk_no);
     free(s->ring);
     free(s);
 }

@@ -19,8 +19,10 @@
 
 #include "../dataplane/source.h"
 #include "../dataplane/worker.h"
+#include "budget.h"
 #include "config.h"
 #include "control_loop.h"
+#include "policy_hook.h"
 #include "store.h"
 
 #define TW_VERSION "0.1.0"
@@ -36,16 +38,45 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* SIGHUP asks for a policy reload; the control loop's tick does it between two events. */
+static volatile sig_atomic_t reload_requested;
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_requested = 1;
+}
+
+static void policy_tick(void *ctx)
+{
+    struct tw_policy_hook *h = ctx;
+    char err[512];
+
+    if (reload_requested) {
+        reload_requested = 0;
+        if (tw_policy_hook_reload(h, err, sizeof(err)) != 0)
+            fprintf(stderr, "tapwatch: policy reload failed, keeping the current policy: %s\n", err);
+        else
+            fprintf(stderr, "tapwatch: policy reloaded: %zu equipment, %zu rules\n",
+                    tw_policy_equipment_count(tw_policy_hook_policy(h)),
+                    tw_policy_rule_count(tw_policy_hook_policy(h)));
+    }
+    tw_policy_hook_poll(h, tw_now_ns() / 1000000u);
+}
+
 struct options {
     const char *config;
     const char *pcap;
     const char *iface;
     const char *redis;
     const char *flows_jsonl;
+    const char *policy;       /* --policy, overrides the config's policy: key */
+    const char *alerts_jsonl;
     const char *sensor;
     long workers;
     long port;
     double replay_speed;
+    long loops;
     int check_config;
     int quiet;
     long stats_interval;
@@ -65,8 +96,11 @@ static void usage(FILE *out)
             "  --redis URL          store records in Redis: unix:///path or redis://host:port\n"
             "  --sensor NAME        sensor name (Redis key namespace)\n"
             "  --flows-jsonl FILE   also write each finished flow as a JSON line (- = stdout)\n"
+            "  --policy FILE        monitoring rules (YAML), see config/policy.yaml; SIGHUP reloads\n"
+            "  --alerts-jsonl FILE  also write each alert as a JSON line (- = stdout)\n"
             "  --workers N          worker cores\n"
             "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
+            "  --loop N             replay the capture N times, each pass later in time\n"
             "  --stats-interval S   seconds between live stats lines on stderr (0 = off)\n"
             "  --quiet              no live stats line\n"
             "  --version, --help\n");
@@ -90,15 +124,17 @@ static int parse_long(const char *opt, const char *text, long lo, long hi, long 
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
-           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP };
+           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
         {"check-config", no_argument, 0, O_CHECK}, {"redis", required_argument, 0, O_REDIS},
         {"sensor", required_argument, 0, O_SENSOR}, {"flows-jsonl", required_argument, 0, O_JSONL},
         {"workers", required_argument, 0, O_WORKERS}, {"replay-speed", required_argument, 0, O_SPEED},
+        {"loop", required_argument, 0, O_LOOP},
         {"stats-interval", required_argument, 0, O_STATS}, {"quiet", no_argument, 0, O_QUIET},
-        {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
+        {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP},
+        {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS}, {0, 0, 0, 0},
     };
     int c;
 
@@ -133,8 +169,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_REDIS: o->redis = optarg; break;
         case O_SENSOR: o->sensor = optarg; break;
         case O_JSONL: o->flows_jsonl = optarg; break;
+        case O_POLICY: o->policy = optarg; break;
+        case O_ALERTS: o->alerts_jsonl = optarg; break;
         case O_WORKERS: if (parse_long("--workers", optarg, 1, 64, &o->workers)) return -1; break;
         case O_STATS: if (parse_long("--stats-interval", optarg, 0, 3600, &o->stats_interval)) return -1; break;
+        case O_LOOP: if (parse_long("--loop", optarg, 1, 1000000, &o->loops)) return -1; break;
         case O_SPEED:
             errno = 0;
             o->replay_speed = strtod(optarg, &end);
@@ -201,6 +240,18 @@ static int build_eal_args(const struct options *o, unsigned workers, char **argv
     return n;
 }
 
+static void print_budget(const struct tw_config *cfg)
+{
+    struct tw_memory_budget b;
+    const double mib = 1 << 20;
+
+    tw_memory_budget(cfg, &b);
+    printf("tapwatch: memory budget %.0f MiB: flow tables %.0f, nDPI states %.0f, nDPI modules "
+           "%.0f, packet pools %.0f, event rings %.0f, Redis buffer %.0f, base %.0f\n",
+           b.total / mib, b.flow_tables / mib, b.dpi_states / mib, b.ndpi_modules / mib,
+           b.packet_pools / mib, b.event_rings / mib, b.redis_buffer / mib, b.base / mib);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -234,9 +285,26 @@ int main(int argc, char **argv)
             fprintf(stderr, "tapwatch: %s\n", err);
         return 2;
     }
+    const char *policy_path = o.policy ? o.policy : cfg.policy_file[0] ? cfg.policy_file : NULL;
+    if (policy_path) {
+        struct tw_policy *pol = tw_policy_load(policy_path, err, sizeof(err));
+        if (!pol) {
+            fprintf(stderr, "tapwatch: %s\n", err);
+            return 2;
+        }
+        if (o.check_config)
+            printf("tapwatch: policy OK: %zu equipment, %zu rules\n", tw_policy_equipment_count(pol),
+                   tw_policy_rule_count(pol));
+        tw_policy_free(pol);
+    } else if (o.alerts_jsonl) {
+        fprintf(stderr, "tapwatch: --alerts-jsonl needs a policy: --policy FILE or policy: in the "
+                        "configuration\n");
+        return 2;
+    }
     if (o.check_config) {
         printf("tapwatch: configuration OK%s%s\n", o.config ? ": " : " (defaults)",
                o.config ? o.config : "");
+        print_budget(&cfg);
         return 0;
     }
     int inputs = !!o.pcap + !!o.iface + (o.port >= 0);
@@ -246,6 +314,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (!o.pcap && (o.loops > 0 || o.replay_speed > 0)) {
+        fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
+        return 2;
+    }
     /* Check the capture before starting DPDK, so a bad file fails at once. */
     struct tw_source *src = NULL;
     if (o.pcap) {
@@ -278,11 +350,13 @@ int main(int argc, char **argv)
     rc = 1;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_hup);
 
     struct rte_mempool *pool = NULL, *big = NULL;
     struct tw_worker *workers = calloc(cfg.workers, sizeof(*workers));
     struct rte_ring **rings = calloc(cfg.workers, sizeof(*rings));
     struct tw_store *store = NULL;
+    struct tw_policy_hook *policy = NULL;
     unsigned started = 0, inited = 0;
 
     if (!workers || !rings) {
@@ -305,6 +379,7 @@ int main(int argc, char **argv)
     }
     if (o.pcap) {
         tw_source_pcap_attach(src, pool, big, o.replay_speed);
+        tw_source_pcap_set_loops(src, o.loops > 0 ? (uint32_t)o.loops : 1);
     } else {
         uint16_t port = o.port >= 0 ? (uint16_t)o.port : 0;
         if (o.iface && rte_eth_dev_get_port_by_name("net_af_packet0", &port) != 0) {
@@ -323,7 +398,7 @@ int main(int argc, char **argv)
         .idle_us = (uint64_t)cfg.flow_table.idle_timeout_s * 1000000u,
         .active_us = (uint64_t)cfg.flow_table.active_timeout_s * 1000000u,
         .close_us = (uint64_t)cfg.flow_table.tcp_close_timeout_s * 1000000u,
-        .evict_when_full = 1,
+        .evict_when_full = cfg.flow_table.evict_when_full,
         .lossless = src->replayable,
         .burst = cfg.burst,
     };
@@ -371,22 +446,46 @@ int main(int argc, char **argv)
         struct tw_store_params sp = {
             .url = cfg.redis.url, .sensor = cfg.sensor, .hot_window_s = cfg.redis.hot_window_s,
             .batch = cfg.redis.batch, .buffer_records = cfg.redis.buffer_records,
-            .flush_ms = cfg.redis.flush_ms,
+            .flush_ms = cfg.redis.flush_ms, .run_dir = cfg.run_dir,
+            .spool_records = cfg.redis.spool_file_records,
         };
         store = tw_store_open(&sp, err, sizeof(err));
         if (!store) {
             fprintf(stderr, "tapwatch: %s\n", err);
             goto out;
         }
+        struct tw_store_stats sst;
+        tw_store_get_stats(store, &sst);
+        if (sst.recovered)
+            fprintf(stderr, "tapwatch: %s: %llu flow records of an earlier run waited for "
+                            "Redis; writing them first\n",
+                    tw_store_spool_path(store), (unsigned long long)sst.recovered);
     } else {
         fprintf(stderr, "tapwatch: no Redis configured: flows go to --flows-jsonl and the "
                         "summary only\n");
     }
 
+    if (policy_path) {
+        struct tw_policy_hook_params pp = {
+            .policy_path = policy_path, .sensor = cfg.sensor, .alerts_jsonl = o.alerts_jsonl,
+            .redis_url = cfg.redis.url, .retention_s = cfg.redis.retention_s,
+            .batch = cfg.redis.batch, .buffer_items = cfg.redis.buffer_records,
+            .flush_ms = cfg.redis.flush_ms, .flows_max = cfg.flow_table.capacity * cfg.workers,
+        };
+        if (!(policy = tw_policy_hook_open(&pp, err, sizeof(err)))) {
+            fprintf(stderr, "tapwatch: %s\n", err);
+            goto out;
+        }
+    }
     struct tw_control ctl = {
         .workers = workers, .nb_workers = cfg.workers, .jsonl = jsonl, .store = store,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
+        .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
+        .tick = policy ? policy_tick : NULL, .tick_ctx = policy,
     };
+    struct tw_memory_budget budget;
+    tw_memory_budget(&cfg, &budget);
+    ctl.memory_budget = budget.total;
     unsigned lcore;
     RTE_LCORE_FOREACH_WORKER(lcore) {
         if (started == cfg.workers)
@@ -403,10 +502,18 @@ int main(int argc, char **argv)
     ctl.nb_workers = cfg.workers;
     tw_control_run(&ctl, &stop_requested, DRAIN_MS);
     rte_eal_mp_wait_lcore();
+    uint64_t alerts_unwritten = policy ? tw_policy_hook_drain(policy, DRAIN_MS) : 0;
     tw_control_summary(&ctl, report, src->name, src->end_note);
+    if (policy)
+        tw_policy_hook_summary(policy, report);
     if (src->end_note[0])
         fprintf(stderr, "tapwatch: %s: %s\n", o.pcap ? o.pcap : src->name, src->end_note);
     rc = started == cfg.workers ? 0 : 1;
+    if (alerts_unwritten) {
+        fprintf(stderr, "tapwatch: Redis %s: %llu alerts and summary updates did not reach Redis\n",
+                cfg.redis.url, (unsigned long long)alerts_unwritten);
+        rc = 1;
+    }
     if (store) {
         struct tw_store_stats st;
         tw_store_get_stats(store, &st);
@@ -421,6 +528,7 @@ int main(int argc, char **argv)
     }
 
 out:
+    tw_policy_hook_close(policy);
     tw_store_close(store);
     for (unsigned i = 0; i < inited; i++)
         tw_worker_fini(&workers[i]);

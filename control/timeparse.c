@@ -183,7 +183,8 @@ static int parse_relative(const char *text, uint64_t now_us, uint64_t *out_us, c
     }
     if (p[1] != '\0')
         return bad(err, errlen, text, "unexpected \"%.16s\" after the unit", p + 1);
-    if (n * unit * US_PER_S > now_us)
+    /* divide rather than multiply: n x unit x 10^6 wraps 64 bits from -213503983d on */
+    if (n > now_us / (unit * US_PER_S))
         return bad(err, errlen, text, "before 1970-01-01T00:00:00Z");
     *out_us = now_us - n * unit * US_PER_S;
     return 0;

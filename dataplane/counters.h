@@ -18,7 +18,7 @@
     X(DROP_L2_TOO_DEEP, "drop_l2_too_deep", 1)         /* too many VLAN tags or MPLS labels */ \
     X(DROP_IP_TRUNCATED, "drop_ip_truncated", 1)       /* IP header cut */                \
     X(DROP_IP_BAD_VERSION, "drop_ip_bad_version", 1)                                      \
-    X(DROP_IP_BAD_HEADER_LEN, "drop_ip_bad_header_len", 1) /* IHL < 5 or beyond frame */  \
+    X(DROP_IP_BAD_HEADER_LEN, "drop_ip_bad_header_len", 1) /* IHL < 5 */              \
     X(DROP_IP_BAD_TOTAL_LEN, "drop_ip_bad_total_len", 1)   /* length beyond the frame */  \
     X(DROP_IP_FRAGMENT, "drop_ip_fragment", 1)         /* non-first fragment: no ports */ \
     X(DROP_IPV6_BAD_EXT, "drop_ipv6_bad_ext", 1)       /* extension header chain broken */ \

@@ -63,6 +63,9 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
 void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
                            struct rte_mempool *big_pool, double replay_speed);
 
+/* Replays the file `passes` times (--loop); each pass is shifted in time after the last. */
+void tw_source_pcap_set_loops(struct tw_source *s, uint32_t passes);
+
 /* Opens DPDK port `port_id` with nb_queues receive queues (symmetric RSS when > 1).
  * Returns a source or NULL with a one-line reason in err. */
 struct tw_source *tw_source_ethdev_open(uint16_t port_id, uint16_t nb_queues,

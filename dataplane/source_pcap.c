@@ -37,6 +37,12 @@ struct pcap_source {
     double speed;
     uint64_t first_ts_us;
     uint64_t start_wall_ns;
+    /* --loop: replays of the file, each shifted in time so that time never goes back */
+    char *path;
+    uint32_t loops_left;     /* further passes after this one */
+    uint64_t ts_offset_us;   /* added to every timestamp of this pass */
+    uint64_t file_first_us;  /* first and last packet time of one pass */
+    uint64_t file_last_us;
     /* a record read but held back by pacing */
     struct pcap_pkthdr *held_hdr;
     const u_char *held_data;
@@ -111,6 +117,11 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
         goto fail;
     }
     ps->file_size = (uint64_t)st.st_size;
+    ps->path = strdup(path);
+    if (!ps->path) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
     if (check_magic(path, ps->file_size, ps->fp, err, errlen) != 0)
         goto fail;
     ps->iobuf = malloc(PCAP_READ_BUFFER);
@@ -146,6 +157,7 @@ fail:
     if (ps->fp)
         fclose(ps->fp);
     free(ps->iobuf);
+    free(ps->path);
     free(ps);
     return NULL;
 }
@@ -200,9 +212,39 @@ static struct rte_mbuf *to_mbuf(struct pcap_source *ps, const struct pcap_pkthdr
     m->data_len = (uint16_t)len;
     m->pkt_len = len;
     struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
-    meta->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+    meta->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec + ps->ts_offset_us;
     meta->wire_len = h->len > len ? h->len : len;
     return m;
+}
+
+/* Starts the next pass of --loop: the file again, later by one pass's span rounded up to
+ * whole seconds (plus one), so flows of one pass do not run into the next. */
+static int reopen(struct pcap_source *ps)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+    FILE *fp;
+    pcap_t *p;
+
+    fp = fopen(ps->path, "rb");
+    if (!fp)
+        return -1;
+    pcap_close(ps->pcap); /* closes the previous FILE, not the buffer */
+    ps->pcap = NULL;
+    if (setvbuf(fp, ps->iobuf, _IOFBF, PCAP_READ_BUFFER) != 0 ||
+        !(p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr))) {
+        fclose(fp);
+        return -1;
+    }
+    ps->pcap = p;
+    ps->loops_left--;
+    uint64_t span = ps->file_last_us - ps->file_first_us;
+    ps->ts_offset_us += (span / 1000000u + 2) * 1000000u;
+    return 0;
+}
+
+void tw_source_pcap_set_loops(struct tw_source *s, uint32_t passes)
+{
+    ((struct pcap_source *)s)->loops_left = passes > 1 ? passes - 1 : 0;
 }
 
 static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -227,6 +269,13 @@ static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint
         }
         if (rc == 1) {
             uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+            if (!ps->held_hdr) {
+                if (!ps->file_first_us || ts < ps->file_first_us)
+                    ps->file_first_us = ts;
+                if (ts > ps->file_last_us)
+                    ps->file_last_us = ts;
+            }
+            ts += ps->ts_offset_us;
             if (too_early(ps, ts)) {
                 ps->held_hdr = h; /* libpcap keeps the record until the next read */
                 ps->held_data = data;
@@ -248,14 +297,23 @@ static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint
             ps->stats.bytes += tw_mbuf_meta(m)->wire_len;
             continue;
         }
+        if (rc == PCAP_ERROR_BREAK && ps->loops_left > 0 && reopen(ps) == 0)
+            continue;
         ps->ended = 1;
-        if (rc == PCAP_ERROR)
-            snprintf(s->end_note, sizeof(s->end_note),
-                     "capture cut after %llu complete packets, in the middle of packet %llu "
-                     "(file ends at byte %llu): %s",
-                     (unsigned long long)ps->stats.packets,
-                     (unsigned long long)ps->stats.packets + 1,
-                     (unsigned long long)ps->file_size, pcap_geterr(ps->pcap));
+        if (rc == PCAP_ERROR) {
+            const char *why = pcap_geterr(ps->pcap);
+            if (strstr(why, "truncated")) /* libpcap's word for a record the file ends in */
+                snprintf(s->end_note, sizeof(s->end_note),
+                         "capture cut after %llu complete packets, in the middle of packet %llu "
+                         "(file ends at byte %llu): %s",
+                         (unsigned long long)ps->stats.packets,
+                         (unsigned long long)ps->stats.packets + 1,
+                         (unsigned long long)ps->file_size, why);
+            else
+                snprintf(s->end_note, sizeof(s->end_note),
+                         "capture unreadable after %llu packets: %s",
+                         (unsigned long long)ps->stats.packets, why);
+        }
         return got ? got : -1;
     }
     return got;
@@ -273,5 +331,6 @@ static void file_close(struct tw_source *s)
     if (ps->pcap)
         pcap_close(ps->pcap);
     free(ps->iobuf);
+    free(ps->path);
     free(ps);
 }

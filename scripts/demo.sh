@@ -17,9 +17,13 @@ start=$(( $(date +%s) - 15 * 60 ))
 /usr/bin/python3 scripts/gen_captures.py --start "$start" "$RUN/captures" >/dev/null
 capinfos -c -u "$RUN/captures/sample.pcap" 2>/dev/null | sed -n 's/^\(Number of packets\|Capture duration\)/   &/p' || true
 
+# a fresh start for the demo's sensor, so a second `make demo` shows one run's alerts
+redis-cli -s "$sock" --scan --pattern 'tw:{demo}:*' | xargs -r redis-cli -s "$sock" del >/dev/null
+
 echo "== tapwatch --pcap $RUN/captures/sample.pcap"
 "$BUILD/tapwatch" --pcap "$RUN/captures/sample.pcap" --config config/tapwatch.yaml \
-    --redis "unix://$sock" --sensor demo --flows-jsonl "$RUN/flows.jsonl" --quiet
+    --policy config/policy.yaml --redis "unix://$sock" --sensor demo \
+    --flows-jsonl "$RUN/flows.jsonl" --alerts-jsonl "$RUN/alerts.jsonl" --quiet
 
 echo
 echo "== regulator query: the 10 newest flows of the last hour"
@@ -27,6 +31,10 @@ echo "== regulator query: the 10 newest flows of the last hour"
 echo
 echo "== regulator query: DNS flows, as JSON (first 3)"
 "$BUILD/tapwatch-query" --redis "unix://$sock" --sensor demo flows --app DNS --limit 3 --format json
+
+echo
+echo "== regulator query: alerts raised by the monitoring rules (config/policy.yaml)"
+"$BUILD/tapwatch-query" --redis "unix://$sock" --sensor demo alerts --limit 10
 
 cat <<MSG
 

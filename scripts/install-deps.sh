@@ -15,6 +15,7 @@ PKGS=(
     redis-server redis-tools
     python3-scapy
     wireshark-common
+    clang libclang-rt-14-dev
 )
 
 missing=()

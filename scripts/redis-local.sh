@@ -5,6 +5,8 @@
 #                              wait until it answers PING, print the socket path
 #   redis-local.sh stop DIR    stop it (nothing to do when it is not running)
 #
+# REDIS_LOCAL_AOF=1 turns on the append-only file (appendfsync always), so what Redis
+# acknowledged survives a SIGKILL of redis-server (the outage test needs that).
 # Each caller uses its own DIR, so parallel tests do not meet. Both commands are idempotent:
 # start on a running server only prints its socket, stop on a stopped one does nothing.
 set -euo pipefail
@@ -55,7 +57,7 @@ daemonize yes
 pidfile $pidfile
 logfile $dir/redis.log
 save ""
-appendonly no
+$(if [ -n "${REDIS_LOCAL_AOF:-}" ]; then printf 'appendonly yes\nappendfsync always\n'; else echo "appendonly no"; fi)
 CONF
     then
         echo "redis-local: redis-server failed to start:" >&2

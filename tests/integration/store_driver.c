@@ -37,6 +37,24 @@ static void print_stats(struct tw_store *s, const char *what)
             st.connected);
 }
 
+/* Queues r, polling while the buffer is full (Redis slow or down) for at most 30 s. */
+static int put_waiting(struct tw_store *s, const struct tw_flow_record *r)
+{
+    uint64_t t0 = mono_ms();
+
+    while (tw_store_put(s, r) < 0) {
+        if (tw_store_poll(s, mono_ms()) < 0) {
+            struct timespec nap = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
+            nanosleep(&nap, NULL);
+        }
+        if (mono_ms() - t0 > 30000) {
+            fprintf(stderr, "store_driver: buffer full for 30 s\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int do_write(struct tw_store *s)
 {
     char line[8192], err[256];
@@ -52,9 +70,8 @@ static int do_write(struct tw_store *s)
             fprintf(stderr, "store_driver: line %lu: %s\n", lineno, err);
             return 1;
         }
-        while (tw_store_put(s, &r) < 0)
-            if (tw_store_poll(s, mono_ms()) < 0)
-                return 1;
+        if (put_waiting(s, &r) < 0)
+            return 1;
         tw_store_poll(s, mono_ms());
     }
     if (tw_store_drain(s, 5000) != 0) {
@@ -64,35 +81,55 @@ static int do_write(struct tw_store *s)
     return 0;
 }
 
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Record i of a realistic hour: 100 k flows/s ending in time order, lasting up to 2 min;
+ * 20000 clients in 10.0.0.0/16 (a few hundred busy ones make a third of the flows), 2000
+ * servers of which a few dozen take most flows, their port and app fixed per server, client
+ * ports random in the Linux ephemeral range. */
 static void synth(struct tw_flow_record *r, uint64_t i)
 {
+    static const char *const apps[] = {"TLS.Google", "TLS", "DNS", "HTTP", "QUIC.YouTube",
+                                       "SSH", "TLS.Microsoft", "Unknown", "NTP", "SMB"};
+    static const uint16_t ports[] = {443, 443, 53, 80, 443, 22, 443, 8443, 123, 445};
+    uint64_t h = mix(i), h2 = mix(h);
+    uint32_t client = h % 3 == 0 ? (uint32_t)(h2 % 300) : (uint32_t)(h2 % 20000);
+    uint64_t sx = (h >> 20) % 2000;
+    uint32_t server = (uint32_t)(sx * sx / 2000); /* skewed towards the first servers */
+
     memset(r, 0, sizeof(*r));
     r->flow_id = 0x1000000000000000ULL + i;
-    r->first_seen_us = 1772442000000000ULL + i * 1000; /* 2026-03-02T09:00:00Z on */
-    r->last_seen_us = r->first_seen_us + 5000000;
-    r->c2s_packets = 10;
-    r->c2s_bytes = 1500;
-    r->s2c_packets = 12;
-    r->s2c_bytes = 9000;
+    r->last_seen_us = 1772442000000000ULL + i * 10; /* 2026-03-02T09:00:00Z on */
+    r->first_seen_us = r->last_seen_us - (h >> 8) % 120000000;
+    r->c2s_packets = 10 + h % 50;
+    r->c2s_bytes = 1500 + h % 100000;
+    r->s2c_packets = 12 + h2 % 80;
+    r->s2c_bytes = 9000 + h2 % 1000000;
     r->ip_version = 4;
-    r->ip_proto = 6;
+    r->ip_proto = server % 10 == 2 || server % 10 == 8 ? 17 : 6;
     r->src_ip[0] = 10;
-    r->src_ip[1] = (uint8_t)(i >> 16);
-    r->src_ip[2] = (uint8_t)(i >> 8);
-    r->src_ip[3] = (uint8_t)i;
-    r->dst_ip[0] = 192;
-    r->dst_ip[1] = 168;
-    r->dst_ip[2] = 1;
-    r->dst_ip[3] = (uint8_t)(i % 50);
-    r->src_port = (uint16_t)(32768 + i % 20000);
-    r->dst_port = 443;
+    r->src_ip[1] = 0;
+    r->src_ip[2] = (uint8_t)(client >> 8);
+    r->src_ip[3] = (uint8_t)client;
+    r->dst_ip[0] = server < 1000 ? 172 : 93;
+    r->dst_ip[1] = (uint8_t)(16 + server % 7);
+    r->dst_ip[2] = (uint8_t)(server >> 3);
+    r->dst_ip[3] = (uint8_t)(server * 37);
+    r->src_port = (uint16_t)(32768 + (h >> 40) % 28232);
+    r->dst_port = ports[server % 10];
     r->event = TW_EVENT_END;
     r->end_reason = TW_END_IDLE;
     r->tls_version = 0x0303;
-    snprintf(r->app, sizeof(r->app), "TLS.Google");
+    snprintf(r->app, sizeof(r->app), "%s", apps[server % 10]);
     snprintf(r->category, sizeof(r->category), "Web");
-    snprintf(r->server_name, sizeof(r->server_name), "www%" PRIu64 ".example.com", i % 1000);
-    snprintf(r->ja3c, sizeof(r->ja3c), "%032x", (unsigned)i);
+    snprintf(r->server_name, sizeof(r->server_name), "www%u.example.com", server);
+    snprintf(r->ja3c, sizeof(r->ja3c), "%032" PRIx64, (uint64_t)(mix(client) & 0xffffffffffULL));
 }
 
 static int do_bench(struct tw_store *s, uint64_t n)
@@ -101,10 +138,15 @@ static int do_bench(struct tw_store *s, uint64_t n)
     uint64_t t0 = mono_ms(), t1;
 
     for (uint64_t i = 0; i < n; i++) {
+        struct tw_store_stats st;
         synth(&r, i);
-        while (tw_store_put(s, &r) < 0)
-            if (tw_store_poll(s, mono_ms()) < 0)
-                return 1;
+        /* wait for room rather than have puts refused (each refusal counts as a loss) */
+        for (tw_store_get_stats(s, &st); st.pending >= 65536; tw_store_get_stats(s, &st)) {
+            tw_store_wait(s, 1);
+            tw_store_poll(s, mono_ms());
+        }
+        if (put_waiting(s, &r) < 0)
+            return 1;
         if ((i & 63) == 0)
             tw_store_poll(s, mono_ms());
     }

@@ -202,7 +202,7 @@ bad flows --bogus 1
 bad flows --since
 bad flows extra
 bad nosuch
-bad alerts
+bad alerts --kind no_such_kind
 bad
 bad flows --sensor "a b"
 out=$(env -u TAPWATCH_REDIS "$query" flows 2>&1 >/dev/null)
@@ -229,16 +229,33 @@ ids "e c d b a"
 out=$("$query" --redis "$url" flows --app dns --format csv | python3 -c '
 import csv, sys; print([r["c2s_packets"] for r in csv.DictReader(sys.stdin)])')
 [ "$out" = "['99']" ] || fail "rewritten b: expected c2s_packets ['99'], got $out"
-n=$(redis-cli -s "$sock" --scan --pattern 'tw:{tapwatch}:flow:*' | wc -l)
-[ "$n" = 5 ] || fail "expected 5 flow keys, got $n"
+h=$((T0 / 3600))
+n=0
+for k in $(redis-cli -s "$sock" --scan --pattern 'tw:{tapwatch}:f:*'); do
+    n=$((n + $(redis-cli -s "$sock" hlen "$k")))
+done
+[ "$n" = 5 ] || fail "expected 5 flow records in the tw:{tapwatch}:f:<hour> hashes, got $n"
+out=$(redis-cli -s "$sock" hkeys "tw:{tapwatch}:f:$h" | sort | tr '\n' ' ')
+[ "$out" = "00000000000000aa 00000000000000cc " ] || fail "records of hour $h: $out"
 
 # keys carry the hot window as TTL, hour indexes exist as store.h documents
-ttl=$(redis-cli -s "$sock" ttl 'tw:{tapwatch}:flow:00000000000000aa')
-[ "$ttl" -gt 0 ] 2>/dev/null || fail "flow key TTL: $ttl"
-ttl=$(redis-cli -s "$sock" ttl "tw:{tapwatch}:t:$((T0 / 3600)):net:10.1.2.0/24")
-[ "$ttl" -gt 0 ] 2>/dev/null || fail "net index TTL: $ttl"
+ttl=$(redis-cli -s "$sock" ttl "tw:{tapwatch}:f:$h")
+[ "$ttl" -gt 0 ] 2>/dev/null || fail "record hash TTL: $ttl"
+ttl=$(redis-cli -s "$sock" ttl "tw:{tapwatch}:x:$h:n4:0a0102")
+[ "$ttl" -gt 0 ] 2>/dev/null || fail "address index TTL: $ttl"
+out=$(redis-cli -s "$sock" zrange "tw:{tapwatch}:x:$h:nets" 0 -1 | tr '\n' ' ')
+[ "$out" = "4:0a0102 4:0a0900 4:5db8d8 " ] || fail "nets of hour $h: $out"
+# c (hours 0-3) and a (hour 0) in the time index of hour 0, c alone in hour 3: 18 bytes each,
+# written twice (the rewrite above), so 4 and 2 entries
+out=$(redis-cli -s "$sock" strlen "tw:{tapwatch}:x:$h:t"):$(redis-cli -s "$sock" strlen "tw:{tapwatch}:x:$((h + 3)):t")
+[ "$out" = "72:36" ] || fail "time index sizes of hours 0 and 3: $out"
+for k in "x:$h:p:443" "x:$((h + 1)):p:53" "x:$((h + 5)):p:22" "x:$((h + 5)):p:49152" \
+         "x:$h:a:tls" "x:$h:a:google" "x:$((h + 2)):n6:20010db800010002" "hours" "gaps"; do
+    [ "$(redis-cli -s "$sock" exists "tw:{tapwatch}:$k")" = 1 ] || [ "$k" = gaps ] ||
+        fail "key tw:{tapwatch}:$k missing"
+done
+[ "$(redis-cli -s "$sock" exists 'tw:{tapwatch}:gaps')" = 0 ] || fail "a gap record without a loss"
 hours=$(redis-cli -s "$sock" zrange 'tw:{tapwatch}:hours' 0 -1 | tr '\n' ' ')
-h=$((T0 / 3600))
 [ "$hours" = "$h $((h + 1)) $((h + 2)) $((h + 3)) $((h + 5)) " ] || fail "hours: $hours"
 
 # a store whose Redis is down keeps records in its bounded buffer and counts the rest

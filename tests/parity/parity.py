@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Classification parity with ndpiReader 4.2.
+"""Classification parity with ndpiReader 4.2, and packet accounting on real captures.
 
 For every capture in SHARED/pcaps/ndpi, runs tapwatch and compares its flows with the flows
 ndpiReader listed (SHARED/pcaps/ndpi-expected/NAME.csv, made with `ndpiReader -i NAME -q -C`).
 A listed flow matches when tapwatch has a flow with the same 5-tuple (either direction) and
 the same app name and per-direction packet and byte counts. Prints the share and the
 mismatches; exits 1 below the bar (default 98%), 77 when SHARED is absent.
+The same runs check that every packet is accounted for: received = parsed + dropped = parsed
++ the sum of the named drop counters, from the summary each run prints (a capture tapwatch
+refuses, such as an unsupported link type, must be refused with one line and exit 1).
 
 usage: parity.py BUILD_DIR [SHARED_DIR] [--bar 98] [--jobs 2] [--details N] [--only NAME]
 """
@@ -50,13 +53,29 @@ def load_expected(path):
 def run_tapwatch(build, pcap, out):
     cmd = [os.path.join(build, "tapwatch"), "--pcap", pcap, "--config", CONFIG,
            "--flows-jsonl", out, "--quiet"]
-    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                       timeout=300)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=300)
     flows = []
     if os.path.exists(out):
         with open(out) as f:
             flows = [json.loads(line) for line in f if line.strip()]
-    return p.returncode, p.stderr, flows
+    return p.returncode, p.stdout, p.stderr, flows
+
+
+def accounting_error(rc, summary, err):
+    """None when every packet is accounted for, else what differs."""
+    if rc != 0:
+        lines = [l for l in err.splitlines() if l.strip() and "no Redis configured" not in l]
+        return None if rc == 1 and len(lines) == 1 else f"exit {rc}: {' | '.join(lines[-3:])}"
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    from summary_check import parse_summary
+    totals, drops = parse_summary(summary)
+    if set(totals) != {"received", "parsed", "dropped"}:
+        return "no summary"
+    if totals["received"] != totals["parsed"] + totals["dropped"] or \
+            totals["dropped"] != sum(drops.values()):
+        return f"received {totals['received']} parsed {totals['parsed']} dropped {totals['dropped']} {drops}"
+    return None
 
 
 def same_counts(exp, got):
@@ -115,16 +134,20 @@ def main():
     kinds = {}
     bad = []
     crashes = []
+    unaccounted = []
 
     def one(name):
         out = os.path.join(tmp, name + ".jsonl")
-        rc, err, flows = run_tapwatch(a.build, os.path.join(pdir, name), out)
-        return name, rc, err, flows
+        rc, summary, err, flows = run_tapwatch(a.build, os.path.join(pdir, name), out)
+        return name, rc, summary, err, flows
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
-        for name, rc, err, flows in ex.map(one, names):
+        for name, rc, summary, err, flows in ex.map(one, names):
             if rc not in (0, 1) or "AddressSanitizer" in err or "runtime error" in err:
                 crashes.append((name, rc, err.strip().splitlines()[-3:]))
+            why = accounting_error(rc, summary, err)
+            if why:
+                unaccounted.append((name, why))
             exp = load_expected(os.path.join(edir, name + ".csv"))
             for e, verdict, g in compare(exp, flows):
                 total += 1
@@ -149,7 +172,14 @@ def main():
     print(f"parity: {matched}/{total} flows listed by ndpiReader match (app and per-direction "
           f"packets and bytes): {share:.2f}% (bar {a.bar}%) over {len(names)} captures; "
           f"mismatches by kind: {kinds or 'none'}")
+    for name, why in unaccounted[:10]:
+        print(f"  UNACCOUNTED {name}: {why}")
+    print(f"accounting: {len(names) - len(unaccounted)}/{len(names)} captures: received = "
+          f"parsed + named drops (or refused with one line)")
     subprocess.run(["rm", "-rf", tmp])
+    if unaccounted:
+        print("parity: FAIL: packets not accounted for")
+        return 1
     if crashes:
         print("parity: FAIL: tapwatch crashed")
         return 1

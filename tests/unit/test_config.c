@@ -145,7 +145,7 @@ static void test_good_full(void **state)
     assert_int_equal(c.mbufs, 65535);
     assert_int_equal(c.stats_interval_s, 0);
     assert_string_equal(c.run_dir, "/var/lib/tapwatch");
-    assert_string_equal(c.policy_file, "/etc/tapwatch/policy.yaml");
+    assert_string_equal(c.policy_file, "config/policy.yaml");
     assert_false(c.promiscuous);
     assert_int_equal(c.flow_table.capacity, 1048576);
     assert_int_equal(c.flow_table.idle_timeout_s, 90);

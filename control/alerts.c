@@ -1,0 +1,826 @@
+/* alerts.c - alert names and JSON, daily upload totals, and the Redis writer for alerts and
+ * summaries (see alerts.h for the keys).
+ *
+ *   put_alert / put_summary ──copy──> ring of items (bounded) ──poll──> one pipelined batch,
+ *   one EVALSHA per item (the two scripts below, SCRIPT LOADed on every new connection):
+ *     alert:    SET alert-seen:<flow_id>:<kind> 1 NX EX retention, and only when it was not
+ *               set: XADD tw:{S}:alerts MINID ~ <now - retention> * field value ...;
+ *               ZADD alerts:t:<hour> <ts_us> <id>; ZADD alerts:hours; HINCRBY
+ *               sum:E:{h,d}:<bucket> alerts:<kind> 1; ZADD hours/days; EXPIRE of each key
+ *     summary:  SADD summed:<hour> <flow_id>:<end>, and only when it was new: per bucket
+ *               (hour, day) HINCRBY flows/bytes_out/bytes_in/packets_out/packets_in, ZINCRBY
+ *               :peers, ZINCRBY :apps, ZADD hours/days; EXPIRE of each key
+ *
+ * It behaves like store_redis.c: its own connection, commands appended with hiredis and the
+ * replies read back, items leave the ring only when every reply of their batch came back; a
+ * broken connection is thrown away and rebuilt at most once a second; a batch Redis refuses
+ * TW_TRIES times is dropped and counted. Every write is idempotent (the guard is checked and
+ * set in the same script as the writes, and a script runs atomically), so a batch re-sent
+ * after a connection was lost between Redis applying it and the replies coming back, or a
+ * capture replayed into the same sensor, changes nothing. The guard is written first: a
+ * script Redis refuses (OOM) writes nothing. A NOSCRIPT reply (script cache flushed) loads
+ * the scripts again and re-sends the batch, without counting a try.
+ */
+#include "alerts.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "redis_conn.h"
+#include "store_keys.h"
+
+#define TW_TRIES 3
+#define TW_RECONNECT_MS 1000
+#define TW_CONNECT_TIMEOUT_MS 1000
+#define TW_BATCHES_PER_POLL 8
+
+/* ---- names ---- */
+
+static const char *const kind_names[] = {
+#define TW_X(sym, name) name,
+    TW_ALERT_KINDS(TW_X)
+#undef TW_X
+};
+static const char *const sev_names[] = {
+#define TW_X(sym, name) name,
+    TW_SEVERITIES(TW_X)
+#undef TW_X
+};
+
+const char *tw_alert_kind_name(unsigned kind)
+{
+    return kind < TW_ALERT__COUNT ? kind_names[kind] : "unknown";
+}
+
+const char *tw_severity_name(unsigned sev)
+{
+    return sev < TW_SEV__COUNT ? sev_names[sev] : "unknown";
+}
+
+int tw_alert_kind_from_name(const char *name)
+{
+    for (unsigned i = 0; i < TW_ALERT__COUNT; i++)
+        if (strcmp(kind_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int tw_severity_from_name(const char *name)
+{
+    for (unsigned i = 0; i < TW_SEV__COUNT; i++)
+        if (strcmp(sev_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- keys ---- */
+
+static int key_result(int n, size_t len)
+{
+    return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+int tw_key_alerts(char *buf, size_t len, const char *sensor)
+{
+    return key_result(snprintf(buf, len, "tw:{%s}:alerts", sensor), len);
+}
+
+int tw_key_alerts_time(char *buf, size_t len, const char *sensor, uint64_t hour)
+{
+    return key_result(snprintf(buf, len, "tw:{%s}:alerts:t:%" PRIu64, sensor, hour), len);
+}
+
+int tw_key_alerts_hours(char *buf, size_t len, const char *sensor)
+{
+    return key_result(snprintf(buf, len, "tw:{%s}:alerts:hours", sensor), len);
+}
+
+int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_id,
+                      unsigned kind)
+{
+    return key_result(snprintf(buf, len, "tw:{%s}:alert-seen:%016" PRIx64 ":%s", sensor,
+                               flow_id, tw_alert_kind_name(kind)),
+                      len);
+}
+
+int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour)
+{
+    return key_result(snprintf(buf, len, "tw:{%s}:summed:%" PRIu64, sensor, hour), len);
+}
+
+int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
+                   uint64_t bucket, const char *suffix)
+{
+    return key_result(snprintf(buf, len, "tw:{%s}:sum:%s:%c:%" PRIu64 "%s%s", sensor, equipment,
+                               by, bucket, suffix ? ":" : "", suffix ? suffix : ""),
+                      len);
+}
+
+int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
+                           char by)
+{
+    return key_result(snprintf(buf, len, "tw:{%s}:sum:%s:%s", sensor, equipment,
+                               by == 'h' ? "hours" : "days"),
+                      len);
+}
+
+/* ---- JSON ---- */
+
+static void addr_text(const uint8_t *a, int v4, char *out, size_t len)
+{
+    if (inet_ntop(v4 ? AF_INET : AF_INET6, a, out, (socklen_t)len) == NULL)
+        snprintf(out, len, "?");
+}
+
+/* Strings from the wire may hold any byte: JSON gets printable ASCII, the rest as '?'. */
+static void ascii(const char *src, size_t size, char *out)
+{
+    size_t i = 0;
+
+    for (; i < size && src[i]; i++) {
+        unsigned char c = (unsigned char)src[i];
+        out[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    out[i] = '\0';
+}
+
+static void add_str(json_object *o, const char *key, const char *val, size_t size)
+{
+    char tmp[256];
+
+    if (size >= sizeof(tmp))
+        size = sizeof(tmp) - 1;
+    ascii(val, size, tmp);
+    json_object_object_add(o, key, json_object_new_string(tmp));
+}
+
+int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, size_t len)
+{
+    json_object *o = json_object_new_object();
+    char text[128];
+    int v4 = a->ip_version == 4;
+
+    if (o == NULL)
+        return -1;
+    json_object_object_add(o, "kind", json_object_new_string(tw_alert_kind_name(a->kind)));
+    json_object_object_add(o, "severity", json_object_new_string(tw_severity_name(a->severity)));
+    add_str(o, "equipment", a->equipment, sizeof(a->equipment));
+    add_str(o, "vendor", a->vendor, sizeof(a->vendor));
+    snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
+    json_object_object_add(o, "ts", json_object_new_double_s((double)a->ts_us / 1e6, text));
+    addr_text(a->src_ip, v4, text, sizeof(text));
+    json_object_object_add(o, "src_ip", json_object_new_string(text));
+    json_object_object_add(o, "src_port", json_object_new_int(a->src_port));
+    addr_text(a->dst_ip, v4, text, sizeof(text));
+    json_object_object_add(o, "dst_ip", json_object_new_string(text));
+    json_object_object_add(o, "dst_port", json_object_new_int(a->dst_port));
+    json_object_object_add(o, "ip_proto", json_object_new_int(a->ip_proto));
+    add_str(o, "app", a->app, sizeof(a->app));
+    add_str(o, "server_name", a->server_name, sizeof(a->server_name));
+    add_str(o, "detail", a->detail, sizeof(a->detail));
+    snprintf(text, sizeof(text), "%016" PRIx64, a->flow_id);
+    json_object_object_add(o, "flow_id", json_object_new_string(text));
+    if (tw_key_flow(text, sizeof(text), sensor, a->flow_id) < 0)
+        text[0] = '\0';
+    json_object_object_add(o, "flow_key", json_object_new_string(text));
+    add_str(o, "sensor", sensor, strlen(sensor) + 1);
+
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    size_t n = s ? strlen(s) : 0;
+    int rc = -1;
+    if (s != NULL && n < len) {
+        memcpy(buf, s, n + 1);
+        rc = (int)n;
+    }
+    json_object_put(o);
+    return rc;
+}
+
+static int parse_u64(const char *t, int base, uint64_t max, uint64_t *out)
+{
+    char *end;
+
+    if (t[0] == '\0' || t[0] == '-' || isspace((unsigned char)t[0]))
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(t, &end, base);
+    if (*end != '\0' || errno != 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "seconds.micros" (micros optional, up to 6 digits) */
+static int parse_ts(const char *t, uint64_t *us)
+{
+    char secs[24];
+    const char *dot = strchr(t, '.');
+    size_t n = dot ? (size_t)(dot - t) : strlen(t);
+    uint64_t s, frac = 0;
+
+    if (n == 0 || n >= sizeof(secs))
+        return -1;
+    memcpy(secs, t, n);
+    secs[n] = '\0';
+    if (parse_u64(secs, 10, UINT64_MAX / 1000000 - 1, &s) < 0)
+        return -1;
+    if (dot) {
+        size_t k = strlen(dot + 1);
+        if (k == 0 || k > 6 || parse_u64(dot + 1, 10, 999999, &frac) < 0)
+            return -1;
+        for (; k < 6; k++)
+            frac *= 10;
+    }
+    *us = s * 1000000 + frac;
+    return 0;
+}
+
+static int ferr(char *err, size_t errlen, const char *field)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "alert field \"%s\" missing or malformed", field);
+    return -1;
+}
+
+int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
+                         const char *const *values, size_t n, char *err, size_t errlen)
+{
+    const char *need[] = {"kind", "severity", "equipment", "ts", "src_ip", "dst_ip", "flow_id"};
+    const char *v[16] = {0};
+    static const char *const names[] = {"kind",     "severity", "equipment", "vendor",
+                                        "ts",       "src_ip",   "src_port",  "dst_ip",
+                                        "dst_port", "ip_proto", "app",       "server_name",
+                                        "detail",   "flow_id"};
+    enum { KIND, SEV, EQ, VEND, TS, SIP, SPORT, DIP, DPORT, PROTO, APP, SNI, DETAIL, FID, NF };
+    uint64_t u;
+    int k;
+
+    memset(a, 0, sizeof(*a));
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < NF; j++)
+            if (strcmp(fields[i], names[j]) == 0)
+                v[j] = values[i];
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+        for (int j = 0; j < NF; j++)
+            if (strcmp(need[i], names[j]) == 0 && v[j] == NULL)
+                return ferr(err, errlen, need[i]);
+    if ((k = tw_alert_kind_from_name(v[KIND])) < 0)
+        return ferr(err, errlen, "kind");
+    a->kind = (uint8_t)k;
+    if ((k = tw_severity_from_name(v[SEV])) < 0)
+        return ferr(err, errlen, "severity");
+    a->severity = (uint8_t)k;
+    snprintf(a->equipment, sizeof(a->equipment), "%s", v[EQ]);
+    snprintf(a->vendor, sizeof(a->vendor), "%s", v[VEND] ? v[VEND] : "");
+    if (parse_ts(v[TS], &a->ts_us) < 0)
+        return ferr(err, errlen, "ts");
+    if (inet_pton(AF_INET, v[SIP], a->src_ip) == 1 && inet_pton(AF_INET, v[DIP], a->dst_ip) == 1)
+        a->ip_version = 4;
+    else if (inet_pton(AF_INET6, v[SIP], a->src_ip) == 1 &&
+             inet_pton(AF_INET6, v[DIP], a->dst_ip) == 1)
+        a->ip_version = 6;
+    else
+        return ferr(err, errlen, "src_ip");
+    if (v[SPORT] && parse_u64(v[SPORT], 10, 65535, &u) == 0)
+        a->src_port = (uint16_t)u;
+    if (v[DPORT] && parse_u64(v[DPORT], 10, 65535, &u) == 0)
+        a->dst_port = (uint16_t)u;
+    if (v[PROTO] && parse_u64(v[PROTO], 10, 255, &u) == 0)
+        a->ip_proto = (uint8_t)u;
+    snprintf(a->app, sizeof(a->app), "%s", v[APP] ? v[APP] : "");
+    snprintf(a->server_name, sizeof(a->server_name), "%s", v[SNI] ? v[SNI] : "");
+    snprintf(a->detail, sizeof(a->detail), "%s", v[DETAIL] ? v[DETAIL] : "");
+    if (strlen(v[FID]) != 16 || parse_u64(v[FID], 16, UINT64_MAX, &a->flow_id) < 0)
+        return ferr(err, errlen, "flow_id");
+    return 0;
+}
+
+/* ---- daily upload totals ---- */
+
+struct upload_slot {
+    char name[TW_EQUIPMENT_LEN];
+    int64_t day;
+    uint64_t total;
+    uint8_t used, over;
+};
+
+struct tw_upload_acc {
+    struct upload_slot slots[TW_UPLOAD_SLOTS];
+};
+
+struct tw_upload_acc *tw_upload_acc_new(void)
+{
+    return calloc(1, sizeof(struct tw_upload_acc));
+}
+
+void tw_upload_acc_free(struct tw_upload_acc *u)
+{
+    free(u);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t tw_upload_acc_add(struct tw_upload_acc *u, const char *equipment, int64_t day,
+                           uint64_t bytes, uint64_t limit, int *first_over)
+{
+    size_t start = fnv1a(equipment) % TW_UPLOAD_SLOTS;
+    struct upload_slot *found = NULL, *reuse = NULL;
+
+    *first_over = 0;
+    /* linear probing without deletion: an entry of another name whose day is over may be
+     * reused, but only once the name is known to be absent from the whole chain */
+    for (size_t i = 0; i < TW_UPLOAD_SLOTS; i++) {
+        struct upload_slot *s = &u->slots[(start + i) % TW_UPLOAD_SLOTS];
+        if (!s->used) {
+            if (reuse == NULL)
+                reuse = s;
+            break;
+        }
+        if (strcmp(s->name, equipment) == 0) {
+            found = s;
+            break;
+        }
+        if (s->day < day && reuse == NULL)
+            reuse = s;
+    }
+    if (found == NULL) {
+        if (reuse == NULL)
+            return UINT64_MAX;
+        found = reuse;
+        memset(found, 0, sizeof(*found));
+        found->used = 1;
+        snprintf(found->name, sizeof(found->name), "%s", equipment);
+        found->day = day;
+    }
+    if (found->day != day) {
+        if (day < found->day)
+            return found->total; /* a late packet of yesterday: today's total stands */
+        found->day = day;
+        found->total = 0;
+        found->over = 0;
+    }
+    found->total = bytes > UINT64_MAX - found->total ? UINT64_MAX - 1 : found->total + bytes;
+    if (limit && found->total > limit && !found->over) {
+        found->over = 1;
+        *first_over = 1;
+    }
+    return found->total;
+}
+
+/* ---- summary items ---- */
+
+void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flow_record *r,
+                                 const char *equipment, int is_client)
+{
+    memset(it, 0, sizeof(*it));
+    it->flow_id = r->flow_id;
+    it->end = is_client ? 'c' : 's';
+    it->first_seen_us = r->first_seen_us;
+    it->bytes_out = is_client ? r->c2s_bytes : r->s2c_bytes;
+    it->bytes_in = is_client ? r->s2c_bytes : r->c2s_bytes;
+    it->packets_out = is_client ? r->c2s_packets : r->s2c_packets;
+    it->packets_in = is_client ? r->s2c_packets : r->c2s_packets;
+    snprintf(it->equipment, sizeof(it->equipment), "%s", equipment);
+    addr_text(is_client ? r->dst_ip : r->src_ip, r->ip_version == 4, it->peer, sizeof(it->peer));
+    ascii(r->app, sizeof(r->app) - 1, it->app);
+    if (it->app[0] == '\0')
+        snprintf(it->app, sizeof(it->app), "Unknown");
+}
+
+/* ---- the writer ---- */
+
+enum { ITEM_ALERT = 1, ITEM_SUMMARY = 2 };
+
+struct item {
+    uint8_t type;
+    uint8_t pad[7];
+    union {
+        struct tw_alert alert;
+        struct tw_summary_item sum;
+    } u;
+};
+
+struct tw_alert_store {
+    struct tw_redis_url url;
+    char sensor[64];
+    uint32_t retention_s, batch, cap, flush_ms;
+    struct item *ring;
+    uint32_t head, count;
+    redisContext *c;
+    int down, tried;
+    uint64_t last_connect_ms, last_flush_ms;
+    unsigned tries;
+    char ex[16];
+    char sha_alert[41], sha_summary[41]; /* the scripts, loaded on the current connection */
+    struct tw_alert_store_stats st;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void seterr(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+static int connect_now(struct tw_alert_store *s);
+
+struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p, char *err,
+                                           size_t errlen)
+{
+    struct tw_alert_store *s;
+
+    if (p == NULL || p->sensor == NULL || p->sensor[0] == '\0' || strlen(p->sensor) >= 64 ||
+        p->batch == 0 || p->buffer_items == 0 || p->retention_s == 0) {
+        seterr(err, errlen, "redis: alert store needs a sensor, a batch, a buffer and a retention");
+        return NULL;
+    }
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        seterr(err, errlen, "redis: out of memory");
+        return NULL;
+    }
+    if (tw_redis_parse_url(p->url, &s->url, err, errlen) < 0) {
+        free(s);
+        return NULL;
+    }
+    if ((s->ring = calloc(p->buffer_items, sizeof(*s->ring))) == NULL) {
+        seterr(err, errlen, "redis: out of memory for the alert buffer");
+        free(s);
+        return NULL;
+    }
+    snprintf(s->sensor, sizeof(s->sensor), "%s", p->sensor);
+    s->retention_s = p->retention_s;
+    s->batch = p->batch < p->buffer_items ? p->batch : p->buffer_items;
+    s->cap = p->buffer_items;
+    s->flush_ms = p->flush_ms;
+    snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->retention_s);
+    connect_now(s);
+    return s;
+}
+
+static int put(struct tw_alert_store *s, const struct item *it)
+{
+    if (s->count == s->cap) {
+        s->st.dropped_full++;
+        return -1;
+    }
+    s->ring[(s->head + s->count) % s->cap] = *it;
+    s->count++;
+    return 0;
+}
+
+int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a)
+{
+    struct item it = {.type = ITEM_ALERT};
+
+    it.u.alert = *a;
+    return put(s, &it);
+}
+
+int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *si)
+{
+    struct item it = {.type = ITEM_SUMMARY};
+
+    it.u.sum = *si;
+    return put(s, &it);
+}
+
+/* The alert script. KEYS: 1 alert-seen guard, 2 stream, 3 alerts:t:<hour>, 4 alerts:hours,
+ * 5 sum:E:h:<hour>, 6 sum:E:d:<day>, 7 sum:E:hours, 8 sum:E:days. ARGV: 1 retention (s),
+ * 2 MINID, 3 ts_us, 4 hour, 5 day, 6 the counter field alerts:<kind>, 7.. the stream fields
+ * and values. Returns 1 when written, 0 when it was already. */
+static const char alert_lua[] =
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
+    "local id = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 7))\n"
+    "redis.call('ZADD', KEYS[3], ARGV[3], id)\n"
+    "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[4])\n"
+    "redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
+    "redis.call('HINCRBY', KEYS[6], ARGV[6], 1)\n"
+    "redis.call('ZADD', KEYS[7], ARGV[4], ARGV[4])\n"
+    "redis.call('ZADD', KEYS[8], ARGV[5], ARGV[5])\n"
+    "for i = 2, 8 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
+    "return 1\n";
+
+/* The summary script. KEYS: 1 summed:<hour> guard, then per bucket (hour at 2, day at 6): the
+ * hash, its :peers, its :apps, the equipment's hours/days set. ARGV: 1 retention (s), 2 guard
+ * member, 3 hour, 4 day, 5 bytes_out, 6 bytes_in, 7 packets_out, 8 packets_in, 9 bytes both
+ * ways, 10 peer, 11 app. Returns 1 when applied, 0 when it was already. */
+static const char summary_lua[] =
+    "if redis.call('SADD', KEYS[1], ARGV[2]) == 0 then return 0 end\n"
+    "for i = 0, 1 do\n"
+    "  local k = 2 + i * 4\n"
+    "  redis.call('HINCRBY', KEYS[k], 'flows', 1)\n"
+    "  redis.call('HINCRBY', KEYS[k], 'bytes_out', ARGV[5])\n"
+    "  redis.call('HINCRBY', KEYS[k], 'bytes_in', ARGV[6])\n"
+    "  redis.call('HINCRBY', KEYS[k], 'packets_out', ARGV[7])\n"
+    "  redis.call('HINCRBY', KEYS[k], 'packets_in', ARGV[8])\n"
+    "  redis.call('ZINCRBY', KEYS[k + 1], ARGV[9], ARGV[10])\n"
+    "  redis.call('ZINCRBY', KEYS[k + 2], ARGV[9], ARGV[11])\n"
+    "  redis.call('ZADD', KEYS[k + 3], ARGV[3 + i], ARGV[3 + i])\n"
+    "end\n"
+    "for i = 1, 9 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
+    "return 1\n";
+
+/* SCRIPT LOADs both scripts on the current connection. Returns 0, or -1 (the connection is
+ * no good: the caller drops it). */
+static int load_scripts(struct tw_alert_store *s)
+{
+    const char *src[2] = {alert_lua, summary_lua};
+    char *sha[2] = {s->sha_alert, s->sha_summary};
+
+    for (int i = 0; i < 2; i++) {
+        redisReply *r = redisCommand(s->c, "SCRIPT LOAD %s", src[i]);
+        int ok = r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40;
+        if (ok)
+            memcpy(sha[i], r->str, 41);
+        if (r)
+            freeReplyObject(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* Appends one EVALSHA of sha with nkeys keys then args; returns 1 (a reply to read) or 0 when
+ * hiredis had no memory. */
+static unsigned evalsha(struct tw_alert_store *s, const char *sha, int nkeys, const char **keys,
+                        int nargs, const char **args)
+{
+    const char *argv[64];
+    char nk[8];
+    int argc = 0;
+
+    if (3 + nkeys + nargs > (int)(sizeof(argv) / sizeof(argv[0])))
+        return 0;
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = sha;
+    argv[argc++] = nk;
+    for (int i = 0; i < nkeys; i++)
+        argv[argc++] = keys[i];
+    for (int i = 0; i < nargs; i++)
+        argv[argc++] = args[i];
+    return redisAppendCommandArgv(s->c, argc, argv, NULL) == REDIS_OK;
+}
+
+static unsigned encode_alert(struct tw_alert_store *s, const struct tw_alert *a)
+{
+    char k[8][TW_KEY_LEN], minid[32], tsus[24], hour[24], day[24], ts[32], sip[48], dip[48],
+        sport[8], dport[8], proto[8], fid[20], fkey[TW_KEY_LEN], field[64];
+    uint64_t now = wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
+    uint64_t h = a->ts_us / TW_US_PER_HOUR, d = a->ts_us / 86400000000ULL;
+    int v4 = a->ip_version == 4;
+
+    if (tw_key_alert_seen(k[0], sizeof(k[0]), s->sensor, a->flow_id, a->kind) < 0 ||
+        tw_key_alerts(k[1], sizeof(k[1]), s->sensor) < 0 ||
+        tw_key_alerts_time(k[2], sizeof(k[2]), s->sensor, h) < 0 ||
+        tw_key_alerts_hours(k[3], sizeof(k[3]), s->sensor) < 0 ||
+        tw_key_summary(k[4], sizeof(k[4]), s->sensor, a->equipment, 'h', h, NULL) < 0 ||
+        tw_key_summary(k[5], sizeof(k[5]), s->sensor, a->equipment, 'd', d, NULL) < 0 ||
+        tw_key_summary_buckets(k[6], sizeof(k[6]), s->sensor, a->equipment, 'h') < 0 ||
+        tw_key_summary_buckets(k[7], sizeof(k[7]), s->sensor, a->equipment, 'd') < 0)
+        return 0;
+    snprintf(minid, sizeof(minid), "%" PRIu64, now > keep_ms ? now - keep_ms : 0);
+    snprintf(tsus, sizeof(tsus), "%" PRIu64, a->ts_us);
+    snprintf(hour, sizeof(hour), "%" PRIu64, h);
+    snprintf(day, sizeof(day), "%" PRIu64, d);
+    snprintf(field, sizeof(field), "alerts:%s", tw_alert_kind_name(a->kind));
+    snprintf(ts, sizeof(ts), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
+    addr_text(a->src_ip, v4, sip, sizeof(sip));
+    addr_text(a->dst_ip, v4, dip, sizeof(dip));
+    snprintf(sport, sizeof(sport), "%u", a->src_port);
+    snprintf(dport, sizeof(dport), "%u", a->dst_port);
+    snprintf(proto, sizeof(proto), "%u", a->ip_proto);
+    snprintf(fid, sizeof(fid), "%016" PRIx64, a->flow_id);
+    if (tw_key_flow(fkey, sizeof(fkey), s->sensor, a->flow_id) < 0)
+        fkey[0] = '\0';
+    const char *keys[8] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+    const char *args[] = {s->ex, minid, tsus, hour, day, field,
+                          "kind", tw_alert_kind_name(a->kind),
+                          "severity", tw_severity_name(a->severity),
+                          "equipment", a->equipment, "vendor", a->vendor, "ts", ts,
+                          "src_ip", sip, "src_port", sport, "dst_ip", dip, "dst_port", dport,
+                          "ip_proto", proto, "app", a->app, "server_name", a->server_name,
+                          "detail", a->detail, "flow_id", fid, "flow_key", fkey,
+                          "sensor", s->sensor};
+    return evalsha(s, s->sha_alert, 8, keys, (int)(sizeof(args) / sizeof(args[0])), args);
+}
+
+static unsigned encode_summary(struct tw_alert_store *s, const struct tw_summary_item *it)
+{
+    char k[9][TW_KEY_LEN], member[24], hour[24], day[24], num[5][24];
+    uint64_t b[2] = {it->first_seen_us / TW_US_PER_HOUR, it->first_seen_us / 86400000000ULL};
+
+    if (tw_key_summed(k[0], sizeof(k[0]), s->sensor, b[0]) < 0)
+        return 0;
+    for (int i = 0; i < 2; i++) {
+        char by = i ? 'd' : 'h';
+        char (*kk)[TW_KEY_LEN] = &k[1 + i * 4];
+        if (tw_key_summary(kk[0], TW_KEY_LEN, s->sensor, it->equipment, by, b[i], NULL) < 0 ||
+            tw_key_summary(kk[1], TW_KEY_LEN, s->sensor, it->equipment, by, b[i], "peers") < 0 ||
+            tw_key_summary(kk[2], TW_KEY_LEN, s->sensor, it->equipment, by, b[i], "apps") < 0 ||
+            tw_key_summary_buckets(kk[3], TW_KEY_LEN, s->sensor, it->equipment, by) < 0)
+            return 0;
+    }
+    snprintf(member, sizeof(member), "%016" PRIx64 ":%c", it->flow_id, it->end);
+    snprintf(hour, sizeof(hour), "%" PRIu64, b[0]);
+    snprintf(day, sizeof(day), "%" PRIu64, b[1]);
+    snprintf(num[0], sizeof(num[0]), "%" PRIu64, it->bytes_out);
+    snprintf(num[1], sizeof(num[1]), "%" PRIu64, it->bytes_in);
+    snprintf(num[2], sizeof(num[2]), "%" PRIu64, it->packets_out);
+    snprintf(num[3], sizeof(num[3]), "%" PRIu64, it->packets_in);
+    snprintf(num[4], sizeof(num[4]), "%" PRIu64, it->bytes_out + it->bytes_in);
+    const char *keys[9] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]};
+    const char *args[] = {s->ex,  member, hour,   day,      num[0], num[1],
+                          num[2], num[3], num[4], it->peer, it->app};
+    return evalsha(s, s->sha_summary, 9, keys, (int)(sizeof(args) / sizeof(args[0])), args);
+}
+
+static void drop_connection(struct tw_alert_store *s)
+{
+    if (s->c)
+        redisFree(s->c);
+    s->c = NULL;
+    s->down = 1;
+    s->st.errors++;
+}
+
+static void pop(struct tw_alert_store *s, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const struct item *it = &s->ring[(s->head + i) % s->cap];
+        if (it->type == ITEM_ALERT)
+            s->st.alerts_written++;
+        else
+            s->st.summaries_written++;
+    }
+    s->head = (s->head + n) % s->cap;
+    s->count -= n;
+    s->tries = 0;
+}
+
+static int send_batch(struct tw_alert_store *s, uint32_t n)
+{
+    unsigned ncmds = 0;
+    int refused = 0, noscript = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        const struct item *it = &s->ring[(s->head + i) % s->cap];
+        ncmds += it->type == ITEM_ALERT ? encode_alert(s, &it->u.alert)
+                                        : encode_summary(s, &it->u.sum);
+    }
+    for (unsigned i = 0; i < ncmds; i++) {
+        redisReply *reply = NULL;
+        if (redisGetReply(s->c, (void **)&reply) != REDIS_OK || reply == NULL) {
+            drop_connection(s);
+            return -1;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+            refused++;
+            if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
+                noscript++;
+        }
+        freeReplyObject(reply);
+    }
+    if (noscript) {
+        /* the script cache was flushed: those items wrote nothing (the others did, and their
+         * guards skip them when the batch is sent again); load the scripts, re-send */
+        if (load_scripts(s) < 0) {
+            drop_connection(s);
+            return -1;
+        }
+        if (noscript == refused)
+            return -1;
+    }
+    if (refused) {
+        s->st.errors++;
+        if (++s->tries >= TW_TRIES) {
+            s->st.errors += n;
+            s->head = (s->head + n) % s->cap;
+            s->count -= n;
+            s->tries = 0;
+        }
+        return -1;
+    }
+    pop(s, n);
+    return 0;
+}
+
+/* Connects and loads the scripts. Returns 0, or -1 (counted, s->down set). */
+static int connect_now(struct tw_alert_store *s)
+{
+    s->c = tw_redis_connect(&s->url, TW_CONNECT_TIMEOUT_MS, NULL, 0);
+    if (s->c != NULL && load_scripts(s) < 0) {
+        redisFree(s->c);
+        s->c = NULL;
+    }
+    if (s->c == NULL) {
+        s->st.errors++;
+        s->down = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int ensure_connected(struct tw_alert_store *s, uint64_t now_ms)
+{
+    if (s->c)
+        return 0;
+    if (s->tried && now_ms - s->last_connect_ms < TW_RECONNECT_MS && now_ms >= s->last_connect_ms)
+        return -1;
+    s->tried = 1;
+    s->last_connect_ms = now_ms;
+    if (connect_now(s) < 0)
+        return -1;
+    if (s->down)
+        s->st.reconnects++;
+    s->down = 0;
+    return 0;
+}
+
+static int flush_due(struct tw_alert_store *s, uint64_t now_ms, int force)
+{
+    if (s->count == 0) {
+        s->last_flush_ms = now_ms;
+        return 0;
+    }
+    if (ensure_connected(s, now_ms) < 0)
+        return -1;
+    for (int i = 0; i < TW_BATCHES_PER_POLL && s->count >= s->batch; i++)
+        if (send_batch(s, s->batch) < 0)
+            return -1;
+    if (s->count > 0 && s->count < s->batch &&
+        (force || now_ms - s->last_flush_ms >= s->flush_ms || now_ms < s->last_flush_ms)) {
+        if (send_batch(s, s->count) < 0)
+            return -1;
+    }
+    if (s->count < s->batch)
+        s->last_flush_ms = now_ms;
+    return 0;
+}
+
+int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms)
+{
+    return flush_due(s, now_ms, 0);
+}
+
+uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms)
+{
+    uint64_t start = mono_ms(), now = start;
+
+    while (s->count > 0 && now - start <= timeout_ms) {
+        if (flush_due(s, now, 1) < 0) {
+            struct timespec nap = {.tv_sec = 0, .tv_nsec = 20 * 1000000};
+            nanosleep(&nap, NULL);
+        }
+        now = mono_ms();
+    }
+    return s->count;
+}
+
+void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out)
+{
+    *out = s->st;
+    out->pending = s->count;
+    out->connected = s->c != NULL;
+}
+
+void tw_alert_store_close(struct tw_alert_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->c)
+        redisFree(s->c);
+    free(s->ring);
+    free(s);
+}

@@ -1,0 +1,201 @@
+/* alerts.h - what the policy raises, and where it goes.
+ *
+ *   tw_policy_evaluate ──struct tw_alert──> --alerts-jsonl (tw_alert_to_json)
+ *                                       └─> tw_alert_store (Redis, below)
+ *   END events of equipment flows ──struct tw_summary_item──> tw_alert_store
+ *
+ * An alert is a fixed-size value without pointers, like a flow record. Its JSON object
+ * (the --alerts-jsonl line, what `tapwatch-query alerts --format json` prints) has the keys:
+ *   kind, severity, equipment, vendor, ts (packet time, epoch seconds with microseconds),
+ *   src_ip, src_port, dst_ip, dst_port, ip_proto (as in a flow record), app, server_name,
+ *   detail (one human line), flow_id (16 hex digits), flow_key (tw:{S}:flow:<flow_id>),
+ *   sensor.
+ *
+ * Redis keys (sensor S, equipment E; all carry EX redis.retention):
+ *   tw:{S}:alerts                 stream, one entry per alert, fields = the JSON keys above
+ *                                 (values as text), trimmed with XADD MINID ~ now-retention
+ *   tw:{S}:alerts:t:<hour>        zset stream entry ID -> alert ts (microseconds), per epoch
+ *                                 hour of ts: the time index tapwatch-query alerts reads
+ *   tw:{S}:alerts:hours           zset hour -> hour: the hours of the time index
+ *   tw:{S}:alert-seen:<flow_id>:<kind>   "1": that alert is written (the write guard)
+ *   tw:{S}:sum:E:h:<hour>         hash per equipment and epoch hour (first_seen / 3600 s):
+ *   tw:{S}:sum:E:d:<day>          hash per equipment and epoch day (first_seen / 86400 s):
+ *       flows, bytes_out, bytes_in, packets_out, packets_in, alerts:<kind>
+ *       ("out" = sent by the equipment, whichever end of the flow it is)
+ *   tw:{S}:sum:E:h:<hour>:peers   zset peer address -> bytes both ways (the top peers)
+ *   tw:{S}:sum:E:h:<hour>:apps    zset nDPI application -> bytes both ways
+ *   tw:{S}:sum:E:d:<day>:peers, tw:{S}:sum:E:d:<day>:apps   the same per day
+ *   tw:{S}:sum:E:hours, tw:{S}:sum:E:days   zsets bucket -> bucket: the buckets that exist
+ *   tw:{S}:summed:<hour>          set of "<flow_id>:c" / "<flow_id>:s" (equipment at the client
+ *                                 / server end) already summed, per first_seen hour (the guard)
+ * Summaries are written from END events only (the whole flow at once, in the buckets of its
+ * first_seen), so the memory they take grows with equipment x buckets, plus one guard member
+ * per summed flow end.
+ *
+ * Every write is idempotent: an alert (flow_id, kind) and a flow end's summary contribution
+ * (flow_id, end) are applied at most once, by a Lua script that checks and sets the guard and
+ * does the writes in one step; re-sending a batch or replaying a capture into the same sensor
+ * changes nothing (within redis.retention, while the guard lives).
+ */
+#ifndef TW_ALERTS_H
+#define TW_ALERTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../dataplane/flow_record.h"
+
+/* Alert kinds; the names are public (field `kind`, `rules:` keys, --kind). */
+#define TW_ALERT_KINDS(X)                                                              \
+    X(UNDECLARED_DESTINATION, "undeclared_destination")                                \
+    X(REMOTE_ACCESS_UNAPPROVED_HOST, "remote_access_unapproved_host")                  \
+    X(REMOTE_ACCESS_OUTSIDE_WINDOW, "remote_access_outside_window")                    \
+    X(REMOTE_ACCESS_PROTOCOL, "remote_access_protocol")                                \
+    X(UPLOAD_VOLUME, "upload_volume")                                                  \
+    X(UNCLASSIFIED_CHANNEL, "unclassified_channel")                                    \
+    X(RISKY_FLOW, "risky_flow")
+
+enum tw_alert_kind {
+#define TW_X(sym, name) TW_ALERT_##sym,
+    TW_ALERT_KINDS(TW_X)
+#undef TW_X
+        TW_ALERT__COUNT
+};
+
+#define TW_SEVERITIES(X) X(LOW, "low") X(MEDIUM, "medium") X(HIGH, "high") X(CRITICAL, "critical")
+
+enum tw_severity {
+#define TW_X(sym, name) TW_SEV_##sym,
+    TW_SEVERITIES(TW_X)
+#undef TW_X
+        TW_SEV__COUNT
+};
+
+/* Returns the public name, or "unknown" when out of range. */
+const char *tw_alert_kind_name(unsigned kind);
+const char *tw_severity_name(unsigned sev);
+/* Returns the value for a public name, or -1 when unknown. */
+int tw_alert_kind_from_name(const char *name);
+int tw_severity_from_name(const char *name);
+
+#define TW_EQUIPMENT_LEN 64 /* [A-Za-z0-9_.-], it is part of Redis key names */
+#define TW_VENDOR_LEN 64
+#define TW_DETAIL_LEN 192
+
+struct tw_alert {
+    uint64_t flow_id;
+    uint64_t ts_us;         /* packet time at which the decision was made */
+    uint8_t src_ip[16];     /* as in the flow record: IPv4 in the first 4 bytes */
+    uint8_t dst_ip[16];
+    uint16_t src_port;
+    uint16_t dst_port;
+    uint8_t ip_version;
+    uint8_t ip_proto;
+    uint8_t kind;           /* enum tw_alert_kind */
+    uint8_t severity;       /* enum tw_severity */
+    char equipment[TW_EQUIPMENT_LEN];
+    char vendor[TW_VENDOR_LEN];
+    char app[TW_APP_LEN];
+    char server_name[TW_SERVER_NAME_LEN];
+    char detail[TW_DETAIL_LEN];
+};
+_Static_assert(sizeof(struct tw_alert) % 8 == 0, "alert size");
+
+/* Writes the alert as one JSON object (no newline). sensor names the flow key. Returns its
+ * length, or -1 when buf is too small or json-c has no memory. 2048 bytes always suffice. */
+int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, size_t len);
+
+/* Reads an alert back from field/value pairs (a stream entry; unknown fields ignored).
+ * Returns 0, or -1 with a reason in err when a needed field is missing or malformed. */
+int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
+                         const char *const *values, size_t n, char *err, size_t errlen);
+
+/* ---- daily upload accumulators ---------------------------------------------------------
+ * Bytes each equipment sent to peers outside domestic_networks, per day. A fixed table of
+ * TW_UPLOAD_SLOTS entries keyed by equipment name; an entry whose day is over is reused, so
+ * the table never grows. */
+#define TW_UPLOAD_SLOTS 8192
+
+struct tw_upload_acc;
+
+/* Returns a table, or NULL with errno ENOMEM. */
+struct tw_upload_acc *tw_upload_acc_new(void);
+void tw_upload_acc_free(struct tw_upload_acc *u);
+
+/* Adds bytes to equipment's total of day (any day number: the caller's calendar). A new day
+ * starts from zero. Returns the total after the addition and sets *first_over to 1 the first
+ * time that day's total exceeds limit (0 = no limit). Returns UINT64_MAX when the table is
+ * full of entries of the current day (the bytes are not counted). */
+uint64_t tw_upload_acc_add(struct tw_upload_acc *u, const char *equipment, int64_t day,
+                           uint64_t bytes, uint64_t limit, int *first_over);
+
+/* ---- the Redis writer ------------------------------------------------------------------ */
+
+/* One finished flow, seen from one equipment. */
+struct tw_summary_item {
+    uint64_t flow_id;       /* with end: the identity the summary is applied once for */
+    uint64_t first_seen_us;
+    uint64_t bytes_out, bytes_in, packets_out, packets_in;
+    char equipment[TW_EQUIPMENT_LEN];
+    char peer[48];          /* the other end, inet_ntop text */
+    char app[TW_APP_LEN];
+    char end;               /* 'c': equipment is the client, 's': the server */
+};
+
+/* Fills a summary item for equipment seen at the client (is_client 1) or server end. */
+void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flow_record *r,
+                                 const char *equipment, int is_client);
+
+struct tw_alert_store;
+
+struct tw_alert_store_params {
+    const char *url;        /* unix:///path or redis://host:port */
+    const char *sensor;
+    uint32_t retention_s;   /* redis.retention */
+    uint32_t batch;         /* items per pipelined write */
+    uint32_t buffer_items;  /* items waiting while Redis is slow or down */
+    uint32_t flush_ms;
+};
+
+struct tw_alert_store_stats {
+    uint64_t alerts_written, summaries_written;
+    uint64_t pending;       /* items waiting now */
+    uint64_t dropped_full;  /* items refused: buffer full */
+    uint64_t errors, reconnects;
+    int connected;
+};
+
+/* Opens the writer with its own connection (tried once now, then at most once a second).
+ * Returns it, or NULL with a one-line reason in err (bad URL, no memory). */
+struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p, char *err,
+                                           size_t errlen);
+/* Queue an alert / a summary item. Return 0, or -1 when the buffer is full (dropped and
+ * counted). Never block. */
+int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a);
+int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *it);
+/* Writes what is due (a full batch, or a partial one after flush_ms). now_ms is monotonic.
+ * Returns 0, or -1 when Redis is unreachable (items stay queued). */
+int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);
+/* Writes everything queued, for at most timeout_ms. Returns the items left unwritten. */
+uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms);
+void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out);
+/* NULL is fine. */
+void tw_alert_store_close(struct tw_alert_store *s);
+
+/* Key names, shared with tapwatch-query. Each returns the length or -1 (buf too small).
+ * by is 'h' (hour) or 'd' (day); suffix NULL, "peers" or "apps". */
+int tw_key_alerts(char *buf, size_t len, const char *sensor);
+/* tw:{S}:alerts:t:<hour> and tw:{S}:alerts:hours, the time index of the stream */
+int tw_key_alerts_time(char *buf, size_t len, const char *sensor, uint64_t hour);
+int tw_key_alerts_hours(char *buf, size_t len, const char *sensor);
+/* tw:{S}:alert-seen:<flow_id>:<kind> and tw:{S}:summed:<hour>, the write guards */
+int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_id,
+                      unsigned kind);
+int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour);
+int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
+                   uint64_t bucket, const char *suffix);
+/* tw:{S}:sum:E:hours or :days */
+int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
+                           char by);
+
+#endif

@@ -1,0 +1,113 @@
+/* policy.h - the monitoring rules: equipment inventory, maintenance, limits, rules (YAML),
+ * and their evaluation on every flow event (the control plane's tw_event_hook).
+ *
+ * A policy is immutable once loaded: a reload loads a new one fully, then swaps the pointer
+ * (tw_policy_hook in policy_hook.h). The evaluation state (one alert per flow per kind, the
+ * per-flow byte counts already added to the daily totals, the daily totals) lives apart in a
+ * tw_policy_state, so it survives a reload.
+ *
+ * Times are packet times. Maintenance windows are read in the policy's timezone:
+ *   timezone: UTC | +08:00 | -05:30 | an IANA name (Asia/Shanghai)
+ * An IANA name is resolved from the system TZ database once, at load: its UTC offsets and
+ * their changes (DST) from 1970 to 2100 are put in a table, so evaluation never touches the
+ * process's TZ or localtime and is the same on replay.
+ *
+ * Rule decisions, for a record with client src_ip and server dst_ip ("equipment opens" =
+ * equipment is src; "reaches equipment" = equipment is dst); flows between two hosts that
+ * are not equipment raise nothing:
+ *   undeclared_destination        src is equipment, none of its declared entries matches
+ *   remote_access_unapproved_host dst is equipment, the app is in nDPI's RemoteAccess category,
+ *                                 src is not in maintenance.hosts
+ *   remote_access_outside_window  same with src approved, first_seen outside every window
+ *   remote_access_protocol        approved and inside a window, app not in maintenance.protocols
+ *   upload_volume                 bytes sent by the equipment in this flow > upload_bytes_per_flow,
+ *                                 or this flow takes the equipment's total of the day (policy
+ *                                 timezone) to peers outside domestic_networks over
+ *                                 upload_bytes_per_day (that one flow alerts, once a day)
+ *   unclassified_channel          equipment at either end, no declared entry matches, nDPI
+ *                                 gave up with app Unknown, and payload was seen (UDP: any
+ *                                 packet; TCP: a segment with PSH)
+ *   risky_flow                    equipment at either end, a risk of rules.risky_flow.risks set
+ * Decisions that need the application wait for detection_done (the CLASSIFIED event, or END
+ * for flows too short to be classified); upload_volume is checked on every event.
+ */
+#ifndef TW_POLICY_H
+#define TW_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../dataplane/flow_record.h"
+#include "alerts.h"
+
+/* Bounds of one policy, checked at load. */
+#define TW_POLICY_MAX_EQUIPMENT 4096
+#define TW_POLICY_MAX_LIST 1024 /* addresses, declared entries, hosts, windows, networks */
+
+struct tw_policy;
+
+/* Loads and validates a policy file. Returns the policy, or NULL with a one-line message in
+ * err: "FILE:LINE: key: expected ..., got ..." (or "FILE: reason" when the file cannot be
+ * read). */
+struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen);
+
+/* Frees a policy. NULL is fine. */
+void tw_policy_free(struct tw_policy *p);
+
+/* Numbers for "policy OK: N equipment, M rules" (M = enabled rules). */
+size_t tw_policy_equipment_count(const struct tw_policy *p);
+size_t tw_policy_rule_count(const struct tw_policy *p);
+
+/* The name of the equipment that owns addr (16 bytes, v4 in the first 4), or NULL. */
+const char *tw_policy_equipment_of(const struct tw_policy *p, const uint8_t *addr, int v4);
+
+/* ---- evaluation ---- */
+
+struct tw_policy_state;
+
+/* State for flows_max concurrent equipment flows (rounded up to a power of two, at least
+ * 1024). Returns it, or NULL with errno ENOMEM. */
+struct tw_policy_state *tw_policy_state_new(uint32_t flows_max);
+void tw_policy_state_free(struct tw_policy_state *st);
+
+struct tw_policy_state_stats {
+    uint64_t tracked;  /* flows in the dedupe table now */
+    uint64_t evicted;  /* flows pushed out of the full table (may alert twice) */
+    uint64_t alerts;   /* alerts emitted */
+};
+void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out);
+
+typedef void (*tw_alert_emit_fn)(void *ctx, const struct tw_alert *a);
+
+/* Evaluates one flow event; calls emit for each new alert (at most one per flow per kind).
+ * END events release the flow's state. Returns the number of alerts emitted. */
+int tw_policy_evaluate(const struct tw_policy *p, struct tw_policy_state *st,
+                       const struct tw_flow_record *r, tw_alert_emit_fn emit, void *ctx);
+
+/* ---- pieces, exported for the unit tests ---- */
+
+/* Parses a maintenance window ("mon-fri 10:00-12:00", "sat 08:00-09:30", "daily 22:00-02:00",
+ * "mon,wed,fri 09:00-10:00"). Returns 0 and fills days (bit 0 = Monday) and minutes from
+ * local midnight (end > 1440 when the window crosses midnight), or -1. */
+int tw_window_parse(const char *text, uint8_t *days, uint16_t *start_min, uint16_t *end_min);
+
+/* 1 when local time (weekday 0 = Monday, minute of the day) is inside the window. */
+int tw_window_contains(uint8_t days, uint16_t start_min, uint16_t end_min, unsigned weekday,
+                       unsigned minute);
+
+/* Parses "10.0.0.0/8", "10.1.2.3", "2001:db8::/32". Returns 0 with the network address
+ * (host bits cleared), family and prefix length, or -1. */
+int tw_cidr_parse(const char *text, uint8_t addr[16], int *v4, uint8_t *bits);
+/* 1 when addr (same family) is inside the network. */
+int tw_cidr_contains(const uint8_t net[16], uint8_t bits, const uint8_t *addr);
+
+/* 1 when name matches pattern: exact (case-insensitive) or "*.example.com" for any name
+ * ending in ".example.com" (not the bare "example.com"). */
+int tw_server_name_match(const char *pattern, const char *name);
+
+/* Local time of utc_us in the policy's timezone: weekday (0 = Monday), minute of the day, and
+ * the local day number (days since 1970-01-01 local). */
+void tw_policy_local_time(const struct tw_policy *p, uint64_t utc_us, unsigned *weekday,
+                          unsigned *minute, int64_t *day);
+
+#endif

@@ -1,0 +1,101 @@
+/* fuzz_pcap.c - libFuzzer target: a capture file through the reader tapwatch uses.
+ *
+ * The input is written to a memfd and opened by path (/proc/self/fd/N), so it takes the
+ * same way as `tapwatch --pcap`:
+ *
+ *   1. tw_source_pcap_open: size and magic checks, libpcap's header checks, link type;
+ *      a refusal must be one line of text (it is what the user sees);
+ *   2. the records, read as source_pcap.c reads them (pcap_fopen_offline with microsecond
+ *      precision, pcap_next_ex until the end or an error), each cut to what an mbuf holds
+ *      and decoded with tw_parse for the file's link type.
+ *
+ * Step 2 repeats the reading loop of source_pcap.c's file_rx rather than calling it,
+ * because file_rx copies into DPDK mbufs and needs a running EAL; what it adds on top of
+ * libpcap (the clamp to the mbuf's room, wire length >= captured length) is copied here.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <pcap/pcap.h>
+
+#include "../../dataplane/counters.h"
+#include "../../dataplane/parse.h"
+#include "../../dataplane/source.h"
+
+/* What the biggest mbuf holds: tapwatch's BIG_ROOM (UINT16_MAX) less the 128-byte headroom. */
+#define MAX_FRAME (UINT16_MAX - 128u)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int memfd = -1;
+static char path[64];
+
+/* Replaces the memfd's content with the input. Returns 0 or -1. */
+static int load(const uint8_t *data, size_t size)
+{
+    if (memfd < 0) {
+        memfd = memfd_create("fuzz_pcap", 0);
+        if (memfd < 0)
+            return -1;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+    }
+    if (ftruncate(memfd, 0) != 0)
+        return -1;
+    for (size_t off = 0; off < size;) {
+        ssize_t n = pwrite(memfd, data + off, size - off, (off_t)off);
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[512] = "", perr[PCAP_ERRBUF_SIZE];
+    struct pcap_pkthdr *h;
+    const u_char *pkt_data;
+    struct tw_packet pkt;
+    int linktype, rc;
+
+    if (load(data, size) != 0)
+        abort();
+
+    struct tw_source *src = tw_source_pcap_open(path, err, sizeof(err));
+    if (src == NULL) {
+        if (err[0] == '\0' || strchr(err, '\n') != NULL)
+            abort(); /* a refusal is exactly one line */
+        return 0;
+    }
+    linktype = src->linktype;
+    tw_source_close(src);
+
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        abort();
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
+    if (p == NULL) {
+        fclose(fp);
+        abort(); /* tw_source_pcap_open accepted the same bytes a moment ago */
+    }
+    uint64_t last_ts = 0;
+    while ((rc = pcap_next_ex(p, &h, &pkt_data)) == 1) {
+        uint32_t caplen = h->caplen > MAX_FRAME ? MAX_FRAME : h->caplen;
+        uint32_t wirelen = h->len > caplen ? h->len : caplen;
+        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        if (ts < last_ts) /* as the worker does: time never goes back */
+            ts = last_ts;
+        last_ts = ts;
+        rc = tw_parse(pkt_data, caplen, wirelen, linktype, &pkt);
+        if (rc != TW_C_PARSED && (rc < 0 || rc >= TW_C__COUNT || !tw_counter_is_drop((unsigned)rc)))
+            abort();
+    }
+    if (rc == PCAP_ERROR && pcap_geterr(p)[0] == '\0')
+        abort(); /* a cut capture must say why: it becomes the summary's note */
+    pcap_close(p);
+    return 0;
+}

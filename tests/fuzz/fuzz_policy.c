@@ -1,0 +1,119 @@
+/* fuzz_policy.c - libFuzzer target: tw_policy_load (the monitoring rules, YAML) on any bytes.
+ *
+ * The input is written to a memfd and loaded by path, as `tapwatch` loads `policy:`. Beyond
+ * "no crash, no leak, no sanitizer report":
+ *   - a refusal is one non-empty line naming the file;
+ *   - a policy that loads is evaluated on a few fixed flow events (IPv4 and IPv6, each event
+ *     kind, remote-access and unknown apps, big uploads), so what the loader built is walked.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../control/policy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int memfd = -1;
+static char path[64];
+
+static int load(const uint8_t *data, size_t size)
+{
+    if (memfd < 0) {
+        memfd = memfd_create("fuzz_policy", 0);
+        if (memfd < 0)
+            return -1;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+    }
+    if (ftruncate(memfd, 0) != 0)
+        return -1;
+    for (size_t off = 0; off < size;) {
+        ssize_t n = pwrite(memfd, data + off, size - off, (off_t)off);
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static void count_alert(void *ctx, const struct tw_alert *a)
+{
+    (void)a;
+    (*(unsigned *)ctx)++;
+}
+
+/* A flow record between a and b (IPv4 10.0.0.x or IPv6 2001:db8::x). */
+static void record(struct tw_flow_record *r, int v6, uint8_t a, uint8_t b, const char *app,
+                   const char *category, uint8_t event, uint64_t flow_id)
+{
+    memset(r, 0, sizeof(*r));
+    r->flow_id = flow_id;
+    r->first_seen_us = 1772442000000000ull + flow_id * 3600000000ull; /* hours apart */
+    r->last_seen_us = r->first_seen_us + 5000000;
+    r->c2s_packets = r->s2c_packets = 10;
+    r->c2s_bytes = flow_id * 1000000000ull;
+    r->s2c_bytes = 1000;
+    r->risks = flow_id & 1 ? (1ull << 2) | (1ull << 17) : 0;
+    r->ip_version = v6 ? 6 : 4;
+    r->ip_proto = 6;
+    if (v6) {
+        static const uint8_t pre[] = {0x20, 0x01, 0x0d, 0xb8};
+        memcpy(r->src_ip, pre, 4);
+        memcpy(r->dst_ip, pre, 4);
+        r->src_ip[15] = a;
+        r->dst_ip[15] = b;
+    } else {
+        r->src_ip[0] = r->dst_ip[0] = 10;
+        r->src_ip[3] = a;
+        r->dst_ip[3] = b;
+    }
+    r->src_port = 40000;
+    r->dst_port = 22;
+    r->event = event;
+    r->end_reason = event == TW_EVENT_END ? TW_END_IDLE : TW_END_NONE;
+    r->detection_done = 1;
+    snprintf(r->app, sizeof(r->app), "%s", app);
+    snprintf(r->category, sizeof(r->category), "%s", category);
+    snprintf(r->server_name, sizeof(r->server_name), "host.example.com");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[512] = "";
+    unsigned alerts = 0;
+
+    if (load(data, size) != 0)
+        abort();
+    struct tw_policy *p = tw_policy_load(path, err, sizeof(err));
+    if (p == NULL) {
+        if (strncmp(err, path, strlen(path)) != 0 || strchr(err, '\n') != NULL)
+            abort(); /* one line, naming the file */
+        return 0;
+    }
+    struct tw_policy_state *st = tw_policy_state_new(1024);
+    if (st == NULL)
+        abort();
+    static const char *const apps[][2] = {
+        {"SSH", "RemoteAccess"}, {"Unknown", "Unspecified"}, {"TLS.Google", "Web"}, {"RDP", "RemoteAccess"},
+    };
+    static const uint8_t events[] = {TW_EVENT_CLASSIFIED, TW_EVENT_UPDATE, TW_EVENT_END};
+    struct tw_flow_record r;
+    uint64_t id = 1;
+    for (int v6 = 0; v6 < 2; v6++)
+        for (unsigned a = 0; a < 4; a++)
+            for (unsigned e = 0; e < 3; e++, id++) {
+                record(&r, v6, (uint8_t)(1 + a), (uint8_t)(200 + a), apps[a][0], apps[a][1],
+                       events[e], id);
+                tw_policy_evaluate(p, st, &r, count_alert, &alerts);
+                record(&r, v6, (uint8_t)(200 + a), (uint8_t)(1 + a), apps[a][0], apps[a][1],
+                       events[e], id + 100);
+                tw_policy_evaluate(p, st, &r, count_alert, &alerts);
+            }
+    (void)tw_policy_equipment_of(p, r.src_ip, 0);
+    tw_policy_state_free(st);
+    tw_policy_free(p);
+    return 0;
+}
