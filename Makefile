@@ -103,14 +103,14 @@ fuzz_timeparse_SRCS := control/timeparse.c
 fuzz_record_json_SRCS := control/record_json.c control/flow_record_names.c
 fuzz_record_json_LIBS := -ljson-c -lndpi -lm
 # the policy loader (control/policy.c) with what it links against
-fuzz_policy_SRCS := control/policy.c control/alerts.c control/store_keys.c control/redis_conn.c \
+fuzz_policy_SRCS := control/policy.c control/netmatch.c control/alerts.c control/store_keys.c control/redis_conn.c \
 	control/record_json.c control/flow_record_names.c
 fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lhiredis -lm
 FUZZ_TARGETS := parse pcap config timeparse record_json $(if $(wildcard control/policy.c),policy)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define FUZZ_RULE
-$(FUZZ_BUILD)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(fuzz_$(1)_SRCS) $$(FUZZ_HDRS)
+$(FUZZ_BUILD)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz_file.h $(fuzz_$(1)_SRCS) $$(FUZZ_HDRS)
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $$(PKG_CFLAGS) -o $$@ $$< $(fuzz_$(1)_SRCS) $(fuzz_$(1)_LIBS)
 endef

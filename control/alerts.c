@@ -188,7 +188,8 @@ int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, si
     add_str(o, "detail", a->detail, sizeof(a->detail));
     snprintf(text, sizeof(text), "%016" PRIx64, a->flow_id);
     json_object_object_add(o, "flow_id", json_object_new_string(text));
-    if (tw_key_flow(text, sizeof(text), sensor, a->flow_id) < 0)
+    if (a->record_hour == TW_HOUR_UNKNOWN ||
+        tw_key_record(text, sizeof(text), sensor, a->record_hour, a->flow_id) < 0)
         text[0] = '\0';
     json_object_object_add(o, "flow_key", json_object_new_string(text));
     add_str(o, "sensor", sensor, strlen(sensor) + 1);
@@ -259,9 +260,11 @@ int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
     static const char *const names[] = {"kind",     "severity", "equipment", "vendor",
                                         "ts",       "src_ip",   "src_port",  "dst_ip",
                                         "dst_port", "ip_proto", "app",       "server_name",
-                                        "detail",   "flow_id"};
-    enum { KIND, SEV, EQ, VEND, TS, SIP, SPORT, DIP, DPORT, PROTO, APP, SNI, DETAIL, FID, NF };
+                                        "detail",   "flow_id",  "flow_key"};
+    enum { KIND, SEV, EQ, VEND, TS, SIP, SPORT, DIP, DPORT, PROTO, APP, SNI, DETAIL, FID, FKEY,
+           NF };
     uint64_t u;
+    unsigned shard;
     int k;
 
     memset(a, 0, sizeof(*a));
@@ -301,6 +304,10 @@ int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
     snprintf(a->detail, sizeof(a->detail), "%s", v[DETAIL] ? v[DETAIL] : "");
     if (strlen(v[FID]) != 16 || parse_u64(v[FID], 16, UINT64_MAX, &a->flow_id) < 0)
         return ferr(err, errlen, "flow_id");
+    /* tw:{S}:flow:<id> of older entries names no record: unknown rather than wrong */
+    if (v[FKEY] == NULL || tw_key_record_parse(v[FKEY], &a->record_hour, &shard) < 0 ||
+        shard != (a->flow_id & (TW_RECORD_SHARDS - 1)))
+        a->record_hour = TW_HOUR_UNKNOWN;
     return 0;
 }
 
@@ -427,6 +434,7 @@ struct tw_alert_store {
     uint64_t last_connect_ms, last_flush_ms;
     unsigned tries;
     char ex[16];
+    char guard_ex[16];
     char sha_alert[41], sha_summary[41]; /* the scripts, loaded on the current connection */
     struct tw_alert_store_stats st;
 };
@@ -484,6 +492,8 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
     s->cap = p->buffer_items;
     s->flush_ms = p->flush_ms;
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->retention_s);
+    snprintf(s->guard_ex, sizeof(s->guard_ex), "%" PRIu32,
+             p->guard_ttl_s ? p->guard_ttl_s : p->retention_s);
     connect_now(s);
     return s;
 }
@@ -534,7 +544,9 @@ static const char alert_lua[] =
 /* The summary script. KEYS: 1 summed:<hour> guard, then per bucket (hour at 2, day at 6): the
  * hash, its :peers, its :apps, the equipment's hours/days set. ARGV: 1 retention (s), 2 guard
  * member, 3 hour, 4 day, 5 bytes_out, 6 bytes_in, 7 packets_out, 8 packets_in, 9 bytes both
- * ways, 10 peer, 11 app. Returns 1 when applied, 0 when it was already. */
+ * ways, 10 peer, 11 app, 12 guard lifetime (s). Returns 1 when applied, 0 when it was
+ * already. The guard lives as long as flow records (hot window), not as long as the
+ * summaries: a replay older than that would count again, but guard memory stays bounded. */
 static const char summary_lua[] =
     "if redis.call('SADD', KEYS[1], ARGV[2]) == 0 then return 0 end\n"
     "for i = 0, 1 do\n"
@@ -548,7 +560,8 @@ static const char summary_lua[] =
     "  redis.call('ZINCRBY', KEYS[k + 2], ARGV[9], ARGV[11])\n"
     "  redis.call('ZADD', KEYS[k + 3], ARGV[3 + i], ARGV[3 + i])\n"
     "end\n"
-    "for i = 1, 9 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[12])\n"
+    "for i = 2, 9 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
     "return 1\n";
 
 /* SCRIPT LOADs both scripts on the current connection. Returns 0, or -1 (the connection is
@@ -622,7 +635,8 @@ static unsigned encode_alert(struct tw_alert_store *s, const struct tw_alert *a)
     snprintf(dport, sizeof(dport), "%u", a->dst_port);
     snprintf(proto, sizeof(proto), "%u", a->ip_proto);
     snprintf(fid, sizeof(fid), "%016" PRIx64, a->flow_id);
-    if (tw_key_flow(fkey, sizeof(fkey), s->sensor, a->flow_id) < 0)
+    if (a->record_hour == TW_HOUR_UNKNOWN ||
+        tw_key_record(fkey, sizeof(fkey), s->sensor, a->record_hour, a->flow_id) < 0)
         fkey[0] = '\0';
     const char *keys[8] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
     const char *args[] = {s->ex, minid, tsus, hour, day, field,
@@ -662,7 +676,7 @@ static unsigned encode_summary(struct tw_alert_store *s, const struct tw_summary
     snprintf(num[4], sizeof(num[4]), "%" PRIu64, it->bytes_out + it->bytes_in);
     const char *keys[9] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]};
     const char *args[] = {s->ex,  member, hour,   day,      num[0], num[1],
-                          num[2], num[3], num[4], it->peer, it->app};
+                          num[2], num[3], num[4], it->peer, it->app, s->guard_ex};
     return evalsha(s, s->sha_summary, 9, keys, (int)(sizeof(args) / sizeof(args[0])), args);
 }
 

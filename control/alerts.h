@@ -8,8 +8,9 @@
  * (the --alerts-jsonl line, what `tapwatch-query alerts --format json` prints) has the keys:
  *   kind, severity, equipment, vendor, ts (packet time, epoch seconds with microseconds),
  *   src_ip, src_port, dst_ip, dst_port, ip_proto (as in a flow record), app, server_name,
- *   detail (one human line), flow_id (16 hex digits), flow_key (tw:{S}:flow:<flow_id>),
- *   sensor.
+ *   detail (one human line), flow_id (16 hex digits), flow_key (the hash holding the flow's
+ *   record, tw_key_record of store_keys.h: tw:{S}:f:<H>, H its first_seen hour; the field is
+ *   flow_id), sensor.
  *
  * Redis keys (sensor S, equipment E; all carry EX redis.retention):
  *   tw:{S}:alerts                 stream, one entry per alert, fields = the JSON keys above
@@ -84,6 +85,9 @@ int tw_severity_from_name(const char *name);
 
 struct tw_alert {
     uint64_t flow_id;
+    uint64_t record_hour;   /* epoch hour of the flow's first_seen, the hour of its record key
+                             * (tw_key_record); TW_HOUR_UNKNOWN when read back from an entry
+                             * without a record key */
     uint64_t ts_us;         /* packet time at which the decision was made */
     uint8_t src_ip[16];     /* as in the flow record: IPv4 in the first 4 bytes */
     uint8_t dst_ip[16];
@@ -101,12 +105,16 @@ struct tw_alert {
 };
 _Static_assert(sizeof(struct tw_alert) % 8 == 0, "alert size");
 
-/* Writes the alert as one JSON object (no newline). sensor names the flow key. Returns its
+#define TW_HOUR_UNKNOWN UINT64_MAX
+
+/* Writes the alert as one JSON object (no newline). sensor names the flow key (empty when
+ * record_hour is TW_HOUR_UNKNOWN). Returns its
  * length, or -1 when buf is too small or json-c has no memory. 2048 bytes always suffice. */
 int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, size_t len);
 
 /* Reads an alert back from field/value pairs (a stream entry; unknown fields ignored).
- * Returns 0, or -1 with a reason in err when a needed field is missing or malformed. */
+ * record_hour comes from flow_key (TW_HOUR_UNKNOWN when that is absent or is not the record
+ * key of flow_id, as in entries written before records were sharded). Returns 0, or -1 with a reason in err when a needed field is missing or malformed. */
 int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
                          const char *const *values, size_t n, char *err, size_t errlen);
 
@@ -152,6 +160,9 @@ struct tw_alert_store_params {
     const char *url;        /* unix:///path or redis://host:port */
     const char *sensor;
     uint32_t retention_s;   /* redis.retention */
+    uint32_t guard_ttl_s;   /* lifetime of the per-flow summary guards (redis.hot_window), so
+                             * that guard memory is bounded like the flow records' own; 0 =
+                             * retention */
     uint32_t batch;         /* items per pipelined write */
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
     uint32_t flush_ms;

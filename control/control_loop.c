@@ -166,7 +166,8 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
         fflush(c->jsonl);
     if (c->store) {
         put_counters(c);
-        tw_store_drain(c->store, drain_ms);
+        if (tw_store_drain(c->store, drain_ms) > 0)
+            tw_store_persist(c->store); /* Redis still down: keep them for the next start */
     }
 }
 
@@ -216,7 +217,7 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
                 st.written, st.pending, st.dropped_full, st.reconnects);
         fprintf(out, "  redis spool          spooled %" PRIu64 ", in spool file %" PRIu64
                 ", gaps %" PRIu64 ", refused %" PRIu64 ", recovered %" PRIu64 "\n",
-                st.spooled, st.spool_pending, st.gaps, st.refused, st.recovered);
+                st.spooled, st.spool_pending + st.persisted, st.gaps, st.refused, st.recovered);
     } else {
         fprintf(out, "  redis                none (no store configured)\n");
     }

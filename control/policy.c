@@ -31,6 +31,7 @@
 #include <ndpi/ndpi_typedefs.h>
 #include <yaml.h>
 
+#include "netmatch.h"
 #include "record_json.h"
 #include "store_keys.h"
 
@@ -140,57 +141,6 @@ size_t tw_policy_rule_count(const struct tw_policy *p)
 
 /* ---- small parsers ---------------------------------------------------------------------- */
 
-int tw_cidr_parse(const char *text, uint8_t addr[16], int *v4, uint8_t *bits)
-{
-    char a[INET6_ADDRSTRLEN + 1];
-    const char *slash = strchr(text, '/');
-    size_t n = slash ? (size_t)(slash - text) : strlen(text);
-    unsigned max, b;
-
-    if (n == 0 || n >= sizeof(a))
-        return -1;
-    memcpy(a, text, n);
-    a[n] = '\0';
-    memset(addr, 0, 16);
-    if (inet_pton(AF_INET, a, addr) == 1)
-        *v4 = 1;
-    else if (inet_pton(AF_INET6, a, addr) == 1)
-        *v4 = 0;
-    else
-        return -1;
-    max = *v4 ? 32 : 128;
-    b = max;
-    if (slash) {
-        const char *d = slash + 1;
-        if (*d == '\0' || strlen(d) > 3)
-            return -1;
-        b = 0;
-        for (; *d; d++) {
-            if (!isdigit((unsigned char)*d))
-                return -1;
-            b = b * 10 + (unsigned)(*d - '0');
-        }
-        if (b > max)
-            return -1;
-    }
-    for (unsigned i = b; i < max; i++)
-        addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
-    *bits = (uint8_t)b;
-    return 0;
-}
-
-int tw_cidr_contains(const uint8_t net[16], uint8_t bits, const uint8_t *addr)
-{
-    unsigned full = bits / 8u;
-
-    if (memcmp(addr, net, full) != 0)
-        return 0;
-    if (bits % 8 == 0)
-        return 1;
-    uint8_t mask = (uint8_t)(0xffu << (8 - bits % 8));
-    return (addr[full] & mask) == (net[full] & mask);
-}
-
 static int net_contains(const struct net *n, const uint8_t *addr, int v4)
 {
     return n->v4 == v4 && tw_cidr_contains(n->addr, n->bits, addr);
@@ -200,33 +150,6 @@ static int nets_contain(const struct net *n, size_t count, const uint8_t *addr, 
 {
     for (size_t i = 0; i < count; i++)
         if (net_contains(&n[i], addr, v4))
-            return 1;
-    return 0;
-}
-
-int tw_server_name_match(const char *pattern, const char *name)
-{
-    if (pattern[0] == '*' && pattern[1] == '.') {
-        size_t pl = strlen(pattern + 1), nl = strlen(name); /* ".example.com" */
-        return nl > pl && strcasecmp(name + nl - pl, pattern + 1) == 0;
-    }
-    return strcasecmp(pattern, name) == 0;
-}
-
-/* "TLS" matches "TLS" and "TLS.Google"; "Google" matches "TLS.Google"; "TLS.Google" only
- * itself (the rule of tapwatch-query --app). */
-static int app_match(const char *want, const char *app)
-{
-    char parts[TW_APP_PARTS_MAX][TW_APP_LEN];
-    int n;
-
-    if (strcasecmp(want, app) == 0)
-        return 1;
-    if (strchr(want, '.') != NULL)
-        return 0;
-    n = tw_app_parts(app, TW_APP_LEN, parts, TW_APP_PARTS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcasecmp(want, parts[i]) == 0)
             return 1;
     return 0;
 }
@@ -1280,7 +1203,7 @@ static int declared_match(const struct equipment *e, const struct tw_flow_record
             continue;
         if ((d->has & D_PORT) && d->port != r->dst_port)
             continue;
-        if ((d->has & D_APP) && !app_match(d->app, r->app))
+        if ((d->has & D_APP) && !tw_app_match(d->app, r->app))
             continue;
         if ((d->has & D_NAME) && !tw_server_name_match(d->server_name, r->server_name))
             continue;
@@ -1345,6 +1268,7 @@ __attribute__((format(printf, 4, 5))) static void fire(struct eval *ev, unsigned
     ev->slot->fired |= (uint8_t)(1u << kind);
     memset(&a, 0, sizeof(a));
     a.flow_id = r->flow_id;
+    a.record_hour = r->first_seen_us / TW_US_PER_HOUR;
     a.ts_us = r->last_seen_us;
     memcpy(a.src_ip, r->src_ip, 16);
     memcpy(a.dst_ip, r->dst_ip, 16);
@@ -1440,7 +1364,7 @@ int tw_policy_evaluate(const struct tw_policy *p, struct tw_policy_state *st,
                                         p->windows[i].end, wd, minute);
         int proto_ok = 0;
         for (size_t i = 0; i < p->nmprotos && !proto_ok; i++)
-            proto_ok = app_match(p->mprotos[i], r->app);
+            proto_ok = tw_app_match(p->mprotos[i], r->app);
         if (!nets_contain(p->mhosts, p->nmhosts, r->src_ip, v4))
             fire(&ev, TW_ALERT_REMOTE_ACCESS_UNAPPROVED_HOST, dst,
                  "%s reached %s with %s but is not an approved maintenance host", s, dst->name,

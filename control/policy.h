@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netmatch.h"
+
 #include "../dataplane/flow_record.h"
 #include "alerts.h"
 
@@ -95,15 +97,7 @@ int tw_window_parse(const char *text, uint8_t *days, uint16_t *start_min, uint16
 int tw_window_contains(uint8_t days, uint16_t start_min, uint16_t end_min, unsigned weekday,
                        unsigned minute);
 
-/* Parses "10.0.0.0/8", "10.1.2.3", "2001:db8::/32". Returns 0 with the network address
- * (host bits cleared), family and prefix length, or -1. */
-int tw_cidr_parse(const char *text, uint8_t addr[16], int *v4, uint8_t *bits);
-/* 1 when addr (same family) is inside the network. */
-int tw_cidr_contains(const uint8_t net[16], uint8_t bits, const uint8_t *addr);
-
-/* 1 when name matches pattern: exact (case-insensitive) or "*.example.com" for any name
- * ending in ".example.com" (not the bare "example.com"). */
-int tw_server_name_match(const char *pattern, const char *name);
+/* CIDR, application and server-name matching: netmatch.h (shared with tapwatch-query). */
 
 /* Local time of utc_us in the policy's timezone: weekday (0 = Monday), minute of the day, and
  * the local day number (days since 1970-01-01 local). */

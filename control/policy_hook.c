@@ -47,6 +47,7 @@ struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p
     if (p->redis_url != NULL && p->redis_url[0] != '\0') {
         struct tw_alert_store_params sp = {
             .url = p->redis_url, .sensor = p->sensor, .retention_s = p->retention_s,
+            .guard_ttl_s = p->hot_window_s,
             .batch = p->batch, .buffer_items = p->buffer_items, .flush_ms = p->flush_ms,
         };
         if ((h->store = tw_alert_store_open(&sp, err, errlen)) == NULL)

@@ -23,6 +23,7 @@ struct tw_policy_hook_params {
     const char *alerts_jsonl;  /* file for alerts as JSON lines, "-" = stdout, NULL = off */
     const char *redis_url;     /* NULL or "" = no Redis */
     uint32_t retention_s;
+    uint32_t hot_window_s;  /* how long a flow's "already summed" guard lives */
     uint32_t batch, buffer_items, flush_ms;
     uint32_t flows_max;        /* concurrent equipment flows the dedupe table holds */
 };

@@ -40,6 +40,7 @@
 #include <json-c/json.h>
 
 #include "alerts.h"
+#include "netmatch.h"
 #include "record_json.h"
 #include "redis_conn.h"
 #include "store_keys.h"
@@ -355,34 +356,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- matching ---- */
 
-static int prefix_match(const uint8_t *a, const uint8_t *net, unsigned bits)
-{
-    unsigned full = bits / 8;
-
-    if (memcmp(a, net, full) != 0)
-        return 0;
-    if (bits % 8 == 0)
-        return 1;
-    uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
-    return (a[full] & mask) == (net[full] & mask);
-}
-
-static int app_match(const char *want, const char *app)
-{
-    char parts[TW_APP_PARTS_MAX][TW_APP_LEN];
-    int n;
-
-    if (strcasecmp(want, app) == 0)
-        return 1;
-    if (strchr(want, '.') != NULL)
-        return 0;
-    n = tw_app_parts(app, TW_APP_LEN, parts, TW_APP_PARTS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcasecmp(want, parts[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int record_matches(const struct opts *o, const struct tw_flow_record *r)
 {
     if (o->has_since && r->last_seen_us < o->since_us)
@@ -392,13 +365,13 @@ static int record_matches(const struct opts *o, const struct tw_flow_record *r)
     if (o->has_ip) {
         if ((r->ip_version == 4) != o->ip_v4)
             return 0;
-        if (!prefix_match(r->src_ip, o->ip, o->ip_bits) &&
-            !prefix_match(r->dst_ip, o->ip, o->ip_bits))
+        if (!tw_cidr_contains(o->ip, (uint8_t)o->ip_bits, r->src_ip) &&
+            !tw_cidr_contains(o->ip, (uint8_t)o->ip_bits, r->dst_ip))
             return 0;
     }
     if (o->port >= 0 && r->src_port != o->port && r->dst_port != o->port)
         return 0;
-    if (o->app[0] != '\0' && !app_match(o->app, r->app))
+    if (o->app[0] != '\0' && !tw_app_match(o->app, r->app))
         return 0;
     return 1;
 }
@@ -831,7 +804,7 @@ static int detail_matches(const struct opts *o, enum tw_post_kind kind, const ch
             addr[i] = (uint8_t)v;
         }
         memcpy(addr + nb, e->detail, kind == TW_POST_NET4 ? 1 : 8);
-        return prefix_match(addr, o->ip, o->ip_bits);
+        return tw_cidr_contains(o->ip, (uint8_t)o->ip_bits, addr);
     }
     default: return 1;
     }
@@ -891,7 +864,7 @@ static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
     int rc = 0;
 
     for (size_t i = 0; i < n; i++) {
-        tw_key_records(key, sizeof(key), w->o->sensor, cands[i].rec_hour);
+        tw_key_record(key, sizeof(key), w->o->sensor, cands[i].rec_hour, cands[i].flow_id);
         snprintf(id, sizeof(id), "%016" PRIx64, cands[i].flow_id);
         redisAppendCommand(w->c, "HGET %s %s", key, id);
     }
@@ -1089,7 +1062,8 @@ static void alert_value(const struct tw_alert *a, const char *sensor, const char
     else if (strcmp(key, "detail") == 0) snprintf(out, len, "%s", a->detail);
     else if (strcmp(key, "flow_id") == 0) snprintf(out, len, "%016" PRIx64, a->flow_id);
     else if (strcmp(key, "flow_key") == 0) {
-        if (tw_key_flow(out, len, sensor, a->flow_id) < 0)
+        if (a->record_hour == TW_HOUR_UNKNOWN ||
+            tw_key_record(out, len, sensor, a->record_hour, a->flow_id) < 0)
             out[0] = '\0';
     } else
         out[0] = '\0';

@@ -23,6 +23,7 @@
  * details and the posting entry layout in store_keys.h):
  *   tw:{S}:hours                    zset H -> H, the hours that hold flows
  *   tw:{S}:f:<H>                    hash flow_id -> record JSON, for flows whose first_seen is in H
+ *                                   (tw_key_record; store_keys.h on TW_RECORD_SHARDS)
  *   tw:{S}:x:<H>:t                  string of fixed-size posting entries (last_seen, flow_id,
  *                                   record hour): every flow spanning hour H
  *   tw:{S}:x:<H>:n4:<aabbcc>        same, flows with an end in IPv4 aa.bb.cc.0/24
@@ -66,6 +67,7 @@ struct tw_store_stats {
     uint64_t dropped_full;  /* records refused because memory and spool were full */
     uint64_t spooled;       /* records that went through the spool file */
     uint64_t spool_pending; /* records in the spool file now, not yet read back */
+    uint64_t persisted;     /* records left in the spool file at exit by tw_store_persist */
     uint64_t recovered;     /* records found in the spool file at open (an earlier run's) */
     uint64_t spool_corrupt; /* spool slots skipped because their checksum was wrong */
     uint64_t gaps;          /* gap records made (runs of lost sequence numbers) */
@@ -113,6 +115,13 @@ int tw_store_put_counters(struct tw_store *s, const char *const *names, const ui
 uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms);
 
 void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out);
+
+/* At exit, when Redis is still down after tw_store_drain: moves the records still in memory
+ * into the spool file, ahead of what already waits there (order is kept), so that the next
+ * start writes them first. Returns how many records the spool file holds for the next start,
+ * 0 when there is no spool (redis.spool_file_records 0) or it could not be written (the
+ * records then count as not written). */
+uint64_t tw_store_persist(struct tw_store *s);
 
 /* Closes the connection and the spool file and frees the store (call tw_store_drain first).
  * NULL is fine. */

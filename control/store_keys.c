@@ -12,9 +12,42 @@ static int fits(int n, size_t len)
     return n >= 0 && (size_t)n < len ? n : -1;
 }
 
-int tw_key_flow(char *buf, size_t len, const char *sensor, uint64_t flow_id)
+/* Parses the decimal digits of s[0..n) into *v. Returns 0, or -1 when empty, not digits, or
+ * too large. */
+static int dec(const char *s, size_t n, uint64_t *v)
 {
-    return fits(snprintf(buf, len, "tw:{%s}:flow:%016" PRIx64, sensor, flow_id), len);
+    *v = 0;
+    if (n == 0 || n > 19)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10 + (uint64_t)(s[i] - '0');
+    }
+    return 0;
+}
+
+int tw_key_record_parse(const char *key, uint64_t *hour, unsigned *shard)
+{
+    /* from the end: "}:f:<H>" or "}:f:<H>:<k>"; the sensor (A-Za-z0-9_.-) has no ':' or '}' */
+    const char *end = key + strlen(key), *c2 = end + 1, *c1;
+    uint64_t h, k = 0;
+
+    if (strncmp(key, "tw:{", 4) != 0)
+        return -1;
+    if (TW_RECORD_SHARDS > 1) {
+        for (c2 = end; c2 > key && c2[-1] != ':'; c2--)
+            ;
+        if (c2 <= key + 1 || dec(c2, (size_t)(end - c2), &k) < 0 || k >= TW_RECORD_SHARDS)
+            return -1;
+    }
+    for (c1 = c2 - 1; c1 > key && c1[-1] != ':'; c1--)
+        ;
+    if (c1 - key < 8 || memcmp(c1 - 4, "}:f:", 4) != 0 || dec(c1, (size_t)(c2 - 1 - c1), &h) < 0)
+        return -1;
+    *hour = h;
+    *shard = (unsigned)k;
+    return 0;
 }
 
 int tw_key_hours(char *buf, size_t len, const char *sensor)
@@ -22,9 +55,15 @@ int tw_key_hours(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:hours", sensor), len);
 }
 
-int tw_key_records(char *buf, size_t len, const char *sensor, uint64_t hour)
+_Static_assert((TW_RECORD_SHARDS & (TW_RECORD_SHARDS - 1)) == 0, "shards: a power of two");
+
+int tw_key_record(char *buf, size_t len, const char *sensor, uint64_t hour, uint64_t flow_id)
 {
-    return fits(snprintf(buf, len, "tw:{%s}:f:%" PRIu64, sensor, hour), len);
+    if (TW_RECORD_SHARDS == 1)
+        return fits(snprintf(buf, len, "tw:{%s}:f:%" PRIu64, sensor, hour), len);
+    return fits(snprintf(buf, len, "tw:{%s}:f:%" PRIu64 ":%u", sensor, hour,
+                         (unsigned)(flow_id & (TW_RECORD_SHARDS - 1))),
+                len);
 }
 
 int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour)

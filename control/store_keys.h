@@ -4,6 +4,8 @@
  *
  *   tw:{S}:hours                 zset hour -> hour: the hours that hold flows
  *   tw:{S}:f:<H>                 hash flow_id (16 hex) -> record JSON, H = first_seen hour
+ *                                (tw:{S}:f:<H>:<k> when built with TW_RECORD_SHARDS > 1,
+ *                                k = flow_id mod TW_RECORD_SHARDS, decimal)
  *   tw:{S}:x:<H>:<kind>[:<v>]    string: postings of the flows spanning hour H
  *   tw:{S}:x:<H>:nets            zset (all scores 0) of the address buckets of hour H
  *   tw:{S}:gaps                  hash "<run>:<first_seq>" -> gap record JSON
@@ -27,7 +29,7 @@
  *   | last_seen_us   | flow_id        | back    | detail       |
  *   +----------------+----------------+---------+--------------+
  *   back = H - the record's hour (its first_seen hour): the record is field flow_id of
- *   tw:{S}:f:<H - back>.
+ *   tw_key_record(S, H - back, flow_id).
  *
  * The nets zset lists "4:<6 hex>" and "6:<16 hex>" for every n4/n6 key of the hour, so that
  * a CIDR shorter than /24 (/64) is one ZRANGEBYLEX away from the buckets it covers.
@@ -50,6 +52,18 @@ enum tw_post_kind { TW_POST_TIME, TW_POST_NET4, TW_POST_NET6, TW_POST_PORT, TW_P
 #define TW_POST_HEAD 18     /* last_seen_us, flow_id, back */
 #define TW_POST_MAX 26      /* the largest entry (n6) */
 #define TW_PORT_BLOCK 4096  /* ports from 1024 up share one key per block */
+/* The records of an hour can be spread over this many hashes by the low bits of flow_id (a
+ * hash of the flow's key and first_seen, so they spread evenly). Measured with
+ * `store_driver bench` (1 M records, Redis 7.0, 2 cores): 16, 32 or 64 shards take
+ * Redis the same CPU per record as one hash (dictFind and rehashing cost the same: every batch
+ * touches every shard, so the tables in use are as large in total) and the whole write is
+ * about 20% slower, so one hash it is. What more shards would buy is smaller keys: a shard
+ * expiring or deleted frees 1/N of the hour at a time. A power of two, at most 256; writer,
+ * reader and alerts all name the key through tw_key_record, but records written with another
+ * count are not found: -DTW_RECORD_SHARDS=N is for measuring. */
+#ifndef TW_RECORD_SHARDS
+#define TW_RECORD_SHARDS 1
+#endif
 
 struct tw_posting {
     uint64_t last_seen_us;
@@ -60,15 +74,19 @@ struct tw_posting {
 
 /* Each writes a key into buf. Returns its length, or -1 when buf is too small. */
 int tw_key_hours(char *buf, size_t len, const char *sensor);
-int tw_key_records(char *buf, size_t len, const char *sensor, uint64_t hour);
+/* The hash holding the record of flow_id whose first_seen is in hour: tw:{S}:f:<H> (or
+ * tw:{S}:f:<H>:<k> with shards). Its field is the flow id as 16 hex digits. Only the low bits
+ * of flow_id pick the shard, so any number congruent to flow_id mod TW_RECORD_SHARDS (the
+ * shard number itself) names the same key. */
+int tw_key_record(char *buf, size_t len, const char *sensor, uint64_t hour, uint64_t flow_id);
+/* Reads the hour and shard (0 without shards) back from a key tw_key_record wrote. Returns 0,
+ * or -1 when key is not such a key. */
+int tw_key_record_parse(const char *key, uint64_t *hour, unsigned *shard);
 int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour);
 int tw_key_gaps(char *buf, size_t len, const char *sensor);
 /* value is ignored for TW_POST_TIME; for the others it is the text of the table above. */
 int tw_key_post(char *buf, size_t len, const char *sensor, uint64_t hour, enum tw_post_kind kind,
                 const char *value);
-/* The key tapwatch 0.1 wrote each record under (tw:{S}:flow:<id>); records now live in
- * tw_key_records(first_seen hour), field flow_id. Kept for the alert's flow_key. */
-int tw_key_flow(char *buf, size_t len, const char *sensor, uint64_t flow_id);
 
 /* Size in bytes of one entry of a kind. */
 size_t tw_post_entry_size(enum tw_post_kind kind);

@@ -8,7 +8,9 @@
  *                                                               in flight at once
  *
  * One batch, per hour H the batch touches (every command variadic, one per key):
- *   HSET   f:<H> <flow_id> <json> ...           the records whose first_seen is in H
+ *   HSET   f:<H>[:<k>] <flow_id> <json> ...     the records whose first_seen is in H, one
+ *                                                command per shard k the batch touches
+ *                                                (store_keys.h: one shard by default)
  *   APPEND x:<H>:<kind>[:<v>] <entries>         the postings (store_keys.h), all records
  *   ZADD   x:<H>:nets 0 <bucket> ...             buckets new to this store lately
  *   ZADD   hours <H> <H>                          hours new to this store lately
@@ -66,6 +68,8 @@
 /* record_json.h says 2048 bytes suffice; that holds for real records, but a record with all
  * 64 risk bits and every string byte a control character takes 3049 (test_record_json) */
 #define TW_JSON_MAX 4096
+
+_Static_assert(TW_RECORD_SHARDS <= 256, "a record group keeps its shard in one byte");
 
 /* A growable byte buffer, reused from batch to batch. */
 struct buf {
@@ -387,8 +391,8 @@ static int group_key(const struct tw_store *s, const struct group *g, char *key,
     static const char hex[] = "0123456789abcdef";
     char text[TW_APP_LEN + 1];
 
-    if (g->kind == G_RECORDS)
-        return tw_key_records(key, len, s->sensor, g->hour);
+    if (g->kind == G_RECORDS) /* value[0] is the shard, which names it as the id would */
+        return tw_key_record(key, len, s->sensor, g->hour, g->value[0]);
     switch (g->post_kind) {
     case TW_POST_NET4:
     case TW_POST_NET6:
@@ -408,8 +412,9 @@ static int group_key(const struct tw_store *s, const struct group *g, char *key,
     return tw_key_post(key, len, s->sensor, g->hour, (enum tw_post_kind)g->post_kind, text);
 }
 
-/* Finds or makes the group of (hour, kind, binary value); kind TW_POST__COUNT is the record
- * hash. Returns it, or NULL (out of memory, or a key too long: an odd app name is then not
+/* Finds or makes the group of (hour, kind, binary value); kind TW_POST__COUNT is a record
+ * hash, its value the shard (one byte). Returns it, or NULL (out of memory, or a key too
+ * long: an odd app name is then not
  * indexed). Key texts are only formatted for new groups: most entries of a batch go to keys
  * it already has. */
 static struct group *group_of(struct batch_ctx *b, uint64_t hour, unsigned kind,
@@ -545,8 +550,9 @@ static void encode_record(struct batch_ctx *b, const struct tw_flow_record *r)
     struct group *g;
     char *json;
 
-    /* the record, in the hash of its first hour */
-    g = group_of(b, rec_h, TW_POST__COUNT, NULL, 0);
+    /* the record, in its shard of the hash of its first hour */
+    uint8_t shard = (uint8_t)(r->flow_id & (TW_RECORD_SHARDS - 1));
+    g = group_of(b, rec_h, TW_POST__COUNT, &shard, 1);
     if (g == NULL || (json = buf_room(&s->vals, TW_JSON_MAX)) == NULL) {
         b->oom = 1;
         return;
@@ -1257,11 +1263,63 @@ uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms)
     return s->count + (s->spool != NULL ? tw_spool_unread(s->spool) : 0);
 }
 
+uint64_t tw_store_persist(struct tw_store *s)
+{
+    char tmp[TW_SPOOL_PATH_LEN + 8];
+    struct tw_flow_record chunk[64];
+    uint64_t nums[64], corrupt = 0, recovered = 0, kept = 0;
+    uint64_t unread = s->spool != NULL ? tw_spool_unread(s->spool) : 0;
+    struct tw_spool *out;
+
+    if (s->count == 0 || s->spool_records == 0)
+        return 0;
+    if (snprintf(tmp, sizeof(tmp), "%s.new", s->spool_path) >= (int)sizeof(tmp) ||
+        (mkdir(s->run_dir, 0700) != 0 && errno != EEXIST))
+        return 0;
+    unlink(tmp); /* a leftover of an interrupted persist holds nothing the old file lacks */
+    /* Order matters (a flow's END must land after its UPDATE): the new file holds what
+     * memory holds, oldest first, then what still waits unread in the old file. */
+    out = tw_spool_open(tmp, s->count + unread + s->spool_records, &recovered, NULL, 0);
+    if (out == NULL)
+        return 0;
+    for (uint32_t i = 0; i < s->count; i++)
+        if (tw_spool_append(out, &s->ring[(s->head + i) % s->cap]) != 0)
+            goto fail;
+    while (s->spool != NULL && tw_spool_unread(s->spool) > 0) {
+        int n = tw_spool_read(s->spool, chunk, nums, 64, &corrupt);
+        if (n <= 0)
+            goto fail;
+        for (int i = 0; i < n; i++)
+            if (tw_spool_append(out, &chunk[i]) != 0)
+                goto fail;
+    }
+    if (tw_spool_flush(out) != 0)
+        goto fail;
+    kept = tw_spool_pending(out);
+    tw_spool_close(s->spool); /* the old file is replaced whole */
+    s->spool = NULL;
+    tw_spool_close(out);
+    if (rename(tmp, s->spool_path) != 0) {
+        unlink(tmp);
+        return 0;
+    }
+    s->st.persisted = kept;
+    s->count = 0; /* on disk now: the next start writes them first */
+    return kept;
+
+fail:
+    tw_spool_close(out);
+    unlink(tmp);
+    return 0;
+}
+
 void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out)
 {
     *out = s->st;
     out->spool_pending = s->spool != NULL ? tw_spool_unread(s->spool) : 0;
     out->pending = s->count + out->spool_pending;
+    if (s->st.persisted) /* left for the next start in the spool file, not lost */
+        out->pending = 0;
     out->connected = s->state == C_UP;
 }
 

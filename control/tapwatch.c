@@ -469,6 +469,7 @@ int main(int argc, char **argv)
         struct tw_policy_hook_params pp = {
             .policy_path = policy_path, .sensor = cfg.sensor, .alerts_jsonl = o.alerts_jsonl,
             .redis_url = cfg.redis.url, .retention_s = cfg.redis.retention_s,
+            .hot_window_s = cfg.redis.hot_window_s,
             .batch = cfg.redis.batch, .buffer_items = cfg.redis.buffer_records,
             .flush_ms = cfg.redis.flush_ms, .flows_max = cfg.flow_table.capacity * cfg.workers,
         };
@@ -517,6 +518,10 @@ int main(int argc, char **argv)
     if (store) {
         struct tw_store_stats st;
         tw_store_get_stats(store, &st);
+        if (st.persisted)
+            fprintf(stderr, "tapwatch: Redis %s did not come back: %llu flow records wait in %s; "
+                            "the next start writes them first\n",
+                    cfg.redis.url, (unsigned long long)st.persisted, tw_store_spool_path(store));
         if (st.pending || st.dropped_full) {
             const char *why = st.connected ? "Redis failed" : "cannot connect";
             if (strncmp(cfg.redis.url, "unix://", 7) == 0 && access(cfg.redis.url + 7, F_OK) != 0)

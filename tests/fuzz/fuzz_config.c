@@ -14,38 +14,18 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "../../control/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int memfd = -1;
-static char path[64];
-
-static int load(const uint8_t *data, size_t size)
-{
-    if (memfd < 0) {
-        memfd = memfd_create("fuzz_config", 0);
-        if (memfd < 0)
-            return -1;
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-    }
-    if (ftruncate(memfd, 0) != 0)
-        return -1;
-    for (size_t off = 0; off < size;) {
-        ssize_t n = pwrite(memfd, data + off, size - off, (off_t)off);
-        if (n <= 0)
-            return -1;
-        off += (size_t)n;
-    }
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct tw_config cfg, before, again;
     char err[512] = "", value[TW_PATH_LEN + 8];
 
-    if (load(data, size) != 0)
+    const char *path = fuzz_file(data, size);
+    if (path == NULL)
         abort();
     tw_config_defaults(&cfg);
     before = cfg;

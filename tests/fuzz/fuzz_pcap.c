@@ -22,6 +22,7 @@
 
 #include <pcap/pcap.h>
 
+#include "fuzz_file.h"
 #include "../../dataplane/counters.h"
 #include "../../dataplane/parse.h"
 #include "../../dataplane/source.h"
@@ -31,29 +32,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int memfd = -1;
-static char path[64];
-
-/* Replaces the memfd's content with the input. Returns 0 or -1. */
-static int load(const uint8_t *data, size_t size)
-{
-    if (memfd < 0) {
-        memfd = memfd_create("fuzz_pcap", 0);
-        if (memfd < 0)
-            return -1;
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-    }
-    if (ftruncate(memfd, 0) != 0)
-        return -1;
-    for (size_t off = 0; off < size;) {
-        ssize_t n = pwrite(memfd, data + off, size - off, (off_t)off);
-        if (n <= 0)
-            return -1;
-        off += (size_t)n;
-    }
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512] = "", perr[PCAP_ERRBUF_SIZE];
@@ -62,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tw_packet pkt;
     int linktype, rc;
 
-    if (load(data, size) != 0)
+    const char *path = fuzz_file(data, size);
+    if (path == NULL)
         abort();
 
     struct tw_source *src = tw_source_pcap_open(path, err, sizeof(err));

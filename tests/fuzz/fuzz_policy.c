@@ -14,30 +14,9 @@
 #include <unistd.h>
 
 #include "../../control/policy.h"
+#include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int memfd = -1;
-static char path[64];
-
-static int load(const uint8_t *data, size_t size)
-{
-    if (memfd < 0) {
-        memfd = memfd_create("fuzz_policy", 0);
-        if (memfd < 0)
-            return -1;
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-    }
-    if (ftruncate(memfd, 0) != 0)
-        return -1;
-    for (size_t off = 0; off < size;) {
-        ssize_t n = pwrite(memfd, data + off, size - off, (off_t)off);
-        if (n <= 0)
-            return -1;
-        off += (size_t)n;
-    }
-    return 0;
-}
 
 static void count_alert(void *ctx, const struct tw_alert *a)
 {
@@ -85,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512] = "";
     unsigned alerts = 0;
 
-    if (load(data, size) != 0)
+    const char *path = fuzz_file(data, size);
+    if (path == NULL)
         abort();
     struct tw_policy *p = tw_policy_load(path, err, sizeof(err));
     if (p == NULL) {

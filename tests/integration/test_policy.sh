@@ -68,9 +68,9 @@ for cap in undeclared remote upload unclassified risky; do
     "$query" --redis "$url" --sensor "$sensor" alerts --format csv >/dev/null || fail "$cap: csv"
     "$query" --redis "$url" --sensor "$sensor" alerts >/dev/null 2>&1 || fail "$cap: table"
 
-    python3 - "$tmp" "$cap" "$sensor" <<'PY' || fail "$cap: alerts differ (above)"
-import json, sys
-tmp, cap, sensor = sys.argv[1:]
+    python3 - "$tmp" "$cap" "$sensor" "$sock" <<'PY' || fail "$cap: alerts differ (above)"
+import json, re, subprocess, sys
+tmp, cap, sensor, sock = sys.argv[1:]
 exp = json.load(open(f"{tmp}/caps/expected.json"))["captures"][cap + ".pcap"]
 key = lambda a: (a["kind"], a["equipment"], a["src_ip"], a["src_port"], a["dst_ip"], a["dst_port"])
 ok = True
@@ -79,12 +79,24 @@ jsonl = [json.loads(l) for l in open(f"{tmp}/{cap}.alerts.jsonl")]
 if sorted(map(key, allq)) != sorted(map(key, jsonl)):
     print("  query and --alerts-jsonl disagree"); ok = False
 flows = {f["flow_id"]: f for f in map(json.loads, open(f"{tmp}/{cap}.flows.jsonl"))}
-for a in allq:
+five = lambda o: (o["src_ip"], o["src_port"], o["dst_ip"], o["dst_port"], o["ip_proto"])
+# every alert (query and --alerts-jsonl) names its flow record as stored: HGET through
+# flow_key, field flow_id, must return the record of that flow (same id, same 5-tuple), and
+# the key must be the sensor's record hash of the flow's first_seen hour
+for a in allq + jsonl:
     f = flows.get(a["flow_id"])
-    if f is None or a["flow_key"] != f"tw:{{{sensor}}}:flow:{a['flow_id']}" or \
-            (f["src_ip"], f["src_port"], f["dst_ip"], f["dst_port"], f["ip_proto"]) != \
-            (a["src_ip"], a["src_port"], a["dst_ip"], a["dst_port"], a["ip_proto"]):
-        print("  alert does not name its flow record:", a); ok = False
+    fkey = a.get("flow_key", "")
+    m = re.fullmatch(r"tw:\{(.+)\}:f:(\d+)(:\d+)?", fkey)  # the shard when built with shards
+    got = subprocess.run(["redis-cli", "-s", sock, "--raw", "HGET", fkey, a["flow_id"]],
+                         capture_output=True, text=True).stdout.strip() if m else ""
+    try:
+        rec = json.loads(got) if got else None
+    except ValueError:
+        rec = None
+    if f is None or m is None or m.group(1) != sensor or \
+            int(m.group(2)) != int(f["first_seen"]) // 3600 or rec is None or \
+            rec["flow_id"] != a["flow_id"] or five(rec) != five(a) or five(f) != five(a):
+        print("  alert does not name its flow record:", a, "->", got[:200]); ok = False
     for k in ("severity", "vendor", "ts", "app", "server_name", "detail"):
         if k not in a:
             print("  alert lacks", k); ok = False

@@ -161,27 +161,34 @@ replay sample.pcap "$s1" "$tmp/s1.again.jsonl" && {
     same "$s1" "$tmp/s1.jsonl" "sensor $s1 after a second replay of sample.pcap"
 }
 
-# 4. Redis unreachable: finishes, one clear line, non-zero exit because records were lost
+# 4. Redis unreachable: finishes with one clear line. With a spool file (the default) the
+#    records wait there for the next start (exit 0); without one they are lost (exit 1).
 nosock=$tmp/r/missing.sock
-timeout 60 "$tapwatch" --pcap "$tmp/cap/eth.pcap" --redis "unix://$nosock" --sensor "itq-$$-down" \
-    --quiet >"$tmp/down.out" 2>"$tmp/down.err"
-rc=$?
-lines=$(wc -l <"$tmp/down.err")
-if [ $rc -eq 124 ]; then
-    fail "--redis unix://$nosock: tapwatch did not finish within 60 s"
-elif [ $rc -ge 128 ]; then
-    fail "--redis unix://$nosock: tapwatch crashed (exit $rc): $(head -c 600 "$tmp/down.err")"
-elif [ $rc -eq 0 ]; then
-    fail "--redis unix://$nosock: tapwatch exited 0 although no record reached Redis"
-fi
-if [ "$lines" -ne 1 ]; then
-    fail "--redis unix://$nosock: expected exactly one line on stderr, got $lines:"
-    indent <"$tmp/down.err"
-elif ! grep -qi redis "$tmp/down.err" || ! grep -qF "$nosock" "$tmp/down.err"; then
-    fail "--redis unix://$nosock: the message does not say which Redis failed: $(cat "$tmp/down.err")"
-fi
-python3 "$check" summary "$tmp/down.out" >/dev/null ||
-    fail "--redis unix://$nosock: no complete summary on stdout: $(head -c 400 "$tmp/down.out")"
+for spool in 1000000 0; do
+    printf 'run_dir: %s/spool\nredis:\n  spool_file_records: %s\n' "$tmp" "$spool" >"$tmp/down.yaml"
+    timeout 60 "$tapwatch" --pcap "$tmp/cap/eth.pcap" --config "$tmp/down.yaml" \
+        --redis "unix://$nosock" --sensor "itq-$$-down" --quiet >"$tmp/down.out" 2>"$tmp/down.err"
+    rc=$?
+    lines=$(wc -l <"$tmp/down.err")
+    want=$([ "$spool" -gt 0 ] && echo 0 || echo 1)
+    if [ $rc -eq 124 ]; then
+        fail "--redis unix://$nosock: tapwatch did not finish within 60 s"
+    elif [ $rc -ge 128 ]; then
+        fail "--redis unix://$nosock: tapwatch crashed (exit $rc): $(head -c 600 "$tmp/down.err")"
+    elif [ $rc -ne "$want" ]; then
+        fail "--redis unix://$nosock, spool $spool: exit $rc, expected $want: $(cat "$tmp/down.err")"
+    fi
+    if [ "$lines" -ne 1 ]; then
+        fail "--redis unix://$nosock: expected exactly one line on stderr, got $lines:"
+        indent <"$tmp/down.err"
+    elif ! grep -qi redis "$tmp/down.err" || ! grep -qF "$nosock" "$tmp/down.err"; then
+        fail "--redis unix://$nosock: the message does not say which Redis failed: $(cat "$tmp/down.err")"
+    elif [ "$spool" -gt 0 ] && ! grep -qF "$tmp/spool/redis-spool-itq-$$-down.dat" "$tmp/down.err"; then
+        fail "--redis unix://$nosock: the message does not name the spool file: $(cat "$tmp/down.err")"
+    fi
+    python3 "$check" summary "$tmp/down.out" >/dev/null ||
+        fail "--redis unix://$nosock: no complete summary on stdout: $(head -c 400 "$tmp/down.out")"
+done
 
 if [ $failures -gt 0 ]; then
     echo "test_redis_query: $failures failure(s)"

@@ -235,11 +235,20 @@ for k in $(redis-cli -s "$sock" --scan --pattern 'tw:{tapwatch}:f:*'); do
     n=$((n + $(redis-cli -s "$sock" hlen "$k")))
 done
 [ "$n" = 5 ] || fail "expected 5 flow records in the tw:{tapwatch}:f:<hour> hashes, got $n"
-out=$(redis-cli -s "$sock" hkeys "tw:{tapwatch}:f:$h" | sort | tr '\n' ' ')
+# each record in the hash of its first_seen hour (and of its shard, flow_id mod
+# TW_RECORD_SHARDS, when built with shards), nothing else there
+shards=$(sed -n 's/^#define TW_RECORD_SHARDS \([0-9]*\).*/\1/p' "$here/../../control/store_keys.h")
+rkey() { if [ "${shards:-1}" -gt 1 ]; then echo "tw:{tapwatch}:f:$1:$((16#$2 % shards))"; else echo "tw:{tapwatch}:f:$1"; fi; }
+out=$(for k in $(redis-cli -s "$sock" --scan --pattern "tw:{tapwatch}:f:*"); do
+          case $k in "tw:{tapwatch}:f:$h" | "tw:{tapwatch}:f:$h:"*) ;; *) continue ;; esac
+          for id in $(redis-cli -s "$sock" hkeys "$k"); do
+              [ "$k" = "$(rkey "$h" "$id")" ] && echo "$id" || echo "$id@$k"
+          done
+      done | sort | tr '\n' ' ')
 [ "$out" = "00000000000000aa 00000000000000cc " ] || fail "records of hour $h: $out"
 
 # keys carry the hot window as TTL, hour indexes exist as store.h documents
-ttl=$(redis-cli -s "$sock" ttl "tw:{tapwatch}:f:$h")
+ttl=$(redis-cli -s "$sock" ttl "$(rkey "$h" aa)")
 [ "$ttl" -gt 0 ] 2>/dev/null || fail "record hash TTL: $ttl"
 ttl=$(redis-cli -s "$sock" ttl "tw:{tapwatch}:x:$h:n4:0a0102")
 [ "$ttl" -gt 0 ] 2>/dev/null || fail "address index TTL: $ttl"

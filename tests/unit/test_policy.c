@@ -27,6 +27,7 @@
 #include "../../control/alerts.h"
 #include "../../control/policy.h"
 #include "../../control/policy_hook.h"
+#include "../../control/store_keys.h"
 
 #define ERR_LEN 512
 #define T0 1772442000ULL /* 2026-03-02T09:00:00Z, a Monday */
@@ -644,6 +645,16 @@ static void test_rules_section(void **state)
 
 /* ---- JSON ---- */
 
+/* The record key as store_keys.h documents it, written out independently of tw_key_record. */
+static void record_key(char *out, size_t len, const char *sensor, uint64_t hour, uint64_t id)
+{
+    if (TW_RECORD_SHARDS == 1)
+        snprintf(out, len, "tw:{%s}:f:%llu", sensor, (unsigned long long)hour);
+    else
+        snprintf(out, len, "tw:{%s}:f:%llu:%u", sensor, (unsigned long long)hour,
+                 (unsigned)(id % TW_RECORD_SHARDS));
+}
+
 static void test_alert_json(void **state)
 {
     (void)state;
@@ -666,8 +677,11 @@ static void test_alert_json(void **state)
         if (!json_object_object_get_ex(o, keys[i], NULL))
             fail_msg("alert JSON lacks %s: %s", keys[i], buf);
     json_object *v;
+    char want[64];
+    /* the hash the record is really in: first_seen hour 492345 (shard = the id's low bits) */
+    record_key(want, sizeof(want), "branch-7", 492345, 0xabcdef0123456789ULL);
     json_object_object_get_ex(o, "flow_key", &v);
-    assert_string_equal(json_object_get_string(v), "tw:{branch-7}:flow:abcdef0123456789");
+    assert_string_equal(json_object_get_string(v), want);
     json_object_object_get_ex(o, "server_name", &v);
     assert_string_equal(json_object_get_string(v), "bad??name");
     json_object_object_get_ex(o, "dst_port", &v);
@@ -687,6 +701,26 @@ static void test_alert_json(void **state)
     assert_int_equal(back.ip_version, 6);
     assert_int_equal(back.flow_id, 255);
     assert_int_equal(back.dst_port, 22);
+    assert_true(back.record_hour == TW_HOUR_UNKNOWN); /* no flow_key */
+    /* flow_key gives the record's hour back, so the key printed is the key stored */
+    const char *f2[] = {"kind", "severity", "equipment", "ts", "src_ip", "dst_ip", "flow_id",
+                        "flow_key"};
+    const char *vals2[] = {"risky_flow", "high", "atm-1", "1772442010.5", "10.0.0.1",
+                           "10.0.0.2", "abcdef0123456789", want};
+    assert_int_equal(tw_alert_from_fields(&back, f2, vals2, 8, buf, sizeof(buf)), 0);
+    assert_int_equal(back.record_hour, 492345);
+    assert_true(tw_alert_to_json(&back, "branch-7", buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, want));
+    /* the 0.1 key, or a key of another shard, names no record: left empty, not made up */
+    vals2[7] = "tw:{branch-7}:flow:abcdef0123456789";
+    assert_int_equal(tw_alert_from_fields(&back, f2, vals2, 8, buf, sizeof(buf)), 0);
+    assert_true(back.record_hour == TW_HOUR_UNKNOWN);
+    assert_true(tw_alert_to_json(&back, "branch-7", buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\"flow_key\":\"\""));
+    vals2[6] = "abcdef0123456788"; /* another shard, when there are shards */
+    vals2[7] = want;
+    assert_int_equal(tw_alert_from_fields(&back, f2, vals2, 8, buf, sizeof(buf)), 0);
+    assert_true(back.record_hour == (TW_RECORD_SHARDS > 1 ? TW_HOUR_UNKNOWN : 492345));
     vals[0] = "nope";
     assert_int_equal(tw_alert_from_fields(&back, f, vals, 8, buf, sizeof(buf)), -1);
     assert_int_equal(tw_alert_from_fields(&back, f, vals, 2, buf, sizeof(buf)), -1);
@@ -698,7 +732,7 @@ static void test_alert_json(void **state)
 static void test_store_keys(void **state)
 {
     (void)state;
-    char k[256];
+    char k[256], want[64];
     struct tw_summary_item it;
     struct tw_flow_record r = rec(0x00ab00cd00ef0012ULL, "10.40.1.11", "198.51.100.9", 6, 443,
                                   "TLS", "", 7200);
@@ -713,6 +747,32 @@ static void test_store_keys(void **state)
     assert_true(tw_key_alerts_hours(k, sizeof(k), "b-7") > 0);
     assert_string_equal(k, "tw:{b-7}:alerts:hours");
     assert_int_equal(tw_key_alert_seen(k, 20, "b-7", 1, TW_ALERT_RISKY_FLOW), -1);
+
+    /* the record hashes: one per hour and shard, the shard from the id's low bits */
+    uint64_t hour;
+    unsigned shard;
+    assert_true(tw_key_record(k, sizeof(k), "b-7", 492345, 0x00ab00cd00ef0012ULL) > 0);
+    record_key(want, sizeof(want), "b-7", 492345, 0x00ab00cd00ef0012ULL);
+    assert_string_equal(k, want);
+    assert_int_equal(tw_key_record_parse(k, &hour, &shard), 0);
+    assert_int_equal(hour, 492345);
+    assert_int_equal(shard, 0x12 & (TW_RECORD_SHARDS - 1));
+    assert_true(tw_key_record(k, sizeof(k), "b-7", 492345, TW_RECORD_SHARDS - 1) > 0);
+    record_key(want, sizeof(want), "b-7", 492345, TW_RECORD_SHARDS - 1);
+    assert_string_equal(k, want);
+    assert_int_equal(tw_key_record(k, 16, "b-7", 492345, 1), -1);
+    static const char *const bad[] = {"", "tw:{b-7}:flow:00ab00cd00ef0012",
+#if TW_RECORD_SHARDS > 1
+                                      "tw:{b-7}:f:492345",
+#else
+                                      "tw:{b-7}:f:492345:0",
+#endif
+                                      "tw:{b-7}:f::1", "tw:{b-7}:f:492345:", "tw:{b-7}:x:1:2",
+                                      "tw:{b-7}:f:12a:1", "tw:{b-7}:f:1:999", "xx:{b}:f:1:1",
+                                      "tw:{}:f:1:1x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (tw_key_record_parse(bad[i], &hour, &shard) == 0)
+            fail_msg("parsed %s", bad[i]);
     assert_int_equal(tw_key_summed(k, 10, "b-7", 492345), -1);
 
     tw_summary_item_from_record(&it, &r, "atm-1", 1);
