@@ -68,7 +68,7 @@ demo: deps all
 	@bash scripts/demo.sh $(BUILD)
 
 # tapwatch against ndpiReader on the same large capture (see scripts/bench.sh).
-bench: deps all
+bench: deps all $(BUILD)/tests/store_driver
 	@bash scripts/bench.sh $(BUILD)
 
 clean:

@@ -108,6 +108,15 @@ int tw_classify_begin(struct tw_classifier *c, struct tw_flow *f)
     return 0;
 }
 
+/* Appends s to buf[at..len), truncating like snprintf. Returns the new length. */
+static size_t append(char *buf, size_t len, size_t at, const char *s)
+{
+    while (*s && at + 1 < len)
+        buf[at++] = *s++;
+    buf[at] = '\0';
+    return at;
+}
+
 static int is_tls_like(uint16_t p)
 {
     switch (p) {
@@ -139,7 +148,7 @@ static void finish(struct tw_classifier *c, struct tw_flow *f, ndpi_protocol p)
     f->app_proto = p.app_protocol;
     f->category_id = (uint16_t)p.category;
     f->risks = s->risk;
-    snprintf(f->server_name, sizeof(f->server_name), "%s", s->host_server_name);
+    append(f->server_name, sizeof(f->server_name), 0, s->host_server_name);
     if (is_tls_like(p.master_protocol) || is_tls_like(p.app_protocol)) {
         const char *ja3 = s->protos.tls_quic.ja3_client;
         f->tls_version = s->protos.tls_quic.ssl_version;
@@ -198,13 +207,21 @@ void tw_classify_finish(struct tw_classifier *c, struct tw_flow *f)
 void tw_classify_names(struct tw_classifier *c, const struct tw_flow *f, char *app,
                        size_t app_len, char *category, size_t category_len)
 {
-    ndpi_protocol p = {.master_protocol = f->master_proto,
-                       .app_protocol = f->app_proto,
-                       .category = (ndpi_protocol_category_t)f->category_id};
+    /* The rule of ndpi_protocol2name, without a printf per flow event (it showed in the
+     * profile): "master.app" when both are known and differ, else the one that is. */
+    size_t n = 0;
 
-    ndpi_protocol2name(c->ndpi, p, app, (u_int)app_len);
-    snprintf(category, category_len, "%s",
-             ndpi_category_get_name(c->ndpi, (ndpi_protocol_category_t)f->category_id));
+    if (f->master_proto != NDPI_PROTOCOL_UNKNOWN && f->master_proto != f->app_proto) {
+        n = append(app, app_len, 0, ndpi_get_proto_name(c->ndpi, f->master_proto));
+        if (f->app_proto != NDPI_PROTOCOL_UNKNOWN) {
+            n = append(app, app_len, n, ".");
+            append(app, app_len, n, ndpi_get_proto_name(c->ndpi, f->app_proto));
+        }
+    } else {
+        append(app, app_len, 0, ndpi_get_proto_name(c->ndpi, f->app_proto));
+    }
+    const char *cat = ndpi_category_get_name(c->ndpi, (ndpi_protocol_category_t)f->category_id);
+    append(category, category_len, 0, cat ? cat : "");
 }
 
 uint32_t tw_classify_in_use(const struct tw_classifier *c)

@@ -74,12 +74,30 @@ xadd=$(redis-benchmark -s "$SOCK" -P 64 -n 500000 -q XADD tw-bench-stream '*' re
        sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
 redis-cli -s "$SOCK" del tw-bench-stream >/dev/null
 
+# 4. the flow-record writer alone, against Redis's own XADD pace, as same-run pairs
+store_pairs=""
+for i in $(seq "$RUNS"); do
+    redis-cli -s "$SOCK" flushall >/dev/null
+    st=$("$BUILD/tests/store_driver" bench "unix://$SOCK" benchstore 500000 2>&1 |
+         sed -n 's/.* \([0-9][0-9]*\) records\/s.*/\1/p' | tail -1)
+    redis-cli -s "$SOCK" flushall >/dev/null
+    xa=$(redis-benchmark -s "$SOCK" -P 64 -n 500000 -q XADD tw-bench-stream '*' rec \
+         "$(head -c 448 /dev/zero | tr '\0' x)" 2>/dev/null | tr '\r' '\n' |
+         sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+    store_pairs+="$st ${xa%.*}"$'\n'
+done
+redis-cli -s "$SOCK" flushall >/dev/null
+
 read -r nd_wall _ <<<"${RESULT[ndpiReader]}"
 nd_pps=$(awk -v p="$packets" -v w="$nd_wall" 'BEGIN{printf "%.0f", p / w}')
 nd_rss=$(echo "${RESULT[ndpiReader]}" | awk '{print $4}')
 printf '\n%-20s %12s %10s %9s %9s %10s %9s %9s %12s\n' program packets/s flows/s wall_s cpu_s rss_MB "x ndpiR" "rss/ndpiR" "redis_rec/s"
 for name in ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers; do
     read -r wall user sys rss flows written <<<"${RESULT[$name]}"
+    if [ "$name" = ndpiReader ] && [ "${flows:-0}" = 0 ] && [ -f "$OUT/corpus-stats.txt" ]; then
+        # -q prints no totals; make-corpus.sh counted ndpiReader's flows for this file
+        flows=$(awk -v f="$(basename "$CAP")" '$1 == f {print $6}' "$OUT/corpus-stats.txt")
+    fi
     awk -v n="$name" -v p="$packets" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v f="$flows" \
         -v np="$nd_pps" -v nr="$nd_rss" -v wr="$written" 'BEGIN{
         pps = p / w; printf "%-20s %12.0f %10.0f %9.2f %9.2f %10.1f %9.2f %9.2f %12s\n",
@@ -87,4 +105,8 @@ for name in ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers; do
 done
 echo
 echo "redis-benchmark -P 64 XADD (400-byte field), same Redis, same run: ${xadd:-?} requests/s"
+echo "flow-record writer alone (store_driver bench, 500k records) vs XADD -P 64 (448-byte field), same-run pairs:"
+printf '%s' "$store_pairs" | awk 'NF == 2 && $2 > 0 {printf "  writer %8d records/s   XADD %8d/s   ratio %.2f\n", $1, $2, $1 / $2}'
+printf '%s' "$store_pairs" | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | sort -n |
+    awk '{a[NR] = $1} END {if (NR) printf "  median ratio %.2f\n", a[int((NR + 1) / 2)]}'
 echo "bench: wall = whole process (DPDK start-up, reading, DPI, Redis drain); medians of $RUNS runs"
