@@ -31,7 +31,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # programs the integration tests drive, besides tapwatch and tapwatch-query
 TEST_HELPERS := $(BUILD)/tests/store_driver
 
-.PHONY: all deps demo test unit integration parity check clean bench fuzz
+.PHONY: all deps demo test test-sanitized unit integration parity check clean bench fuzz
 all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query
 
 deps:
@@ -59,10 +59,13 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS)
 	@bash tests/run.sh $(BUILD)
 
-# What CI runs: the suite, then the suite again under ASan + UBSan.
-check: test
+# The suite again, built with ASan + UBSan (LeakSanitizer included) into build-san/.
+test-sanitized: deps
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 CFLAGS="-O1 -g" all $(UNIT_BINS:$(BUILD)/%=build-san/%) $(TEST_HELPERS:$(BUILD)/%=build-san/%)
 	@TW_SANITIZED=1 bash tests/run.sh build-san
+
+# What CI runs (.ci/run): the suite, then the suite under the sanitizers.
+check: test test-sanitized
 
 demo: deps all
 	@bash scripts/demo.sh $(BUILD)

@@ -87,41 +87,91 @@ PY
 }
 
 # --- 1. three SIGKILLs (one during the restart) and a spell of OOM refusals -----------------
+# outage_run RUN SENSOR [TAPWATCH ARGS...]: replays sample.pcap while redis-server is SIGKILLed
+# three times (once while it is starting again) and refuses writes (OOM) for a while; then
+# checks that no flow record was lost and Redis holds exactly those of --flows-jsonl.
+outage_run() {
+    local run=$1 sn=$2 rc spooled reconnects
+    shift 2
+    "$tapwatch" --pcap "$tmp/cap/sample.pcap" --config "$tmp/c1.yaml" --redis "$url" --sensor "$sn" \
+        --replay-speed 40 --stats-interval 1 --flows-jsonl "$tmp/$sn.jsonl" "$@" >"$tmp/$sn.sum" 2>"$tmp/$sn.err" &
+    tw_pid=$!
+    sleep 2
+    kill_redis;  sleep 2;   start_redis                 # down 2 s
+    sleep 1.5
+    kill_redis;  sleep 1
+    bash "$redis_local" start "$tmp/r" >/dev/null 2>&1 &  # killed again while starting:
+    starter=$!
+    for _ in $(seq 1 40); do [ -s "$tmp/r/redis.pid" ] && break; sleep 0.025; done
+    kill_redis; kill "$starter" 2>/dev/null; wait "$starter" 2>/dev/null
+    sleep 0.5;   start_redis
+    sleep 1.5
+    rcli config set maxmemory-policy noeviction >/dev/null
+    rcli config set maxmemory 1 >/dev/null              # every write refused with OOM
+    sleep 2
+    rcli info errorstats | grep -q "^errorstat_OOM:count=[1-9]" || { fail "$run: Redis refused nothing with OOM"; tail -n 5 "$tmp/$sn.err"; }
+    rcli config set maxmemory 0 >/dev/null
+    wait "$tw_pid"
+    rc=$?
+    tw_pid=
+    [ $rc -eq 0 ] || fail "$run: tapwatch exited $rc: $(head -c 800 "$tmp/$sn.err")"
+    grep -v 'redis alerts' "$tmp/$sn.sum" | grep -q 'not written 0, dropped (buffer full) 0' ||
+        fail "$run: summary says records were lost: $(grep redis "$tmp/$sn.sum")"
+    spooled=$(sed -n 's/.*spooled \([0-9]*\),.*/\1/p' "$tmp/$sn.sum")
+    [ "${spooled:-0}" -gt 0 ] || fail "$run: the spool file was never used: $(grep redis "$tmp/$sn.sum")"
+    reconnects=$(sed -n 's/.*reconnects \([0-9]*\)$/\1/p' "$tmp/$sn.sum")
+    # the kill during the restart may come before the store reconnected: 2 reconnects at least
+    [ "${reconnects:-0}" -ge 2 ] || fail "$run: expected 2 reconnects or more, got ${reconnects:-none}"
+    [ "$(wc -l <"$tmp/$sn.jsonl")" -gt 200 ] || fail "$run: only $(wc -l <"$tmp/$sn.jsonl") records"
+    compare "$sn" "$tmp/$sn.jsonl"
+    [ "$(rcli exists "tw:{$sn}:gaps")" = 0 ] || fail "$run: gap records without a loss"
+    grep redis "$tmp/$sn.sum" | sed 's/^/    /'
+}
+
 config "$tmp/c1.yaml" 8 4 100000
 t0=$(date +%s.%N)
-"$tapwatch" --pcap "$tmp/cap/sample.pcap" --config "$tmp/c1.yaml" --redis "$url" --sensor out1 \
-    --replay-speed 40 --stats-interval 1 --flows-jsonl "$tmp/out1.jsonl" >"$tmp/out1.sum" 2>"$tmp/out1.err" &
-tw_pid=$!
-sleep 2
-kill_redis;  sleep 2;   start_redis                 # down 2 s
-sleep 1.5
-kill_redis;  sleep 1
-bash "$redis_local" start "$tmp/r" >/dev/null 2>&1 &  # killed again while starting:
-starter=$!
-for _ in $(seq 1 40); do [ -s "$tmp/r/redis.pid" ] && break; sleep 0.025; done
-kill_redis; kill "$starter" 2>/dev/null; wait "$starter" 2>/dev/null
-sleep 0.5;   start_redis
-sleep 1.5
-rcli config set maxmemory-policy noeviction >/dev/null
-rcli config set maxmemory 1 >/dev/null              # every write refused with OOM
-sleep 2
-rcli info errorstats | grep -q "^errorstat_OOM:count=[1-9]" || { fail "run 1: Redis refused nothing with OOM"; tail -n 5 "$tmp/out1.err"; }
-rcli config set maxmemory 0 >/dev/null
-wait "$tw_pid"
-rc=$?
-tw_pid=
-[ $rc -eq 0 ] || fail "run 1: tapwatch exited $rc: $(head -c 800 "$tmp/out1.err")"
-grep -q 'not written 0, dropped (buffer full) 0' "$tmp/out1.sum" ||
-    fail "run 1: summary says records were lost: $(grep redis "$tmp/out1.sum")"
-spooled=$(sed -n 's/.*spooled \([0-9]*\),.*/\1/p' "$tmp/out1.sum")
-[ "${spooled:-0}" -gt 0 ] || fail "run 1: the spool file was never used: $(grep redis "$tmp/out1.sum")"
-reconnects=$(sed -n 's/.*reconnects \([0-9]*\)$/\1/p' "$tmp/out1.sum")
-# the kill during the restart may come before the store reconnected: 2 reconnects at least
-[ "${reconnects:-0}" -ge 2 ] || fail "run 1: expected 2 reconnects or more, got ${reconnects:-none}"
-[ "$(wc -l <"$tmp/out1.jsonl")" -gt 200 ] || fail "run 1: only $(wc -l <"$tmp/out1.jsonl") records"
-compare out1 "$tmp/out1.jsonl"
-[ "$(rcli exists 'tw:{out1}:gaps')" = 0 ] || fail "run 1: gap records without a loss"
-grep redis "$tmp/out1.sum" | sed 's/^/    /'
+outage_run "run 1" out1
+
+# --- 1p. the same outage with a policy: alerts reach Redis exactly once each ------------------
+# KNOWN PRODUCT GAPS (this scenario is kept separate and failing on purpose, for the lead to
+# decide; do not weaken it): the alert writer (control/alerts.c) talks to Redis through
+# blocking hiredis calls without MSG_NOSIGNAL or SIGPIPE ignored, so a SIGKILLed redis-server can
+# kill tapwatch itself with SIGPIPE (exit 141); and it has no spool: its ring holds redis.buffer
+# items (alerts and summary updates together, 8 here), a put into a full ring is dropped
+# (dropped_full), and a batch Redis refuses TW_TRIES (3) times in a row is dropped (counted in
+# errors only), so alerts raised while Redis is down or refuses writes can be lost.
+scenario_policy_outage() {
+    local sn=out1p
+    outage_run "run 1p (policy)" "$sn" --policy "$root/config/policy.yaml" --alerts-jsonl "$tmp/$sn.alerts.jsonl"
+    [ -s "$tmp/$sn.alerts.jsonl" ] ||
+        fail "run 1p: --alerts-jsonl is empty (sample.pcap with config/policy.yaml raises alerts)"
+    "$query" --redis "$url" --sensor "$sn" alerts --limit 1000000 --format json >"$tmp/$sn.alerts.query" ||
+        { fail "run 1p: tapwatch-query alerts failed"; return; }
+    # compared on kind, equipment, flow_id, src_ip, src_port, dst_ip, dst_port, ip_proto
+    python3 - "$tmp/$sn.alerts.jsonl" "$tmp/$sn.alerts.query" <<'PY' ||
+import collections, json, sys
+F = ("kind", "equipment", "flow_id", "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto")
+def load(path):
+    keys = [tuple(json.loads(l).get(f) for f in F) for l in open(path) if l.strip()]
+    return set(keys), len(keys), [k for k, n in collections.Counter(keys).items() if n > 1]
+want, nw, dupw = load(sys.argv[1])
+got, ng, dupg = load(sys.argv[2])
+print("    run 1p: alerts: %d in --alerts-jsonl, %d in Redis" % (nw, ng))
+ok = not dupw and not dupg and want == got
+for name, dup in (("--alerts-jsonl", dupw), ("Redis", dupg)):
+    if dup: print("  %s has %d duplicate alerts, e.g. %s" % (name, len(dup), dict(zip(F, dup[0]))))
+missing, extra = sorted(want - got), sorted(got - want)
+if missing:
+    print("  %d alerts missing from Redis, by kind: %s" % (len(missing), dict(collections.Counter(k[0] for k in missing))))
+    for k in missing[:5]: print("    missing", dict(zip(F, k)))
+if extra:
+    print("  %d alerts in Redis that --alerts-jsonl does not have" % len(extra))
+    for k in extra[:5]: print("    extra", dict(zip(F, k)))
+sys.exit(0 if ok else 1)
+PY
+        fail "run 1p: the alerts in Redis differ from --alerts-jsonl (KNOWN GAP, see scenario_policy_outage)"
+}
+scenario_policy_outage
 
 # --- 2. a spool too small for a 4 s outage: losses counted, gap records written -------------
 config "$tmp/c2.yaml" 4 2 4
