@@ -13,8 +13,9 @@
  *
  * It behaves like store_redis.c: its own connection, commands appended with hiredis and the
  * replies read back, items leave the ring only when every reply of their batch came back; a
- * broken connection is thrown away and rebuilt at most once a second; a batch Redis refuses
- * TW_TRIES times is dropped and counted. Every write is idempotent (the guard is checked and
+ * broken connection is thrown away and rebuilt at most once a second; refusals that pass by
+ * themselves (OOM, MISCONF, LOADING, ...) only delay a batch; one refused TW_TRIES times for
+ * another reason (WRONGTYPE...) is dropped and counted. Every write is idempotent (the guard is checked and
  * set in the same script as the writes, and a script runs atomically), so a batch re-sent
  * after a connection was lost between Redis applying it and the replies coming back, or a
  * capture replayed into the same sensor, changes nothing. The guard is written first: a
@@ -38,6 +39,7 @@
 #include "store_keys.h"
 
 #define TW_TRIES 3
+#define TW_REFUSAL_PAUSE_MS 200
 #define TW_RECONNECT_MS 1000
 #define TW_CONNECT_TIMEOUT_MS 1000
 #define TW_BATCHES_PER_POLL 8
@@ -433,6 +435,7 @@ struct tw_alert_store {
     int down, tried;
     uint64_t last_connect_ms, last_flush_ms;
     unsigned tries;
+    uint64_t pause_until_ms;   /* after a refusal Redis will lift by itself (OOM, LOADING) */
     char ex[16];
     char guard_ex[16];
     char sha_alert[41], sha_summary[41]; /* the scripts, loaded on the current connection */
@@ -703,10 +706,21 @@ static void pop(struct tw_alert_store *s, uint32_t n)
     s->tries = 0;
 }
 
+/* Refusals that go away by themselves: the batch waits and is sent again, never dropped. */
+static int transient_refusal(const char *msg)
+{
+    static const char *const codes[] = {"OOM", "MISCONF", "LOADING", "BUSY", "READONLY",
+                                        "MASTERDOWN", "TRYAGAIN", "NOREPLICAS", "CLUSTERDOWN"};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strncmp(msg, codes[i], strlen(codes[i])) == 0)
+            return 1;
+    return 0;
+}
+
 static int send_batch(struct tw_alert_store *s, uint32_t n)
 {
     unsigned ncmds = 0;
-    int refused = 0, noscript = 0;
+    int refused = 0, noscript = 0, transient = 0;
 
     for (uint32_t i = 0; i < n; i++) {
         const struct item *it = &s->ring[(s->head + i) % s->cap];
@@ -723,6 +737,8 @@ static int send_batch(struct tw_alert_store *s, uint32_t n)
             refused++;
             if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
                 noscript++;
+            else if (transient_refusal(reply->str))
+                transient++;
         }
         freeReplyObject(reply);
     }
@@ -735,6 +751,12 @@ static int send_batch(struct tw_alert_store *s, uint32_t n)
         }
         if (noscript == refused)
             return -1;
+    }
+    if (refused && transient + noscript == refused) {
+        /* writes are idempotent: what went through is skipped by its guard next time */
+        s->st.errors++;
+        s->pause_until_ms = wall_ms() + TW_REFUSAL_PAUSE_MS;
+        return -1;
     }
     if (refused) {
         s->st.errors++;
@@ -790,6 +812,9 @@ static int flush_due(struct tw_alert_store *s, uint64_t now_ms, int force)
     }
     if (ensure_connected(s, now_ms) < 0)
         return -1;
+    if (s->pause_until_ms && wall_ms() < s->pause_until_ms)
+        return -1;
+    s->pause_until_ms = 0;
     for (int i = 0; i < TW_BATCHES_PER_POLL && s->count >= s->batch; i++)
         if (send_batch(s, s->batch) < 0)
             return -1;

@@ -103,6 +103,7 @@ static const struct key_row rows[] = {
     {"redis.batch",               KEY_UINT,     U32(redis.batch),             1,      65536,           "512",      NULL,            NULL},
     {"redis.buffer",              KEY_UINT,     U32(redis.buffer_records),    1,      1u << 26,        "262144",   NULL,            NULL},
     {"redis.flush_interval",      KEY_MS,       U32(redis.flush_ms),          1,      60000,           "100ms",    NULL,            NULL},
+    {"redis.alert_buffer",        KEY_UINT,     U32(redis.alert_buffer),      16,     1u << 24,        "65536",    NULL,            NULL},
     {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
 };
 

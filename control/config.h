@@ -38,6 +38,7 @@ struct tw_config {
         uint32_t batch;            /* redis.batch: records per pipelined batch, default 512 */
         uint32_t buffer_records;   /* redis.buffer: records waiting while Redis is slow, default 262144 */
         uint32_t flush_ms;         /* redis.flush_interval: ms before a partial batch is sent, default 100 */
+        uint32_t alert_buffer;     /* redis.alert_buffer: alerts and summary updates waiting, default 65536 */
         uint32_t spool_file_records; /* redis.spool_file_records: records the spool file in run_dir holds
                                         beyond the buffer, 0 = memory only, default 1000000 */
     } redis;

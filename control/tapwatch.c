@@ -349,6 +349,8 @@ int main(int argc, char **argv)
     }
     rc = 1;
     signal(SIGINT, on_signal);
+    /* a peer closing a socket (Redis killed mid-write) is an error return, not our death */
+    signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_hup);
 
@@ -470,7 +472,7 @@ int main(int argc, char **argv)
             .policy_path = policy_path, .sensor = cfg.sensor, .alerts_jsonl = o.alerts_jsonl,
             .redis_url = cfg.redis.url, .retention_s = cfg.redis.retention_s,
             .hot_window_s = cfg.redis.hot_window_s,
-            .batch = cfg.redis.batch, .buffer_items = cfg.redis.buffer_records,
+            .batch = cfg.redis.batch, .buffer_items = cfg.redis.alert_buffer,
             .flush_ms = cfg.redis.flush_ms, .flows_max = cfg.flow_table.capacity * cfg.workers,
         };
         if (!(policy = tw_policy_hook_open(&pp, err, sizeof(err)))) {
