@@ -22,6 +22,7 @@
  * script Redis refuses (OOM) writes nothing. A NOSCRIPT reply (script cache flushed) loads
  * the scripts again and re-sends the batch, without counting a try.
  */
+#include "../dataplane/clock.h"
 #include "alerts.h"
 
 #include <arpa/inet.h>
@@ -442,22 +443,6 @@ struct tw_alert_store {
     struct tw_alert_store_stats st;
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void seterr(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen)
@@ -613,7 +598,7 @@ static unsigned encode_alert(struct tw_alert_store *s, const struct tw_alert *a)
 {
     char k[8][TW_KEY_LEN], minid[32], tsus[24], hour[24], day[24], ts[32], sip[48], dip[48],
         sport[8], dport[8], proto[8], fid[20], fkey[TW_KEY_LEN], field[64];
-    uint64_t now = wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
+    uint64_t now = tw_wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
     uint64_t h = a->ts_us / TW_US_PER_HOUR, d = a->ts_us / 86400000000ULL;
     int v4 = a->ip_version == 4;
 
@@ -755,7 +740,7 @@ static int send_batch(struct tw_alert_store *s, uint32_t n)
     if (refused && transient + noscript == refused) {
         /* writes are idempotent: what went through is skipped by its guard next time */
         s->st.errors++;
-        s->pause_until_ms = wall_ms() + TW_REFUSAL_PAUSE_MS;
+        s->pause_until_ms = tw_wall_ms() + TW_REFUSAL_PAUSE_MS;
         return -1;
     }
     if (refused) {
@@ -812,7 +797,7 @@ static int flush_due(struct tw_alert_store *s, uint64_t now_ms, int force)
     }
     if (ensure_connected(s, now_ms) < 0)
         return -1;
-    if (s->pause_until_ms && wall_ms() < s->pause_until_ms)
+    if (s->pause_until_ms && tw_wall_ms() < s->pause_until_ms)
         return -1;
     s->pause_until_ms = 0;
     for (int i = 0; i < TW_BATCHES_PER_POLL && s->count >= s->batch; i++)
@@ -835,14 +820,14 @@ int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms)
 
 uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms)
 {
-    uint64_t start = mono_ms(), now = start;
+    uint64_t start = tw_mono_ms(), now = start;
 
     while (s->count > 0 && now - start <= timeout_ms) {
         if (flush_due(s, now, 1) < 0) {
             struct timespec nap = {.tv_sec = 0, .tv_nsec = 20 * 1000000};
             nanosleep(&nap, NULL);
         }
-        now = mono_ms();
+        now = tw_mono_ms();
     }
     return s->count;
 }

@@ -1,4 +1,5 @@
 /* control_loop.c - the main lcore's loop (see control_loop.h). */
+#include "../dataplane/clock.h"
 #include "control_loop.h"
 
 #include <inttypes.h>
@@ -14,13 +15,6 @@
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull
-
-uint64_t tw_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t tw_control_counter(const struct tw_control *c, unsigned i)
 {
@@ -136,11 +130,11 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
     (void)stop; /* workers watch it; we run until they have flushed */
     unsigned idle = 0;
 
-    c->start_ns = c->last_stats_ns = c->last_counters_ns = tw_now_ns();
+    c->start_ns = c->last_stats_ns = c->last_counters_ns = tw_mono_ns();
     for (;;) {
         int done = all_done(c); /* read before polling, so nothing enqueued after is missed */
         unsigned n = tw_control_poll(c);
-        uint64_t now = tw_now_ns();
+        uint64_t now = tw_mono_ns();
 
         if (c->store) {
             tw_store_poll(c->store, now / 1000000u);
@@ -173,7 +167,7 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
 
 void tw_control_summary(struct tw_control *c, FILE *out, const char *input, const char *end_note)
 {
-    double secs = (double)(tw_now_ns() - c->start_ns) / 1e9;
+    double secs = (double)(tw_mono_ns() - c->start_ns) / 1e9;
     uint64_t rx = tw_control_counter(c, TW_C_RECEIVED);
     uint64_t parsed = tw_control_counter(c, TW_C_PARSED);
     uint64_t flows = tw_control_counter(c, TW_C_FLOWS_CREATED);

@@ -36,9 +36,6 @@ struct tw_control {
     uint64_t memory_budget;      /* bytes the configuration may use (budget.h), 0 = unknown */
 };
 
-/* Monotonic time in nanoseconds. */
-uint64_t tw_now_ns(void);
-
 /* Handles every event waiting in the rings now. Returns how many. */
 unsigned tw_control_poll(struct tw_control *c);
 

@@ -39,6 +39,7 @@
 
 #include <json-c/json.h>
 
+#include "../dataplane/clock.h"
 #include "alerts.h"
 #include "netmatch.h"
 #include "record_json.h"
@@ -150,14 +151,6 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int parse_ip(const char *text, struct opts *o)
 {
     char addr[INET6_ADDRSTRLEN + 1];
@@ -230,7 +223,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
                  {"app", OPT_APP},     {"limit", OPT_LIMIT}, {"format", OPT_FORMAT},
                  {"equipment", OPT_EQUIPMENT}, {"kind", OPT_KIND}, {"by", OPT_BY}};
     const char *since = NULL, *until = NULL;
-    uint64_t now = now_us(), v;
+    uint64_t now = tw_wall_us(), v;
     char err[256];
     int rc;
 
@@ -449,12 +442,8 @@ static void print_csv(const struct tw_flow_record *r)
     for (unsigned bit = 0; bit < 64; bit++) {
         if (!(r->risks & ((uint64_t)1 << bit)))
             continue;
-        const char *name = tw_risk_name(bit);
         char num[4];
-        if (name == NULL) {
-            snprintf(num, sizeof(num), "%u", bit);
-            name = num;
-        }
+        const char *name = tw_risk_label(bit, num);
         rl += (size_t)snprintf(risks + rl, sizeof(risks) - rl, "%s%s", rl ? ";" : "", name);
         if (rl >= sizeof(risks))
             rl = sizeof(risks) - 1;

@@ -211,6 +211,16 @@ static void put_addr(struct out *o, const uint8_t *addr, int v4)
     put_escaped(o, text, strlen(text));
 }
 
+const char *tw_risk_label(unsigned bit, char num[4])
+{
+    const char *name = tw_risk_name(bit);
+
+    if (name != NULL)
+        return name;
+    snprintf(num, 4, "%u", bit % 100u);
+    return num;
+}
+
 int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -263,13 +273,8 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
     for (unsigned bit = 0; bit < 64; bit++) {
         if (!(r->risks & ((uint64_t)1 << bit)))
             continue;
-        const char *name = tw_risk_name(bit);
         char num[4];
-        if (name == NULL) {
-            /* a bit nDPI 4.2 has no name for: keep it, as its number, like ndpi_risk2str */
-            snprintf(num, sizeof(num), "%u", bit);
-            name = num;
-        }
+        const char *name = tw_risk_label(bit, num);
         if (!first)
             put_mem(&o, ",", 1);
         first = 0;

@@ -24,4 +24,8 @@ int tw_record_from_json(const char *text, struct tw_flow_record *r, char *err, s
 /* Name of nDPI risk bit n (as ndpi_risk2str prints it in nDPI 4.2), NULL if unused. */
 const char *tw_risk_name(unsigned bit);
 
+/* The label of risk bit n in records: its name, or its number written into num for a bit
+ * nDPI 4.2 has no name for (kept, like ndpi_risk2str). Returns the label. */
+const char *tw_risk_label(unsigned bit, char num[4]);
+
 #endif

@@ -48,6 +48,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "../dataplane/clock.h"
 #include "record_json.h"
 #include "redis_conn.h"
 #include "spool.h"
@@ -175,22 +176,6 @@ struct tw_store {
     char run_dir[TW_SPOOL_PATH_LEN];
     uint32_t spool_records;    /* configured; the file is made the first time it is needed */
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* ---- RESP encoding ---- */
 
@@ -878,7 +863,7 @@ static void lose(struct tw_store *s, const struct tw_flow_record *r, const char 
         memset(g, 0, sizeof(*g));
         g->first_seq = r->seq;
         g->from_us = r->last_seen_us;
-        g->at_us = wall_us();
+        g->at_us = tw_wall_us();
         g->reason = reason;
         s->gap_open = 1;
     }
@@ -1086,10 +1071,10 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     s->flush_ms = p->flush_ms;
     s->max_hours = p->hot_window_s / 3600 + 2;
     s->refresh_ms = p->hot_window_s < 600 ? (uint64_t)p->hot_window_s * 100 : 60000;
-    s->run_us = wall_us();
+    s->run_us = tw_wall_us();
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->hot_window_s);
     refill(s);
-    ensure_connected(s, mono_ms());
+    ensure_connected(s, tw_mono_ms());
     return s;
 }
 
@@ -1251,14 +1236,14 @@ static int all_written(const struct tw_store *s)
 
 uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms)
 {
-    uint64_t start = mono_ms(), now = start;
+    uint64_t start = tw_mono_ms(), now = start;
 
     close_gap(s); /* so it is written too */
     while (!all_written(s) && now - start <= timeout_ms) {
         flush_due(s, now, 1);
         if (!all_written(s))
             tw_store_wait(s, 10);
-        now = mono_ms();
+        now = tw_mono_ms();
     }
     return s->count + (s->spool != NULL ? tw_spool_unread(s->spool) : 0);
 }

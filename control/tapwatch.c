@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "../dataplane/clock.h"
 #include "../dataplane/source.h"
 #include "../dataplane/worker.h"
 #include "budget.h"
@@ -61,7 +62,7 @@ static void policy_tick(void *ctx)
                     tw_policy_equipment_count(tw_policy_hook_policy(h)),
                     tw_policy_rule_count(tw_policy_hook_policy(h)));
     }
-    tw_policy_hook_poll(h, tw_now_ns() / 1000000u);
+    tw_policy_hook_poll(h, tw_mono_ms());
 }
 
 struct options {

@@ -9,6 +9,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "source.h"
 
@@ -22,20 +23,13 @@ struct ethdev_source {
 /* A repeated 0x6d5a key makes Toeplitz RSS symmetric: (a,b) and (b,a) hash alike. */
 static uint8_t symmetric_rss_key[52];
 
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int ethdev_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
     struct ethdev_source *es = (struct ethdev_source *)s;
     uint16_t got = rte_eth_rx_burst(es->port, q, pkts, n);
 
     if (got) { /* one clock read per burst: ports here give no per-packet time */
-        uint64_t now = wall_us();
+        uint64_t now = tw_wall_us();
         for (uint16_t i = 0; i < got; i++) {
             struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
             meta->ts_us = now;

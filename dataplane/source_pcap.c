@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "source.h"
 
@@ -47,13 +48,6 @@ struct pcap_source {
     struct pcap_pkthdr *held_hdr;
     const u_char *held_data;
 };
-
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Checks the first bytes so that an empty or foreign file gets a precise message. */
 static int check_magic(const char *path, uint64_t size, FILE *fp, char *err, size_t errlen)
@@ -180,14 +174,14 @@ static int too_early(struct pcap_source *ps, uint64_t ts_us)
     if (ps->speed <= 0)
         return 0;
     if (!ps->start_wall_ns) {
-        ps->start_wall_ns = wall_ns();
+        ps->start_wall_ns = tw_mono_ns();
         ps->first_ts_us = ts_us;
         return 0;
     }
     if (ts_us <= ps->first_ts_us)
         return 0;
     uint64_t due = ps->start_wall_ns + (uint64_t)((double)(ts_us - ps->first_ts_us) * 1000.0 / ps->speed);
-    return wall_ns() < due;
+    return tw_mono_ns() < due;
 }
 
 /* Copies one record into an mbuf. Returns the mbuf, or NULL when no mbuf is free. */

@@ -1,4 +1,5 @@
 /* worker.c - the per-packet path (see worker.h). */
+#include "clock.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -303,13 +304,6 @@ void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
     w->active_flows = 0;
 }
 
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* One worker reading its own source queue (a single worker, or a NIC queue under RSS). */
 static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
 {
@@ -336,7 +330,7 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
             rte_pktmbuf_free_bulk(pkts, (unsigned)n);
         } else if (!w->source->replayable) {
             /* a quiet port: let the wall clock move time on, so silent flows still end */
-            uint64_t now = wall_us();
+            uint64_t now = tw_wall_us();
             if (now > w->now_us)
                 w->now_us = now;
         }
