@@ -191,6 +191,9 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
     fprintf(out, "  classified           %" PRIu64 " (%.1f%%), guessed %" PRIu64 " (%.1f%%), unknown %" PRIu64 "\n",
             classified, flows ? 100.0 * classified / flows : 0.0, guessed,
             flows ? 100.0 * guessed / flows : 0.0, unknown);
+    fprintf(out, "  packets to nDPI      %" PRIu64 " (%.1f%% of parsed)\n",
+            tw_control_counter(c, TW_C_DPI_PACKETS),
+            parsed ? 100.0 * tw_control_counter(c, TW_C_DPI_PACKETS) / parsed : 0.0);
     fprintf(out, "  flows ended          idle %" PRIu64 ", tcp_close %" PRIu64 ", evicted %" PRIu64
             ", eof %" PRIu64 ", shutdown %" PRIu64 "\n",
             tw_control_counter(c, TW_C_FLOWS_END_IDLE), tw_control_counter(c, TW_C_FLOWS_END_TCP_CLOSE),

@@ -229,6 +229,7 @@ static int build_eal_args(const struct options *o, unsigned workers, char **argv
         argv[n++] = "512";
         argv[n++] = "--no-pci";
         argv[n++] = "--no-shconf";
+        argv[n++] = "--no-telemetry"; /* its thread and socket cost start-up time, unused here */
     }
     if (o->iface) {
         snprintf(vdev, vdev_len, "net_af_packet0,iface=%s,qpairs=%u", o->iface, workers);
@@ -370,13 +371,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: cannot register the mbuf field: %s\n", rte_strerror(rte_errno));
         goto out;
     }
-    /* the private area carries the parsed packet from the reader to its worker */
+    /* the private area carries the parsed packet from the reader to its worker, then
+     * (files) the shared info of a frame that points into the mapped file */
     uint16_t priv = (uint16_t)tw_worker_mbuf_priv_size();
-    pool = rte_pktmbuf_pool_create("tw_mbufs", cfg.mbufs, 256, priv, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                   (int)rte_socket_id());
+    /* a mapped file lends its own bytes to the mbufs: headers only, a small pool to touch */
+    int zero_copy = o.pcap && tw_source_pcap_zero_copy(src);
     if (o.pcap)
+        priv = (uint16_t)(priv + tw_source_pcap_priv_size());
+    pool = rte_pktmbuf_pool_create("tw_mbufs", cfg.mbufs, 256, priv,
+                                   zero_copy ? RTE_PKTMBUF_HEADROOM : RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   (int)rte_socket_id());
+    if (o.pcap && !zero_copy)
         big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, priv, BIG_ROOM, (int)rte_socket_id());
-    if (!pool || (o.pcap && !big)) {
+    if (!pool || (o.pcap && !zero_copy && !big)) {
         fprintf(stderr, "tapwatch: cannot create the packet pool: %s\n", rte_strerror(rte_errno));
         goto out;
     }
@@ -540,13 +547,9 @@ out:
     tw_store_close(store);
     for (unsigned i = 0; i < inited; i++)
         tw_worker_fini(&workers[i]);
-    for (unsigned i = 0; rings && i < cfg.workers; i++) {
-        rte_ring_free(rings[i]);
-        rte_ring_free(workers[i].inq);
-    }
+    /* Rings and pools are not freed one by one: DPDK zeroes freed memory, which would touch
+     * megabytes of never-used ring slots only for rte_eal_cleanup to unmap them. */
     tw_source_close(src);
-    rte_mempool_free(big);
-    rte_mempool_free(pool);
     free(rings);
     free(workers);
     if (jsonl && jsonl != stdout)

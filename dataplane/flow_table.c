@@ -40,13 +40,32 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-/* Compares (addr, port) pairs: negative when the first sorts before the second. */
-static int endpoint_cmp(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb)
+static inline uint64_t load64be(const uint8_t *p)
 {
-    int c = memcmp(a, b, 16);
-    if (c)
-        return c;
+    return __builtin_bswap64(load64(p));
+}
+
+/* Compares (addr, port) pairs: negative when the first sorts before the second. The
+ * addresses compare as two big-endian words, the order memcmp gives, without the call. */
+static inline int endpoint_cmp(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb)
+{
+    uint64_t a0 = load64be(a), b0 = load64be(b);
+    if (a0 != b0)
+        return a0 < b0 ? -1 : 1;
+    uint64_t a1 = load64be(a + 8), b1 = load64be(b + 8);
+    if (a1 != b1)
+        return a1 < b1 ? -1 : 1;
     return (int)pa - (int)pb;
+}
+
+static inline int key_equal(const struct tw_flow_key *x, const struct tw_flow_key *y)
+{
+    const uint8_t *a = (const uint8_t *)x, *b = (const uint8_t *)y;
+    uint64_t d = 0;
+
+    for (unsigned i = 0; i < sizeof(*x); i += 8)
+        d |= load64(a + i) ^ load64(b + i);
+    return d == 0;
 }
 
 void tw_flow_key_make(const struct tw_packet *pkt, struct tw_flow_key *key, int *from_a)
@@ -73,10 +92,18 @@ void tw_flow_key_make(const struct tw_packet *pkt, struct tw_flow_key *key, int 
 uint32_t tw_flow_key_hash(const struct tw_flow_key *key)
 {
     const uint8_t *p = (const uint8_t *)key;
+#ifdef __SSE4_2__
+    /* CRC32C of the five words (one instruction each), then one mix for the high bits
+     * that worker dispatch uses: a quarter of the cost of mixing every word. */
+    uint64_t c = 0x9e3779b9u;
+    for (unsigned i = 0; i < sizeof(*key); i += 8)
+        c = __builtin_ia32_crc32di(c, load64(p + i));
+    uint64_t h = mix64(c ^ (c << 32));
+#else
     uint64_t h = 0x9e3779b97f4a7c15ULL;
-
     for (unsigned i = 0; i < sizeof(*key); i += 8)
         h = mix64(h ^ load64(p + i));
+#endif
     return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -171,7 +198,7 @@ struct tw_flow *tw_flow_table_find(struct tw_flow_table *t, const struct tw_flow
 
     while (i != TW_FLOW_NONE) {
         struct tw_flow *f = &t->flows[i];
-        if (memcmp(&f->key, key, sizeof(*key)) == 0)
+        if (key_equal(&f->key, key))
             return f;
         i = f->hash_next;
     }

@@ -4,7 +4,7 @@
 
 #include "source.h"
 
-static int meta_offset = -1;
+int tw_mbuf_meta_offset = -1;
 
 int tw_mbuf_meta_register(void)
 {
@@ -14,11 +14,6 @@ int tw_mbuf_meta_register(void)
         .align = __alignof__(struct tw_mbuf_meta),
     };
 
-    meta_offset = rte_mbuf_dynfield_register(&desc);
-    return meta_offset < 0 ? -1 : 0;
-}
-
-struct tw_mbuf_meta *tw_mbuf_meta(struct rte_mbuf *m)
-{
-    return RTE_MBUF_DYNFIELD(m, meta_offset, struct tw_mbuf_meta *);
+    tw_mbuf_meta_offset = rte_mbuf_dynfield_register(&desc);
+    return tw_mbuf_meta_offset < 0 ? -1 : 0;
 }

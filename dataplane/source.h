@@ -1,6 +1,7 @@
 /* source.h - where packets come from: one narrow interface, one implementation per file.
  *
- *   source_pcap.c    a capture file (pcap or pcapng) read with libpcap into mbufs
+ *   source_pcap.c    a capture file: classic pcap mapped and handed out without copies
+ *                    (pcap_map.c), pcapng and pipes read with libpcap into mbufs
  *   source_ethdev.c  any DPDK port: a NIC, net_af_packet on a kernel interface, net_pcap...
  *
  * A source hands out bursts of mbufs; each mbuf carries its packet time and wire length in
@@ -24,8 +25,13 @@ struct tw_mbuf_meta {
 
 /* Registers the dynamic field; call once after rte_eal_init. Returns 0 or -1 (rte_errno). */
 int tw_mbuf_meta_register(void);
-/* The metadata of m (tw_mbuf_meta_register must have succeeded). */
-struct tw_mbuf_meta *tw_mbuf_meta(struct rte_mbuf *m);
+extern int tw_mbuf_meta_offset;
+/* The metadata of m (tw_mbuf_meta_register must have succeeded); inline: several calls
+ * per packet. (RTE_MBUF_DYNFIELD without the header: the field sits at an offset in m.) */
+static inline struct tw_mbuf_meta *tw_mbuf_meta(struct rte_mbuf *m)
+{
+    return (struct tw_mbuf_meta *)(void *)((char *)m + tw_mbuf_meta_offset);
+}
 
 struct tw_source;
 
@@ -62,6 +68,15 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
  * room) come from big_pool. replay_speed: 0 = as fast as possible, 1 = recorded pace. */
 void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
                            struct rte_mempool *big_pool, double replay_speed);
+
+/* 1 when the file is mapped and its frames are handed out in place: the pool then needs
+ * no data room (tapwatch sizes it so), and no big pool. */
+int tw_source_pcap_zero_copy(const struct tw_source *s);
+
+/* Bytes a file source keeps at the end of each mbuf's private area (the shared info of a
+ * frame that points into the mapped file). The pool given to tw_source_pcap_attach must
+ * have them after whatever private area the rest of the program uses. */
+unsigned tw_source_pcap_priv_size(void);
 
 /* Replays the file `passes` times (--loop); each pass is shifted in time after the last. */
 void tw_source_pcap_set_loops(struct tw_source *s, uint32_t passes);

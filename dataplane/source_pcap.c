@@ -1,9 +1,10 @@
 /* source_pcap.c - a capture file (pcap or pcapng, any byte order, us or ns) as a source.
  *
- * libpcap reads the file through a 1 MiB stdio buffer (4 KiB reads cost more than nDPI's
- * share per packet); each record is copied into an mbuf with its time and wire length.
- * A file cut in the middle of a record ends the input after the last complete packet and
- * leaves a one-line note saying where.
+ * A classic pcap file on disk is mapped (pcap_map.c) and each frame is handed out as an
+ * mbuf whose data points into the mapping: no read() copy, no memcpy, and the pool holds
+ * headers only. pcapng files and pipes go through libpcap with a 1 MiB stdio buffer, each
+ * record copied into an mbuf. Either way a file cut in the middle of a record ends the
+ * input after the last complete packet and leaves a one-line note saying where.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 #include <rte_mbuf.h>
@@ -18,13 +20,25 @@
 
 #include "clock.h"
 #include "parse.h"
+#include "pcap_map.h"
 #include "source.h"
 
 #define PCAP_READ_BUFFER (1u << 20)
+/* The most an mbuf frame holds: a 16-bit data room less the headroom. Longer frames are
+ * kept snapped (their wire length still counts in full). */
+#define MAX_FRAME (UINT16_MAX - RTE_PKTMBUF_HEADROOM)
+/* Mapped pages this far behind the reader stay resident for frames still in flight. */
+#define GIVE_BACK_SLACK (4u << 20)
+#define SPARE_MBUFS 32
+#define SHINFO_SIZE RTE_ALIGN(sizeof(struct rte_mbuf_ext_shared_info), RTE_MBUF_PRIV_ALIGN)
 
 struct pcap_source {
     struct tw_source base;
-    pcap_t *pcap;
+    struct tw_pcap_map map;  /* a mapped classic pcap file (map.base != NULL), or */
+    pcap_t *pcap;            /* libpcap reading it */
+    uint32_t shinfo_off;     /* where a mapped frame's shared info sits in the mbuf's private area */
+    struct rte_mbuf *spare[SPARE_MBUFS]; /* taken from the pool in bulk, handed out one by one */
+    unsigned nspare;
     FILE *fp;
     char *iobuf;
     struct rte_mempool *pool;
@@ -44,15 +58,15 @@ struct pcap_source {
     uint64_t ts_offset_us;   /* added to every timestamp of this pass */
     uint64_t file_first_us;  /* first and last packet time of one pass */
     uint64_t file_last_us;
-    /* a record read but held back by pacing */
-    struct pcap_pkthdr *held_hdr;
-    const u_char *held_data;
+    /* a record read but held back by pacing or an empty pool */
+    struct tw_pcap_rec held;
+    int has_held;
 };
 
 /* Checks the first bytes so that an empty or foreign file gets a precise message. */
-static int check_magic(const char *path, uint64_t size, FILE *fp, char *err, size_t errlen)
+static int check_magic(const char *path, uint64_t size, FILE *fp, uint8_t m[4], char *err,
+                       size_t errlen)
 {
-    uint8_t m[4];
 
     if (size == 0) {
         snprintf(err, errlen, "%s: empty file, not a capture", path);
@@ -116,7 +130,8 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
-    if (check_magic(path, ps->file_size, ps->fp, err, errlen) != 0)
+    uint8_t magic[4];
+    if (check_magic(path, ps->file_size, ps->fp, magic, err, errlen) != 0)
         goto fail;
     ps->iobuf = malloc(PCAP_READ_BUFFER);
     if (!ps->iobuf || setvbuf(ps->fp, ps->iobuf, _IOFBF, PCAP_READ_BUFFER) != 0) {
@@ -128,8 +143,16 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
         snprintf(err, errlen, "%s: not a readable capture: %s", path, perr);
         goto fail;
     }
-    ps->fp = NULL; /* owned by libpcap now */
     ps->base.linktype = pcap_datalink(ps->pcap);
+    struct tw_pcap_format fmt;
+    if (S_ISREG(st.st_mode) && tw_pcap_map_format(ps->pcap, magic, &fmt) == 0 &&
+        tw_pcap_map_file(&ps->map, fileno(ps->fp), ps->file_size, &fmt) == 0) {
+        pcap_close(ps->pcap); /* libpcap read the header; the records are read in place */
+        ps->pcap = NULL;
+        free(ps->iobuf);
+        ps->iobuf = NULL;
+    }
+    ps->fp = NULL; /* owned by libpcap (or closed with it) now */
     if (!tw_linktype_supported(ps->base.linktype)) {
         const char *dlt = pcap_datalink_val_to_name(ps->base.linktype);
         snprintf(err, errlen,
@@ -146,6 +169,7 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
     return &ps->base;
 
 fail:
+    tw_pcap_map_close(&ps->map);
     if (ps->pcap)
         pcap_close(ps->pcap);
     if (ps->fp)
@@ -154,6 +178,16 @@ fail:
     free(ps->path);
     free(ps);
     return NULL;
+}
+
+int tw_source_pcap_zero_copy(const struct tw_source *s)
+{
+    return ((const struct pcap_source *)s)->map.base != NULL;
+}
+
+unsigned tw_source_pcap_priv_size(void)
+{
+    return SHINFO_SIZE;
 }
 
 void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
@@ -165,6 +199,7 @@ void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
     ps->big_pool = big_pool;
     ps->room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
     ps->big_room = big_pool ? rte_pktmbuf_data_room_size(big_pool) - RTE_PKTMBUF_HEADROOM : 0;
+    ps->shinfo_off = rte_pktmbuf_priv_size(pool) - SHINFO_SIZE;
     ps->speed = replay_speed;
 }
 
@@ -184,11 +219,43 @@ static int too_early(struct pcap_source *ps, uint64_t ts_us)
     return tw_mono_ns() < due;
 }
 
-/* Copies one record into an mbuf. Returns the mbuf, or NULL when no mbuf is free. */
-static struct rte_mbuf *to_mbuf(struct pcap_source *ps, const struct pcap_pkthdr *h,
-                                const u_char *data)
+/* A mapped frame's buffer belongs to the file: nothing to free when the mbuf goes. */
+static void frame_done(void *addr, void *opaque)
 {
-    uint32_t len = h->caplen;
+    (void)addr;
+    (void)opaque;
+}
+
+/* Points an mbuf at a record of the mapped file. Returns the mbuf, or NULL when no mbuf
+ * is free. */
+static struct rte_mbuf *attach_frame(struct pcap_source *ps, const struct tw_pcap_rec *r)
+{
+    uint32_t len = r->caplen > MAX_FRAME ? MAX_FRAME : r->caplen;
+    struct rte_mbuf *m;
+
+    if (!ps->nspare && rte_pktmbuf_alloc_bulk(ps->pool, ps->spare, SPARE_MBUFS) == 0)
+        ps->nspare = SPARE_MBUFS;
+    m = ps->nspare ? ps->spare[--ps->nspare] : rte_pktmbuf_alloc(ps->pool);
+    if (!m)
+        return NULL;
+    /* The shared info lives in the mbuf's own private area: one per mbuf, so freeing
+     * never touches a counter that another core writes. */
+    struct rte_mbuf_ext_shared_info *sh =
+        (struct rte_mbuf_ext_shared_info *)((char *)rte_mbuf_to_priv(m) + ps->shinfo_off);
+    sh->free_cb = frame_done;
+    sh->fcb_opaque = NULL;
+    rte_mbuf_ext_refcnt_set(sh, 1);
+    rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)r->data, (rte_iova_t)(uintptr_t)r->data,
+                              (uint16_t)len, sh);
+    m->data_len = (uint16_t)len;
+    m->pkt_len = len;
+    return m;
+}
+
+/* Copies a record into an mbuf. Returns the mbuf, or NULL when no mbuf is free. */
+static struct rte_mbuf *copy_frame(struct pcap_source *ps, const struct tw_pcap_rec *r)
+{
+    uint32_t len = r->caplen;
     struct rte_mbuf *m;
 
     if (len <= ps->room || !ps->big_pool) {
@@ -202,13 +269,47 @@ static struct rte_mbuf *to_mbuf(struct pcap_source *ps, const struct pcap_pkthdr
     }
     if (!m)
         return NULL;
-    memcpy(rte_pktmbuf_mtod(m, void *), data, len);
+    memcpy(rte_pktmbuf_mtod(m, void *), r->data, len);
     m->data_len = (uint16_t)len;
     m->pkt_len = len;
-    struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
-    meta->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec + ps->ts_offset_us;
-    meta->wire_len = h->len > len ? h->len : len;
     return m;
+}
+
+static struct rte_mbuf *to_mbuf(struct pcap_source *ps, const struct tw_pcap_rec *r)
+{
+    struct rte_mbuf *m = ps->map.base ? attach_frame(ps, r) : copy_frame(ps, r);
+
+    if (!m)
+        return NULL;
+    struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
+    meta->ts_us = r->ts_us + ps->ts_offset_us;
+    meta->wire_len = r->wire_len > m->data_len ? r->wire_len : m->data_len;
+    return m;
+}
+
+/* The next record, from the mapping or from libpcap. Returns 1, 0 at the end of the file,
+ * or -1 when it is cut or damaged (record_error says why). */
+static int next_record(struct pcap_source *ps, struct tw_pcap_rec *r)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+
+    if (ps->map.base)
+        return tw_pcap_map_next(&ps->map, r);
+    int rc = pcap_next_ex(ps->pcap, &h, &data);
+    if (rc == 1) { /* data stays valid until the next read, as a held record needs */
+        r->data = data;
+        r->caplen = h->caplen;
+        r->wire_len = h->len;
+        r->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        return 1;
+    }
+    return rc == PCAP_ERROR_BREAK ? 0 : -1;
+}
+
+static const char *record_error(struct pcap_source *ps)
+{
+    return ps->map.base ? ps->map.err : pcap_geterr(ps->pcap);
 }
 
 /* Starts the next pass of --loop: the file again, later by one pass's span rounded up to
@@ -219,17 +320,21 @@ static int reopen(struct pcap_source *ps)
     FILE *fp;
     pcap_t *p;
 
-    fp = fopen(ps->path, "rb");
-    if (!fp)
-        return -1;
-    pcap_close(ps->pcap); /* closes the previous FILE, not the buffer */
-    ps->pcap = NULL;
-    if (setvbuf(fp, ps->iobuf, _IOFBF, PCAP_READ_BUFFER) != 0 ||
-        !(p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr))) {
-        fclose(fp);
-        return -1;
+    if (ps->map.base) {
+        tw_pcap_map_rewind(&ps->map);
+    } else {
+        fp = fopen(ps->path, "rb");
+        if (!fp)
+            return -1;
+        pcap_close(ps->pcap); /* closes the previous FILE, not the buffer */
+        ps->pcap = NULL;
+        if (setvbuf(fp, ps->iobuf, _IOFBF, PCAP_READ_BUFFER) != 0 ||
+            !(p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr))) {
+            fclose(fp);
+            return -1;
+        }
+        ps->pcap = p;
     }
-    ps->pcap = p;
     ps->loops_left--;
     uint64_t span = ps->file_last_us - ps->file_first_us;
     ps->ts_offset_us += (span / 1000000u + 2) * 1000000u;
@@ -250,52 +355,48 @@ static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint
     if (ps->ended)
         return -1;
     while (got < n) {
-        struct pcap_pkthdr *h;
-        const u_char *data;
+        struct tw_pcap_rec r;
         int rc;
 
-        if (ps->held_hdr) {
-            h = ps->held_hdr;
-            data = ps->held_data;
+        if (ps->has_held) {
+            r = ps->held;
             rc = 1;
         } else {
-            rc = pcap_next_ex(ps->pcap, &h, &data);
+            rc = next_record(ps, &r);
         }
         if (rc == 1) {
-            uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-            if (!ps->held_hdr) {
-                if (!ps->file_first_us || ts < ps->file_first_us)
-                    ps->file_first_us = ts;
-                if (ts > ps->file_last_us)
-                    ps->file_last_us = ts;
+            if (!ps->has_held) {
+                if (!ps->file_first_us || r.ts_us < ps->file_first_us)
+                    ps->file_first_us = r.ts_us;
+                if (r.ts_us > ps->file_last_us)
+                    ps->file_last_us = r.ts_us;
             }
-            ts += ps->ts_offset_us;
-            if (too_early(ps, ts)) {
-                ps->held_hdr = h; /* libpcap keeps the record until the next read */
-                ps->held_data = data;
+            ps->has_held = 0;
+            if (too_early(ps, r.ts_us + ps->ts_offset_us)) {
+                ps->held = r;
+                ps->has_held = 1;
                 if (!got) {
                     struct timespec nap = {0, 200000};
                     nanosleep(&nap, NULL);
                 }
-                return got;
+                break;
             }
-            struct rte_mbuf *m = to_mbuf(ps, h, data);
+            struct rte_mbuf *m = to_mbuf(ps, &r);
             if (!m) { /* pool empty: keep the record and let the worker free mbufs */
-                ps->held_hdr = h;
-                ps->held_data = data;
-                return got;
+                ps->held = r;
+                ps->has_held = 1;
+                break;
             }
-            ps->held_hdr = NULL;
             pkts[got++] = m;
             ps->stats.packets++;
             ps->stats.bytes += tw_mbuf_meta(m)->wire_len;
             continue;
         }
-        if (rc == PCAP_ERROR_BREAK && ps->loops_left > 0 && reopen(ps) == 0)
+        if (rc == 0 && ps->loops_left > 0 && reopen(ps) == 0)
             continue;
         ps->ended = 1;
-        if (rc == PCAP_ERROR) {
-            const char *why = pcap_geterr(ps->pcap);
+        if (rc < 0) {
+            const char *why = record_error(ps);
             if (strstr(why, "truncated")) /* libpcap's word for a record the file ends in */
                 snprintf(s->end_note, sizeof(s->end_note),
                          "capture cut after %llu complete packets, in the middle of packet %llu "
@@ -310,6 +411,8 @@ static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint
         }
         return got ? got : -1;
     }
+    if (ps->map.base && ps->map.off > GIVE_BACK_SLACK)
+        tw_pcap_map_give_back(&ps->map, ps->map.off - GIVE_BACK_SLACK);
     return got;
 }
 
@@ -322,6 +425,9 @@ static void file_close(struct tw_source *s)
 {
     struct pcap_source *ps = (struct pcap_source *)s;
 
+    if (ps->nspare)
+        rte_pktmbuf_free_bulk(ps->spare, ps->nspare);
+    tw_pcap_map_close(&ps->map);
     if (ps->pcap)
         pcap_close(ps->pcap);
     free(ps->iobuf);

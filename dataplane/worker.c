@@ -192,7 +192,7 @@ unsigned tw_worker_of(const struct tw_packet *pkt, unsigned n)
      * certificates...) inside each worker's module, so all flows between two hosts must
      * meet in one worker for a result that does not depend on the worker count. */
     tw_flow_key_make(pkt, &key, &from_a);
-    if (memcmp(key.addr_a, key.addr_b, 16) > 0) {
+    if (memcmp(key.addr_a, key.addr_b, 16) > 0) { /* once per packet, reader side only */
         uint8_t t[16];
         memcpy(t, key.addr_a, 16);
         memcpy(key.addr_a, key.addr_b, 16);

@@ -9,9 +9,14 @@
  *      precision, pcap_next_ex until the end or an error), each cut to what an mbuf holds
  *      and decoded with tw_parse for the file's link type.
  *
+ *   3. the same bytes through pcap_map.c, the in-place reader tapwatch uses for classic
+ *      pcap files: every record (time, lengths, bytes) and the way the file ends (clean,
+ *      or the same error text) must equal libpcap's, or the target aborts.
+ *
  * Step 2 repeats the reading loop of source_pcap.c's file_rx rather than calling it,
- * because file_rx copies into DPDK mbufs and needs a running EAL; what it adds on top of
- * libpcap (the clamp to the mbuf's room, wire length >= captured length) is copied here.
+ * because file_rx puts frames in DPDK mbufs and needs a running EAL; what it adds on top
+ * of the records (the clamp to an mbuf's room, wire length >= captured length) is copied
+ * here.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@
 #include "fuzz_file.h"
 #include "../../dataplane/counters.h"
 #include "../../dataplane/parse.h"
+#include "../../dataplane/pcap_map.h"
 #include "../../dataplane/source.h"
 
 /* What the biggest mbuf holds: tapwatch's BIG_ROOM (UINT16_MAX) less the 128-byte headroom. */
@@ -61,8 +67,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fclose(fp);
         abort(); /* tw_source_pcap_open accepted the same bytes a moment ago */
     }
+    /* the in-place reader, on the same bytes, when libpcap says it is a classic pcap file */
+    struct tw_pcap_format fmt;
+    struct tw_pcap_map map;
+    int mapped = size >= 4 && tw_pcap_map_format(p, data, &fmt) == 0;
+    if (mapped)
+        tw_pcap_map_buffer(&map, data, size, &fmt);
+
     uint64_t last_ts = 0;
     while ((rc = pcap_next_ex(p, &h, &pkt_data)) == 1) {
+        if (mapped) {
+            struct tw_pcap_rec r;
+            uint64_t want = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+            if (tw_pcap_map_next(&map, &r) != 1 || r.caplen != h->caplen || r.wire_len != h->len ||
+                r.ts_us != want || memcmp(r.data, pkt_data, h->caplen) != 0)
+                abort(); /* the two readers disagree on a record */
+        }
         uint32_t caplen = h->caplen > MAX_FRAME ? MAX_FRAME : h->caplen;
         uint32_t wirelen = h->len > caplen ? h->len : caplen;
         uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
@@ -75,6 +95,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rc == PCAP_ERROR && pcap_geterr(p)[0] == '\0')
         abort(); /* a cut capture must say why: it becomes the summary's note */
+    if (mapped) {
+        struct tw_pcap_rec r;
+        int end = tw_pcap_map_next(&map, &r);
+        if (rc == PCAP_ERROR_BREAK ? end != 0 : end != -1 || strcmp(map.err, pcap_geterr(p)) != 0)
+            abort(); /* the file ends differently for the two readers */
+    }
     pcap_close(p);
     return 0;
 }
