@@ -79,6 +79,11 @@ void tw_flow_key_make(const struct tw_packet *pkt, struct tw_flow_key *key, int 
 /* Hash of a normalized key; the same for both directions of a flow. */
 uint32_t tw_flow_key_hash(const struct tw_flow_key *key);
 
+/* Hints for a burst: ask for the bucket of hash, then (a pass later, once the bucket has
+ * arrived) for the first flow chained there, so that the lookup does not wait for memory. */
+void tw_flow_table_prefetch_bucket(const struct tw_flow_table *t, uint32_t hash);
+void tw_flow_table_prefetch_flow(const struct tw_flow_table *t, uint32_t hash);
+
 /* Creates a table for `capacity` flows. Returns NULL with errno ENOMEM or EINVAL. */
 struct tw_flow_table *tw_flow_table_create(uint32_t capacity);
 void tw_flow_table_free(struct tw_flow_table *t);

@@ -208,19 +208,16 @@ unsigned tw_worker_mbuf_priv_size(void)
     return RTE_ALIGN((unsigned)sizeof(struct tw_packet), RTE_MBUF_PRIV_ALIGN);
 }
 
-void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *p, uint32_t wire_len,
-                      uint64_t ts_us)
+/* The flow part of a packet, once its key and hash are known. */
+static void account(struct tw_worker *w, const struct tw_packet *p, const struct tw_flow_key *k,
+                    uint32_t hash, int from_a, uint32_t wire_len, uint64_t ts_us)
 {
     const struct tw_packet pkt = *p;
-    struct tw_flow_key key;
+    const struct tw_flow_key key = *k;
     struct tw_flow *f;
-    uint32_t hash;
-    int from_a;
 
     if (ts_us > w->now_us)
         w->now_us = ts_us;
-    tw_flow_key_make(&pkt, &key, &from_a);
-    hash = tw_flow_key_hash(&key);
     f = tw_flow_table_find(w->flows, &key, hash);
     if (f) {
         /* Decide on the flow's own timestamps, not on when the reaper last ran, so the
@@ -285,6 +282,16 @@ void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *p, uint32_t w
     w->counters.v[TW_C_PARSED]++;
 }
 
+void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *p, uint32_t wire_len,
+                      uint64_t ts_us)
+{
+    struct tw_flow_key key;
+    int from_a;
+
+    tw_flow_key_make(p, &key, &from_a);
+    account(w, p, &key, tw_flow_key_hash(&key), from_a, wire_len, ts_us);
+}
+
 void tw_worker_expire(struct tw_worker *w)
 {
     struct tw_flow *f;
@@ -304,10 +311,18 @@ void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
     w->active_flows = 0;
 }
 
-/* One worker reading its own source queue (a single worker, or a NIC queue under RSS). */
+/* One worker reading its own source queue (a single worker, or a NIC queue under RSS).
+ * A burst goes through in passes so that the flow table's memory is asked for before it
+ * is needed: parse every frame and prefetch its bucket; prefetch the flow each bucket
+ * points to; then update the flows and run DPI in packet order (the order, and so the
+ * records, are those of one packet at a time). */
 static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
 {
     struct rte_mbuf *pkts[MAX_BURST];
+    struct tw_packet pkt[MAX_BURST];
+    struct tw_flow_key key[MAX_BURST];
+    uint32_t hash[MAX_BURST];
+    uint8_t from_a[MAX_BURST], used[MAX_BURST];
     int linktype = w->source->linktype;
 
     for (;;) {
@@ -316,15 +331,30 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
         if (n < 0)
             return TW_END_EOF;
-        if (n > 0)
-            rte_prefetch0(rte_pktmbuf_mtod(pkts[0], void *));
         for (int i = 0; i < n; i++) {
             struct rte_mbuf *m = pkts[i];
+            struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
             if (i + 1 < n)
                 rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-            const struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
-            tw_worker_packet(w, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-                             meta->wire_len, linktype, meta->ts_us);
+            used[i] = (uint8_t)ingest(w, rte_pktmbuf_mtod(m, const uint8_t *),
+                                      rte_pktmbuf_data_len(m), meta->wire_len, linktype,
+                                      &meta->ts_us, &pkt[i]);
+            if (used[i]) {
+                int a;
+                tw_flow_key_make(&pkt[i], &key[i], &a);
+                from_a[i] = (uint8_t)a;
+                hash[i] = tw_flow_key_hash(&key[i]);
+                tw_flow_table_prefetch_bucket(w->flows, hash[i]);
+            }
+        }
+        for (int i = 0; i < n; i++)
+            if (used[i])
+                tw_flow_table_prefetch_flow(w->flows, hash[i]);
+        for (int i = 0; i < n; i++) {
+            if (used[i]) {
+                const struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
+                account(w, &pkt[i], &key[i], hash[i], from_a[i], meta->wire_len, meta->ts_us);
+            }
         }
         if (n > 0) {
             rte_pktmbuf_free_bulk(pkts, (unsigned)n);
