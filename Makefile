@@ -18,7 +18,27 @@ endif
 
 # pkg-config is only asked when building (not for `make deps`).
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpcap -lm -lpthread
+
+# DPDK is linked statically by default, with the drivers an appliance needs built in:
+# Debian's shared DPDK dlopens its ~130 driver plugins at every start (35 ms of a 0.17 s
+# start-up, measured). DPDK_LINK=shared links the shared DPDK instead, which brings every
+# driver Debian ships (mlx4/mlx5 and the other NICs not listed here).
+DPDK_LINK ?= static
+DPDK_DRIVERS := bus_pci bus_vdev mempool_ring net_af_packet net_pcap net_null net_ring \
+	net_e1000 net_igc net_ixgbe net_i40e net_iavf net_ice common_iavf net_bnxt net_ena \
+	net_virtio net_vmxnet3
+DPDK_STATIC := hash security cryptodev timer rcu pci ethdev net meter mbuf mempool ring eal \
+	kvargs telemetry
+ifeq ($(DPDK_LINK),static)
+DPDK_LIBS = -Wl,--whole-archive $(DPDK_DRIVERS:%=-l:librte_%.a) -Wl,--no-whole-archive \
+	$(DPDK_STATIC:%=-l:librte_%.a) -lnuma -ldl -latomic -lbsd
+else ifeq ($(DPDK_LINK),shared)
+DPDK_LIBS = $(shell pkg-config --libs libdpdk 2>/dev/null)
+else
+$(error DPDK_LINK must be static or shared, not '$(DPDK_LINK)')
+endif
+NODPDK_LIBS = $(shell pkg-config --libs $(filter-out libdpdk,$(PKGS)) 2>/dev/null) -lpcap -lm -lpthread
+PKG_LIBS = $(DPDK_LIBS) $(NODPDK_LIBS)
 
 DP_SRCS := $(wildcard dataplane/*.c)
 CP_MAINS := control/tapwatch.c control/query.c
@@ -48,8 +68,9 @@ $(BUILD)/libcp.a: $(CP_OBJS)
 
 $(BUILD)/tapwatch: $(BUILD)/control/tapwatch.o $(BUILD)/libcp.a $(BUILD)/libdp.a
 	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS)
+# the query tool reads Redis only: no DPDK in it
 $(BUILD)/tapwatch-query: $(BUILD)/control/query.o $(BUILD)/libcp.a $(BUILD)/libdp.a
-	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(NODPDK_LIBS)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcp.a $(BUILD)/libdp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS) -lcmocka

@@ -228,10 +228,17 @@ static void frame_done(void *addr, void *opaque)
 
 /* Points an mbuf at a record of the mapped file. Returns the mbuf, or NULL when no mbuf
  * is free. */
-static struct rte_mbuf *attach_frame(struct pcap_source *ps, const struct tw_pcap_rec *r)
+static struct rte_mbuf *attach_frame(struct pcap_source *ps, const uint8_t *data, uint32_t caplen)
 {
-    uint32_t len = r->caplen > MAX_FRAME ? MAX_FRAME : r->caplen;
+    uint32_t len = caplen;
     struct rte_mbuf *m;
+
+    /* Keeps len in a general register: gcc otherwise takes the minimum with an SSE4.1
+     * instruction that reloads the spilled 4-byte length as 16 bytes, a store-forwarding
+     * stall that perf showed as a third of this function. */
+    __asm__("" : "+r"(len));
+    if (unlikely(len > MAX_FRAME))
+        len = MAX_FRAME;
 
     if (!ps->nspare && rte_pktmbuf_alloc_bulk(ps->pool, ps->spare, SPARE_MBUFS) == 0)
         ps->nspare = SPARE_MBUFS;
@@ -245,7 +252,7 @@ static struct rte_mbuf *attach_frame(struct pcap_source *ps, const struct tw_pca
     sh->free_cb = frame_done;
     sh->fcb_opaque = NULL;
     rte_mbuf_ext_refcnt_set(sh, 1);
-    rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)r->data, (rte_iova_t)(uintptr_t)r->data,
+    rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)data, (rte_iova_t)(uintptr_t)data,
                               (uint16_t)len, sh);
     m->data_len = (uint16_t)len;
     m->pkt_len = len;
@@ -277,7 +284,7 @@ static struct rte_mbuf *copy_frame(struct pcap_source *ps, const struct tw_pcap_
 
 static struct rte_mbuf *to_mbuf(struct pcap_source *ps, const struct tw_pcap_rec *r)
 {
-    struct rte_mbuf *m = ps->map.base ? attach_frame(ps, r) : copy_frame(ps, r);
+    struct rte_mbuf *m = ps->map.base ? attach_frame(ps, r->data, r->caplen) : copy_frame(ps, r);
 
     if (!m)
         return NULL;

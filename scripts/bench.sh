@@ -4,8 +4,9 @@
 # The capture: ../shared/bench/make-corpus.sh's bench-big.pcap (real traffic from nDPI's
 # test captures, 30 remapped copies) when ../shared is here, else the project's own
 # generated capture (scripts/gen_captures.py's sample, repeated with remapped addresses).
-# Each program runs RUNS times (default 3); the table gives medians of wall-clock packets/s,
-# flows/s, CPU seconds and peak RSS, and each one's ratio to ndpiReader.
+# Each program runs RUNS times (default 3), in rounds of one run each; the table gives
+# medians of wall-clock packets/s, flows/s, CPU seconds and peak RSS, and each one's ratio to
+# ndpiReader, then every run's wall time.
 # env: RUNS, BENCH_DIR (default bench-data), BENCH_FILE (use this capture instead)
 set -euo pipefail
 BUILD=${1:-build}
@@ -52,21 +53,29 @@ measure() { # label cmd...
 }
 
 declare -A RESULT
-run_case() { # name cmd...
-    local name=$1; shift
-    : >"$RDIR/$name.runs"
-    for i in $(seq "$RUNS"); do
-        [ "$name" = tapwatch-redis ] && redis-cli -s "$SOCK" flushall >/dev/null
-        measure "$@" >>"$RDIR/$name.runs"
-    done
-    # median by wall time
-    RESULT[$name]=$(sort -n "$RDIR/$name.runs" | awk -v n="$RUNS" 'NR == int((n + 1) / 2)')
+CASES=(ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers)
+run_once() { # name
+    case $1 in
+    ndpiReader) measure ndpiReader -i "$CAP" -q ;;
+    tapwatch-redis)
+        redis-cli -s "$SOCK" flushall >/dev/null
+        measure "$BUILD/tapwatch" --pcap "$CAP" --quiet --redis "unix://$SOCK" --sensor bench ;;
+    tapwatch-nostore) measure "$BUILD/tapwatch" --pcap "$CAP" --quiet ;;
+    tapwatch-2workers) measure "$BUILD/tapwatch" --pcap "$CAP" --quiet --workers 2 ;;
+    esac
 }
-
-run_case ndpiReader ndpiReader -i "$CAP" -q
-run_case tapwatch-redis "$BUILD/tapwatch" --pcap "$CAP" --quiet --redis "unix://$SOCK" --sensor bench
-run_case tapwatch-nostore "$BUILD/tapwatch" --pcap "$CAP" --quiet
-run_case tapwatch-2workers "$BUILD/tapwatch" --pcap "$CAP" --quiet --workers 2
+# Round robin (one run of each program per round), so that a slow spell of the machine
+# falls on every program alike rather than on whichever ran then.
+for name in "${CASES[@]}"; do : >"$RDIR/$name.runs"; done
+for i in $(seq "$RUNS"); do
+    for name in "${CASES[@]}"; do
+        run_once "$name" >>"$RDIR/$name.runs"
+    done
+    echo "bench: round $i of $RUNS done"
+done
+for name in "${CASES[@]}"; do # median by wall time
+    RESULT[$name]=$(sort -n "$RDIR/$name.runs" | awk -v n="$RUNS" 'NR == int((n + 1) / 2)')
+done
 
 # 3. Redis's own pace for a flow-record-sized XADD, pipelined, in the same run
 xadd=$(redis-benchmark -s "$SOCK" -P 64 -n 500000 -q XADD tw-bench-stream '*' rec \
@@ -104,6 +113,10 @@ for name in ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers; do
         n, pps, f / w, w, u + s, r / 1024, pps / np, r / nr, (wr > 0 ? sprintf("%.0f", wr / w) : "-") }'
 done
 echo
+echo "wall seconds of every run, in order:"
+for name in "${CASES[@]}"; do
+    printf '  %-20s %s\n' "$name" "$(awk '{printf "%s ", $1}' "$RDIR/$name.runs")"
+done
 echo "redis-benchmark -P 64 XADD (400-byte field), same Redis, same run: ${xadd:-?} requests/s"
 echo "flow-record writer alone (store_driver bench, 500k records) vs XADD -P 64 (448-byte field), same-run pairs:"
 printf '%s' "$store_pairs" | awk 'NF == 2 && $2 > 0 {printf "  writer %8d records/s   XADD %8d/s   ratio %.2f\n", $1, $2, $1 / $2}'

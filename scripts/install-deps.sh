@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
     build-essential pkg-config
-    libdpdk-dev dpdk
+    libdpdk-dev dpdk libnuma-dev libbsd-dev
     libndpi-dev libndpi-bin
     libhiredis-dev
     libpcap-dev
