@@ -48,6 +48,19 @@ static void on_hup(int sig)
     reload_requested = 1;
 }
 
+/* A mapped capture file cut short by another program while we read it: the page is gone
+ * and the read faults. Say so in one line rather than die of a bare "Bus error". */
+static void on_sigbus(int sig)
+{
+    static const char msg[] = "tapwatch: the capture file shrank while it was being read "
+                              "(truncated or rewritten by another program); stopping\n";
+    (void)sig;
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+        /* nothing more can be said */
+    }
+    _exit(1);
+}
+
 static void policy_tick(void *ctx)
 {
     struct tw_policy_hook *h = ctx;
@@ -355,6 +368,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_hup);
+    if (o.pcap)
+        signal(SIGBUS, on_sigbus);
 
     struct rte_mempool *pool = NULL, *big = NULL;
     struct tw_worker *workers = calloc(cfg.workers, sizeof(*workers));

@@ -2,7 +2,8 @@
 # test_bad_input.sh - bad input from the user (capture file, config, command line) gets
 # exactly one clear line on stderr naming the file or option and a non-zero exit: never a
 # crash (exit >= 128), never a hang. A capture cut short is replayed up to the cut (exit 0,
-# one line saying where it was cut); snaplen-truncated packets are parsed or counted drops.
+# one line saying where it was cut); snaplen-truncated packets are parsed or counted drops;
+# a capture truncated by someone else while it is read stops the run with one line (exit 1).
 #
 #   bash tests/integration/test_bad_input.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail (what differed is printed), 77 skip (no binary or no scapy).
@@ -155,6 +156,21 @@ else
         { fail "trunc_packets.pcap: summary:"; printf '%s\n' "$res" | indent; indent <"$tmp/out"; }
     res=$(python3 "$check" flows "$exp" trunc_packets.pcap "$tmp/trunc.jsonl" --upper-bound) ||
         { fail "trunc_packets.pcap: flows:"; printf '%s\n' "$res" | indent; }
+fi
+
+# 6. a capture that shrinks while it is read (it is mapped): one line, exit 1, no crash
+cp "$cap/sample.pcap" "$tmp/shrinking.pcap"
+timeout 60 "$tapwatch" --pcap "$tmp/shrinking.pcap" --loop 1000000 --quiet \
+    >"$tmp/out" 2>"$tmp/err" </dev/null &
+tw=$!
+sleep 1
+truncate -s 100000 "$tmp/shrinking.pcap"
+wait $tw
+rc=$?
+if [ $rc -ne 1 ]; then
+    fail "capture truncated while read: exit $rc, expected 1: $(tail -n 2 "$tmp/err")"
+elif ! grep -q "shrank" "$tmp/err"; then
+    fail "capture truncated while read: no line saying so: $(tail -n 2 "$tmp/err")"
 fi
 
 if [ $failures -gt 0 ]; then
