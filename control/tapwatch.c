@@ -2,6 +2,7 @@
  * The only place that prints errors and ends the process. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,29 @@ static void on_sigbus(int sig)
         /* nothing more can be said */
     }
     _exit(1);
+}
+
+/* Builds the workers' tables on a thread of its own while DPDK starts. */
+struct prepare_job {
+    pthread_t thread;
+    struct tw_worker *workers;
+    unsigned n;
+    const struct tw_worker_params *params;
+    unsigned done; /* workers[0..done) are prepared */
+    int err;       /* errno of the one that failed */
+};
+
+static void *prepare_workers(void *arg)
+{
+    struct prepare_job *job = arg;
+
+    for (; job->done < job->n; job->done++) {
+        if (tw_worker_prepare(&job->workers[job->done], job->done, job->params) != 0) {
+            job->err = errno;
+            break;
+        }
+    }
+    return NULL;
 }
 
 static void policy_tick(void *ctx)
@@ -354,11 +378,40 @@ int main(int argc, char **argv)
     }
     FILE *report = jsonl == stdout ? stderr : stdout;
 
+    struct tw_worker *workers = calloc(cfg.workers, sizeof(*workers));
+    if (!workers) {
+        fprintf(stderr, "tapwatch: out of memory\n");
+        tw_source_close(src);
+        return 1;
+    }
+    struct tw_worker_params wp = {
+        .capacity = cfg.flow_table.capacity,
+        .idle_us = (uint64_t)cfg.flow_table.idle_timeout_s * 1000000u,
+        .active_us = (uint64_t)cfg.flow_table.active_timeout_s * 1000000u,
+        .close_us = (uint64_t)cfg.flow_table.tcp_close_timeout_s * 1000000u,
+        .evict_when_full = cfg.flow_table.evict_when_full,
+        .lossless = o.pcap ? src->replayable : 0, /* a port's source is opened later */
+        .burst = cfg.burst,
+    };
+    /* DPDK start-up sleeps 100 ms to measure the TSC when the CPU does not say its rate
+     * (virtual machines): the workers' tables and nDPI modules are built meanwhile. */
+    struct prepare_job job = {.workers = workers, .n = cfg.workers, .params = &wp};
+    int preparing = pthread_create(&job.thread, NULL, prepare_workers, &job) == 0;
+    if (!preparing)
+        prepare_workers(&job);
+
     char *eal_argv[96], lcores[512], vdev[300];
     int eal_argc = build_eal_args(&o, cfg.workers, eal_argv, 96, lcores, sizeof(lcores), vdev,
                                   sizeof(vdev));
-    if (rte_eal_init(eal_argc, eal_argv) < 0) {
-        fprintf(stderr, "tapwatch: DPDK start-up failed: %s\n", rte_strerror(rte_errno));
+    int eal_rc = rte_eal_init(eal_argc, eal_argv);
+    int eal_errno = rte_errno;
+    if (preparing)
+        pthread_join(job.thread, NULL);
+    if (eal_rc < 0) {
+        fprintf(stderr, "tapwatch: DPDK start-up failed: %s\n", rte_strerror(eal_errno));
+        for (unsigned i = 0; i < job.done; i++)
+            tw_worker_fini(&workers[i]);
+        free(workers);
         tw_source_close(src);
         return 1;
     }
@@ -372,13 +425,16 @@ int main(int argc, char **argv)
         signal(SIGBUS, on_sigbus);
 
     struct rte_mempool *pool = NULL, *big = NULL;
-    struct tw_worker *workers = calloc(cfg.workers, sizeof(*workers));
     struct rte_ring **rings = calloc(cfg.workers, sizeof(*rings));
     struct tw_store *store = NULL;
     struct tw_policy_hook *policy = NULL;
-    unsigned started = 0, inited = 0;
+    unsigned started = 0, inited = job.done;
 
-    if (!workers || !rings) {
+    if (job.done < cfg.workers) {
+        fprintf(stderr, "tapwatch: worker %u: %s\n", job.done, strerror(job.err));
+        goto out;
+    }
+    if (!rings) {
         fprintf(stderr, "tapwatch: out of memory\n");
         goto out;
     }
@@ -418,15 +474,6 @@ int main(int argc, char **argv)
         }
     }
 
-    struct tw_worker_params wp = {
-        .capacity = cfg.flow_table.capacity,
-        .idle_us = (uint64_t)cfg.flow_table.idle_timeout_s * 1000000u,
-        .active_us = (uint64_t)cfg.flow_table.active_timeout_s * 1000000u,
-        .close_us = (uint64_t)cfg.flow_table.tcp_close_timeout_s * 1000000u,
-        .evict_when_full = cfg.flow_table.evict_when_full,
-        .lossless = src->replayable,
-        .burst = cfg.burst,
-    };
     for (unsigned i = 0; i < cfg.workers; i++) {
         char name[32];
         snprintf(name, sizeof(name), "tw_events%u", i);
@@ -436,11 +483,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "tapwatch: cannot create the event ring: %s\n", rte_strerror(rte_errno));
             goto out;
         }
-        if (tw_worker_init(&workers[i], i, &wp, rings[i]) != 0) {
-            fprintf(stderr, "tapwatch: worker %u: %s\n", i, strerror(errno));
-            goto out;
-        }
-        inited++;
+        workers[i].events = rings[i];
         workers[i].source = src;
         workers[i].queue = (uint16_t)i;
         workers[i].stop = &stop_requested;

@@ -21,10 +21,17 @@
 int tw_worker_init(struct tw_worker *w, unsigned id, const struct tw_worker_params *p,
                    struct rte_ring *events)
 {
+    if (tw_worker_prepare(w, id, p) != 0)
+        return -1;
+    w->events = events;
+    return 0;
+}
+
+int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_params *p)
+{
     memset(w, 0, sizeof(*w));
     w->id = id;
     w->p = *p;
-    w->events = events;
     w->flows = tw_flow_table_create(p->capacity);
     if (!w->flows)
         return -1;

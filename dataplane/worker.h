@@ -60,7 +60,10 @@ struct tw_worker {
     volatile uint32_t active_flows;    /* published for the live stats */
 };
 
-/* Creates a worker's tables (no DPDK calls). Returns 0, or -1 with errno. */
+/* Creates a worker's tables: flow table and nDPI module. No DPDK call, so it may run on
+ * any thread, even before rte_eal_init. Returns 0, or -1 with errno. */
+int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_params *p);
+/* tw_worker_prepare, then the event ring. Returns 0, or -1 with errno. */
 int tw_worker_init(struct tw_worker *w, unsigned id, const struct tw_worker_params *p,
                    struct rte_ring *events);
 void tw_worker_fini(struct tw_worker *w);
