@@ -9,7 +9,7 @@ SAN ?=
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member
 # CFLAGS (optimisation, debug) may be set on the command line; what the project needs is
 # added with override, so `make CFLAGS=-O1 SAN=1` still builds with warnings and sanitizers.
-CFLAGS ?= -O2 -g
+CFLAGS ?= -O3 -g  # -O3: a few % faster than -O2 on the benchmark capture (medians of 9)
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing
 ifneq ($(SAN),)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -466,7 +466,7 @@ static int walk_map(struct ld *ld, const char *path, yaml_node_t *map, const str
                     size_t nf, void *obj)
 {
     size_t seen[16] = {0};
-    char sub[160], names[256];
+    char sub[240], names[256]; /* sub: a path, cut to fit, for error messages */
 
     if (map->type != YAML_MAPPING_NODE) {
         size_t o = 0;
@@ -485,7 +485,7 @@ static int walk_map(struct ld *ld, const char *path, yaml_node_t *map, const str
             return expected(ld, k, path[0] ? path : "top level", "a key name");
         for (i = 0; i < nf && strcmp(f[i].key, key) != 0; i++)
             ;
-        snprintf(sub, sizeof(sub), "%s%s%.60s", path, path[0] ? "." : "", key);
+        snprintf(sub, sizeof(sub), "%.170s%s%.60s", path, path[0] ? "." : "", key);
         if (i == nf) {
             size_t o = 0;
             for (size_t j = 0; j < nf && o < sizeof(names); j++)
