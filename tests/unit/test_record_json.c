@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 
@@ -321,6 +322,34 @@ static void test_end_reason_names(void **state)
     assert_int_equal(tw_end_reason_from_name(NULL), -1);
 }
 
+/* IPv4 addresses are formatted by hand (inet_ntop's sprintf was the control thread's largest
+ * cost): the text must be inet_ntop's for the edge values and for addresses across the range. */
+static void test_ipv4_text(void **state)
+{
+    static const uint8_t edges[][4] = {{0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 100, 9},
+                                       {1, 2, 3, 4}, {100, 10, 1, 0}, {99, 199, 9, 250}};
+    char buf[TW_RECORD_JSON_MAX], want[INET_ADDRSTRLEN], needle[64];
+    struct tw_flow_record r;
+    uint32_t x = 0x12345678;
+    (void)state;
+
+    for (unsigned i = 0; i < 2000; i++) {
+        v4_record(&r);
+        if (i < sizeof(edges) / sizeof(edges[0])) {
+            memcpy(r.src_ip, edges[i], 4);
+        } else {
+            x = x * 1103515245u + 12345u; /* the whole range, deterministic */
+            for (int b = 0; b < 4; b++)
+                r.src_ip[b] = (uint8_t)(x >> (8 * b) ^ x >> (8 * b + 5));
+        }
+        assert_true(tw_record_to_json(&r, buf, sizeof(buf)) > 0);
+        assert_non_null(inet_ntop(AF_INET, r.src_ip, want, sizeof(want)));
+        snprintf(needle, sizeof(needle), "\"src_ip\":\"%s\",", want);
+        if (strstr(buf, needle) == NULL)
+            fail_msg("address %s: %s", want, buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,7 +357,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_v6),     cmocka_unit_test(test_risks),
         cmocka_unit_test(test_odd_server_names),  cmocka_unit_test(test_worst_case_size),
         cmocka_unit_test(test_too_small_buffer),  cmocka_unit_test(test_bad_json),
-        cmocka_unit_test(test_end_reason_names),
+        cmocka_unit_test(test_end_reason_names),  cmocka_unit_test(test_ipv4_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
