@@ -128,7 +128,6 @@ static int all_done(const struct tw_control *c)
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
 {
     (void)stop; /* workers watch it; we run until they have flushed */
-    unsigned idle = 0;
 
     c->start_ns = c->last_stats_ns = c->last_counters_ns = tw_mono_ns();
     for (;;) {
@@ -150,11 +149,11 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
             c->tick(c->tick_ctx);
         if (done && n == 0)
             break;
-        /* Idle: sleep longer the longer it stays idle (up to 1 ms, a few hundred events of
-         * ring at full rate), so that the control lcore leaves its CPU to a worker. */
-        idle = n ? 0 : idle + 1;
-        if (idle)
-            usleep(idle < 20 ? 50 * idle : 1000);
+        /* Idle: sleep 1 ms, a few hundred events at full rate against a ring of thousands.
+         * Shorter naps that grew with idleness (50 us steps) woke this thread so often that
+         * the worker on the other CPU lost 5% (main job of make bench, same-run pairs). */
+        if (n == 0)
+            usleep(1000);
     }
     if (c->jsonl)
         fflush(c->jsonl);
