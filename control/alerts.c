@@ -691,17 +691,6 @@ static void pop(struct tw_alert_store *s, uint32_t n)
     s->tries = 0;
 }
 
-/* Refusals that go away by themselves: the batch waits and is sent again, never dropped. */
-static int transient_refusal(const char *msg)
-{
-    static const char *const codes[] = {"OOM", "MISCONF", "LOADING", "BUSY", "READONLY",
-                                        "MASTERDOWN", "TRYAGAIN", "NOREPLICAS", "CLUSTERDOWN"};
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-        if (strncmp(msg, codes[i], strlen(codes[i])) == 0)
-            return 1;
-    return 0;
-}
-
 static int send_batch(struct tw_alert_store *s, uint32_t n)
 {
     unsigned ncmds = 0;
@@ -722,7 +711,7 @@ static int send_batch(struct tw_alert_store *s, uint32_t n)
             refused++;
             if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
                 noscript++;
-            else if (transient_refusal(reply->str))
+            else if (tw_redis_transient_error(reply->str))
                 transient++;
         }
         freeReplyObject(reply);

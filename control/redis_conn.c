@@ -103,3 +103,15 @@ redisContext *tw_redis_connect(const struct tw_redis_url *u, unsigned timeout_ms
     }
     return c;
 }
+
+int tw_redis_transient_error(const char *msg)
+{
+    static const char *const again[] = {"OOM",        "MISCONF",    "LOADING",    "BUSY",
+                                        "READONLY",   "MASTERDOWN", "NOREPLICAS", "TRYAGAIN",
+                                        "CLUSTERDOWN", "NOAUTH",    "ERR max number of clients"};
+
+    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++)
+        if (strncmp(msg, again[i], strlen(again[i])) == 0)
+            return 1;
+    return 0;
+}

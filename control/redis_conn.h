@@ -30,4 +30,9 @@ int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, siz
 redisContext *tw_redis_connect(const struct tw_redis_url *u, unsigned timeout_ms, char *err,
                                size_t errlen);
 
+/* 1 when an error reply is a refusal that goes away by itself (OOM, MISCONF, LOADING, a
+ * failover, too many clients...): the writer waits and sends the same batch again rather
+ * than counting it as refused. */
+int tw_redis_transient_error(const char *msg);
+
 #endif

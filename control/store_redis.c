@@ -820,18 +820,6 @@ static int send_some(struct tw_store *s, uint64_t now_ms)
     return 0;
 }
 
-static int transient_error(const char *msg)
-{
-    static const char *const again[] = {"OOM",        "MISCONF",    "LOADING",    "BUSY",
-                                        "READONLY",   "MASTERDOWN", "NOREPLICAS", "TRYAGAIN",
-                                        "CLUSTERDOWN", "NOAUTH",    "ERR max number of clients"};
-
-    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++)
-        if (strncmp(msg, again[i], strlen(again[i])) == 0)
-            return 1;
-    return 0;
-}
-
 static void close_gap(struct tw_store *s)
 {
     if (!s->gap_open)
@@ -964,7 +952,7 @@ static int read_replies(struct tw_store *s, uint64_t now_ms)
         struct flight *f = &s->flights[0];
         if (reply->type == REDIS_REPLY_ERROR) {
             f->refused++;
-            if (!transient_error(reply->str))
+            if (!tw_redis_transient_error(reply->str))
                 f->permanent++;
         }
         freeReplyObject(reply);

@@ -190,6 +190,22 @@ unsigned tw_source_pcap_priv_size(void)
     return SHINFO_SIZE;
 }
 
+static void frame_done(void *addr, void *opaque);
+
+/* Once per mbuf of the pool: the fixed half of a mapped frame's shared info, so that the
+ * per-packet attach only sets its reference count. */
+static void init_shinfo(struct rte_mempool *mp, void *opaque, void *obj, unsigned idx)
+{
+    const struct pcap_source *ps = opaque;
+    struct rte_mbuf_ext_shared_info *sh =
+        (struct rte_mbuf_ext_shared_info *)((char *)rte_mbuf_to_priv((struct rte_mbuf *)obj) +
+                                            ps->shinfo_off);
+    (void)mp;
+    (void)idx;
+    sh->free_cb = frame_done;
+    sh->fcb_opaque = NULL;
+}
+
 void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
                            struct rte_mempool *big_pool, double replay_speed)
 {
@@ -201,6 +217,8 @@ void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
     ps->big_room = big_pool ? rte_pktmbuf_data_room_size(big_pool) - RTE_PKTMBUF_HEADROOM : 0;
     ps->shinfo_off = rte_pktmbuf_priv_size(pool) - SHINFO_SIZE;
     ps->speed = replay_speed;
+    if (ps->map.base)
+        rte_mempool_obj_iter(pool, init_shinfo, ps);
 }
 
 /* Pacing for --replay-speed: 1 when this packet's time has not come yet. */
@@ -246,11 +264,9 @@ static struct rte_mbuf *attach_frame(struct pcap_source *ps, const uint8_t *data
     if (!m)
         return NULL;
     /* The shared info lives in the mbuf's own private area: one per mbuf, so freeing
-     * never touches a counter that another core writes. */
+     * never touches a counter that another core writes (free_cb is set at attach time). */
     struct rte_mbuf_ext_shared_info *sh =
         (struct rte_mbuf_ext_shared_info *)((char *)rte_mbuf_to_priv(m) + ps->shinfo_off);
-    sh->free_cb = frame_done;
-    sh->fcb_opaque = NULL;
     rte_mbuf_ext_refcnt_set(sh, 1);
     rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)data, (rte_iova_t)(uintptr_t)data,
                               (uint16_t)len, sh);
