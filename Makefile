@@ -123,7 +123,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_HDRS = $(wildcard dataplane/*.h control/*.h)
 fuzz_parse_SRCS := dataplane/parse.c dataplane/counters.c
-fuzz_pcap_SRCS := dataplane/source_pcap.c dataplane/pcap_map.c dataplane/mbuf_meta.c dataplane/parse.c dataplane/counters.c
+fuzz_pcap_SRCS := dataplane/source_pcap.c dataplane/pcap_map.c dataplane/pcap_pager.c dataplane/mbuf_meta.c dataplane/parse.c dataplane/counters.c
 fuzz_pcap_LIBS := -lpcap -lrte_mbuf -lrte_mempool -lrte_eal
 fuzz_config_SRCS := control/config.c
 fuzz_config_LIBS := -lyaml

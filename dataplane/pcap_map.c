@@ -12,14 +12,10 @@
 #include <sys/mman.h>
 
 #define MAXIMUM_SNAPLEN 262144u /* libpcap's limit for every link type we decode */
-#define GIVE_BACK_STEP (16u << 20)
 /* The records are read in file order, but each header is where the last frame ended, so
  * the CPU cannot guess it: ask for every cache line this far ahead of the reader (about
  * two bursts of average frames). Without it each header was a memory stall (+25% time). */
 #define PREFETCH_AHEAD (24u << 10)
-/* A prefetch into a page without a page-table entry is dropped, and a fault maps only 64
- * KiB around it: map the pages ahead in 2 MiB steps, one call each. */
-#define POPULATE_STEP (2u << 20)
 
 static inline uint32_t rd32(const uint8_t *p, int swapped)
 {
@@ -80,7 +76,7 @@ int tw_pcap_map_file(struct tw_pcap_map *m, int fd, uint64_t size, const struct 
         errno = EINVAL;
         return -1;
     }
-    /* Shared and read-only: pages given back (MADV_DONTNEED) are re-read from the page
+    /* Shared and read-only: pages given back (MADV_DONTNEED, pcap_pager.c) are re-read from the page
      * cache when touched again, never replaced by zeros. */
     void *base = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED)
@@ -101,16 +97,6 @@ void tw_pcap_map_buffer(struct tw_pcap_map *m, const uint8_t *buf, uint64_t size
     m->off = TW_PCAP_FILE_HEADER;
 }
 
-static void populate_ahead(struct tw_pcap_map *m)
-{
-    uint64_t from = m->populated & ~(uint64_t)4095;
-    uint64_t len = m->size - from < POPULATE_STEP ? m->size - from : POPULATE_STEP;
-
-    /* best effort: without it (kernels before 5.14) pages are faulted in as touched */
-    (void)madvise((void *)(uintptr_t)(m->base + from), (size_t)len, MADV_POPULATE_READ);
-    m->populated = from + len;
-}
-
 int tw_pcap_map_next(struct tw_pcap_map *m, struct tw_pcap_rec *r)
 {
     const struct tw_pcap_format *f = &m->fmt;
@@ -126,8 +112,6 @@ int tw_pcap_map_next(struct tw_pcap_map *m, struct tw_pcap_rec *r)
     }
     const uint8_t *h = m->base + m->off;
     uint64_t ahead = m->off + PREFETCH_AHEAD < m->size ? m->off + PREFETCH_AHEAD : m->size;
-    if (m->mapped && ahead > m->populated && m->populated < m->size)
-        populate_ahead(m);
     for (; m->prefetched < ahead; m->prefetched += 64)
         __builtin_prefetch(m->base + m->prefetched, 0, 3);
     uint32_t sec = rd32(h, f->swapped), frac = rd32(h + 4, f->swapped);
@@ -187,19 +171,7 @@ int tw_pcap_map_next(struct tw_pcap_map *m, struct tw_pcap_rec *r)
 void tw_pcap_map_rewind(struct tw_pcap_map *m)
 {
     m->off = TW_PCAP_FILE_HEADER;
-    m->given_back = 0;
     m->prefetched = 0;
-    m->populated = 0;
-}
-
-void tw_pcap_map_give_back(struct tw_pcap_map *m, uint64_t upto)
-{
-    if (!m->mapped || upto < m->given_back + GIVE_BACK_STEP)
-        return;
-    uint64_t end = upto & ~(uint64_t)4095;
-    if (madvise((void *)(uintptr_t)(m->base + m->given_back), (size_t)(end - m->given_back),
-                MADV_DONTNEED) == 0)
-        m->given_back = end;
 }
 
 void tw_pcap_map_close(struct tw_pcap_map *m)

@@ -35,9 +35,7 @@ struct tw_pcap_map {
     const uint8_t *base;    /* the whole file */
     uint64_t size;
     uint64_t off;           /* the next record header */
-    uint64_t given_back;    /* [0, given_back) was returned to the kernel */
     uint64_t prefetched;    /* cache lines before this were asked for (streaming ahead) */
-    uint64_t populated;     /* pages before this have page-table entries (mapped ahead) */
     struct tw_pcap_format fmt;
     int mapped;             /* base is our mapping (else the caller's buffer) */
     char err[160];          /* why tw_pcap_map_next returned -1, libpcap's words */
@@ -68,11 +66,6 @@ int tw_pcap_map_next(struct tw_pcap_map *m, struct tw_pcap_rec *r);
 
 /* Starts again at the first record (--loop). */
 void tw_pcap_map_rewind(struct tw_pcap_map *m);
-
-/* Returns the pages before byte `upto` to the kernel, so resident memory stays a window
- * rather than the whole file. Frames still in flight there stay readable: the pages come
- * back from the page cache on the next touch. */
-void tw_pcap_map_give_back(struct tw_pcap_map *m, uint64_t upto);
 
 /* Unmaps the file (nothing for a caller's buffer). */
 void tw_pcap_map_close(struct tw_pcap_map *m);

@@ -21,20 +21,20 @@
 #include "clock.h"
 #include "parse.h"
 #include "pcap_map.h"
+#include "pcap_pager.h"
 #include "source.h"
 
 #define PCAP_READ_BUFFER (1u << 20)
 /* The most an mbuf frame holds: a 16-bit data room less the headroom. Longer frames are
  * kept snapped (their wire length still counts in full). */
 #define MAX_FRAME (UINT16_MAX - RTE_PKTMBUF_HEADROOM)
-/* Mapped pages this far behind the reader stay resident for frames still in flight. */
-#define GIVE_BACK_SLACK (4u << 20)
 #define SPARE_MBUFS 32
 #define SHINFO_SIZE RTE_ALIGN(sizeof(struct rte_mbuf_ext_shared_info), RTE_MBUF_PRIV_ALIGN)
 
 struct pcap_source {
     struct tw_source base;
     struct tw_pcap_map map;  /* a mapped classic pcap file (map.base != NULL), or */
+    struct tw_pcap_pager *pager; /* keeping the mapping resident around the reader */
     pcap_t *pcap;            /* libpcap reading it */
     uint32_t shinfo_off;     /* where a mapped frame's shared info sits in the mbuf's private area */
     struct rte_mbuf *spare[SPARE_MBUFS]; /* taken from the pool in bulk, handed out one by one */
@@ -151,6 +151,13 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
         ps->pcap = NULL;
         free(ps->iobuf);
         ps->iobuf = NULL;
+        /* started now, it maps the first pages while the EAL initialises */
+        ps->pager = tw_pcap_pager_start(ps->map.base, ps->map.size);
+        if (!ps->pager) {
+            snprintf(err, errlen, "%s: cannot start the thread that maps it: %s", path,
+                     strerror(errno));
+            goto fail;
+        }
     }
     ps->fp = NULL; /* owned by libpcap (or closed with it) now */
     if (!tw_linktype_supported(ps->base.linktype)) {
@@ -169,6 +176,7 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
     return &ps->base;
 
 fail:
+    tw_pcap_pager_stop(ps->pager);
     tw_pcap_map_close(&ps->map);
     if (ps->pcap)
         pcap_close(ps->pcap);
@@ -219,6 +227,8 @@ void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
     ps->speed = replay_speed;
     if (ps->map.base)
         rte_mempool_obj_iter(pool, init_shinfo, ps);
+    if (ps->pager) /* the caller is the main lcore: keep the pager off the workers' cores */
+        (void)tw_pcap_pager_share_cpu(ps->pager);
 }
 
 /* Pacing for --replay-speed: 1 when this packet's time has not come yet. */
@@ -345,6 +355,7 @@ static int reopen(struct pcap_source *ps)
 
     if (ps->map.base) {
         tw_pcap_map_rewind(&ps->map);
+        tw_pcap_pager_rewound(ps->pager);
     } else {
         fp = fopen(ps->path, "rb");
         if (!fp)
@@ -434,8 +445,8 @@ static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint
         }
         return got ? got : -1;
     }
-    if (ps->map.base && ps->map.off > GIVE_BACK_SLACK)
-        tw_pcap_map_give_back(&ps->map, ps->map.off - GIVE_BACK_SLACK);
+    if (ps->pager)
+        tw_pcap_pager_follow(ps->pager, ps->map.off);
     return got;
 }
 
@@ -450,6 +461,7 @@ static void file_close(struct tw_source *s)
 
     if (ps->nspare)
         rte_pktmbuf_free_bulk(ps->spare, ps->nspare);
+    tw_pcap_pager_stop(ps->pager);
     tw_pcap_map_close(&ps->map);
     if (ps->pcap)
         pcap_close(ps->pcap);
