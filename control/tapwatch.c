@@ -20,6 +20,7 @@
 
 #include "../dataplane/clock.h"
 #include "../dataplane/source.h"
+#include "../dataplane/tsc_rate.h"
 #include "../dataplane/worker.h"
 #include "budget.h"
 #include "config.h"
@@ -296,6 +297,8 @@ int main(int argc, char **argv)
     struct options o;
     struct tw_config cfg;
     char err[512];
+
+    tw_tsc_rate_start(); /* EAL's TSC measure starts here, not with a sleep of its own */
     int rc = parse_options(argc, argv, &o);
 
     if (rc)
@@ -393,8 +396,7 @@ int main(int argc, char **argv)
         .lossless = o.pcap ? src->replayable : 0, /* a port's source is opened later */
         .burst = cfg.burst,
     };
-    /* DPDK start-up sleeps 100 ms to measure the TSC when the CPU does not say its rate
-     * (virtual machines): the workers' tables and nDPI modules are built meanwhile. */
+    /* The workers' tables and nDPI modules (tens of ms) are built while DPDK starts. */
     struct prepare_job job = {.workers = workers, .n = cfg.workers, .params = &wp};
     int preparing = pthread_create(&job.thread, NULL, prepare_workers, &job) == 0;
     if (!preparing)
