@@ -18,9 +18,9 @@
 
 #include <stdint.h>
 
-/* Bytes mapped ahead of the reader: about 40 ms of reading at full speed here, far more
+/* Bytes mapped ahead of the reader: about 20 ms of reading at full speed here, far more
  * than the pager's nap. */
-#define TW_PCAP_PAGER_AHEAD (32u << 20)
+#define TW_PCAP_PAGER_AHEAD (16u << 20)
 /* One madvise call maps or zaps this much, so the pager notices a rewind or a stop soon. */
 #define TW_PCAP_PAGER_STEP (2u << 20)
 /* Pages this far behind the reader stay mapped: frames in flight (rings, held records). */

@@ -4,9 +4,9 @@
  * mapping's Rss in /proc/self/smaps) is there because the pager mapped it. The reader's
  * position is then moved by hand and the window must follow:
  *
- *   reader at 0      -> [0, AHEAD) mapped                          32 MiB
+ *   reader at 0      -> [0, AHEAD) mapped                          16 MiB
  *   reader at 40 MiB -> [40 - SLACK, 48) mapped, the rest zapped   12 MiB
- *   a new pass       -> the old window zapped, [0, AHEAD) mapped    32 MiB
+ *   a new pass       -> the old window zapped, [0, AHEAD) mapped    16 MiB
  */
 #include <setjmp.h>
 #include <stdarg.h>
