@@ -24,6 +24,7 @@
 #include "../dataplane/worker.h"
 #include "budget.h"
 #include "config.h"
+#include "eal_start.h"
 #include "control_loop.h"
 #include "policy_hook.h"
 #include "store.h"
@@ -405,12 +406,17 @@ int main(int argc, char **argv)
     char *eal_argv[96], lcores[512], vdev[300];
     int eal_argc = build_eal_args(&o, cfg.workers, eal_argv, 96, lcores, sizeof(lcores), vdev,
                                   sizeof(vdev));
-    int eal_rc = rte_eal_init(eal_argc, eal_argv);
-    int eal_errno = rte_errno;
+    char why[400];
+    int eal_rc = tw_eal_start(eal_argc, eal_argv, why, sizeof(why));
     if (preparing)
         pthread_join(job.thread, NULL);
     if (eal_rc < 0) {
-        fprintf(stderr, "tapwatch: DPDK start-up failed: %s\n", rte_strerror(eal_errno));
+        char given[300] = "";
+        size_t used = 0;
+        for (int i = 0; i < o.eal_argc && used < sizeof(given); i++)
+            used += (size_t)snprintf(given + used, sizeof(given) - used, " %s", o.eal_argv[i]);
+        fprintf(stderr, "tapwatch: DPDK start-up failed: %s%s%s%s\n", why,
+                o.eal_argc ? " (EAL arguments after --:" : "", given, o.eal_argc ? ")" : "");
         for (unsigned i = 0; i < job.done; i++)
             tw_worker_fini(&workers[i]);
         free(workers);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_bad_input.sh - bad input from the user (capture file, config, command line) gets
-# exactly one clear line on stderr naming the file or option and a non-zero exit: never a
+# test_bad_input.sh - bad input from the user (capture file, config, command line, EAL
+# arguments) gets exactly one clear line on stderr naming the file or option and a non-zero
+# exit: never a
 # crash (exit >= 128), never a hang. A capture cut short is replayed up to the cut (exit 0,
 # one line saying where it was cut); snaplen-truncated packets are parsed or counted drops;
 # a capture truncated by someone else while it is read stops the run with one line (exit 1).
@@ -121,6 +122,12 @@ bad "no input" "--pcap" --quiet
 bad "stray argument" "$cap/sll.pcap" --pcap "$cap/eth.pcap" "$cap/sll.pcap" --quiet
 bad "--flows-jsonl into a missing folder" "$tmp/no/such/dir/f.jsonl" \
     --pcap "$cap/eth.pcap" --flows-jsonl "$tmp/no/such/dir/f.jsonl" --quiet
+# EAL arguments after --: DPDK's ~100-line usage text and its log lines become one line
+bad "unknown EAL argument" "--bogus-eal" --pcap "$cap/eth.pcap" --quiet -- --bogus-eal
+[ -s "$tmp/out" ] && fail "unknown EAL argument: DPDK's usage text reached stdout ($(wc -l <"$tmp/out") lines)"
+bad "EAL argument with a bad value" "--lcores 0@1023" --pcap "$cap/eth.pcap" --quiet -- --lcores 0@1023
+grep -qF "invalid parameter for --lcores" "$tmp/err" ||
+    fail "EAL argument with a bad value: EAL's reason is missing: $(cat "$tmp/err")"
 
 # 4. captures cut short: the complete packets are replayed, one line says where it was cut
 for c in cut.pcap cut_header.pcap; do

@@ -1,0 +1,108 @@
+/* eal_start.c - rte_eal_init with its output held back (see eal_start.h). */
+#include "eal_start.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+
+#define MAX_LOG (64u << 10)
+
+/* Joins the log's lines into why: "EAL: " and "FATAL: " prefixes dropped, repeats left out. */
+static void join_log_lines(char *log, char *why, size_t why_len)
+{
+    size_t used = 0;
+
+    why[0] = '\0';
+    for (char *save = NULL, *line = strtok_r(log, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "EAL: ", 5) == 0)
+            line += 5;
+        if (strncmp(line, "FATAL: ", 7) == 0)
+            line += 7;
+        while (*line == ' ')
+            line++;
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == ' ' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (!n || strstr(why, line))
+            continue;
+        used += (size_t)snprintf(why + used, used < why_len ? why_len - used : 0, "%s%s",
+                                 used ? "; " : "", line);
+        if (used >= why_len)
+            break;
+    }
+}
+
+/* Points fd at `to`; returns a copy of what fd was (-1 when that failed: fd is left alone). */
+static int redirect(int fd, int to)
+{
+    int saved = to >= 0 ? dup(fd) : -1;
+
+    if (saved >= 0 && dup2(to, fd) < 0) {
+        close(saved);
+        saved = -1;
+    }
+    return saved;
+}
+
+static void restore(int fd, int saved)
+{
+    if (saved >= 0) {
+        dup2(saved, fd);
+        close(saved);
+    }
+}
+
+int tw_eal_start(int argc, char **argv, char *why, size_t why_len)
+{
+    /* EAL writes its usage to stdout, its fatal alert straight to stderr and its log to
+     * the log stream: stdout goes nowhere, the other two into one memory file */
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int held = memfd_create("tapwatch-eal-log", MFD_CLOEXEC);
+
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = redirect(STDOUT_FILENO, devnull);
+    int saved_err = redirect(STDERR_FILENO, held);
+    rte_openlog_stream(stderr);
+
+    int rc = rte_eal_init(argc, argv);
+    int err = rte_errno;
+
+    fflush(stdout);
+    fflush(stderr);
+    restore(STDOUT_FILENO, saved_out);
+    restore(STDERR_FILENO, saved_err);
+    /* from now on too: DPDK's default log is stdout, where the summary goes */
+    rte_openlog_stream(stderr);
+
+    char *log = calloc(1, MAX_LOG + 1);
+    ssize_t got = 0;
+    if (log && held >= 0 && saved_err >= 0)
+        got = pread(held, log, MAX_LOG, 0);
+    if (got < 0)
+        got = 0;
+    if (rc >= 0) {
+        if (got && fwrite(log, 1, (size_t)got, stderr) != (size_t)got) {
+            /* stderr is gone: nothing to say it on */
+        }
+    } else {
+        join_log_lines(log ? log : (char[]){""}, why, why_len);
+        if (!why[0])
+            snprintf(why, why_len, "%s", rte_strerror(err));
+    }
+    free(log);
+    if (held >= 0)
+        close(held);
+    if (devnull >= 0)
+        close(devnull);
+    rte_errno = err;
+    return rc;
+}
