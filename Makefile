@@ -70,12 +70,18 @@ $(BUILD)/libdp.a: $(DP_OBJS)
 $(BUILD)/libcp.a: $(CP_OBJS)
 	@rm -f $@; ar rcs $@ $^
 
-$(BUILD)/tapwatch: $(BUILD)/control/tapwatch.o $(BUILD)/libcp.a $(BUILD)/libdp.a
+# The DPDK link mode is part of what a binary is: its stamp is new whenever the mode changes,
+# so `make DPDK_LINK=shared` after a static build relinks (no `make clean` needed).
+DPDK_LINK_STAMP := $(BUILD)/.dpdk-link-$(DPDK_LINK)
+$(DPDK_LINK_STAMP):
+	@mkdir -p $(BUILD); rm -f $(BUILD)/.dpdk-link-*; touch $@
+
+$(BUILD)/tapwatch: $(BUILD)/control/tapwatch.o $(BUILD)/libcp.a $(BUILD)/libdp.a $(DPDK_LINK_STAMP)
 	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS)
 # the query tool reads Redis only: no DPDK in it
 $(BUILD)/tapwatch-query: $(BUILD)/control/query.o $(BUILD)/libcp.a $(BUILD)/libdp.a
 	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(NODPDK_LIBS)
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcp.a $(BUILD)/libdp.a
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcp.a $(BUILD)/libdp.a $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS) -lcmocka
 
@@ -105,7 +111,7 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # store_driver (integration test helper)
-$(BUILD)/tests/store_driver: $(BUILD)/tests/integration/store_driver.o $(BUILD)/libcp.a $(BUILD)/libdp.a
+$(BUILD)/tests/store_driver: $(BUILD)/tests/integration/store_driver.o $(BUILD)/libcp.a $(BUILD)/libdp.a $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS)
 
