@@ -31,7 +31,6 @@
 
 #define TW_VERSION "0.1.0"
 #define BIG_MBUFS 128
-#define BIG_ROOM UINT16_MAX /* data room is 16 bits: frames beyond it are kept snapped */
 #define DRAIN_MS 10000
 
 static volatile int stop_requested;
@@ -461,7 +460,7 @@ int main(int argc, char **argv)
                                    zero_copy ? RTE_PKTMBUF_HEADROOM : RTE_MBUF_DEFAULT_BUF_SIZE,
                                    (int)rte_socket_id());
     if (o.pcap && !zero_copy)
-        big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, priv, BIG_ROOM, (int)rte_socket_id());
+        big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, priv, TW_SOURCE_BIG_ROOM, (int)rte_socket_id());
     if (!pool || (o.pcap && !zero_copy && !big)) {
         fprintf(stderr, "tapwatch: cannot create the packet pool: %s\n", rte_strerror(rte_errno));
         goto out;

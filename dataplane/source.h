@@ -59,6 +59,13 @@ struct tw_source {
     char end_note[320];  /* set at the end of input when it ended early (cut file...) */
 };
 
+/* The data room of the pool for big frames of copied files (pcapng, pipes): an mbuf's data
+ * room is 16 bits. */
+#define TW_SOURCE_BIG_ROOM UINT16_MAX
+/* The longest frame a file source hands out, mapped or copied; a longer one is kept snapped
+ * (its wire length still counts in full). */
+#define TW_SOURCE_MAX_FRAME (TW_SOURCE_BIG_ROOM - RTE_PKTMBUF_HEADROOM)
+
 /* Opens a capture file. Checks the file before DPDK starts, so a bad file fails fast.
  * Returns a source, or NULL with a one-line reason in err ("x.pcap: empty file"). The
  * source cannot deliver packets until tw_source_pcap_attach gives it a mempool. */

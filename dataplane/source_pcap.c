@@ -25,9 +25,6 @@
 #include "source.h"
 
 #define PCAP_READ_BUFFER (1u << 20)
-/* The most an mbuf frame holds: a 16-bit data room less the headroom. Longer frames are
- * kept snapped (their wire length still counts in full). */
-#define MAX_FRAME (UINT16_MAX - RTE_PKTMBUF_HEADROOM)
 #define SPARE_MBUFS 32
 #define SHINFO_SIZE RTE_ALIGN(sizeof(struct rte_mbuf_ext_shared_info), RTE_MBUF_PRIV_ALIGN)
 
@@ -265,8 +262,8 @@ static struct rte_mbuf *attach_frame(struct pcap_source *ps, const uint8_t *data
      * instruction that reloads the spilled 4-byte length as 16 bytes, a store-forwarding
      * stall that perf showed as a third of this function. */
     __asm__("" : "+r"(len));
-    if (unlikely(len > MAX_FRAME))
-        len = MAX_FRAME;
+    if (unlikely(len > TW_SOURCE_MAX_FRAME))
+        len = TW_SOURCE_MAX_FRAME;
 
     if (!ps->nspare && rte_pktmbuf_alloc_bulk(ps->pool, ps->spare, SPARE_MBUFS) == 0)
         ps->nspare = SPARE_MBUFS;

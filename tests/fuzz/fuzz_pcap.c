@@ -33,8 +33,6 @@
 #include "../../dataplane/pcap_map.h"
 #include "../../dataplane/source.h"
 
-/* What the biggest mbuf holds: tapwatch's BIG_ROOM (UINT16_MAX) less the 128-byte headroom. */
-#define MAX_FRAME (UINT16_MAX - 128u)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 r.ts_us != want || memcmp(r.data, pkt_data, h->caplen) != 0)
                 abort(); /* the two readers disagree on a record */
         }
-        uint32_t caplen = h->caplen > MAX_FRAME ? MAX_FRAME : h->caplen;
+        uint32_t caplen = h->caplen > TW_SOURCE_MAX_FRAME ? TW_SOURCE_MAX_FRAME : h->caplen;
         uint32_t wirelen = h->len > caplen ? h->len : caplen;
         uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
         if (ts < last_ts) /* as the worker does: time never goes back */
