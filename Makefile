@@ -3,7 +3,7 @@
 
 BUILD ?= build
 CC ?= cc
-PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap
+PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member
@@ -137,9 +137,9 @@ fuzz_timeparse_SRCS := control/timeparse.c
 fuzz_record_json_SRCS := control/record_json.c control/flow_record_names.c
 fuzz_record_json_LIBS := -ljson-c -lndpi -lm
 # the policy loader (control/policy.c) with what it links against
-fuzz_policy_SRCS := control/policy.c control/netmatch.c control/alerts.c control/store_keys.c control/redis_conn.c \
+fuzz_policy_SRCS := control/policy.c control/netmatch.c control/alerts.c control/alert_hold.c control/store_keys.c control/redis_conn.c \
 	control/record_json.c control/flow_record_names.c
-fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lhiredis -lm
+fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lhiredis -lz -lm
 FUZZ_TARGETS := parse pcap config timeparse record_json $(if $(wildcard control/policy.c),policy)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 

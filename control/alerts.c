@@ -32,10 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
+#include "alert_hold.h"
 #include "redis_conn.h"
 #include "store_keys.h"
 
@@ -440,6 +442,8 @@ struct tw_alert_store {
     char ex[16];
     char guard_ex[16];
     char sha_alert[41], sha_summary[41]; /* the scripts, loaded on the current connection */
+    char hold_path[4096];      /* items left at the end of a run wait here ("" = nowhere) */
+    uint64_t from_hold;        /* items at the head that came from that file */
     struct tw_alert_store_stats st;
 };
 
@@ -450,6 +454,22 @@ static void seterr(char *err, size_t errlen, const char *msg)
 }
 
 static int connect_now(struct tw_alert_store *s);
+
+/* Takes an item of the hold file at open time: the ring grows when it is short. */
+static int take_held(void *ctx, const void *item)
+{
+    struct tw_alert_store *s = ctx;
+
+    if (s->count == s->cap) {
+        struct item *bigger = realloc(s->ring, (size_t)s->cap * 2 * sizeof(*bigger));
+        if (bigger == NULL)
+            return -1;
+        s->ring = bigger; /* head is 0 at open time: the items are in order */
+        s->cap *= 2;
+    }
+    memcpy(&s->ring[s->count++], item, sizeof(struct item));
+    return 0;
+}
 
 struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p, char *err,
                                            size_t errlen)
@@ -482,6 +502,20 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->retention_s);
     snprintf(s->guard_ex, sizeof(s->guard_ex), "%" PRIu32,
              p->guard_ttl_s ? p->guard_ttl_s : p->retention_s);
+    if (p->hold_path != NULL && p->hold_path[0] != '\0') {
+        if (strlen(p->hold_path) >= sizeof(s->hold_path)) {
+            seterr(err, errlen, "redis: run_dir too long for the alert hold file");
+            tw_alert_store_close(s);
+            return NULL;
+        }
+        snprintf(s->hold_path, sizeof(s->hold_path), "%s", p->hold_path);
+        if (tw_hold_load(s->hold_path, sizeof(struct item), take_held, s, &s->from_hold, err,
+                         errlen) != 0) {
+            tw_alert_store_close(s);
+            return NULL;
+        }
+        s->st.recovered = s->from_hold;
+    }
     connect_now(s);
     return s;
 }
@@ -677,6 +711,19 @@ static void drop_connection(struct tw_alert_store *s)
     s->st.errors++;
 }
 
+/* The first n items leave the queue (written, or dropped after TW_TRIES refusals). */
+static void advance(struct tw_alert_store *s, uint32_t n)
+{
+    s->head = (s->head + n) % s->cap;
+    s->count -= n;
+    s->tries = 0;
+    if (s->from_hold) { /* the file is not needed once all of its items are gone */
+        s->from_hold -= n < s->from_hold ? n : s->from_hold;
+        if (s->from_hold == 0)
+            (void)tw_hold_remove(s->hold_path);
+    }
+}
+
 static void pop(struct tw_alert_store *s, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
@@ -686,9 +733,7 @@ static void pop(struct tw_alert_store *s, uint32_t n)
         else
             s->st.summaries_written++;
     }
-    s->head = (s->head + n) % s->cap;
-    s->count -= n;
-    s->tries = 0;
+    advance(s, n);
 }
 
 static int send_batch(struct tw_alert_store *s, uint32_t n)
@@ -736,9 +781,7 @@ static int send_batch(struct tw_alert_store *s, uint32_t n)
         s->st.errors++;
         if (++s->tries >= TW_TRIES) {
             s->st.errors += n;
-            s->head = (s->head + n) % s->cap;
-            s->count -= n;
-            s->tries = 0;
+            advance(s, n);
         }
         return -1;
     }
@@ -819,6 +862,39 @@ uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms)
         now = tw_mono_ms();
     }
     return s->count;
+}
+
+static const void *item_at(void *ctx, uint64_t i)
+{
+    const struct tw_alert_store *s = ctx;
+
+    return &s->ring[(s->head + i) % s->cap];
+}
+
+int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held)
+{
+    *held = 0;
+    if (s->hold_path[0] == '\0')
+        return 0;
+    if (s->count > 0) {
+        char *slash = strrchr(s->hold_path, '/');
+        if (slash != NULL && slash != s->hold_path) { /* run_dir is made when first needed */
+            *slash = '\0';
+            int made = mkdir(s->hold_path, 0700) == 0 || errno == EEXIST;
+            *slash = '/';
+            if (!made)
+                return -1;
+        }
+    }
+    if (tw_hold_save(s->hold_path, sizeof(struct item), s->count, item_at, s) != 0)
+        return -1;
+    *held = s->count;
+    return 0;
+}
+
+const char *tw_alert_store_hold_path(const struct tw_alert_store *s)
+{
+    return s->hold_path;
 }
 
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out)

@@ -166,6 +166,8 @@ struct tw_alert_store_params {
     uint32_t batch;         /* items per pipelined write */
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
     uint32_t flush_ms;
+    const char *hold_path;  /* where items left at the end of a run wait for the next one
+                             * (alert_hold.h); NULL = nowhere */
 };
 
 struct tw_alert_store_stats {
@@ -173,11 +175,13 @@ struct tw_alert_store_stats {
     uint64_t pending;       /* items waiting now */
     uint64_t dropped_full;  /* items refused: buffer full */
     uint64_t errors, reconnects;
+    uint64_t recovered;     /* items an earlier run left in the hold file, queued first */
     int connected;
 };
 
 /* Opens the writer with its own connection (tried once now, then at most once a second).
- * Returns it, or NULL with a one-line reason in err (bad URL, no memory). */
+ * Items an earlier run left in the hold file go first. Returns it, or NULL with a one-line
+ * reason in err (bad URL, no memory, a hold file that cannot be read). */
 struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p, char *err,
                                            size_t errlen);
 /* Queue an alert / a summary item. Return 0, or -1 when the buffer is full (dropped and
@@ -189,6 +193,12 @@ int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary
 int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);
 /* Writes everything queued, for at most timeout_ms. Returns the items left unwritten. */
 uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms);
+/* Saves the items still queued (after the drain) to the hold file for the next start, or
+ * removes the file when none are. Sets *held. Returns 0 (also without a hold file: *held is
+ * then 0), or -1 with errno set when the file cannot be written. */
+int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held);
+/* The hold file's path ("" without one). */
+const char *tw_alert_store_hold_path(const struct tw_alert_store *s);
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out);
 /* NULL is fine. */
 void tw_alert_store_close(struct tw_alert_store *s);

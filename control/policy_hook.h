@@ -26,6 +26,7 @@ struct tw_policy_hook_params {
     uint32_t hot_window_s;  /* how long a flow's "already summed" guard lives */
     uint32_t batch, buffer_items, flush_ms;
     uint32_t flows_max;        /* concurrent equipment flows the dedupe table holds */
+    const char *run_dir;       /* where alerts left at the end of a run wait (NULL = nowhere) */
 };
 
 struct tw_policy_hook_stats {
@@ -55,9 +56,14 @@ int tw_policy_hook_reload(struct tw_policy_hook *h, char *err, size_t errlen);
 /* Does the Redis I/O that is due (now_ms monotonic). */
 void tw_policy_hook_poll(struct tw_policy_hook *h, uint64_t now_ms);
 
-/* Flushes the JSON lines and writes what is queued for Redis for at most timeout_ms.
- * Returns the number of items that did not reach Redis (0 without Redis). */
-uint64_t tw_policy_hook_drain(struct tw_policy_hook *h, uint64_t timeout_ms);
+/* Flushes the JSON lines and writes what is queued for Redis for at most timeout_ms. What
+ * did not reach Redis then is saved in the hold file for the next start (*held items, path
+ * in hold_path). Returns the number of items neither written nor saved (0 without Redis). */
+uint64_t tw_policy_hook_drain(struct tw_policy_hook *h, uint64_t timeout_ms, uint64_t *held,
+                              const char **hold_path);
+
+/* Items an earlier run left in the hold file, queued first at open (0 without Redis). */
+uint64_t tw_policy_hook_recovered(const struct tw_policy_hook *h, const char **hold_path);
 
 const struct tw_policy *tw_policy_hook_policy(const struct tw_policy_hook *h);
 void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_hook_stats *out);

@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "file_io.h"
 #include "spool.h"
 
 #define HEADER_SIZE 64
@@ -27,92 +30,23 @@ struct tw_spool {
     uint8_t stage[STAGE * SLOT_SIZE];
 };
 
-static uint32_t crc_table[256];
-
+/* CRC-32 (zlib's, the polynomial of Ethernet and gzip) */
 static uint32_t crc32_of(const void *data, size_t n)
 {
-    const uint8_t *p = data;
-    uint32_t c = 0xffffffffu;
-
-    if (crc_table[1] == 0)
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t v = i;
-            for (int k = 0; k < 8; k++)
-                v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
-            crc_table[i] = v;
-        }
-    for (size_t i = 0; i < n; i++)
-        c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-    return c ^ 0xffffffffu;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static int write_all(int fd, const void *buf, size_t n, off_t off)
-{
-    const uint8_t *p = buf;
-
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-        off += w;
-    }
-    return 0;
-}
-
-static int read_all(int fd, void *buf, size_t n, off_t off)
-{
-    uint8_t *p = buf;
-
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-        off += r;
-    }
-    return 0;
+    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)n);
 }
 
 static int write_header(struct tw_spool *sp)
 {
     uint8_t h[HEADER_SIZE] = "TWSPOOL1";
 
-    put32(h + 8, VERSION);
-    put32(h + 12, (uint32_t)SLOT_SIZE);
-    put64(h + 16, sp->capacity);
-    put64(h + 24, sp->done);
-    put64(h + 32, sp->tail - sp->nstaged); /* what is in the file */
-    put32(h + 40, crc32_of(h, 40));
-    return write_all(sp->fd, h, sizeof(h), 0);
+    tw_le_put32(h + 8, VERSION);
+    tw_le_put32(h + 12, (uint32_t)SLOT_SIZE);
+    tw_le_put64(h + 16, sp->capacity);
+    tw_le_put64(h + 24, sp->done);
+    tw_le_put64(h + 32, sp->tail - sp->nstaged); /* what is in the file */
+    tw_le_put32(h + 40, crc32_of(h, 40));
+    return tw_pwrite_all(sp->fd, h, sizeof(h), 0);
 }
 
 static off_t slot_off(const struct tw_spool *sp, uint64_t number)
@@ -133,8 +67,8 @@ static int reset(struct tw_spool *sp)
 
 static int valid_slot(const uint8_t *slot, uint64_t number)
 {
-    return get32(slot) == SLOT_MAGIC && get64(slot + 8) == number &&
-           get32(slot + 4) == crc32_of(slot + SLOT_HEAD, sizeof(struct tw_flow_record));
+    return tw_le_get32(slot) == SLOT_MAGIC && tw_le_get64(slot + 8) == number &&
+           tw_le_get32(slot + 4) == crc32_of(slot + SLOT_HEAD, sizeof(struct tw_flow_record));
 }
 
 static struct tw_spool *fail_open(struct tw_spool *sp, char *err, size_t errlen,
@@ -176,20 +110,20 @@ struct tw_spool *tw_spool_open(const char *path, uint64_t capacity, uint64_t *re
             return fail_open(sp, err, errlen, path, strerror(errno));
         return sp;
     }
-    if (read_all(sp->fd, h, sizeof(h), 0) != 0 || memcmp(h, "TWSPOOL1", 8) != 0 ||
-        get32(h + 40) != crc32_of(h, 40))
+    if (tw_pread_all(sp->fd, h, sizeof(h), 0) != 0 || memcmp(h, "TWSPOOL1", 8) != 0 ||
+        tw_le_get32(h + 40) != crc32_of(h, 40))
         return fail_open(sp, err, errlen, path, "not a tapwatch spool file (move it away)");
-    if (get32(h + 8) != VERSION || get32(h + 12) != SLOT_SIZE || get64(h + 16) == 0)
+    if (tw_le_get32(h + 8) != VERSION || tw_le_get32(h + 12) != SLOT_SIZE || tw_le_get64(h + 16) == 0)
         return fail_open(sp, err, errlen, path,
                          "written by another tapwatch version (replay it with that one)");
-    sp->capacity = get64(h + 16);
-    sp->done = get64(h + 24);
-    sp->tail = get64(h + 32);
+    sp->capacity = tw_le_get64(h + 16);
+    sp->done = tw_le_get64(h + 24);
+    sp->tail = tw_le_get64(h + 32);
     if (sp->tail < sp->done)
         sp->tail = sp->done;
     /* records appended after the header was last written */
     while (sp->tail - sp->done < sp->capacity &&
-           read_all(sp->fd, slot, sizeof(slot), slot_off(sp, sp->tail)) == 0 &&
+           tw_pread_all(sp->fd, slot, sizeof(slot), slot_off(sp, sp->tail)) == 0 &&
            valid_slot(slot, sp->tail))
         sp->tail++;
     sp->read = sp->done;
@@ -210,7 +144,7 @@ int tw_spool_flush(struct tw_spool *sp)
         uint64_t to_end = sp->capacity - n % sp->capacity;
         if (run > to_end)
             run = (unsigned)to_end;
-        if (write_all(sp->fd, sp->stage + (size_t)done * SLOT_SIZE, (size_t)run * SLOT_SIZE,
+        if (tw_pwrite_all(sp->fd, sp->stage + (size_t)done * SLOT_SIZE, (size_t)run * SLOT_SIZE,
                       slot_off(sp, n)) != 0)
             return -1;
         done += run;
@@ -231,9 +165,9 @@ int tw_spool_append(struct tw_spool *sp, const struct tw_flow_record *r)
         return -1;
     slot = sp->stage + (size_t)sp->nstaged * SLOT_SIZE;
     memcpy(slot + SLOT_HEAD, r, sizeof(*r));
-    put32(slot, SLOT_MAGIC);
-    put32(slot + 4, crc32_of(r, sizeof(*r)));
-    put64(slot + 8, sp->tail);
+    tw_le_put32(slot, SLOT_MAGIC);
+    tw_le_put32(slot + 4, crc32_of(r, sizeof(*r)));
+    tw_le_put64(slot + 8, sp->tail);
     sp->nstaged++;
     sp->tail++;
     return 0;
@@ -265,7 +199,7 @@ int tw_spool_read(struct tw_spool *sp, struct tw_flow_record *out, uint64_t *num
             run = 64;
         if (run > (uint64_t)(max - got))
             run = (uint64_t)(max - got);
-        if (read_all(sp->fd, buf, (size_t)run * SLOT_SIZE, slot_off(sp, n)) != 0)
+        if (tw_pread_all(sp->fd, buf, (size_t)run * SLOT_SIZE, slot_off(sp, n)) != 0)
             return -1;
         for (uint64_t i = 0; i < run; i++) {
             const uint8_t *slot = buf + i * SLOT_SIZE;

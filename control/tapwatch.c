@@ -547,11 +547,18 @@ int main(int argc, char **argv)
             .hot_window_s = cfg.redis.hot_window_s,
             .batch = cfg.redis.batch, .buffer_items = cfg.redis.alert_buffer,
             .flush_ms = cfg.redis.flush_ms, .flows_max = cfg.flow_table.capacity * cfg.workers,
+            .run_dir = cfg.run_dir,
         };
         if (!(policy = tw_policy_hook_open(&pp, err, sizeof(err)))) {
             fprintf(stderr, "tapwatch: %s\n", err);
             goto out;
         }
+        const char *hold_path;
+        uint64_t recovered = tw_policy_hook_recovered(policy, &hold_path);
+        if (recovered)
+            fprintf(stderr, "tapwatch: %s: %llu alerts and summary updates of an earlier run "
+                            "waited for Redis; writing them first\n",
+                    hold_path, (unsigned long long)recovered);
     }
     struct tw_control ctl = {
         .workers = workers, .nb_workers = cfg.workers, .jsonl = jsonl, .store = store,
@@ -578,13 +585,20 @@ int main(int argc, char **argv)
     ctl.nb_workers = cfg.workers;
     tw_control_run(&ctl, &stop_requested, DRAIN_MS);
     rte_eal_mp_wait_lcore();
-    uint64_t alerts_unwritten = policy ? tw_policy_hook_drain(policy, DRAIN_MS) : 0;
+    uint64_t alerts_held = 0;
+    const char *alerts_hold_path = "";
+    uint64_t alerts_unwritten =
+        policy ? tw_policy_hook_drain(policy, DRAIN_MS, &alerts_held, &alerts_hold_path) : 0;
     tw_control_summary(&ctl, report, src->name, src->end_note);
     if (policy)
         tw_policy_hook_summary(policy, report);
     if (src->end_note[0])
         fprintf(stderr, "tapwatch: %s: %s\n", o.pcap ? o.pcap : src->name, src->end_note);
     rc = started == cfg.workers ? 0 : 1;
+    if (alerts_held)
+        fprintf(stderr, "tapwatch: Redis %s did not come back: %llu alerts and summary updates "
+                        "wait in %s; the next start writes them first\n",
+                cfg.redis.url, (unsigned long long)alerts_held, alerts_hold_path);
     if (alerts_unwritten) {
         fprintf(stderr, "tapwatch: Redis %s: %llu alerts and summary updates did not reach Redis\n",
                 cfg.redis.url, (unsigned long long)alerts_unwritten);

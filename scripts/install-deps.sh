@@ -11,6 +11,7 @@ PKGS=(
     libpcap-dev
     libyaml-dev
     libjson-c-dev
+    zlib1g-dev
     libcmocka-dev
     redis-server redis-tools
     python3-scapy
