@@ -2,9 +2,10 @@
  *
  * A classic pcap file on disk is mapped (pcap_map.c) and each frame is handed out as an
  * mbuf whose data points into the mapping: no read() copy, no memcpy, and the pool holds
- * headers only. pcapng files and pipes go through libpcap with a 1 MiB stdio buffer, each
- * record copied into an mbuf. Either way a file cut in the middle of a record ends the
- * input after the last complete packet and leaves a one-line note saying where.
+ * headers only; a pager thread (pcap_pager.c) maps the pages just ahead of the reader and
+ * returns them just behind it. pcapng files and pipes go through libpcap with a 1 MiB stdio
+ * buffer, each record copied into an mbuf. Either way a file cut in the middle of a record
+ * ends the input after the last complete packet and leaves a one-line note saying where.
  */
 #include <errno.h>
 #include <stdio.h>
