@@ -216,29 +216,28 @@ unsigned tw_worker_mbuf_priv_size(void)
 }
 
 /* The flow part of a packet, once its key and hash are known. */
-static void account(struct tw_worker *w, const struct tw_packet *p, const struct tw_flow_key *k,
-                    uint32_t hash, int from_a, uint32_t wire_len, uint64_t ts_us)
+static void account(struct tw_worker *w, const struct tw_packet *pkt,
+                    const struct tw_flow_key *key, uint32_t hash, int from_a, uint32_t wire_len,
+                    uint64_t ts_us)
 {
-    const struct tw_packet pkt = *p;
-    const struct tw_flow_key key = *k;
     struct tw_flow *f;
 
     if (ts_us > w->now_us)
         w->now_us = ts_us;
-    f = tw_flow_table_find(w->flows, &key, hash);
+    f = tw_flow_table_find(w->flows, key, hash);
     if (f) {
         /* Decide on the flow's own timestamps, not on when the reaper last ran, so the
          * records do not depend on burst boundaries or the worker count. */
         if (tw_flow_expired(f, ts_us, w->p.idle_us, w->p.close_us)) {
             end_flow(w, f, timeout_reason(f));
             f = NULL;
-        } else if (f->state == TW_FLOW_CLOSING && (pkt.tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN) {
+        } else if (f->state == TW_FLOW_CLOSING && (pkt->tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN) {
             end_flow(w, f, TW_END_TCP_CLOSE); /* a new connection reuses the ports */
             f = NULL;
         }
     }
     if (!f) {
-        f = tw_flow_table_insert(w->flows, &key, hash);
+        f = tw_flow_table_insert(w->flows, key, hash);
         if (unlikely(!f)) {
             struct tw_flow *victim = w->p.evict_when_full ? tw_flow_table_oldest(w->flows) : NULL;
             if (!victim) {
@@ -246,7 +245,7 @@ static void account(struct tw_worker *w, const struct tw_packet *p, const struct
                 return;
             }
             end_flow(w, victim, TW_END_EVICTED);
-            f = tw_flow_table_insert(w->flows, &key, hash);
+            f = tw_flow_table_insert(w->flows, key, hash);
         }
         f->client_is_a = (uint8_t)from_a;
         f->first_us = f->last_export_us = ts_us;
@@ -259,24 +258,24 @@ static void account(struct tw_worker *w, const struct tw_packet *p, const struct
     if (from_a == f->client_is_a) {
         f->c2s_packets++;
         f->c2s_bytes += wire_len;
-        f->c2s_tcp_flags |= pkt.tcp_flags;
+        f->c2s_tcp_flags |= pkt->tcp_flags;
     } else {
         f->s2c_packets++;
         f->s2c_bytes += wire_len;
-        f->s2c_tcp_flags |= pkt.tcp_flags;
+        f->s2c_tcp_flags |= pkt->tcp_flags;
     }
     tw_flow_table_touch(w->flows, f);
-    if (pkt.first_fragment)
+    if (pkt->first_fragment)
         w->counters.v[TW_C_IPV4_FIRST_FRAGMENT]++;
-    if (pkt.tcp_flags & (TW_TCP_FIN | TW_TCP_RST)) {
-        if ((pkt.tcp_flags & TW_TCP_RST) ||
+    if (pkt->tcp_flags & (TW_TCP_FIN | TW_TCP_RST)) {
+        if ((pkt->tcp_flags & TW_TCP_RST) ||
             ((f->c2s_tcp_flags & TW_TCP_FIN) && (f->s2c_tcp_flags & TW_TCP_FIN)))
             tw_flow_table_set_closing(w->flows, f);
     }
 
-    if (f->dpi && !pkt.snapped) {
+    if (f->dpi && !pkt->snapped) {
         w->counters.v[TW_C_DPI_PACKETS]++;
-        if (tw_classify_packet(w->dpi, f, &pkt, ts_us)) {
+        if (tw_classify_packet(w->dpi, f, pkt, ts_us)) {
             note_detection(w, f);
             emit(w, f, TW_EVENT_CLASSIFIED, TW_END_NONE);
         }
