@@ -17,14 +17,20 @@
 #define HOLD_MAGIC "TWHOLD01"
 #define HOLD_HEADER 32u
 
-int tw_hold_save(const char *path, uint32_t item_size, uint64_t n,
-                 const void *(*item_at)(void *ctx, uint64_t i), void *ctx)
+/* CRC-32 of n bytes on top of crc (zlib's crc32_z would restart from 0 on a NULL buffer) */
+static uLong crc_more(uLong crc, const void *data, size_t n)
+{
+    return n ? crc32_z(crc, data, n) : crc;
+}
+
+int tw_hold_save(const char *path, uint32_t item_size, const void *first, uint64_t n_first,
+                 const void *second, uint64_t n_second)
 {
     char tmp[PATH_MAX];
     uint8_t h[HOLD_HEADER] = {0};
-    uLong crc = crc32(0L, Z_NULL, 0);
+    size_t len1 = (size_t)n_first * item_size, len2 = (size_t)n_second * item_size;
 
-    if (n == 0)
+    if (n_first + n_second == 0)
         return tw_hold_remove(path);
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
         errno = ENAMETOOLONG;
@@ -33,16 +39,17 @@ int tw_hold_save(const char *path, uint32_t item_size, uint64_t n,
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    for (uint64_t i = 0; i < n; i++)
-        crc = crc32(crc, item_at(ctx, i), item_size);
+    uLong crc = crc_more(crc_more(0, first, len1), second, len2);
     memcpy(h, HOLD_MAGIC, 8);
     tw_le_put32(h + 8, item_size);
     tw_le_put32(h + 12, (uint32_t)crc);
-    tw_le_put64(h + 16, n);
-    tw_le_put32(h + 24, (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, 24));
+    tw_le_put64(h + 16, n_first + n_second);
+    tw_le_put32(h + 24, (uint32_t)crc_more(0, h, 24));
     int rc = tw_pwrite_all(fd, h, sizeof(h), 0);
-    for (uint64_t i = 0; rc == 0 && i < n; i++)
-        rc = tw_pwrite_all(fd, item_at(ctx, i), item_size, (off_t)(HOLD_HEADER + i * item_size));
+    if (rc == 0)
+        rc = tw_pwrite_all(fd, first, len1, HOLD_HEADER);
+    if (rc == 0)
+        rc = tw_pwrite_all(fd, second, len2, (off_t)(HOLD_HEADER + len1));
     if (rc == 0)
         rc = fsync(fd);
     int saved = errno;
@@ -81,7 +88,7 @@ int tw_hold_load(const char *path, uint32_t item_size, int (*take)(void *ctx, co
     }
     uint64_t n = tw_le_get64(buf + 16);
     if (memcmp(buf, HOLD_MAGIC, 8) != 0 ||
-        tw_le_get32(buf + 24) != (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, 24)) {
+        tw_le_get32(buf + 24) != (uint32_t)crc_more(0, buf, 24)) {
         snprintf(err, errlen, "%s: not an alert hold file (or its header is damaged)", path);
         goto fail;
     }
@@ -90,12 +97,10 @@ int tw_hold_load(const char *path, uint32_t item_size, int (*take)(void *ctx, co
                               "version of tapwatch)", path, tw_le_get32(buf + 8), item_size);
         goto fail;
     }
-    uLong crc = crc32(0L, Z_NULL, 0);
     int sized = n <= ((uint64_t)st.st_size - HOLD_HEADER) / item_size &&
                 HOLD_HEADER + n * item_size == (uint64_t)st.st_size;
-    for (uint64_t i = 0; sized && i < n; i++)
-        crc = crc32(crc, buf + HOLD_HEADER + i * item_size, item_size);
-    if (!sized || tw_le_get32(buf + 12) != (uint32_t)crc) {
+    if (!sized || tw_le_get32(buf + 12) != (uint32_t)crc_more(0, buf + HOLD_HEADER,
+                                                                        n * item_size)) {
         snprintf(err, errlen, "%s: damaged (%llu bytes for %llu items of %u bytes, or a wrong "
                               "checksum)", path, (unsigned long long)st.st_size,
                  (unsigned long long)n, item_size);

@@ -22,10 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes the n items item_at(ctx, 0..n-1), item_size bytes each, to path (through path.tmp,
- * fsynced, renamed). n == 0 removes the file. Returns 0, or -1 with errno set. */
-int tw_hold_save(const char *path, uint32_t item_size, uint64_t n,
-                 const void *(*item_at)(void *ctx, uint64_t i), void *ctx);
+/* Writes n_first items at first, then n_second at second (the two halves of a ring; either
+ * may be empty), item_size bytes each, to path (through path.tmp, fsynced, renamed). No
+ * items at all removes the file. Returns 0, or -1 with errno set. */
+int tw_hold_save(const char *path, uint32_t item_size, const void *first, uint64_t n_first,
+                 const void *second, uint64_t n_second);
 
 /* Reads the items of path, calling take(ctx, item) for each in order. Sets *loaded (0 when
  * there is no file). Returns 0, or -1 with a one-line reason in err (unreadable, not a hold

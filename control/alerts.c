@@ -29,6 +29,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,7 +443,8 @@ struct tw_alert_store {
     char ex[16];
     char guard_ex[16];
     char sha_alert[41], sha_summary[41]; /* the scripts, loaded on the current connection */
-    char hold_path[4096];      /* items left at the end of a run wait here ("" = nowhere) */
+    char run_dir[PATH_MAX];
+    char hold_path[PATH_MAX];  /* items left at the end of a run wait here ("" = nowhere) */
     uint64_t from_hold;        /* items at the head that came from that file */
     struct tw_alert_store_stats st;
 };
@@ -502,13 +504,15 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->retention_s);
     snprintf(s->guard_ex, sizeof(s->guard_ex), "%" PRIu32,
              p->guard_ttl_s ? p->guard_ttl_s : p->retention_s);
-    if (p->hold_path != NULL && p->hold_path[0] != '\0') {
-        if (strlen(p->hold_path) >= sizeof(s->hold_path)) {
+    if (p->run_dir != NULL && p->run_dir[0] != '\0') {
+        int n = snprintf(s->hold_path, sizeof(s->hold_path), "%s/redis-alerts-%s.dat",
+                         p->run_dir, s->sensor);
+        if (n < 0 || (size_t)n >= sizeof(s->hold_path)) {
             seterr(err, errlen, "redis: run_dir too long for the alert hold file");
             tw_alert_store_close(s);
             return NULL;
         }
-        snprintf(s->hold_path, sizeof(s->hold_path), "%s", p->hold_path);
+        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->run_dir);
         if (tw_hold_load(s->hold_path, sizeof(struct item), take_held, s, &s->from_hold, err,
                          errlen) != 0) {
             tw_alert_store_close(s);
@@ -864,29 +868,18 @@ uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms)
     return s->count;
 }
 
-static const void *item_at(void *ctx, uint64_t i)
-{
-    const struct tw_alert_store *s = ctx;
-
-    return &s->ring[(s->head + i) % s->cap];
-}
-
 int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held)
 {
+    /* the queue is a ring: its items in order are [head, end) then [0, rest) */
+    uint32_t first = s->count < s->cap - s->head ? s->count : s->cap - s->head;
+
     *held = 0;
     if (s->hold_path[0] == '\0')
         return 0;
-    if (s->count > 0) {
-        char *slash = strrchr(s->hold_path, '/');
-        if (slash != NULL && slash != s->hold_path) { /* run_dir is made when first needed */
-            *slash = '\0';
-            int made = mkdir(s->hold_path, 0700) == 0 || errno == EEXIST;
-            *slash = '/';
-            if (!made)
-                return -1;
-        }
-    }
-    if (tw_hold_save(s->hold_path, sizeof(struct item), s->count, item_at, s) != 0)
+    if (s->count > 0 && mkdir(s->run_dir, 0700) != 0 && errno != EEXIST)
+        return -1; /* run_dir is made when first needed, as for the record spool */
+    if (tw_hold_save(s->hold_path, sizeof(struct item), &s->ring[s->head], first, s->ring,
+                     s->count - first) != 0)
         return -1;
     *held = s->count;
     return 0;

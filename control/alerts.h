@@ -166,8 +166,8 @@ struct tw_alert_store_params {
     uint32_t batch;         /* items per pipelined write */
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
     uint32_t flush_ms;
-    const char *hold_path;  /* where items left at the end of a run wait for the next one
-                             * (alert_hold.h); NULL = nowhere */
+    const char *run_dir;    /* items left at the end of a run wait for the next one in
+                             * run_dir/redis-alerts-<sensor>.dat (alert_hold.h); NULL = nowhere */
 };
 
 struct tw_alert_store_stats {

@@ -45,18 +45,11 @@ struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p
         }
     }
     if (p->redis_url != NULL && p->redis_url[0] != '\0') {
-        char hold[4096] = "";
-        if (p->run_dir != NULL && p->run_dir[0] != '\0' &&
-            snprintf(hold, sizeof(hold), "%s/redis-alerts-%s.dat", p->run_dir, p->sensor) >=
-                (int)sizeof(hold)) {
-            snprintf(err, errlen, "redis: run_dir too long for the alert hold file");
-            goto fail;
-        }
         struct tw_alert_store_params sp = {
             .url = p->redis_url, .sensor = p->sensor, .retention_s = p->retention_s,
             .guard_ttl_s = p->hot_window_s,
             .batch = p->batch, .buffer_items = p->buffer_items, .flush_ms = p->flush_ms,
-            .hold_path = hold,
+            .run_dir = p->run_dir,
         };
         if ((h->store = tw_alert_store_open(&sp, err, errlen)) == NULL)
             goto fail;
@@ -134,32 +127,32 @@ void tw_policy_hook_poll(struct tw_policy_hook *h, uint64_t now_ms)
         tw_alert_store_poll(h->store, now_ms);
 }
 
-uint64_t tw_policy_hook_drain(struct tw_policy_hook *h, uint64_t timeout_ms, uint64_t *held,
-                              const char **hold_path)
+uint64_t tw_policy_hook_drain(struct tw_policy_hook *h, uint64_t timeout_ms, uint64_t *held)
 {
     *held = 0;
-    *hold_path = "";
     if (h->jsonl != NULL)
         fflush(h->jsonl);
     if (h->store == NULL)
         return 0;
     uint64_t left = tw_alert_store_drain(h->store, timeout_ms);
-    *hold_path = tw_alert_store_hold_path(h->store);
     if (tw_alert_store_hold(h->store, held) != 0)
         return left;
     return left - *held;
 }
 
-uint64_t tw_policy_hook_recovered(const struct tw_policy_hook *h, const char **hold_path)
+uint64_t tw_policy_hook_recovered(const struct tw_policy_hook *h)
 {
     struct tw_alert_store_stats as;
 
-    *hold_path = "";
     if (h->store == NULL)
         return 0;
     tw_alert_store_get_stats(h->store, &as);
-    *hold_path = tw_alert_store_hold_path(h->store);
     return as.recovered;
+}
+
+const char *tw_policy_hook_hold_path(const struct tw_policy_hook *h)
+{
+    return h->store != NULL ? tw_alert_store_hold_path(h->store) : "";
 }
 
 const struct tw_policy *tw_policy_hook_policy(const struct tw_policy_hook *h)

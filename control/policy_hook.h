@@ -57,13 +57,15 @@ int tw_policy_hook_reload(struct tw_policy_hook *h, char *err, size_t errlen);
 void tw_policy_hook_poll(struct tw_policy_hook *h, uint64_t now_ms);
 
 /* Flushes the JSON lines and writes what is queued for Redis for at most timeout_ms. What
- * did not reach Redis then is saved in the hold file for the next start (*held items, path
- * in hold_path). Returns the number of items neither written nor saved (0 without Redis). */
-uint64_t tw_policy_hook_drain(struct tw_policy_hook *h, uint64_t timeout_ms, uint64_t *held,
-                              const char **hold_path);
+ * did not reach Redis then is saved in the hold file for the next start (*held items).
+ * Returns the number of items neither written nor saved (0 without Redis). */
+uint64_t tw_policy_hook_drain(struct tw_policy_hook *h, uint64_t timeout_ms, uint64_t *held);
 
 /* Items an earlier run left in the hold file, queued first at open (0 without Redis). */
-uint64_t tw_policy_hook_recovered(const struct tw_policy_hook *h, const char **hold_path);
+uint64_t tw_policy_hook_recovered(const struct tw_policy_hook *h);
+
+/* The hold file's path ("" without Redis or run_dir). */
+const char *tw_policy_hook_hold_path(const struct tw_policy_hook *h);
 
 const struct tw_policy *tw_policy_hook_policy(const struct tw_policy_hook *h);
 void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_hook_stats *out);

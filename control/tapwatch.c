@@ -553,12 +553,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "tapwatch: %s\n", err);
             goto out;
         }
-        const char *hold_path;
-        uint64_t recovered = tw_policy_hook_recovered(policy, &hold_path);
+        uint64_t recovered = tw_policy_hook_recovered(policy);
         if (recovered)
             fprintf(stderr, "tapwatch: %s: %llu alerts and summary updates of an earlier run "
                             "waited for Redis; writing them first\n",
-                    hold_path, (unsigned long long)recovered);
+                    tw_policy_hook_hold_path(policy), (unsigned long long)recovered);
     }
     struct tw_control ctl = {
         .workers = workers, .nb_workers = cfg.workers, .jsonl = jsonl, .store = store,
@@ -586,9 +585,7 @@ int main(int argc, char **argv)
     tw_control_run(&ctl, &stop_requested, DRAIN_MS);
     rte_eal_mp_wait_lcore();
     uint64_t alerts_held = 0;
-    const char *alerts_hold_path = "";
-    uint64_t alerts_unwritten =
-        policy ? tw_policy_hook_drain(policy, DRAIN_MS, &alerts_held, &alerts_hold_path) : 0;
+    uint64_t alerts_unwritten = policy ? tw_policy_hook_drain(policy, DRAIN_MS, &alerts_held) : 0;
     tw_control_summary(&ctl, report, src->name, src->end_note);
     if (policy)
         tw_policy_hook_summary(policy, report);
@@ -598,7 +595,7 @@ int main(int argc, char **argv)
     if (alerts_held)
         fprintf(stderr, "tapwatch: Redis %s did not come back: %llu alerts and summary updates "
                         "wait in %s; the next start writes them first\n",
-                cfg.redis.url, (unsigned long long)alerts_held, alerts_hold_path);
+                cfg.redis.url, (unsigned long long)alerts_held, tw_policy_hook_hold_path(policy));
     if (alerts_unwritten) {
         fprintf(stderr, "tapwatch: Redis %s: %llu alerts and summary updates did not reach Redis\n",
                 cfg.redis.url, (unsigned long long)alerts_unwritten);
