@@ -71,6 +71,8 @@ int tw_eal_start(int argc, char **argv, char *why, size_t why_len)
     fflush(stderr);
     int saved_out = redirect(STDOUT_FILENO, devnull);
     int saved_err = redirect(STDERR_FILENO, held);
+    /* DPDK's log goes to stderr: into the memory file now, to the real stderr afterwards
+     * (its default is stdout, where tapwatch prints its summary) */
     rte_openlog_stream(stderr);
 
     int rc = rte_eal_init(argc, argv);
@@ -80,12 +82,10 @@ int tw_eal_start(int argc, char **argv, char *why, size_t why_len)
     fflush(stderr);
     restore(STDOUT_FILENO, saved_out);
     restore(STDERR_FILENO, saved_err);
-    /* from now on too: DPDK's default log is stdout, where the summary goes */
-    rte_openlog_stream(stderr);
 
     char *log = calloc(1, MAX_LOG + 1);
     ssize_t got = 0;
-    if (log && held >= 0 && saved_err >= 0)
+    if (log && saved_err >= 0) /* stderr went into the memory file */
         got = pread(held, log, MAX_LOG, 0);
     if (got < 0)
         got = 0;
