@@ -18,15 +18,6 @@
 
 #define MAX_BURST 512
 
-int tw_worker_init(struct tw_worker *w, unsigned id, const struct tw_worker_params *p,
-                   struct rte_ring *events)
-{
-    if (tw_worker_prepare(w, id, p) != 0)
-        return -1;
-    w->events = events;
-    return 0;
-}
-
 int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_params *p)
 {
     memset(w, 0, sizeof(*w));

@@ -61,11 +61,9 @@ struct tw_worker {
 };
 
 /* Creates a worker's tables: flow table and nDPI module. No DPDK call, so it may run on
- * any thread, even before rte_eal_init. Returns 0, or -1 with errno. */
+ * any thread, even before rte_eal_init; the caller then sets events (and, to run it,
+ * source, queue and stop). Returns 0, or -1 with errno. */
 int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_params *p);
-/* tw_worker_prepare, then the event ring. Returns 0, or -1 with errno. */
-int tw_worker_init(struct tw_worker *w, unsigned id, const struct tw_worker_params *p,
-                   struct rte_ring *events);
 void tw_worker_fini(struct tw_worker *w);
 
 /* Accounts for one frame (all the per-packet work). */

@@ -122,7 +122,8 @@ static void start(struct tw_worker *w, uint32_t capacity, uint64_t idle_us, uint
 
     while (rte_ring_sc_dequeue_elem(ring, &junk, REC) == 0) /* left by a failed test */
         ;
-    assert_int_equal(tw_worker_init(w, 3, &p, ring), 0);
+    assert_int_equal(tw_worker_prepare(w, 3, &p), 0);
+    w->events = ring;
     nev = 0;
     last_seq = 0;
 }
