@@ -10,7 +10,8 @@ WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member
 # CFLAGS (optimisation, debug) may be set on the command line; what the project needs is
 # added with override, so `make CFLAGS=-O1 SAN=1` still builds with warnings and sanitizers.
 CFLAGS ?= -O3 -g  # -O3: a few % faster than -O2 on the benchmark capture (medians of 9)
-override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing
+# -I.: every include names its folder from the top ("control/record/alert.h")
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing -I.
 ifneq ($(SAN),)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 override LDFLAGS += -fsanitize=address,undefined
@@ -44,13 +45,27 @@ NODPDK_LIBS = $(NDPI_LIBS) $(shell pkg-config --libs $(filter-out libdpdk libndp
 	-lpcap -lm -lpthread
 PKG_LIBS = $(DPDK_LIBS) $(NODPDK_LIBS)
 
+# The tree by role (README "How it works"): each folder is one archive.
+#   record  the record contract both programs share (flow record and alert JSON, key names,
+#           address matching)
+#   store   Redis writers, spill files, outputs;   policy  the monitoring rules
+#   plane   the appliance's control plane (tapwatch.c is its main)
+#   query   the regulator's query tool (query.c is its main)
 DP_SRCS := $(wildcard dataplane/*.c)
-CP_MAINS := control/tapwatch.c control/query.c
-CP_SRCS := $(filter-out $(CP_MAINS),$(wildcard control/*.c))
+RECORD_SRCS := $(wildcard control/record/*.c)
+STORE_SRCS := $(wildcard control/store/*.c)
+POLICY_SRCS := $(wildcard control/policy/*.c)
+PLANE_SRCS := $(filter-out control/plane/tapwatch.c,$(wildcard control/plane/*.c))
+QUERY_SRCS := $(filter-out control/query/query.c,$(wildcard control/query/*.c))
+# what tapwatch-query may link besides the record contract: the Redis read side only
+QUERY_REDIS_SRCS := control/store/redis_conn.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
-DP_OBJS := $(DP_SRCS:%.c=$(BUILD)/%.o)
-CP_OBJS := $(CP_SRCS:%.c=$(BUILD)/%.o)
+objs = $(1:%.c=$(BUILD)/%.o)
+CONTROL_LIBS := $(BUILD)/libplane.a $(BUILD)/libpolicy.a $(BUILD)/libstore.a $(BUILD)/libquery.a \
+	$(BUILD)/librecord.a $(BUILD)/libdp.a
+# -l names of CONTROL_LIBS, in link order, inside one group
+CONTROL_LINK := -L$(BUILD) -Wl,--start-group -lplane -lpolicy -lstore -lquery -lrecord -ldp -Wl,--end-group
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # programs the integration tests drive, besides tapwatch and tapwatch-query
 TEST_HELPERS := $(BUILD)/tests/store_driver
@@ -65,9 +80,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(BUILD)/libdp.a: $(DP_OBJS)
+$(BUILD)/libdp.a: $(call objs,$(DP_SRCS))
 	@rm -f $@; ar rcs $@ $^
-$(BUILD)/libcp.a: $(CP_OBJS)
+$(BUILD)/librecord.a: $(call objs,$(RECORD_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libstore.a: $(call objs,$(STORE_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libpolicy.a: $(call objs,$(POLICY_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libplane.a: $(call objs,$(PLANE_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libquery.a: $(call objs,$(QUERY_SRCS))
 	@rm -f $@; ar rcs $@ $^
 
 # The DPDK link mode is part of what a binary is: its stamp is new whenever the mode changes,
@@ -76,14 +99,17 @@ DPDK_LINK_STAMP := $(BUILD)/.dpdk-link-$(DPDK_LINK)
 $(DPDK_LINK_STAMP):
 	@mkdir -p $(BUILD); rm -f $(BUILD)/.dpdk-link-*; touch $@
 
-$(BUILD)/tapwatch: $(BUILD)/control/tapwatch.o $(BUILD)/libcp.a $(BUILD)/libdp.a $(DPDK_LINK_STAMP)
-	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS)
-# the query tool reads Redis only: no DPDK in it
-$(BUILD)/tapwatch-query: $(BUILD)/control/query.o $(BUILD)/libcp.a $(BUILD)/libdp.a
-	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(NODPDK_LIBS)
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcp.a $(BUILD)/libdp.a $(DPDK_LINK_STAMP)
+$(BUILD)/tapwatch: $(BUILD)/control/plane/tapwatch.o $(CONTROL_LIBS) $(DPDK_LINK_STAMP)
+	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS)
+# The query tool reads Redis only: the record contract, the URL and connection code, and the
+# dataplane's record names; nothing that writes (tests/integration/test_query_links.sh).
+$(BUILD)/tapwatch-query: $(BUILD)/control/query/query.o $(BUILD)/libquery.a $(BUILD)/librecord.a \
+		$(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o
+	$(CC) $(LDFLAGS) -o $@ $< $(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o \
+		-L$(BUILD) -lquery -lrecord $(NODPDK_LIBS)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CONTROL_LIBS) $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS) -lcmocka
 
 # The whole suite: unit tests, integration tests (real redis-server), parity with ndpiReader.
 test: deps
@@ -111,9 +137,9 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # store_driver (integration test helper)
-$(BUILD)/tests/store_driver: $(BUILD)/tests/integration/store_driver.o $(BUILD)/libcp.a $(BUILD)/libdp.a $(DPDK_LINK_STAMP)
+$(BUILD)/tests/store_driver: $(BUILD)/tests/integration/store_driver.o $(CONTROL_LIBS) $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,--start-group -lcp -ldp -Wl,--end-group $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS)
 
 # ---- fuzzing (tests/fuzz/; README "Fuzzing") ---------------------------------------------
 # libFuzzer targets, built with clang under ASan + UBSan into build-fuzz/. Each target compiles
@@ -125,22 +151,22 @@ $(BUILD)/tests/store_driver: $(BUILD)/tests/integration/store_driver.o $(BUILD)/
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -I. \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_HDRS = $(wildcard dataplane/*.h control/*.h)
+FUZZ_HDRS = $(wildcard dataplane/*.h control/*/*.h)
 fuzz_parse_SRCS := dataplane/parse.c dataplane/counters.c
 fuzz_pcap_SRCS := dataplane/source_pcap.c dataplane/pcap_map.c dataplane/pcap_pager.c dataplane/mbuf_meta.c dataplane/parse.c dataplane/counters.c
 fuzz_pcap_LIBS := -lpcap -lrte_mbuf -lrte_mempool -lrte_eal
-fuzz_config_SRCS := control/config.c
+fuzz_config_SRCS := control/plane/config.c
 fuzz_config_LIBS := -lyaml
-fuzz_timeparse_SRCS := control/timeparse.c
-fuzz_record_json_SRCS := control/record_json.c control/flow_record_names.c
+fuzz_timeparse_SRCS := control/query/timeparse.c
+fuzz_record_json_SRCS := control/record/record_json.c dataplane/flow_record.c
 fuzz_record_json_LIBS := -ljson-c -lndpi -lm
-# the policy loader (control/policy.c) with what it links against
-fuzz_policy_SRCS := control/policy.c control/netmatch.c control/alerts.c control/alert_hold.c control/store_keys.c control/redis_conn.c \
-	control/record_json.c control/flow_record_names.c
-fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lhiredis -lz -lm
-FUZZ_TARGETS := parse pcap config timeparse record_json $(if $(wildcard control/policy.c),policy)
+# the policy loader (control/policy/) with what it links against: no Redis, no files written
+fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c control/record/alert.c \
+	control/record/keys.c control/record/record_json.c dataplane/flow_record.c
+fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm
+FUZZ_TARGETS := parse pcap config timeparse record_json policy
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define FUZZ_RULE

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz_file.h"
-#include "../../control/config.h"
+#include "control/plane/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../dataplane/counters.h"
-#include "../../dataplane/parse.h"
+#include "dataplane/counters.h"
+#include "dataplane/parse.h"
 
 static const int link_types[] = {
     TW_LINK_ETHERNET, TW_LINK_LINUX_SLL, TW_LINK_LINUX_SLL2, TW_LINK_RAW,  TW_LINK_RAW_ALT,

@@ -28,10 +28,10 @@
 #include <pcap/pcap.h>
 
 #include "fuzz_file.h"
-#include "../../dataplane/counters.h"
-#include "../../dataplane/parse.h"
-#include "../../dataplane/pcap_map.h"
-#include "../../dataplane/source.h"
+#include "dataplane/counters.h"
+#include "dataplane/parse.h"
+#include "dataplane/pcap_map.h"
+#include "dataplane/source.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

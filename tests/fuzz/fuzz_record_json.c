@@ -16,7 +16,7 @@
 
 #include <json-c/json.h>
 
-#include "../../control/record_json.h"
+#include "control/record/record_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

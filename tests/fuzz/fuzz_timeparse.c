@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../control/timeparse.h"
+#include "control/query/timeparse.h"
 
 #define NOW_US 1772442000000000ull /* 2026-03-02T09:00:00Z */
 #define MAX_US 1000000000000000000ull /* 10^12 s */

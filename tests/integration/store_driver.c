@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../control/record_json.h"
-#include "../../control/store.h"
+#include "control/record/record_json.h"
+#include "control/store/store.h"
 
 static uint64_t mono_ms(void)
 {

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../control/alert_hold.h"
+#include "control/store/alert_hold.h"
 
 #define ITEM 24u
 #define N 100u

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../control/config.h"
+#include "control/plane/config.h"
 
 #define ERR_LEN 512
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../dataplane/flow_table.h"
+#include "dataplane/flow_table.h"
 
 #define S 1000000ULL
 

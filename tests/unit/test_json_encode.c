@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "../../control/record_json.h"
+#include "control/record/record_json.h"
 
 #define KEYF JSON_C_OBJECT_ADD_CONSTANT_KEY
 #define BIG 4096

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "../../dataplane/counters.h"
-#include "../../dataplane/parse.h"
+#include "dataplane/counters.h"
+#include "dataplane/parse.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define P(a) (const uint8_t *)(a), sizeof(a)

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
-#include "../../dataplane/pcap_map.h"
+#include "dataplane/pcap_map.h"
 
 struct cap {
     uint8_t buf[8192];

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "../../dataplane/pcap_pager.h"
+#include "dataplane/pcap_pager.h"
 
 #define MIB (1u << 20)
 #define FILE_SIZE (48u * MIB)

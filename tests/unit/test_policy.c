@@ -24,10 +24,12 @@
 #include <json-c/json.h>
 #include <ndpi/ndpi_typedefs.h>
 
-#include "../../control/alerts.h"
-#include "../../control/policy.h"
-#include "../../control/policy_hook.h"
-#include "../../control/store_keys.h"
+#include "control/record/alert.h"
+#include "control/policy/daily_totals.h"
+#include "control/store/alert_writer.h"
+#include "control/policy/policy.h"
+#include "control/plane/policy_hook.h"
+#include "control/record/keys.h"
 
 #define ERR_LEN 512
 #define T0 1772442000ULL /* 2026-03-02T09:00:00Z, a Monday */

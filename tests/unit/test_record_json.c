@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "../../control/record_json.h"
+#include "control/record/record_json.h"
 
 /* The true bound of tw_record_to_json output (see test_worst_case_size); record_json.h still
  * says 2048, which holds for realistic records only. */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../../control/timeparse.h"
+#include "control/query/timeparse.h"
 
 #define S 1000000ULL
 /* 2026-03-02T09:00:00Z */

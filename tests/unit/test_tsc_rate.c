@@ -16,7 +16,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
-#include "../../dataplane/tsc_rate.h"
+#include "dataplane/tsc_rate.h"
 
 static uint64_t raw_ns(void)
 {

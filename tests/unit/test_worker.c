@@ -20,7 +20,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "../../dataplane/worker.h"
+#include "dataplane/worker.h"
 
 #define S 1000000ULL
 #define T0 (1700000000ULL * S) /* an epoch time in microseconds */

@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../dataplane/flow_record.h"
+#include "dataplane/flow_record.h"
 
 #define TW_SPOOL_PATH_LEN 512
 

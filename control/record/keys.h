@@ -40,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../dataplane/flow_record.h"
+#include "dataplane/flow_record.h"
 
 #define TW_KEY_LEN 256
 #define TW_US_PER_HOUR ((uint64_t)3600000000)
@@ -111,5 +111,23 @@ int tw_net_text(const uint8_t *addr, int v4, unsigned bits, char *out, size_t le
 /* Splits an nDPI app name into its lowercased index parts ("TLS.Google" -> "tls",
  * "google"; empty parts skipped). Returns how many parts were written (0 to max). */
 int tw_app_parts(const char *app, size_t applen, char parts[][TW_APP_LEN], int max);
+
+/* ---- alerts and summaries (the layout is in alert.h) ---- */
+
+/* Key names, shared with tapwatch-query. Each returns the length or -1 (buf too small).
+ * by is 'h' (hour) or 'd' (day); suffix NULL, "peers" or "apps". */
+int tw_key_alerts(char *buf, size_t len, const char *sensor);
+/* tw:{S}:alerts:t:<hour> and tw:{S}:alerts:hours, the time index of the stream */
+int tw_key_alerts_time(char *buf, size_t len, const char *sensor, uint64_t hour);
+int tw_key_alerts_hours(char *buf, size_t len, const char *sensor);
+/* tw:{S}:alert-seen:<flow_id>:<kind> and tw:{S}:summed:<hour>, the write guards */
+int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_id,
+                      unsigned kind);
+int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour);
+int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
+                   uint64_t bucket, const char *suffix);
+/* tw:{S}:sum:E:hours or :days */
+int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
+                           char by);
 
 #endif

@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../dataplane/flow_record.h"
-#include "../dataplane/worker.h"
-#include "store.h"
+#include "dataplane/flow_record.h"
+#include "dataplane/worker.h"
+#include "control/store/store.h"
 
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);

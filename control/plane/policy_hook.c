@@ -1,5 +1,5 @@
 /* policy_hook.c - the policy on the control plane (see policy_hook.h). */
-#include "policy_hook.h"
+#include "control/plane/policy_hook.h"
 
 #include <errno.h>
 #include <inttypes.h>

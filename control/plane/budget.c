@@ -1,11 +1,11 @@
 /* budget.c - the memory budget of a configuration (see budget.h). */
-#include "budget.h"
+#include "control/plane/budget.h"
 
 #include <sys/resource.h>
 
-#include "../dataplane/classify.h"
-#include "../dataplane/flow_record.h"
-#include "../dataplane/flow_table.h"
+#include "dataplane/classify.h"
+#include "dataplane/flow_record.h"
+#include "dataplane/flow_table.h"
 
 /* Measured on Debian 12 (DPDK 22.11 --no-huge, nDPI 4.2): a run with the smallest tables
  * peaks at about 45 MiB besides the pools counted below; 64 MiB leaves room for libc arenas

@@ -14,7 +14,7 @@
  *   bucket = hash(flow_id) & (nbuckets - 1)
  *   [slot 0][slot 1] ... [slot 7]      slot = {flow_id, counted bytes, lru tick, kinds bitmap}
  */
-#include "policy.h"
+#include "control/policy/policy.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -31,9 +31,9 @@
 #include <ndpi/ndpi_typedefs.h>
 #include <yaml.h>
 
-#include "netmatch.h"
-#include "record_json.h"
-#include "store_keys.h"
+#include "control/record/netmatch.h"
+#include "control/record/record_json.h"
+#include "control/record/keys.h"
 
 /* ---- the policy ---------------------------------------------------------------------- */
 

@@ -37,10 +37,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "netmatch.h"
+#include "control/record/netmatch.h"
 
-#include "../dataplane/flow_record.h"
-#include "alerts.h"
+#include "dataplane/flow_record.h"
+#include "control/record/alert.h"
+#include "control/policy/daily_totals.h"
 
 /* Bounds of one policy, checked at load. */
 #define TW_POLICY_MAX_EQUIPMENT 4096

@@ -1,5 +1,5 @@
 /* alert_hold.c - alerts and summary updates kept in a file between runs (see alert_hold.h). */
-#include "alert_hold.h"
+#include "control/store/alert_hold.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 
 #include <zlib.h>
 
-#include "file_io.h"
+#include "control/store/file_io.h"
 
 #define HOLD_MAGIC "TWHOLD01"
 #define HOLD_HEADER 32u

@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 #include <ndpi/ndpi_api.h>
 
-#include "record_json.h"
+#include "control/record/record_json.h"
 
 static const char *const event_names[] = {
     [TW_EVENT_CLASSIFIED] = "classified",

@@ -10,8 +10,8 @@
 
 #include <zlib.h>
 
-#include "file_io.h"
-#include "spool.h"
+#include "control/store/file_io.h"
+#include "control/store/spool.h"
 
 #define HEADER_SIZE 64
 #define SLOT_HEAD 16

@@ -48,12 +48,12 @@
 
 #include <hiredis/hiredis.h>
 
-#include "../dataplane/clock.h"
-#include "record_json.h"
-#include "redis_conn.h"
-#include "spool.h"
-#include "store.h"
-#include "store_keys.h"
+#include "dataplane/clock.h"
+#include "control/record/record_json.h"
+#include "control/store/redis_conn.h"
+#include "control/store/spool.h"
+#include "control/store/store.h"
+#include "control/record/keys.h"
 
 #define TW_CONNECT_TIMEOUT_MS 1000
 #define TW_RECONNECT_EVERY_MS 1000

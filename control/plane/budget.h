@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "control/plane/config.h"
 
 struct tw_memory_budget {
     uint64_t base;          /* DPDK EAL and libraries: measured, see budget.c */

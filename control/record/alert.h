@@ -1,4 +1,4 @@
-/* alerts.h - what the policy raises, and where it goes.
+/* alert.h - what the policy raises: the alert record, its names and its JSON.
  *
  *   tw_policy_evaluate ──struct tw_alert──> --alerts-jsonl (tw_alert_to_json)
  *                                       └─> tw_alert_store (Redis, below)
@@ -38,13 +38,13 @@
  * does the writes in one step; re-sending a batch or replaying a capture into the same sensor
  * changes nothing (within redis.retention, while the guard lives).
  */
-#ifndef TW_ALERTS_H
-#define TW_ALERTS_H
+#ifndef TW_ALERT_H
+#define TW_ALERT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../dataplane/flow_record.h"
+#include "dataplane/flow_record.h"
 
 /* Alert kinds; the names are public (field `kind`, `rules:` keys, --kind). */
 #define TW_ALERT_KINDS(X)                                                              \
@@ -118,105 +118,11 @@ int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, si
 int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
                          const char *const *values, size_t n, char *err, size_t errlen);
 
-/* ---- daily upload accumulators ---------------------------------------------------------
- * Bytes each equipment sent to peers outside domestic_networks, per day. A fixed table of
- * TW_UPLOAD_SLOTS entries keyed by equipment name; an entry whose day is over is reused, so
- * the table never grows. */
-#define TW_UPLOAD_SLOTS 8192
+/* An address as text (inet_ntop; "?" when it cannot be written). */
+void tw_addr_text(const uint8_t *a, int v4, char *out, size_t len);
 
-struct tw_upload_acc;
-
-/* Returns a table, or NULL with errno ENOMEM. */
-struct tw_upload_acc *tw_upload_acc_new(void);
-void tw_upload_acc_free(struct tw_upload_acc *u);
-
-/* Adds bytes to equipment's total of day (any day number: the caller's calendar). A new day
- * starts from zero. Returns the total after the addition and sets *first_over to 1 the first
- * time that day's total exceeds limit (0 = no limit). Returns UINT64_MAX when the table is
- * full of entries of the current day (the bytes are not counted). */
-uint64_t tw_upload_acc_add(struct tw_upload_acc *u, const char *equipment, int64_t day,
-                           uint64_t bytes, uint64_t limit, int *first_over);
-
-/* ---- the Redis writer ------------------------------------------------------------------ */
-
-/* One finished flow, seen from one equipment. */
-struct tw_summary_item {
-    uint64_t flow_id;       /* with end: the identity the summary is applied once for */
-    uint64_t first_seen_us;
-    uint64_t bytes_out, bytes_in, packets_out, packets_in;
-    char equipment[TW_EQUIPMENT_LEN];
-    char peer[48];          /* the other end, inet_ntop text */
-    char app[TW_APP_LEN];
-    char end;               /* 'c': equipment is the client, 's': the server */
-};
-
-/* Fills a summary item for equipment seen at the client (is_client 1) or server end. */
-void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flow_record *r,
-                                 const char *equipment, int is_client);
-
-struct tw_alert_store;
-
-struct tw_alert_store_params {
-    const char *url;        /* unix:///path or redis://host:port */
-    const char *sensor;
-    uint32_t retention_s;   /* redis.retention */
-    uint32_t guard_ttl_s;   /* lifetime of the per-flow summary guards (redis.hot_window), so
-                             * that guard memory is bounded like the flow records' own; 0 =
-                             * retention */
-    uint32_t batch;         /* items per pipelined write */
-    uint32_t buffer_items;  /* items waiting while Redis is slow or down */
-    uint32_t flush_ms;
-    const char *run_dir;    /* items left at the end of a run wait for the next one in
-                             * run_dir/redis-alerts-<sensor>.dat (alert_hold.h); NULL = nowhere */
-};
-
-struct tw_alert_store_stats {
-    uint64_t alerts_written, summaries_written;
-    uint64_t pending;       /* items waiting now */
-    uint64_t dropped_full;  /* items refused: buffer full */
-    uint64_t errors, reconnects;
-    uint64_t recovered;     /* items an earlier run left in the hold file, queued first */
-    int connected;
-};
-
-/* Opens the writer with its own connection (tried once now, then at most once a second).
- * Items an earlier run left in the hold file go first. Returns it, or NULL with a one-line
- * reason in err (bad URL, no memory, a hold file that cannot be read). */
-struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p, char *err,
-                                           size_t errlen);
-/* Queue an alert / a summary item. Return 0, or -1 when the buffer is full (dropped and
- * counted). Never block. */
-int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a);
-int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *it);
-/* Writes what is due (a full batch, or a partial one after flush_ms). now_ms is monotonic.
- * Returns 0, or -1 when Redis is unreachable (items stay queued). */
-int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);
-/* Writes everything queued, for at most timeout_ms. Returns the items left unwritten. */
-uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms);
-/* Saves the items still queued (after the drain) to the hold file for the next start, or
- * removes the file when none are. Sets *held. Returns 0 (also without a hold file: *held is
- * then 0), or -1 with errno set when the file cannot be written. */
-int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held);
-/* The hold file's path ("" without one). */
-const char *tw_alert_store_hold_path(const struct tw_alert_store *s);
-void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out);
-/* NULL is fine. */
-void tw_alert_store_close(struct tw_alert_store *s);
-
-/* Key names, shared with tapwatch-query. Each returns the length or -1 (buf too small).
- * by is 'h' (hour) or 'd' (day); suffix NULL, "peers" or "apps". */
-int tw_key_alerts(char *buf, size_t len, const char *sensor);
-/* tw:{S}:alerts:t:<hour> and tw:{S}:alerts:hours, the time index of the stream */
-int tw_key_alerts_time(char *buf, size_t len, const char *sensor, uint64_t hour);
-int tw_key_alerts_hours(char *buf, size_t len, const char *sensor);
-/* tw:{S}:alert-seen:<flow_id>:<kind> and tw:{S}:summed:<hour>, the write guards */
-int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_id,
-                      unsigned kind);
-int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour);
-int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
-                   uint64_t bucket, const char *suffix);
-/* tw:{S}:sum:E:hours or :days */
-int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
-                           char by);
+/* Copies a string from the wire of at most size bytes into out (size + 1 bytes), printable
+ * ASCII kept and every other byte written as '?'. */
+void tw_ascii_copy(const char *src, size_t size, char *out);
 
 #endif

@@ -39,13 +39,14 @@
 
 #include <json-c/json.h>
 
-#include "../dataplane/clock.h"
-#include "alerts.h"
-#include "netmatch.h"
-#include "record_json.h"
-#include "redis_conn.h"
-#include "store_keys.h"
-#include "timeparse.h"
+#include "dataplane/clock.h"
+#include "control/record/alert.h"
+#include "control/record/keys.h"
+#include "control/record/netmatch.h"
+#include "control/record/record_json.h"
+#include "control/store/redis_conn.h"
+#include "control/record/keys.h"
+#include "control/query/timeparse.h"
 
 #define PROG "tapwatch-query"
 #define EXIT_REDIS 1

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store_keys.h"
+#include "control/record/keys.h"
+
+#include "control/record/alert.h"
 
 static int fits(int n, size_t len)
 {
@@ -188,4 +190,55 @@ int tw_app_parts(const char *app, size_t applen, char parts[][TW_APP_LEN], int m
         start = i + 1;
     }
     return count;
+}
+
+/* ---- alerts and summaries ---- */
+
+static int alert_key_result(int n, size_t len)
+{
+    return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+int tw_key_alerts(char *buf, size_t len, const char *sensor)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:alerts", sensor), len);
+}
+
+int tw_key_alerts_time(char *buf, size_t len, const char *sensor, uint64_t hour)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:alerts:t:%" PRIu64, sensor, hour), len);
+}
+
+int tw_key_alerts_hours(char *buf, size_t len, const char *sensor)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:alerts:hours", sensor), len);
+}
+
+int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_id,
+                      unsigned kind)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:alert-seen:%016" PRIx64 ":%s", sensor,
+                               flow_id, tw_alert_kind_name(kind)),
+                      len);
+}
+
+int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:summed:%" PRIu64, sensor, hour), len);
+}
+
+int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
+                   uint64_t bucket, const char *suffix)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:sum:%s:%c:%" PRIu64 "%s%s", sensor, equipment,
+                               by, bucket, suffix ? ":" : "", suffix ? suffix : ""),
+                      len);
+}
+
+int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
+                           char by)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:sum:%s:%s", sensor, equipment,
+                               by == 'h' ? "hours" : "days"),
+                      len);
 }

@@ -18,16 +18,16 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "../dataplane/clock.h"
-#include "../dataplane/source.h"
-#include "../dataplane/tsc_rate.h"
-#include "../dataplane/worker.h"
-#include "budget.h"
-#include "config.h"
-#include "eal_start.h"
-#include "control_loop.h"
-#include "policy_hook.h"
-#include "store.h"
+#include "dataplane/clock.h"
+#include "dataplane/source.h"
+#include "dataplane/tsc_rate.h"
+#include "dataplane/worker.h"
+#include "control/plane/budget.h"
+#include "control/plane/config.h"
+#include "control/plane/eal_start.h"
+#include "control/plane/control_loop.h"
+#include "control/plane/policy_hook.h"
+#include "control/store/store.h"
 
 #define TW_VERSION "0.1.0"
 #define BIG_MBUFS 128

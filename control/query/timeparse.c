@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "timeparse.h"
+#include "control/query/timeparse.h"
 
 #define US_PER_S 1000000ULL
 #define MAX_YEAR 9999

@@ -22,11 +22,9 @@
  * script Redis refuses (OOM) writes nothing. A NOSCRIPT reply (script cache flushed) loads
  * the scripts again and re-sends the batch, without counting a try.
  */
-#include "../dataplane/clock.h"
-#include "alerts.h"
+#include "dataplane/clock.h"
+#include "control/store/alert_writer.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -36,365 +34,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <json-c/json.h>
+#include "control/record/keys.h"
+#include "control/store/alert_hold.h"
+#include "control/store/redis_conn.h"
 
-#include "alert_hold.h"
-#include "redis_conn.h"
-#include "store_keys.h"
 
 #define TW_TRIES 3
 #define TW_REFUSAL_PAUSE_MS 200
 #define TW_RECONNECT_MS 1000
 #define TW_CONNECT_TIMEOUT_MS 1000
 #define TW_BATCHES_PER_POLL 8
-
-/* ---- names ---- */
-
-static const char *const kind_names[] = {
-#define TW_X(sym, name) name,
-    TW_ALERT_KINDS(TW_X)
-#undef TW_X
-};
-static const char *const sev_names[] = {
-#define TW_X(sym, name) name,
-    TW_SEVERITIES(TW_X)
-#undef TW_X
-};
-
-const char *tw_alert_kind_name(unsigned kind)
-{
-    return kind < TW_ALERT__COUNT ? kind_names[kind] : "unknown";
-}
-
-const char *tw_severity_name(unsigned sev)
-{
-    return sev < TW_SEV__COUNT ? sev_names[sev] : "unknown";
-}
-
-int tw_alert_kind_from_name(const char *name)
-{
-    for (unsigned i = 0; i < TW_ALERT__COUNT; i++)
-        if (strcmp(kind_names[i], name) == 0)
-            return (int)i;
-    return -1;
-}
-
-int tw_severity_from_name(const char *name)
-{
-    for (unsigned i = 0; i < TW_SEV__COUNT; i++)
-        if (strcmp(sev_names[i], name) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* ---- keys ---- */
-
-static int key_result(int n, size_t len)
-{
-    return n < 0 || (size_t)n >= len ? -1 : n;
-}
-
-int tw_key_alerts(char *buf, size_t len, const char *sensor)
-{
-    return key_result(snprintf(buf, len, "tw:{%s}:alerts", sensor), len);
-}
-
-int tw_key_alerts_time(char *buf, size_t len, const char *sensor, uint64_t hour)
-{
-    return key_result(snprintf(buf, len, "tw:{%s}:alerts:t:%" PRIu64, sensor, hour), len);
-}
-
-int tw_key_alerts_hours(char *buf, size_t len, const char *sensor)
-{
-    return key_result(snprintf(buf, len, "tw:{%s}:alerts:hours", sensor), len);
-}
-
-int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_id,
-                      unsigned kind)
-{
-    return key_result(snprintf(buf, len, "tw:{%s}:alert-seen:%016" PRIx64 ":%s", sensor,
-                               flow_id, tw_alert_kind_name(kind)),
-                      len);
-}
-
-int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour)
-{
-    return key_result(snprintf(buf, len, "tw:{%s}:summed:%" PRIu64, sensor, hour), len);
-}
-
-int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
-                   uint64_t bucket, const char *suffix)
-{
-    return key_result(snprintf(buf, len, "tw:{%s}:sum:%s:%c:%" PRIu64 "%s%s", sensor, equipment,
-                               by, bucket, suffix ? ":" : "", suffix ? suffix : ""),
-                      len);
-}
-
-int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
-                           char by)
-{
-    return key_result(snprintf(buf, len, "tw:{%s}:sum:%s:%s", sensor, equipment,
-                               by == 'h' ? "hours" : "days"),
-                      len);
-}
-
-/* ---- JSON ---- */
-
-static void addr_text(const uint8_t *a, int v4, char *out, size_t len)
-{
-    if (inet_ntop(v4 ? AF_INET : AF_INET6, a, out, (socklen_t)len) == NULL)
-        snprintf(out, len, "?");
-}
-
-/* Strings from the wire may hold any byte: JSON gets printable ASCII, the rest as '?'. */
-static void ascii(const char *src, size_t size, char *out)
-{
-    size_t i = 0;
-
-    for (; i < size && src[i]; i++) {
-        unsigned char c = (unsigned char)src[i];
-        out[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
-    }
-    out[i] = '\0';
-}
-
-static void add_str(json_object *o, const char *key, const char *val, size_t size)
-{
-    char tmp[256];
-
-    if (size >= sizeof(tmp))
-        size = sizeof(tmp) - 1;
-    ascii(val, size, tmp);
-    json_object_object_add(o, key, json_object_new_string(tmp));
-}
-
-int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, size_t len)
-{
-    json_object *o = json_object_new_object();
-    char text[128];
-    int v4 = a->ip_version == 4;
-
-    if (o == NULL)
-        return -1;
-    json_object_object_add(o, "kind", json_object_new_string(tw_alert_kind_name(a->kind)));
-    json_object_object_add(o, "severity", json_object_new_string(tw_severity_name(a->severity)));
-    add_str(o, "equipment", a->equipment, sizeof(a->equipment));
-    add_str(o, "vendor", a->vendor, sizeof(a->vendor));
-    snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
-    json_object_object_add(o, "ts", json_object_new_double_s((double)a->ts_us / 1e6, text));
-    addr_text(a->src_ip, v4, text, sizeof(text));
-    json_object_object_add(o, "src_ip", json_object_new_string(text));
-    json_object_object_add(o, "src_port", json_object_new_int(a->src_port));
-    addr_text(a->dst_ip, v4, text, sizeof(text));
-    json_object_object_add(o, "dst_ip", json_object_new_string(text));
-    json_object_object_add(o, "dst_port", json_object_new_int(a->dst_port));
-    json_object_object_add(o, "ip_proto", json_object_new_int(a->ip_proto));
-    add_str(o, "app", a->app, sizeof(a->app));
-    add_str(o, "server_name", a->server_name, sizeof(a->server_name));
-    add_str(o, "detail", a->detail, sizeof(a->detail));
-    snprintf(text, sizeof(text), "%016" PRIx64, a->flow_id);
-    json_object_object_add(o, "flow_id", json_object_new_string(text));
-    if (a->record_hour == TW_HOUR_UNKNOWN ||
-        tw_key_record(text, sizeof(text), sensor, a->record_hour, a->flow_id) < 0)
-        text[0] = '\0';
-    json_object_object_add(o, "flow_key", json_object_new_string(text));
-    add_str(o, "sensor", sensor, strlen(sensor) + 1);
-
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
-    size_t n = s ? strlen(s) : 0;
-    int rc = -1;
-    if (s != NULL && n < len) {
-        memcpy(buf, s, n + 1);
-        rc = (int)n;
-    }
-    json_object_put(o);
-    return rc;
-}
-
-static int parse_u64(const char *t, int base, uint64_t max, uint64_t *out)
-{
-    char *end;
-
-    if (t[0] == '\0' || t[0] == '-' || isspace((unsigned char)t[0]))
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(t, &end, base);
-    if (*end != '\0' || errno != 0 || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* "seconds.micros" (micros optional, up to 6 digits) */
-static int parse_ts(const char *t, uint64_t *us)
-{
-    char secs[24];
-    const char *dot = strchr(t, '.');
-    size_t n = dot ? (size_t)(dot - t) : strlen(t);
-    uint64_t s, frac = 0;
-
-    if (n == 0 || n >= sizeof(secs))
-        return -1;
-    memcpy(secs, t, n);
-    secs[n] = '\0';
-    if (parse_u64(secs, 10, UINT64_MAX / 1000000 - 1, &s) < 0)
-        return -1;
-    if (dot) {
-        size_t k = strlen(dot + 1);
-        if (k == 0 || k > 6 || parse_u64(dot + 1, 10, 999999, &frac) < 0)
-            return -1;
-        for (; k < 6; k++)
-            frac *= 10;
-    }
-    *us = s * 1000000 + frac;
-    return 0;
-}
-
-static int ferr(char *err, size_t errlen, const char *field)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "alert field \"%s\" missing or malformed", field);
-    return -1;
-}
-
-int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
-                         const char *const *values, size_t n, char *err, size_t errlen)
-{
-    const char *need[] = {"kind", "severity", "equipment", "ts", "src_ip", "dst_ip", "flow_id"};
-    const char *v[16] = {0};
-    static const char *const names[] = {"kind",     "severity", "equipment", "vendor",
-                                        "ts",       "src_ip",   "src_port",  "dst_ip",
-                                        "dst_port", "ip_proto", "app",       "server_name",
-                                        "detail",   "flow_id",  "flow_key"};
-    enum { KIND, SEV, EQ, VEND, TS, SIP, SPORT, DIP, DPORT, PROTO, APP, SNI, DETAIL, FID, FKEY,
-           NF };
-    uint64_t u;
-    unsigned shard;
-    int k;
-
-    memset(a, 0, sizeof(*a));
-    for (size_t i = 0; i < n; i++)
-        for (int j = 0; j < NF; j++)
-            if (strcmp(fields[i], names[j]) == 0)
-                v[j] = values[i];
-    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-        for (int j = 0; j < NF; j++)
-            if (strcmp(need[i], names[j]) == 0 && v[j] == NULL)
-                return ferr(err, errlen, need[i]);
-    if ((k = tw_alert_kind_from_name(v[KIND])) < 0)
-        return ferr(err, errlen, "kind");
-    a->kind = (uint8_t)k;
-    if ((k = tw_severity_from_name(v[SEV])) < 0)
-        return ferr(err, errlen, "severity");
-    a->severity = (uint8_t)k;
-    snprintf(a->equipment, sizeof(a->equipment), "%s", v[EQ]);
-    snprintf(a->vendor, sizeof(a->vendor), "%s", v[VEND] ? v[VEND] : "");
-    if (parse_ts(v[TS], &a->ts_us) < 0)
-        return ferr(err, errlen, "ts");
-    if (inet_pton(AF_INET, v[SIP], a->src_ip) == 1 && inet_pton(AF_INET, v[DIP], a->dst_ip) == 1)
-        a->ip_version = 4;
-    else if (inet_pton(AF_INET6, v[SIP], a->src_ip) == 1 &&
-             inet_pton(AF_INET6, v[DIP], a->dst_ip) == 1)
-        a->ip_version = 6;
-    else
-        return ferr(err, errlen, "src_ip");
-    if (v[SPORT] && parse_u64(v[SPORT], 10, 65535, &u) == 0)
-        a->src_port = (uint16_t)u;
-    if (v[DPORT] && parse_u64(v[DPORT], 10, 65535, &u) == 0)
-        a->dst_port = (uint16_t)u;
-    if (v[PROTO] && parse_u64(v[PROTO], 10, 255, &u) == 0)
-        a->ip_proto = (uint8_t)u;
-    snprintf(a->app, sizeof(a->app), "%s", v[APP] ? v[APP] : "");
-    snprintf(a->server_name, sizeof(a->server_name), "%s", v[SNI] ? v[SNI] : "");
-    snprintf(a->detail, sizeof(a->detail), "%s", v[DETAIL] ? v[DETAIL] : "");
-    if (strlen(v[FID]) != 16 || parse_u64(v[FID], 16, UINT64_MAX, &a->flow_id) < 0)
-        return ferr(err, errlen, "flow_id");
-    /* tw:{S}:flow:<id> of older entries names no record: unknown rather than wrong */
-    if (v[FKEY] == NULL || tw_key_record_parse(v[FKEY], &a->record_hour, &shard) < 0 ||
-        shard != (a->flow_id & (TW_RECORD_SHARDS - 1)))
-        a->record_hour = TW_HOUR_UNKNOWN;
-    return 0;
-}
-
-/* ---- daily upload totals ---- */
-
-struct upload_slot {
-    char name[TW_EQUIPMENT_LEN];
-    int64_t day;
-    uint64_t total;
-    uint8_t used, over;
-};
-
-struct tw_upload_acc {
-    struct upload_slot slots[TW_UPLOAD_SLOTS];
-};
-
-struct tw_upload_acc *tw_upload_acc_new(void)
-{
-    return calloc(1, sizeof(struct tw_upload_acc));
-}
-
-void tw_upload_acc_free(struct tw_upload_acc *u)
-{
-    free(u);
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-uint64_t tw_upload_acc_add(struct tw_upload_acc *u, const char *equipment, int64_t day,
-                           uint64_t bytes, uint64_t limit, int *first_over)
-{
-    size_t start = fnv1a(equipment) % TW_UPLOAD_SLOTS;
-    struct upload_slot *found = NULL, *reuse = NULL;
-
-    *first_over = 0;
-    /* linear probing without deletion: an entry of another name whose day is over may be
-     * reused, but only once the name is known to be absent from the whole chain */
-    for (size_t i = 0; i < TW_UPLOAD_SLOTS; i++) {
-        struct upload_slot *s = &u->slots[(start + i) % TW_UPLOAD_SLOTS];
-        if (!s->used) {
-            if (reuse == NULL)
-                reuse = s;
-            break;
-        }
-        if (strcmp(s->name, equipment) == 0) {
-            found = s;
-            break;
-        }
-        if (s->day < day && reuse == NULL)
-            reuse = s;
-    }
-    if (found == NULL) {
-        if (reuse == NULL)
-            return UINT64_MAX;
-        found = reuse;
-        memset(found, 0, sizeof(*found));
-        found->used = 1;
-        snprintf(found->name, sizeof(found->name), "%s", equipment);
-        found->day = day;
-    }
-    if (found->day != day) {
-        if (day < found->day)
-            return found->total; /* a late packet of yesterday: today's total stands */
-        found->day = day;
-        found->total = 0;
-        found->over = 0;
-    }
-    found->total = bytes > UINT64_MAX - found->total ? UINT64_MAX - 1 : found->total + bytes;
-    if (limit && found->total > limit && !found->over) {
-        found->over = 1;
-        *first_over = 1;
-    }
-    return found->total;
-}
 
 /* ---- summary items ---- */
 
@@ -410,8 +59,8 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
     it->packets_out = is_client ? r->c2s_packets : r->s2c_packets;
     it->packets_in = is_client ? r->s2c_packets : r->c2s_packets;
     snprintf(it->equipment, sizeof(it->equipment), "%s", equipment);
-    addr_text(is_client ? r->dst_ip : r->src_ip, r->ip_version == 4, it->peer, sizeof(it->peer));
-    ascii(r->app, sizeof(r->app) - 1, it->app);
+    tw_addr_text(is_client ? r->dst_ip : r->src_ip, r->ip_version == 4, it->peer, sizeof(it->peer));
+    tw_ascii_copy(r->app, sizeof(r->app) - 1, it->app);
     if (it->app[0] == '\0')
         snprintf(it->app, sizeof(it->app), "Unknown");
 }
@@ -655,8 +304,8 @@ static unsigned encode_alert(struct tw_alert_store *s, const struct tw_alert *a)
     snprintf(day, sizeof(day), "%" PRIu64, d);
     snprintf(field, sizeof(field), "alerts:%s", tw_alert_kind_name(a->kind));
     snprintf(ts, sizeof(ts), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
-    addr_text(a->src_ip, v4, sip, sizeof(sip));
-    addr_text(a->dst_ip, v4, dip, sizeof(dip));
+    tw_addr_text(a->src_ip, v4, sip, sizeof(sip));
+    tw_addr_text(a->dst_ip, v4, dip, sizeof(dip));
     snprintf(sport, sizeof(sport), "%u", a->src_port);
     snprintf(dport, sizeof(dport), "%u", a->dst_port);
     snprintf(proto, sizeof(proto), "%u", a->ip_proto);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "redis_conn.h"
+#include "control/store/redis_conn.h"
 
 static int bad_url(char *err, size_t errlen, const char *url, const char *why)
 {

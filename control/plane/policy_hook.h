@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../dataplane/flow_record.h"
-#include "alerts.h"
-#include "policy.h"
+#include "dataplane/flow_record.h"
+#include "control/store/alert_writer.h"
+#include "control/policy/policy.h"
 
 struct tw_policy_hook_params {
     const char *policy_path;   /* loaded now and on every reload */

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "../dataplane/flow_record.h"
+#include "dataplane/flow_record.h"
 
 /* Writes the record as one JSON object (no newline) into buf. Returns its length, or -1
  * when buf is too small. 2048 bytes always suffice. */

@@ -1,11 +1,11 @@
-/* flow_record_names.c - public names of the flow record enums (JSON `end_reason`).
+/* flow_record.c - public names of the flow record enums (JSON `end_reason`).
  *
  * The names come from the TW_END_REASONS X-macro in flow_record.h, so adding a reason there
  * is the only edit needed.
  */
 #include <string.h>
 
-#include "../dataplane/flow_record.h"
+#include "flow_record.h"
 
 static const char *const end_reason_names[TW_END__COUNT] = {
 #define TW_X(sym, name) [TW_END_##sym] = name,

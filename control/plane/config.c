@@ -9,7 +9,7 @@
  * The loader uses libyaml's event API: the file is a single mapping of mappings, so a
  * small recursive walk is enough and every event carries the line for the error message.
  */
-#include "config.h"
+#include "control/plane/config.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* eal_start.c - rte_eal_init with its output held back (see eal_start.h). */
-#include "eal_start.h"
+#include "control/plane/eal_start.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* control_loop.c - the main lcore's loop (see control_loop.h). */
-#include "../dataplane/clock.h"
-#include "control_loop.h"
+#include "dataplane/clock.h"
+#include "control/plane/control_loop.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -10,8 +10,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "budget.h"
-#include "record_json.h"
+#include "control/plane/budget.h"
+#include "control/record/record_json.h"
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull

@@ -1,13 +1,13 @@
 /* netmatch.c - address, application and server-name matching (see netmatch.h). */
-#include "netmatch.h"
+#include "control/record/netmatch.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../dataplane/flow_record.h"
-#include "store_keys.h"
+#include "dataplane/flow_record.h"
+#include "control/record/keys.h"
 
 int tw_cidr_parse(const char *text, uint8_t addr[16], int *v4, uint8_t *bits)
 {

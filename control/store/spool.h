@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../dataplane/flow_record.h"
+#include "dataplane/flow_record.h"
 
 struct tw_spool;
 

@@ -1,0 +1,84 @@
+/* alert_writer.h - alerts and per-equipment summaries into Redis.
+ *
+ *   tw_policy_evaluate ──struct tw_alert──> tw_alert_store (Redis, below)
+ *   END events of equipment flows ──struct tw_summary_item──> tw_alert_store
+ *
+ * The alert record and its JSON are in control/record/alert.h; the key names and their
+ * layout in control/record/keys.h.
+ */
+#ifndef TW_ALERT_WRITER_H
+#define TW_ALERT_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/record/alert.h"
+#include "dataplane/flow_record.h"
+
+/* ---- the Redis writer ------------------------------------------------------------------ */
+
+/* One finished flow, seen from one equipment. */
+struct tw_summary_item {
+    uint64_t flow_id;       /* with end: the identity the summary is applied once for */
+    uint64_t first_seen_us;
+    uint64_t bytes_out, bytes_in, packets_out, packets_in;
+    char equipment[TW_EQUIPMENT_LEN];
+    char peer[48];          /* the other end, inet_ntop text */
+    char app[TW_APP_LEN];
+    char end;               /* 'c': equipment is the client, 's': the server */
+};
+
+/* Fills a summary item for equipment seen at the client (is_client 1) or server end. */
+void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flow_record *r,
+                                 const char *equipment, int is_client);
+
+struct tw_alert_store;
+
+struct tw_alert_store_params {
+    const char *url;        /* unix:///path or redis://host:port */
+    const char *sensor;
+    uint32_t retention_s;   /* redis.retention */
+    uint32_t guard_ttl_s;   /* lifetime of the per-flow summary guards (redis.hot_window), so
+                             * that guard memory is bounded like the flow records' own; 0 =
+                             * retention */
+    uint32_t batch;         /* items per pipelined write */
+    uint32_t buffer_items;  /* items waiting while Redis is slow or down */
+    uint32_t flush_ms;
+    const char *run_dir;    /* items left at the end of a run wait for the next one in
+                             * run_dir/redis-alerts-<sensor>.dat (alert_hold.h); NULL = nowhere */
+};
+
+struct tw_alert_store_stats {
+    uint64_t alerts_written, summaries_written;
+    uint64_t pending;       /* items waiting now */
+    uint64_t dropped_full;  /* items refused: buffer full */
+    uint64_t errors, reconnects;
+    uint64_t recovered;     /* items an earlier run left in the hold file, queued first */
+    int connected;
+};
+
+/* Opens the writer with its own connection (tried once now, then at most once a second).
+ * Items an earlier run left in the hold file go first. Returns it, or NULL with a one-line
+ * reason in err (bad URL, no memory, a hold file that cannot be read). */
+struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p, char *err,
+                                           size_t errlen);
+/* Queue an alert / a summary item. Return 0, or -1 when the buffer is full (dropped and
+ * counted). Never block. */
+int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a);
+int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *it);
+/* Writes what is due (a full batch, or a partial one after flush_ms). now_ms is monotonic.
+ * Returns 0, or -1 when Redis is unreachable (items stay queued). */
+int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);
+/* Writes everything queued, for at most timeout_ms. Returns the items left unwritten. */
+uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms);
+/* Saves the items still queued (after the drain) to the hold file for the next start, or
+ * removes the file when none are. Sets *held. Returns 0 (also without a hold file: *held is
+ * then 0), or -1 with errno set when the file cannot be written. */
+int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held);
+/* The hold file's path ("" without one). */
+const char *tw_alert_store_hold_path(const struct tw_alert_store *s);
+void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out);
+/* NULL is fine. */
+void tw_alert_store_close(struct tw_alert_store *s);
+
+#endif
