@@ -7,7 +7,9 @@
 # Each program runs RUNS times (default 3), in rounds of one run each; the table gives
 # medians of wall-clock packets/s, flows/s, CPU seconds and peak RSS, and each one's ratio to
 # ndpiReader, then every run's wall time.
-# env: RUNS, BENCH_DIR (default bench-data), BENCH_FILE (use this capture instead)
+# env: RUNS, BENCH_DIR (default bench-data), BENCH_FILE (use this capture instead),
+#      BENCH_BEFORE (another build directory: its main job and no-store job join the same
+#      rounds, and the table ends with this build's wall-time ratio to it)
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -54,8 +56,14 @@ measure() { # label cmd...
 
 declare -A RESULT
 CASES=(ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers)
+BEFORE=${BENCH_BEFORE:-}
+[ -n "$BEFORE" ] && CASES+=(before-redis before-nostore)
 run_once() { # name
     case $1 in
+    before-redis)
+        redis-cli -s "$SOCK" flushall >/dev/null
+        measure "$BEFORE/tapwatch" --pcap "$CAP" --quiet --redis "unix://$SOCK" --sensor bench ;;
+    before-nostore) measure "$BEFORE/tapwatch" --pcap "$CAP" --quiet ;;
     ndpiReader) measure ndpiReader -i "$CAP" -q ;;
     tapwatch-redis)
         redis-cli -s "$SOCK" flushall >/dev/null
@@ -101,7 +109,7 @@ read -r nd_wall _ <<<"${RESULT[ndpiReader]}"
 nd_pps=$(awk -v p="$packets" -v w="$nd_wall" 'BEGIN{printf "%.0f", p / w}')
 nd_rss=$(echo "${RESULT[ndpiReader]}" | awk '{print $4}')
 printf '\n%-20s %12s %10s %9s %9s %10s %9s %9s %12s\n' program packets/s flows/s wall_s cpu_s rss_MB "x ndpiR" "rss/ndpiR" "redis_rec/s"
-for name in ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers; do
+for name in "${CASES[@]}"; do
     read -r wall user sys rss flows written <<<"${RESULT[$name]}"
     if [ "$name" = ndpiReader ] && [ "${flows:-0}" = 0 ] && [ -f "$OUT/corpus-stats.txt" ]; then
         # -q prints no totals; make-corpus.sh counted ndpiReader's flows for this file
@@ -112,6 +120,12 @@ for name in ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers; do
         pps = p / w; printf "%-20s %12.0f %10.0f %9.2f %9.2f %10.1f %9.2f %9.2f %12s\n",
         n, pps, f / w, w, u + s, r / 1024, pps / np, r / nr, (wr > 0 ? sprintf("%.0f", wr / w) : "-") }'
 done
+if [ -n "$BEFORE" ]; then
+    for job in redis nostore; do
+        awk -v j="$job" -v a="${RESULT[tapwatch-$job]%% *}" -v b="${RESULT[before-$job]%% *}" \
+            'BEGIN{printf "this build / %s (%s): median wall %.3f s / %.3f s = %.3f\n", "'"$BEFORE"'", j, a, b, a / b}'
+    done
+fi
 echo
 echo "wall seconds of every run, in order:"
 for name in "${CASES[@]}"; do
