@@ -1,0 +1,672 @@
+/* cmd_flows.c - `tapwatch-query flows`: flow records by time, address or subnet, port,
+ * application, newest first by last_seen (keys in control/record/keys.h).
+ *
+ * How records are found. Every flow has a posting (last_seen, flow_id, record hour) in the
+ * indexes of each hour it spans. Walking the hours that hold flows (the tw:{S}:hours zset) from
+ * the newest down, hour h contributes the flows whose last_seen lies inside h, except the newest
+ * hour walked, which contributes every flow with last_seen >= h (they overlap the range too).
+ * Those ranges do not overlap and go down, so printing hour after hour is newest first and
+ * stops as soon as --limit is reached; inside an hour the postings (in arrival order) are
+ * sorted by last_seen.
+ *
+ *   hour:       h0 (newest walked)      h1                 h2 (= hour of --since)
+ *   last_seen:  [h0, +inf)              [h1, h1+1h)        [max(since, h2), h2+1h)
+ *
+ * In each hour the index read is the smallest (by STRLEN) of those the filters allow: the
+ * time index, the address buckets an --ip covers (its /24 or /64, or for a shorter prefix the
+ * buckets the hour's nets zset lists in that range), the --port key, the --app part key.
+ * Postings carry the host byte or port, so most misses are dropped before a record is read;
+ * the records fetched (pipelined HGETs) are then filtered exactly on every filter.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/query/query.h"
+#include "control/record/keys.h"
+#include "control/record/netmatch.h"
+#include "control/record/record_json.h"
+
+/* flows' own options */
+static struct {
+    int has_ip, ip_v4;
+    unsigned ip_bits; /* 32 or 128 for an exact address */
+    uint8_t ip[16];
+    int port; /* -1 = any */
+    char app[TW_APP_LEN];
+} f = {.port = -1};
+
+/* ---- options ---- */
+
+static int parse_ip(const char *text)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(text, '/');
+    size_t n = slash != NULL ? (size_t)(slash - text) : strlen(text);
+    unsigned max;
+
+    if (n == 0 || n >= sizeof(addr))
+        return tq_usage_error("bad --ip \"%s\": expected an address or a CIDR", text);
+    memcpy(addr, text, n);
+    addr[n] = '\0';
+    memset(f.ip, 0, sizeof(f.ip));
+    if (inet_pton(AF_INET, addr, f.ip) == 1)
+        f.ip_v4 = 1;
+    else if (inet_pton(AF_INET6, addr, f.ip) == 1)
+        f.ip_v4 = 0;
+    else
+        return tq_usage_error("bad --ip \"%s\": not an IPv4 or IPv6 address", text);
+    max = f.ip_v4 ? 32 : 128;
+    f.ip_bits = max;
+    if (slash != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long bits = strtoul(slash + 1, &end, 10);
+        if (!isdigit((unsigned char)slash[1]) || *end != '\0' || errno != 0 || bits > max)
+            return tq_usage_error("bad --ip \"%s\": prefix length must be 0 to %u", text, max);
+        f.ip_bits = (unsigned)bits;
+        /* 10.1.2.3/24 means 10.1.2.0/24 */
+        for (unsigned i = f.ip_bits; i < max; i++)
+            f.ip[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+    }
+    f.has_ip = 1;
+    return 0;
+}
+
+/* --ip, --port or --app */
+static int parse(const char *name, const char *val)
+{
+    uint64_t v;
+
+    if (strcmp(name, "ip") == 0)
+        return parse_ip(val);
+    if (strcmp(name, "port") == 0) {
+        if (tq_parse_uint(val, 1, 65535, &v) < 0)
+            return tq_usage_error("bad --port \"%s\": expected 1 to 65535", val);
+        f.port = (int)v;
+        return 0;
+    }
+    /* --app */
+    if (val[0] == '\0' || strlen(val) >= sizeof(f.app))
+        return tq_usage_error("bad --app \"%s\": expected an application name", val);
+    snprintf(f.app, sizeof(f.app), "%s", val);
+    return 0;
+}
+
+/* ---- matching ---- */
+
+static int record_matches(const struct tq_opts *o, const struct tw_flow_record *r)
+{
+    if (o->has_since && r->last_seen_us < o->since_us)
+        return 0;
+    if (o->has_until && r->first_seen_us > o->until_us)
+        return 0;
+    if (f.has_ip) {
+        if ((r->ip_version == 4) != f.ip_v4)
+            return 0;
+        if (!tw_cidr_contains(f.ip, (uint8_t)f.ip_bits, r->src_ip) &&
+            !tw_cidr_contains(f.ip, (uint8_t)f.ip_bits, r->dst_ip))
+            return 0;
+    }
+    if (f.port >= 0 && r->src_port != f.port && r->dst_port != f.port)
+        return 0;
+    if (f.app[0] != '\0' && !tw_app_match(f.app, r->app))
+        return 0;
+    return 1;
+}
+
+/* ---- output ---- */
+
+static const char *const csv_keys[] = {"flow_id",    "event",       "ip_version", "src_ip",
+                                 "src_port",   "dst_ip",      "dst_port",   "ip_proto",
+                                 "vlan",       "first_seen",  "last_seen",  "c2s_packets",
+                                 "c2s_bytes",  "s2c_packets", "s2c_bytes",  "app",
+                                 "category",   "server_name", "risks",      "end_reason",
+                                 "tls_version", "ja3c"};
+
+static void addr_text(const struct tw_flow_record *r, const uint8_t *a, char *out, size_t len)
+{
+    if (inet_ntop(r->ip_version == 4 ? AF_INET : AF_INET6, a, out, (socklen_t)len) == NULL)
+        snprintf(out, len, "?");
+}
+
+static void print_csv(const struct tw_flow_record *r)
+{
+    char v[512], risks[1024] = "";
+    size_t rl = 0;
+
+    snprintf(v, sizeof(v), "%016" PRIx64, r->flow_id);
+    tq_csv_field(v, 0);
+    tq_csv_field(r->event == TW_EVENT_CLASSIFIED ? "classified"
+              : r->event == TW_EVENT_UPDATE   ? "update"
+                                              : "end",
+              0);
+#define NUM(x)                                                                                  \
+    do {                                                                                        \
+        snprintf(v, sizeof(v), "%" PRIu64, (uint64_t)(x));                                      \
+        tq_csv_field(v, 0);                                                                        \
+    } while (0)
+#define TIME(us)                                                                                \
+    do {                                                                                        \
+        snprintf(v, sizeof(v), "%" PRIu64 ".%06" PRIu64, (us) / 1000000, (us) % 1000000);     \
+        tq_csv_field(v, 0);                                                                        \
+    } while (0)
+    NUM(r->ip_version);
+    addr_text(r, r->src_ip, v, sizeof(v));
+    tq_csv_field(v, 0);
+    NUM(r->src_port);
+    addr_text(r, r->dst_ip, v, sizeof(v));
+    tq_csv_field(v, 0);
+    NUM(r->dst_port);
+    NUM(r->ip_proto);
+    NUM(r->vlan);
+    TIME(r->first_seen_us);
+    TIME(r->last_seen_us);
+    NUM(r->c2s_packets);
+    NUM(r->c2s_bytes);
+    NUM(r->s2c_packets);
+    NUM(r->s2c_bytes);
+    tq_csv_field(r->app, 0);
+    tq_csv_field(r->category, 0);
+    tq_csv_field(r->server_name, 0);
+    for (unsigned bit = 0; bit < 64; bit++) {
+        if (!(r->risks & ((uint64_t)1 << bit)))
+            continue;
+        char num[4];
+        const char *name = tw_risk_label(bit, num);
+        rl += (size_t)snprintf(risks + rl, sizeof(risks) - rl, "%s%s", rl ? ";" : "", name);
+        if (rl >= sizeof(risks))
+            rl = sizeof(risks) - 1;
+    }
+    tq_csv_field(risks, 0);
+    tq_csv_field(tw_end_reason_name(r->end_reason), 0);
+    NUM(r->tls_version);
+    tq_csv_field(r->ja3c, 1);
+#undef NUM
+#undef TIME
+}
+
+/* The table: flow records kept until the end, then printed by tq_table_print. */
+enum { C_TIME, C_DUR, C_SRC, C_DST, C_PROTO, C_APP, C_SNI, C_CP, C_CB, C_SP, C_SB, C_END,
+       NCOLS };
+static const char *const col_names[NCOLS] = {"TIME_UTC",  "DURATION",  "SRC",      "DST",
+                                       "PROTO",     "APP",       "SERVER_NAME", "C2S_PKTS",
+                                       "C2S_BYTES", "S2C_PKTS",  "S2C_BYTES", "END"};
+static const unsigned char col_right[NCOLS] = {[C_DUR] = 1, [C_CP] = 1, [C_CB] = 1, [C_SP] = 1,
+                                     [C_SB] = 1};
+
+static void endpoint(const struct tw_flow_record *r, const uint8_t *a, uint16_t port, char *out,
+                     size_t len)
+{
+    char ip[INET6_ADDRSTRLEN];
+
+    addr_text(r, a, ip, sizeof(ip));
+    if (r->ip_version == 4)
+        snprintf(out, len, "%s:%u", ip, port);
+    else
+        snprintf(out, len, "[%s]:%u", ip, port);
+}
+
+static void cell(const void *rows, size_t i, size_t col, char *out, size_t len)
+{
+    const struct tw_flow_record *r = (const struct tw_flow_record *)rows + i;
+    uint64_t dur = r->last_seen_us > r->first_seen_us ? r->last_seen_us - r->first_seen_us : 0;
+
+    switch (col) {
+    case C_TIME: tq_utc_text(r->first_seen_us, 1, out, len); break;
+    case C_DUR: snprintf(out, len, "%" PRIu64 ".%03" PRIu64 "s", dur / 1000000, dur / 1000 % 1000); break;
+    case C_SRC: endpoint(r, r->src_ip, r->src_port, out, len); break;
+    case C_DST: endpoint(r, r->dst_ip, r->dst_port, out, len); break;
+    case C_PROTO:
+        snprintf(out, len, "%s", r->ip_proto == 6    ? "TCP"
+                                 : r->ip_proto == 17 ? "UDP"
+                                 : r->ip_proto == 1  ? "ICMP"
+                                 : r->ip_proto == 58 ? "ICMPv6"
+                                                     : "");
+        if (out[0] == '\0')
+            snprintf(out, len, "%u", r->ip_proto);
+        break;
+    case C_APP: snprintf(out, len, "%s", r->app[0] ? r->app : "-"); break;
+    case C_SNI: {
+        /* a terminal is no place for control bytes from the wire */
+        size_t o = 0;
+        for (const char *s = r->server_name; *s && o + 1 < len; s++)
+            out[o++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+        out[o] = '\0';
+        if (o == 0)
+            snprintf(out, len, "-");
+        break;
+    }
+    case C_CP: snprintf(out, len, "%" PRIu64, r->c2s_packets); break;
+    case C_CB: snprintf(out, len, "%" PRIu64, r->c2s_bytes); break;
+    case C_SP: snprintf(out, len, "%" PRIu64, r->s2c_packets); break;
+    case C_SB: snprintf(out, len, "%" PRIu64, r->s2c_bytes); break;
+    case C_END:
+        snprintf(out, len, "%s", r->event == TW_EVENT_END ? tw_end_reason_name(r->end_reason)
+                                                          : "(active)");
+        break;
+    }
+}
+
+static const struct tq_table flow_table = {
+    .ncols = NCOLS, .names = col_names, .right = col_right, .cell = cell, .none = "no flows match"};
+
+/* ---- flow ids already printed ---- */
+
+struct idset {
+    uint64_t *slots; /* id + 1 would overflow for ~0: keep a separate flag for zero */
+    size_t n, cap;
+    int has_zero;
+};
+
+static int idset_add(struct idset *s, uint64_t id)
+{
+    if (id == 0) {
+        int had = s->has_zero;
+        s->has_zero = 1;
+        return !had;
+    }
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *slots = calloc(cap, sizeof(*slots));
+        if (slots == NULL)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->slots[i] == 0)
+                continue;
+            size_t j = (s->slots[i] * 0x9e3779b97f4a7c15ULL) >> 20 & (cap - 1);
+            while (slots[j] != 0)
+                j = (j + 1) & (cap - 1);
+            slots[j] = s->slots[i];
+        }
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    size_t j = (id * 0x9e3779b97f4a7c15ULL) >> 20 & (s->cap - 1);
+    for (; s->slots[j] != 0; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j] == id)
+            return 0;
+    s->slots[j] = id;
+    s->n++;
+    return 1;
+}
+
+/* ---- the walk ---- */
+
+struct walk {
+    redisContext *c;
+    const struct tq_opts *o;
+    struct idset seen;
+    struct tw_flow_record *rows; /* table: printed at the end */
+    size_t nrows, cap;
+    uint64_t found;
+    int failed;
+};
+
+static int redis_failed(struct walk *w, redisReply *reply, const char *what)
+{
+    w->failed = 1;
+    return tq_reply_failed(w->c, reply, what);
+}
+
+static int emit(struct walk *w, const char *json, const struct tw_flow_record *r)
+{
+    int isnew = idset_add(&w->seen, r->flow_id);
+
+    if (isnew < 0) {
+        fprintf(stderr, PROG ": out of memory\n");
+        w->failed = 1;
+        return -1;
+    }
+    if (!isnew)
+        return 0;
+    switch (w->o->format) {
+    case TQ_JSON: puts(json); break;
+    case TQ_CSV: print_csv(r); break;
+    case TQ_TABLE: {
+        struct tw_flow_record *rows = tq_grow(w->rows, w->nrows, &w->cap, sizeof(*rows), 256);
+        if (rows == NULL) {
+            w->failed = 1;
+            return -1;
+        }
+        w->rows = rows;
+        w->rows[w->nrows++] = *r;
+        break;
+    }
+    }
+    w->found++;
+    return 0;
+}
+
+/* One posting of the hour being walked that passed the time window and the detail filter. */
+struct cand {
+    uint64_t last_seen_us, flow_id, rec_hour;
+};
+
+static int cand_newest_first(const void *pa, const void *pb)
+{
+    const struct cand *a = pa, *b = pb;
+
+    if (a->last_seen_us != b->last_seen_us)
+        return a->last_seen_us < b->last_seen_us ? 1 : -1;
+    return a->flow_id < b->flow_id ? 1 : a->flow_id > b->flow_id ? -1 : 0;
+}
+
+/* The posting keys of one way to answer the filters in one hour. */
+struct plan {
+    enum tw_post_kind kind;
+    size_t n;
+    char (*keys)[TW_KEY_LEN];
+    uint64_t bytes; /* their total size: the work of reading them */
+};
+
+static void plan_free(struct plan *p)
+{
+    free(p->keys);
+    p->keys = NULL;
+    p->n = 0;
+}
+
+static int plan_add(struct plan *p, uint64_t hour, const char *sensor, const char *value)
+{
+    char(*keys)[TW_KEY_LEN] = realloc(p->keys, (p->n + 1) * sizeof(*keys));
+
+    if (keys == NULL)
+        return -1;
+    p->keys = keys;
+    return tw_key_post(p->keys[p->n++], TW_KEY_LEN, sensor, hour, p->kind, value) < 0 ? -1 : 0;
+}
+
+static void hex_text(const uint8_t *b, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The address buckets (/24 or /64 keys) of hour that --ip covers: the bucket of the address
+ * when the prefix is at least that long, else the buckets listed in the hour's nets zset. */
+static int plan_ip(struct walk *w, uint64_t hour, struct plan *p)
+{
+    const struct tq_opts *o = w->o;
+    unsigned nb = f.ip_v4 ? 3 : 8;
+    uint8_t lo[16], hi[16];
+    char lo_t[24], hi_t[24], min[32], max[32], key[TW_KEY_LEN];
+    redisReply *r;
+
+    p->kind = f.ip_v4 ? TW_POST_NET4 : TW_POST_NET6;
+    memcpy(lo, f.ip, 16);
+    memcpy(hi, f.ip, 16);
+    for (unsigned i = f.ip_bits; i < nb * 8; i++)
+        hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+    hex_text(lo, nb, lo_t);
+    hex_text(hi, nb, hi_t);
+    if (f.ip_bits >= nb * 8)
+        return plan_add(p, hour, o->sensor, lo_t);
+    tw_key_nets(key, sizeof(key), o->sensor, hour);
+    snprintf(min, sizeof(min), "[%c:%s", f.ip_v4 ? '4' : '6', lo_t);
+    snprintf(max, sizeof(max), "[%c:%s", f.ip_v4 ? '4' : '6', hi_t);
+    r = redisCommand(w->c, "ZRANGEBYLEX %s %s %s", key, min, max);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return redis_failed(w, r, "ZRANGEBYLEX");
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len > 2 &&
+            plan_add(p, hour, o->sensor, r->element[i]->str + 2) < 0) {
+            freeReplyObject(r);
+            return -1;
+        }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Sizes the keys of a plan with one pipelined round of STRLEN. */
+static int plan_size(struct walk *w, struct plan *p)
+{
+    p->bytes = 0;
+    for (size_t i = 0; i < p->n; i++)
+        redisAppendCommand(w->c, "STRLEN %s", p->keys[i]);
+    for (size_t i = 0; i < p->n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(w->c, (void **)&r) != REDIS_OK || r == NULL ||
+            r->type != REDIS_REPLY_INTEGER)
+            return redis_failed(w, r, "STRLEN");
+        p->bytes += (uint64_t)r->integer;
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* Does the detail of a posting pass the filter its kind answers? */
+static int detail_matches(enum tw_post_kind kind, const char *key,
+                          const struct tw_posting *e)
+{
+    uint8_t addr[16] = {0};
+    const char *hex;
+
+    switch (kind) {
+    case TW_POST_PORT: return (e->detail[0] << 8 | e->detail[1]) == f.port;
+    case TW_POST_NET4:
+    case TW_POST_NET6: {
+        unsigned nb = kind == TW_POST_NET4 ? 3 : 8;
+        hex = strrchr(key, ':') + 1;
+        for (unsigned i = 0; i < nb; i++) {
+            unsigned v;
+            if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+                return 0;
+            addr[i] = (uint8_t)v;
+        }
+        memcpy(addr + nb, e->detail, kind == TW_POST_NET4 ? 1 : 8);
+        return tw_cidr_contains(f.ip, (uint8_t)f.ip_bits, addr);
+    }
+    default: return 1;
+    }
+}
+
+#define CHUNK (1u << 22) /* bytes of postings read per GETRANGE */
+
+/* Reads every posting of the plan, keeping those with last_seen in [lo, hi] whose detail
+ * matches. Returns 0 or -1. */
+static int read_plan(struct walk *w, const struct plan *p, uint64_t hour, uint64_t lo,
+                     uint64_t hi, struct cand **cands, size_t *n, size_t *cap)
+{
+    size_t esize = tw_post_entry_size(p->kind);
+
+    for (size_t k = 0; k < p->n; k++) {
+        for (long long off = 0;; off += CHUNK) {
+            /* a chunk is a whole number of entries, so none is cut in two */
+            long long end = off + (long long)(CHUNK / esize * esize) - 1;
+            redisReply *r = redisCommand(w->c, "GETRANGE %s %lld %lld", p->keys[k], off, end);
+            if (r == NULL || r->type != REDIS_REPLY_STRING)
+                return redis_failed(w, r, "GETRANGE");
+            size_t len = r->len;
+            for (size_t i = 0; i + esize <= len; i += esize) {
+                struct tw_posting e;
+                tw_post_decode(p->kind, (const uint8_t *)r->str + i, &e);
+                if (e.last_seen_us < lo || e.last_seen_us > hi || e.back > hour ||
+                    !detail_matches(p->kind, p->keys[k], &e))
+                    continue;
+                struct cand *c = tq_grow(*cands, *n, cap, sizeof(*c), 4096);
+                if (c == NULL) {
+                    freeReplyObject(r);
+                    w->failed = 1;
+                    return -1;
+                }
+                *cands = c;
+                (*cands)[(*n)++] = (struct cand){e.last_seen_us, e.flow_id, hour - e.back};
+            }
+            freeReplyObject(r);
+            if (len < CHUNK / esize * esize)
+                break;
+        }
+    }
+    return 0;
+}
+
+/* Fetches the records of cands[0..n) (pipelined HGETs) and emits the matching ones. A
+ * posting whose last_seen is not the record's is of an older version of the flow (an update
+ * since): the newer posting stands for it. */
+static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
+{
+    char key[TW_KEY_LEN], id[17];
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        tw_key_record(key, sizeof(key), w->o->sensor, cands[i].rec_hour, cands[i].flow_id);
+        snprintf(id, sizeof(id), "%016" PRIx64, cands[i].flow_id);
+        redisAppendCommand(w->c, "HGET %s %s", key, id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *e = NULL;
+        struct tw_flow_record r;
+        if (redisGetReply(w->c, (void **)&e) != REDIS_OK || e == NULL)
+            return redis_failed(w, e, "HGET");
+        if (rc == 0 && w->found < w->o->limit && e->type == REDIS_REPLY_STRING &&
+            tw_record_from_json(e->str, &r, NULL, 0) == 0 &&
+            (r.last_seen_us > r.first_seen_us ? r.last_seen_us : r.first_seen_us) ==
+                cands[i].last_seen_us &&
+            record_matches(w->o, &r) && emit(w, e->str, &r) < 0)
+            rc = -1;
+        /* not a string: expired since the postings were read; not parsed: not ours, or
+         * written by a newer version: skipped rather than failing */
+        freeReplyObject(e);
+    }
+    return rc;
+}
+
+/* The flows of one hour, newest first: flows whose last_seen lies in the hour, or at or after
+ * it for the newest hour walked. Picks the cheapest index the filters allow. */
+static int walk_hour(struct walk *w, uint64_t hour, int newest)
+{
+    const struct tq_opts *o = w->o;
+    struct plan plans[4], *best = NULL;
+    size_t nplans = 0, n = 0, cap = 0;
+    struct cand *cands = NULL;
+    struct idset here = {0};
+    uint64_t lo = hour * TW_US_PER_HOUR, hi = newest ? UINT64_MAX : lo + TW_US_PER_HOUR - 1;
+    int rc = -1;
+
+    if (o->has_since && o->since_us > lo)
+        lo = o->since_us;
+    memset(plans, 0, sizeof(plans));
+    /* the time index always answers; a filter's index usually answers with less */
+    plans[nplans].kind = TW_POST_TIME;
+    if (plan_add(&plans[nplans++], hour, o->sensor, NULL) < 0)
+        goto out;
+    if (f.has_ip && plan_ip(w, hour, &plans[nplans++]) < 0)
+        goto out;
+    if (f.port >= 0) {
+        char v[8];
+        snprintf(v, sizeof(v), "%u", tw_port_bucket((uint16_t)f.port));
+        plans[nplans].kind = TW_POST_PORT;
+        if (plan_add(&plans[nplans++], hour, o->sensor, v) < 0)
+            goto out;
+    }
+    if (f.app[0] != '\0') {
+        char parts[TW_APP_PARTS_MAX][TW_APP_LEN];
+        int np = tw_app_parts(f.app, sizeof(f.app), parts, TW_APP_PARTS_MAX);
+        if (np > 0) {
+            /* the last part is the most specific: "google" of "TLS.Google" */
+            plans[nplans].kind = TW_POST_APP;
+            if (plan_add(&plans[nplans++], hour, o->sensor, parts[np - 1]) < 0)
+                goto out;
+        }
+    }
+    for (size_t i = 0; i < nplans; i++) {
+        if (plan_size(w, &plans[i]) < 0)
+            goto out;
+        uint64_t entries = plans[i].bytes / tw_post_entry_size(plans[i].kind);
+        if (best == NULL || entries < best->bytes / tw_post_entry_size(best->kind))
+            best = &plans[i];
+    }
+    if (read_plan(w, best, hour, lo, hi, &cands, &n, &cap) < 0)
+        goto out;
+    if (n > 1)
+        qsort(cands, n, sizeof(*cands), cand_newest_first);
+    /* the same flow can be there twice (both ends in one /24, a batch sent again) */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int isnew = idset_add(&here, cands[i].flow_id);
+        if (isnew < 0) {
+            fprintf(stderr, PROG ": out of memory\n");
+            w->failed = 1;
+            goto out;
+        }
+        if (isnew)
+            cands[k++] = cands[i];
+    }
+    for (size_t i = 0; i < k && w->found < o->limit; i += TQ_PAGE)
+        if (fetch_and_emit(w, cands + i, k - i < TQ_PAGE ? k - i : TQ_PAGE) < 0)
+            goto out;
+    rc = 0;
+out:
+    for (size_t i = 0; i < nplans; i++)
+        plan_free(&plans[i]);
+    free(here.slots);
+    free(cands);
+    return rc;
+}
+
+static int run(redisContext *c, const struct tq_opts *o)
+{
+    struct walk w = {.c = c, .o = o};
+    char hours_key[TW_KEY_LEN], max[24], min[24];
+    redisReply *hours;
+
+    tw_key_hours(hours_key, sizeof(hours_key), o->sensor);
+    if (o->has_until)
+        snprintf(max, sizeof(max), "%" PRIu64, o->until_us / TW_US_PER_HOUR);
+    else
+        snprintf(max, sizeof(max), "+inf");
+    if (o->has_since)
+        snprintf(min, sizeof(min), "%" PRIu64, o->since_us / TW_US_PER_HOUR);
+    else
+        snprintf(min, sizeof(min), "-inf");
+    hours = redisCommand(c, "ZREVRANGEBYSCORE %s %s %s", hours_key, max, min);
+    if (hours == NULL || hours->type != REDIS_REPLY_ARRAY)
+        return redis_failed(&w, hours, "ZREVRANGEBYSCORE") < 0 ? EXIT_REDIS : 0;
+
+    if (o->format == TQ_CSV)
+        tq_csv_header(csv_keys, sizeof(csv_keys) / sizeof(csv_keys[0]));
+    for (size_t i = 0; i < hours->elements && w.found < o->limit && !w.failed; i++) {
+        uint64_t h;
+        if (hours->element[i]->type != REDIS_REPLY_STRING ||
+            tq_parse_uint(hours->element[i]->str, 0, UINT64_MAX / TW_US_PER_HOUR - 1, &h) < 0)
+            continue;
+        walk_hour(&w, h, i == 0);
+    }
+    freeReplyObject(hours);
+    if (!w.failed && o->format == TQ_TABLE)
+        tq_table_print(&flow_table, w.rows, w.nrows);
+    free(w.rows);
+    free(w.seen.slots);
+    return tq_finish(w.failed);
+}
+
+static const char *const own[] = {"ip", "port", "app", NULL};
+
+const struct tq_subcommand tq_cmd_flows = {
+    .name = "flows",
+    .summary = "flow records by time, address or subnet, port, application",
+    .usage =
+        "flows options (newest first by last_seen; a flow matches a time range it overlaps):\n"
+        "  --since T        from T: 2026-03-02T09:00:00Z, 2026-03-02, +08:00 offsets,\n"
+        "                   epoch seconds, or relative -45s -30m -2h -7d\n"
+        "  --until T        up to T (same forms)\n"
+        "  --ip ADDR|CIDR   either end is ADDR, or inside CIDR (IPv4 or IPv6)\n"
+        "  --port N         either end uses port N (1-65535)\n"
+        "  --app NAME       nDPI application, e.g. TLS.Google, or one part of it: Google, TLS\n"
+        "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
+        "  --format F       table (default), json (one object per line) or csv\n",
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
+    .own = own,
+    .parse = parse,
+    .run = run,
+};
