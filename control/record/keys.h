@@ -1,4 +1,4 @@
-/* store_keys.h - the names of the Redis keys of store.h and the posting entries of the flow
+/* keys.h - the names of the Redis keys of store.h and the posting entries of the flow
  * indexes, written once so the store that writes them and tapwatch-query that reads them
  * cannot disagree.
  *
