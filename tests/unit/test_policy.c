@@ -582,6 +582,36 @@ static void test_upload_and_dedupe(void **state)
     tw_policy_free(p);
 }
 
+/* Equipment lookup with nested addresses of one equipment, both families, and addresses of
+ * no equipment: the longest-prefix table answers as the declared lists do. */
+static void test_equipment_lookup(void **state)
+{
+    (void)state;
+    struct tw_policy *p = load_text("equipment:\n"
+                                    "  - {name: a, addresses: [10.0.0.0/8, 10.1.0.0/16, 10.1.2.3, "
+                                    "\"2001:db8:1::/48\"]}\n"
+                                    "  - {name: b, addresses: [192.168.0.0/16, \"2001:db8::/48\", "
+                                    "\"2001:db8::7\"]}\n");
+    static const struct {
+        const char *addr, *want;
+    } cases[] = {
+        {"10.1.2.3", "a"},  {"10.1.2.4", "a"},   {"10.200.0.1", "a"},  {"11.0.0.1", NULL},
+        {"192.168.9.9", "b"}, {"192.169.0.1", NULL}, {"2001:db8::7", "b"}, {"2001:db8::8", "b"},
+        {"2001:db8:1::1", "a"}, {"2001:db8:2::1", NULL}, {"::ffff:10.1.2.3", NULL},
+    };
+    uint8_t a[16];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        set_ip(a, cases[i].addr);
+        const char *got = tw_policy_equipment_of(p, a, strchr(cases[i].addr, ':') == NULL);
+        if (cases[i].want == NULL)
+            assert_null(got);
+        else
+            assert_string_equal(got, cases[i].want);
+    }
+    tw_policy_free(p);
+}
+
 static void test_dedupe_bounded(void **state)
 {
     (void)state;
@@ -845,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_remote_access),
         cmocka_unit_test(test_unclassified_and_risky),
         cmocka_unit_test(test_upload_and_dedupe),
+        cmocka_unit_test(test_equipment_lookup),
         cmocka_unit_test(test_dedupe_bounded),
         cmocka_unit_test(test_upload_acc),
         cmocka_unit_test(test_rules_section),

@@ -1,102 +1,28 @@
-/* policy.c - the policy loader (libyaml) and its evaluation (see policy.h).
+/* policy_load.c - the policy loader: a YAML file (libyaml) into a struct tw_policy (see
+ * policy.h for the format, policy_model.h for the result).
  *
  * The loader reads the whole file into libyaml's node tree (every node keeps its line), then
  * walks it with one table of fields per mapping: key, handler, required. A handler checks its
  * value and writes it into the policy being built; the first error stops the load with
  * "FILE:LINE: path: expected ..., got ...". Nothing is shared with config.c: its helpers are
  * static and its schema is flat, this one nests sequences of mappings.
- *
- * Evaluation state (struct tw_policy_state): a set-associative table of flows, TW_WAYS slots
- * per bucket, keyed by flow_id, each slot holding the kinds already raised for the flow and
- * the bytes of the flow already added to the daily upload total. A full bucket evicts its
- * least recently used slot (counted): the table never grows, and END events free slots.
- *
- *   bucket = hash(flow_id) & (nbuckets - 1)
- *   [slot 0][slot 1] ... [slot 7]      slot = {flow_id, counted bytes, lru tick, kinds bitmap}
  */
-#include "control/policy/policy.h"
+#include "control/policy/policy_model.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <ndpi/ndpi_typedefs.h>
 #include <yaml.h>
 
-#include "control/record/netmatch.h"
-#include "control/record/record_json.h"
-#include "control/record/keys.h"
-
-/* ---- the policy ---------------------------------------------------------------------- */
-
-struct net {
-    uint8_t addr[16];
-    uint8_t v4;
-    uint8_t bits;
-};
-
-enum { D_PEER = 1, D_PROTO = 2, D_PORT = 4, D_APP = 8, D_NAME = 16 };
-
-struct declared {
-    unsigned has; /* D_* */
-    struct net peer;
-    uint8_t proto;
-    uint16_t port;
-    char app[TW_APP_LEN];
-    char server_name[TW_SERVER_NAME_LEN];
-};
-
-struct equipment {
-    char name[TW_EQUIPMENT_LEN];
-    char vendor[TW_VENDOR_LEN];
-    size_t line;
-    struct net *addrs;
-    size_t naddrs;
-    struct declared *decl;
-    size_t ndecl;
-};
-
-struct window {
-    uint8_t days;
-    uint16_t start, end;
-};
-
-struct tz_change {
-    int64_t utc_s;     /* from this UTC second on ... */
-    int32_t offset_s;  /* ... local = UTC + offset */
-};
-
-struct rule {
-    uint8_t enabled;
-    uint8_t severity;
-};
-
-struct tw_policy {
-    struct tz_change *tz;
-    size_t ntz;
-    struct net *domestic;
-    size_t ndomestic;
-    struct equipment *eq;
-    size_t neq;
-    struct net *mhosts;
-    size_t nmhosts;
-    char (*mprotos)[TW_APP_LEN];
-    size_t nmprotos;
-    struct window *windows;
-    size_t nwindows;
-    int has_windows;
-    uint64_t upload_per_flow, upload_per_day;
-    struct rule rules[TW_ALERT__COUNT];
-    uint64_t risk_mask;
-};
+#include "control/record/record_json.h" /* tw_risk_name */
 
 static const uint8_t default_severity[TW_ALERT__COUNT] = {
     [TW_ALERT_UNDECLARED_DESTINATION] = TW_SEV_MEDIUM,
@@ -107,270 +33,6 @@ static const uint8_t default_severity[TW_ALERT__COUNT] = {
     [TW_ALERT_UNCLASSIFIED_CHANNEL] = TW_SEV_MEDIUM,
     [TW_ALERT_RISKY_FLOW] = TW_SEV_MEDIUM,
 };
-
-void tw_policy_free(struct tw_policy *p)
-{
-    if (p == NULL)
-        return;
-    for (size_t i = 0; i < p->neq; i++) {
-        free(p->eq[i].addrs);
-        free(p->eq[i].decl);
-    }
-    free(p->eq);
-    free(p->tz);
-    free(p->domestic);
-    free(p->mhosts);
-    free(p->mprotos);
-    free(p->windows);
-    free(p);
-}
-
-size_t tw_policy_equipment_count(const struct tw_policy *p)
-{
-    return p->neq;
-}
-
-size_t tw_policy_rule_count(const struct tw_policy *p)
-{
-    size_t n = 0;
-
-    for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
-        n += p->rules[k].enabled;
-    return n;
-}
-
-/* ---- small parsers ---------------------------------------------------------------------- */
-
-static int net_contains(const struct net *n, const uint8_t *addr, int v4)
-{
-    return n->v4 == v4 && tw_cidr_contains(n->addr, n->bits, addr);
-}
-
-static int nets_contain(const struct net *n, size_t count, const uint8_t *addr, int v4)
-{
-    for (size_t i = 0; i < count; i++)
-        if (net_contains(&n[i], addr, v4))
-            return 1;
-    return 0;
-}
-
-static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-
-static int parse_day(const char *s, size_t n)
-{
-    for (int i = 0; i < 7; i++)
-        if (n == 3 && strncasecmp(s, day_names[i], 3) == 0)
-            return i;
-    return -1;
-}
-
-/* "HH:MM" with 00..23 / 00..59, or "24:00" when end is set. Returns minutes or -1. */
-static int parse_hhmm(const char *s, size_t n, int end)
-{
-    if (n != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
-        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
-        return -1;
-    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (end && h == 24 && m == 0)
-        return 1440;
-    if (h > 23 || m > 59)
-        return -1;
-    return h * 60 + m;
-}
-
-int tw_window_parse(const char *text, uint8_t *days, uint16_t *start_min, uint16_t *end_min)
-{
-    const char *sp = strchr(text, ' ');
-    uint8_t mask = 0;
-
-    if (sp == NULL || strchr(sp + 1, ' ') != NULL)
-        return -1;
-    size_t dn = (size_t)(sp - text);
-    if (dn == 5 && strncasecmp(text, "daily", 5) == 0) {
-        mask = 0x7f;
-    } else {
-        const char *p = text, *end = sp;
-        while (p < end) {
-            const char *comma = memchr(p, ',', (size_t)(end - p));
-            const char *item_end = comma ? comma : end;
-            const char *dash = memchr(p, '-', (size_t)(item_end - p));
-            int a, b;
-            if (dash) {
-                a = parse_day(p, (size_t)(dash - p));
-                b = parse_day(dash + 1, (size_t)(item_end - dash - 1));
-            } else {
-                a = b = parse_day(p, (size_t)(item_end - p));
-            }
-            if (a < 0 || b < 0)
-                return -1;
-            for (int d = a;; d = (d + 1) % 7) { /* "fri-mon" wraps over the weekend */
-                mask |= (uint8_t)(1u << d);
-                if (d == b)
-                    break;
-            }
-            if (comma && comma + 1 == end)
-                return -1;
-            p = comma ? comma + 1 : end;
-        }
-    }
-    const char *t = sp + 1, *dash = strchr(t, '-');
-    if (dash == NULL)
-        return -1;
-    int s = parse_hhmm(t, (size_t)(dash - t), 0), e = parse_hhmm(dash + 1, strlen(dash + 1), 1);
-    if (s < 0 || e < 0 || s == e)
-        return -1;
-    if (e < s)
-        e += 1440; /* crosses midnight: ends the next day */
-    *days = mask;
-    *start_min = (uint16_t)s;
-    *end_min = (uint16_t)e;
-    return 0;
-}
-
-int tw_window_contains(uint8_t days, uint16_t start_min, uint16_t end_min, unsigned weekday,
-                       unsigned minute)
-{
-    unsigned end_today = end_min > 1440 ? 1440 : end_min;
-
-    if ((days >> weekday & 1) && minute >= start_min && minute < end_today)
-        return 1;
-    /* the tail of yesterday's window that crossed midnight */
-    if (end_min > 1440 && (days >> ((weekday + 6) % 7) & 1) && minute < (unsigned)end_min - 1440)
-        return 1;
-    return 0;
-}
-
-/* ---- timezone ----------------------------------------------------------------------------- */
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-void tw_policy_local_time(const struct tw_policy *p, uint64_t utc_us, unsigned *weekday,
-                          unsigned *minute, int64_t *day)
-{
-    int64_t s = (int64_t)(utc_us / 1000000);
-    size_t lo = 0, hi = p->ntz;
-
-    /* last change at or before s; tz[0] starts at INT64_MIN */
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (p->tz[mid].utc_s <= s)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    int64_t local = s + p->tz[lo].offset_s;
-    int64_t d = floor_div(local, 86400);
-    int64_t sec = local - d * 86400;
-
-    if (day)
-        *day = d;
-    if (minute)
-        *minute = (unsigned)(sec / 60);
-    if (weekday)
-        *weekday = (unsigned)(((d + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
-}
-
-/* "+08:00", "-0530", "UTC", "Z". Returns 0 with the offset, or -1. */
-static int parse_fixed_offset(const char *t, int32_t *off)
-{
-    if (strcasecmp(t, "UTC") == 0 || strcmp(t, "Z") == 0 || strcasecmp(t, "GMT") == 0) {
-        *off = 0;
-        return 0;
-    }
-    if ((t[0] != '+' && t[0] != '-') || !isdigit((unsigned char)t[1]) ||
-        !isdigit((unsigned char)t[2]))
-        return -1;
-    const char *m = t[3] == ':' ? t + 4 : t + 3;
-    if (!isdigit((unsigned char)m[0]) || !isdigit((unsigned char)m[1]) || m[2] != '\0')
-        return -1;
-    int h = (t[1] - '0') * 10 + (t[2] - '0'), mm = (m[0] - '0') * 10 + (m[1] - '0');
-    if (h > 14 || mm > 59)
-        return -1;
-    *off = (t[0] == '-' ? -1 : 1) * (h * 3600 + mm * 60);
-    return 0;
-}
-
-static int32_t offset_at(time_t t)
-{
-    struct tm tm;
-
-    if (localtime_r(&t, &tm) == NULL)
-        return 0;
-    return (int32_t)tm.tm_gmtoff;
-}
-
-/* Builds the offset table of an IANA zone from the TZ database: one localtime_r a day from
- * 1970 to 2100, and a binary search to the second where the offset changes. The process's TZ
- * is set for the duration and restored; this runs on the control thread only, at load. */
-static int load_iana(struct tw_policy *p, const char *name)
-{
-    const char *dir = getenv("TZDIR");
-    char path[512], magic[4], *old = getenv("TZ");
-    char saved[256] = "";
-    int had = old != NULL;
-    size_t cap = 64;
-    FILE *f;
-
-    if (name[0] == '/' || strstr(name, "..") != NULL || strlen(name) > 100)
-        return -1;
-    for (const char *c = name; *c; c++)
-        if (!isalnum((unsigned char)*c) && !strchr("/_+-", *c))
-            return -1;
-    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
-    if ((f = fopen(path, "rb")) == NULL)
-        return -1;
-    int ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
-    fclose(f);
-    if (!ok)
-        return -1;
-    if (had)
-        snprintf(saved, sizeof(saved), "%s", old);
-    p->tz = malloc(cap * sizeof(*p->tz));
-    if (p->tz == NULL)
-        return -1;
-    setenv("TZ", name, 1);
-    tzset();
-    const time_t first = 0, last = (time_t)4102444800LL; /* 2100-01-01 */
-    p->tz[0].utc_s = INT64_MIN;
-    p->tz[0].offset_s = offset_at(first);
-    p->ntz = 1;
-    int32_t cur = p->tz[0].offset_s;
-    for (time_t t = first + 86400; t <= last; t += 86400) {
-        int32_t o = offset_at(t);
-        if (o == cur)
-            continue;
-        time_t lo = t - 86400, hi = t; /* offset(lo) == cur, offset(hi) != cur */
-        while (hi - lo > 1) {
-            time_t mid = lo + (hi - lo) / 2;
-            if (offset_at(mid) == cur)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        if (p->ntz == cap) {
-            struct tz_change *n = realloc(p->tz, cap * 2 * sizeof(*n));
-            if (n == NULL)
-                break;
-            p->tz = n;
-            cap *= 2;
-        }
-        p->tz[p->ntz].utc_s = (int64_t)hi;
-        p->tz[p->ntz].offset_s = o;
-        p->ntz++;
-        cur = o;
-    }
-    if (had)
-        setenv("TZ", saved, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    return 0;
-}
-
-/* ---- loader ----------------------------------------------------------------------------- */
 
 struct ld {
     yaml_document_t doc;
@@ -573,25 +235,16 @@ static int f_timezone(struct ld *ld, const char *path, yaml_node_t *v, void *obj
 {
     struct tw_policy *p = obj;
     const char *t = scalar(v);
-    int32_t off;
     static const char what[] = "UTC, an offset such as +08:00, or an IANA zone name such as "
                                "Asia/Shanghai";
 
     if (t == NULL)
         return expected(ld, v, path, what);
-    free(p->tz);
-    p->tz = NULL;
-    p->ntz = 0;
-    if (parse_fixed_offset(t, &off) == 0) {
-        if ((p->tz = malloc(sizeof(*p->tz))) == NULL)
+    if (tw_policy_set_timezone(p, t) != 0) {
+        if (errno == ENOMEM)
             return fail(ld, v, "%s: out of memory", path);
-        p->tz[0].utc_s = INT64_MIN;
-        p->tz[0].offset_s = off;
-        p->ntz = 1;
-        return 0;
-    }
-    if (load_iana(p, t) != 0)
         return expected(ld, v, path, what);
+    }
     return 0;
 }
 
@@ -737,15 +390,6 @@ static const struct field equipment_fields[] = {
     {"declared", f_eq_declared, 0},
 };
 
-static const struct equipment *find_equipment(const struct tw_policy *p, const uint8_t *addr,
-                                              int v4)
-{
-    for (size_t i = 0; i < p->neq; i++)
-        if (nets_contain(p->eq[i].addrs, p->eq[i].naddrs, addr, v4))
-            return &p->eq[i];
-    return NULL;
-}
-
 static int nets_overlap(const struct net *a, const struct net *b)
 {
     if (a->v4 != b->v4)
@@ -791,6 +435,10 @@ static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *ob
                                     sub, a, addr, e->addrs[a].bits, p->eq[j].name, p->eq[j].line);
                     }
         }
+        for (size_t a = 0; a < e->naddrs; a++)
+            if (tw_prefix_set_add(p->owners, e->addrs[a].addr, e->addrs[a].v4, e->addrs[a].bits,
+                                  (int32_t)i) != 0)
+                return fail(ld, item, "%s.addresses: out of memory", sub);
     }
     return 0;
 }
@@ -1023,9 +671,11 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     p = calloc(1, sizeof(*p));
-    if (p == NULL || !yaml_parser_initialize(&parser)) {
+    if (p != NULL)
+        p->owners = tw_prefix_set_new();
+    if (p == NULL || p->owners == NULL || !yaml_parser_initialize(&parser)) {
         snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
-        free(p);
+        tw_policy_free(p);
         fclose(f);
         return NULL;
     }
@@ -1076,15 +726,9 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
             yaml_document_delete(&more);
         }
     }
-    if (rc == 0 && p->ntz == 0) { /* timezone absent: UTC */
-        if ((p->tz = malloc(sizeof(*p->tz))) == NULL) {
-            snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
-            rc = -1;
-        } else {
-            p->tz[0].utc_s = INT64_MIN;
-            p->tz[0].offset_s = 0;
-            p->ntz = 1;
-        }
+    if (rc == 0 && p->ntz == 0 && tw_policy_set_timezone(p, "UTC") != 0) { /* absent: UTC */
+        snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+        rc = -1;
     }
     yaml_document_delete(&ld.doc);
 out_parser:
@@ -1095,311 +739,4 @@ out_parser:
         return NULL;
     }
     return p;
-}
-
-/* ---- evaluation ------------------------------------------------------------------------- */
-
-#define TW_WAYS 8
-
-struct flow_slot {
-    uint64_t flow_id;
-    uint64_t counted; /* bytes of this flow already in the daily total */
-    uint64_t lru;
-    uint8_t used;
-    uint8_t fired;    /* bit k = alert kind k raised */
-    uint8_t pad[6];
-};
-
-struct tw_policy_state {
-    struct flow_slot *slots;
-    uint32_t nbuckets;
-    uint64_t clock;
-    struct tw_upload_acc *acc;
-    struct tw_policy_state_stats st;
-};
-
-struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
-{
-    struct tw_policy_state *st = calloc(1, sizeof(*st));
-    uint32_t nb = 128;
-
-    if (st == NULL)
-        return NULL;
-    while ((uint64_t)nb * TW_WAYS < flows_max && nb < (1u << 26))
-        nb *= 2;
-    st->nbuckets = nb;
-    st->slots = calloc((size_t)nb * TW_WAYS, sizeof(*st->slots));
-    st->acc = tw_upload_acc_new();
-    if (st->slots == NULL || st->acc == NULL) {
-        tw_policy_state_free(st);
-        errno = ENOMEM;
-        return NULL;
-    }
-    return st;
-}
-
-void tw_policy_state_free(struct tw_policy_state *st)
-{
-    if (st == NULL)
-        return;
-    free(st->slots);
-    tw_upload_acc_free(st->acc);
-    free(st);
-}
-
-void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out)
-{
-    *out = st->st;
-}
-
-static struct flow_slot *slot_get(struct tw_policy_state *st, uint64_t id)
-{
-    uint64_t h = id * 0x9e3779b97f4a7c15ULL;
-    struct flow_slot *b = &st->slots[(size_t)((h >> 32) & (st->nbuckets - 1)) * TW_WAYS];
-    struct flow_slot *free_slot = NULL, *oldest = &b[0];
-
-    st->clock++;
-    for (int i = 0; i < TW_WAYS; i++) {
-        if (b[i].used && b[i].flow_id == id) {
-            b[i].lru = st->clock;
-            return &b[i];
-        }
-        if (!b[i].used && free_slot == NULL)
-            free_slot = &b[i];
-        if (b[i].lru < oldest->lru)
-            oldest = &b[i];
-    }
-    if (free_slot == NULL) {
-        free_slot = oldest;
-        st->st.evicted++;
-        st->st.tracked--;
-    }
-    memset(free_slot, 0, sizeof(*free_slot));
-    free_slot->used = 1;
-    free_slot->flow_id = id;
-    free_slot->lru = st->clock;
-    st->st.tracked++;
-    return free_slot;
-}
-
-const char *tw_policy_equipment_of(const struct tw_policy *p, const uint8_t *addr, int v4)
-{
-    const struct equipment *e = find_equipment(p, addr, v4);
-    return e ? e->name : NULL;
-}
-
-/* Does a declared entry of e allow a flow with this peer (the other end), the record's
- * protocol and server port, application and server name? */
-static int declared_match(const struct equipment *e, const struct tw_flow_record *r,
-                          const uint8_t *peer)
-{
-    int v4 = r->ip_version == 4;
-
-    for (size_t i = 0; i < e->ndecl; i++) {
-        const struct declared *d = &e->decl[i];
-        if ((d->has & D_PEER) && !net_contains(&d->peer, peer, v4))
-            continue;
-        if ((d->has & D_PROTO) && d->proto != r->ip_proto)
-            continue;
-        if ((d->has & D_PORT) && d->port != r->dst_port)
-            continue;
-        if ((d->has & D_APP) && !tw_app_match(d->app, r->app))
-            continue;
-        if ((d->has & D_NAME) && !tw_server_name_match(d->server_name, r->server_name))
-            continue;
-        return 1;
-    }
-    return 0;
-}
-
-static int is_remote_access(const struct tw_flow_record *r)
-{
-    return r->category_id == NDPI_PROTOCOL_CATEGORY_REMOTE_ACCESS ||
-           strcmp(r->category, "RemoteAccess") == 0;
-}
-
-static int is_unknown(const struct tw_flow_record *r)
-{
-    return (r->app_proto == 0 && r->master_proto == 0 && r->app[0] == '\0') ||
-           strcmp(r->app, "Unknown") == 0;
-}
-
-/* Payload seen: there is no payload byte count in the record, so for TCP a segment with PSH
- * (every stack sets it on the last segment of a write) stands for it; a UDP datagram always
- * carries some. */
-static int has_payload(const struct tw_flow_record *r)
-{
-    if (r->ip_proto == 6)
-        return ((r->c2s_tcp_flags | r->s2c_tcp_flags) & 0x08) != 0;
-    return r->c2s_packets + r->s2c_packets > 0;
-}
-
-struct eval {
-    const struct tw_policy *p;
-    struct tw_policy_state *st;
-    const struct tw_flow_record *r;
-    struct flow_slot *slot;
-    tw_alert_emit_fn emit;
-    void *ctx;
-    int n;
-};
-
-static void addr_str(const struct tw_flow_record *r, const uint8_t *a, char *out, size_t len)
-{
-    if (inet_ntop(r->ip_version == 4 ? AF_INET : AF_INET6, a, out, (socklen_t)len) == NULL)
-        snprintf(out, len, "?");
-}
-
-static const char *proto_name(uint8_t p)
-{
-    return p == 6 ? "tcp" : p == 17 ? "udp" : p == 1 ? "icmp" : p == 58 ? "icmpv6" : "ip";
-}
-
-__attribute__((format(printf, 4, 5))) static void fire(struct eval *ev, unsigned kind,
-                                                       const struct equipment *e,
-                                                       const char *fmt, ...)
-{
-    const struct tw_flow_record *r = ev->r;
-    struct tw_alert a;
-    va_list ap;
-
-    if (!ev->p->rules[kind].enabled || (ev->slot->fired >> kind & 1))
-        return;
-    ev->slot->fired |= (uint8_t)(1u << kind);
-    memset(&a, 0, sizeof(a));
-    a.flow_id = r->flow_id;
-    a.record_hour = r->first_seen_us / TW_US_PER_HOUR;
-    a.ts_us = r->last_seen_us;
-    memcpy(a.src_ip, r->src_ip, 16);
-    memcpy(a.dst_ip, r->dst_ip, 16);
-    a.src_port = r->src_port;
-    a.dst_port = r->dst_port;
-    a.ip_version = r->ip_version;
-    a.ip_proto = r->ip_proto;
-    a.kind = (uint8_t)kind;
-    a.severity = ev->p->rules[kind].severity;
-    snprintf(a.equipment, sizeof(a.equipment), "%s", e->name);
-    snprintf(a.vendor, sizeof(a.vendor), "%s", e->vendor);
-    snprintf(a.app, sizeof(a.app), "%.*s", (int)strnlen(r->app, sizeof(r->app)), r->app);
-    snprintf(a.server_name, sizeof(a.server_name), "%.*s",
-             (int)strnlen(r->server_name, sizeof(r->server_name)), r->server_name);
-    va_start(ap, fmt);
-    vsnprintf(a.detail, sizeof(a.detail), fmt, ap);
-    va_end(ap);
-    ev->st->st.alerts++;
-    ev->n++;
-    ev->emit(ev->ctx, &a);
-}
-
-static void check_upload(struct eval *ev, const struct equipment *e, int is_client)
-{
-    const struct tw_policy *p = ev->p;
-    const struct tw_flow_record *r = ev->r;
-    uint64_t sent = is_client ? r->c2s_bytes : r->s2c_bytes;
-    const uint8_t *peer = is_client ? r->dst_ip : r->src_ip;
-    int v4 = r->ip_version == 4;
-    char ps[INET6_ADDRSTRLEN];
-
-    if (!p->rules[TW_ALERT_UPLOAD_VOLUME].enabled)
-        return;
-    addr_str(r, peer, ps, sizeof(ps));
-    if (p->upload_per_flow && sent > p->upload_per_flow)
-        fire(ev, TW_ALERT_UPLOAD_VOLUME, e,
-             "%s sent %" PRIu64 " bytes to %s in one flow, over the per-flow limit of %" PRIu64,
-             e->name, sent, ps, p->upload_per_flow);
-    if (p->upload_per_day && !nets_contain(p->domestic, p->ndomestic, peer, v4)) {
-        uint64_t delta = sent > ev->slot->counted ? sent - ev->slot->counted : 0;
-        int64_t day;
-        int over = 0;
-        ev->slot->counted = sent > ev->slot->counted ? sent : ev->slot->counted;
-        if (delta == 0)
-            return;
-        tw_policy_local_time(p, r->last_seen_us, NULL, NULL, &day);
-        /* a flow that already has its upload_volume alert (per flow) cannot carry the day's
-         * crossing: limit 0 leaves the day "not over yet", so the next flow that adds bytes
-         * raises it */
-        int can_fire = !(ev->slot->fired >> TW_ALERT_UPLOAD_VOLUME & 1);
-        uint64_t total = tw_upload_acc_add(ev->st->acc, e->name, day, delta,
-                                           can_fire ? p->upload_per_day : 0, &over);
-        if (over)
-            fire(ev, TW_ALERT_UPLOAD_VOLUME, e,
-                 "%s sent %" PRIu64 " bytes today to peers outside domestic_networks, over the "
-                 "per-day limit of %" PRIu64 " (this flow to %s)",
-                 e->name, total, p->upload_per_day, ps);
-    }
-}
-
-int tw_policy_evaluate(const struct tw_policy *p, struct tw_policy_state *st,
-                       const struct tw_flow_record *r, tw_alert_emit_fn emit, void *ctx)
-{
-    int v4 = r->ip_version == 4;
-    const struct equipment *src = find_equipment(p, r->src_ip, v4);
-    const struct equipment *dst = find_equipment(p, r->dst_ip, v4);
-    char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-
-    if (src == NULL && dst == NULL)
-        return 0;
-    struct eval ev = {.p = p, .st = st, .r = r, .slot = slot_get(st, r->flow_id), .emit = emit,
-                      .ctx = ctx};
-    int decided = r->detection_done || r->event == TW_EVENT_END;
-    const struct equipment *any = src ? src : dst;
-    const char *app = r->app[0] ? r->app : "Unknown";
-
-    addr_str(r, r->src_ip, s, sizeof(s));
-    addr_str(r, r->dst_ip, d, sizeof(d));
-    check_upload(&ev, any, src != NULL);
-
-    if (decided && src && !declared_match(src, r, r->dst_ip))
-        fire(&ev, TW_ALERT_UNDECLARED_DESTINATION, src,
-             "%s opened %s/%u to %s (%s%s%.60s), which no declared entry allows", src->name,
-             proto_name(r->ip_proto), r->dst_port, d, app, r->server_name[0] ? ", " : "",
-             r->server_name);
-
-    if (decided && dst && is_remote_access(r)) {
-        unsigned wd, minute;
-        int inside = !p->has_windows;
-        tw_policy_local_time(p, r->first_seen_us, &wd, &minute, NULL);
-        for (size_t i = 0; i < p->nwindows && !inside; i++)
-            inside = tw_window_contains(p->windows[i].days, p->windows[i].start,
-                                        p->windows[i].end, wd, minute);
-        int proto_ok = 0;
-        for (size_t i = 0; i < p->nmprotos && !proto_ok; i++)
-            proto_ok = tw_app_match(p->mprotos[i], r->app);
-        if (!nets_contain(p->mhosts, p->nmhosts, r->src_ip, v4))
-            fire(&ev, TW_ALERT_REMOTE_ACCESS_UNAPPROVED_HOST, dst,
-                 "%s reached %s with %s but is not an approved maintenance host", s, dst->name,
-                 app);
-        else if (!inside)
-            fire(&ev, TW_ALERT_REMOTE_ACCESS_OUTSIDE_WINDOW, dst,
-                 "approved host %s reached %s with %s at %02u:%02u %s (policy time), outside "
-                 "every maintenance window", s, dst->name, app, minute / 60, minute % 60,
-                 day_names[wd]);
-        else if (!proto_ok)
-            fire(&ev, TW_ALERT_REMOTE_ACCESS_PROTOCOL, dst,
-                 "approved host %s reached %s with %s, not an approved remote-access protocol", s,
-                 dst->name, app);
-    }
-
-    if (decided && is_unknown(r) && has_payload(r) &&
-        !(src ? declared_match(src, r, r->dst_ip) : declared_match(dst, r, r->src_ip)))
-        fire(&ev, TW_ALERT_UNCLASSIFIED_CHANNEL, any,
-             "%s/%u between %s and %s carries payload nDPI cannot classify, and no declared "
-             "entry allows it", proto_name(r->ip_proto), r->dst_port, s, d);
-
-    if (decided && (r->risks & p->risk_mask)) {
-        char names[120] = "";
-        size_t o = 0;
-        uint64_t hit = r->risks & p->risk_mask;
-        for (unsigned b = 1; b < 64 && o < sizeof(names); b++)
-            if ((hit >> b & 1) && tw_risk_name(b))
-                o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "",
-                                      tw_risk_name(b));
-        fire(&ev, TW_ALERT_RISKY_FLOW, any, "%s -> %s (%s): nDPI risk %s", s, d, app, names);
-    }
-
-    if (r->event == TW_EVENT_END) {
-        ev.slot->used = 0;
-        st->st.tracked--;
-    }
-    return ev.n;
 }
