@@ -23,7 +23,9 @@
  *   upload_volume                 bytes sent by the equipment in this flow > upload_bytes_per_flow,
  *                                 or this flow takes the equipment's total of the day (policy
  *                                 timezone) to peers outside domestic_networks over
- *                                 upload_bytes_per_day (that one flow alerts, once a day)
+ *                                 upload_bytes_per_day (that one flow alerts, once a day);
+ *                                 checked for each end that is equipment (a client sends
+ *                                 c2s bytes, a server s2c)
  *   unclassified_channel          equipment at either end, no declared entry matches, nDPI
  *                                 gave up with app Unknown, and payload was seen (UDP: any
  *                                 packet; TCP: a segment with PSH)

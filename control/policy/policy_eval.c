@@ -144,9 +144,9 @@ static void check_upload(struct eval *ev, const struct equipment *e, int is_clie
         if (delta == 0)
             return;
         tw_policy_local_time(p, r->last_seen_us, NULL, NULL, &day);
-        /* a flow that already has its upload_volume alert (per flow) cannot carry the day's
-         * crossing: limit 0 leaves the day "not over yet", so the next flow that adds bytes
-         * raises it */
+        /* a flow that already has its upload_volume alert (per flow, or for its other end)
+         * cannot carry the day's crossing: limit 0 leaves the day "not over yet", so the next
+         * flow that adds bytes raises it */
         int can_fire = !(ev->slot->fired >> TW_ALERT_UPLOAD_VOLUME & 1);
         uint64_t total = tw_policy_state_add_upload(ev->st, e->name, day, delta,
                                                     can_fire ? p->upload_per_day : 0, &over);
@@ -181,7 +181,11 @@ int tw_policy_evaluate_ends(const struct tw_policy *p, struct tw_policy_state *s
 
     addr_str(r, r->src_ip, s, sizeof(s));
     addr_str(r, r->dst_ip, d, sizeof(d));
-    check_upload(&ev, any, src != NULL);
+    /* the upload of each end that is equipment: the client's c2s, the server's s2c */
+    if (src)
+        check_upload(&ev, src, 1);
+    if (dst)
+        check_upload(&ev, dst, 0);
 
     if (decided && src && !declared_match(src, r, r->dst_ip))
         fire(&ev, TW_ALERT_UNDECLARED_DESTINATION, src,

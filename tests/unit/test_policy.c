@@ -582,6 +582,66 @@ static void test_upload_and_dedupe(void **state)
     tw_policy_free(p);
 }
 
+/* Both ends equipment: each end's upload is checked, the server's being its s2c bytes (the
+ * README: "the bytes the equipment sends in one flow (either end)"). Before the fix only the
+ * client's c2s was. */
+static void test_upload_both_ends(void **state)
+{
+    (void)state;
+    struct tw_policy *p = load_text(quiet_policy());
+    struct tw_policy_state *st = tw_policy_state_new(1024);
+    struct tw_policy_ends ends = {0};
+    struct tw_flow_record r;
+    struct got g = {0};
+
+    /* per flow: atm-ctrl-01 (client) sends 600, srv-02 (server) sends 7000 > 5000 */
+    r = rec(1, "10.40.1.11", "10.40.2.7", 6, 8080, "HTTP", "", 10);
+    r.s2c_bytes = 7000;
+    assert_int_equal(tw_policy_evaluate_ends(p, st, &r, collect, &g, &ends), 1);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.a[0].kind, TW_ALERT_UPLOAD_VOLUME);
+    assert_string_equal(g.a[0].equipment, "srv-02");
+    assert_non_null(strstr(g.a[0].detail, "srv-02 sent 7000 bytes to 10.40.1.11"));
+    assert_string_equal(ends.src, "atm-ctrl-01");
+    assert_string_equal(ends.dst, "srv-02");
+    /* both over: one alert per flow per kind, the client's */
+    r = rec(2, "10.40.1.11", "10.40.2.7", 6, 8080, "HTTP", "", 10);
+    r.c2s_bytes = r.s2c_bytes = 8000;
+    tw_policy_evaluate(p, st, &r, collect, &g);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.a[1].equipment, "atm-ctrl-01");
+    tw_policy_state_free(st);
+    tw_policy_free(p);
+
+    /* per day: gw-b (client, outside domestic_networks) reaches core-a, which sends 4000 per
+     * flow back; the third flow takes core-a over 10000 today. Each end keeps its own count
+     * of the flow's bytes: an UPDATE then END of one flow adds its bytes once per end. */
+    p = load_text("domestic_networks: [10.0.0.0/8]\n"
+                  "equipment:\n"
+                  "  - {name: core-a, addresses: [10.1.0.1]}\n"
+                  "  - {name: gw-b, addresses: [192.0.2.0/24]}\n"
+                  "limits: {upload_bytes_per_day: 10000}\n"
+                  "rules: {undeclared_destination: {enabled: false}}\n");
+    st = tw_policy_state_new(1024);
+    memset(&g, 0, sizeof(g));
+    for (uint64_t id = 10; id < 13; id++) {
+        r = rec(id, "192.0.2.5", "10.1.0.1", 6, 443, "TLS", "", 10 + id);
+        r.c2s_bytes = 9000; /* gw-b to a domestic peer: never counted */
+        r.s2c_bytes = 2000;
+        r.event = TW_EVENT_UPDATE;
+        tw_policy_evaluate(p, st, &r, collect, &g);
+        r.s2c_bytes = 4000;
+        r.event = TW_EVENT_END;
+        tw_policy_evaluate(p, st, &r, collect, &g);
+        assert_int_equal(g.n, id < 12 ? 0 : 1);
+    }
+    assert_string_equal(g.a[0].equipment, "core-a");
+    assert_int_equal(g.a[0].flow_id, 12);
+    assert_non_null(strstr(g.a[0].detail, "core-a sent 12000 bytes today"));
+    tw_policy_state_free(st);
+    tw_policy_free(p);
+}
+
 /* Equipment lookup with nested addresses of one equipment, both families, and addresses of
  * no equipment: the longest-prefix table answers as the declared lists do. */
 static void test_equipment_lookup(void **state)
@@ -875,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_remote_access),
         cmocka_unit_test(test_unclassified_and_risky),
         cmocka_unit_test(test_upload_and_dedupe),
+        cmocka_unit_test(test_upload_both_ends),
         cmocka_unit_test(test_equipment_lookup),
         cmocka_unit_test(test_dedupe_bounded),
         cmocka_unit_test(test_upload_acc),
