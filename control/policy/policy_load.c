@@ -390,18 +390,12 @@ static const struct field equipment_fields[] = {
     {"declared", f_eq_declared, 0},
 };
 
-static int nets_overlap(const struct net *a, const struct net *b)
-{
-    if (a->v4 != b->v4)
-        return 0;
-    return tw_cidr_contains(a->addr, a->bits < b->bits ? a->bits : b->bits, b->addr);
-}
-
 static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
 {
     struct tw_policy *p = obj;
-    long n = seq_len(ld, path, v, "equipment entries", 0);
+    long n = seq_len(ld, path, v, "equipment entries", 0), walked;
     char sub[180], addr[INET6_ADDRSTRLEN];
+    struct tw_equipment_conflict c;
 
     if (n < 0)
         return -1;
@@ -411,35 +405,39 @@ static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *ob
     p->eq = calloc((size_t)n + 1, sizeof(*p->eq));
     if (p->eq == NULL)
         return fail(ld, v, "%s: out of memory", path);
-    for (long i = 0; i < n; i++) {
-        yaml_node_t *item = node(ld, v->data.sequence.items.start[i]);
-        struct equipment *e = &p->eq[i];
-        snprintf(sub, sizeof(sub), "%s[%ld]", path, i);
+    for (walked = 0; walked < n; walked++) {
+        yaml_node_t *item = node(ld, v->data.sequence.items.start[walked]);
+        struct equipment *e = &p->eq[walked];
+        snprintf(sub, sizeof(sub), "%s[%ld]", path, walked);
         e->line = item->start_mark.line + 1;
         p->neq++;
         if (walk_map(ld, sub, item, equipment_fields, 4, e) != 0)
-            return -1;
-        /* names are Redis key parts and alert fields: they must be unique; an address must
-         * belong to one equipment only, or the alerts would name either */
-        for (long j = 0; j < i; j++) {
-            if (strcmp(p->eq[j].name, e->name) == 0)
-                return fail(ld, item, "%s.name: duplicate equipment name \"%s\", first on line %zu",
-                            sub, e->name, p->eq[j].line);
-            for (size_t a = 0; a < e->naddrs; a++)
-                for (size_t b = 0; b < p->eq[j].naddrs; b++)
-                    if (nets_overlap(&e->addrs[a], &p->eq[j].addrs[b])) {
-                        inet_ntop(e->addrs[a].v4 ? AF_INET : AF_INET6, e->addrs[a].addr, addr,
-                                  sizeof(addr));
-                        return fail(ld, item, "%s.addresses[%zu]: %s/%u overlaps the addresses "
-                                              "of %s (line %zu)",
-                                    sub, a, addr, e->addrs[a].bits, p->eq[j].name, p->eq[j].line);
-                    }
-        }
-        for (size_t a = 0; a < e->naddrs; a++)
-            if (tw_prefix_set_add(p->owners, e->addrs[a].addr, e->addrs[a].v4, e->addrs[a].bits,
-                                  (int32_t)i) != 0)
-                return fail(ld, item, "%s.addresses: out of memory", sub);
+            break; /* its error stands, unless an equipment before it breaks the rule below */
     }
+    /* names are Redis key parts and alert fields: they must be unique; an address must
+     * belong to one equipment only, or the alerts would name either */
+    int k = tw_equipment_first_conflict(p->eq, (size_t)walked, &c);
+    if (k < 0)
+        return fail(ld, v, "%s: out of memory", path);
+    if (k > 0) {
+        const struct equipment *e = &p->eq[c.i], *o = &p->eq[c.j];
+        yaml_node_t *item = node(ld, v->data.sequence.items.start[c.i]);
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, c.i);
+        if (c.name)
+            return fail(ld, item, "%s.name: duplicate equipment name \"%s\", first on line %zu",
+                        sub, e->name, o->line);
+        inet_ntop(e->addrs[c.a].v4 ? AF_INET : AF_INET6, e->addrs[c.a].addr, addr, sizeof(addr));
+        return fail(ld, item, "%s.addresses[%zu]: %s/%u overlaps the addresses of %s (line %zu)",
+                    sub, c.a, addr, e->addrs[c.a].bits, o->name, o->line);
+    }
+    if (walked < n)
+        return -1;
+    for (long i = 0; i < n; i++)
+        for (size_t a = 0; a < p->eq[i].naddrs; a++) {
+            const struct net *a_net = &p->eq[i].addrs[a];
+            if (tw_prefix_set_add(p->owners, a_net->addr, a_net->v4, a_net->bits, (int32_t)i) != 0)
+                return fail(ld, v, "%s: out of memory", path);
+        }
     return 0;
 }
 

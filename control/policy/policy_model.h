@@ -82,6 +82,22 @@ int tw_nets_contain(const struct net *n, size_t count, const uint8_t *addr, int 
 const struct equipment *tw_policy_find_equipment(const struct tw_policy *p, const uint8_t *addr,
                                                  int v4);
 
+/* ---- the load rule on equipment (equipment_check.c) ---- */
+
+struct tw_equipment_conflict {
+    size_t i;   /* the equipment in conflict ... */
+    size_t j;   /* ... with this earlier one */
+    int name;   /* 1: the same name; 0: address a of i overlaps an address of j */
+    size_t a;
+};
+
+/* The first conflict among eq[0..n-1] in file order: the first equipment whose name or one
+ * of whose addresses an earlier equipment already has (the earliest such, a name before an
+ * address, then the first address). Returns 1 with *c filled, 0 when there is none, -1 when
+ * out of memory. */
+int tw_equipment_first_conflict(const struct equipment *eq, size_t n,
+                                struct tw_equipment_conflict *c);
+
 /* ---- time zone (timezone.c) ---- */
 
 /* Sets p's offset table from text: "UTC", "Z", "GMT", "+08:00", "-0530", or an IANA name
