@@ -25,13 +25,14 @@
  *                                 timezone) to peers outside domestic_networks over
  *                                 upload_bytes_per_day (that one flow alerts, once a day);
  *                                 checked for each end that is equipment (a client sends
- *                                 c2s bytes, a server s2c)
+ *                                 c2s bytes, a server s2c); one alert per flow still
  *   unclassified_channel          equipment at either end, no declared entry matches, nDPI
  *                                 gave up with app Unknown, and payload was seen (UDP: any
  *                                 packet; TCP: a segment with PSH)
  *   risky_flow                    equipment at either end, a risk of rules.risky_flow.risks set
- * Files: policy_load.c (YAML), timezone.c (time zones, windows), policy_state.c (per-flow
- * state), policy_eval.c (evaluation), policy_model.c/.h (the loaded policy, shared inside).
+ * Files: policy_load.c (YAML), equipment_check.c (names unique, an address in one equipment),
+ * timezone.c (time zones, windows), policy_state.c (per-flow state, daily_totals.c),
+ * policy_eval.c (evaluation), policy_model.c/.h (the loaded policy, shared inside).
  *
  * Decisions that need the application wait for detection_done (the CLASSIFIED event, or END
  * for flows too short to be classified); upload_volume is checked on every event.
