@@ -87,14 +87,14 @@ static void emit(void *ctx, const struct tw_alert *a)
 void tw_policy_hook_event(void *ctx, const struct tw_flow_record *r)
 {
     struct tw_policy_hook *h = ctx;
-    int v4 = r->ip_version == 4;
+    struct tw_policy_ends ends;
 
-    tw_policy_evaluate(h->policy, h->state, r, emit, h);
+    tw_policy_evaluate_ends(h->policy, h->state, r, emit, h, &ends);
     if (r->event != TW_EVENT_END || h->store == NULL)
         return;
     /* summaries: the whole flow once, for each end that is equipment */
     for (int client = 1; client >= 0; client--) {
-        const char *eq = tw_policy_equipment_of(h->policy, client ? r->src_ip : r->dst_ip, v4);
+        const char *eq = client ? ends.src : ends.dst;
         struct tw_summary_item it;
         if (eq == NULL)
             continue;

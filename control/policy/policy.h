@@ -23,11 +23,17 @@
  *   upload_volume                 bytes sent by the equipment in this flow > upload_bytes_per_flow,
  *                                 or this flow takes the equipment's total of the day (policy
  *                                 timezone) to peers outside domestic_networks over
- *                                 upload_bytes_per_day (that one flow alerts, once a day)
+ *                                 upload_bytes_per_day (that one flow alerts, once a day);
+ *                                 checked for each end that is equipment (a client sends
+ *                                 c2s bytes, a server s2c); one alert per flow still
  *   unclassified_channel          equipment at either end, no declared entry matches, nDPI
  *                                 gave up with app Unknown, and payload was seen (UDP: any
  *                                 packet; TCP: a segment with PSH)
  *   risky_flow                    equipment at either end, a risk of rules.risky_flow.risks set
+ * Files: policy_load.c (YAML), equipment_check.c (names unique, an address in one equipment),
+ * timezone.c (time zones, windows), policy_state.c (per-flow state, daily_totals.c),
+ * policy_eval.c (evaluation), policy_model.c/.h (the loaded policy, shared inside).
+ *
  * Decisions that need the application wait for detection_done (the CLASSIFIED event, or END
  * for flows too short to be classified); upload_volume is checked on every event.
  */
@@ -61,7 +67,8 @@ void tw_policy_free(struct tw_policy *p);
 size_t tw_policy_equipment_count(const struct tw_policy *p);
 size_t tw_policy_rule_count(const struct tw_policy *p);
 
-/* The name of the equipment that owns addr (16 bytes, v4 in the first 4), or NULL. */
+/* The name of the equipment that owns addr (16 bytes, v4 in the first 4), or NULL. A
+ * longest-prefix lookup (netmatch.h), no allocation. */
 const char *tw_policy_equipment_of(const struct tw_policy *p, const uint8_t *addr, int v4);
 
 /* ---- evaluation ---- */
@@ -86,6 +93,18 @@ typedef void (*tw_alert_emit_fn)(void *ctx, const struct tw_alert *a);
  * END events release the flow's state. Returns the number of alerts emitted. */
 int tw_policy_evaluate(const struct tw_policy *p, struct tw_policy_state *st,
                        const struct tw_flow_record *r, tw_alert_emit_fn emit, void *ctx);
+
+/* The equipment names of a flow's two ends (NULL: not equipment), valid while the policy is. */
+struct tw_policy_ends {
+    const char *src; /* the client, src_ip */
+    const char *dst; /* the server, dst_ip */
+};
+
+/* tw_policy_evaluate that also fills ends (when not NULL) from the lookups it makes, so the
+ * caller needs no second tw_policy_equipment_of per end. Returns as tw_policy_evaluate. */
+int tw_policy_evaluate_ends(const struct tw_policy *p, struct tw_policy_state *st,
+                            const struct tw_flow_record *r, tw_alert_emit_fn emit, void *ctx,
+                            struct tw_policy_ends *ends);
 
 /* ---- pieces, exported for the unit tests ---- */
 

@@ -582,6 +582,237 @@ static void test_upload_and_dedupe(void **state)
     tw_policy_free(p);
 }
 
+/* Both ends equipment: each end's upload is checked, the server's being its s2c bytes (the
+ * README: "the bytes the equipment sends in one flow (either end)"). Before the fix only the
+ * client's c2s was. */
+static void test_upload_both_ends(void **state)
+{
+    (void)state;
+    struct tw_policy *p = load_text(quiet_policy());
+    struct tw_policy_state *st = tw_policy_state_new(1024);
+    struct tw_policy_ends ends = {0};
+    struct tw_flow_record r;
+    struct got g = {0};
+
+    /* per flow: atm-ctrl-01 (client) sends 600, srv-02 (server) sends 7000 > 5000 */
+    r = rec(1, "10.40.1.11", "10.40.2.7", 6, 8080, "HTTP", "", 10);
+    r.s2c_bytes = 7000;
+    assert_int_equal(tw_policy_evaluate_ends(p, st, &r, collect, &g, &ends), 1);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.a[0].kind, TW_ALERT_UPLOAD_VOLUME);
+    assert_string_equal(g.a[0].equipment, "srv-02");
+    assert_non_null(strstr(g.a[0].detail, "srv-02 sent 7000 bytes to 10.40.1.11"));
+    assert_string_equal(ends.src, "atm-ctrl-01");
+    assert_string_equal(ends.dst, "srv-02");
+    /* both over: one alert per flow per kind, the client's */
+    r = rec(2, "10.40.1.11", "10.40.2.7", 6, 8080, "HTTP", "", 10);
+    r.c2s_bytes = r.s2c_bytes = 8000;
+    tw_policy_evaluate(p, st, &r, collect, &g);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.a[1].equipment, "atm-ctrl-01");
+    tw_policy_state_free(st);
+    tw_policy_free(p);
+
+    /* per day: gw-b (client, outside domestic_networks) reaches core-a, which sends 4000 per
+     * flow back; the third flow takes core-a over 10000 today. Each end keeps its own count
+     * of the flow's bytes: an UPDATE then END of one flow adds its bytes once per end. */
+    p = load_text("domestic_networks: [10.0.0.0/8]\n"
+                  "equipment:\n"
+                  "  - {name: core-a, addresses: [10.1.0.1]}\n"
+                  "  - {name: gw-b, addresses: [192.0.2.0/24]}\n"
+                  "limits: {upload_bytes_per_day: 10000}\n"
+                  "rules: {undeclared_destination: {enabled: false}}\n");
+    st = tw_policy_state_new(1024);
+    memset(&g, 0, sizeof(g));
+    for (uint64_t id = 10; id < 13; id++) {
+        r = rec(id, "192.0.2.5", "10.1.0.1", 6, 443, "TLS", "", 10 + id);
+        r.c2s_bytes = 9000; /* gw-b to a domestic peer: never counted */
+        r.s2c_bytes = 2000;
+        r.event = TW_EVENT_UPDATE;
+        tw_policy_evaluate(p, st, &r, collect, &g);
+        r.s2c_bytes = 4000;
+        r.event = TW_EVENT_END;
+        tw_policy_evaluate(p, st, &r, collect, &g);
+        assert_int_equal(g.n, id < 12 ? 0 : 1);
+    }
+    assert_string_equal(g.a[0].equipment, "core-a");
+    assert_int_equal(g.a[0].flow_id, 12);
+    assert_non_null(strstr(g.a[0].detail, "core-a sent 12000 bytes today"));
+    tw_policy_state_free(st);
+    tw_policy_free(p);
+}
+
+/* Equipment lookup with nested addresses of one equipment, both families, and addresses of
+ * no equipment: the longest-prefix table answers as the declared lists do. */
+static void test_equipment_lookup(void **state)
+{
+    (void)state;
+    struct tw_policy *p = load_text("equipment:\n"
+                                    "  - {name: a, addresses: [10.0.0.0/8, 10.1.0.0/16, 10.1.2.3, "
+                                    "\"2001:db8:1::/48\"]}\n"
+                                    "  - {name: b, addresses: [192.168.0.0/16, \"2001:db8::/48\", "
+                                    "\"2001:db8::7\"]}\n");
+    static const struct {
+        const char *addr, *want;
+    } cases[] = {
+        {"10.1.2.3", "a"},  {"10.1.2.4", "a"},   {"10.200.0.1", "a"},  {"11.0.0.1", NULL},
+        {"192.168.9.9", "b"}, {"192.169.0.1", NULL}, {"2001:db8::7", "b"}, {"2001:db8::8", "b"},
+        {"2001:db8:1::1", "a"}, {"2001:db8:2::1", NULL}, {"::ffff:10.1.2.3", NULL},
+    };
+    uint8_t a[16];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        set_ip(a, cases[i].addr);
+        const char *got = tw_policy_equipment_of(p, a, strchr(cases[i].addr, ':') == NULL);
+        if (cases[i].want == NULL)
+            assert_null(got);
+        else
+            assert_string_equal(got, cases[i].want);
+    }
+    tw_policy_free(p);
+
+    /* an overlap before a broken entry is the error reported; a broken entry before an
+     * overlap is */
+    static const struct {
+        const char *text, *want;
+    } order[] = {
+        {"equipment:\n"
+         "  - {name: a, addresses: [10.0.0.0/8]}\n"
+         "  - {name: b, addresses: [10.1.0.0/16]}\n"
+         "  - {name: c, addresses: [nowhere]}\n",
+         ":3: equipment[1].addresses[0]: 10.1.0.0/16 overlaps the addresses of a (line 2)"},
+        {"equipment:\n"
+         "  - {name: a, addresses: [10.0.0.0/8]}\n"
+         "  - {name: b, addresses: [nowhere]}\n"
+         "  - {name: c, addresses: [10.1.0.0/16]}\n",
+         ":3: equipment[1].addresses[0]: expected an IPv4 or IPv6 address or CIDR, got "
+         "\"nowhere\""},
+    };
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        char path[] = "/tmp/tw-policy-order.XXXXXX", err[ERR_LEN];
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        write_file(path, order[i].text);
+        assert_null(tw_policy_load(path, err, sizeof(err)));
+        unlink(path);
+        assert_string_equal(err + strlen(path), order[i].want);
+    }
+}
+
+/* The load rule on equipment (names unique, an address in one equipment only) against the
+ * pairwise check it replaced, on random small policies where conflicts are frequent: the
+ * same first error, word for word; and when the policy loads, tw_policy_equipment_of answers
+ * as a scan of the declared addresses does. */
+static void test_equipment_rule_random(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x5eed;
+    int loaded = 0, refused = 0;
+
+    for (int round = 0; round < 400; round++) {
+        char text[8192], path[] = "/tmp/tw-policy-rule.XXXXXX", err[ERR_LEN], want[ERR_LEN];
+        char names[12][16], addrs[12][5][48];
+        uint8_t net[12][5][16], bits[12][5];
+        int v4[12][5], neq, nad[12];
+        size_t o = 0;
+#define RND() (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL, (unsigned)(seed >> 33))
+        neq = 2 + (int)(RND() % 11);
+        o += (size_t)snprintf(text + o, sizeof(text) - o, "equipment:\n");
+        for (int i = 0; i < neq; i++) {
+            if (i > 0 && RND() % 12 == 0)
+                memcpy(names[i], names[RND() % (unsigned)i], sizeof(names[i]));
+            else
+                snprintf(names[i], sizeof(names[i]), "e%d", i);
+            nad[i] = 1 + (int)(RND() % 5);
+            o += (size_t)snprintf(text + o, sizeof(text) - o, "  - {name: %s, addresses: [", names[i]);
+            for (int a = 0; a < nad[i]; a++) {
+                static const unsigned b4[] = {22, 24, 28, 30, 32}, b6[] = {104, 112, 120, 128};
+                unsigned r1 = RND(), r2 = RND(), r3 = RND(), r4 = RND();
+                if (r1 % 3)
+                    snprintf(addrs[i][a], sizeof(addrs[i][a]), "10.0.%u.%u/%u", r2 % 16,
+                             r3 % 256, b4[r4 % 5]);
+                else
+                    snprintf(addrs[i][a], sizeof(addrs[i][a]), "\"2001:db8::%x:%x/%u\"",
+                             r2 % 4, r3 % 65536, b6[r4 % 4]);
+                o += (size_t)snprintf(text + o, sizeof(text) - o, "%s%s", a ? ", " : "",
+                                      addrs[i][a]);
+                char bare[48];
+                snprintf(bare, sizeof(bare), "%s", addrs[i][a] + (addrs[i][a][0] == '"'));
+                if (strchr(bare, '"'))
+                    *strchr(bare, '"') = '\0';
+                assert_int_equal(tw_cidr_parse(bare, net[i][a], &v4[i][a], &bits[i][a]), 0);
+            }
+            o += (size_t)snprintf(text + o, sizeof(text) - o, "]}\n");
+        }
+#undef RND
+        /* the pairwise check, as it was: item i is on line i + 2 */
+        want[0] = '\0';
+        for (int i = 0; i < neq && !want[0]; i++)
+            for (int j = 0; j < i && !want[0]; j++) {
+                if (strcmp(names[i], names[j]) == 0) {
+                    snprintf(want, sizeof(want),
+                             "equipment[%d].name: duplicate equipment name \"%s\", first on line %d",
+                             i, names[i], j + 2);
+                    break;
+                }
+                for (int a = 0; a < nad[i] && !want[0]; a++)
+                    for (int b = 0; b < nad[j] && !want[0]; b++) {
+                        unsigned m = bits[i][a] < bits[j][b] ? bits[i][a] : bits[j][b];
+                        char t[INET6_ADDRSTRLEN];
+                        if (v4[i][a] != v4[j][b] || !tw_cidr_contains(net[j][b], (uint8_t)m, net[i][a]))
+                            continue;
+                        inet_ntop(v4[i][a] ? AF_INET : AF_INET6, net[i][a], t, sizeof(t));
+                        snprintf(want, sizeof(want),
+                                 "equipment[%d].addresses[%d]: %s/%u overlaps the addresses of "
+                                 "%s (line %d)", i, a, t, bits[i][a], names[j], j + 2);
+                    }
+            }
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        write_file(path, text);
+        struct tw_policy *p = tw_policy_load(path, err, sizeof(err));
+        unlink(path);
+        if (want[0]) {
+            char full[ERR_LEN + 64];
+            refused++;
+            assert_null(p);
+            /* the line of the conflicting item, then the message */
+            const char *colon = strchr(err + strlen(path) + 1, ':');
+            assert_non_null(colon);
+            snprintf(full, sizeof(full), "%s", colon + 2);
+            assert_string_equal(full, want);
+            continue;
+        }
+        if (p == NULL)
+            fail_msg("policy should load: %s\n%s", err, text);
+        loaded++;
+        for (int q = 0; q < 200; q++) { /* random addresses near the declared ones */
+            int i = (int)(seed % (uint64_t)neq), a = (int)(seed / 7 % (uint64_t)nad[i]);
+            uint8_t x[16];
+            const char *want_eq = NULL;
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            memcpy(x, net[i][a], 16);
+            x[v4[i][a] ? 2 : 13] ^= (uint8_t)(seed >> 40 & 1);
+            x[v4[i][a] ? 3 : 15] = (uint8_t)(seed >> 48);
+            for (int e = 0; e < neq && !want_eq; e++)
+                for (int b = 0; b < nad[e] && !want_eq; b++)
+                    if (v4[e][b] == v4[i][a] && tw_cidr_contains(net[e][b], bits[e][b], x))
+                        want_eq = names[e];
+            const char *got = tw_policy_equipment_of(p, x, v4[i][a]);
+            if (want_eq == NULL)
+                assert_null(got);
+            else
+                assert_string_equal(got, want_eq);
+        }
+        tw_policy_free(p);
+    }
+    /* both outcomes were exercised */
+    assert_true(loaded > 20);
+    assert_true(refused > 20);
+}
+
 static void test_dedupe_bounded(void **state)
 {
     (void)state;
@@ -845,6 +1076,9 @@ int main(void)
         cmocka_unit_test(test_remote_access),
         cmocka_unit_test(test_unclassified_and_risky),
         cmocka_unit_test(test_upload_and_dedupe),
+        cmocka_unit_test(test_upload_both_ends),
+        cmocka_unit_test(test_equipment_lookup),
+        cmocka_unit_test(test_equipment_rule_random),
         cmocka_unit_test(test_dedupe_bounded),
         cmocka_unit_test(test_upload_acc),
         cmocka_unit_test(test_rules_section),

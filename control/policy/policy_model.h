@@ -1,0 +1,139 @@
+/* policy_model.h - what the policy's files share, inside control/policy/ only: the loaded
+ * policy (built by policy_load.c, read by policy_eval.c), the time zone table (timezone.c)
+ * and the per-flow slot of the evaluation state (policy_state.c). Users of the policy see
+ * policy.h. */
+#ifndef TW_POLICY_MODEL_H
+#define TW_POLICY_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/policy/policy.h"
+#include "control/record/netmatch.h"
+
+/* ---- the policy ---- */
+
+struct net {
+    uint8_t addr[16];
+    uint8_t v4;
+    uint8_t bits;
+};
+
+enum { D_PEER = 1, D_PROTO = 2, D_PORT = 4, D_APP = 8, D_NAME = 16 };
+
+struct declared {
+    unsigned has; /* D_* */
+    struct net peer;
+    uint8_t proto;
+    uint16_t port;
+    char app[TW_APP_LEN];
+    char server_name[TW_SERVER_NAME_LEN];
+};
+
+struct equipment {
+    char name[TW_EQUIPMENT_LEN];
+    char vendor[TW_VENDOR_LEN];
+    size_t line;
+    struct net *addrs;
+    size_t naddrs;
+    struct declared *decl;
+    size_t ndecl;
+};
+
+struct window {
+    uint8_t days;
+    uint16_t start, end;
+};
+
+struct tz_change {
+    int64_t utc_s;     /* from this UTC second on ... */
+    int32_t offset_s;  /* ... local = UTC + offset */
+};
+
+struct rule {
+    uint8_t enabled;
+    uint8_t severity;
+};
+
+struct tw_policy {
+    struct tz_change *tz; /* sorted by utc_s, tz[0].utc_s = INT64_MIN */
+    size_t ntz;
+    struct net *domestic;
+    size_t ndomestic;
+    struct equipment *eq;
+    size_t neq;
+    struct tw_prefix_set *owners; /* every equipment address -> its index in eq */
+    struct net *mhosts;
+    size_t nmhosts;
+    char (*mprotos)[TW_APP_LEN];
+    size_t nmprotos;
+    struct window *windows;
+    size_t nwindows;
+    int has_windows;
+    uint64_t upload_per_flow, upload_per_day;
+    struct rule rules[TW_ALERT__COUNT];
+    uint64_t risk_mask;
+};
+
+/* 1 when addr (of family v4) is inside one of the count nets, else 0. */
+int tw_nets_contain(const struct net *n, size_t count, const uint8_t *addr, int v4);
+
+/* The equipment that owns addr, or NULL. */
+const struct equipment *tw_policy_find_equipment(const struct tw_policy *p, const uint8_t *addr,
+                                                 int v4);
+
+/* ---- the load rule on equipment (equipment_check.c) ---- */
+
+struct tw_equipment_conflict {
+    size_t i;   /* the equipment in conflict ... */
+    size_t j;   /* ... with this earlier one */
+    int name;   /* 1: the same name; 0: address a of i overlaps an address of j */
+    size_t a;
+};
+
+/* The first conflict among eq[0..n-1] in file order: the first equipment whose name or one
+ * of whose addresses an earlier equipment already has (the earliest such, a name before an
+ * address, then the first address). Returns 1 with *c filled, 0 when there is none, -1 when
+ * out of memory. */
+int tw_equipment_first_conflict(const struct equipment *eq, size_t n,
+                                struct tw_equipment_conflict *c);
+
+/* ---- time zone (timezone.c) ---- */
+
+/* Sets p's offset table from text: "UTC", "Z", "GMT", "+08:00", "-0530", or an IANA name
+ * read from the TZ database ($TZDIR or /usr/share/zoneinfo). Returns 0, or -1 with errno
+ * EINVAL (not a time zone) or ENOMEM; p's previous table is freed either way. */
+int tw_policy_set_timezone(struct tw_policy *p, const char *text);
+
+/* "mon" ... "sun" for weekday 0 ... 6. */
+const char *tw_weekday_name(unsigned weekday);
+
+/* ---- evaluation state (policy_state.c) ---- */
+
+/* One tracked flow: the alert kinds already raised and, for each end, the bytes of the flow
+ * already added to the daily upload total. */
+struct flow_slot {
+    uint64_t flow_id;
+    uint64_t counted[2]; /* [1] the client's c2s bytes, [0] the server's s2c bytes */
+    uint64_t lru;
+    uint8_t used;
+    uint8_t fired;       /* bit k = alert kind k raised */
+    uint8_t pad[6];
+};
+
+/* The slot of flow_id, a new one (zeroed) when the flow is not tracked; a full bucket gives
+ * up its least recently used flow (counted as evicted). Never fails. */
+struct flow_slot *tw_policy_state_slot(struct tw_policy_state *st, uint64_t flow_id);
+
+/* Forgets the flow of slot (its END). */
+void tw_policy_state_release(struct tw_policy_state *st, struct flow_slot *slot);
+
+/* Counts one alert emitted. */
+void tw_policy_state_count_alert(struct tw_policy_state *st);
+
+/* tw_upload_acc_add on the state's daily totals (daily_totals.h). */
+uint64_t tw_policy_state_add_upload(struct tw_policy_state *st, const char *equipment,
+                                    int64_t day, uint64_t bytes, uint64_t limit,
+                                    int *first_over);
+
+#endif

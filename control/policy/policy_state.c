@@ -1,0 +1,110 @@
+/* policy_state.c - the evaluation state that outlives a policy reload (see policy.h): one
+ * alert per flow per kind, the bytes of each flow already added to the daily totals, and the
+ * daily totals (daily_totals.c).
+ *
+ * A set-associative table of flows, TW_WAYS slots per bucket, keyed by flow_id. A full bucket
+ * evicts its least recently used slot (counted): the table never grows, and END events free
+ * slots.
+ *
+ *   bucket = hash(flow_id) & (nbuckets - 1)
+ *   [slot 0][slot 1] ... [slot 7]      slot = struct flow_slot (policy_model.h)
+ */
+#include "control/policy/policy_model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/policy/daily_totals.h"
+
+#define TW_WAYS 8
+
+struct tw_policy_state {
+    struct flow_slot *slots;
+    uint32_t nbuckets;
+    uint64_t clock;
+    struct tw_upload_acc *acc;
+    struct tw_policy_state_stats st;
+};
+
+struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
+{
+    struct tw_policy_state *st = calloc(1, sizeof(*st));
+    uint32_t nb = 128;
+
+    if (st == NULL)
+        return NULL;
+    while ((uint64_t)nb * TW_WAYS < flows_max && nb < (1u << 26))
+        nb *= 2;
+    st->nbuckets = nb;
+    st->slots = calloc((size_t)nb * TW_WAYS, sizeof(*st->slots));
+    st->acc = tw_upload_acc_new();
+    if (st->slots == NULL || st->acc == NULL) {
+        tw_policy_state_free(st);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return st;
+}
+
+void tw_policy_state_free(struct tw_policy_state *st)
+{
+    if (st == NULL)
+        return;
+    free(st->slots);
+    tw_upload_acc_free(st->acc);
+    free(st);
+}
+
+void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out)
+{
+    *out = st->st;
+}
+
+struct flow_slot *tw_policy_state_slot(struct tw_policy_state *st, uint64_t id)
+{
+    uint64_t h = id * 0x9e3779b97f4a7c15ULL;
+    struct flow_slot *b = &st->slots[(size_t)((h >> 32) & (st->nbuckets - 1)) * TW_WAYS];
+    struct flow_slot *free_slot = NULL, *oldest = &b[0];
+
+    st->clock++;
+    for (int i = 0; i < TW_WAYS; i++) {
+        if (b[i].used && b[i].flow_id == id) {
+            b[i].lru = st->clock;
+            return &b[i];
+        }
+        if (!b[i].used && free_slot == NULL)
+            free_slot = &b[i];
+        if (b[i].lru < oldest->lru)
+            oldest = &b[i];
+    }
+    if (free_slot == NULL) {
+        free_slot = oldest;
+        st->st.evicted++;
+        st->st.tracked--;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = 1;
+    free_slot->flow_id = id;
+    free_slot->lru = st->clock;
+    st->st.tracked++;
+    return free_slot;
+}
+
+void tw_policy_state_release(struct tw_policy_state *st, struct flow_slot *slot)
+{
+    slot->used = 0;
+    st->st.tracked--;
+}
+
+void tw_policy_state_count_alert(struct tw_policy_state *st)
+{
+    st->st.alerts++;
+}
+
+uint64_t tw_policy_state_add_upload(struct tw_policy_state *st, const char *equipment,
+                                    int64_t day, uint64_t bytes, uint64_t limit,
+                                    int *first_over)
+{
+    return tw_upload_acc_add(st->acc, equipment, day, bytes, limit, first_over);
+}
