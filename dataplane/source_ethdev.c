@@ -137,10 +137,12 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
         return -1;
     }
     es->started = 1;
-    /* a mirror port carries other hosts' frames; turned off again at close, unless it was
-     * on before us (another capture may rely on it) */
-    if (es->promiscuous && !was_promisc && rte_eth_promiscuous_enable(port) == 0)
-        es->promisc_set = 1;
+    /* A mirror port carries other hosts' frames: on when asked, and off again at close.
+     * On, too, when it was on before us (another capture relies on it): rte_eth_dev_start
+     * applies the driver's own flag, which net_af_packet starts at off whatever the
+     * kernel's is, so the port would otherwise go deaf to that capture's frames. */
+    if ((es->promiscuous || was_promisc) && rte_eth_promiscuous_enable(port) == 0)
+        es->promisc_set = !was_promisc;
     return 0;
 }
 

@@ -19,9 +19,9 @@ struct tw_ethdev_source {
 void tw_ethdev_init(struct tw_ethdev_source *es, const struct tw_source_args *a);
 
 /* Configures port es->port with base.nb_queues receive queues (symmetric RSS when > 1)
- * from a pool it creates, starts it, and turns promiscuous mode on when asked and when it
- * was off: was_promisc says whether it was (-1: ask the port). Returns 0, or -1 with a
- * one-line reason. */
+ * from a pool it creates, starts it, and turns promiscuous mode on when asked or when it
+ * was on before (was_promisc: 1/0, -1 to ask the port); tw_ethdev_stop turns off what this
+ * turned on. Returns 0, or -1 with a one-line reason. */
 int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
                     int was_promisc, char *err, size_t errlen);
 
