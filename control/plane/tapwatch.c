@@ -1,4 +1,5 @@
-/* tapwatch.c - main(): options, configuration, DPDK start-up, workers, control loop, summary.
+/* tapwatch.c - main(): options, configuration, outputs, the pipeline (dataplane/pipeline.h)
+ * and DPDK start-up, control loop, summary.
  * The only place that prints errors and ends the process. */
 #include <errno.h>
 #include <getopt.h>
@@ -243,6 +244,64 @@ static int build_eal_args(const struct options *o, unsigned workers, const char 
     return n;
 }
 
+/* The input is chosen here, once (dataplane/sources.c lists the kinds). Opening it checks
+ * a capture before DPDK starts, so a bad file fails at once, and starts building the
+ * workers' tables on a thread while DPDK starts. Returns the pipeline, or NULL (said). */
+static struct tw_pipeline *open_pipeline(const struct options *o, const struct tw_config *cfg)
+{
+    struct tw_pipeline_params pp = {
+        .kind = tw_source_kind_find(o->input_kind),
+        .source = {.arg = o->input, .promiscuous = cfg->promiscuous,
+                   .replay_speed = o->replay_speed, .loops = (uint32_t)o->loops},
+        .workers = cfg->workers,
+        .worker = {
+            .capacity = cfg->flow_table.capacity,
+            .idle_us = (uint64_t)cfg->flow_table.idle_timeout_s * 1000000u,
+            .active_us = (uint64_t)cfg->flow_table.active_timeout_s * 1000000u,
+            .close_us = (uint64_t)cfg->flow_table.tcp_close_timeout_s * 1000000u,
+            .evict_when_full = cfg->flow_table.evict_when_full,
+            .burst = cfg->burst,
+        },
+        .mbufs = cfg->mbufs,
+        .ring_size = cfg->ring_size,
+        .stop = &stop_requested,
+    };
+    char err[512];
+    struct tw_pipeline *pl = tw_pipeline_open(&pp, err, sizeof(err));
+
+    if (!pl)
+        fprintf(stderr, "tapwatch: %s\n", err);
+    return pl;
+}
+
+/* Starts DPDK (with what the source needs of it) and waits for the workers' tables.
+ * Returns 0; 1 when DPDK runs but the tables could not be built; -1 when DPDK did not
+ * start. Each failure is said. */
+static int start_dpdk(const struct options *o, const struct tw_config *cfg,
+                      struct tw_pipeline *pipeline)
+{
+    char *eal_argv[96], lcores[512], why[400], err[512];
+    int eal_argc = build_eal_args(o, cfg->workers, tw_pipeline_eal_vdev(pipeline), eal_argv, 96,
+                                  lcores, sizeof(lcores));
+    int eal_rc = tw_eal_start(eal_argc, eal_argv, why, sizeof(why));
+    int prepared = tw_pipeline_prepared(pipeline, err, sizeof(err));
+
+    if (eal_rc < 0) {
+        char given[300] = "";
+        size_t used = 0;
+        for (int i = 0; i < o->eal_argc && used < sizeof(given); i++)
+            used += (size_t)snprintf(given + used, sizeof(given) - used, " %s", o->eal_argv[i]);
+        fprintf(stderr, "tapwatch: DPDK start-up failed: %s%s%s%s\n", why,
+                o->eal_argc ? " (EAL arguments after --:" : "", given, o->eal_argc ? ")" : "");
+        return -1;
+    }
+    if (prepared != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 static void print_budget(const struct tw_config *cfg)
 {
     struct tw_memory_budget b;
@@ -322,31 +381,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
         return 2;
     }
-    /* The input is chosen here, once (dataplane/sources.c lists the kinds). Opening it
-     * checks a capture before DPDK starts, so a bad file fails at once, and starts building
-     * the workers' tables on a thread while DPDK starts. */
-    struct tw_pipeline_params pp = {
-        .kind = tw_source_kind_find(o.input_kind),
-        .source = {.arg = o.input, .promiscuous = cfg.promiscuous,
-                   .replay_speed = o.replay_speed, .loops = (uint32_t)o.loops},
-        .workers = cfg.workers,
-        .worker = {
-            .capacity = cfg.flow_table.capacity,
-            .idle_us = (uint64_t)cfg.flow_table.idle_timeout_s * 1000000u,
-            .active_us = (uint64_t)cfg.flow_table.active_timeout_s * 1000000u,
-            .close_us = (uint64_t)cfg.flow_table.tcp_close_timeout_s * 1000000u,
-            .evict_when_full = cfg.flow_table.evict_when_full,
-            .burst = cfg.burst,
-        },
-        .mbufs = cfg.mbufs,
-        .ring_size = cfg.ring_size,
-        .stop = &stop_requested,
-    };
-    struct tw_pipeline *pipeline = tw_pipeline_open(&pp, err, sizeof(err));
-    if (!pipeline) {
-        fprintf(stderr, "tapwatch: %s\n", err);
+    struct tw_pipeline *pipeline = open_pipeline(&o, &cfg);
+    if (!pipeline)
         return 1;
-    }
 
     FILE *jsonl = NULL;
     if (o.flows_jsonl) {
@@ -359,19 +396,8 @@ int main(int argc, char **argv)
     }
     FILE *report = jsonl == stdout ? stderr : stdout;
 
-    char *eal_argv[96], lcores[512];
-    int eal_argc = build_eal_args(&o, cfg.workers, tw_pipeline_eal_vdev(pipeline), eal_argv, 96,
-                                  lcores, sizeof(lcores));
-    char why[400];
-    int eal_rc = tw_eal_start(eal_argc, eal_argv, why, sizeof(why));
-    int prepared = tw_pipeline_prepared(pipeline, err, sizeof(err));
-    if (eal_rc < 0) {
-        char given[300] = "";
-        size_t used = 0;
-        for (int i = 0; i < o.eal_argc && used < sizeof(given); i++)
-            used += (size_t)snprintf(given + used, sizeof(given) - used, " %s", o.eal_argv[i]);
-        fprintf(stderr, "tapwatch: DPDK start-up failed: %s%s%s%s\n", why,
-                o.eal_argc ? " (EAL arguments after --:" : "", given, o.eal_argc ? ")" : "");
+    int started_dpdk = start_dpdk(&o, &cfg, pipeline);
+    if (started_dpdk < 0) {
         tw_pipeline_close(pipeline);
         return 1;
     }
@@ -388,7 +414,9 @@ int main(int argc, char **argv)
     struct tw_policy_hook *policy = NULL;
     unsigned started = 0;
 
-    if (prepared != 0 || tw_pipeline_start(pipeline, err, sizeof(err)) != 0) {
+    if (started_dpdk != 0) /* the tables could not be built (said) */
+        goto out;
+    if (tw_pipeline_start(pipeline, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: %s\n", err);
         goto out;
     }
