@@ -25,6 +25,7 @@ void tw_ethdev_init(struct tw_ethdev_source *es, const struct tw_source_args *a)
 int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
                     int was_promisc, char *err, size_t errlen);
 
+/* The rx of a port row (source.h): a burst, each mbuf stamped with the time of the burst. */
 int tw_ethdev_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 /* The port's own counters: imissed, ierrors, rx_nombuf as the driver counts them. */
 void tw_ethdev_stats(struct tw_source *s, struct tw_source_stats *st);

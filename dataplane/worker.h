@@ -69,6 +69,7 @@ _Static_assert(sizeof(struct tw_worker) % 64 == 0, "an array of workers keeps th
 /* n zeroed workers, 64-byte aligned (plain C: callable before DPDK starts). Returns the
  * array, or NULL with errno. Free with tw_worker_free. */
 struct tw_worker *tw_worker_alloc(unsigned n);
+/* Frees what tw_worker_alloc returned (not the tables: tw_worker_fini). NULL is ignored. */
 void tw_worker_free(struct tw_worker *w);
 
 /* Creates a worker's tables: flow table and nDPI module. No DPDK call, so it may run on
