@@ -69,6 +69,7 @@ struct tw_source_pool {
  * kind it is. */
 struct tw_source_kind {
     const char *name;       /* the option that chooses it: "pcap" for --pcap */
+    int replays;            /* 1: a recording, so --loop and --replay-speed apply */
     /* Before DPDK starts: checks what can be checked (a bad file fails fast) and says what
      * EAL must create (s->eal_vdev). Returns a source, or NULL with a one-line reason. */
     struct tw_source *(*open)(const struct tw_source_args *a, char *err, size_t errlen);

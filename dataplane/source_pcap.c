@@ -475,6 +475,7 @@ static void file_close(struct tw_source *s)
 
 const struct tw_source_kind tw_source_pcap = {
     .name = "pcap",
+    .replays = 1,
     .open = file_open,
     .start = file_start,
     .rx = file_rx,

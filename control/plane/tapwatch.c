@@ -244,13 +244,14 @@ static int build_eal_args(const struct options *o, unsigned workers, const char 
     return n;
 }
 
-/* The input is chosen here, once (dataplane/sources.c lists the kinds). Opening it checks
- * a capture before DPDK starts, so a bad file fails at once, and starts building the
- * workers' tables on a thread while DPDK starts. Returns the pipeline, or NULL (said). */
-static struct tw_pipeline *open_pipeline(const struct options *o, const struct tw_config *cfg)
+/* Opens the input of kind `input`: a capture is checked before DPDK starts, so a bad file
+ * fails at once, and the workers' tables are built on a thread while DPDK starts. Returns
+ * the pipeline, or NULL (said). */
+static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
+                                         const struct options *o, const struct tw_config *cfg)
 {
     struct tw_pipeline_params pp = {
-        .kind = tw_source_kind_find(o->input_kind),
+        .kind = input,
         .source = {.arg = o->input, .promiscuous = cfg->promiscuous,
                    .replay_speed = o->replay_speed, .loops = (uint32_t)o->loops},
         .workers = cfg->workers,
@@ -377,11 +378,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    if (strcmp(o.input_kind, "pcap") != 0 && (o.loops > 0 || o.replay_speed > 0)) {
+    /* the input is chosen here, once (dataplane/sources.c lists the kinds) */
+    const struct tw_source_kind *input = tw_source_kind_find(o.input_kind);
+    if (!input->replays && (o.loops > 0 || o.replay_speed > 0)) {
         fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
         return 2;
     }
-    struct tw_pipeline *pipeline = open_pipeline(&o, &cfg);
+    struct tw_pipeline *pipeline = open_pipeline(input, &o, &cfg);
     if (!pipeline)
         return 1;
 
