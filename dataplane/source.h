@@ -2,7 +2,9 @@
  *
  *   source_pcap.c    a capture file: classic pcap mapped and handed out without copies
  *                    (pcap_map.c), pcapng and pipes read with libpcap into mbufs
- *   source_ethdev.c  any DPDK port: a NIC, net_af_packet on a kernel interface, net_pcap...
+ *   source_ethdev.c  a DPDK port named by EAL arguments (--port): a NIC, a test vdev
+ *   source_afpacket.c  a kernel interface (--iface) through DPDK's net_af_packet
+ *   sources.c        the list of rows; a new source is one file and one line there
  *
  * A source hands out bursts of mbufs; each mbuf carries its packet time and wire length in
  * a dynamic field (tw_mbuf_meta). Past this interface no code sees a pcap header.
@@ -35,26 +37,70 @@ static inline struct tw_mbuf_meta *tw_mbuf_meta(struct rte_mbuf *m)
 
 struct tw_source;
 
+/* What a source saw below us. imissed: frames the NIC or the kernel dropped because we did
+ * not read them in time (a NIC's rx descriptors, af_packet's ring: PACKET_STATISTICS);
+ * ierrors: frames received in error; rx_nombuf: frames lost because no mbuf was free. */
 struct tw_source_stats {
     uint64_t packets;      /* packets handed out */
     uint64_t bytes;        /* wire bytes handed out */
-    uint64_t dropped;      /* lost below us: NIC/kernel drops, pool empty */
+    uint64_t imissed;
+    uint64_t ierrors;
+    uint64_t rx_nombuf;
 };
 
-struct tw_source_ops {
-    const char *kind;
+/* What the command line and the configuration say about the input. */
+struct tw_source_args {
+    const char *arg;        /* what the option named: a file, an interface, a port number */
+    uint16_t nb_queues;     /* one receive queue per worker, where the source has queues */
+    int promiscuous;        /* ports: put in promiscuous mode (then restored at close) */
+    double replay_speed;    /* files: 0 = as fast as possible, 1 = recorded pace */
+    uint32_t loops;         /* files: passes over the file (--loop), 0 or 1 = once */
+};
+
+/* What start() gets once DPDK runs: the pool it creates is sized from these. */
+struct tw_source_pool {
+    unsigned mbufs;         /* mbufs in the pool */
+    uint16_t priv_size;     /* private area the workers need in each mbuf */
+    int socket;
+};
+
+/* One kind of capture source: one file implements it, sources.c lists the rows. main()
+ * chooses the row once, by the option that names the input; nothing else asks which
+ * kind it is. */
+struct tw_source_kind {
+    const char *name;       /* the option that chooses it: "pcap" for --pcap */
+    int replays;            /* 1: a recording, so --loop and --replay-speed apply */
+    /* Before DPDK starts: checks what can be checked (a bad file fails fast) and says what
+     * EAL must create (s->eal_vdev). Returns a source, or NULL with a one-line reason. */
+    struct tw_source *(*open)(const struct tw_source_args *a, char *err, size_t errlen);
+    /* After rte_eal_init: creates its mbuf pool(s) and starts receiving. Returns 0, or -1
+     * with a one-line reason. */
+    int (*start)(struct tw_source *s, const struct tw_source_pool *pool, char *err,
+                 size_t errlen);
     /* Fills up to n mbufs for receive queue q. Returns how many (0: nothing right now),
      * or -1 at the end of the input (a file is finished). */
-    int (*rx_burst)(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
-    void (*get_stats)(struct tw_source *s, struct tw_source_stats *st);
+    int (*rx)(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+    /* Totals so far; called by one thread (the control lcore), never the workers. */
+    void (*stats)(struct tw_source *s, struct tw_source_stats *st);
+    /* Stops it (a port goes back to the mode it had) and frees it; started or not. */
     void (*close)(struct tw_source *s);
 };
 
+/* The rows (sources.c lists them). */
+extern const struct tw_source_kind tw_source_pcap;     /* --pcap FILE   source_pcap.c */
+extern const struct tw_source_kind tw_source_afpacket; /* --iface NAME  source_afpacket.c */
+extern const struct tw_source_kind tw_source_port;     /* --port N      source_ethdev.c */
+
+/* The row whose name is `name`, or NULL. */
+const struct tw_source_kind *tw_source_kind_find(const char *name);
+
 struct tw_source {
-    const struct tw_source_ops *ops;
+    const struct tw_source_kind *kind;
     int linktype;        /* pcap LINKTYPE_ of every frame (Ethernet for ports) */
     int replayable;      /* 1 for files: the reader may wait, so nothing need be dropped */
+    int maps_file;       /* 1: frames are read in place from a mapped file */
     uint16_t nb_queues;
+    char eal_vdev[300];  /* a --vdev EAL must create before start(), or "" */
     char name[256];      /* what the summary calls it */
     char end_note[320];  /* set at the end of input when it ended early (cut file...) */
 };
@@ -66,42 +112,20 @@ struct tw_source {
  * (its wire length still counts in full). */
 #define TW_SOURCE_MAX_FRAME (TW_SOURCE_BIG_ROOM - RTE_PKTMBUF_HEADROOM)
 
-/* Opens a capture file. Checks the file before DPDK starts, so a bad file fails fast.
- * Returns a source, or NULL with a one-line reason in err ("x.pcap: empty file"). The
- * source cannot deliver packets until tw_source_pcap_attach gives it a mempool. */
+/* Opens a capture file (the pcap row's open, without the row's arguments; the fuzz target
+ * calls it). Returns a source, or NULL with a one-line reason in err ("x.pcap: empty file").
+ * The source cannot deliver packets until its start() gives it a pool. */
 struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen);
-
-/* Gives the file source the mempool its mbufs come from; big frames (> the pool's data
- * room) come from big_pool. replay_speed: 0 = as fast as possible, 1 = recorded pace. */
-void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
-                           struct rte_mempool *big_pool, double replay_speed);
-
-/* 1 when the file is mapped and its frames are handed out in place: the pool then needs
- * no data room (tapwatch sizes it so), and no big pool. */
-int tw_source_pcap_zero_copy(const struct tw_source *s);
-
-/* Bytes a file source keeps at the end of each mbuf's private area (the shared info of a
- * frame that points into the mapped file). The pool given to tw_source_pcap_attach must
- * have them after whatever private area the rest of the program uses. */
-unsigned tw_source_pcap_priv_size(void);
-
-/* Replays the file `passes` times (--loop); each pass is shifted in time after the last. */
-void tw_source_pcap_set_loops(struct tw_source *s, uint32_t passes);
-
-/* Opens DPDK port `port_id` with nb_queues receive queues (symmetric RSS when > 1).
- * Returns a source or NULL with a one-line reason in err. */
-struct tw_source *tw_source_ethdev_open(uint16_t port_id, uint16_t nb_queues,
-                                        struct rte_mempool *pool, char *err, size_t errlen);
 
 static inline int tw_source_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-    return s->ops->rx_burst(s, q, pkts, n);
+    return s->kind->rx(s, q, pkts, n);
 }
 
 static inline void tw_source_close(struct tw_source *s)
 {
     if (s)
-        s->ops->close(s);
+        s->kind->close(s);
 }
 
 #endif

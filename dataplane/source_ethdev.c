@@ -1,31 +1,29 @@
-/* source_ethdev.c - a DPDK port as a source: a NIC bound to vfio-pci, net_af_packet on a
- * kernel interface (a mirror port), or a test vdev. Several receive queues use RSS with a
- * symmetric key, so both directions of a flow reach the same queue and worker. */
+/* source_ethdev.c - a DPDK port as a source: a NIC bound to vfio-pci or a test vdev named
+ * by EAL arguments (--port N), and the port handling source_afpacket.c shares. Several
+ * receive queues use RSS with a symmetric key, so both directions of a flow reach the
+ * same queue and worker. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
 #include "clock.h"
 #include "parse.h"
-#include "source.h"
+#include "source_ethdev.h"
 
 #define RX_DESCRIPTORS 1024
-
-struct ethdev_source {
-    struct tw_source base;
-    uint16_t port;
-};
 
 /* A repeated 0x6d5a key makes Toeplitz RSS symmetric: (a,b) and (b,a) hash alike. */
 static uint8_t symmetric_rss_key[52];
 
-static int ethdev_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+int tw_ethdev_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-    struct ethdev_source *es = (struct ethdev_source *)s;
+    struct tw_ethdev_source *es = (struct tw_ethdev_source *)s;
     uint16_t got = rte_eth_rx_burst(es->port, q, pkts, n);
 
     if (got) { /* one clock read per burst: ports here give no per-packet time */
@@ -39,59 +37,72 @@ static int ethdev_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, ui
     return got;
 }
 
-static void ethdev_stats(struct tw_source *s, struct tw_source_stats *st)
+void tw_ethdev_stats(struct tw_source *s, struct tw_source_stats *st)
 {
-    struct ethdev_source *es = (struct ethdev_source *)s;
+    struct tw_ethdev_source *es = (struct tw_ethdev_source *)s;
     struct rte_eth_stats es_st;
 
     memset(st, 0, sizeof(*st));
-    if (rte_eth_stats_get(es->port, &es_st) == 0) {
+    if (es->started && rte_eth_stats_get(es->port, &es_st) == 0) {
         st->packets = es_st.ipackets;
         st->bytes = es_st.ibytes;
-        st->dropped = es_st.imissed + es_st.ierrors + es_st.rx_nombuf;
+        st->imissed = es_st.imissed;
+        st->ierrors = es_st.ierrors;
+        st->rx_nombuf = es_st.rx_nombuf;
     }
 }
 
-static void ethdev_close(struct tw_source *s)
+void tw_ethdev_stop(struct tw_ethdev_source *es)
 {
-    struct ethdev_source *es = (struct ethdev_source *)s;
-
+    if (!es->started)
+        return;
+    if (es->promisc_set) /* a mirror port goes back to what it was before us */
+        rte_eth_promiscuous_disable(es->port);
     rte_eth_dev_stop(es->port);
     rte_eth_dev_close(es->port);
-    free(es);
+    es->started = 0;
 }
 
-static const struct tw_source_ops ethdev_ops = {
-    .kind = "ethdev",
-    .rx_burst = ethdev_rx,
-    .get_stats = ethdev_stats,
-    .close = ethdev_close,
-};
+void tw_ethdev_init(struct tw_ethdev_source *es, const struct tw_source_args *a)
+{
+    es->base.linktype = TW_LINK_ETHERNET;
+    es->base.replayable = 0;
+    es->base.nb_queues = a->nb_queues;
+    es->promiscuous = a->promiscuous;
+}
 
-struct tw_source *tw_source_ethdev_open(uint16_t port, uint16_t nb_queues,
-                                        struct rte_mempool *pool, char *err, size_t errlen)
+int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
+                    int was_promisc, char *err, size_t errlen)
 {
     struct rte_eth_conf conf;
     struct rte_eth_dev_info info;
-    struct ethdev_source *es;
+    struct rte_mempool *pool;
+    uint16_t port = es->port, nb_queues = es->base.nb_queues;
     char name[RTE_ETH_NAME_MAX_LEN] = "";
     int rc;
 
     if (!rte_eth_dev_is_valid_port(port)) {
         snprintf(err, errlen, "DPDK port %u does not exist (%u ports found)", port,
                  rte_eth_dev_count_avail());
-        return NULL;
+        return -1;
     }
     rte_eth_dev_get_name_by_port(port, name);
+    snprintf(es->base.name, sizeof(es->base.name), "port %s", name);
     rc = rte_eth_dev_info_get(port, &info);
     if (rc != 0) {
         snprintf(err, errlen, "port %s: cannot read device info: %s", name, rte_strerror(-rc));
-        return NULL;
+        return -1;
     }
     if (nb_queues > info.max_rx_queues) {
         snprintf(err, errlen, "port %s: %u workers need %u receive queues, the port has %u",
                  name, nb_queues, nb_queues, info.max_rx_queues);
-        return NULL;
+        return -1;
+    }
+    pool = rte_pktmbuf_pool_create("tw_mbufs", p->mbufs, 256, p->priv_size,
+                                   RTE_MBUF_DEFAULT_BUF_SIZE, p->socket);
+    if (!pool) {
+        snprintf(err, errlen, "cannot create the packet pool: %s", rte_strerror(rte_errno));
+        return -1;
     }
     memset(&conf, 0, sizeof(conf));
     if (nb_queues > 1) {
@@ -108,33 +119,66 @@ struct tw_source *tw_source_ethdev_open(uint16_t port, uint16_t nb_queues,
     rc = rte_eth_dev_configure(port, nb_queues, 0, &conf);
     if (rc != 0) {
         snprintf(err, errlen, "port %s: configure failed: %s", name, rte_strerror(-rc));
-        return NULL;
+        return -1;
     }
     for (uint16_t q = 0; q < nb_queues; q++) {
         rc = rte_eth_rx_queue_setup(port, q, RX_DESCRIPTORS, rte_eth_dev_socket_id(port), NULL,
                                     pool);
         if (rc != 0) {
             snprintf(err, errlen, "port %s: receive queue %u: %s", name, q, rte_strerror(-rc));
-            return NULL;
+            return -1;
         }
     }
+    if (was_promisc < 0)
+        was_promisc = rte_eth_promiscuous_get(port) == 1;
     rc = rte_eth_dev_start(port);
     if (rc != 0) {
         snprintf(err, errlen, "port %s: start failed: %s", name, rte_strerror(-rc));
-        return NULL;
+        return -1;
     }
-    rte_eth_promiscuous_enable(port); /* a mirror port carries other hosts' frames */
-    es = calloc(1, sizeof(*es));
+    es->started = 1;
+    /* A mirror port carries other hosts' frames: on when asked, and off again at close.
+     * On, too, when it was on before us (another capture relies on it): rte_eth_dev_start
+     * applies the driver's own flag, which net_af_packet starts at off whatever the
+     * kernel's is, so the port would otherwise go deaf to that capture's frames. */
+    if ((es->promiscuous || was_promisc) && rte_eth_promiscuous_enable(port) == 0)
+        es->promisc_set = !was_promisc;
+    return 0;
+}
+
+/* The --port row: the port number was checked by the option parser. */
+static struct tw_source *port_open(const struct tw_source_args *a, char *err, size_t errlen)
+{
+    struct tw_ethdev_source *es = calloc(1, sizeof(*es));
+
     if (!es) {
-        rte_eth_dev_stop(port);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    es->port = port;
-    es->base.ops = &ethdev_ops;
-    es->base.linktype = TW_LINK_ETHERNET;
-    es->base.replayable = 0;
-    es->base.nb_queues = nb_queues;
-    snprintf(es->base.name, sizeof(es->base.name), "port %s", name);
+    tw_ethdev_init(es, a);
+    es->base.kind = &tw_source_port;
+    es->port = (uint16_t)strtoul(a->arg, NULL, 10);
+    snprintf(es->base.name, sizeof(es->base.name), "port %u", es->port);
     return &es->base;
 }
+
+static int port_start(struct tw_source *s, const struct tw_source_pool *p, char *err,
+                      size_t errlen)
+{
+    return tw_ethdev_start((struct tw_ethdev_source *)s, p, -1, err, errlen);
+}
+
+static void port_close(struct tw_source *s)
+{
+    tw_ethdev_stop((struct tw_ethdev_source *)s);
+    free(s);
+}
+
+const struct tw_source_kind tw_source_port = {
+    .name = "port",
+    .open = port_open,
+    .start = port_start,
+    .rx = tw_ethdev_rx,
+    .stats = tw_ethdev_stats,
+    .close = port_close,
+};

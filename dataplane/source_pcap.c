@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <pcap/pcap.h>
+#include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -26,6 +27,7 @@
 
 #define PCAP_READ_BUFFER (1u << 20)
 #define SPARE_MBUFS 32
+#define BIG_MBUFS 128 /* copied frames beyond a standard mbuf's room (jumbo, TSO captures) */
 #define SHINFO_SIZE RTE_ALIGN(sizeof(struct rte_mbuf_ext_shared_info), RTE_MBUF_PRIV_ALIGN)
 
 struct pcap_source {
@@ -88,17 +90,6 @@ static int check_magic(const char *path, uint64_t size, FILE *fp, uint8_t m[4], 
     rewind(fp);
     return 0;
 }
-
-static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
-static void file_stats(struct tw_source *s, struct tw_source_stats *st);
-static void file_close(struct tw_source *s);
-
-static const struct tw_source_ops pcap_ops = {
-    .kind = "pcap",
-    .rx_burst = file_rx,
-    .get_stats = file_stats,
-    .close = file_close,
-};
 
 struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen)
 {
@@ -165,8 +156,9 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
                  path, ps->base.linktype, dlt ? dlt : "unknown");
         goto fail;
     }
-    ps->base.ops = &pcap_ops;
+    ps->base.kind = &tw_source_pcap;
     ps->base.replayable = 1;
+    ps->base.maps_file = ps->map.base != NULL;
     ps->base.nb_queues = 1;
     snprintf(ps->base.name, sizeof(ps->base.name), "%s (%s)", path,
              tw_linktype_name(ps->base.linktype, lname, sizeof(lname)));
@@ -185,14 +177,17 @@ fail:
     return NULL;
 }
 
-int tw_source_pcap_zero_copy(const struct tw_source *s)
+/* The pcap row's open: the file, then how to replay it. */
+static struct tw_source *file_open(const struct tw_source_args *a, char *err, size_t errlen)
 {
-    return ((const struct pcap_source *)s)->map.base != NULL;
-}
+    struct tw_source *s = tw_source_pcap_open(a->arg, err, errlen);
+    struct pcap_source *ps = (struct pcap_source *)s;
 
-unsigned tw_source_pcap_priv_size(void)
-{
-    return SHINFO_SIZE;
+    if (s) {
+        ps->speed = a->replay_speed;
+        ps->loops_left = a->loops > 1 ? a->loops - 1 : 0;
+    }
+    return s;
 }
 
 static void frame_done(void *addr, void *opaque);
@@ -211,21 +206,37 @@ static void init_shinfo(struct rte_mempool *mp, void *opaque, void *obj, unsigne
     sh->fcb_opaque = NULL;
 }
 
-void tw_source_pcap_attach(struct tw_source *s, struct rte_mempool *pool,
-                           struct rte_mempool *big_pool, double replay_speed)
+/* The pool: a mapped file lends its own bytes to the mbufs, so the pool holds headers
+ * only (a small pool to touch) and each mbuf's private area ends with the shared info of
+ * the frame it points to; a copied file (pcapng, a pipe) needs data room, and a pool of
+ * big mbufs for frames beyond it. */
+static int file_start(struct tw_source *s, const struct tw_source_pool *p, char *err,
+                      size_t errlen)
 {
     struct pcap_source *ps = (struct pcap_source *)s;
+    int zero_copy = ps->map.base != NULL;
+    uint16_t priv = (uint16_t)(p->priv_size + SHINFO_SIZE);
+    struct rte_mempool *pool, *big = NULL;
 
+    pool = rte_pktmbuf_pool_create("tw_mbufs", p->mbufs, 256, priv,
+                                   zero_copy ? RTE_PKTMBUF_HEADROOM : RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   p->socket);
+    if (pool && !zero_copy)
+        big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, priv, TW_SOURCE_BIG_ROOM, p->socket);
+    if (!pool || (!zero_copy && !big)) {
+        snprintf(err, errlen, "cannot create the packet pool: %s", rte_strerror(rte_errno));
+        return -1;
+    }
     ps->pool = pool;
-    ps->big_pool = big_pool;
+    ps->big_pool = big;
     ps->room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
-    ps->big_room = big_pool ? rte_pktmbuf_data_room_size(big_pool) - RTE_PKTMBUF_HEADROOM : 0;
+    ps->big_room = big ? rte_pktmbuf_data_room_size(big) - RTE_PKTMBUF_HEADROOM : 0;
     ps->shinfo_off = rte_pktmbuf_priv_size(pool) - SHINFO_SIZE;
-    ps->speed = replay_speed;
-    if (ps->map.base)
+    if (zero_copy)
         rte_mempool_obj_iter(pool, init_shinfo, ps);
     if (ps->pager) /* the caller is the main lcore: keep the pager off the workers' cores */
         (void)tw_pcap_pager_share_cpu(ps->pager);
+    return 0;
 }
 
 /* Pacing for --replay-speed: 1 when this packet's time has not come yet. */
@@ -372,11 +383,6 @@ static int reopen(struct pcap_source *ps)
     return 0;
 }
 
-void tw_source_pcap_set_loops(struct tw_source *s, uint32_t passes)
-{
-    ((struct pcap_source *)s)->loops_left = passes > 1 ? passes - 1 : 0;
-}
-
 static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
     struct pcap_source *ps = (struct pcap_source *)s;
@@ -466,3 +472,13 @@ static void file_close(struct tw_source *s)
     free(ps->path);
     free(ps);
 }
+
+const struct tw_source_kind tw_source_pcap = {
+    .name = "pcap",
+    .replays = 1,
+    .open = file_open,
+    .start = file_start,
+    .rx = file_rx,
+    .stats = file_stats,
+    .close = file_close,
+};

@@ -3,6 +3,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <time.h>
@@ -17,6 +18,21 @@
 #include "source.h"
 
 #define MAX_BURST 512
+
+struct tw_worker *tw_worker_alloc(unsigned n)
+{
+    size_t size = (size_t)n * sizeof(struct tw_worker);
+    struct tw_worker *w = aligned_alloc(_Alignof(struct tw_worker), size ? size : sizeof(*w));
+
+    if (w)
+        memset(w, 0, size);
+    return w;
+}
+
+void tw_worker_free(struct tw_worker *w)
+{
+    free(w);
+}
 
 int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_params *p)
 {
@@ -489,6 +505,7 @@ int tw_worker_run(void *arg)
     else
         why = run_follower(w, burst);
     tw_worker_flush(w, why);
-    w->done = 1;
+    /* release: the control loop, seeing done, sees every event enqueued before it */
+    __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
     return 0;
 }

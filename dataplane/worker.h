@@ -56,9 +56,21 @@ struct tw_worker {
     uint64_t now_us;                   /* latest packet time, never goes back */
     uint64_t seq;                      /* event sequence number */
     volatile int *stop;                /* set by the signal handler */
-    volatile int done;                 /* set when run() has flushed and returned */
+    int done;                          /* 1 once run() has flushed and returned: stored with
+                                        * release after its last ring write, read with acquire */
     volatile uint32_t active_flows;    /* published for the live stats */
 };
+
+/* The workers' state is cache-line aligned (counters first, each worker on its own lines):
+ * an array of them must be allocated aligned, as tw_worker_alloc does. */
+_Static_assert(_Alignof(struct tw_worker) == 64, "struct tw_worker is cache-line aligned");
+_Static_assert(sizeof(struct tw_worker) % 64 == 0, "an array of workers keeps the alignment");
+
+/* n zeroed workers, 64-byte aligned (plain C: callable before DPDK starts). Returns the
+ * array, or NULL with errno. Free with tw_worker_free. */
+struct tw_worker *tw_worker_alloc(unsigned n);
+/* Frees what tw_worker_alloc returned (not the tables: tw_worker_fini). NULL is ignored. */
+void tw_worker_free(struct tw_worker *w);
 
 /* Creates a worker's tables: flow table and nDPI module. No DPDK call, so it may run on
  * any thread, even before rte_eal_init; the caller then sets events (and, to run it,

@@ -7,21 +7,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rte_ring.h>
-#include <rte_ring_elem.h>
-
 #include "control/plane/budget.h"
 #include "control/record/record_json.h"
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull
 
-uint64_t tw_control_counter(const struct tw_control *c, unsigned i)
+uint64_t tw_control_counter(struct tw_control *c, unsigned i)
 {
-    uint64_t sum = 0;
-    for (unsigned w = 0; w < c->nb_workers; w++)
-        sum += c->workers[w].counters.v[i];
-    return sum;
+    return tw_pipeline_counter(c->pipeline, i);
 }
 
 static void handle(struct tw_control *c, const struct tw_flow_record *r)
@@ -53,11 +47,10 @@ unsigned tw_control_poll(struct tw_control *c)
     struct tw_flow_record recs[DEQUEUE_BURST];
     unsigned total = 0;
 
-    for (unsigned w = 0; w < c->nb_workers; w++) {
+    for (unsigned w = 0; w < tw_pipeline_workers(c->pipeline); w++) {
         unsigned n;
         do {
-            n = rte_ring_sc_dequeue_burst_elem(c->workers[w].events, recs, sizeof(recs[0]),
-                                               DEQUEUE_BURST, NULL);
+            n = tw_pipeline_events(c->pipeline, w, recs, DEQUEUE_BURST);
             for (unsigned i = 0; i < n; i++)
                 handle(c, &recs[i]);
             total += n;
@@ -66,7 +59,7 @@ unsigned tw_control_poll(struct tw_control *c)
     return total;
 }
 
-static uint64_t drops(const struct tw_control *c)
+static uint64_t drops(struct tw_control *c)
 {
     uint64_t d = 0;
     for (unsigned i = 0; i < TW_C__COUNT; i++)
@@ -80,20 +73,19 @@ static void live_stats(struct tw_control *c, uint64_t now)
     uint64_t packets = tw_control_counter(c, TW_C_RECEIVED);
     double secs = (double)(now - c->last_stats_ns) / 1e9;
     double pps = secs > 0 ? (double)(packets - c->last_stats_packets) / secs : 0;
-    unsigned ring_used = 0, ring_size = 0;
-    uint64_t active = 0;
+    unsigned ring_used, ring_size;
+    struct tw_source_stats ss;
 
-    for (unsigned w = 0; w < c->nb_workers; w++) {
-        ring_used += rte_ring_count(c->workers[w].events);
-        ring_size += rte_ring_get_capacity(c->workers[w].events);
-        active += c->workers[w].active_flows;
-    }
+    tw_pipeline_rings(c->pipeline, &ring_used, &ring_size);
+    tw_pipeline_source_stats(c->pipeline, &ss);
     fprintf(stderr,
             "tapwatch: %.0fs packets %" PRIu64 " (%.0f/s) dropped %" PRIu64 " flows %" PRIu64
-            " active %" PRIu64 " ring %.0f%%",
+            " active %" PRIu64 " ring %.0f%% imissed %" PRIu64 " ierrors %" PRIu64
+            " rx_nombuf %" PRIu64,
             (double)(now - c->start_ns) / 1e9, packets, pps, drops(c),
-            tw_control_counter(c, TW_C_FLOWS_CREATED), active,
-            ring_size ? 100.0 * ring_used / ring_size : 0.0);
+            tw_control_counter(c, TW_C_FLOWS_CREATED), tw_pipeline_active_flows(c->pipeline),
+            ring_size ? 100.0 * ring_used / ring_size : 0.0, ss.imissed, ss.ierrors,
+            ss.rx_nombuf);
     if (c->store) {
         struct tw_store_stats st;
         tw_store_get_stats(c->store, &st);
@@ -105,24 +97,25 @@ static void live_stats(struct tw_control *c, uint64_t now)
     c->last_stats_packets = packets;
 }
 
+/* The packet counters, then what the source lost below us (NIC, kernel, pool). */
 static void put_counters(struct tw_control *c)
 {
-    const char *names[TW_C__COUNT];
-    uint64_t values[TW_C__COUNT];
+    const char *names[TW_C__COUNT + 3];
+    uint64_t values[TW_C__COUNT + 3];
+    struct tw_source_stats ss;
 
     for (unsigned i = 0; i < TW_C__COUNT; i++) {
         names[i] = tw_counter_name(i);
         values[i] = tw_control_counter(c, i);
     }
-    tw_store_put_counters(c->store, names, values, TW_C__COUNT);
-}
-
-static int all_done(const struct tw_control *c)
-{
-    for (unsigned w = 0; w < c->nb_workers; w++)
-        if (!c->workers[w].done)
-            return 0;
-    return 1;
+    tw_pipeline_source_stats(c->pipeline, &ss);
+    names[TW_C__COUNT] = "imissed";
+    values[TW_C__COUNT] = ss.imissed;
+    names[TW_C__COUNT + 1] = "ierrors";
+    values[TW_C__COUNT + 1] = ss.ierrors;
+    names[TW_C__COUNT + 2] = "rx_nombuf";
+    values[TW_C__COUNT + 2] = ss.rx_nombuf;
+    tw_store_put_counters(c->store, names, values, TW_C__COUNT + 3);
 }
 
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
@@ -131,7 +124,8 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
 
     c->start_ns = c->last_stats_ns = c->last_counters_ns = tw_mono_ns();
     for (;;) {
-        int done = all_done(c); /* read before polling, so nothing enqueued after is missed */
+        /* read before polling (acquire), so nothing enqueued before it is missed */
+        int done = tw_pipeline_done(c->pipeline);
         unsigned n = tw_control_poll(c);
         uint64_t now = tw_mono_ns();
 
@@ -184,6 +178,10 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
     for (unsigned i = 0; i < TW_C__COUNT; i++)
         if (tw_counter_is_drop(i) && tw_control_counter(c, i))
             fprintf(out, "    %-22s %" PRIu64 "\n", tw_counter_name(i), tw_control_counter(c, i));
+    struct tw_source_stats ss;
+    tw_pipeline_source_stats(c->pipeline, &ss);
+    fprintf(out, "  lost below us        imissed %" PRIu64 ", ierrors %" PRIu64 ", rx_nombuf %" PRIu64
+            "\n", ss.imissed, ss.ierrors, ss.rx_nombuf);
     if (tw_control_counter(c, TW_C_TS_BACKWARDS))
         fprintf(out, "  timestamps backwards %" PRIu64 "\n", tw_control_counter(c, TW_C_TS_BACKWARDS));
     fprintf(out, "  flows                %" PRIu64 "\n", flows);

@@ -1,6 +1,7 @@
 /* control_loop.h - the main lcore: drains the workers' event rings, runs the policy hook on
  * every event, writes finished flows to --flows-jsonl and flow records to the store, and
- * prints the live stats line. Past the rings it sees only copied tw_flow_record values. */
+ * prints the live stats line. It sees the dataplane only through the pipeline's view
+ * (dataplane/pipeline.h): copied tw_flow_record values, summed counters, a done flag. */
 #ifndef TW_CONTROL_LOOP_H
 #define TW_CONTROL_LOOP_H
 
@@ -8,15 +9,14 @@
 #include <stdio.h>
 
 #include "dataplane/flow_record.h"
-#include "dataplane/worker.h"
+#include "dataplane/pipeline.h"
 #include "control/store/store.h"
 
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);
 
 struct tw_control {
-    struct tw_worker *workers;
-    unsigned nb_workers;
+    struct tw_pipeline *pipeline; /* the dataplane, through its view only */
     FILE *jsonl;                 /* finished flows, one JSON object a line; NULL = off */
     struct tw_store *store;      /* NULL = no store */
     tw_event_hook hook;
@@ -43,8 +43,8 @@ unsigned tw_control_poll(struct tw_control *c);
  * are empty; then drains the store for up to drain_ms. */
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms);
 
-/* Sums counter i over the workers. */
-uint64_t tw_control_counter(const struct tw_control *c, unsigned i);
+/* Counter i summed over the workers (tw_pipeline_counter). */
+uint64_t tw_control_counter(struct tw_control *c, unsigned i);
 
 /* Prints the end-of-run summary. */
 void tw_control_summary(struct tw_control *c, FILE *out, const char *input,

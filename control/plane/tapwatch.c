@@ -1,8 +1,8 @@
-/* tapwatch.c - main(): options, configuration, DPDK start-up, workers, control loop, summary.
+/* tapwatch.c - main(): options, configuration, outputs, the pipeline (dataplane/pipeline.h)
+ * and DPDK start-up, control loop, summary.
  * The only place that prints errors and ends the process. */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +10,10 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_ethdev.h>
-#include <rte_launch.h>
-#include <rte_lcore.h>
-#include <rte_log.h>
-#include <rte_mbuf.h>
-#include <rte_ring.h>
 
 #include "dataplane/clock.h"
-#include "dataplane/source.h"
+#include "dataplane/pipeline.h"
 #include "dataplane/tsc_rate.h"
-#include "dataplane/worker.h"
 #include "control/plane/budget.h"
 #include "control/plane/config.h"
 #include "control/plane/eal_start.h"
@@ -30,7 +22,6 @@
 #include "control/store/store.h"
 
 #define TW_VERSION "0.1.0"
-#define BIG_MBUFS 128
 #define DRAIN_MS 10000
 
 static volatile int stop_requested;
@@ -63,29 +54,6 @@ static void on_sigbus(int sig)
     _exit(1);
 }
 
-/* Builds the workers' tables on a thread of its own while DPDK starts. */
-struct prepare_job {
-    pthread_t thread;
-    struct tw_worker *workers;
-    unsigned n;
-    const struct tw_worker_params *params;
-    unsigned done; /* workers[0..done) are prepared */
-    int err;       /* errno of the one that failed */
-};
-
-static void *prepare_workers(void *arg)
-{
-    struct prepare_job *job = arg;
-
-    for (; job->done < job->n; job->done++) {
-        if (tw_worker_prepare(&job->workers[job->done], job->done, job->params) != 0) {
-            job->err = errno;
-            break;
-        }
-    }
-    return NULL;
-}
-
 static void policy_tick(void *ctx)
 {
     struct tw_policy_hook *h = ctx;
@@ -105,15 +73,14 @@ static void policy_tick(void *ctx)
 
 struct options {
     const char *config;
-    const char *pcap;
-    const char *iface;
+    const char *input_kind; /* the option that named the input: a source row (source.h) */
+    const char *input;      /* its value */
     const char *redis;
     const char *flows_jsonl;
     const char *policy;       /* --policy, overrides the config's policy: key */
     const char *alerts_jsonl;
     const char *sensor;
     long workers;
-    long port;
     double replay_speed;
     long loops;
     int check_config;
@@ -179,7 +146,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 
     memset(o, 0, sizeof(*o));
     o->workers = -1;
-    o->port = -1;
     o->stats_interval = -1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
@@ -187,22 +153,21 @@ static int parse_options(int argc, char **argv, struct options *o)
         switch (c) {
         case O_PCAP:
         case O_IFACE:
-        case O_PORT:
-            if (o->pcap || o->iface || o->port >= 0) {
-                fprintf(stderr, "tapwatch: %s %s: an input is already given (%s %s); name "
+        case O_PORT: {
+            const char *kind = c == O_PCAP ? "pcap" : c == O_IFACE ? "iface" : "port";
+            long port;
+            if (o->input_kind) {
+                fprintf(stderr, "tapwatch: --%s %s: an input is already given (--%s %s); name "
                                 "exactly one input (see --help)\n",
-                        c == O_PCAP ? "--pcap" : c == O_IFACE ? "--iface" : "--port", optarg,
-                        o->pcap ? "--pcap" : o->iface ? "--iface" : "--port",
-                        o->pcap ? o->pcap : o->iface ? o->iface : "");
+                        kind, optarg, o->input_kind, o->input);
                 return -1;
             }
-            if (c == O_PCAP)
-                o->pcap = optarg;
-            else if (c == O_IFACE)
-                o->iface = optarg;
-            else if (parse_long("--port", optarg, 0, 1023, &o->port))
+            if (c == O_PORT && parse_long("--port", optarg, 0, 1023, &port))
                 return -1;
+            o->input_kind = kind;
+            o->input = optarg;
             break;
+        }
         case O_CONFIG: o->config = optarg; break;
         case O_CHECK: o->check_config = 1; break;
         case O_REDIS: o->redis = optarg; break;
@@ -244,8 +209,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 /* EAL arguments: file mode needs no hugepages, no PCI scan and no shared config, so several
  * tapwatch processes can run at once. Lcore 0 runs the control plane, 1..N the workers,
  * mapped over the CPUs there are. */
-static int build_eal_args(const struct options *o, unsigned workers, char **argv, int max,
-                          char *lcores, size_t lcores_len, char *vdev, size_t vdev_len)
+static int build_eal_args(const struct options *o, unsigned workers, const char *vdev,
+                          char **argv, int max, char *lcores, size_t lcores_len)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int n = 0;
@@ -269,15 +234,73 @@ static int build_eal_args(const struct options *o, unsigned workers, char **argv
         argv[n++] = "--no-shconf";
         argv[n++] = "--no-telemetry"; /* its thread and socket cost start-up time, unused here */
     }
-    if (o->iface) {
-        snprintf(vdev, vdev_len, "net_af_packet0,iface=%s,qpairs=%u", o->iface, workers);
+    if (vdev[0]) { /* what the source needs EAL to create (an af_packet port) */
         argv[n++] = "--vdev";
-        argv[n++] = vdev;
+        argv[n++] = (char *)vdev;
     }
     for (int i = 0; i < o->eal_argc && n < max - 1; i++)
         argv[n++] = o->eal_argv[i];
     argv[n] = NULL;
     return n;
+}
+
+/* Opens the input of kind `input`: a capture is checked before DPDK starts, so a bad file
+ * fails at once, and the workers' tables are built on a thread while DPDK starts. Returns
+ * the pipeline, or NULL (said). */
+static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
+                                         const struct options *o, const struct tw_config *cfg)
+{
+    struct tw_pipeline_params pp = {
+        .kind = input,
+        .source = {.arg = o->input, .promiscuous = cfg->promiscuous,
+                   .replay_speed = o->replay_speed, .loops = (uint32_t)o->loops},
+        .workers = cfg->workers,
+        .worker = {
+            .capacity = cfg->flow_table.capacity,
+            .idle_us = (uint64_t)cfg->flow_table.idle_timeout_s * 1000000u,
+            .active_us = (uint64_t)cfg->flow_table.active_timeout_s * 1000000u,
+            .close_us = (uint64_t)cfg->flow_table.tcp_close_timeout_s * 1000000u,
+            .evict_when_full = cfg->flow_table.evict_when_full,
+            .burst = cfg->burst,
+        },
+        .mbufs = cfg->mbufs,
+        .ring_size = cfg->ring_size,
+        .stop = &stop_requested,
+    };
+    char err[512];
+    struct tw_pipeline *pl = tw_pipeline_open(&pp, err, sizeof(err));
+
+    if (!pl)
+        fprintf(stderr, "tapwatch: %s\n", err);
+    return pl;
+}
+
+/* Starts DPDK (with what the source needs of it) and waits for the workers' tables.
+ * Returns 0; 1 when DPDK runs but the tables could not be built; -1 when DPDK did not
+ * start. Each failure is said. */
+static int start_dpdk(const struct options *o, const struct tw_config *cfg,
+                      struct tw_pipeline *pipeline)
+{
+    char *eal_argv[96], lcores[512], why[400], err[512];
+    int eal_argc = build_eal_args(o, cfg->workers, tw_pipeline_eal_vdev(pipeline), eal_argv, 96,
+                                  lcores, sizeof(lcores));
+    int eal_rc = tw_eal_start(eal_argc, eal_argv, why, sizeof(why));
+    int prepared = tw_pipeline_prepared(pipeline, err, sizeof(err));
+
+    if (eal_rc < 0) {
+        char given[300] = "";
+        size_t used = 0;
+        for (int i = 0; i < o->eal_argc && used < sizeof(given); i++)
+            used += (size_t)snprintf(given + used, sizeof(given) - used, " %s", o->eal_argv[i]);
+        fprintf(stderr, "tapwatch: DPDK start-up failed: %s%s%s%s\n", why,
+                o->eal_argc ? " (EAL arguments after --:" : "", given, o->eal_argc ? ")" : "");
+        return -1;
+    }
+    if (prepared != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
+        return 1;
+    }
+    return 0;
 }
 
 static void print_budget(const struct tw_config *cfg)
@@ -349,77 +372,36 @@ int main(int argc, char **argv)
         print_budget(&cfg);
         return 0;
     }
-    int inputs = !!o.pcap + !!o.iface + (o.port >= 0);
-    if (inputs != 1) {
+    if (!o.input_kind) {
         fprintf(stderr, "tapwatch: name exactly one input: --pcap FILE, --iface NAME or --port N "
                         "(see --help)\n");
         return 2;
     }
 
-    if (!o.pcap && (o.loops > 0 || o.replay_speed > 0)) {
+    /* the input is chosen here, once (dataplane/sources.c lists the kinds) */
+    const struct tw_source_kind *input = tw_source_kind_find(o.input_kind);
+    if (!input->replays && (o.loops > 0 || o.replay_speed > 0)) {
         fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
         return 2;
     }
-    /* Check the capture before starting DPDK, so a bad file fails at once. */
-    struct tw_source *src = NULL;
-    if (o.pcap) {
-        src = tw_source_pcap_open(o.pcap, err, sizeof(err));
-        if (!src) {
-            fprintf(stderr, "tapwatch: %s\n", err);
-            return 1;
-        }
-    }
+    struct tw_pipeline *pipeline = open_pipeline(input, &o, &cfg);
+    if (!pipeline)
+        return 1;
 
     FILE *jsonl = NULL;
     if (o.flows_jsonl) {
         jsonl = strcmp(o.flows_jsonl, "-") == 0 ? stdout : fopen(o.flows_jsonl, "w");
         if (!jsonl) {
             fprintf(stderr, "tapwatch: --flows-jsonl %s: %s\n", o.flows_jsonl, strerror(errno));
-            tw_source_close(src);
+            tw_pipeline_close(pipeline);
             return 1;
         }
     }
     FILE *report = jsonl == stdout ? stderr : stdout;
 
-    struct tw_worker *workers = calloc(cfg.workers, sizeof(*workers));
-    if (!workers) {
-        fprintf(stderr, "tapwatch: out of memory\n");
-        tw_source_close(src);
-        return 1;
-    }
-    struct tw_worker_params wp = {
-        .capacity = cfg.flow_table.capacity,
-        .idle_us = (uint64_t)cfg.flow_table.idle_timeout_s * 1000000u,
-        .active_us = (uint64_t)cfg.flow_table.active_timeout_s * 1000000u,
-        .close_us = (uint64_t)cfg.flow_table.tcp_close_timeout_s * 1000000u,
-        .evict_when_full = cfg.flow_table.evict_when_full,
-        .lossless = o.pcap ? src->replayable : 0, /* a port's source is opened later */
-        .burst = cfg.burst,
-    };
-    /* The workers' tables and nDPI modules (tens of ms) are built while DPDK starts. */
-    struct prepare_job job = {.workers = workers, .n = cfg.workers, .params = &wp};
-    int preparing = pthread_create(&job.thread, NULL, prepare_workers, &job) == 0;
-    if (!preparing)
-        prepare_workers(&job);
-
-    char *eal_argv[96], lcores[512], vdev[300];
-    int eal_argc = build_eal_args(&o, cfg.workers, eal_argv, 96, lcores, sizeof(lcores), vdev,
-                                  sizeof(vdev));
-    char why[400];
-    int eal_rc = tw_eal_start(eal_argc, eal_argv, why, sizeof(why));
-    if (preparing)
-        pthread_join(job.thread, NULL);
-    if (eal_rc < 0) {
-        char given[300] = "";
-        size_t used = 0;
-        for (int i = 0; i < o.eal_argc && used < sizeof(given); i++)
-            used += (size_t)snprintf(given + used, sizeof(given) - used, " %s", o.eal_argv[i]);
-        fprintf(stderr, "tapwatch: DPDK start-up failed: %s%s%s%s\n", why,
-                o.eal_argc ? " (EAL arguments after --:" : "", given, o.eal_argc ? ")" : "");
-        for (unsigned i = 0; i < job.done; i++)
-            tw_worker_fini(&workers[i]);
-        free(workers);
-        tw_source_close(src);
+    int started_dpdk = start_dpdk(&o, &cfg, pipeline);
+    if (started_dpdk < 0) {
+        tw_pipeline_close(pipeline);
         return 1;
     }
     rc = 1;
@@ -428,93 +410,18 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_hup);
-    if (o.pcap)
+    if (tw_pipeline_maps_file(pipeline))
         signal(SIGBUS, on_sigbus);
 
-    struct rte_mempool *pool = NULL, *big = NULL;
-    struct rte_ring **rings = calloc(cfg.workers, sizeof(*rings));
     struct tw_store *store = NULL;
     struct tw_policy_hook *policy = NULL;
-    unsigned started = 0, inited = job.done;
+    unsigned started = 0;
 
-    if (job.done < cfg.workers) {
-        fprintf(stderr, "tapwatch: worker %u: %s\n", job.done, strerror(job.err));
+    if (started_dpdk != 0) /* the tables could not be built (said) */
         goto out;
-    }
-    if (!rings) {
-        fprintf(stderr, "tapwatch: out of memory\n");
+    if (tw_pipeline_start(pipeline, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
         goto out;
-    }
-    if (tw_mbuf_meta_register() != 0) {
-        fprintf(stderr, "tapwatch: cannot register the mbuf field: %s\n", rte_strerror(rte_errno));
-        goto out;
-    }
-    /* the private area carries the parsed packet from the reader to its worker, then
-     * (files) the shared info of a frame that points into the mapped file */
-    uint16_t priv = (uint16_t)tw_worker_mbuf_priv_size();
-    /* a mapped file lends its own bytes to the mbufs: headers only, a small pool to touch */
-    int zero_copy = o.pcap && tw_source_pcap_zero_copy(src);
-    if (o.pcap)
-        priv = (uint16_t)(priv + tw_source_pcap_priv_size());
-    pool = rte_pktmbuf_pool_create("tw_mbufs", cfg.mbufs, 256, priv,
-                                   zero_copy ? RTE_PKTMBUF_HEADROOM : RTE_MBUF_DEFAULT_BUF_SIZE,
-                                   (int)rte_socket_id());
-    if (o.pcap && !zero_copy)
-        big = rte_pktmbuf_pool_create("tw_big", BIG_MBUFS, 16, priv, TW_SOURCE_BIG_ROOM, (int)rte_socket_id());
-    if (!pool || (o.pcap && !zero_copy && !big)) {
-        fprintf(stderr, "tapwatch: cannot create the packet pool: %s\n", rte_strerror(rte_errno));
-        goto out;
-    }
-    if (o.pcap) {
-        tw_source_pcap_attach(src, pool, big, o.replay_speed);
-        tw_source_pcap_set_loops(src, o.loops > 0 ? (uint32_t)o.loops : 1);
-    } else {
-        uint16_t port = o.port >= 0 ? (uint16_t)o.port : 0;
-        if (o.iface && rte_eth_dev_get_port_by_name("net_af_packet0", &port) != 0) {
-            fprintf(stderr, "tapwatch: --iface %s: cannot open the interface\n", o.iface);
-            goto out;
-        }
-        src = tw_source_ethdev_open(port, (uint16_t)cfg.workers, pool, err, sizeof(err));
-        if (!src) {
-            fprintf(stderr, "tapwatch: %s\n", err);
-            goto out;
-        }
-    }
-
-    for (unsigned i = 0; i < cfg.workers; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "tw_events%u", i);
-        rings[i] = rte_ring_create_elem(name, sizeof(struct tw_flow_record), cfg.ring_size,
-                                        (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (!rings[i]) {
-            fprintf(stderr, "tapwatch: cannot create the event ring: %s\n", rte_strerror(rte_errno));
-            goto out;
-        }
-        workers[i].events = rings[i];
-        workers[i].source = src;
-        workers[i].queue = (uint16_t)i;
-        workers[i].stop = &stop_requested;
-    }
-    /* A single-queue source (a file) is spread over the workers by worker 0. */
-    struct tw_dispatch dispatch = {.workers = workers, .nb_workers = cfg.workers};
-    if (src->nb_queues < cfg.workers) {
-        unsigned inq_size = 1;
-        while (inq_size * 2 <= cfg.mbufs / (2 * cfg.workers))
-            inq_size *= 2;
-        for (unsigned i = 0; i < cfg.workers; i++) {
-            workers[i].dispatch = &dispatch;
-            if (i == 0)
-                continue;
-            char name[32];
-            snprintf(name, sizeof(name), "tw_inq%u", i);
-            workers[i].inq = rte_ring_create(name, inq_size, (int)rte_socket_id(),
-                                             RING_F_SP_ENQ | RING_F_SC_DEQ);
-            if (!workers[i].inq) {
-                fprintf(stderr, "tapwatch: cannot create the dispatch ring: %s\n",
-                        rte_strerror(rte_errno));
-                goto out;
-            }
-        }
     }
 
     if (cfg.redis.url[0]) {
@@ -541,7 +448,7 @@ int main(int argc, char **argv)
     }
 
     if (policy_path) {
-        struct tw_policy_hook_params pp = {
+        struct tw_policy_hook_params hp = {
             .policy_path = policy_path, .sensor = cfg.sensor, .alerts_jsonl = o.alerts_jsonl,
             .redis_url = cfg.redis.url, .retention_s = cfg.redis.retention_s,
             .hot_window_s = cfg.redis.hot_window_s,
@@ -549,7 +456,7 @@ int main(int argc, char **argv)
             .flush_ms = cfg.redis.flush_ms, .flows_max = cfg.flow_table.capacity * cfg.workers,
             .run_dir = cfg.run_dir,
         };
-        if (!(policy = tw_policy_hook_open(&pp, err, sizeof(err)))) {
+        if (!(policy = tw_policy_hook_open(&hp, err, sizeof(err)))) {
             fprintf(stderr, "tapwatch: %s\n", err);
             goto out;
         }
@@ -560,7 +467,7 @@ int main(int argc, char **argv)
                     tw_policy_hook_hold_path(policy), (unsigned long long)recovered);
     }
     struct tw_control ctl = {
-        .workers = workers, .nb_workers = cfg.workers, .jsonl = jsonl, .store = store,
+        .pipeline = pipeline, .jsonl = jsonl, .store = store,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
         .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
         .tick = policy ? policy_tick : NULL, .tick_ctx = policy,
@@ -568,29 +475,19 @@ int main(int argc, char **argv)
     struct tw_memory_budget budget;
     tw_memory_budget(&cfg, &budget);
     ctl.memory_budget = budget.total;
-    unsigned lcore;
-    RTE_LCORE_FOREACH_WORKER(lcore) {
-        if (started == cfg.workers)
-            break;
-        if (rte_eal_remote_launch(tw_worker_run, &workers[started], lcore) != 0) {
-            fprintf(stderr, "tapwatch: cannot start worker %u\n", started);
-            stop_requested = 1;
-            break;
-        }
-        started++;
-    }
-    for (unsigned i = started; i < cfg.workers; i++)
-        workers[i].done = 1;
-    ctl.nb_workers = cfg.workers;
+    started = tw_pipeline_launch(pipeline);
+    if (started < cfg.workers)
+        fprintf(stderr, "tapwatch: cannot start worker %u\n", started);
     tw_control_run(&ctl, &stop_requested, DRAIN_MS);
-    rte_eal_mp_wait_lcore();
+    tw_pipeline_wait(pipeline);
     uint64_t alerts_held = 0;
     uint64_t alerts_unwritten = policy ? tw_policy_hook_drain(policy, DRAIN_MS, &alerts_held) : 0;
-    tw_control_summary(&ctl, report, src->name, src->end_note);
+    const char *end_note = tw_pipeline_end_note(pipeline);
+    tw_control_summary(&ctl, report, tw_pipeline_input_name(pipeline), end_note);
     if (policy)
         tw_policy_hook_summary(policy, report);
-    if (src->end_note[0])
-        fprintf(stderr, "tapwatch: %s: %s\n", o.pcap ? o.pcap : src->name, src->end_note);
+    if (end_note[0])
+        fprintf(stderr, "tapwatch: %s: %s\n", o.input, end_note);
     rc = started == cfg.workers ? 0 : 1;
     if (alerts_held)
         fprintf(stderr, "tapwatch: Redis %s did not come back: %llu alerts and summary updates "
@@ -621,13 +518,7 @@ int main(int argc, char **argv)
 out:
     tw_policy_hook_close(policy);
     tw_store_close(store);
-    for (unsigned i = 0; i < inited; i++)
-        tw_worker_fini(&workers[i]);
-    /* Rings and pools are not freed one by one: DPDK zeroes freed memory, which would touch
-     * megabytes of never-used ring slots only for rte_eal_cleanup to unmap them. */
-    tw_source_close(src);
-    free(rings);
-    free(workers);
+    tw_pipeline_close(pipeline);
     if (jsonl && jsonl != stdout)
         fclose(jsonl);
     rte_eal_cleanup();

@@ -801,6 +801,24 @@ static void test_dns_classified(void **state)
     finish(&w);
 }
 
+/* struct tw_worker is declared 64-byte aligned (its counters sit on their own cache lines);
+ * calloc gives 16. Every array tw_worker_alloc returns, of any length, starts on a line. */
+static void test_alloc_aligned(void **state)
+{
+    struct tw_worker *keep[16];
+
+    (void)state;
+    for (unsigned i = 0; i < 16; i++) {
+        keep[i] = tw_worker_alloc(i % 4 + 1);
+        assert_non_null(keep[i]);
+        assert_int_equal((uintptr_t)keep[i] % 64, 0);
+        assert_int_equal((uintptr_t)&keep[i][i % 4].counters % 64, 0);
+        assert_int_equal(keep[i][i % 4].done, 0); /* zeroed */
+    }
+    for (unsigned i = 0; i < 16; i++)
+        tw_worker_free(keep[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_ts_backwards),
         cmocka_unit_test(test_accounting_mixed),
         cmocka_unit_test(test_dns_classified),
+        cmocka_unit_test(test_alloc_aligned),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
