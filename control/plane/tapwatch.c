@@ -26,8 +26,8 @@
 #include "control/plane/config.h"
 #include "control/plane/eal_start.h"
 #include "control/plane/control_loop.h"
+#include "control/plane/outputs.h"
 #include "control/plane/policy_hook.h"
-#include "control/store/store.h"
 
 #define TW_VERSION "0.1.0"
 #define BIG_MBUFS 128
@@ -100,7 +100,6 @@ static void policy_tick(void *ctx)
                     tw_policy_equipment_count(tw_policy_hook_policy(h)),
                     tw_policy_rule_count(tw_policy_hook_policy(h)));
     }
-    tw_policy_hook_poll(h, tw_mono_ms());
 }
 
 struct options {
@@ -370,20 +369,22 @@ int main(int argc, char **argv)
         }
     }
 
-    FILE *jsonl = NULL;
-    if (o.flows_jsonl) {
-        jsonl = strcmp(o.flows_jsonl, "-") == 0 ? stdout : fopen(o.flows_jsonl, "w");
-        if (!jsonl) {
-            fprintf(stderr, "tapwatch: --flows-jsonl %s: %s\n", o.flows_jsonl, strerror(errno));
-            tw_source_close(src);
-            return 1;
-        }
+    /* the outputs (outputs.h): a file that cannot be made fails before DPDK starts */
+    struct tw_sinks sinks;
+    struct tw_outputs_params op = {.cfg = &cfg, .flows_jsonl = o.flows_jsonl,
+                                   .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL};
+    tw_sinks_init(&sinks, cfg.sensor);
+    if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
+        tw_source_close(src);
+        return 1;
     }
-    FILE *report = jsonl == stdout ? stderr : stdout;
+    FILE *report = tw_outputs_use_stdout(&sinks) ? stderr : stdout;
 
     struct tw_worker *workers = calloc(cfg.workers, sizeof(*workers));
     if (!workers) {
         fprintf(stderr, "tapwatch: out of memory\n");
+        tw_sinks_close(&sinks);
         tw_source_close(src);
         return 1;
     }
@@ -419,6 +420,7 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < job.done; i++)
             tw_worker_fini(&workers[i]);
         free(workers);
+        tw_sinks_close(&sinks);
         tw_source_close(src);
         return 1;
     }
@@ -433,7 +435,6 @@ int main(int argc, char **argv)
 
     struct rte_mempool *pool = NULL, *big = NULL;
     struct rte_ring **rings = calloc(cfg.workers, sizeof(*rings));
-    struct tw_store *store = NULL;
     struct tw_policy_hook *policy = NULL;
     unsigned started = 0, inited = job.done;
 
@@ -517,50 +518,23 @@ int main(int argc, char **argv)
         }
     }
 
-    if (cfg.redis.url[0]) {
-        struct tw_store_params sp = {
-            .url = cfg.redis.url, .sensor = cfg.sensor, .hot_window_s = cfg.redis.hot_window_s,
-            .batch = cfg.redis.batch, .buffer_records = cfg.redis.buffer_records,
-            .flush_ms = cfg.redis.flush_ms, .run_dir = cfg.run_dir,
-            .spool_records = cfg.redis.spool_file_records,
-        };
-        store = tw_store_open(&sp, err, sizeof(err));
-        if (!store) {
-            fprintf(stderr, "tapwatch: %s\n", err);
-            goto out;
-        }
-        struct tw_store_stats sst;
-        tw_store_get_stats(store, &sst);
-        if (sst.recovered)
-            fprintf(stderr, "tapwatch: %s: %llu flow records of an earlier run waited for "
-                            "Redis; writing them first\n",
-                    tw_store_spool_path(store), (unsigned long long)sst.recovered);
-    } else {
+    if (!cfg.redis.url[0])
         fprintf(stderr, "tapwatch: no Redis configured: flows go to --flows-jsonl and the "
                         "summary only\n");
-    }
+    tw_sinks_notes(&sinks, 0, stderr); /* an earlier run's records, written first */
 
     if (policy_path) {
         struct tw_policy_hook_params pp = {
-            .policy_path = policy_path, .sensor = cfg.sensor, .alerts_jsonl = o.alerts_jsonl,
-            .redis_url = cfg.redis.url, .retention_s = cfg.redis.retention_s,
-            .hot_window_s = cfg.redis.hot_window_s,
-            .batch = cfg.redis.batch, .buffer_items = cfg.redis.alert_buffer,
-            .flush_ms = cfg.redis.flush_ms, .flows_max = cfg.flow_table.capacity * cfg.workers,
-            .run_dir = cfg.run_dir,
+            .policy_path = policy_path, .sensor = cfg.sensor,
+            .flows_max = cfg.flow_table.capacity * cfg.workers, .sinks = &sinks,
         };
         if (!(policy = tw_policy_hook_open(&pp, err, sizeof(err)))) {
             fprintf(stderr, "tapwatch: %s\n", err);
             goto out;
         }
-        uint64_t recovered = tw_policy_hook_recovered(policy);
-        if (recovered)
-            fprintf(stderr, "tapwatch: %s: %llu alerts and summary updates of an earlier run "
-                            "waited for Redis; writing them first\n",
-                    tw_policy_hook_hold_path(policy), (unsigned long long)recovered);
     }
     struct tw_control ctl = {
-        .workers = workers, .nb_workers = cfg.workers, .jsonl = jsonl, .store = store,
+        .workers = workers, .nb_workers = cfg.workers, .sinks = &sinks,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
         .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
         .tick = policy ? policy_tick : NULL, .tick_ctx = policy,
@@ -584,43 +558,18 @@ int main(int argc, char **argv)
     ctl.nb_workers = cfg.workers;
     tw_control_run(&ctl, &stop_requested, DRAIN_MS);
     rte_eal_mp_wait_lcore();
-    uint64_t alerts_held = 0;
-    uint64_t alerts_unwritten = policy ? tw_policy_hook_drain(policy, DRAIN_MS, &alerts_held) : 0;
     tw_control_summary(&ctl, report, src->name, src->end_note);
     if (policy)
         tw_policy_hook_summary(policy, report);
     if (src->end_note[0])
         fprintf(stderr, "tapwatch: %s: %s\n", o.pcap ? o.pcap : src->name, src->end_note);
     rc = started == cfg.workers ? 0 : 1;
-    if (alerts_held)
-        fprintf(stderr, "tapwatch: Redis %s did not come back: %llu alerts and summary updates "
-                        "wait in %s; the next start writes them first\n",
-                cfg.redis.url, (unsigned long long)alerts_held, tw_policy_hook_hold_path(policy));
-    if (alerts_unwritten) {
-        fprintf(stderr, "tapwatch: Redis %s: %llu alerts and summary updates did not reach Redis\n",
-                cfg.redis.url, (unsigned long long)alerts_unwritten);
+    if (tw_sinks_notes(&sinks, 1, stderr) != 0) /* records kept for the next start, or lost */
         rc = 1;
-    }
-    if (store) {
-        struct tw_store_stats st;
-        tw_store_get_stats(store, &st);
-        if (st.persisted)
-            fprintf(stderr, "tapwatch: Redis %s did not come back: %llu flow records wait in %s; "
-                            "the next start writes them first\n",
-                    cfg.redis.url, (unsigned long long)st.persisted, tw_store_spool_path(store));
-        if (st.pending || st.dropped_full) {
-            const char *why = st.connected ? "Redis failed" : "cannot connect";
-            if (strncmp(cfg.redis.url, "unix://", 7) == 0 && access(cfg.redis.url + 7, F_OK) != 0)
-                why = strerror(errno);
-            fprintf(stderr, "tapwatch: Redis %s: %s; %llu flow records did not reach Redis\n",
-                    cfg.redis.url, why, (unsigned long long)(st.pending + st.dropped_full));
-            rc = 1;
-        }
-    }
 
 out:
     tw_policy_hook_close(policy);
-    tw_store_close(store);
+    tw_sinks_close(&sinks);
     for (unsigned i = 0; i < inited; i++)
         tw_worker_fini(&workers[i]);
     /* Rings and pools are not freed one by one: DPDK zeroes freed memory, which would touch
@@ -628,8 +577,6 @@ out:
     tw_source_close(src);
     free(rings);
     free(workers);
-    if (jsonl && jsonl != stdout)
-        fclose(jsonl);
     rte_eal_cleanup();
     return rc;
 }

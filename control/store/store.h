@@ -53,6 +53,7 @@ struct tw_store_params {
     const char *url;         /* unix:///path or redis://host:port */
     const char *sensor;
     uint32_t hot_window_s;
+    uint32_t retention_s;    /* redis.retention: how long each run's counters are kept */
     uint32_t batch;
     uint32_t buffer_records; /* the memory ring */
     uint32_t flush_ms;
