@@ -74,7 +74,7 @@ struct tw_sinks {
     char sensor[64];         /* names the flow key in alert JSON */
     uint64_t refused;        /* items a sink refused */
     uint64_t encode_errors;  /* records or alerts that could not be encoded (never expected) */
-    char json[2048];         /* the encoders say 2048 bytes always suffice */
+    char json[TW_RECORD_JSON_MAX > TW_ALERT_JSON_MAX ? TW_RECORD_JSON_MAX : TW_ALERT_JSON_MAX];
 };
 
 /* Empties the list. sensor names the flow key in alert JSON. */

@@ -66,9 +66,7 @@
 #define TW_OUT_HIGH (4u << 20)       /* unsent bytes beyond which no batch is encoded */
 #define TW_REFILL_PER_POLL 8192      /* records read back from the spool per poll */
 #define TW_GAPS_MAX 1024             /* gap records waiting to be written */
-/* record_json.h says 2048 bytes suffice; that holds for real records, but a record with all
- * 64 risk bits and every string byte a control character takes 3049 (test_record_json) */
-#define TW_JSON_MAX 4096
+#define TW_JSON_MAX TW_RECORD_JSON_MAX /* record_json.h */
 
 _Static_assert(TW_RECORD_SHARDS <= 256, "a record group keeps its shard in one byte");
 
