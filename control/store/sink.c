@@ -18,16 +18,15 @@ int tw_sinks_add(struct tw_sinks *l, const struct tw_sink *s)
     }
     l->s[l->n++] = *s;
     l->takes |= s->takes;
+    if (s->ops->json)
+        l->json_takes |= s->takes;
     return 0;
 }
 
 /* Whether a sink that takes bit reads JSON: then the item is encoded, once for all. */
 static int wants_json(const struct tw_sinks *l, unsigned bit)
 {
-    for (unsigned i = 0; i < l->n; i++)
-        if ((l->s[i].takes & bit) && l->s[i].ops->json)
-            return 1;
-    return 0;
+    return (l->json_takes & bit) != 0;
 }
 
 #define NO_JSON (-2) /* nobody reads the item's JSON: it was not made */
@@ -143,5 +142,5 @@ void tw_sinks_close(struct tw_sinks *l)
         if (l->s[i].ops->close != NULL)
             l->s[i].ops->close(l->s[i].ctx);
     l->n = 0;
-    l->takes = 0;
+    l->takes = l->json_takes = 0;
 }

@@ -71,6 +71,7 @@ struct tw_sinks {
     struct tw_sink s[TW_SINKS_MAX];
     unsigned n;
     unsigned takes;          /* every sink's takes, or'ed */
+    unsigned json_takes;     /* the takes of the sinks that read JSON */
     char sensor[64];         /* names the flow key in alert JSON */
     uint64_t refused;        /* items a sink refused */
     uint64_t encode_errors;  /* records or alerts that could not be encoded (never expected) */
