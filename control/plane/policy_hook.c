@@ -1,17 +1,14 @@
 /* policy_hook.c - the policy on the control plane (see policy_hook.h). */
 #include "control/plane/policy_hook.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 
 struct tw_policy_hook {
     struct tw_policy *policy;   /* the one in use; replaced whole by a reload */
     struct tw_policy_state *state;
     struct tw_sinks *sinks;     /* where alerts and summary items go; NULL = nowhere */
     char path[512];
-    char sensor[64];
     struct tw_policy_hook_stats st;
 };
 
@@ -25,7 +22,6 @@ struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p
         return NULL;
     }
     snprintf(h->path, sizeof(h->path), "%s", p->policy_path);
-    snprintf(h->sensor, sizeof(h->sensor), "%s", p->sensor);
     if ((h->policy = tw_policy_load(p->policy_path, err, errlen)) == NULL)
         goto fail;
     if ((h->state = tw_policy_state_new(p->flows_max)) == NULL) {

@@ -20,7 +20,6 @@
 
 struct tw_policy_hook_params {
     const char *policy_path;   /* loaded now and on every reload */
-    const char *sensor;
     uint32_t flows_max;        /* concurrent equipment flows the dedupe table holds */
     struct tw_sinks *sinks;    /* the outputs alerts and summary items go to (NULL = none);
                                 * not owned by the hook */

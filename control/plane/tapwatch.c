@@ -525,7 +525,7 @@ int main(int argc, char **argv)
 
     if (policy_path) {
         struct tw_policy_hook_params pp = {
-            .policy_path = policy_path, .sensor = cfg.sensor,
+            .policy_path = policy_path,
             .flows_max = cfg.flow_table.capacity * cfg.workers, .sinks = &sinks,
         };
         if (!(policy = tw_policy_hook_open(&pp, err, sizeof(err)))) {

@@ -848,7 +848,7 @@ static void test_reload_keeps_old(void **state)
     assert_true(fd >= 0);
     close(fd);
     write_file(path, test_policy);
-    struct tw_policy_hook_params hp = {.policy_path = path, .sensor = "t", .flows_max = 1024};
+    struct tw_policy_hook_params hp = {.policy_path = path, .flows_max = 1024};
     struct tw_policy_hook *h = tw_policy_hook_open(&hp, err, sizeof(err));
     if (h == NULL)
         fail_msg("hook: %s", err);
