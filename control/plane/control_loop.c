@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "control/plane/budget.h"
-#include "control/record/record_json.h"
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull
@@ -20,26 +19,12 @@ uint64_t tw_control_counter(struct tw_control *c, unsigned i)
 
 static void handle(struct tw_control *c, const struct tw_flow_record *r)
 {
-    char line[2048];
-
     if (r->event < 4)
         c->events[r->event]++;
     if (c->hook)
         c->hook(c->hook_ctx, r);
-    if (r->event == TW_EVENT_END && c->jsonl) {
-        int n = tw_record_to_json(r, line, sizeof(line) - 1);
-        if (n > 0) {
-            line[n++] = '\n';
-            if (fwrite(line, 1, (size_t)n, c->jsonl) == (size_t)n)
-                c->jsonl_records++;
-            else
-                c->jsonl_errors++;
-        } else {
-            c->jsonl_errors++;
-        }
-    }
-    if (c->store && r->event != TW_EVENT_CLASSIFIED && tw_store_put(c->store, r) != 0)
-        c->store_refused++;
+    if (c->sinks)
+        tw_sinks_flow(c->sinks, r);
 }
 
 unsigned tw_control_poll(struct tw_control *c)
@@ -86,12 +71,8 @@ static void live_stats(struct tw_control *c, uint64_t now)
             tw_control_counter(c, TW_C_FLOWS_CREATED), tw_pipeline_active_flows(c->pipeline),
             ring_size ? 100.0 * ring_used / ring_size : 0.0, ss.imissed, ss.ierrors,
             ss.rx_nombuf);
-    if (c->store) {
-        struct tw_store_stats st;
-        tw_store_get_stats(c->store, &st);
-        fprintf(stderr, " redis %s written %" PRIu64 " pending %" PRIu64 " dropped %" PRIu64,
-                st.connected ? "up" : "DOWN", st.written, st.pending, st.dropped_full);
-    }
+    if (c->sinks)
+        tw_sinks_live(c->sinks, stderr);
     fputc('\n', stderr);
     c->last_stats_ns = now;
     c->last_stats_packets = packets;
@@ -115,7 +96,7 @@ static void put_counters(struct tw_control *c)
     values[TW_C__COUNT + 1] = ss.ierrors;
     names[TW_C__COUNT + 2] = "rx_nombuf";
     values[TW_C__COUNT + 2] = ss.rx_nombuf;
-    tw_store_put_counters(c->store, names, values, TW_C__COUNT + 3);
+    tw_sinks_counters(c->sinks, names, values, TW_C__COUNT + 3);
 }
 
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
@@ -129,9 +110,10 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
         unsigned n = tw_control_poll(c);
         uint64_t now = tw_mono_ns();
 
-        if (c->store) {
-            tw_store_poll(c->store, now / 1000000u);
-            if (now - c->last_counters_ns >= COUNTERS_PERIOD_NS) {
+        if (c->sinks) {
+            tw_sinks_poll(c->sinks, now / 1000000u);
+            if (tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS) &&
+                now - c->last_counters_ns >= COUNTERS_PERIOD_NS) {
                 put_counters(c);
                 c->last_counters_ns = now;
             }
@@ -149,12 +131,10 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
         if (n == 0)
             usleep(1000);
     }
-    if (c->jsonl)
-        fflush(c->jsonl);
-    if (c->store) {
-        put_counters(c);
-        if (tw_store_drain(c->store, drain_ms) > 0)
-            tw_store_persist(c->store); /* Redis still down: keep them for the next start */
+    if (c->sinks) {
+        if (tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS))
+            put_counters(c);
+        tw_sinks_drain(c->sinks, drain_ms);
     }
 }
 
@@ -200,21 +180,11 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
             ", lost %" PRIu64 "\n",
             c->events[TW_EVENT_CLASSIFIED], c->events[TW_EVENT_UPDATE], c->events[TW_EVENT_END],
             tw_control_counter(c, TW_C_EVENTS_RING_DROPPED));
-    if (c->jsonl)
-        fprintf(out, "  flows-jsonl          %" PRIu64 " records%s\n", c->jsonl_records,
-                c->jsonl_errors ? " (WRITE ERRORS)" : "");
-    if (c->store) {
-        struct tw_store_stats st;
-        tw_store_get_stats(c->store, &st);
-        fprintf(out, "  redis                written %" PRIu64 ", not written %" PRIu64
-                ", dropped (buffer full) %" PRIu64 ", reconnects %" PRIu64 "\n",
-                st.written, st.pending, st.dropped_full, st.reconnects);
-        fprintf(out, "  redis spool          spooled %" PRIu64 ", in spool file %" PRIu64
-                ", gaps %" PRIu64 ", refused %" PRIu64 ", recovered %" PRIu64 "\n",
-                st.spooled, st.spool_pending + st.persisted, st.gaps, st.refused, st.recovered);
-    } else {
+    if (c->sinks)
+        tw_sinks_stats(c->sinks, out, TW_TAKES_FLOWS);
+    /* the flow-record store is the output that takes the counters */
+    if (!tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS))
         fprintf(out, "  redis                none (no store configured)\n");
-    }
     fprintf(out, "  peak memory          %.1f MiB", (double)tw_peak_rss() / (1 << 20));
     if (c->memory_budget)
         fprintf(out, " (budget %.1f MiB)", (double)c->memory_budget / (1 << 20));

@@ -1,7 +1,8 @@
 /* control_loop.h - the main lcore: drains the workers' event rings, runs the policy hook on
- * every event, writes finished flows to --flows-jsonl and flow records to the store, and
- * prints the live stats line. It sees the dataplane only through the pipeline's view
- * (dataplane/pipeline.h): copied tw_flow_record values, summed counters, a done flag. */
+ * every event, hands flow events to the outputs (control/store/sink.h: --flows-jsonl, Redis),
+ * polls them, and prints the live stats line. It sees the dataplane only through the
+ * pipeline's view (dataplane/pipeline.h): copied tw_flow_record values, summed counters, a
+ * done flag. */
 #ifndef TW_CONTROL_LOOP_H
 #define TW_CONTROL_LOOP_H
 
@@ -10,18 +11,17 @@
 
 #include "dataplane/flow_record.h"
 #include "dataplane/pipeline.h"
-#include "control/store/store.h"
+#include "control/store/sink.h"
 
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);
 
 struct tw_control {
     struct tw_pipeline *pipeline; /* the dataplane, through its view only */
-    FILE *jsonl;                 /* finished flows, one JSON object a line; NULL = off */
-    struct tw_store *store;      /* NULL = no store */
+    struct tw_sinks *sinks;      /* the outputs (outputs.h); NULL = none */
     tw_event_hook hook;
     void *hook_ctx;
-    void (*tick)(void *ctx);     /* called every loop iteration (policy reload, alert I/O); NULL = none */
+    void (*tick)(void *ctx);     /* called every loop iteration (policy reload); NULL = none */
     void *tick_ctx;
     uint32_t stats_interval_s;   /* 0 = no live line */
     int quiet;
@@ -30,9 +30,6 @@ struct tw_control {
     uint64_t last_stats_packets;
     uint64_t last_counters_ns;
     uint64_t events[4];          /* by enum tw_event_kind */
-    uint64_t jsonl_records;
-    uint64_t jsonl_errors;
-    uint64_t store_refused;      /* records the store buffer could not take */
     uint64_t memory_budget;      /* bytes the configuration may use (budget.h), 0 = unknown */
 };
 
@@ -40,13 +37,14 @@ struct tw_control {
 unsigned tw_control_poll(struct tw_control *c);
 
 /* Runs until every worker is done (or *stop and then every worker is done) and the rings
- * are empty; then drains the store for up to drain_ms. */
+ * are empty; then drains each output for up to drain_ms and keeps what is left for the next
+ * start (tw_sinks_drain). */
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms);
 
 /* Counter i summed over the workers (tw_pipeline_counter). */
 uint64_t tw_control_counter(struct tw_control *c, unsigned i);
 
-/* Prints the end-of-run summary. */
+/* Prints the end-of-run summary, with the lines of the outputs that take flows. */
 void tw_control_summary(struct tw_control *c, FILE *out, const char *input,
                         const char *end_note);
 

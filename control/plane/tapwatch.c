@@ -18,8 +18,8 @@
 #include "control/plane/config.h"
 #include "control/plane/eal_start.h"
 #include "control/plane/control_loop.h"
+#include "control/plane/outputs.h"
 #include "control/plane/policy_hook.h"
-#include "control/store/store.h"
 
 #define TW_VERSION "0.1.0"
 #define DRAIN_MS 10000
@@ -68,7 +68,6 @@ static void policy_tick(void *ctx)
                     tw_policy_equipment_count(tw_policy_hook_policy(h)),
                     tw_policy_rule_count(tw_policy_hook_policy(h)));
     }
-    tw_policy_hook_poll(h, tw_mono_ms());
 }
 
 struct options {
@@ -388,19 +387,21 @@ int main(int argc, char **argv)
     if (!pipeline)
         return 1;
 
-    FILE *jsonl = NULL;
-    if (o.flows_jsonl) {
-        jsonl = strcmp(o.flows_jsonl, "-") == 0 ? stdout : fopen(o.flows_jsonl, "w");
-        if (!jsonl) {
-            fprintf(stderr, "tapwatch: --flows-jsonl %s: %s\n", o.flows_jsonl, strerror(errno));
-            tw_pipeline_close(pipeline);
-            return 1;
-        }
+    /* the outputs (outputs.h): a file that cannot be made fails before DPDK starts */
+    struct tw_sinks sinks;
+    struct tw_outputs_params op = {.cfg = &cfg, .flows_jsonl = o.flows_jsonl,
+                                   .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL};
+    tw_sinks_init(&sinks, cfg.sensor);
+    if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
+        tw_pipeline_close(pipeline);
+        return 1;
     }
-    FILE *report = jsonl == stdout ? stderr : stdout;
+    FILE *report = tw_outputs_use_stdout(&sinks) ? stderr : stdout;
 
     int started_dpdk = start_dpdk(&o, &cfg, pipeline);
     if (started_dpdk < 0) {
+        tw_sinks_close(&sinks);
         tw_pipeline_close(pipeline);
         return 1;
     }
@@ -413,7 +414,6 @@ int main(int argc, char **argv)
     if (tw_pipeline_maps_file(pipeline))
         signal(SIGBUS, on_sigbus);
 
-    struct tw_store *store = NULL;
     struct tw_policy_hook *policy = NULL;
     unsigned started = 0;
 
@@ -424,50 +424,23 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (cfg.redis.url[0]) {
-        struct tw_store_params sp = {
-            .url = cfg.redis.url, .sensor = cfg.sensor, .hot_window_s = cfg.redis.hot_window_s,
-            .batch = cfg.redis.batch, .buffer_records = cfg.redis.buffer_records,
-            .flush_ms = cfg.redis.flush_ms, .run_dir = cfg.run_dir,
-            .spool_records = cfg.redis.spool_file_records,
-        };
-        store = tw_store_open(&sp, err, sizeof(err));
-        if (!store) {
-            fprintf(stderr, "tapwatch: %s\n", err);
-            goto out;
-        }
-        struct tw_store_stats sst;
-        tw_store_get_stats(store, &sst);
-        if (sst.recovered)
-            fprintf(stderr, "tapwatch: %s: %llu flow records of an earlier run waited for "
-                            "Redis; writing them first\n",
-                    tw_store_spool_path(store), (unsigned long long)sst.recovered);
-    } else {
+    if (!cfg.redis.url[0])
         fprintf(stderr, "tapwatch: no Redis configured: flows go to --flows-jsonl and the "
                         "summary only\n");
-    }
+    tw_sinks_notes(&sinks, 0, stderr); /* an earlier run's records, written first */
 
     if (policy_path) {
         struct tw_policy_hook_params hp = {
-            .policy_path = policy_path, .sensor = cfg.sensor, .alerts_jsonl = o.alerts_jsonl,
-            .redis_url = cfg.redis.url, .retention_s = cfg.redis.retention_s,
-            .hot_window_s = cfg.redis.hot_window_s,
-            .batch = cfg.redis.batch, .buffer_items = cfg.redis.alert_buffer,
-            .flush_ms = cfg.redis.flush_ms, .flows_max = cfg.flow_table.capacity * cfg.workers,
-            .run_dir = cfg.run_dir,
+            .policy_path = policy_path,
+            .flows_max = cfg.flow_table.capacity * cfg.workers, .sinks = &sinks,
         };
         if (!(policy = tw_policy_hook_open(&hp, err, sizeof(err)))) {
             fprintf(stderr, "tapwatch: %s\n", err);
             goto out;
         }
-        uint64_t recovered = tw_policy_hook_recovered(policy);
-        if (recovered)
-            fprintf(stderr, "tapwatch: %s: %llu alerts and summary updates of an earlier run "
-                            "waited for Redis; writing them first\n",
-                    tw_policy_hook_hold_path(policy), (unsigned long long)recovered);
     }
     struct tw_control ctl = {
-        .pipeline = pipeline, .jsonl = jsonl, .store = store,
+        .pipeline = pipeline, .sinks = &sinks,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
         .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
         .tick = policy ? policy_tick : NULL, .tick_ctx = policy,
@@ -480,8 +453,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: cannot start worker %u\n", started);
     tw_control_run(&ctl, &stop_requested, DRAIN_MS);
     tw_pipeline_wait(pipeline);
-    uint64_t alerts_held = 0;
-    uint64_t alerts_unwritten = policy ? tw_policy_hook_drain(policy, DRAIN_MS, &alerts_held) : 0;
     const char *end_note = tw_pipeline_end_note(pipeline);
     tw_control_summary(&ctl, report, tw_pipeline_input_name(pipeline), end_note);
     if (policy)
@@ -489,38 +460,13 @@ int main(int argc, char **argv)
     if (end_note[0])
         fprintf(stderr, "tapwatch: %s: %s\n", o.input, end_note);
     rc = started == cfg.workers ? 0 : 1;
-    if (alerts_held)
-        fprintf(stderr, "tapwatch: Redis %s did not come back: %llu alerts and summary updates "
-                        "wait in %s; the next start writes them first\n",
-                cfg.redis.url, (unsigned long long)alerts_held, tw_policy_hook_hold_path(policy));
-    if (alerts_unwritten) {
-        fprintf(stderr, "tapwatch: Redis %s: %llu alerts and summary updates did not reach Redis\n",
-                cfg.redis.url, (unsigned long long)alerts_unwritten);
+    if (tw_sinks_notes(&sinks, 1, stderr) != 0) /* records kept for the next start, or lost */
         rc = 1;
-    }
-    if (store) {
-        struct tw_store_stats st;
-        tw_store_get_stats(store, &st);
-        if (st.persisted)
-            fprintf(stderr, "tapwatch: Redis %s did not come back: %llu flow records wait in %s; "
-                            "the next start writes them first\n",
-                    cfg.redis.url, (unsigned long long)st.persisted, tw_store_spool_path(store));
-        if (st.pending || st.dropped_full) {
-            const char *why = st.connected ? "Redis failed" : "cannot connect";
-            if (strncmp(cfg.redis.url, "unix://", 7) == 0 && access(cfg.redis.url + 7, F_OK) != 0)
-                why = strerror(errno);
-            fprintf(stderr, "tapwatch: Redis %s: %s; %llu flow records did not reach Redis\n",
-                    cfg.redis.url, why, (unsigned long long)(st.pending + st.dropped_full));
-            rc = 1;
-        }
-    }
 
 out:
     tw_policy_hook_close(policy);
-    tw_store_close(store);
+    tw_sinks_close(&sinks);
     tw_pipeline_close(pipeline);
-    if (jsonl && jsonl != stdout)
-        fclose(jsonl);
     rte_eal_cleanup();
     return rc;
 }

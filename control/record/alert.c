@@ -91,6 +91,10 @@ int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, si
 
     if (o == NULL)
         return -1;
+    if (strlen(sensor) > TW_SENSOR_NAME_MAX) { /* TW_ALERT_JSON_MAX counts on it */
+        json_object_put(o);
+        return -1;
+    }
     json_object_object_add(o, "kind", json_object_new_string(tw_alert_kind_name(a->kind)));
     json_object_object_add(o, "severity", json_object_new_string(tw_severity_name(a->severity)));
     add_str(o, "equipment", a->equipment, sizeof(a->equipment));

@@ -107,9 +107,29 @@ _Static_assert(sizeof(struct tw_alert) % 8 == 0, "alert size");
 
 #define TW_HOUR_UNKNOWN UINT64_MAX
 
+/* Sensor names: at most this many characters (config.c allows [A-Za-z0-9_.-]). */
+#define TW_SENSOR_NAME_MAX 63
+
+/* The longest object tw_alert_to_json writes, with its NUL: a buffer of this size always
+ * suffices (tests/unit/test_policy.c builds the worst alerts and checks they fit):
+ *   TW_ALERT_JSON_FIXED   keys and punctuation, two full IPv6 addresses, the largest time,
+ *                         port and flow id, the longest kind and severity names, a record key
+ *                         of the largest hour with an empty sensor
+ *   2 bytes a field byte  equipment, vendor, app, server_name, detail (printable ASCII, '"'
+ *                         and '\\' escaped), each full, without NUL
+ *   2 + 6 bytes a sensor byte  field sensor (printable ASCII, escaped as above) and inside
+ *                         flow_key (as given: a control byte would be \u00XX), plus ":<k>" of
+ *                         a sharded record key */
+#define TW_ALERT_JSON_FIXED 388
+#define TW_ALERT_JSON_MAX                                                                    \
+    (TW_ALERT_JSON_FIXED +                                                                   \
+     2 * (TW_EQUIPMENT_LEN + TW_VENDOR_LEN + TW_APP_LEN + TW_SERVER_NAME_LEN + TW_DETAIL_LEN) + \
+     (2 + 6) * TW_SENSOR_NAME_MAX + 4 + 1)
+
 /* Writes the alert as one JSON object (no newline). sensor names the flow key (empty when
- * record_hour is TW_HOUR_UNKNOWN). Returns its
- * length, or -1 when buf is too small or json-c has no memory. 2048 bytes always suffice. */
+ * record_hour is TW_HOUR_UNKNOWN). Returns its length, or -1 when buf is too small, sensor
+ * is longer than TW_SENSOR_NAME_MAX or json-c has no memory; TW_ALERT_JSON_MAX bytes always
+ * suffice. */
 int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, size_t len);
 
 /* Reads an alert back from field/value pairs (a stream entry; unknown fields ignored).

@@ -78,6 +78,21 @@ int tw_key_gaps(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:gaps", sensor), len);
 }
 
+int tw_key_stats(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:stats", sensor), len);
+}
+
+int tw_key_stats_run(char *buf, size_t len, const char *sensor, const char *run)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:stats:%s", sensor, run), len);
+}
+
+int tw_key_runs(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:runs", sensor), len);
+}
+
 static const char *const kind_names[TW_POST__COUNT] = {"t", "n4", "n6", "p", "a"};
 static const uint8_t detail_sizes[TW_POST__COUNT] = {0, 1, 8, 2, 0};
 

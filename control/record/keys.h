@@ -9,6 +9,14 @@
  *   tw:{S}:x:<H>:<kind>[:<v>]    string: postings of the flows spanning hour H
  *   tw:{S}:x:<H>:nets            zset (all scores 0) of the address buckets of hour H
  *   tw:{S}:gaps                  hash "<run>:<first_seq>" -> gap record JSON
+ *   tw:{S}:stats                 hash: the counters of the latest run (dataplane counter
+ *                                names -> values) and run, started, ended
+ *   tw:{S}:stats:<run>           the same hash for each run, kept redis.retention
+ *   tw:{S}:runs                  zset run start (epoch seconds) -> run: the runs that have a
+ *                                stats:<run> hash (the history of drops)
+ * A run is the store's start time in epoch microseconds as 16 hex digits (also the <run> of
+ * gap records); started and ended are epoch seconds with six decimals, ended being the time
+ * of the latest refresh (every second while running, the last one at exit).
  *
  * Posting kinds and values (one key per hour and value; every entry of a key has the same size):
  *
@@ -84,6 +92,10 @@ int tw_key_record(char *buf, size_t len, const char *sensor, uint64_t hour, uint
 int tw_key_record_parse(const char *key, uint64_t *hour, unsigned *shard);
 int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour);
 int tw_key_gaps(char *buf, size_t len, const char *sensor);
+/* tw:{S}:stats, tw:{S}:stats:<run> and tw:{S}:runs (run: 16 hex digits, see above) */
+int tw_key_stats(char *buf, size_t len, const char *sensor);
+int tw_key_stats_run(char *buf, size_t len, const char *sensor, const char *run);
+int tw_key_runs(char *buf, size_t len, const char *sensor);
 /* value is ignored for TW_POST_TIME; for the others it is the text of the table above. */
 int tw_key_post(char *buf, size_t len, const char *sensor, uint64_t hour, enum tw_post_kind kind,
                 const char *value);

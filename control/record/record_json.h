@@ -13,8 +13,26 @@
 
 #include "dataplane/flow_record.h"
 
+/* The longest object tw_record_to_json writes, with its NUL: a buffer of this size always
+ * suffices. Every field at its worst (tests/unit/test_record_json.c builds that record and
+ * checks the sum is exact):
+ *   TW_RECORD_JSON_FIXED  keys and punctuation, two full IPv6 addresses, 20-digit counters
+ *                         and times, the longest event ("classified") and end reason names,
+ *                         and the quotes of the four strings
+ *   6 bytes a string byte every byte of app, category, server_name and ja3c a control byte
+ *                         (\u00XX), none NUL
+ *   TW_RISKS_JSON_MAX     all 64 risk bits: nDPI 4.2's names quoted, with commas (the test
+ *                         adds them up from tw_risk_label: a newer nDPI with longer names
+ *                         fails it instead of losing records) */
+#define TW_RECORD_JSON_FIXED 541
+#define TW_RISKS_JSON_MAX 1227
+#define TW_RECORD_JSON_MAX                                                                   \
+    (TW_RECORD_JSON_FIXED +                                                                  \
+     6 * (TW_APP_LEN + TW_CATEGORY_LEN + TW_SERVER_NAME_LEN + TW_JA3_LEN) +                  \
+     TW_RISKS_JSON_MAX + 1)
+
 /* Writes the record as one JSON object (no newline) into buf. Returns its length, or -1
- * when buf is too small. 2048 bytes always suffice. */
+ * when buf is too small; TW_RECORD_JSON_MAX bytes always suffice. */
 int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len);
 
 /* Parses one JSON object made by tw_record_to_json back into a record. Returns 0, or -1

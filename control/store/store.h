@@ -33,7 +33,10 @@
  *                                   4096-port block starting at n (entries carry the port)
  *   tw:{S}:x:<H>:a:<part>           same, flows whose nDPI name has that lowercased part
  *   tw:{S}:gaps                     hash <run>:<first_seq> -> gap record JSON
- *   tw:{S}:stats                    hash of counters, refreshed by tw_store_put_counters
+ *   tw:{S}:stats                    hash of the latest run's counters (and run, started,
+ *                                   ended), refreshed by tw_store_put_counters
+ *   tw:{S}:stats:<run>              the same, one hash per run, EX retention
+ *   tw:{S}:runs                     zset run start -> run: the runs with a stats hash
  * Every key gets EX hot_window (refreshed at most once a minute per key), so retention is
  * enforced by Redis itself. A batch costs one HSET per hour and one APPEND per key it touches.
  */
@@ -53,6 +56,8 @@ struct tw_store_params {
     const char *url;         /* unix:///path or redis://host:port */
     const char *sensor;
     uint32_t hot_window_s;
+    uint32_t retention_s;    /* redis.retention: how long each run's counters are kept
+                              * (0 = hot_window_s) */
     uint32_t batch;
     uint32_t buffer_records; /* the memory ring */
     uint32_t flush_ms;
@@ -103,9 +108,9 @@ int tw_store_poll(struct tw_store *s, uint64_t now_ms);
  * the socket is ready, else 0. */
 int tw_store_wait(struct tw_store *s, unsigned timeout_ms);
 
-/* Queues the counters as the hash tw:{S}:stats (names[i] -> values[i]), written by the next
- * polls (names must stay valid until then). Returns 0, or -1 when not connected (they are
- * written once it is). */
+/* Queues the counters (names[i] -> values[i], plus run, started, ended) as the hash
+ * tw:{S}:stats and as this run's tw:{S}:stats:<run>, listed in tw:{S}:runs (keys.h), written
+ * by the next polls. Returns 0, or -1 when not connected (they are written once it is). */
 int tw_store_put_counters(struct tw_store *s, const char *const *names, const uint64_t *values,
                           size_t n);
 

@@ -66,9 +66,7 @@
 #define TW_OUT_HIGH (4u << 20)       /* unsent bytes beyond which no batch is encoded */
 #define TW_REFILL_PER_POLL 8192      /* records read back from the spool per poll */
 #define TW_GAPS_MAX 1024             /* gap records waiting to be written */
-/* record_json.h says 2048 bytes suffice; that holds for real records, but a record with all
- * 64 risk bits and every string byte a control character takes 3049 (test_record_json) */
-#define TW_JSON_MAX 4096
+#define TW_JSON_MAX TW_RECORD_JSON_MAX /* record_json.h */
 
 _Static_assert(TW_RECORD_SHARDS <= 256, "a record group keeps its shard in one byte");
 
@@ -151,9 +149,11 @@ struct tw_store {
     unsigned tries;            /* refusals since head last moved */
     uint64_t hold_until_ms;
     uint64_t last_flush_ms;
-    /* the counters hash, sent when a flight is free */
+    /* the counters: tw:{S}:stats and this run's history entry, sent when a flight is free */
     struct buf counters;
     int counters_pending;
+    unsigned counters_cmds;    /* commands in counters (one reply each) */
+    uint32_t retention_s;      /* lifetime of the run's tw:{S}:stats:<run> hash */
     /* gaps: closed ones wait in gaps[0..ngaps), the first gaps_sent are in flight */
     struct gap gaps[TW_GAPS_MAX];
     unsigned ngaps, gaps_sent;
@@ -1060,6 +1060,7 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     s->max_hours = p->hot_window_s / 3600 + 2;
     s->refresh_ms = p->hot_window_s < 600 ? (uint64_t)p->hot_window_s * 100 : 60000;
     s->run_us = tw_wall_us();
+    s->retention_s = p->retention_s ? p->retention_s : p->hot_window_s;
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->hot_window_s);
     refill(s);
     ensure_connected(s, tw_mono_ms());
@@ -1164,7 +1165,7 @@ static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
             struct flight *f = &s->flights[s->nflights++];
             memset(f, 0, sizeof(*f));
             f->counters = 1;
-            f->replies = 1;
+            f->replies = s->counters_cmds;
             if (s->nflights == 1)
                 s->last_io_ms = now_ms;
         }
@@ -1178,23 +1179,77 @@ int tw_store_poll(struct tw_store *s, uint64_t now_ms)
     return flush_due(s, now_ms, 0);
 }
 
+/* Epoch seconds with six decimals, as record times print. */
+static void put_epoch(struct buf *b, uint64_t us)
+{
+    char text[32];
+
+    put_bulk(b, text, (size_t)snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64,
+                                       us / 1000000, us % 1000000));
+}
+
+/* HSET key name value ... run <run> started <t> ended <t> */
+static void put_stats_hset(struct buf *b, const char *key, const char *const *names,
+                           const uint64_t *values, size_t n, const char *run, uint64_t start_us,
+                           uint64_t now_us)
+{
+    put_array(b, 2 + 2 * n + 6);
+    put_str(b, "HSET");
+    put_str(b, key);
+    for (size_t i = 0; i < n; i++) {
+        put_str(b, names[i]);
+        put_u64(b, values[i]);
+    }
+    put_str(b, "run");
+    put_str(b, run);
+    put_str(b, "started");
+    put_epoch(b, start_us);
+    put_str(b, "ended");
+    put_epoch(b, now_us);
+}
+
+static void put_expire_cmd(struct buf *b, const char *key, uint32_t seconds)
+{
+    put_array(b, 3);
+    put_str(b, "EXPIRE");
+    put_str(b, key);
+    put_u64(b, seconds);
+}
+
+/* The latest run's counters in tw:{S}:stats, and each run's kept in tw:{S}:stats:<run>,
+ * listed by start time in tw:{S}:runs (keys.h), so an earlier run's drops stay visible. */
 int tw_store_put_counters(struct tw_store *s, const char *const *names, const uint64_t *values,
                           size_t n)
 {
-    char key[TW_KEY_LEN];
+    char key[TW_KEY_LEN], run_key[TW_KEY_LEN], runs[TW_KEY_LEN], run[17], text[32];
+    uint64_t now_us = tw_wall_us();
 
     if (n == 0)
         return 0;
+    snprintf(run, sizeof(run), "%016" PRIx64, s->run_us);
+    if (tw_key_stats(key, sizeof(key), s->sensor) < 0 ||
+        tw_key_stats_run(run_key, sizeof(run_key), s->sensor, run) < 0 ||
+        tw_key_runs(runs, sizeof(runs), s->sensor) < 0)
+        return -1;
     s->counters.len = 0;
     s->counters.oom = 0;
-    snprintf(key, sizeof(key), "tw:{%s}:stats", s->sensor);
-    put_array(&s->counters, 2 + 2 * n);
-    put_str(&s->counters, "HSET");
-    put_str(&s->counters, key);
-    for (size_t i = 0; i < n; i++) {
-        put_str(&s->counters, names[i]);
-        put_u64(&s->counters, values[i]);
-    }
+    put_stats_hset(&s->counters, key, names, values, n, run, s->run_us, now_us);
+    put_stats_hset(&s->counters, run_key, names, values, n, run, s->run_us, now_us);
+    put_expire_cmd(&s->counters, run_key, s->retention_s);
+    put_array(&s->counters, 4);
+    put_str(&s->counters, "ZADD");
+    put_str(&s->counters, runs);
+    put_u64(&s->counters, s->run_us / 1000000);
+    put_str(&s->counters, run);
+    /* runs whose hash has expired leave the list too */
+    put_array(&s->counters, 4);
+    put_str(&s->counters, "ZREMRANGEBYSCORE");
+    put_str(&s->counters, runs);
+    put_str(&s->counters, "-inf");
+    snprintf(text, sizeof(text), "(%" PRIu64, now_us / 1000000 - s->retention_s);
+    put_str(&s->counters, text);
+    put_expire_cmd(&s->counters, runs, s->retention_s);
+    s->counters_cmds = 6;
     if (s->counters.oom) {
         s->counters.len = 0;
         return -1;

@@ -1,7 +1,7 @@
 /* fuzz_record_json.c - libFuzzer target: tw_record_from_json, then tw_record_to_json.
  *
  * The input is the JSON text (cut at its first NUL). When it reads as a record:
- *   - the record prints into 2048 bytes ("2048 bytes always suffice", record_json.h);
+ *   - the record prints into TW_RECORD_JSON_MAX bytes (the bound of record_json.h);
  *   - the printed text reads back, and printing that record again gives the same text
  *     (one round may lose bytes on purpose: invalid UTF-8 and over-long strings; a second
  *     round must not change anything);
@@ -20,7 +20,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define JSON_MAX 2048
+#define JSON_MAX TW_RECORD_JSON_MAX
 
 static int same_numbers(const struct tw_flow_record *a, const struct tw_flow_record *b)
 {

@@ -150,10 +150,13 @@ CHECK_ARGS=(--port 53 --limit 5); filtered "newest 5 of port 53" --port 53 --lim
 q "$s2" "$tmp/s2.host.json" --ip "$host4" --limit 100000 &&
     [ -s "$tmp/s2.host.json" ] && fail "sensor $s2 returned records of $host4 (a host of sensor $s1): $(head -c 300 "$tmp/s2.host.json")"
 
-# 3. a second replay of the same capture rewrites the same records, no duplicates
+# 3. a second replay of the same capture rewrites the same records, no duplicates (each run
+# adds only its own counters, tw:{S}:stats:<run>, keys.h)
 keys_before=$(redis-cli -s "$sock" dbsize)
 replay sample.pcap "$s1" "$tmp/s1.again.jsonl" && {
-    keys_after=$(redis-cli -s "$sock" dbsize)
+    keys_after=$(($(redis-cli -s "$sock" dbsize) - 1))
+    [ "$(redis-cli -s "$sock" zcard "tw:{$s1}:runs")" = 2 ] ||
+        fail "sample.pcap: tw:{$s1}:runs does not hold the two runs"
     [ "$keys_before" = "$keys_after" ] ||
         fail "sample.pcap: a second replay changed the number of Redis keys ($keys_before -> $keys_after)"
     cmp -s "$tmp/s1.jsonl" "$tmp/s1.again.jsonl" ||

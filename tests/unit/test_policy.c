@@ -888,6 +888,55 @@ static void record_key(char *out, size_t len, const char *sensor, uint64_t hour,
                  (unsigned)(id % TW_RECORD_SHARDS));
 }
 
+/* TW_ALERT_JSON_MAX (alert.h) bounds every alert: the fixed part is exact (empty strings,
+ * the longest numbers and names), and the worst strings (every byte '"', escaped as two;
+ * sensors of 63 quotes or control bytes) fit. */
+static void test_alert_json_bound(void **state)
+{
+    struct tw_alert a;
+    char buf[4 * TW_ALERT_JSON_MAX], sensor[TW_SENSOR_NAME_MAX + 2];
+    size_t longest_kind = 0, longest_sev = 0;
+    (void)state;
+
+    memset(&a, 0, sizeof(a));
+    for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
+        if (strlen(tw_alert_kind_name(k)) > strlen(tw_alert_kind_name(a.kind)))
+            a.kind = (uint8_t)k;
+    for (unsigned v = 0; v < TW_SEV__COUNT; v++)
+        if (strlen(tw_severity_name(v)) > strlen(tw_severity_name(a.severity)))
+            a.severity = (uint8_t)v;
+    longest_kind = strlen(tw_alert_kind_name(a.kind));
+    longest_sev = strlen(tw_severity_name(a.severity));
+    print_message("longest kind %zu, severity %zu\n", longest_kind, longest_sev);
+    a.ip_version = 6;
+    memset(a.src_ip, 0xff, 16);
+    memset(a.dst_ip, 0xff, 16);
+    a.src_port = a.dst_port = UINT16_MAX;
+    a.ip_proto = UINT8_MAX;
+    a.ts_us = a.flow_id = UINT64_MAX;
+    a.record_hour = UINT64_MAX - 1; /* the largest hour that is not TW_HOUR_UNKNOWN */
+    assert_int_equal(tw_alert_to_json(&a, "", buf, sizeof(buf)), TW_ALERT_JSON_FIXED);
+
+    memset(a.equipment, '"', sizeof(a.equipment)); /* full fields, no NUL */
+    memset(a.vendor, '"', sizeof(a.vendor));
+    memset(a.app, '"', sizeof(a.app));
+    memset(a.server_name, '"', sizeof(a.server_name));
+    memset(a.detail, '"', sizeof(a.detail));
+    for (int c = 0; c < 2; c++) {
+        memset(sensor, c ? 0x01 : '"', TW_SENSOR_NAME_MAX);
+        sensor[TW_SENSOR_NAME_MAX] = '\0';
+        int n = tw_alert_to_json(&a, sensor, buf, sizeof(buf));
+        print_message("worst alert JSON (sensor of %s): %d bytes, TW_ALERT_JSON_MAX %d\n",
+                      c ? "control bytes" : "quotes", n, TW_ALERT_JSON_MAX);
+        assert_true(n > 0 && n < TW_ALERT_JSON_MAX);
+        assert_int_equal(tw_alert_to_json(&a, sensor, buf, TW_ALERT_JSON_MAX), n);
+    }
+    /* a longer sensor than the bound counts on is refused, not written past it */
+    memset(sensor, 's', TW_SENSOR_NAME_MAX + 1);
+    sensor[TW_SENSOR_NAME_MAX + 1] = '\0';
+    assert_int_equal(tw_alert_to_json(&a, sensor, buf, sizeof(buf)), -1);
+}
+
 static void test_alert_json(void **state)
 {
     (void)state;
@@ -1030,7 +1079,7 @@ static void test_reload_keeps_old(void **state)
     assert_true(fd >= 0);
     close(fd);
     write_file(path, test_policy);
-    struct tw_policy_hook_params hp = {.policy_path = path, .sensor = "t", .flows_max = 1024};
+    struct tw_policy_hook_params hp = {.policy_path = path, .flows_max = 1024};
     struct tw_policy_hook *h = tw_policy_hook_open(&hp, err, sizeof(err));
     if (h == NULL)
         fail_msg("hook: %s", err);
@@ -1083,6 +1132,7 @@ int main(void)
         cmocka_unit_test(test_upload_acc),
         cmocka_unit_test(test_rules_section),
         cmocka_unit_test(test_alert_json),
+        cmocka_unit_test(test_alert_json_bound),
         cmocka_unit_test(test_store_keys),
         cmocka_unit_test(test_reload_keeps_old),
     };

@@ -12,12 +12,6 @@
 
 #include "control/record/record_json.h"
 
-/* The true bound of tw_record_to_json output (see test_worst_case_size); record_json.h still
- * says 2048, which holds for realistic records only. */
-#ifndef TW_RECORD_JSON_MAX
-#define TW_RECORD_JSON_MAX 4096
-#endif
-
 /* A TLS flow 10.1.2.3:51000 -> 93.184.216.34:443, seen 2022-06-04T23:25:42.293Z for 1.5 s. */
 static void v4_record(struct tw_flow_record *r)
 {
@@ -218,42 +212,45 @@ static void test_odd_server_names(void **state)
     json_object_put(o);
 }
 
-/* record_json.h promises 2048 bytes, but every field at its worst (all 64 risk bits, every
- * string byte a control byte escaped as \u00XX) needs more: this pins the real bound,
- * TW_RECORD_JSON_MAX, and checks realistic worst cases still fit 2048. */
+/* TW_RECORD_JSON_MAX (record_json.h) is the exact bound: every field at its worst (all 64
+ * risk bits, every string byte a control byte escaped as \u00XX, the longest numbers and
+ * names) fills it to the last byte, and one byte less does not do. */
 static void test_worst_case_size(void **state)
 {
     struct tw_flow_record r;
-    char buf[TW_RECORD_JSON_MAX];
+    char buf[TW_RECORD_JSON_MAX + 16];
+    size_t risks = 0;
     (void)state;
 
-    v4_record(&r);
+    /* the risk list as the encoder writes it: "name" quoted, commas between */
+    for (unsigned bit = 0; bit < 64; bit++) {
+        char num[4];
+        risks += strlen(tw_risk_label(bit, num)) + 2 + (bit > 0);
+    }
+    assert_int_equal(risks, TW_RISKS_JSON_MAX);
+
+    memset(&r, 0, sizeof(r));
+    r.flow_id = UINT64_MAX;
+    r.event = TW_EVENT_CLASSIFIED;          /* the longest event name */
+    r.end_reason = TW_END_TCP_CLOSE;        /* the longest end reason */
     r.ip_version = 6;
-    memset(r.src_ip, 0xff, 16);
+    memset(r.src_ip, 0xff, 16);             /* ffff:...:ffff, 39 characters */
     memset(r.dst_ip, 0xff, 16);
+    r.src_port = r.dst_port = r.vlan = r.tls_version = UINT16_MAX;
+    r.ip_proto = UINT8_MAX;
     r.c2s_packets = r.c2s_bytes = r.s2c_packets = r.s2c_bytes = UINT64_MAX;
     r.first_seen_us = r.last_seen_us = UINT64_MAX;
     r.risks = ~(uint64_t)0;
-    memset(r.app, 0x01, sizeof(r.app));            /* \u0001: 6 bytes each */
+    memset(r.app, 0x01, sizeof(r.app));            /* \u0001: 6 bytes each, no NUL */
     memset(r.category, 0x01, sizeof(r.category));
     memset(r.server_name, 0x01, sizeof(r.server_name));
     memset(r.ja3c, 0x01, sizeof(r.ja3c));
     int n = tw_record_to_json(&r, buf, sizeof(buf));
-    assert_true(n > 0 && n < TW_RECORD_JSON_MAX);
-    print_message("worst-case record JSON: %d bytes\n", n);
-
-    /* printable names at full length and 8 risks: within 2048 */
-    r.risks = 0xff0;
-    memset(r.app, 'A', sizeof(r.app) - 1);
-    r.app[sizeof(r.app) - 1] = 0;
-    memset(r.category, 'C', sizeof(r.category) - 1);
-    r.category[sizeof(r.category) - 1] = 0;
-    memset(r.server_name, 'S', sizeof(r.server_name) - 1);
-    r.server_name[sizeof(r.server_name) - 1] = 0;
-    memset(r.ja3c, 'f', sizeof(r.ja3c) - 1);
-    r.ja3c[sizeof(r.ja3c) - 1] = 0;
-    n = tw_record_to_json(&r, buf, 2048);
-    assert_true(n > 0 && n < 2048);
+    print_message("worst-case record JSON: %d bytes, TW_RECORD_JSON_MAX %d\n", n,
+                  TW_RECORD_JSON_MAX);
+    assert_int_equal(n + 1, TW_RECORD_JSON_MAX);
+    assert_int_equal(tw_record_to_json(&r, buf, TW_RECORD_JSON_MAX), n);
+    assert_int_equal(tw_record_to_json(&r, buf, TW_RECORD_JSON_MAX - 1), -1);
 }
 
 static void test_too_small_buffer(void **state)

@@ -1,0 +1,89 @@
+/* outputs.c - the outputs, opened from the configuration and options (see outputs.h). */
+#include "control/plane/outputs.h"
+
+#include <stdio.h>
+
+#include "control/store/store.h"
+
+static int open_flows_jsonl(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
+                            size_t errlen)
+{
+    return tw_sink_jsonl_open(s, p->flows_jsonl, TW_TAKES_END, "--flows-jsonl", err, errlen);
+}
+
+static int open_alerts_jsonl(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
+                             size_t errlen)
+{
+    return tw_sink_jsonl_open(s, p->alerts_jsonl, TW_TAKES_ALERT, "--alerts-jsonl", err, errlen);
+}
+
+static int open_redis_flows(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
+                            size_t errlen)
+{
+    const struct tw_config *c = p->cfg;
+    struct tw_store_params sp = {
+        .url = c->redis.url, .sensor = c->sensor, .hot_window_s = c->redis.hot_window_s,
+        .retention_s = c->redis.retention_s,
+        .batch = c->redis.batch, .buffer_records = c->redis.buffer_records,
+        .flush_ms = c->redis.flush_ms, .run_dir = c->run_dir,
+        .spool_records = c->redis.spool_file_records,
+    };
+    return tw_sink_redis_flows_open(s, &sp, err, errlen);
+}
+
+static int open_redis_alerts(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
+                             size_t errlen)
+{
+    const struct tw_config *c = p->cfg;
+    struct tw_alert_store_params ap = {
+        .url = c->redis.url, .sensor = c->sensor, .retention_s = c->redis.retention_s,
+        .guard_ttl_s = c->redis.hot_window_s,
+        .batch = c->redis.batch, .buffer_items = c->redis.alert_buffer,
+        .flush_ms = c->redis.flush_ms, .run_dir = c->run_dir,
+    };
+    return tw_sink_redis_alerts_open(s, &ap, err, errlen);
+}
+
+static int has_flows_jsonl(const struct tw_outputs_params *p) { return p->flows_jsonl != NULL; }
+static int has_alerts_jsonl(const struct tw_outputs_params *p) { return p->alerts_jsonl != NULL; }
+static int has_redis(const struct tw_outputs_params *p) { return p->cfg->redis.url[0] != '\0'; }
+static int has_redis_alerts(const struct tw_outputs_params *p) { return p->policy && has_redis(p); }
+
+/* The outputs, in the order the summary prints them (flows first, then alerts). */
+static const struct {
+    int (*wanted)(const struct tw_outputs_params *p);
+    int (*open)(struct tw_sink *s, const struct tw_outputs_params *p, char *err, size_t errlen);
+} outputs[] = {
+    {has_flows_jsonl, open_flows_jsonl},
+    {has_redis, open_redis_flows},
+    {has_alerts_jsonl, open_alerts_jsonl},
+    {has_redis_alerts, open_redis_alerts},
+};
+
+int tw_outputs_open(struct tw_sinks *l, const struct tw_outputs_params *p, char *err,
+                    size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
+        struct tw_sink s;
+        if (!outputs[i].wanted(p))
+            continue;
+        if (outputs[i].open(&s, p, err, errlen) != 0)
+            goto fail;
+        if (tw_sinks_add(l, &s) != 0) {
+            snprintf(err, errlen, "too many outputs (at most %d)", TW_SINKS_MAX);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    tw_sinks_close(l);
+    return -1;
+}
+
+int tw_outputs_use_stdout(const struct tw_sinks *l)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (tw_sink_jsonl_is_stdout(&l->s[i]))
+            return 1;
+    return 0;
+}

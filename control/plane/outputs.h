@@ -1,0 +1,33 @@
+/* outputs.h - the control plane's outputs, opened from the configuration and the options
+ * into the list of sinks (control/store/sink.h) the control loop and the policy hook feed:
+ *   --flows-jsonl           JSON lines of finished flows       (sink_jsonl.c)
+ *   redis.url               flow records and the run's counters (sink_redis_flows.c)
+ *   --alerts-jsonl          JSON lines of alerts                (sink_jsonl.c)
+ *   redis.url with a policy alerts and summaries                (sink_redis_alerts.c)
+ * One row each in outputs.c; a new output (IPFIX) is one more row.
+ */
+#ifndef TW_OUTPUTS_H
+#define TW_OUTPUTS_H
+
+#include <stddef.h>
+
+#include "control/plane/config.h"
+#include "control/store/sink.h"
+
+struct tw_outputs_params {
+    const struct tw_config *cfg;
+    const char *flows_jsonl;  /* --flows-jsonl FILE ("-" = stdout), NULL = off */
+    const char *alerts_jsonl; /* --alerts-jsonl FILE, NULL = off (needs a policy) */
+    int policy;               /* a policy is loaded: alerts and summaries go to Redis too */
+};
+
+/* Opens every output the configuration and options name into l (tw_sinks_init first).
+ * Returns 0, or -1 with a one-line reason in err ("--flows-jsonl PATH: No such file or
+ * directory", a bad Redis URL...); what was opened is closed again. */
+int tw_outputs_open(struct tw_sinks *l, const struct tw_outputs_params *p, char *err,
+                    size_t errlen);
+
+/* 1 when an output writes to stdout (the summary then goes to stderr). */
+int tw_outputs_use_stdout(const struct tw_sinks *l);
+
+#endif

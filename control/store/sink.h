@@ -1,0 +1,130 @@
+/* sink.h - every output of the control plane behind one small table (Suricata's LogFileCtx,
+ * Redis's ae backends): JSON lines (sink_jsonl.c), Redis flow records (sink_redis_flows.c),
+ * Redis alerts and summaries (sink_redis_alerts.c). A new output (IPFIX) is one more file and
+ * one more row in control/plane/outputs.c.
+ *
+ *   control loop ──flow event──> tw_sinks_flow ─┐  encoded to JSON once per event,
+ *   policy hook ──alert──────> tw_sinks_alert ─┼─> then handed to each sink that takes it
+ *               ──summary item─> tw_sinks_summary┘
+ *
+ * A sink says what it takes (TW_TAKES_* bits) when it is added; the list skips the others, and
+ * encodes a record or an alert only when a sink that takes it reads JSON (ops->json).
+ * Everything runs on the control lcore; no op may wait (drain excepted, at exit).
+ */
+#ifndef TW_SINK_H
+#define TW_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "control/record/alert.h"
+#include "control/record/record_json.h"
+#include "control/store/alert_writer.h"
+#include "dataplane/flow_record.h"
+
+enum {
+    TW_TAKES_UPDATE = 1u << 0,   /* flow UPDATE events */
+    TW_TAKES_END = 1u << 1,      /* flow END events */
+    TW_TAKES_ALERT = 1u << 2,
+    TW_TAKES_SUMMARY = 1u << 3,  /* per-equipment summary items (END of equipment flows) */
+    TW_TAKES_COUNTERS = 1u << 4, /* the run's counters, every second and at the end */
+};
+#define TW_TAKES_FLOWS (TW_TAKES_UPDATE | TW_TAKES_END | TW_TAKES_COUNTERS)
+#define TW_TAKES_ALERTS (TW_TAKES_ALERT | TW_TAKES_SUMMARY)
+
+/* One output. Ops a sink has no use for are NULL. The put ops return 0, or -1 when the item
+ * was refused (buffer full, write error: counted by the sink, and in tw_sinks.refused). */
+struct tw_sink_ops {
+    const char *name;
+    int json; /* 1: put_flow / put_alert read the JSON text (else they get NULL, 0) */
+    int (*put_flow)(void *ctx, const struct tw_flow_record *r, const char *json, size_t len);
+    int (*put_alert)(void *ctx, const struct tw_alert *a, const char *json, size_t len);
+    int (*put_summary)(void *ctx, const struct tw_summary_item *it);
+    void (*put_counters)(void *ctx, const char *const *names, const uint64_t *values, size_t n);
+    /* the I/O that is due, without waiting (now_ms monotonic) */
+    void (*poll)(void *ctx, uint64_t now_ms);
+    /* at exit: writes what is queued for at most timeout_ms; returns what is left */
+    uint64_t (*drain)(void *ctx, uint64_t timeout_ms);
+    /* at exit, after drain: keeps what is left for the next start (spool, hold file) */
+    void (*persist)(void *ctx);
+    /* prints the sink's lines of the end-of-run summary */
+    void (*stats)(void *ctx, FILE *out);
+    /* appends the sink's part of the live stats line (" redis up written ...") */
+    void (*live)(void *ctx, FILE *out);
+    /* prints what the operator must know, one "tapwatch: ..." line each: at_end 0 right after
+     * open (an earlier run's items found), 1 after persist (items kept or lost). Returns -1
+     * when items were lost (the run then exits 1), else 0. */
+    int (*notes)(void *ctx, int at_end, FILE *err);
+    void (*close)(void *ctx);
+};
+
+struct tw_sink {
+    const struct tw_sink_ops *ops;
+    void *ctx;
+    unsigned takes; /* TW_TAKES_* */
+};
+
+#define TW_SINKS_MAX 8
+
+struct tw_sinks {
+    struct tw_sink s[TW_SINKS_MAX];
+    unsigned n;
+    unsigned takes;          /* every sink's takes, or'ed */
+    unsigned json_takes;     /* the takes of the sinks that read JSON */
+    char sensor[64];         /* names the flow key in alert JSON */
+    uint64_t refused;        /* items a sink refused */
+    uint64_t encode_errors;  /* records or alerts that could not be encoded (never expected) */
+    char json[TW_RECORD_JSON_MAX > TW_ALERT_JSON_MAX ? TW_RECORD_JSON_MAX : TW_ALERT_JSON_MAX];
+};
+
+/* Empties the list. sensor names the flow key in alert JSON. */
+void tw_sinks_init(struct tw_sinks *l, const char *sensor);
+/* Adds a sink (the list owns it from now on: tw_sinks_close closes it). Returns 0, or -1
+ * when the list is full (TW_SINKS_MAX; the sink is closed). */
+int tw_sinks_add(struct tw_sinks *l, const struct tw_sink *s);
+/* 1 when some sink takes any of the TW_TAKES_* bits in mask. */
+static inline int tw_sinks_takes(const struct tw_sinks *l, unsigned mask)
+{
+    return l != NULL && (l->takes & mask) != 0;
+}
+
+/* Hand one item to every sink that takes it. The flow record is encoded at most once. */
+void tw_sinks_flow(struct tw_sinks *l, const struct tw_flow_record *r);
+void tw_sinks_alert(struct tw_sinks *l, const struct tw_alert *a);
+void tw_sinks_summary(struct tw_sinks *l, const struct tw_summary_item *it);
+void tw_sinks_counters(struct tw_sinks *l, const char *const *names, const uint64_t *values,
+                       size_t n);
+void tw_sinks_poll(struct tw_sinks *l, uint64_t now_ms);
+/* Drains then persists each sink in turn (each gets up to timeout_ms). */
+void tw_sinks_drain(struct tw_sinks *l, uint64_t timeout_ms);
+/* Summary lines (stats) and live-line parts of the sinks that take any bit of mask. */
+void tw_sinks_stats(const struct tw_sinks *l, FILE *out, unsigned mask);
+void tw_sinks_live(const struct tw_sinks *l, FILE *out);
+/* Every sink's notes (see the op). Returns -1 when one reported a loss, else 0. */
+int tw_sinks_notes(const struct tw_sinks *l, int at_end, FILE *err);
+/* Closes every sink and empties the list. NULL is fine. */
+void tw_sinks_close(struct tw_sinks *l);
+
+/* ---- the rows (one file each) ----------------------------------------------------------- */
+
+/* JSON lines into path ("-" = stdout): finished flows (takes TW_TAKES_END, summary line
+ * "flows-jsonl N records") or alerts (TW_TAKES_ALERT, "alerts-jsonl N alerts"). Returns 0,
+ * or -1 with "OPTION PATH: reason" in err, option being what names the file
+ * ("--flows-jsonl"). */
+int tw_sink_jsonl_open(struct tw_sink *s, const char *path, unsigned takes, const char *option,
+                       char *err, size_t errlen);
+/* 1 when s is a JSON-lines sink writing to stdout (the summary then goes to stderr). */
+int tw_sink_jsonl_is_stdout(const struct tw_sink *s);
+
+struct tw_store_params;
+/* Flow records (UPDATE and END) and the run's counters into Redis (store.h). Returns 0, or
+ * -1 with a one-line reason in err. */
+int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p, char *err,
+                             size_t errlen);
+
+/* Alerts and summary items into Redis (alert_writer.h). Same returns. */
+int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,
+                              char *err, size_t errlen);
+
+#endif
