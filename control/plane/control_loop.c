@@ -26,17 +26,21 @@ uint64_t tw_control_counter(const struct tw_control *c, unsigned i)
 
 static void handle(struct tw_control *c, const struct tw_flow_record *r)
 {
-    char line[2048];
+    char line[4096]; /* the worst case of tw_record_to_json is 3049 (test_record_json) */
+    int to_store = c->store && r->event != TW_EVENT_CLASSIFIED;
+    int n = 0;
 
     if (r->event < 4)
         c->events[r->event]++;
     if (c->hook)
         c->hook(c->hook_ctx, r);
+    /* encoded once, for both outputs that want it */
+    if ((r->event == TW_EVENT_END && c->jsonl) || to_store)
+        n = tw_record_to_json(r, line, sizeof(line) - 1);
     if (r->event == TW_EVENT_END && c->jsonl) {
-        int n = tw_record_to_json(r, line, sizeof(line) - 1);
         if (n > 0) {
-            line[n++] = '\n';
-            if (fwrite(line, 1, (size_t)n, c->jsonl) == (size_t)n)
+            line[n] = '\n';
+            if (fwrite(line, 1, (size_t)n + 1, c->jsonl) == (size_t)n + 1)
                 c->jsonl_records++;
             else
                 c->jsonl_errors++;
@@ -44,7 +48,7 @@ static void handle(struct tw_control *c, const struct tw_flow_record *r)
             c->jsonl_errors++;
         }
     }
-    if (c->store && r->event != TW_EVENT_CLASSIFIED && tw_store_put(c->store, r) != 0)
+    if (to_store && tw_store_put(c->store, r, n > 0 ? line : NULL, n > 0 ? (size_t)n : 0) != 0)
         c->store_refused++;
 }
 

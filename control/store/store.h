@@ -1,7 +1,7 @@
 /* store.h - the record sink of the control plane: flow records into Redis.
  *
  * tw_store_put only copies: into a memory ring (redis.buffer records) and, when that is full,
- * into a spool file in run_dir (redis.spool_file_records records, spool.h). Records leave in
+ * into a spool file in run_dir (redis.spool_file_records records, spill.h). Records leave in
  * order, in pipelined batches (redis.batch), when a batch is full or after
  * redis.flush_interval. When memory and file are both full a record is dropped: counted, and
  * the sequence numbers lost become a gap record in Redis.
@@ -20,10 +20,10 @@
  * takes its AOF (appendonly yes).
  *
  * Keys (sensor S, the braces keep one sensor's keys in one Redis Cluster slot; H = epoch hour;
- * details and the posting entry layout in store_keys.h):
+ * details and the posting entry layout in control/record/keys.h):
  *   tw:{S}:hours                    zset H -> H, the hours that hold flows
  *   tw:{S}:f:<H>                    hash flow_id -> record JSON, for flows whose first_seen is in H
- *                                   (tw_key_record; store_keys.h on TW_RECORD_SHARDS)
+ *                                   (tw_key_record; control/record/keys.h on TW_RECORD_SHARDS)
  *   tw:{S}:x:<H>:t                  string of fixed-size posting entries (last_seen, flow_id,
  *                                   record hour): every flow spanning hour H
  *   tw:{S}:x:<H>:n4:<aabbcc>        same, flows with an end in IPv4 aa.bb.cc.0/24
@@ -46,6 +46,15 @@
 #include "dataplane/flow_record.h"
 
 #define TW_SPOOL_PATH_LEN 512
+/* The memory buffer (redis.buffer records) keeps each record's JSON text beside it, in an
+ * arena of this many bytes per record (real records take 400 to 900; a longer one takes the
+ * room of several). A record that finds the ring or the arena full goes to the spool file. */
+#define TW_STORE_JSON_BYTES 1024u
+/* What one record of redis.buffer costs in memory: the record, its spool number, its text's
+ * place and the text's share of the arena (control/plane/budget.c). */
+#define TW_STORE_BYTES_PER_RECORD                                                          \
+    (sizeof(struct tw_flow_record) + sizeof(uint64_t) + sizeof(uint32_t) + sizeof(uint16_t) + \
+     TW_STORE_JSON_BYTES)
 
 struct tw_store;
 
@@ -87,10 +96,15 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
 /* The spool file's path, or NULL when the store keeps records in memory only. */
 const char *tw_store_spool_path(const struct tw_store *s);
 
-/* Queues one record (END or UPDATE events) and gives it the next store sequence number.
+/* Queues one record (END or UPDATE events) with its JSON text (tw_record_to_json, json_len
+ * bytes, no NUL needed), and gives it the next store sequence number. The text is copied and
+ * written as is: the store never encodes that record again, not even to send it again after
+ * a reconnect. json NULL: the store encodes it (for callers that have no text). Records that
+ * go to the spool file keep no text; they are encoded when read back.
  * Returns 0, or -1 when memory and spool are full (the record is dropped, counted, and
  * becomes part of a gap record). Never blocks. */
-int tw_store_put(struct tw_store *s, const struct tw_flow_record *r);
+int tw_store_put(struct tw_store *s, const struct tw_flow_record *r, const char *json,
+                 size_t json_len);
 
 /* Does the I/O that is due without waiting: reads replies, sends batches (a full one, or a
  * partial one after flush_ms), reads records back from the spool, reconnects when down
