@@ -1,11 +1,10 @@
-/* store_redis.c - flow records into Redis in pipelined batches (see store.h for the keys).
+/* flow_writer.c - flow records into Redis in pipelined batches (see store.h for the keys).
  *
- *   tw_store_put ──copy──> memory ring (redis.buffer) ──full──> spool file (spill.c)
- *                              ^                                     │
- *                              └──── refilled in order ──────────────┘
- *   tw_store_poll: ring ──encode──> output buffer ──send (MSG_DONTWAIT)──> Redis
- *                  replies <──recv (MSG_DONTWAIT)── Redis      up to TW_MAX_FLIGHTS batches
- *                                                               in flight at once
+ *   tw_store_put ──copy (record + its JSON)──> memory ring (redis.buffer) ──full──> spool file
+ *                              ^                                                  (spill.c)
+ *                              └──── refilled in order (encoded when read back) ────┘
+ *   tw_store_poll: ring ──batch──> the engine (redis_engine.c): sent without waiting, up to
+ *                  TW_ENGINE_FLIGHTS batches in flight, their bytes kept until answered
  *
  * One batch, per hour H the batch touches (every command variadic, one per key):
  *   HSET   f:<H>[:<k>] <flow_id> <json> ...     the records whose first_seen is in H, one
@@ -18,30 +17,26 @@
  *   HSET   gaps <run>:<first_seq> <json> ...     gaps closed since the last batch
  *
  * Nothing here waits for Redis. A poll reads the replies that arrived, sends what the socket
- * takes, and encodes at most TW_BATCHES_PER_POLL new batches, so the control loop gets back
- * to the rings within about a millisecond; encoding the next batch overlaps with Redis
- * working on the previous ones. Records leave the ring only when every reply of their batch
- * came back OK. Batches are idempotent (HSET overwrites a record by its flow id; a posting
- * appended twice is a duplicate entry the query tool drops; ZADD and EXPIRE repeat
+ * takes, and makes at most TW_BATCHES_PER_POLL new batches, so the control loop gets back
+ * to the rings within about a millisecond. A record's JSON is made once, by the caller (the
+ * control loop encodes it for --flows-jsonl too); the batch copies that text, and a batch
+ * sent again goes as the bytes it was. Records leave the ring only when every reply of their
+ * batch came back OK. Batches are idempotent (HSET overwrites a record by its flow id; a
+ * posting appended twice is a duplicate entry the query tool drops; ZADD and EXPIRE repeat
  * harmlessly), so a batch whose fate is unknown is simply sent again.
  *
  * Order is what keeps the result exact: a flow's END record must not be overwritten by its
- * older UPDATE. Batches go out in ring order, and when Redis refuses any command of a batch
- * (OOM, MISCONF, LOADING, ...) the batches after it are not trusted either: the store waits
- * for their replies, then sends everything again from the refused batch on, after a pause
- * that grows to 1 s. Refusals that retrying cannot fix (a key of the wrong type, a string at
- * its maximum size) discard the batch after TW_BATCH_TRIES tries; its records become a gap.
- * A lost connection drops every batch in flight; they are sent again after a reconnect
- * (at most one try a second).
+ * older UPDATE. Batches go out in ring order, and the engine re-sends in that order, from a
+ * refused batch on (after a pause growing to 1 s) or from the first unanswered one after a
+ * reconnect. Refusals that retrying cannot fix (a key of the wrong type, a string at its
+ * maximum size) give the batch up after TW_ENGINE_TRIES tries; its records become a gap.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>

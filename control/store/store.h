@@ -6,15 +6,15 @@
  * redis.flush_interval. When memory and file are both full a record is dropped: counted, and
  * the sequence numbers lost become a gap record in Redis.
  *
- * Never waiting on Redis: the socket is written and read without blocking (send/recv with
- * MSG_DONTWAIT, replies parsed by hiredis' reader) and up to 4 batches are in flight, so a
- * tw_store_poll call does at most: read the replies that arrived, encode two batches (about
- * 1 ms for 512 records), send what the socket takes. Connecting does not wait either (a
- * non-blocking connect finished by later polls). A failed connection is thrown away and
- * rebuilt, at most once a second; batches that were in flight are sent again. Redis refusing
- * writes (OOM, MISCONF, LOADING while it restarts) keeps the records queued, retried after a
- * pause growing to 1 s. Every write is idempotent, keyed by the flow id, so a batch sent twice
- * changes nothing; batches are always (re)sent in order, so a flow's last record wins.
+ * Never waiting on Redis: the connection is the writers' engine (redis_engine.h): written
+ * and read without blocking, up to TW_ENGINE_FLIGHTS batches in flight, so a tw_store_poll
+ * call does at most: read the replies that arrived, make two batches (about 1 ms for 512
+ * records), send what the socket takes. Connecting does not wait either. A failed connection
+ * is thrown away and rebuilt, at most once a second; batches that were in flight are sent
+ * again, as the same bytes. Redis refusing writes (OOM, MISCONF, LOADING while it restarts)
+ * keeps the records queued, retried after a pause growing to 1 s. Every write is idempotent,
+ * keyed by the flow id, so a batch sent twice changes nothing; batches are always (re)sent in
+ * order, so a flow's last record wins.
  *
  * Records that Redis acknowledged are Redis's to keep: surviving a SIGKILL of redis-server
  * takes its AOF (appendonly yes).
@@ -80,7 +80,7 @@ struct tw_store_stats {
     uint64_t recovered;     /* records found in the spool file at open (an earlier run's) */
     uint64_t spool_corrupt; /* spool slots skipped because their checksum was wrong */
     uint64_t gaps;          /* gap records made (runs of lost sequence numbers) */
-    uint64_t refused;       /* records given up after Redis refused them TW_BATCH_TRIES times */
+    uint64_t refused;       /* records given up after Redis refused them TW_ENGINE_TRIES times */
     uint64_t reconnects;    /* successful reconnections after a failure */
     uint64_t errors;        /* failed connections, refused batches, spool I/O errors */
     int connected;          /* 1 while the connection is up */
