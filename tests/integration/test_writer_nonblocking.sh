@@ -19,7 +19,7 @@ tw=$build/tapwatch
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 policy=$here/policy.yaml
-loops=${TW_NB_LOOPS:-1500}
+loops=${TW_NB_LOOPS:-3000}
 
 [ "$(id -u)" -eq 0 ] || { echo "skip: needs root (ip netns, nft)"; exit 77; }
 command -v ip >/dev/null && ip netns list >/dev/null 2>&1 || { echo "skip: ip netns unavailable"; exit 77; }
