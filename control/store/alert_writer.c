@@ -1,5 +1,5 @@
-/* alerts.c - alert names and JSON, daily upload totals, and the Redis writer for alerts and
- * summaries (see alerts.h for the keys).
+/* alert_writer.c - the Redis writer for alerts and per-equipment summaries (the key names
+ * are in control/record/keys.h).
  *
  *   put_alert / put_summary ──copy──> ring of items (bounded) ──poll──> one pipelined batch,
  *   one EVALSHA per item (the two scripts below, SCRIPT LOADed on every new connection):
@@ -104,10 +104,8 @@ static void seterr(char *err, size_t errlen, const char *msg)
 static const struct tw_engine_ops engine_ops;
 
 /* Takes an item of the hold file at open time: the ring grows when it is short. */
-static int take_held(void *ctx, const void *item)
+static int take_held(struct tw_alert_store *s, const struct item *item)
 {
-    struct tw_alert_store *s = ctx;
-
     if (s->count == s->cap) {
         struct item *bigger = realloc(s->ring, (size_t)s->cap * 2 * sizeof(*bigger));
         if (bigger == NULL)
@@ -115,7 +113,7 @@ static int take_held(void *ctx, const void *item)
         s->ring = bigger; /* head is 0 at open time: the items are in order */
         s->cap *= 2;
     }
-    memcpy(&s->ring[s->count++], item, sizeof(struct item));
+    s->ring[s->count++] = *item;
     return 0;
 }
 
