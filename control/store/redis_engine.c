@@ -302,7 +302,6 @@ static void rewind_now(struct tw_engine *e, uint64_t now_ms)
 
     e->rewinding = 0;
     e->rx = 0;
-    e->sent = e->base;
     if (f->retry || f->refused) {
         e->tries++;
         e->st.errors++;
@@ -314,6 +313,7 @@ static void rewind_now(struct tw_engine *e, uint64_t now_ms)
         remove_first(e); /* retrying cannot fix it: the writer gives it up */
         e->ops.done(e->ctx, &tag, 0);
     }
+    e->sent = e->base; /* the rest goes again, from the first */
     for (unsigned i = 0; i < e->nflights; i++)
         e->flights[i].got = e->flights[i].retry = e->flights[i].refused =
             e->flights[i].reload = 0;
