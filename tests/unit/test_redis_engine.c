@@ -138,12 +138,19 @@ static void server_says(const char *text)
     assert_int_equal(send(conn, text, strlen(text), 0), (ssize_t)strlen(text));
 }
 
-static struct tw_engine *open_engine(void)
+/* An engine connected at now_ms, its hello answered (and no batch made before that). */
+static struct tw_engine *open_engine(uint64_t now_ms)
 {
     char url[80], err[128];
     snprintf(url, sizeof(url), "unix://%s", path);
     struct tw_engine *e = tw_engine_open(url, &ops, NULL, err, sizeof(err));
     assert_non_null(e);
+    spin(e, now_ms);
+    server_accept();
+    expect(e, now_ms, PING);
+    assert_false(tw_engine_ready(e, now_ms));
+    server_says("+PONG\r\n");
+    spin(e, now_ms);
     return e;
 }
 
@@ -160,15 +167,8 @@ static void batch(struct tw_engine *e, char kind, const char *key, uint64_t now_
 static void test_order_retry_reconnect(void **state)
 {
     (void)state;
-    struct tw_engine *e = open_engine();
     uint64_t t = 1000;
-
-    spin(e, t);
-    server_accept();
-    expect(e, t, PING);
-    assert_false(tw_engine_ready(e, t)); /* no batch before the hello is answered */
-    server_says("+PONG\r\n");
-    spin(e, t);
+    struct tw_engine *e = open_engine(t);
 
     /* two batches in order; A refused for now (OOM), B accepted: both go again, in order,
      * once the pause (100 ms after the first refusal) is over */
@@ -218,14 +218,8 @@ static void test_order_retry_reconnect(void **state)
 static void test_reload_and_give_up(void **state)
 {
     (void)state;
-    struct tw_engine *e = open_engine();
     uint64_t t = 1000;
-
-    spin(e, t);
-    server_accept();
-    expect(e, t, PING);
-    server_says("+PONG\r\n");
-    spin(e, t);
+    struct tw_engine *e = open_engine(t);
 
     /* NOSCRIPT: the hello again, then the batch, at once (no pause, no try counted) */
     batch(e, 'A', "a", t);
