@@ -49,8 +49,9 @@ inns nft add table inet twnb &&
     inns nft add chain inet twnb input '{ type filter hook input priority 0; }' &&
     inns nft add rule inet twnb input ip daddr 192.0.2.1 tcp dport 6379 drop ||
     { echo "skip: nft cannot add a DROP rule in the namespace"; exit 77; }
-# (b): a server that accepts and never replies (it reads, so the client is never pushed back)
-inns /usr/bin/python3 -c '
+# (b): a server that accepts and never replies (it reads, so the client is never pushed back);
+# run without the shell function, so that $! is the server itself (ip netns exec execs it)
+ip netns exec "$ns" /usr/bin/python3 -c '
 import select, socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 6380)); s.listen(64)
