@@ -14,6 +14,7 @@ PKGS=(
     zlib1g-dev
     libcmocka-dev
     redis-server redis-tools
+    nftables iproute2
     python3-scapy
     wireshark-common
     clang libclang-rt-14-dev

@@ -6,6 +6,7 @@
 #include "dataplane/classify.h"
 #include "dataplane/flow_record.h"
 #include "dataplane/flow_table.h"
+#include "control/store/store.h"
 
 /* Measured on Debian 12 (DPDK 22.11 --no-huge, nDPI 4.2): a run with the smallest tables
  * peaks at about 45 MiB besides the pools counted below; 64 MiB leaves room for libc arenas
@@ -28,7 +29,7 @@ void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
     b->packet_pools = (uint64_t)cfg->mbufs * MBUF_BYTES + BIG_POOL_BYTES;
     b->event_rings = w * (uint64_t)cfg->ring_size * sizeof(struct tw_flow_record);
     b->redis_buffer = cfg->redis.url[0] ? (uint64_t)cfg->redis.buffer_records *
-                                              sizeof(struct tw_flow_record) : 0;
+                                              TW_STORE_BYTES_PER_RECORD : 0;
     b->total = b->base + b->ndpi_modules + b->flow_tables + b->dpi_states + b->packet_pools +
                b->event_rings + b->redis_buffer;
 }

@@ -26,6 +26,8 @@ struct tw_control {
     uint32_t stats_interval_s;   /* 0 = no live line */
     int quiet;
     uint64_t start_ns;
+    uint64_t packets_end_ns;     /* the workers were done: packets/s stops here, not after the
+                                  * drain (which waits on Redis) */
     uint64_t last_stats_ns;
     uint64_t last_stats_packets;
     uint64_t last_counters_ns;

@@ -1,5 +1,5 @@
-/* alerts.c - alert names and JSON, daily upload totals, and the Redis writer for alerts and
- * summaries (see alerts.h for the keys).
+/* alert_writer.c - the Redis writer for alerts and per-equipment summaries (the key names
+ * are in control/record/keys.h).
  *
  *   put_alert / put_summary ──copy──> ring of items (bounded) ──poll──> one pipelined batch,
  *   one EVALSHA per item (the two scripts below, SCRIPT LOADed on every new connection):
@@ -11,16 +11,19 @@
  *               (hour, day) HINCRBY flows/bytes_out/bytes_in/packets_out/packets_in, ZINCRBY
  *               :peers, ZINCRBY :apps, ZADD hours/days; EXPIRE of each key
  *
- * It behaves like store_redis.c: its own connection, commands appended with hiredis and the
- * replies read back, items leave the ring only when every reply of their batch came back; a
- * broken connection is thrown away and rebuilt at most once a second; refusals that pass by
- * themselves (OOM, MISCONF, LOADING, ...) only delay a batch; one refused TW_TRIES times for
- * another reason (WRONGTYPE...) is dropped and counted. Every write is idempotent (the guard is checked and
- * set in the same script as the writes, and a script runs atomically), so a batch re-sent
- * after a connection was lost between Redis applying it and the replies coming back, or a
- * capture replayed into the same sensor, changes nothing. The guard is written first: a
- * script Redis refuses (OOM) writes nothing. A NOSCRIPT reply (script cache flushed) loads
- * the scripts again and re-sends the batch, without counting a try.
+ * It runs on the writers' engine (redis_engine.h), as the flow-record writer does, so it
+ * never waits on Redis: its own connection, made without waiting; the two SCRIPT LOADs go
+ * pipelined first on every new connection (the engine's hello), and batches are made once
+ * their replies gave the scripts' SHA1s; items leave the ring only when every reply of their
+ * batch came back OK; a batch is sent again, byte for byte, after a reconnect. Refusals that
+ * pass by themselves (OOM, MISCONF, LOADING, ...) only delay a batch; one refused
+ * TW_ENGINE_TRIES times for another reason (WRONGTYPE...) is dropped and counted. Every write
+ * is idempotent (the guard is checked and set in the same script as the writes, and a script
+ * runs atomically), so a batch re-sent after a connection was lost between Redis applying it
+ * and the replies coming back, or a capture replayed into the same sensor, changes nothing.
+ * The guard is written first: a script Redis refuses (OOM) writes nothing. A NOSCRIPT reply
+ * (script cache flushed) loads the scripts again and re-sends the batch, without counting a
+ * try.
  */
 #include "dataplane/clock.h"
 #include "control/store/alert_writer.h"
@@ -33,17 +36,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "control/record/keys.h"
-#include "control/store/alert_hold.h"
+#include "control/store/spill.h"
 #include "control/store/redis_conn.h"
+#include "control/store/redis_engine.h"
 
-
-#define TW_TRIES 3
-#define TW_REFUSAL_PAUSE_MS 200
-#define TW_RECONNECT_MS 1000
-#define TW_CONNECT_TIMEOUT_MS 1000
-#define TW_BATCHES_PER_POLL 8
+#define TW_BATCHES_PER_POLL 2 /* bounds the time one poll spends encoding */
 
 /* ---- summary items ---- */
 
@@ -79,16 +79,13 @@ struct item {
 };
 
 struct tw_alert_store {
-    struct tw_redis_url url;
     char sensor[64];
     uint32_t retention_s, batch, cap, flush_ms;
     struct item *ring;
-    uint32_t head, count;
-    redisContext *c;
-    int down, tried;
-    uint64_t last_connect_ms, last_flush_ms;
-    unsigned tries;
-    uint64_t pause_until_ms;   /* after a refusal Redis will lift by itself (OOM, LOADING) */
+    uint32_t head, count, sent; /* items head .. head+count-1, the first `sent` in flight */
+    struct tw_engine *e;
+    uint64_t last_flush_ms;
+    unsigned hello_got;        /* replies of the SCRIPT LOADs read on this connection */
     char ex[16];
     char guard_ex[16];
     char sha_alert[41], sha_summary[41]; /* the scripts, loaded on the current connection */
@@ -104,13 +101,11 @@ static void seterr(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
-static int connect_now(struct tw_alert_store *s);
+static const struct tw_engine_ops engine_ops;
 
 /* Takes an item of the hold file at open time: the ring grows when it is short. */
-static int take_held(void *ctx, const void *item)
+static int take_held(struct tw_alert_store *s, const struct item *item)
 {
-    struct tw_alert_store *s = ctx;
-
     if (s->count == s->cap) {
         struct item *bigger = realloc(s->ring, (size_t)s->cap * 2 * sizeof(*bigger));
         if (bigger == NULL)
@@ -118,7 +113,36 @@ static int take_held(void *ctx, const void *item)
         s->ring = bigger; /* head is 0 at open time: the items are in order */
         s->cap *= 2;
     }
-    memcpy(&s->ring[s->count++], item, sizeof(struct item));
+    s->ring[s->count++] = *item;
+    return 0;
+}
+
+/* Queues the items an earlier run left in the hold file, first; the file stays until they
+ * are all written. Returns 0 (also when there is none), or -1 with a one-line reason. */
+static int load_held(struct tw_alert_store *s, char *err, size_t errlen)
+{
+    struct item chunk[16];
+    uint64_t nums[16], recovered, corrupt = 0;
+    struct tw_spill *sp;
+    int n = 0;
+
+    if (access(s->hold_path, F_OK) != 0)
+        return 0;
+    sp = tw_spill_open(s->hold_path, sizeof(struct item), s->cap, &recovered, err, errlen);
+    if (sp == NULL)
+        return -1;
+    while (tw_spill_unread(sp) > 0 && (n = tw_spill_read(sp, chunk, nums, 16, &corrupt)) >= 0)
+        for (int i = 0; i < n && n >= 0; i++)
+            if (take_held(s, &chunk[i]) != 0)
+                n = -2;
+    tw_spill_close(sp);
+    if (n < 0) {
+        snprintf(err, errlen, "redis spill %s: %s", s->hold_path,
+                 n == -1 ? "cannot read it" : "out of memory for its items");
+        return -1;
+    }
+    s->st.errors += corrupt; /* damaged slots: those items are lost */
+    s->from_hold = s->count;
     return 0;
 }
 
@@ -136,13 +160,13 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
         seterr(err, errlen, "redis: out of memory");
         return NULL;
     }
-    if (tw_redis_parse_url(p->url, &s->url, err, errlen) < 0) {
+    if ((s->e = tw_engine_open(p->url, &engine_ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }
     if ((s->ring = calloc(p->buffer_items, sizeof(*s->ring))) == NULL) {
         seterr(err, errlen, "redis: out of memory for the alert buffer");
-        free(s);
+        tw_alert_store_close(s);
         return NULL;
     }
     snprintf(s->sensor, sizeof(s->sensor), "%s", p->sensor);
@@ -162,14 +186,13 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
             return NULL;
         }
         snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->run_dir);
-        if (tw_hold_load(s->hold_path, sizeof(struct item), take_held, s, &s->from_hold, err,
-                         errlen) != 0) {
+        if (load_held(s, err, errlen) != 0) {
             tw_alert_store_close(s);
             return NULL;
         }
         s->st.recovered = s->from_hold;
     }
-    connect_now(s);
+    tw_engine_poll(s->e, tw_mono_ms()); /* starts connecting */
     return s;
 }
 
@@ -239,29 +262,22 @@ static const char summary_lua[] =
     "for i = 2, 9 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
     "return 1\n";
 
-/* SCRIPT LOADs both scripts on the current connection. Returns 0, or -1 (the connection is
- * no good: the caller drops it). */
-static int load_scripts(struct tw_alert_store *s)
+/* The engine's hello: SCRIPT LOAD of both scripts, pipelined; their replies are the SHA1s
+ * the batches name (the same on every server, as they are the scripts' digests). */
+static int hello(void *ctx, struct tw_buf *out)
 {
-    const char *src[2] = {alert_lua, summary_lua};
-    char *sha[2] = {s->sha_alert, s->sha_summary};
+    struct tw_alert_store *s = ctx;
+    const char *load[2][3] = {{"SCRIPT", "LOAD", alert_lua}, {"SCRIPT", "LOAD", summary_lua}};
 
-    for (int i = 0; i < 2; i++) {
-        redisReply *r = redisCommand(s->c, "SCRIPT LOAD %s", src[i]);
-        int ok = r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40;
-        if (ok)
-            memcpy(sha[i], r->str, 41);
-        if (r)
-            freeReplyObject(r);
-        if (!ok)
-            return -1;
-    }
-    return 0;
+    s->hello_got = 0;
+    tw_buf_command(out, 3, load[0]);
+    tw_buf_command(out, 3, load[1]);
+    return 2;
 }
 
-/* Appends one EVALSHA of sha with nkeys keys then args; returns 1 (a reply to read) or 0 when
- * hiredis had no memory. */
-static unsigned evalsha(struct tw_alert_store *s, const char *sha, int nkeys, const char **keys,
+/* Appends one EVALSHA of sha with nkeys keys then args to out; returns 1 (a reply to read),
+ * or 0 when there are too many arguments. */
+static unsigned evalsha(struct tw_buf *out, const char *sha, int nkeys, const char **keys,
                         int nargs, const char **args)
 {
     const char *argv[64];
@@ -278,10 +294,12 @@ static unsigned evalsha(struct tw_alert_store *s, const char *sha, int nkeys, co
         argv[argc++] = keys[i];
     for (int i = 0; i < nargs; i++)
         argv[argc++] = args[i];
-    return redisAppendCommandArgv(s->c, argc, argv, NULL) == REDIS_OK;
+    tw_buf_command(out, argc, argv);
+    return 1;
 }
 
-static unsigned encode_alert(struct tw_alert_store *s, const struct tw_alert *a)
+static unsigned encode_alert(struct tw_alert_store *s, struct tw_buf *out,
+                             const struct tw_alert *a)
 {
     char k[8][TW_KEY_LEN], minid[32], tsus[24], hour[24], day[24], ts[32], sip[48], dip[48],
         sport[8], dport[8], proto[8], fid[20], fkey[TW_KEY_LEN], field[64];
@@ -322,10 +340,11 @@ static unsigned encode_alert(struct tw_alert_store *s, const struct tw_alert *a)
                           "ip_proto", proto, "app", a->app, "server_name", a->server_name,
                           "detail", a->detail, "flow_id", fid, "flow_key", fkey,
                           "sensor", s->sensor};
-    return evalsha(s, s->sha_alert, 8, keys, (int)(sizeof(args) / sizeof(args[0])), args);
+    return evalsha(out, s->sha_alert, 8, keys, (int)(sizeof(args) / sizeof(args[0])), args);
 }
 
-static unsigned encode_summary(struct tw_alert_store *s, const struct tw_summary_item *it)
+static unsigned encode_summary(struct tw_alert_store *s, struct tw_buf *out,
+                               const struct tw_summary_item *it)
 {
     char k[9][TW_KEY_LEN], member[24], hour[24], day[24], num[5][24];
     uint64_t b[2] = {it->first_seen_us / TW_US_PER_HOUR, it->first_seen_us / 86400000000ULL};
@@ -352,125 +371,86 @@ static unsigned encode_summary(struct tw_alert_store *s, const struct tw_summary
     const char *keys[9] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]};
     const char *args[] = {s->ex,  member, hour,   day,      num[0], num[1],
                           num[2], num[3], num[4], it->peer, it->app, s->guard_ex};
-    return evalsha(s, s->sha_summary, 9, keys, (int)(sizeof(args) / sizeof(args[0])), args);
+    return evalsha(out, s->sha_summary, 9, keys, (int)(sizeof(args) / sizeof(args[0])), args);
 }
 
-static void drop_connection(struct tw_alert_store *s)
-{
-    if (s->c)
-        redisFree(s->c);
-    s->c = NULL;
-    s->down = 1;
-    s->st.errors++;
-}
-
-/* The first n items leave the queue (written, or dropped after TW_TRIES refusals). */
+/* The first n items leave the queue (written, or dropped after refusals). */
 static void advance(struct tw_alert_store *s, uint32_t n)
 {
     s->head = (s->head + n) % s->cap;
     s->count -= n;
-    s->tries = 0;
+    s->sent -= n;
     if (s->from_hold) { /* the file is not needed once all of its items are gone */
         s->from_hold -= n < s->from_hold ? n : s->from_hold;
         if (s->from_hold == 0)
-            (void)tw_hold_remove(s->hold_path);
+            (void)tw_spill_remove(s->hold_path);
     }
 }
 
-static void pop(struct tw_alert_store *s, uint32_t n)
+static enum tw_verdict on_reply(void *ctx, const struct tw_engine_batch *b, const redisReply *r)
 {
-    for (uint32_t i = 0; i < n; i++) {
+    struct tw_alert_store *s = ctx;
+
+    if (b == NULL) { /* a SCRIPT LOAD: its SHA1, or the connection is no good */
+        char *sha = s->hello_got++ == 0 ? s->sha_alert : s->sha_summary;
+        if (r->type != REDIS_REPLY_STRING || r->len != 40)
+            return TW_REPLY_REFUSED;
+        memcpy(sha, r->str, 40);
+        sha[40] = '\0';
+        return TW_REPLY_OK;
+    }
+    if (r->type != REDIS_REPLY_ERROR)
+        return TW_REPLY_OK;
+    if (strncmp(r->str, "NOSCRIPT", 8) == 0) /* the script cache was flushed */
+        return TW_REPLY_RELOAD;
+    /* writes are idempotent: what went through is skipped by its guard next time */
+    return tw_redis_transient_error(r->str) ? TW_REPLY_RETRY : TW_REPLY_REFUSED;
+}
+
+static void on_done(void *ctx, const struct tw_engine_batch *b, int ok)
+{
+    struct tw_alert_store *s = ctx;
+
+    if (!ok) {
+        s->st.errors += b->items;
+        advance(s, b->items);
+        return;
+    }
+    for (uint32_t i = 0; i < b->items; i++) {
         const struct item *it = &s->ring[(s->head + i) % s->cap];
         if (it->type == ITEM_ALERT)
             s->st.alerts_written++;
         else
             s->st.summaries_written++;
     }
-    advance(s, n);
+    advance(s, b->items);
 }
 
-static int send_batch(struct tw_alert_store *s, uint32_t n)
+static const struct tw_engine_ops engine_ops = {hello, on_reply, on_done};
+
+/* Encodes the next n items of the ring as one batch of the engine. Returns 0 or -1. */
+static int send_batch(struct tw_alert_store *s, uint32_t n, uint64_t now_ms)
 {
+    struct tw_buf *out = tw_engine_begin(s->e);
+    struct tw_engine_batch tag = {.items = n};
     unsigned ncmds = 0;
-    int refused = 0, noscript = 0, transient = 0;
 
     for (uint32_t i = 0; i < n; i++) {
-        const struct item *it = &s->ring[(s->head + i) % s->cap];
-        ncmds += it->type == ITEM_ALERT ? encode_alert(s, &it->u.alert)
-                                        : encode_summary(s, &it->u.sum);
+        const struct item *it = &s->ring[(s->head + s->sent + i) % s->cap];
+        ncmds += it->type == ITEM_ALERT ? encode_alert(s, out, &it->u.alert)
+                                        : encode_summary(s, out, &it->u.sum);
     }
-    for (unsigned i = 0; i < ncmds; i++) {
-        redisReply *reply = NULL;
-        if (redisGetReply(s->c, (void **)&reply) != REDIS_OK || reply == NULL) {
-            drop_connection(s);
-            return -1;
-        }
-        if (reply->type == REDIS_REPLY_ERROR) {
-            refused++;
-            if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
-                noscript++;
-            else if (tw_redis_transient_error(reply->str))
-                transient++;
-        }
-        freeReplyObject(reply);
-    }
-    if (noscript) {
-        /* the script cache was flushed: those items wrote nothing (the others did, and their
-         * guards skip them when the batch is sent again); load the scripts, re-send */
-        if (load_scripts(s) < 0) {
-            drop_connection(s);
-            return -1;
-        }
-        if (noscript == refused)
-            return -1;
-    }
-    if (refused && transient + noscript == refused) {
-        /* writes are idempotent: what went through is skipped by its guard next time */
-        s->st.errors++;
-        s->pause_until_ms = tw_wall_ms() + TW_REFUSAL_PAUSE_MS;
-        return -1;
-    }
-    if (refused) {
-        s->st.errors++;
-        if (++s->tries >= TW_TRIES) {
-            s->st.errors += n;
-            advance(s, n);
-        }
-        return -1;
-    }
-    pop(s, n);
-    return 0;
-}
-
-/* Connects and loads the scripts. Returns 0, or -1 (counted, s->down set). */
-static int connect_now(struct tw_alert_store *s)
-{
-    s->c = tw_redis_connect(&s->url, TW_CONNECT_TIMEOUT_MS, NULL, 0);
-    if (s->c != NULL && load_scripts(s) < 0) {
-        redisFree(s->c);
-        s->c = NULL;
-    }
-    if (s->c == NULL) {
-        s->st.errors++;
-        s->down = 1;
-        return -1;
-    }
-    return 0;
-}
-
-static int ensure_connected(struct tw_alert_store *s, uint64_t now_ms)
-{
-    if (s->c)
+    if (ncmds == 0) { /* nothing could be encoded (keys too long): they are done */
+        tw_engine_abort(s->e);
+        s->sent += n;
+        on_done(s, &tag, 1);
         return 0;
-    if (s->tried && now_ms - s->last_connect_ms < TW_RECONNECT_MS && now_ms >= s->last_connect_ms)
+    }
+    if (tw_engine_commit(s->e, &tag, ncmds, now_ms) < 0) {
+        s->st.errors++;
         return -1;
-    s->tried = 1;
-    s->last_connect_ms = now_ms;
-    if (connect_now(s) < 0)
-        return -1;
-    if (s->down)
-        s->st.reconnects++;
-    s->down = 0;
+    }
+    s->sent += n;
     return 0;
 }
 
@@ -480,22 +460,19 @@ static int flush_due(struct tw_alert_store *s, uint64_t now_ms, int force)
         s->last_flush_ms = now_ms;
         return 0;
     }
-    if (ensure_connected(s, now_ms) < 0)
+    if (tw_engine_poll(s->e, now_ms) < 0)
         return -1;
-    if (s->pause_until_ms && tw_wall_ms() < s->pause_until_ms)
-        return -1;
-    s->pause_until_ms = 0;
-    for (int i = 0; i < TW_BATCHES_PER_POLL && s->count >= s->batch; i++)
-        if (send_batch(s, s->batch) < 0)
-            return -1;
-    if (s->count > 0 && s->count < s->batch &&
-        (force || now_ms - s->last_flush_ms >= s->flush_ms || now_ms < s->last_flush_ms)) {
-        if (send_batch(s, s->count) < 0)
-            return -1;
-    }
-    if (s->count < s->batch)
+    for (int i = 0; i < TW_BATCHES_PER_POLL && s->count - s->sent >= s->batch &&
+                    tw_engine_ready(s->e, now_ms);
+         i++)
+        if (send_batch(s, s->batch, now_ms) < 0)
+            break;
+    if (s->count > s->sent && s->count - s->sent < s->batch && tw_engine_ready(s->e, now_ms) &&
+        (force || now_ms - s->last_flush_ms >= s->flush_ms || now_ms < s->last_flush_ms))
+        send_batch(s, s->count - s->sent, now_ms);
+    if (s->count - s->sent < s->batch)
         s->last_flush_ms = now_ms;
-    return 0;
+    return tw_engine_poll(s->e, now_ms);
 }
 
 int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms)
@@ -508,10 +485,9 @@ uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms)
     uint64_t start = tw_mono_ms(), now = start;
 
     while (s->count > 0 && now - start <= timeout_ms) {
-        if (flush_due(s, now, 1) < 0) {
-            struct timespec nap = {.tv_sec = 0, .tv_nsec = 20 * 1000000};
-            nanosleep(&nap, NULL);
-        }
+        flush_due(s, now, 1);
+        if (s->count > 0)
+            tw_engine_wait(s->e, 10);
         now = tw_mono_ms();
     }
     return s->count;
@@ -527,7 +503,7 @@ int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held)
         return 0;
     if (s->count > 0 && mkdir(s->run_dir, 0700) != 0 && errno != EEXIST)
         return -1; /* run_dir is made when first needed, as for the record spool */
-    if (tw_hold_save(s->hold_path, sizeof(struct item), &s->ring[s->head], first, s->ring,
+    if (tw_spill_save(s->hold_path, sizeof(struct item), &s->ring[s->head], first, s->ring,
                      s->count - first) != 0)
         return -1;
     *held = s->count;
@@ -541,17 +517,21 @@ const char *tw_alert_store_hold_path(const struct tw_alert_store *s)
 
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out)
 {
+    struct tw_engine_stats es;
+
     *out = s->st;
     out->pending = s->count;
-    out->connected = s->c != NULL;
+    tw_engine_get_stats(s->e, &es);
+    out->connected = es.connected;
+    out->reconnects = es.reconnects;
+    out->errors += es.errors;
 }
 
 void tw_alert_store_close(struct tw_alert_store *s)
 {
     if (s == NULL)
         return;
-    if (s->c)
-        redisFree(s->c);
+    tw_engine_close(s->e);
     free(s->ring);
     free(s);
 }

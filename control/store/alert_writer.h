@@ -45,7 +45,7 @@ struct tw_alert_store_params {
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
     uint32_t flush_ms;
     const char *run_dir;    /* items left at the end of a run wait for the next one in
-                             * run_dir/redis-alerts-<sensor>.dat (alert_hold.h); NULL = nowhere */
+                             * run_dir/redis-alerts-<sensor>.dat (spill.h); NULL = nowhere */
 };
 
 struct tw_alert_store_stats {

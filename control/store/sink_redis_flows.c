@@ -20,11 +20,8 @@ static int put_flow(void *ctx, const struct tw_flow_record *r, const char *json,
 {
     struct redis_flows *f = ctx;
 
-    /* the store encodes the record itself for now; once it takes the text (json, len) the
-     * ops' json flag turns on and a record is encoded once for every sink */
-    (void)json;
-    (void)len;
-    return tw_store_put(f->store, r);
+    /* the list encoded the record once for every sink: the store keeps that text */
+    return tw_store_put(f->store, r, json, len);
 }
 
 static void put_counters(void *ctx, const char *const *names, const uint64_t *values, size_t n)
@@ -117,7 +114,7 @@ static void close_flows(void *ctx)
 }
 
 static const struct tw_sink_ops redis_flows_ops = {
-    .name = "redis-flows", .json = 0, .put_flow = put_flow, .put_counters = put_counters,
+    .name = "redis-flows", .json = 1, .put_flow = put_flow, .put_counters = put_counters,
     .poll = poll_store, .drain = drain, .persist = persist, .stats = stats, .live = live,
     .notes = notes, .close = close_flows,
 };

@@ -1,29 +1,29 @@
 /* store.h - the record sink of the control plane: flow records into Redis.
  *
  * tw_store_put only copies: into a memory ring (redis.buffer records) and, when that is full,
- * into a spool file in run_dir (redis.spool_file_records records, spool.h). Records leave in
+ * into a spool file in run_dir (redis.spool_file_records records, spill.h). Records leave in
  * order, in pipelined batches (redis.batch), when a batch is full or after
  * redis.flush_interval. When memory and file are both full a record is dropped: counted, and
  * the sequence numbers lost become a gap record in Redis.
  *
- * Never waiting on Redis: the socket is written and read without blocking (send/recv with
- * MSG_DONTWAIT, replies parsed by hiredis' reader) and up to 4 batches are in flight, so a
- * tw_store_poll call does at most: read the replies that arrived, encode two batches (about
- * 1 ms for 512 records), send what the socket takes. Connecting does not wait either (a
- * non-blocking connect finished by later polls). A failed connection is thrown away and
- * rebuilt, at most once a second; batches that were in flight are sent again. Redis refusing
- * writes (OOM, MISCONF, LOADING while it restarts) keeps the records queued, retried after a
- * pause growing to 1 s. Every write is idempotent, keyed by the flow id, so a batch sent twice
- * changes nothing; batches are always (re)sent in order, so a flow's last record wins.
+ * Never waiting on Redis: the connection is the writers' engine (redis_engine.h): written
+ * and read without blocking, up to TW_ENGINE_FLIGHTS batches in flight, so a tw_store_poll
+ * call does at most: read the replies that arrived, make two batches (about 1 ms for 512
+ * records), send what the socket takes. Connecting does not wait either. A failed connection
+ * is thrown away and rebuilt, at most once a second; batches that were in flight are sent
+ * again, as the same bytes. Redis refusing writes (OOM, MISCONF, LOADING while it restarts)
+ * keeps the records queued, retried after a pause growing to 1 s. Every write is idempotent,
+ * keyed by the flow id, so a batch sent twice changes nothing; batches are always (re)sent in
+ * order, so a flow's last record wins.
  *
  * Records that Redis acknowledged are Redis's to keep: surviving a SIGKILL of redis-server
  * takes its AOF (appendonly yes).
  *
  * Keys (sensor S, the braces keep one sensor's keys in one Redis Cluster slot; H = epoch hour;
- * details and the posting entry layout in store_keys.h):
+ * details and the posting entry layout in control/record/keys.h):
  *   tw:{S}:hours                    zset H -> H, the hours that hold flows
  *   tw:{S}:f:<H>                    hash flow_id -> record JSON, for flows whose first_seen is in H
- *                                   (tw_key_record; store_keys.h on TW_RECORD_SHARDS)
+ *                                   (tw_key_record; control/record/keys.h on TW_RECORD_SHARDS)
  *   tw:{S}:x:<H>:t                  string of fixed-size posting entries (last_seen, flow_id,
  *                                   record hour): every flow spanning hour H
  *   tw:{S}:x:<H>:n4:<aabbcc>        same, flows with an end in IPv4 aa.bb.cc.0/24
@@ -49,6 +49,15 @@
 #include "dataplane/flow_record.h"
 
 #define TW_SPOOL_PATH_LEN 512
+/* The memory buffer (redis.buffer records) keeps each record's JSON text beside it, in an
+ * arena of this many bytes per record (real records take 400 to 900; a longer one takes the
+ * room of several). A record that finds the ring or the arena full goes to the spool file. */
+#define TW_STORE_JSON_BYTES 1024u
+/* What one record of redis.buffer costs in memory: the record, its spool number, its text's
+ * place and the text's share of the arena (control/plane/budget.c). */
+#define TW_STORE_BYTES_PER_RECORD                                                          \
+    (sizeof(struct tw_flow_record) + sizeof(uint64_t) + sizeof(uint32_t) + sizeof(uint16_t) + \
+     TW_STORE_JSON_BYTES)
 
 struct tw_store;
 
@@ -76,7 +85,7 @@ struct tw_store_stats {
     uint64_t recovered;     /* records found in the spool file at open (an earlier run's) */
     uint64_t spool_corrupt; /* spool slots skipped because their checksum was wrong */
     uint64_t gaps;          /* gap records made (runs of lost sequence numbers) */
-    uint64_t refused;       /* records given up after Redis refused them TW_BATCH_TRIES times */
+    uint64_t refused;       /* records given up after Redis refused them TW_ENGINE_TRIES times */
     uint64_t reconnects;    /* successful reconnections after a failure */
     uint64_t errors;        /* failed connections, refused batches, spool I/O errors */
     int connected;          /* 1 while the connection is up */
@@ -92,10 +101,15 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
 /* The spool file's path, or NULL when the store keeps records in memory only. */
 const char *tw_store_spool_path(const struct tw_store *s);
 
-/* Queues one record (END or UPDATE events) and gives it the next store sequence number.
+/* Queues one record (END or UPDATE events) with its JSON text (tw_record_to_json, json_len
+ * bytes, no NUL needed), and gives it the next store sequence number. The text is copied and
+ * written as is: the store never encodes that record again, not even to send it again after
+ * a reconnect. json NULL: the store encodes it (for callers that have no text). Records that
+ * go to the spool file keep no text; they are encoded when read back.
  * Returns 0, or -1 when memory and spool are full (the record is dropped, counted, and
  * becomes part of a gap record). Never blocks. */
-int tw_store_put(struct tw_store *s, const struct tw_flow_record *r);
+int tw_store_put(struct tw_store *s, const struct tw_flow_record *r, const char *json,
+                 size_t json_len);
 
 /* Does the I/O that is due without waiting: reads replies, sends batches (a full one, or a
  * partial one after flush_ms), reads records back from the spool, reconnects when down

@@ -37,12 +37,19 @@ static void print_stats(struct tw_store *s, const char *what)
             st.connected);
 }
 
-/* Queues r, polling while the buffer is full (Redis slow or down) for at most 30 s. */
+/* Queues r with its JSON (encoded once here, as the control loop does), polling while the
+ * buffer is full (Redis slow or down) for at most 30 s. */
 static int put_waiting(struct tw_store *s, const struct tw_flow_record *r)
 {
     uint64_t t0 = mono_ms();
+    char json[4096];
+    int n = tw_record_to_json(r, json, sizeof(json));
 
-    while (tw_store_put(s, r) < 0) {
+    if (n < 0) {
+        fprintf(stderr, "store_driver: record too long to encode\n");
+        return -1;
+    }
+    while (tw_store_put(s, r, json, (size_t)n) < 0) {
         if (tw_store_poll(s, mono_ms()) < 0) {
             struct timespec nap = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
             nanosleep(&nap, NULL);
@@ -172,7 +179,7 @@ static int do_down(struct tw_store *s)
 
     for (uint64_t i = 0; i < 20; i++) {
         synth(&r, i);
-        if (tw_store_put(s, &r) < 0)
+        if (tw_store_put(s, &r, NULL, 0) < 0) /* the store encodes it */
             fails++;
     }
     if (tw_store_poll(s, mono_ms()) != -1) {

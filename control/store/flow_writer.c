@@ -1,11 +1,10 @@
-/* store_redis.c - flow records into Redis in pipelined batches (see store.h for the keys).
+/* flow_writer.c - flow records into Redis in pipelined batches (see store.h for the keys).
  *
- *   tw_store_put ──copy──> memory ring (redis.buffer) ──full──> spool file (spool.c)
- *                              ^                                     │
- *                              └──── refilled in order ──────────────┘
- *   tw_store_poll: ring ──encode──> output buffer ──send (MSG_DONTWAIT)──> Redis
- *                  replies <──recv (MSG_DONTWAIT)── Redis      up to TW_MAX_FLIGHTS batches
- *                                                               in flight at once
+ *   tw_store_put ──copy (record + its JSON)──> memory ring (redis.buffer) ──full──> spool file
+ *                              ^                                                  (spill.c)
+ *                              └──── refilled in order (encoded when read back) ────┘
+ *   tw_store_poll: ring ──batch──> the engine (redis_engine.c): sent without waiting, up to
+ *                  TW_ENGINE_FLIGHTS batches in flight, their bytes kept until answered
  *
  * One batch, per hour H the batch touches (every command variadic, one per key):
  *   HSET   f:<H>[:<k>] <flow_id> <json> ...     the records whose first_seen is in H, one
@@ -18,30 +17,26 @@
  *   HSET   gaps <run>:<first_seq> <json> ...     gaps closed since the last batch
  *
  * Nothing here waits for Redis. A poll reads the replies that arrived, sends what the socket
- * takes, and encodes at most TW_BATCHES_PER_POLL new batches, so the control loop gets back
- * to the rings within about a millisecond; encoding the next batch overlaps with Redis
- * working on the previous ones. Records leave the ring only when every reply of their batch
- * came back OK. Batches are idempotent (HSET overwrites a record by its flow id; a posting
- * appended twice is a duplicate entry the query tool drops; ZADD and EXPIRE repeat
+ * takes, and makes at most TW_BATCHES_PER_POLL new batches, so the control loop gets back
+ * to the rings within about a millisecond. A record's JSON is made once, by the caller (the
+ * control loop encodes it for --flows-jsonl too); the batch copies that text, and a batch
+ * sent again goes as the bytes it was. Records leave the ring only when every reply of their
+ * batch came back OK. Batches are idempotent (HSET overwrites a record by its flow id; a
+ * posting appended twice is a duplicate entry the query tool drops; ZADD and EXPIRE repeat
  * harmlessly), so a batch whose fate is unknown is simply sent again.
  *
  * Order is what keeps the result exact: a flow's END record must not be overwritten by its
- * older UPDATE. Batches go out in ring order, and when Redis refuses any command of a batch
- * (OOM, MISCONF, LOADING, ...) the batches after it are not trusted either: the store waits
- * for their replies, then sends everything again from the refused batch on, after a pause
- * that grows to 1 s. Refusals that retrying cannot fix (a key of the wrong type, a string at
- * its maximum size) discard the batch after TW_BATCH_TRIES tries; its records become a gap.
- * A lost connection drops every batch in flight; they are sent again after a reconnect
- * (at most one try a second).
+ * older UPDATE. Batches go out in ring order, and the engine re-sends in that order, from a
+ * refused batch on (after a pause growing to 1 s) or from the first unanswered one after a
+ * reconnect. Refusals that retrying cannot fix (a key of the wrong type, a string at its
+ * maximum size) give the batch up after TW_ENGINE_TRIES tries; its records become a gap.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,31 +46,18 @@
 #include "dataplane/clock.h"
 #include "control/record/record_json.h"
 #include "control/store/redis_conn.h"
-#include "control/store/spool.h"
+#include "control/store/redis_engine.h"
+#include "control/store/spill.h"
 #include "control/store/store.h"
 #include "control/record/keys.h"
 
-#define TW_CONNECT_TIMEOUT_MS 1000
-#define TW_RECONNECT_EVERY_MS 1000
-#define TW_REPLY_TIMEOUT_MS 5000     /* no byte from Redis for this long with batches out */
-#define TW_BATCH_TRIES 3             /* refusals of a batch that retrying cannot fix */
-#define TW_HOLD_MAX_MS 1000          /* longest pause after a refusal */
-#define TW_EXPIRE_CACHE_MAX (1u << 20) /* keys remembered as refreshed, bounds memory */
-#define TW_MAX_FLIGHTS 8             /* batches sent and not yet answered */
+#define REC_SIZE ((uint32_t)sizeof(struct tw_flow_record)) /* a spill item */
 #define TW_BATCHES_PER_POLL 2        /* bounds the time one poll spends encoding */
-#define TW_OUT_HIGH (4u << 20)       /* unsent bytes beyond which no batch is encoded */
 #define TW_REFILL_PER_POLL 8192      /* records read back from the spool per poll */
 #define TW_GAPS_MAX 1024             /* gap records waiting to be written */
 #define TW_JSON_MAX TW_RECORD_JSON_MAX /* record_json.h */
 
 _Static_assert(TW_RECORD_SHARDS <= 256, "a record group keeps its shard in one byte");
-
-/* A growable byte buffer, reused from batch to batch. */
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
 
 /* A set of key names with a value each: open addressing over offsets into an arena. */
 struct slot {
@@ -83,7 +65,7 @@ struct slot {
     uint32_t val;
 };
 struct keyset {
-    struct buf arena; /* NUL-terminated keys, one after the other */
+    struct tw_buf arena; /* NUL-terminated keys, one after the other */
     struct slot *slots;
     size_t nslots, count;
 };
@@ -107,13 +89,8 @@ struct entry {
     uint64_t id;               /* G_RECORDS: the flow id */
 };
 
-struct flight {
-    uint32_t nrec;             /* records of the ring it carries (0 for the counters) */
-    uint32_t ngaps;            /* gap records it carries */
-    uint32_t replies;          /* replies still to come */
-    uint32_t refused, permanent;
-    int counters;
-};
+/* What a batch carries (struct tw_engine_batch: items = records of the ring, aux = gaps). */
+enum { B_RECORDS, B_COUNTERS };
 
 struct gap {
     uint64_t first_seq, last_seq, records;
@@ -122,35 +99,29 @@ struct gap {
     const char *reason;
 };
 
-enum conn_state { C_DOWN, C_CONNECTING, C_UP };
-
 struct tw_store {
-    struct tw_redis_url url;
     char sensor[64];
     uint32_t hot_window_s, batch, cap, flush_ms, max_hours;
     /* the memory ring: records head .. head+count-1, the first `sent` of them in flight */
     struct tw_flow_record *ring;
     uint64_t *disk_no;         /* per slot: spool record number + 1, 0 = never on disk */
     uint32_t head, count, sent;
-    struct tw_spool *spool;
+    /* the JSON of each ring slot, encoded once (by the caller, or when read back from the
+     * spool), in a byte ring of cap * TW_STORE_JSON_BYTES: texts jhead .. jtail, in slot
+     * order, wrapping to 0 when the end is too short for the next */
+    char *jarena;
+    uint32_t jcap, jtail;
+    uint32_t *json_off;
+    uint16_t *json_len;
+    struct tw_spill *spool;
     uint64_t next_seq;
     uint64_t run_us;
-    /* the connection */
-    redisContext *c;
-    enum conn_state state;
-    int down;                  /* a connection failed and has not come back yet */
-    int tried;
-    uint64_t last_connect_ms, last_io_ms;
-    struct buf out;            /* encoded commands; out_off bytes of it are sent */
-    size_t out_off;
-    struct flight flights[TW_MAX_FLIGHTS];
-    unsigned nflights;
-    int rewinding;             /* a batch was refused: resend from head once flights end */
-    unsigned tries;            /* refusals since head last moved */
-    uint64_t hold_until_ms;
+    struct tw_engine *e;       /* the connection and the batches in flight */
+    struct tw_buf *out;        /* the engine's buffer, while a batch is encoded */
+    uint32_t batch_refused;    /* replies of the batch being answered that were errors */
     uint64_t last_flush_ms;
     /* the counters: tw:{S}:stats and this run's history entry, sent when a flight is free */
-    struct buf counters;
+    struct tw_buf counters;
     int counters_pending;
     unsigned counters_cmds;    /* commands in counters (one reply each) */
     uint32_t retention_s;      /* lifetime of the run's tw:{S}:stats:<run> hash */
@@ -168,7 +139,7 @@ struct tw_store {
     size_t ngroups, groups_cap;
     struct entry *entries;
     size_t nentries, entries_cap;
-    struct buf vals;           /* JSON texts and posting entries of the batch */
+    struct tw_buf vals;           /* JSON texts and posting entries of the batch */
     struct keyset expired;     /* keys given an EXPIRE since expired_since_ms */
     uint64_t expired_since_ms, refresh_ms;
     char ex[16];               /* hot_window_s as text */
@@ -176,77 +147,6 @@ struct tw_store {
     char run_dir[TW_SPOOL_PATH_LEN];
     uint32_t spool_records;    /* configured; the file is made the first time it is needed */
 };
-
-/* ---- RESP encoding ---- */
-
-static char *buf_room(struct buf *b, size_t extra)
-{
-    if (b->oom)
-        return NULL;
-    if (b->len + extra > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->len + extra)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return NULL;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    return b->p + b->len;
-}
-
-/* "<c><n>\r\n" */
-static void put_head(struct buf *b, char c, size_t n)
-{
-    char tmp[24];
-    int k = 0;
-    char *p = buf_room(b, 24);
-
-    if (p == NULL)
-        return;
-    do {
-        tmp[k++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n != 0);
-    *p++ = c;
-    while (k > 0)
-        *p++ = tmp[--k];
-    *p++ = '\r';
-    *p++ = '\n';
-    b->len = (size_t)(p - b->p);
-}
-
-static void put_bulk(struct buf *b, const void *s, size_t n)
-{
-    char *p;
-
-    put_head(b, '$', n);
-    if ((p = buf_room(b, n + 2)) == NULL)
-        return;
-    memcpy(p, s, n);
-    memcpy(p + n, "\r\n", 2);
-    b->len += n + 2;
-}
-
-static void put_str(struct buf *b, const char *s)
-{
-    put_bulk(b, s, strlen(s));
-}
-
-static void put_u64(struct buf *b, uint64_t v)
-{
-    char text[24];
-
-    put_bulk(b, text, (size_t)snprintf(text, sizeof(text), "%" PRIu64, v));
-}
-
-static void put_array(struct buf *b, size_t n)
-{
-    put_head(b, '*', n);
-}
 
 /* ---- key set ---- */
 
@@ -304,7 +204,7 @@ static struct slot *keyset_get(struct keyset *k, const char *key, size_t len, ui
     for (; k->slots[j].off1 != 0; j = (j + 1) & (k->nslots - 1))
         if (strcmp(k->arena.p + k->slots[j].off1 - 1, key) == 0)
             return &k->slots[j];
-    if (k->arena.len + len + 1 > UINT32_MAX - 1 || (p = buf_room(&k->arena, len + 1)) == NULL)
+    if (k->arena.len + len + 1 > UINT32_MAX - 1 || (p = tw_buf_room(&k->arena, len + 1)) == NULL)
         return NULL;
     memcpy(p, key, len + 1);
     k->slots[j].off1 = (uint32_t)k->arena.len + 1;
@@ -491,7 +391,7 @@ static void add_posting(struct batch_ctx *b, uint64_t hour, enum tw_post_kind ki
 
     if (g == NULL)
         return;
-    if ((dst = buf_room(&s->vals, size)) == NULL) {
+    if ((dst = tw_buf_room(&s->vals, size)) == NULL) {
         b->oom = 1;
         return;
     }
@@ -523,32 +423,28 @@ static void add_port(struct batch_ctx *b, uint64_t hour, uint16_t port, struct t
     add_posting(b, hour, TW_POST_PORT, v, 2, p);
 }
 
-static void encode_record(struct batch_ctx *b, const struct tw_flow_record *r)
+/* Encodes the record of ring slot k, whose JSON is already in the arena. */
+static void encode_record(struct batch_ctx *b, uint32_t k)
 {
+    const struct tw_flow_record *r = &b->s->ring[k];
     struct tw_store *s = b->s;
     char apps[TW_APP_PARTS_MAX][TW_APP_LEN];
     uint64_t last_us = r->last_seen_us > r->first_seen_us ? r->last_seen_us : r->first_seen_us;
     uint64_t rec_h = r->first_seen_us / TW_US_PER_HOUR, first_h = rec_h;
     uint64_t last_h = last_us / TW_US_PER_HOUR;
     struct tw_posting p = {.last_seen_us = last_us, .flow_id = r->flow_id};
-    int v4 = r->ip_version == 4, napps, n;
+    int v4 = r->ip_version == 4, napps;
     struct group *g;
-    char *json;
 
-    /* the record, in its shard of the hash of its first hour */
+    /* the record, in its shard of the hash of its first hour; its JSON stays in the arena
+     * (entries of record groups point there) */
     uint8_t shard = (uint8_t)(r->flow_id & (TW_RECORD_SHARDS - 1));
     g = group_of(b, rec_h, TW_POST__COUNT, &shard, 1);
-    if (g == NULL || (json = buf_room(&s->vals, TW_JSON_MAX)) == NULL) {
+    if (g == NULL) {
         b->oom = 1;
         return;
     }
-    n = tw_record_to_json(r, json, TW_JSON_MAX);
-    if (n < 0) {
-        b->oom = 1; /* cannot happen: TW_JSON_MAX is the proven bound */
-        return;
-    }
-    group_add(b, g, (uint32_t)s->vals.len, (uint32_t)n, r->flow_id);
-    s->vals.len += (size_t)n;
+    group_add(b, g, s->json_off[k], s->json_len[k], r->flow_id);
 
     /* its postings, in every hour it spans; a flow longer than the hot window is indexed in
      * its newest hours only: older index keys would outlive nothing, and this bounds the work
@@ -579,10 +475,10 @@ static void put_expire(struct batch_ctx *b, const char *key, size_t len)
 {
     struct tw_store *s = b->s;
 
-    put_array(&s->out, 3);
-    put_str(&s->out, "EXPIRE");
-    put_bulk(&s->out, key, len);
-    put_str(&s->out, s->ex);
+    tw_buf_array(s->out, 3);
+    tw_buf_str(s->out, "EXPIRE");
+    tw_buf_bulk(s->out, key, len);
+    tw_buf_str(s->out, s->ex);
     b->ncmds++;
 }
 
@@ -622,31 +518,31 @@ static void encode_commands(struct batch_ctx *b, unsigned ngaps)
         struct group *g = &s->groups[i];
         const char *k = s->keys.arena.p + g->key_off;
         if (g->kind == G_RECORDS) {
-            put_array(&s->out, 2 + 2 * (size_t)g->n);
-            put_str(&s->out, "HSET");
-            put_bulk(&s->out, k, g->key_len);
+            tw_buf_array(s->out, 2 + 2 * (size_t)g->n);
+            tw_buf_str(s->out, "HSET");
+            tw_buf_bulk(s->out, k, g->key_len);
             for (uint32_t e = g->head; e != UINT32_MAX; e = s->entries[e].next) {
                 static const char hex[] = "0123456789abcdef";
                 char id[16];
                 for (int i = 0; i < 16; i++)
                     id[i] = hex[(s->entries[e].id >> (60 - 4 * i)) & 0xf];
-                put_bulk(&s->out, id, 16);
-                put_bulk(&s->out, s->vals.p + s->entries[e].off, s->entries[e].len);
+                tw_buf_bulk(s->out, id, 16);
+                tw_buf_bulk(s->out, s->jarena + s->entries[e].off, s->entries[e].len);
             }
         } else {
             char *p;
-            put_array(&s->out, 3);
-            put_str(&s->out, "APPEND");
-            put_bulk(&s->out, k, g->key_len);
-            put_head(&s->out, '$', g->bytes);
-            if ((p = buf_room(&s->out, (size_t)g->bytes + 2)) == NULL)
+            tw_buf_array(s->out, 3);
+            tw_buf_str(s->out, "APPEND");
+            tw_buf_bulk(s->out, k, g->key_len);
+            tw_buf_head(s->out, '$', g->bytes);
+            if ((p = tw_buf_room(s->out, (size_t)g->bytes + 2)) == NULL)
                 return;
             for (uint32_t e = g->head; e != UINT32_MAX; e = s->entries[e].next) {
                 memcpy(p, s->vals.p + s->entries[e].off, s->entries[e].len);
                 p += s->entries[e].len;
             }
             memcpy(p, "\r\n", 2);
-            s->out.len += (size_t)g->bytes + 2;
+            s->out->len += (size_t)g->bytes + 2;
         }
         b->ncmds++;
         g->need_expire = (uint8_t)needs_expire(b, k, g->key_len);
@@ -660,22 +556,22 @@ static void encode_commands(struct batch_ctx *b, unsigned ngaps)
         if (g->kind == G_POSTINGS && g->post_kind == TW_POST_TIME) {
             n = tw_key_hours(key, sizeof(key), s->sensor);
             snprintf(text, sizeof(text), "%" PRIu64, g->hour);
-            put_array(&s->out, 4);
-            put_str(&s->out, "ZADD");
-            put_bulk(&s->out, key, (size_t)n);
-            put_str(&s->out, text);
-            put_str(&s->out, text);
+            tw_buf_array(s->out, 4);
+            tw_buf_str(s->out, "ZADD");
+            tw_buf_bulk(s->out, key, (size_t)n);
+            tw_buf_str(s->out, text);
+            tw_buf_str(s->out, text);
             b->ncmds++;
             if (needs_expire(b, key, (size_t)n))
                 put_expire(b, key, (size_t)n);
         }
         if (g->kind == G_POSTINGS && g->bucket[0] != '\0') {
             n = tw_key_nets(key, sizeof(key), s->sensor, g->hour);
-            put_array(&s->out, 4);
-            put_str(&s->out, "ZADD");
-            put_bulk(&s->out, key, (size_t)n);
-            put_str(&s->out, "0");
-            put_str(&s->out, g->bucket);
+            tw_buf_array(s->out, 4);
+            tw_buf_str(s->out, "ZADD");
+            tw_buf_bulk(s->out, key, (size_t)n);
+            tw_buf_str(s->out, "0");
+            tw_buf_str(s->out, g->bucket);
             b->ncmds++;
             if (needs_expire(b, key, (size_t)n))
                 put_expire(b, key, (size_t)n);
@@ -683,30 +579,29 @@ static void encode_commands(struct batch_ctx *b, unsigned ngaps)
     }
     if (ngaps > 0) {
         n = tw_key_gaps(key, sizeof(key), s->sensor);
-        put_array(&s->out, 2 + 2 * (size_t)ngaps);
-        put_str(&s->out, "HSET");
-        put_bulk(&s->out, key, (size_t)n);
+        tw_buf_array(s->out, 2 + 2 * (size_t)ngaps);
+        tw_buf_str(s->out, "HSET");
+        tw_buf_bulk(s->out, key, (size_t)n);
         for (unsigned i = 0; i < ngaps; i++) {
             const struct gap *g = &s->gaps[s->gaps_sent + i];
             char field[48];
             snprintf(field, sizeof(field), "%016" PRIx64 ":%" PRIu64, s->run_us, g->first_seq);
-            put_str(&s->out, field);
+            tw_buf_str(s->out, field);
             gap_json(s, g, text, sizeof(text));
-            put_str(&s->out, text);
+            tw_buf_str(s->out, text);
         }
         b->ncmds++;
         put_expire(b, key, (size_t)n);
     }
 }
 
-/* Encodes the next n records of the ring (and the gaps waiting) as one flight. Returns 0, or
- * -1 when out of memory (nothing is queued then). */
-static int encode_batch(struct tw_store *s, uint32_t n)
+/* Encodes the next n records of the ring (and the gaps waiting) as one batch of the engine.
+ * Returns 0, or -1 when out of memory (nothing is queued then). */
+static int encode_batch(struct tw_store *s, uint32_t n, uint64_t now_ms)
 {
     struct batch_ctx b = {.s = s};
-    size_t out_len = s->out.len;
     unsigned ngaps = s->ngaps - s->gaps_sent;
-    struct flight *f;
+    struct tw_engine_batch tag = {.items = n, .aux = ngaps, .kind = B_RECORDS};
 
     keyset_reset(&s->keys);
     if (s->gtab != NULL)
@@ -715,108 +610,19 @@ static int encode_batch(struct tw_store *s, uint32_t n)
     s->nentries = 0;
     s->vals.len = 0;
     s->vals.oom = 0;
+    s->out = tw_engine_begin(s->e);
     for (uint32_t i = 0; i < n && !b.oom; i++)
-        encode_record(&b, &s->ring[(s->head + s->sent + i) % s->cap]);
+        encode_record(&b, (s->head + s->sent + i) % s->cap);
     if (!b.oom)
         encode_commands(&b, ngaps);
-    if (b.oom || s->out.oom || s->vals.oom) {
-        s->out.len = out_len;
-        s->out.oom = 0;
+    if (b.oom || s->vals.oom || tw_engine_commit(s->e, &tag, (unsigned)b.ncmds, now_ms) < 0) {
+        tw_engine_abort(s->e);
         keyset_reset(&s->expired);
         s->st.errors++;
         return -1;
     }
-    f = &s->flights[s->nflights++];
-    memset(f, 0, sizeof(*f));
-    f->nrec = n;
-    f->ngaps = ngaps;
-    f->replies = (uint32_t)b.ncmds;
     s->sent += n;
     s->gaps_sent += ngaps;
-    return 0;
-}
-
-/* ---- the connection ---- */
-
-static void drop_connection(struct tw_store *s)
-{
-    if (s->c != NULL)
-        redisFree(s->c);
-    s->c = NULL;
-    s->state = C_DOWN;
-    s->down = 1;
-    s->st.errors++;
-    s->out.len = s->out_off = 0;
-    s->nflights = 0;
-    s->sent = 0;
-    s->gaps_sent = 0;
-    s->rewinding = 0;
-    keyset_reset(&s->expired); /* a new server may have lost them */
-}
-
-/* Starts a connection when down and the last try is old enough; finishes one in progress.
- * Never waits. Returns 0 when connected. */
-static int ensure_connected(struct tw_store *s, uint64_t now_ms)
-{
-    if (s->state == C_UP)
-        return 0;
-    if (s->state == C_DOWN) {
-        if (s->tried && now_ms - s->last_connect_ms < TW_RECONNECT_EVERY_MS &&
-            now_ms >= s->last_connect_ms)
-            return -1;
-        s->tried = 1;
-        s->last_connect_ms = now_ms;
-        s->c = s->url.is_unix ? redisConnectUnixNonBlock(s->url.path)
-                              : redisConnectNonBlock(s->url.host, s->url.port);
-        if (s->c == NULL || s->c->err) {
-            if (s->c != NULL)
-                redisFree(s->c);
-            s->c = NULL;
-            s->st.errors++;
-            s->down = 1;
-            return -1;
-        }
-        s->state = C_CONNECTING;
-    }
-    struct pollfd pfd = {.fd = s->c->fd, .events = POLLOUT};
-    if (poll(&pfd, 1, 0) == 1) {
-        int soerr = 0;
-        socklen_t sl = sizeof(soerr);
-        if ((pfd.revents & (POLLERR | POLLHUP)) ||
-            getsockopt(s->c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
-            drop_connection(s);
-            return -1;
-        }
-        s->state = C_UP;
-        if (s->down)
-            s->st.reconnects++;
-        s->down = 0;
-        s->last_io_ms = now_ms;
-        return 0;
-    }
-    if (now_ms - s->last_connect_ms >= TW_CONNECT_TIMEOUT_MS)
-        drop_connection(s);
-    return -1;
-}
-
-/* Sends what the socket takes now. Returns 0, or -1 when the connection failed. */
-static int send_some(struct tw_store *s, uint64_t now_ms)
-{
-    while (s->out_off < s->out.len) {
-        ssize_t w = send(s->c->fd, s->out.p + s->out_off, s->out.len - s->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            drop_connection(s);
-            return -1;
-        }
-        s->out_off += (size_t)w;
-        s->last_io_ms = now_ms;
-    }
-    s->out.len = s->out_off = 0;
     return 0;
 }
 
@@ -877,93 +683,105 @@ static void pop(struct tw_store *s, uint32_t n, uint64_t now_ms)
     s->head = (s->head + n) % s->cap;
     s->count -= n;
     s->sent -= n;
-    s->tries = 0;
-    if (disk != 0 && s->spool != NULL && tw_spool_ack(s->spool, disk - 1, now_ms) != 0)
+    if (disk != 0 && s->spool != NULL && tw_spill_ack(s->spool, disk - 1, now_ms) != 0)
         s->st.errors++;
 }
 
-static void flight_done(struct tw_store *s, uint64_t now_ms)
-{
-    struct flight f = s->flights[0];
+/* ---- what the engine tells ---- */
 
-    memmove(&s->flights[0], &s->flights[1], (--s->nflights) * sizeof(s->flights[0]));
-    if (f.counters) {
-        if (f.refused)
-            s->st.errors++;
-        return;
-    }
-    if (f.refused == 0 && !s->rewinding) {
-        s->st.written += f.nrec;
-        pop(s, f.nrec, now_ms);
-        memmove(&s->gaps[0], &s->gaps[f.ngaps], (s->ngaps - f.ngaps) * sizeof(s->gaps[0]));
-        s->ngaps -= f.ngaps;
-        s->gaps_sent -= f.ngaps;
-        return;
-    }
-    if (s->rewinding)
-        return; /* after a refused batch: this one is sent again anyway */
-    s->rewinding = 1;
-    s->st.errors++;
-    s->tries++;
+/* A new connection: the server may have lost the keys' expiries (a restart without AOF). */
+static int on_hello(void *ctx, struct tw_buf *out)
+{
+    struct tw_store *s = ctx;
+
+    (void)out;
     keyset_reset(&s->expired);
-    s->hold_until_ms = now_ms + (s->tries >= 5 ? TW_HOLD_MAX_MS : 50u << s->tries);
-    if (f.permanent && s->tries >= TW_BATCH_TRIES) {
-        /* retrying cannot fix it: give the records up, as a gap */
-        for (uint32_t i = 0; i < f.nrec; i++)
-            lose(s, &s->ring[(s->head + i) % s->cap], "refused");
-        close_gap(s);
-        s->st.refused += f.nrec;
-        pop(s, f.nrec, now_ms);
-    }
+    return 0;
 }
 
-/* Reads the replies that arrived. Returns 0, or -1 when the connection failed. */
-static int read_replies(struct tw_store *s, uint64_t now_ms)
+static enum tw_verdict on_reply(void *ctx, const struct tw_engine_batch *b, const redisReply *r)
 {
-    char chunk[65536];
+    struct tw_store *s = ctx;
 
-    for (int rounds = 0; rounds < 64; rounds++) {
-        ssize_t r = recv(s->c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (r <= 0 || redisReaderFeed(s->c->reader, chunk, (size_t)r) != REDIS_OK) {
-            drop_connection(s);
-            return -1;
-        }
-        s->last_io_ms = now_ms;
-        if ((size_t)r < sizeof(chunk))
-            break;
+    if (b == NULL || r->type != REDIS_REPLY_ERROR)
+        return TW_REPLY_OK;
+    if (b->kind == B_COUNTERS) { /* the next refresh writes them again */
+        s->st.errors++;
+        return TW_REPLY_OK;
     }
-    for (;;) {
-        redisReply *reply = NULL;
-        if (redisReaderGetReply(s->c->reader, (void **)&reply) != REDIS_OK) {
-            drop_connection(s);
-            return -1;
-        }
-        if (reply == NULL)
-            break;
-        if (s->nflights == 0) { /* a reply nobody asked for: the stream is out of step */
-            freeReplyObject(reply);
-            drop_connection(s);
-            return -1;
-        }
-        struct flight *f = &s->flights[0];
-        if (reply->type == REDIS_REPLY_ERROR) {
-            f->refused++;
-            if (!tw_redis_transient_error(reply->str))
-                f->permanent++;
-        }
-        freeReplyObject(reply);
-        if (--f->replies == 0)
-            flight_done(s, now_ms);
+    return tw_redis_transient_error(r->str) ? TW_REPLY_RETRY : TW_REPLY_REFUSED;
+}
+
+static void on_done(void *ctx, const struct tw_engine_batch *b, int ok)
+{
+    struct tw_store *s = ctx;
+    uint64_t now_ms = tw_mono_ms();
+
+    if (b->kind == B_COUNTERS)
+        return;
+    if (ok) {
+        s->st.written += b->items;
+    } else {
+        /* retrying cannot fix it: the records are given up, as a gap (its own gaps too) */
+        for (uint32_t i = 0; i < b->items; i++)
+            lose(s, &s->ring[(s->head + i) % s->cap], "refused");
+        close_gap(s);
+        s->st.refused += b->items;
     }
-    if (s->rewinding && s->nflights == 0) {
-        s->rewinding = 0;
-        s->sent = 0;
-        s->gaps_sent = 0;
+    pop(s, b->items, now_ms);
+    memmove(&s->gaps[0], &s->gaps[b->aux], (s->ngaps - b->aux) * sizeof(s->gaps[0]));
+    s->ngaps -= b->aux;
+    s->gaps_sent -= b->aux;
+}
+
+/* ---- the JSON arena ---- */
+
+/* Where a text of len bytes goes after the newest one, or -1 when the arena has no room for
+ * it now (the record then waits in the spool file, or is dropped, as when the ring is full). */
+static int64_t json_place(const struct tw_store *s, size_t len)
+{
+    uint32_t jhead = s->json_off[s->head];
+
+    if (s->count == 0)
+        return len <= s->jcap ? 0 : -1;
+    if (s->jtail > jhead || (s->jtail == jhead && s->json_len[s->head] == 0)) {
+        if (len <= s->jcap - s->jtail)
+            return (int64_t)s->jtail;
+        return len <= jhead ? 0 : -1; /* wraps: the end is left unused */
     }
+    return len <= (size_t)(jhead - s->jtail) ? (int64_t)s->jtail : -1;
+}
+
+/* The largest text room there is now, for reading spool records back. */
+static size_t json_room(const struct tw_store *s)
+{
+    uint32_t jhead = s->json_off[s->head];
+
+    if (s->count == 0)
+        return s->jcap;
+    if (s->jtail > jhead)
+        return s->jcap - s->jtail > jhead ? s->jcap - s->jtail : jhead;
+    return jhead - s->jtail;
+}
+
+/* Appends record r with its JSON text to the ring. Returns 0, or -1 when ring or arena is
+ * full. */
+static int ring_push(struct tw_store *s, const struct tw_flow_record *r, uint64_t seq,
+                     const char *json, size_t len, uint64_t disk_no)
+{
+    uint32_t k = (s->head + s->count) % s->cap;
+    int64_t at;
+
+    if (s->count == s->cap || len > UINT16_MAX || (at = json_place(s, len)) < 0)
+        return -1;
+    s->ring[k] = *r;
+    s->ring[k].seq = seq;
+    s->disk_no[k] = disk_no;
+    memcpy(s->jarena + at, json, len);
+    s->json_off[k] = (uint32_t)at;
+    s->json_len[k] = (uint16_t)len;
+    s->jtail = (uint32_t)(at + (int64_t)len);
+    s->count++;
     return 0;
 }
 
@@ -976,22 +794,30 @@ static void refill(struct tw_store *s)
     uint64_t nums[256];
     unsigned moved = 0;
 
-    while (s->spool != NULL && tw_spool_unread(s->spool) > 0 && s->count < s->cap &&
+    while (s->spool != NULL && tw_spill_unread(s->spool) > 0 && s->count < s->cap &&
            moved < TW_REFILL_PER_POLL) {
+        /* each record read back must find room for its JSON (see json_place) */
+        size_t fit = json_room(s) / TW_JSON_MAX;
         int want = (int)(s->cap - s->count < 256 ? s->cap - s->count : 256);
-        int got = tw_spool_read(s->spool, recs, nums, want, &s->st.spool_corrupt);
+        if (fit == 0)
+            break;
+        if ((size_t)want > fit)
+            want = (int)fit;
+        int got = tw_spill_read(s->spool, recs, nums, want, &s->st.spool_corrupt);
         if (got < 0) {
             s->st.errors++;
             return;
         }
         for (int i = 0; i < got; i++) {
-            uint32_t k = (s->head + s->count) % s->cap;
-            s->ring[k] = recs[i];
-            s->disk_no[k] = nums[i] + 1;
-            s->count++;
+            char json[TW_JSON_MAX];
+            int n = tw_record_to_json(&recs[i], json, sizeof(json));
+            if (n < 0 || ring_push(s, &recs[i], recs[i].seq, json, (size_t)n, nums[i] + 1) < 0) {
+                s->st.errors++; /* cannot happen: TW_JSON_MAX is the proven bound */
+                continue;
+            }
         }
         moved += (unsigned)got;
-        if (got == 0 && tw_spool_unread(s->spool) == 0)
+        if (got == 0 && tw_spill_unread(s->spool) == 0)
             break;
     }
 }
@@ -1022,12 +848,20 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         errf(err, errlen, "redis: out of memory");
         return NULL;
     }
-    if (tw_redis_parse_url(p->url, &s->url, err, errlen) < 0) {
+    static const struct tw_engine_ops ops = {on_hello, on_reply, on_done};
+    if ((s->e = tw_engine_open(p->url, &ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }
+    s->jcap = p->buffer_records * TW_STORE_JSON_BYTES;
+    if (s->jcap < TW_JSON_MAX) /* room for one record at least */
+        s->jcap = TW_JSON_MAX;
     if ((s->ring = calloc(p->buffer_records, sizeof(*s->ring))) == NULL ||
-        (s->disk_no = calloc(p->buffer_records, sizeof(*s->disk_no))) == NULL) {
+        (s->disk_no = calloc(p->buffer_records, sizeof(*s->disk_no))) == NULL ||
+        (s->json_off = calloc(p->buffer_records, sizeof(*s->json_off))) == NULL ||
+        (s->json_len = calloc(p->buffer_records, sizeof(*s->json_len))) == NULL ||
+        (p->buffer_records > UINT32_MAX / TW_STORE_JSON_BYTES) ||
+        (s->jarena = malloc(s->jcap)) == NULL) {
         errf(err, errlen, "redis: out of memory for the record buffer");
         tw_store_close(s);
         return NULL;
@@ -1046,7 +880,7 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         /* a file left by an earlier run is replayed first; none is made until needed */
         if (access(s->spool_path, F_OK) == 0) {
             s->spool =
-                tw_spool_open(s->spool_path, p->spool_records, &s->st.recovered, err, errlen);
+                tw_spill_open(s->spool_path, REC_SIZE, p->spool_records, &s->st.recovered, err, errlen);
             if (s->spool == NULL) {
                 tw_store_close(s);
                 return NULL;
@@ -1063,7 +897,7 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     s->retention_s = p->retention_s ? p->retention_s : p->hot_window_s;
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->hot_window_s);
     refill(s);
-    ensure_connected(s, tw_mono_ms());
+    tw_engine_poll(s->e, tw_mono_ms());
     return s;
 }
 
@@ -1083,7 +917,8 @@ static int spool_needed(struct tw_store *s)
     if (s->spool_records == 0)
         return -1;
     if ((mkdir(s->run_dir, 0700) != 0 && errno != EEXIST) ||
-        (s->spool = tw_spool_open(s->spool_path, s->spool_records, &recovered, NULL, 0)) ==
+        (s->spool = tw_spill_open(s->spool_path, REC_SIZE, s->spool_records, &recovered, NULL,
+                                   0)) ==
             NULL) {
         s->spool_records = 0;
         s->st.errors++;
@@ -1093,16 +928,23 @@ static int spool_needed(struct tw_store *s)
     return 0;
 }
 
-int tw_store_put(struct tw_store *s, const struct tw_flow_record *r)
+int tw_store_put(struct tw_store *s, const struct tw_flow_record *r, const char *json,
+                 size_t json_len)
 {
-    struct tw_flow_record *slot;
+    char own[TW_JSON_MAX];
 
     s->next_seq++;
+    if (json == NULL) { /* a caller without the text: encoded here, once */
+        int n = tw_record_to_json(r, own, sizeof(own));
+        json = own;
+        json_len = n > 0 ? (size_t)n : 0;
+    }
     /* once records wait on disk, newer ones queue behind them there: order is kept */
-    if (s->count == s->cap || (s->spool != NULL && tw_spool_unread(s->spool) > 0)) {
+    if ((s->spool != NULL && tw_spill_unread(s->spool) > 0) ||
+        ring_push(s, r, s->next_seq, json, json_len, 0) != 0) {
         struct tw_flow_record copy = *r;
         copy.seq = s->next_seq;
-        if (spool_needed(s) != 0 || tw_spool_append(s->spool, &copy) != 0) {
+        if (spool_needed(s) != 0 || tw_spill_append(s->spool, &copy) != 0) {
             if (s->spool != NULL && errno != ENOSPC)
                 s->st.errors++;
             s->st.dropped_full++;
@@ -1110,12 +952,6 @@ int tw_store_put(struct tw_store *s, const struct tw_flow_record *r)
             return -1;
         }
         s->st.spooled++;
-    } else {
-        slot = &s->ring[(s->head + s->count) % s->cap];
-        *slot = *r;
-        slot->seq = s->next_seq;
-        s->disk_no[(s->head + s->count) % s->cap] = 0;
-        s->count++;
     }
     close_gap(s);
     s->st.queued++;
@@ -1126,22 +962,11 @@ int tw_store_put(struct tw_store *s, const struct tw_flow_record *r)
 static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
 {
     refill(s);
-    if (s->spool != NULL && tw_spool_flush(s->spool) != 0)
+    if (s->spool != NULL && tw_spill_flush(s->spool) != 0)
         s->st.errors++;
-    if (ensure_connected(s, now_ms) < 0)
+    if (tw_engine_poll(s->e, now_ms) < 0)
         return -1;
-    if ((s->nflights > 0 && read_replies(s, now_ms) < 0) || send_some(s, now_ms) < 0)
-        return -1;
-    if (s->nflights > 0 && now_ms - s->last_io_ms > TW_REPLY_TIMEOUT_MS &&
-        now_ms > s->last_io_ms) {
-        drop_connection(s); /* Redis hangs: start over on a new connection */
-        return -1;
-    }
-    if (s->rewinding || (now_ms < s->hold_until_ms && s->tries > 0))
-        return 0;
-    for (int i = 0; i < TW_BATCHES_PER_POLL && s->nflights < TW_MAX_FLIGHTS &&
-                    s->out.len - s->out_off < TW_OUT_HIGH;
-         i++) {
+    for (int i = 0; i < TW_BATCHES_PER_POLL && tw_engine_ready(s->e, now_ms); i++) {
         uint32_t avail = s->count - s->sent;
         int due = avail >= s->batch ||
                   ((avail > 0 || s->ngaps > s->gaps_sent) &&
@@ -1149,29 +974,24 @@ static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
                     now_ms < s->last_flush_ms));
         if (!due)
             break;
-        if (encode_batch(s, avail < s->batch ? avail : s->batch) < 0)
+        if (encode_batch(s, avail < s->batch ? avail : s->batch, now_ms) < 0)
             break;
         s->last_flush_ms = now_ms;
-        if (s->nflights == 1)
-            s->last_io_ms = now_ms; /* the reply clock starts now */
     }
     if (s->count == s->sent && s->ngaps == s->gaps_sent)
         s->last_flush_ms = now_ms;
-    if (s->counters_pending && s->nflights < TW_MAX_FLIGHTS && s->counters.len > 0) {
-        char *p = buf_room(&s->out, s->counters.len);
+    if (s->counters_pending && s->counters.len > 0 && tw_engine_ready(s->e, now_ms)) {
+        struct tw_buf *out = tw_engine_begin(s->e);
+        struct tw_engine_batch tag = {.kind = B_COUNTERS};
+        char *p = tw_buf_room(out, s->counters.len);
         if (p != NULL) {
             memcpy(p, s->counters.p, s->counters.len);
-            s->out.len += s->counters.len;
-            struct flight *f = &s->flights[s->nflights++];
-            memset(f, 0, sizeof(*f));
-            f->counters = 1;
-            f->replies = s->counters_cmds;
-            if (s->nflights == 1)
-                s->last_io_ms = now_ms;
+            out->len += s->counters.len;
         }
+        tw_engine_commit(s->e, &tag, s->counters_cmds, now_ms);
         s->counters_pending = 0;
     }
-    return send_some(s, now_ms);
+    return tw_engine_poll(s->e, now_ms);
 }
 
 int tw_store_poll(struct tw_store *s, uint64_t now_ms)
@@ -1180,40 +1000,40 @@ int tw_store_poll(struct tw_store *s, uint64_t now_ms)
 }
 
 /* Epoch seconds with six decimals, as record times print. */
-static void put_epoch(struct buf *b, uint64_t us)
+static void put_epoch(struct tw_buf *b, uint64_t us)
 {
     char text[32];
 
-    put_bulk(b, text, (size_t)snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64,
+    tw_buf_bulk(b, text, (size_t)snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64,
                                        us / 1000000, us % 1000000));
 }
 
 /* HSET key name value ... run <run> started <t> ended <t> */
-static void put_stats_hset(struct buf *b, const char *key, const char *const *names,
+static void put_stats_hset(struct tw_buf *b, const char *key, const char *const *names,
                            const uint64_t *values, size_t n, const char *run, uint64_t start_us,
                            uint64_t now_us)
 {
-    put_array(b, 2 + 2 * n + 6);
-    put_str(b, "HSET");
-    put_str(b, key);
+    tw_buf_array(b, 2 + 2 * n + 6);
+    tw_buf_str(b, "HSET");
+    tw_buf_str(b, key);
     for (size_t i = 0; i < n; i++) {
-        put_str(b, names[i]);
-        put_u64(b, values[i]);
+        tw_buf_str(b, names[i]);
+        tw_buf_u64(b, values[i]);
     }
-    put_str(b, "run");
-    put_str(b, run);
-    put_str(b, "started");
+    tw_buf_str(b, "run");
+    tw_buf_str(b, run);
+    tw_buf_str(b, "started");
     put_epoch(b, start_us);
-    put_str(b, "ended");
+    tw_buf_str(b, "ended");
     put_epoch(b, now_us);
 }
 
-static void put_expire_cmd(struct buf *b, const char *key, uint32_t seconds)
+static void put_expire_cmd(struct tw_buf *b, const char *key, uint32_t seconds)
 {
-    put_array(b, 3);
-    put_str(b, "EXPIRE");
-    put_str(b, key);
-    put_u64(b, seconds);
+    tw_buf_array(b, 3);
+    tw_buf_str(b, "EXPIRE");
+    tw_buf_str(b, key);
+    tw_buf_u64(b, seconds);
 }
 
 /* The latest run's counters in tw:{S}:stats, and each run's kept in tw:{S}:stats:<run>,
@@ -1221,6 +1041,7 @@ static void put_expire_cmd(struct buf *b, const char *key, uint32_t seconds)
 int tw_store_put_counters(struct tw_store *s, const char *const *names, const uint64_t *values,
                           size_t n)
 {
+    struct tw_engine_stats es;
     char key[TW_KEY_LEN], run_key[TW_KEY_LEN], runs[TW_KEY_LEN], run[17], text[32];
     uint64_t now_us = tw_wall_us();
 
@@ -1236,18 +1057,18 @@ int tw_store_put_counters(struct tw_store *s, const char *const *names, const ui
     put_stats_hset(&s->counters, key, names, values, n, run, s->run_us, now_us);
     put_stats_hset(&s->counters, run_key, names, values, n, run, s->run_us, now_us);
     put_expire_cmd(&s->counters, run_key, s->retention_s);
-    put_array(&s->counters, 4);
-    put_str(&s->counters, "ZADD");
-    put_str(&s->counters, runs);
-    put_u64(&s->counters, s->run_us / 1000000);
-    put_str(&s->counters, run);
+    tw_buf_array(&s->counters, 4);
+    tw_buf_str(&s->counters, "ZADD");
+    tw_buf_str(&s->counters, runs);
+    tw_buf_u64(&s->counters, s->run_us / 1000000);
+    tw_buf_str(&s->counters, run);
     /* runs whose hash has expired leave the list too */
-    put_array(&s->counters, 4);
-    put_str(&s->counters, "ZREMRANGEBYSCORE");
-    put_str(&s->counters, runs);
-    put_str(&s->counters, "-inf");
+    tw_buf_array(&s->counters, 4);
+    tw_buf_str(&s->counters, "ZREMRANGEBYSCORE");
+    tw_buf_str(&s->counters, runs);
+    tw_buf_str(&s->counters, "-inf");
     snprintf(text, sizeof(text), "(%" PRIu64, now_us / 1000000 - s->retention_s);
-    put_str(&s->counters, text);
+    tw_buf_str(&s->counters, text);
     put_expire_cmd(&s->counters, runs, s->retention_s);
     s->counters_cmds = 6;
     if (s->counters.oom) {
@@ -1255,26 +1076,19 @@ int tw_store_put_counters(struct tw_store *s, const char *const *names, const ui
         return -1;
     }
     s->counters_pending = 1;
-    return s->state == C_UP ? 0 : -1;
+    tw_engine_get_stats(s->e, &es);
+    return es.connected ? 0 : -1;
 }
 
 int tw_store_wait(struct tw_store *s, unsigned timeout_ms)
 {
-    if (s->state == C_UP && (s->nflights > 0 || s->out_off < s->out.len)) {
-        struct pollfd pfd = {.fd = s->c->fd,
-                             .events = POLLIN | (s->out_off < s->out.len ? POLLOUT : 0)};
-        return poll(&pfd, 1, (int)timeout_ms) > 0;
-    }
-    struct timespec nap = {.tv_sec = timeout_ms / 1000,
-                           .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
-    nanosleep(&nap, NULL);
-    return 0;
+    return tw_engine_wait(s->e, timeout_ms);
 }
 
 static int all_written(const struct tw_store *s)
 {
-    return s->count == 0 && s->nflights == 0 && s->ngaps == 0 && !s->gap_open &&
-           !s->counters_pending && (s->spool == NULL || tw_spool_unread(s->spool) == 0);
+    return s->count == 0 && tw_engine_in_flight(s->e) == 0 && s->ngaps == 0 && !s->gap_open &&
+           !s->counters_pending && (s->spool == NULL || tw_spill_unread(s->spool) == 0);
 }
 
 uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms)
@@ -1288,7 +1102,7 @@ uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms)
             tw_store_wait(s, 10);
         now = tw_mono_ms();
     }
-    return s->count + (s->spool != NULL ? tw_spool_unread(s->spool) : 0);
+    return s->count + (s->spool != NULL ? tw_spill_unread(s->spool) : 0);
 }
 
 uint64_t tw_store_persist(struct tw_store *s)
@@ -1296,8 +1110,8 @@ uint64_t tw_store_persist(struct tw_store *s)
     char tmp[TW_SPOOL_PATH_LEN + 8];
     struct tw_flow_record chunk[64];
     uint64_t nums[64], corrupt = 0, recovered = 0, kept = 0;
-    uint64_t unread = s->spool != NULL ? tw_spool_unread(s->spool) : 0;
-    struct tw_spool *out;
+    uint64_t unread = s->spool != NULL ? tw_spill_unread(s->spool) : 0;
+    struct tw_spill *out;
 
     if (s->count == 0 || s->spool_records == 0)
         return 0;
@@ -1307,26 +1121,26 @@ uint64_t tw_store_persist(struct tw_store *s)
     unlink(tmp); /* a leftover of an interrupted persist holds nothing the old file lacks */
     /* Order matters (a flow's END must land after its UPDATE): the new file holds what
      * memory holds, oldest first, then what still waits unread in the old file. */
-    out = tw_spool_open(tmp, s->count + unread + s->spool_records, &recovered, NULL, 0);
+    out = tw_spill_open(tmp, REC_SIZE, s->count + unread + s->spool_records, &recovered, NULL, 0);
     if (out == NULL)
         return 0;
     for (uint32_t i = 0; i < s->count; i++)
-        if (tw_spool_append(out, &s->ring[(s->head + i) % s->cap]) != 0)
+        if (tw_spill_append(out, &s->ring[(s->head + i) % s->cap]) != 0)
             goto fail;
-    while (s->spool != NULL && tw_spool_unread(s->spool) > 0) {
-        int n = tw_spool_read(s->spool, chunk, nums, 64, &corrupt);
+    while (s->spool != NULL && tw_spill_unread(s->spool) > 0) {
+        int n = tw_spill_read(s->spool, chunk, nums, 64, &corrupt);
         if (n <= 0)
             goto fail;
         for (int i = 0; i < n; i++)
-            if (tw_spool_append(out, &chunk[i]) != 0)
+            if (tw_spill_append(out, &chunk[i]) != 0)
                 goto fail;
     }
-    if (tw_spool_flush(out) != 0)
+    if (tw_spill_flush(out) != 0)
         goto fail;
-    kept = tw_spool_pending(out);
-    tw_spool_close(s->spool); /* the old file is replaced whole */
+    kept = tw_spill_pending(out);
+    tw_spill_close(s->spool); /* the old file is replaced whole */
     s->spool = NULL;
-    tw_spool_close(out);
+    tw_spill_close(out);
     if (rename(tmp, s->spool_path) != 0) {
         unlink(tmp);
         return 0;
@@ -1336,28 +1150,32 @@ uint64_t tw_store_persist(struct tw_store *s)
     return kept;
 
 fail:
-    tw_spool_close(out);
+    tw_spill_close(out);
     unlink(tmp);
     return 0;
 }
 
 void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out)
 {
+    struct tw_engine_stats es;
+
     *out = s->st;
-    out->spool_pending = s->spool != NULL ? tw_spool_unread(s->spool) : 0;
+    out->spool_pending = s->spool != NULL ? tw_spill_unread(s->spool) : 0;
     out->pending = s->count + out->spool_pending;
     if (s->st.persisted) /* left for the next start in the spool file, not lost */
         out->pending = 0;
-    out->connected = s->state == C_UP;
+    tw_engine_get_stats(s->e, &es);
+    out->connected = es.connected;
+    out->reconnects = es.reconnects;
+    out->errors += es.errors;
 }
 
 void tw_store_close(struct tw_store *s)
 {
     if (s == NULL)
         return;
-    if (s->c != NULL)
-        redisFree(s->c);
-    tw_spool_close(s->spool);
+    tw_engine_close(s->e);
+    tw_spill_close(s->spool);
     free(s->keys.slots);
     free(s->keys.arena.p);
     free(s->expired.slots);
@@ -1366,7 +1184,9 @@ void tw_store_close(struct tw_store *s)
     free(s->groups);
     free(s->entries);
     free(s->vals.p);
-    free(s->out.p);
+    free(s->jarena);
+    free(s->json_off);
+    free(s->json_len);
     free(s->counters.p);
     free(s->disk_no);
     free(s->ring);

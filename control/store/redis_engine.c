@@ -1,0 +1,490 @@
+/* redis_engine.c - the writers' non-blocking Redis connection (see redis_engine.h).
+ *
+ *   q (bytes of every unfinished batch, in order):
+ *   | flight 0 | flight 1 | flight 2 | ...            flights[i].len bytes each
+ *   ^base      ^          ^sent                       base moves when flight 0 is finished;
+ *                                                     sent goes back to base to send again
+ *   hello: the handshake, sent on a new connection before q
+ *
+ * Replies come back in the order commands went out: first the hello's, then flight rx's.
+ * While a refusal is sorted out (`rewinding`), the flights after the refused one are only
+ * waited for; once all replies are back, everything is sent again from flight 0.
+ */
+#include "control/store/redis_engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "control/store/redis_conn.h"
+
+#define CONNECT_TIMEOUT_MS 1000
+#define RECONNECT_EVERY_MS 1000
+#define REPLY_TIMEOUT_MS 5000 /* no byte from Redis for this long with replies due */
+#define HOLD_MAX_MS 1000      /* longest pause after a refusal */
+#define OUT_HIGH (4u << 20)   /* unsent bytes beyond which no batch is made */
+
+/* ---- RESP encoding ---- */
+
+char *tw_buf_room(struct tw_buf *b, size_t extra)
+{
+    if (b->oom)
+        return NULL;
+    if (b->len + extra > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + extra)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return NULL;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    return b->p + b->len;
+}
+
+void tw_buf_head(struct tw_buf *b, char c, size_t n)
+{
+    char tmp[24];
+    int k = 0;
+    char *p = tw_buf_room(b, 24);
+
+    if (p == NULL)
+        return;
+    do {
+        tmp[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    *p++ = c;
+    while (k > 0)
+        *p++ = tmp[--k];
+    *p++ = '\r';
+    *p++ = '\n';
+    b->len = (size_t)(p - b->p);
+}
+
+void tw_buf_array(struct tw_buf *b, size_t n)
+{
+    tw_buf_head(b, '*', n);
+}
+
+void tw_buf_bulk(struct tw_buf *b, const void *s, size_t n)
+{
+    char *p;
+
+    tw_buf_head(b, '$', n);
+    if ((p = tw_buf_room(b, n + 2)) == NULL)
+        return;
+    memcpy(p, s, n);
+    memcpy(p + n, "\r\n", 2);
+    b->len += n + 2;
+}
+
+void tw_buf_str(struct tw_buf *b, const char *s)
+{
+    tw_buf_bulk(b, s, strlen(s));
+}
+
+void tw_buf_u64(struct tw_buf *b, uint64_t v)
+{
+    char text[24];
+
+    tw_buf_bulk(b, text, (size_t)snprintf(text, sizeof(text), "%" PRIu64, v));
+}
+
+void tw_buf_command(struct tw_buf *b, int argc, const char *const *argv)
+{
+    tw_buf_array(b, (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        tw_buf_str(b, argv[i]);
+}
+
+/* ---- the engine ---- */
+
+struct flight {
+    struct tw_engine_batch tag;
+    size_t len;          /* its bytes in q */
+    unsigned ncmds, got; /* replies expected, replies read */
+    unsigned retry, refused, reload;
+};
+
+enum conn_state { C_DOWN, C_CONNECTING, C_UP };
+
+struct tw_engine {
+    struct tw_redis_url url;
+    struct tw_engine_ops ops;
+    void *ctx;
+    redisContext *c;
+    enum conn_state state;
+    int down, tried;
+    uint64_t last_connect_ms, last_io_ms;
+    struct tw_buf hello;
+    size_t hello_off;
+    unsigned hello_replies; /* hello replies still to come */
+    int need_hello;         /* a RELOAD: send the hello again before the batches */
+    struct tw_buf q;
+    size_t base, sent, begin;
+    struct flight flights[TW_ENGINE_FLIGHTS];
+    unsigned nflights, rx;  /* rx: the flight whose replies come now */
+    int rewinding;
+    unsigned tries;         /* refusals since flight 0 last changed */
+    uint64_t hold_until_ms;
+    struct tw_engine_stats st;
+};
+
+struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *ops, void *ctx,
+                                 char *err, size_t errlen)
+{
+    struct tw_engine *e = calloc(1, sizeof(*e));
+
+    if (e == NULL) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "redis: out of memory");
+        return NULL;
+    }
+    if (tw_redis_parse_url(url, &e->url, err, errlen) < 0) {
+        free(e);
+        return NULL;
+    }
+    e->ops = *ops;
+    e->ctx = ctx;
+    return e;
+}
+
+/* Sends the hello before anything else; RELOAD comes here too. Returns 0 or -1. */
+static int queue_hello(struct tw_engine *e)
+{
+    int n;
+
+    e->hello.len = e->hello_off = 0;
+    e->hello.oom = 0;
+    e->need_hello = 0;
+    n = e->ops.hello != NULL ? e->ops.hello(e->ctx, &e->hello) : 0;
+    if (n < 0 || e->hello.oom) {
+        e->hello.len = 0;
+        return -1;
+    }
+    e->hello_replies = (unsigned)n;
+    return 0;
+}
+
+static void drop_connection(struct tw_engine *e)
+{
+    if (e->c != NULL)
+        redisFree(e->c);
+    e->c = NULL;
+    e->state = C_DOWN;
+    e->down = 1;
+    e->st.errors++;
+    e->hello.len = e->hello_off = 0;
+    e->hello_replies = 0;
+    /* every unfinished batch goes again, in order, on the next connection */
+    e->sent = e->base;
+    e->rx = 0;
+    e->rewinding = 0;
+    for (unsigned i = 0; i < e->nflights; i++)
+        e->flights[i].got = e->flights[i].retry = e->flights[i].refused =
+            e->flights[i].reload = 0;
+}
+
+/* Starts a connection when down and the last try is old enough; finishes one in progress.
+ * Never waits. Returns 0 when connected. */
+static int ensure_connected(struct tw_engine *e, uint64_t now_ms)
+{
+    if (e->state == C_UP)
+        return 0;
+    if (e->state == C_DOWN) {
+        if (e->tried && now_ms - e->last_connect_ms < RECONNECT_EVERY_MS &&
+            now_ms >= e->last_connect_ms)
+            return -1;
+        e->tried = 1;
+        e->last_connect_ms = now_ms;
+        e->c = e->url.is_unix ? redisConnectUnixNonBlock(e->url.path)
+                              : redisConnectNonBlock(e->url.host, e->url.port);
+        if (e->c == NULL || e->c->err) {
+            if (e->c != NULL)
+                redisFree(e->c);
+            e->c = NULL;
+            e->st.errors++;
+            e->down = 1;
+            return -1;
+        }
+        e->state = C_CONNECTING;
+    }
+    struct pollfd pfd = {.fd = e->c->fd, .events = POLLOUT};
+    if (poll(&pfd, 1, 0) == 1) {
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if ((pfd.revents & (POLLERR | POLLHUP)) ||
+            getsockopt(e->c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0 ||
+            queue_hello(e) < 0) {
+            drop_connection(e);
+            return -1;
+        }
+        e->state = C_UP;
+        if (e->down)
+            e->st.reconnects++;
+        e->down = 0;
+        e->last_io_ms = now_ms;
+        return 0;
+    }
+    if (now_ms - e->last_connect_ms >= CONNECT_TIMEOUT_MS)
+        drop_connection(e);
+    return -1;
+}
+
+/* Sends from buf at *off what the socket takes. Returns 0, or -1 when the connection failed. */
+static int send_from(struct tw_engine *e, const struct tw_buf *b, size_t *off, size_t end,
+                     uint64_t now_ms)
+{
+    while (*off < end) {
+        ssize_t w = send(e->c->fd, b->p + *off, end - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            drop_connection(e);
+            return -1;
+        }
+        *off += (size_t)w;
+        e->last_io_ms = now_ms;
+    }
+    return 0;
+}
+
+static size_t q_end(const struct tw_engine *e)
+{
+    size_t end = e->base;
+
+    for (unsigned i = 0; i < e->nflights; i++)
+        end += e->flights[i].len;
+    return end;
+}
+
+static int send_some(struct tw_engine *e, uint64_t now_ms)
+{
+    if (send_from(e, &e->hello, &e->hello_off, e->hello.len, now_ms) < 0)
+        return -1;
+    if (e->hello_off < e->hello.len)
+        return 0;
+    return send_from(e, &e->q, &e->sent, q_end(e), now_ms);
+}
+
+/* Flight 0 leaves: its bytes are no longer needed. */
+static void remove_first(struct tw_engine *e)
+{
+    e->base += e->flights[0].len;
+    memmove(&e->flights[0], &e->flights[1], (--e->nflights) * sizeof(e->flights[0]));
+    e->tries = 0;
+    if (e->nflights == 0) {
+        e->q.len = e->base = e->sent = 0;
+    } else if (e->base > e->q.len / 2) { /* keep the buffer from creeping on */
+        memmove(e->q.p, e->q.p + e->base, e->q.len - e->base);
+        e->q.len -= e->base;
+        e->sent -= e->base;
+        e->base = 0;
+    }
+}
+
+/* Every reply of every flight is back after a refusal: sends all again from flight 0. */
+static void rewind_now(struct tw_engine *e, uint64_t now_ms)
+{
+    struct flight *f = &e->flights[0];
+    struct tw_engine_batch tag = f->tag;
+
+    e->rewinding = 0;
+    e->rx = 0;
+    if (f->retry || f->refused) {
+        e->tries++;
+        e->st.errors++;
+        e->hold_until_ms = now_ms + (e->tries >= 5 ? HOLD_MAX_MS : 50u << e->tries);
+    }
+    if (f->reload)
+        e->need_hello = 1;
+    if (f->refused && !f->reload && e->tries >= TW_ENGINE_TRIES) {
+        remove_first(e); /* retrying cannot fix it: the writer gives it up */
+        e->ops.done(e->ctx, &tag, 0);
+    }
+    e->sent = e->base; /* the rest goes again, from the first */
+    for (unsigned i = 0; i < e->nflights; i++)
+        e->flights[i].got = e->flights[i].retry = e->flights[i].refused =
+            e->flights[i].reload = 0;
+}
+
+/* One reply arrived. Returns 0, or -1 when the stream is out of step (the caller drops). */
+static int take_reply(struct tw_engine *e, const redisReply *reply, uint64_t now_ms)
+{
+    if (e->hello_replies > 0) {
+        e->hello_replies--;
+        return e->ops.reply(e->ctx, NULL, reply) == TW_REPLY_OK ? 0 : -1;
+    }
+    if (e->rx >= e->nflights)
+        return -1; /* a reply nobody asked for */
+    struct flight *f = &e->flights[e->rx];
+    switch (e->ops.reply(e->ctx, &f->tag, reply)) {
+    case TW_REPLY_OK: break;
+    case TW_REPLY_RETRY: f->retry++; break;
+    case TW_REPLY_REFUSED: f->refused++; break;
+    case TW_REPLY_RELOAD: f->reload++; break;
+    }
+    if (++f->got < f->ncmds)
+        return 0;
+    if (!e->rewinding && f->retry + f->refused + f->reload == 0) {
+        struct tw_engine_batch tag = f->tag;
+        remove_first(e); /* rx is 0 here: nothing was refused before it */
+        e->ops.done(e->ctx, &tag, 1);
+        return 0;
+    }
+    e->rewinding = 1; /* this one (or one before it) goes again */
+    if (++e->rx == e->nflights)
+        rewind_now(e, now_ms);
+    return 0;
+}
+
+/* Reads the replies that arrived. Returns 0, or -1 when the connection failed. */
+static int read_replies(struct tw_engine *e, uint64_t now_ms)
+{
+    char chunk[65536];
+
+    for (int rounds = 0; rounds < 64; rounds++) {
+        ssize_t r = recv(e->c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (r <= 0 || redisReaderFeed(e->c->reader, chunk, (size_t)r) != REDIS_OK) {
+            drop_connection(e);
+            return -1;
+        }
+        e->last_io_ms = now_ms;
+        if ((size_t)r < sizeof(chunk))
+            break;
+    }
+    for (;;) {
+        redisReply *reply = NULL;
+        if (redisReaderGetReply(e->c->reader, (void **)&reply) != REDIS_OK) {
+            drop_connection(e);
+            return -1;
+        }
+        if (reply == NULL)
+            break;
+        int rc = take_reply(e, reply, now_ms);
+        freeReplyObject(reply);
+        if (rc < 0) {
+            drop_connection(e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when commands went out whose replies have not all come back. */
+static int replies_due(const struct tw_engine *e)
+{
+    return e->hello_replies > 0 || e->sent > e->base;
+}
+
+int tw_engine_poll(struct tw_engine *e, uint64_t now_ms)
+{
+    if (ensure_connected(e, now_ms) < 0)
+        return -1;
+    if (replies_due(e) && read_replies(e, now_ms) < 0)
+        return -1;
+    if (e->need_hello && !e->rewinding && queue_hello(e) < 0) {
+        drop_connection(e);
+        return -1;
+    }
+    if (e->tries > 0 && now_ms < e->hold_until_ms && e->sent == e->base)
+        return 0; /* paused after a refusal: nothing is sent again before the time */
+    if (send_some(e, now_ms) < 0)
+        return -1;
+    if (replies_due(e) && now_ms > e->last_io_ms && now_ms - e->last_io_ms > REPLY_TIMEOUT_MS) {
+        drop_connection(e); /* Redis hangs: start over on a new connection */
+        return -1;
+    }
+    return 0;
+}
+
+int tw_engine_ready(const struct tw_engine *e, uint64_t now_ms)
+{
+    return e->state == C_UP && e->hello_replies == 0 && !e->need_hello && !e->rewinding &&
+           e->nflights < TW_ENGINE_FLIGHTS && (e->tries == 0 || now_ms >= e->hold_until_ms) &&
+           q_end(e) - e->sent < OUT_HIGH;
+}
+
+struct tw_buf *tw_engine_begin(struct tw_engine *e)
+{
+    e->begin = e->q.len;
+    e->q.oom = 0;
+    return &e->q;
+}
+
+void tw_engine_abort(struct tw_engine *e)
+{
+    e->q.len = e->begin;
+    e->q.oom = 0;
+}
+
+int tw_engine_commit(struct tw_engine *e, const struct tw_engine_batch *b, unsigned ncmds,
+                     uint64_t now_ms)
+{
+    struct flight *f;
+
+    if (e->q.oom || ncmds == 0 || e->nflights == TW_ENGINE_FLIGHTS) {
+        if (e->q.oom)
+            e->st.errors++;
+        tw_engine_abort(e);
+        return -1;
+    }
+    f = &e->flights[e->nflights++];
+    memset(f, 0, sizeof(*f));
+    f->tag = *b;
+    f->len = e->q.len - e->begin;
+    f->ncmds = ncmds;
+    if (e->nflights == 1 && e->hello_replies == 0)
+        e->last_io_ms = now_ms; /* the reply clock starts now */
+    return 0;
+}
+
+unsigned tw_engine_in_flight(const struct tw_engine *e)
+{
+    return e->nflights;
+}
+
+int tw_engine_wait(struct tw_engine *e, unsigned timeout_ms)
+{
+    if (e->state == C_UP && replies_due(e)) {
+        int out = e->hello_off < e->hello.len || e->sent < q_end(e);
+        struct pollfd pfd = {.fd = e->c->fd, .events = POLLIN | (out ? POLLOUT : 0)};
+        return poll(&pfd, 1, (int)timeout_ms) > 0;
+    }
+    struct timespec nap = {.tv_sec = timeout_ms / 1000,
+                           .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+    nanosleep(&nap, NULL);
+    return 0;
+}
+
+void tw_engine_get_stats(const struct tw_engine *e, struct tw_engine_stats *out)
+{
+    *out = e->st;
+    out->connected = e->state == C_UP;
+}
+
+void tw_engine_close(struct tw_engine *e)
+{
+    if (e == NULL)
+        return;
+    if (e->c != NULL)
+        redisFree(e->c);
+    free(e->hello.p);
+    free(e->q.p);
+    free(e);
+}
