@@ -2,6 +2,7 @@
 """compare_builds.py - do two builds of tapwatch write the same things from the same captures?
 
     /usr/bin/python3 scripts/compare_builds.py OLD_BUILD NEW_BUILD [--out DIR] [--only N]
+                                               [--ignore REGEX ...]
 
 For a change that must not alter what tapwatch writes (a reshape, a speed-up), or to list what a
 fix alters. Each capture (the 394 of ../shared/pcaps/ndpi when present, the generated ones of
@@ -11,7 +12,8 @@ others: every private address is equipment, so most flows are evaluated) and a p
 redis-server per build. Compared, per capture:
   flows     the --flows-jsonl lines (sorted)
   alerts    the --alerts-jsonl lines (sorted)
-  summary   the run summary, without the lines that measure time or memory
+  summary   the run summary, without the lines that measure time or memory (and those
+            matching an --ignore REGEX: a line a change adds on purpose)
   redis     per key: the contents (TTLs left out) of the flow record hashes tw:{S}:f:*,
             the per-equipment summaries tw:{S}:sum:* (hashes and zsets), and the alert
             stream's fields (its entry IDs are write times)
@@ -126,13 +128,14 @@ def redis_view(r, sensor):
     return sorted(lines)
 
 
-def run(build, cap, policy, sock, sensor, outdir):
+def run(build, cap, policy, sock, sensor, outdir, ignore):
     flows, alerts = os.path.join(outdir, "flows.jsonl"), os.path.join(outdir, "alerts.jsonl")
     cmd = [os.path.join(build, "tapwatch"), "--pcap", cap, "--policy", policy,
            "--redis", "unix://" + sock, "--sensor", sensor, "--flows-jsonl", flows,
            "--alerts-jsonl", alerts, "--quiet"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    summary = [l for l in p.stdout.splitlines() if not VOLATILE.match(l)]
+    summary = [l for l in p.stdout.splitlines()
+               if not VOLATILE.match(l) and not any(r.search(l) for r in ignore)]
     summary.append("exit %d" % p.returncode)
 
     def lines(path):
@@ -170,7 +173,10 @@ def main():
     ap.add_argument("new")
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", type=int, default=0, help="first N captures (a quick look)")
+    ap.add_argument("--ignore", action="append", default=[], metavar="REGEX",
+                    help="summary lines to leave out of the comparison")
     a = ap.parse_args()
+    ignore = [re.compile(r) for r in a.ignore]
     out = a.out or tempfile.mkdtemp(prefix="tw-compare.")
     os.makedirs(out, exist_ok=True)
     broad = os.path.join(out, "broad-policy.yaml")
@@ -194,7 +200,7 @@ def main():
                 d = os.path.join(out, side, "%03d" % i)
                 os.makedirs(d, exist_ok=True)
                 sensor = "cmp%03d" % i
-                got[side] = run(build, cap, policy or broad, socks[side], sensor, d)
+                got[side] = run(build, cap, policy or broad, socks[side], sensor, d, ignore)
                 got[side]["redis"] = redis_view(conns[side], sensor)
             bad = [k for k in parts if got["old"][k] != got["new"][k]]
             if bad:
