@@ -51,21 +51,21 @@ PKG_LIBS = $(DPDK_LIBS) $(NODPDK_LIBS)
 #   store   Redis writers, spill files, outputs;   policy  the monitoring rules
 #   plane   the appliance's control plane (tapwatch.c is its main)
 #   query   the regulator's query tool (query.c is its main)
-DP_SRCS := $(wildcard dataplane/*.c)
-RECORD_SRCS := $(wildcard control/record/*.c)
-STORE_SRCS := $(wildcard control/store/*.c)
-POLICY_SRCS := $(wildcard control/policy/*.c)
-PLANE_SRCS := $(filter-out control/plane/tapwatch.c,$(wildcard control/plane/*.c))
-QUERY_SRCS := $(filter-out control/query/query.c,$(wildcard control/query/*.c))
+dp_SRCS := $(wildcard dataplane/*.c)
+record_SRCS := $(wildcard control/record/*.c)
+store_SRCS := $(wildcard control/store/*.c)
+policy_SRCS := $(wildcard control/policy/*.c)
+plane_SRCS := $(filter-out control/plane/tapwatch.c,$(wildcard control/plane/*.c))
+query_SRCS := $(filter-out control/query/query.c,$(wildcard control/query/*.c))
+# in link order: a folder's archive may use those after it
+ARCHIVES := plane policy store query record dp
 # what tapwatch-query may link besides the record contract: the Redis read side only
 QUERY_REDIS_SRCS := control/store/redis_conn.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 objs = $(1:%.c=$(BUILD)/%.o)
-CONTROL_LIBS := $(BUILD)/libplane.a $(BUILD)/libpolicy.a $(BUILD)/libstore.a $(BUILD)/libquery.a \
-	$(BUILD)/librecord.a $(BUILD)/libdp.a
-# -l names of CONTROL_LIBS, in link order, inside one group
-CONTROL_LINK := -L$(BUILD) -Wl,--start-group -lplane -lpolicy -lstore -lquery -lrecord -ldp -Wl,--end-group
+CONTROL_LIBS := $(ARCHIVES:%=$(BUILD)/lib%.a)
+CONTROL_LINK := -L$(BUILD) -Wl,--start-group $(ARCHIVES:%=-l%) -Wl,--end-group
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # programs the integration tests drive, besides tapwatch and tapwatch-query
 TEST_HELPERS := $(BUILD)/tests/store_driver
@@ -80,18 +80,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(BUILD)/libdp.a: $(call objs,$(DP_SRCS))
-	@rm -f $@; ar rcs $@ $^
-$(BUILD)/librecord.a: $(call objs,$(RECORD_SRCS))
-	@rm -f $@; ar rcs $@ $^
-$(BUILD)/libstore.a: $(call objs,$(STORE_SRCS))
-	@rm -f $@; ar rcs $@ $^
-$(BUILD)/libpolicy.a: $(call objs,$(POLICY_SRCS))
-	@rm -f $@; ar rcs $@ $^
-$(BUILD)/libplane.a: $(call objs,$(PLANE_SRCS))
-	@rm -f $@; ar rcs $@ $^
-$(BUILD)/libquery.a: $(call objs,$(QUERY_SRCS))
-	@rm -f $@; ar rcs $@ $^
+# one archive per folder: $(BUILD)/libNAME.a from NAME_SRCS
+define ARCHIVE_RULE
+$(BUILD)/lib$(1).a: $$(call objs,$$($(1)_SRCS))
+	@rm -f $$@; ar rcs $$@ $$^
+endef
+$(foreach a,$(ARCHIVES),$(eval $(call ARCHIVE_RULE,$(a))))
 
 # The DPDK link mode is part of what a binary is: its stamp is new whenever the mode changes,
 # so `make DPDK_LINK=shared` after a static build relinks (no `make clean` needed).

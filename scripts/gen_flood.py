@@ -5,17 +5,12 @@ Writes SAMPLE.pcap's packets (normal traffic) with FLOWS one-packet flows woven 
 same time span: half a SYN flood (a new source address and port for every packet, all to
 one web server), half a UDP scan (one scanner to a new destination port and host each time).
 Deterministic; python3 stdlib only (scapy would take minutes for a million packets)."""
+import os
 import struct
 import sys
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inet_csum import csum  # noqa: E402
 
 
 def ipv4(src, dst, proto, payload):

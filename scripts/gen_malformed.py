@@ -24,6 +24,9 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inet_csum import csum  # noqa: E402
+
 BASE_TS = 1772442000  # 2026-03-02T09:00:00Z: fixed, so the files never change
 
 LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_PPP, LINKTYPE_RAW = 0, 1, 9, 101
@@ -40,13 +43,6 @@ SERVER6 = bytes.fromhex("20010db8000000000000000000000002")
 
 # ---- packet builders -----------------------------------------------------------------------
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def ipv4(proto, payload, src=CLIENT4, dst=SERVER4, ihl=None, total=None, frag=0, ver=4,

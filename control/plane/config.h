@@ -41,6 +41,9 @@ struct tw_config {
         uint32_t alert_buffer;     /* redis.alert_buffer: alerts and summary updates waiting, default 65536 */
         uint32_t spool_file_records; /* redis.spool_file_records: records the spool file in run_dir holds
                                         beyond the buffer, 0 = memory only, default 1000000 */
+        uint32_t drain_ms;         /* redis.drain_timeout: at the end of a run, how long each Redis
+                                      writer may wait for Redis before what is left goes to its
+                                      file for the next start, default 10 s */
     } redis;
 };
 

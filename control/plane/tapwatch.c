@@ -22,7 +22,6 @@
 #include "control/plane/policy_hook.h"
 
 #define TW_VERSION "0.1.0"
-#define DRAIN_MS 10000
 
 static volatile int stop_requested;
 
@@ -451,7 +450,7 @@ int main(int argc, char **argv)
     started = tw_pipeline_launch(pipeline);
     if (started < cfg.workers)
         fprintf(stderr, "tapwatch: cannot start worker %u\n", started);
-    tw_control_run(&ctl, &stop_requested, DRAIN_MS);
+    tw_control_run(&ctl, &stop_requested, cfg.redis.drain_ms);
     tw_pipeline_wait(pipeline);
     const char *end_note = tw_pipeline_end_note(pipeline);
     tw_control_summary(&ctl, report, tw_pipeline_input_name(pipeline), end_note);
