@@ -76,20 +76,18 @@ static int parse_ip(const char *text)
     return 0;
 }
 
-/* --ip, --port or --app */
-static int parse(const char *name, const char *val)
+static int parse_port(const char *val)
 {
     uint64_t v;
 
-    if (strcmp(name, "ip") == 0)
-        return parse_ip(val);
-    if (strcmp(name, "port") == 0) {
-        if (tq_parse_uint(val, 1, 65535, &v) < 0)
-            return tq_usage_error("bad --port \"%s\": expected 1 to 65535", val);
-        f.port = (int)v;
-        return 0;
-    }
-    /* --app */
+    if (tq_parse_uint(val, 1, 65535, &v) < 0)
+        return tq_usage_error("bad --port \"%s\": expected 1 to 65535", val);
+    f.port = (int)v;
+    return 0;
+}
+
+static int parse_app(const char *val)
+{
     if (val[0] == '\0' || strlen(val) >= sizeof(f.app))
         return tq_usage_error("bad --app \"%s\": expected an application name", val);
     snprintf(f.app, sizeof(f.app), "%s", val);
@@ -649,8 +647,6 @@ static int run(redisContext *c, const struct tq_opts *o)
     return tq_finish(w.failed);
 }
 
-static const char *const own[] = {"ip", "port", "app", NULL};
-
 const struct tq_subcommand tq_cmd_flows = {
     .name = "flows",
     .summary = "flow records by time, address or subnet, port, application",
@@ -665,7 +661,7 @@ const struct tq_subcommand tq_cmd_flows = {
         "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
         "  --format F       table (default), json (one object per line) or csv\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
-    .own = own,
-    .parse = parse,
+    .own = (const struct tq_option[]){{"ip", parse_ip}, {"port", parse_port}, {"app", parse_app},
+                                      {NULL, NULL}},
     .run = run,
 };

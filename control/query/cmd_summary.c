@@ -239,9 +239,8 @@ static int run(redisContext *c, const struct tq_opts *o)
 }
 
 /* --by, the only option of summary's own */
-static int parse(const char *name, const char *val)
+static int parse_by(const char *val)
 {
-    (void)name;
     if (strcmp(val, "hour") == 0)
         s_by = 'h';
     else if (strcmp(val, "day") == 0)
@@ -258,8 +257,6 @@ static int check(const struct tq_opts *o)
     return 0;
 }
 
-static const char *const own[] = {"by", NULL};
-
 const struct tq_subcommand tq_cmd_summary = {
     .name = "summary",
     .summary = "per equipment and hour or day: flows, bytes, packets, top peers and apps, alerts",
@@ -267,8 +264,7 @@ const struct tq_subcommand tq_cmd_summary = {
         "summary --equipment NAME [--since T] [--until T] [--by hour|day] [--format F]\n"
         "                   one row per hour or day (default day, UTC) that holds flows or alerts\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_FORMAT,
-    .own = own,
-    .parse = parse,
+    .own = (const struct tq_option[]){{"by", parse_by}, {NULL, NULL}},
     .check = check,
     .run = run,
 };
