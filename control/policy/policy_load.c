@@ -2,8 +2,10 @@
  * policy.h for the format, policy_model.h for the result).
  *
  * The loader reads the whole file into libyaml's node tree (every node keeps its line), then
- * walks it with one table of fields per mapping: key, handler, required. A handler checks its
- * value and writes it into the policy being built; the first error stops the load with
+ * walks it with one table of fields per mapping (struct field): key, required, and how the
+ * value is taken: a scalar through a check of its text that writes it at the field's offset
+ * (s_*), a sequence item by item against its item's field (f_list), a mapping against its own
+ * table (f_map), or a handler of its own (f_*). The first error stops the load with
  * "FILE:LINE: path: expected ..., got ...". Nothing is shared with config.c: its helpers are
  * static and its schema is flat, this one nests sequences of mappings.
  */
@@ -13,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,17 +118,52 @@ static yaml_node_t *node(struct ld *ld, int id)
     return yaml_document_get_node(&ld->doc, id);
 }
 
-typedef int (*field_fn)(struct ld *ld, const char *path, yaml_node_t *val, void *obj);
+/* A mapping's fields and a sequence's items are described by a struct field: a scalar one
+ * by a check of its text (the loader says "expected <what>, got ..." when it fails), any other
+ * by a handler that says itself what is wrong. */
+struct field;
+
+/* Checks node v (at path) and writes it into obj. Returns 0, or -1 after fail(). */
+typedef int (*node_fn)(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                       const struct field *f);
+
+/* Checks the text t (non-empty) and writes it to out (obj + the field's off); aux is the
+ * field's aux. Returns 0, or -1 when t is not what the field's what says. */
+typedef int (*scalar_fn)(const char *t, void *out, size_t aux);
 
 struct field {
-    const char *key;
-    field_fn fn;
-    int required;
+    const char *key;   /* NULL for a sequence's items */
+    int required;      /* a required sequence must also hold an item */
+    node_fn node;      /* either this ... */
+    scalar_fn scalar;  /* ... or this */
+    const char *what;  /* scalars: what the text must be; sequences: what of */
+    size_t off;        /* where in obj the value goes */
+    size_t aux;        /* strings: their size; sequences: where their count goes; maps: how
+                        * many fields */
+    const struct field *sub; /* sequences: their items (an array of size bytes each, at off;
+                              * none when size is 0: the items go into obj); maps: fields */
+    size_t size;
 };
 
-/* Walks a mapping against its table of fields. */
+/* One value against its field: "expected <what>" for a scalar that does not fit, else what its
+ * handler says. Returns 0 or -1. */
+static int take(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                const struct field *f)
+{
+    const char *t;
+
+    if (f->node != NULL)
+        return f->node(ld, path, v, obj, f);
+    t = scalar(v);
+    if (t == NULL || f->scalar(t, (char *)obj + f->off, f->aux) != 0)
+        return expected(ld, v, path, f->what);
+    return 0;
+}
+
+/* Walks a mapping against its table of fields; *keys (when not NULL) gets bit i set for each
+ * field f[i] the mapping has. */
 static int walk_map(struct ld *ld, const char *path, yaml_node_t *map, const struct field *f,
-                    size_t nf, void *obj)
+                    size_t nf, void *obj, unsigned *keys)
 {
     size_t seen[16] = {0};
     char sub[240], names[256]; /* sub: a path, cut to fit, for error messages */
@@ -158,17 +196,28 @@ static int walk_map(struct ld *ld, const char *path, yaml_node_t *map, const str
         if (seen[i])
             return fail(ld, k, "%s: duplicate key, first set on line %zu", sub, seen[i]);
         seen[i] = k->start_mark.line + 1;
-        if (f[i].fn(ld, sub, v, obj) != 0)
+        if (take(ld, sub, v, obj, &f[i]) != 0)
             return -1;
     }
-    for (size_t i = 0; i < nf; i++)
+    if (keys != NULL)
+        *keys = 0;
+    for (size_t i = 0; i < nf; i++) {
         if (f[i].required && !seen[i])
             return fail(ld, map, "%s%smissing key \"%s\"", path, path[0] ? ": " : "", f[i].key);
+        if (keys != NULL && seen[i])
+            *keys |= 1u << i;
+    }
     return 0;
 }
 
-/* Checks that v is a sequence of at most max items (max 0 = non-empty not required) and
- * returns its length, or -1. */
+static int f_map(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                 const struct field *f)
+{
+    return walk_map(ld, path, v, f->sub, f->aux, obj, NULL);
+}
+
+/* Checks that v is a sequence of at most TW_POLICY_MAX_LIST items (nonempty: and at least
+ * one) and returns its length, or -1. */
 static long seq_len(struct ld *ld, const char *path, yaml_node_t *v, const char *what,
                     int nonempty)
 {
@@ -185,59 +234,78 @@ static long seq_len(struct ld *ld, const char *path, yaml_node_t *v, const char 
     return n;
 }
 
-static int parse_net_node(struct ld *ld, const char *path, yaml_node_t *v, struct net *out)
+/* A sequence, item by item against f->sub: into a new array at off (zeroed, one more than
+ * the items) that the count at aux counts, or into obj itself when f->size is 0. A key is
+ * taken once (walk_map refuses a duplicate), so the array is not there yet. */
+static int f_list(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                  const struct field *f)
 {
-    const char *t = scalar(v);
-    int v4;
-
-    if (t == NULL || tw_cidr_parse(t, out->addr, &v4, &out->bits) != 0)
-        return expected(ld, v, path, "an IPv4 or IPv6 address or CIDR");
-    out->v4 = (uint8_t)v4;
-    return 0;
-}
-
-static int parse_net_list(struct ld *ld, const char *path, yaml_node_t *v, struct net **out,
-                          size_t *count, int nonempty)
-{
-    long n = seq_len(ld, path, v, "addresses or CIDRs", nonempty);
-    char sub[180];
+    long n = seq_len(ld, path, v, f->what, f->required);
+    char sub[180], *items = NULL;
+    size_t *count = NULL;
 
     if (n < 0)
         return -1;
-    free(*out);
-    *out = calloc((size_t)n + 1, sizeof(**out));
-    if (*out == NULL)
-        return fail(ld, v, "%s: out of memory", path);
-    *count = 0;
+    if (f->size > 0) {
+        items = calloc((size_t)n + 1, f->size);
+        if (items == NULL)
+            return fail(ld, v, "%s: out of memory", path);
+        memcpy((char *)obj + f->off, &items, sizeof(items)); /* the struct's typed pointer */
+        count = (size_t *)((char *)obj + f->aux);
+        *count = 0;
+    }
     for (long i = 0; i < n; i++) {
         snprintf(sub, sizeof(sub), "%s[%ld]", path, i);
-        if (parse_net_node(ld, sub, node(ld, v->data.sequence.items.start[i]), &(*out)[i]) != 0)
+        if (take(ld, sub, node(ld, v->data.sequence.items.start[i]),
+                 items ? items + (size_t)i * f->size : obj, f->sub) != 0)
             return -1;
-        (*count)++;
+        if (count != NULL)
+            (*count)++;
     }
     return 0;
 }
 
-static int copy_string(struct ld *ld, const char *path, yaml_node_t *v, char *out, size_t size,
-                       const char *what)
-{
-    const char *t = scalar(v);
+/* -- scalars -- */
 
-    if (t == NULL || strlen(t) >= size)
-        return expected(ld, v, path, what);
+static int s_net(const char *t, void *out, size_t aux)
+{
+    struct net *n = out;
+    int v4;
+
+    (void)aux;
+    if (tw_cidr_parse(t, n->addr, &v4, &n->bits) != 0)
+        return -1;
+    n->v4 = (uint8_t)v4;
+    return 0;
+}
+
+static const struct field net_item = {.scalar = s_net, .what = "an IPv4 or IPv6 address or CIDR"};
+
+/* The field of a sequence of nets: key name, into the members list and count of type. */
+#define NET_LIST(name, req, type, list, count)                                                  \
+    {.key = name, .required = req, .node = f_list, .what = "addresses or CIDRs",                \
+     .off = offsetof(type, list), .aux = offsetof(type, count), .sub = &net_item,               \
+     .size = sizeof(struct net)}
+
+static int s_string(const char *t, void *out, size_t size)
+{
+    if (strlen(t) >= size)
+        return -1;
     snprintf(out, size, "%s", t);
     return 0;
 }
 
 /* -- top level -- */
 
-static int f_timezone(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int f_timezone(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                      const struct field *f)
 {
     struct tw_policy *p = obj;
     const char *t = scalar(v);
     static const char what[] = "UTC, an offset such as +08:00, or an IANA zone name such as "
                                "Asia/Shanghai";
 
+    (void)f;
     if (t == NULL)
         return expected(ld, v, path, what);
     if (tw_policy_set_timezone(p, t) != 0) {
@@ -248,155 +316,108 @@ static int f_timezone(struct ld *ld, const char *path, yaml_node_t *v, void *obj
     return 0;
 }
 
-static int f_domestic(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    struct tw_policy *p = obj;
-    return parse_net_list(ld, path, v, &p->domestic, &p->ndomestic, 0);
-}
-
 /* -- equipment -- */
 
-static int f_eq_name(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int s_eq_name(const char *t, void *out, size_t size)
 {
-    struct equipment *e = obj;
-    const char *t = scalar(v);
-    static const char what[] = "a name of 1 to 63 characters A-Z a-z 0-9 _ . -";
-
-    if (t == NULL || strlen(t) >= TW_EQUIPMENT_LEN ||
-        t[strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")] != '\0')
-        return expected(ld, v, path, what);
-    snprintf(e->name, sizeof(e->name), "%s", t);
-    return 0;
+    if (t[strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")] != '\0')
+        return -1;
+    return s_string(t, out, size);
 }
 
-static int f_eq_vendor(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    struct equipment *e = obj;
-    return copy_string(ld, path, v, e->vendor, sizeof(e->vendor), "a string of 1 to 63 bytes");
-}
-
-static int f_eq_addresses(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    struct equipment *e = obj;
-    return parse_net_list(ld, path, v, &e->addrs, &e->naddrs, 1);
-}
-
-static int f_d_peer(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    struct declared *d = obj;
-    d->has |= D_PEER;
-    return parse_net_node(ld, path, v, &d->peer);
-}
-
-static int parse_proto(const char *t, uint8_t *out)
+static int s_proto(const char *t, void *out, size_t aux)
 {
     static const struct {
         const char *name;
         uint8_t num;
     } names[] = {{"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}, {"sctp", 132},
                  {"gre", 47}, {"esp", 50}};
+    uint8_t *proto = out;
+
+    (void)aux;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcasecmp(t, names[i].name) == 0) {
-            *out = names[i].num;
+            *proto = names[i].num;
             return 0;
         }
     if (!isdigit((unsigned char)t[0]) || strlen(t) > 3 || t[strspn(t, "0123456789")] != '\0' ||
         atoi(t) > 255)
         return -1;
-    *out = (uint8_t)atoi(t);
+    *proto = (uint8_t)atoi(t);
     return 0;
 }
 
-static int f_d_proto(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int s_port(const char *t, void *out, size_t aux)
 {
-    struct declared *d = obj;
-    const char *t = scalar(v);
-
-    if (t == NULL || parse_proto(t, &d->proto) != 0)
-        return expected(ld, v, path, "tcp, udp, icmp, icmpv6, sctp, gre, esp or a number 0 to 255");
-    d->has |= D_PROTO;
+    (void)aux;
+    if (!isdigit((unsigned char)t[0]) || strlen(t) > 5 || t[strspn(t, "0123456789")] != '\0' ||
+        atoi(t) < 1 || atoi(t) > 65535)
+        return -1;
+    *(uint16_t *)out = (uint16_t)atoi(t);
     return 0;
 }
 
-static int f_d_port(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int s_server_name(const char *t, void *out, size_t size)
 {
-    struct declared *d = obj;
-    const char *t = scalar(v);
-
-    if (t == NULL || !isdigit((unsigned char)t[0]) || strlen(t) > 5 ||
-        t[strspn(t, "0123456789")] != '\0' || atoi(t) < 1 || atoi(t) > 65535)
-        return expected(ld, v, path, "a port from 1 to 65535");
-    d->port = (uint16_t)atoi(t);
-    d->has |= D_PORT;
-    return 0;
+    if (strchr(t + 1, '*') != NULL || (t[0] == '*' && (t[1] != '.' || t[2] == '\0')) ||
+        strchr(t, ' ') != NULL)
+        return -1;
+    return s_string(t, out, size);
 }
 
-static int f_d_app(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    struct declared *d = obj;
-    d->has |= D_APP;
-    return copy_string(ld, path, v, d->app, sizeof(d->app),
-                       "an nDPI application name such as TLS or TLS.Google");
-}
-
-static int f_d_server_name(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    struct declared *d = obj;
-    const char *t = scalar(v);
-    static const char what[] = "a server name, exact or with a leading \"*.\"";
-
-    if (t == NULL || strlen(t) >= sizeof(d->server_name) || strchr(t + 1, '*') != NULL ||
-        (t[0] == '*' && (t[1] != '.' || t[2] == '\0')) || strchr(t, ' ') != NULL)
-        return expected(ld, v, path, what);
-    snprintf(d->server_name, sizeof(d->server_name), "%s", t);
-    d->has |= D_NAME;
-    return 0;
-}
-
+/* The keys' places are the D_* bits (policy_model.h) that say which ones an entry has. */
 static const struct field declared_fields[] = {
-    {"peer", f_d_peer, 0},      {"proto", f_d_proto, 0},
-    {"port", f_d_port, 0},      {"app", f_d_app, 0},
-    {"server_name", f_d_server_name, 0},
+    {.key = "peer", .scalar = s_net, .what = "an IPv4 or IPv6 address or CIDR",
+     .off = offsetof(struct declared, peer)},
+    {.key = "proto", .scalar = s_proto,
+     .what = "tcp, udp, icmp, icmpv6, sctp, gre, esp or a number 0 to 255",
+     .off = offsetof(struct declared, proto)},
+    {.key = "port", .scalar = s_port, .what = "a port from 1 to 65535",
+     .off = offsetof(struct declared, port)},
+    {.key = "app", .scalar = s_string, .what = "an nDPI application name such as TLS or TLS.Google",
+     .off = offsetof(struct declared, app), .aux = TW_APP_LEN},
+    {.key = "server_name", .scalar = s_server_name,
+     .what = "a server name, exact or with a leading \"*.\"",
+     .off = offsetof(struct declared, server_name), .aux = TW_SERVER_NAME_LEN},
 };
 
-static int f_eq_declared(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int f_declared(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                      const struct field *f)
 {
-    struct equipment *e = obj;
-    long n = seq_len(ld, path, v, "declared entries", 0);
-    char sub[180];
+    struct declared *d = obj;
 
-    if (n < 0)
+    (void)f;
+    if (walk_map(ld, path, v, declared_fields, 5, d, &d->has) != 0)
         return -1;
-    e->decl = calloc((size_t)n + 1, sizeof(*e->decl));
-    if (e->decl == NULL)
-        return fail(ld, v, "%s: out of memory", path);
-    for (long i = 0; i < n; i++) {
-        yaml_node_t *item = node(ld, v->data.sequence.items.start[i]);
-        snprintf(sub, sizeof(sub), "%s[%ld]", path, i);
-        if (walk_map(ld, sub, item, declared_fields, 5, &e->decl[i]) != 0)
-            return -1;
-        if (e->decl[i].has == 0)
-            return fail(ld, item, "%s: expected at least one of peer, proto, port, app, "
-                                  "server_name", sub);
-        e->ndecl++;
-    }
+    if (d->has == 0)
+        return fail(ld, v, "%s: expected at least one of peer, proto, port, app, server_name",
+                    path);
     return 0;
 }
+
+static const struct field declared_item = {.node = f_declared};
 
 static const struct field equipment_fields[] = {
-    {"name", f_eq_name, 1},
-    {"vendor", f_eq_vendor, 0},
-    {"addresses", f_eq_addresses, 1},
-    {"declared", f_eq_declared, 0},
+    {.key = "name", .required = 1, .scalar = s_eq_name,
+     .what = "a name of 1 to 63 characters A-Z a-z 0-9 _ . -",
+     .off = offsetof(struct equipment, name), .aux = TW_EQUIPMENT_LEN},
+    {.key = "vendor", .scalar = s_string, .what = "a string of 1 to 63 bytes",
+     .off = offsetof(struct equipment, vendor), .aux = TW_VENDOR_LEN},
+    NET_LIST("addresses", 1, struct equipment, addrs, naddrs),
+    {.key = "declared", .node = f_list, .what = "declared entries",
+     .off = offsetof(struct equipment, decl), .aux = offsetof(struct equipment, ndecl),
+     .sub = &declared_item, .size = sizeof(struct declared)},
 };
 
-static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                       const struct field *f)
 {
     struct tw_policy *p = obj;
     long n = seq_len(ld, path, v, "equipment entries", 0), walked;
     char sub[180], addr[INET6_ADDRSTRLEN];
     struct tw_equipment_conflict c;
 
+    (void)f;
     if (n < 0)
         return -1;
     if (n > TW_POLICY_MAX_EQUIPMENT)
@@ -411,7 +432,7 @@ static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *ob
         snprintf(sub, sizeof(sub), "%s[%ld]", path, walked);
         e->line = item->start_mark.line + 1;
         p->neq++;
-        if (walk_map(ld, sub, item, equipment_fields, 4, e) != 0)
+        if (walk_map(ld, sub, item, equipment_fields, 4, e, NULL) != 0)
             break; /* its error stands, unless an equipment before it breaks the rule below */
     }
     /* names are Redis key parts and alert fields: they must be unique; an address must
@@ -443,104 +464,63 @@ static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *ob
 
 /* -- maintenance -- */
 
-static int f_m_hosts(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int s_window(const char *t, void *out, size_t aux)
 {
-    struct tw_policy *p = obj;
-    return parse_net_list(ld, path, v, &p->mhosts, &p->nmhosts, 0);
+    struct window *w = out;
+
+    (void)aux;
+    return tw_window_parse(t, &w->days, &w->start, &w->end) != 0 ? -1 : 0;
 }
 
-static int f_m_protocols(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static const struct field protocol_item = {
+    .scalar = s_string, .what = "an nDPI protocol name such as SSH or RDP", .aux = TW_APP_LEN};
+static const struct field window_item = {
+    .scalar = s_window,
+    .what = "a window such as \"mon-fri 10:00-12:00\", \"sat 08:00-09:30\" or \"daily "
+            "22:00-02:00\""};
+
+/* windows, even none, replace "at any time" */
+static int f_m_windows(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                       const struct field *f)
 {
-    struct tw_policy *p = obj;
-    long n = seq_len(ld, path, v, "nDPI protocol names", 0);
-    char sub[180];
-
-    if (n < 0)
-        return -1;
-    p->mprotos = calloc((size_t)n + 1, sizeof(*p->mprotos));
-    if (p->mprotos == NULL)
-        return fail(ld, v, "%s: out of memory", path);
-    for (long i = 0; i < n; i++) {
-        snprintf(sub, sizeof(sub), "%s[%ld]", path, i);
-        if (copy_string(ld, sub, node(ld, v->data.sequence.items.start[i]), p->mprotos[i],
-                        TW_APP_LEN, "an nDPI protocol name such as SSH or RDP") != 0)
-            return -1;
-        p->nmprotos++;
-    }
-    return 0;
-}
-
-static int f_m_windows(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    struct tw_policy *p = obj;
-    long n = seq_len(ld, path, v, "windows", 0);
-    char sub[180];
-
-    if (n < 0)
-        return -1;
-    p->windows = calloc((size_t)n + 1, sizeof(*p->windows));
-    if (p->windows == NULL)
-        return fail(ld, v, "%s: out of memory", path);
-    p->has_windows = 1;
-    for (long i = 0; i < n; i++) {
-        yaml_node_t *w = node(ld, v->data.sequence.items.start[i]);
-        const char *t = scalar(w);
-        struct window *win = &p->windows[i];
-        snprintf(sub, sizeof(sub), "%s[%ld]", path, i);
-        if (t == NULL || tw_window_parse(t, &win->days, &win->start, &win->end) != 0)
-            return expected(ld, w, sub, "a window such as \"mon-fri 10:00-12:00\", "
-                                        "\"sat 08:00-09:30\" or \"daily 22:00-02:00\"");
-        p->nwindows++;
-    }
-    return 0;
+    ((struct tw_policy *)obj)->has_windows = 1;
+    return f_list(ld, path, v, obj, f);
 }
 
 static const struct field maintenance_fields[] = {
-    {"hosts", f_m_hosts, 0},
-    {"protocols", f_m_protocols, 0},
-    {"windows", f_m_windows, 0},
+    NET_LIST("hosts", 0, struct tw_policy, mhosts, nmhosts),
+    {.key = "protocols", .node = f_list, .what = "nDPI protocol names",
+     .off = offsetof(struct tw_policy, mprotos), .aux = offsetof(struct tw_policy, nmprotos),
+     .sub = &protocol_item, .size = TW_APP_LEN},
+    {.key = "windows", .node = f_m_windows, .what = "windows",
+     .off = offsetof(struct tw_policy, windows), .aux = offsetof(struct tw_policy, nwindows),
+     .sub = &window_item, .size = sizeof(struct window)},
 };
-
-static int f_maintenance(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    return walk_map(ld, path, v, maintenance_fields, 3, obj);
-}
 
 /* -- limits -- */
 
 #define MAX_BYTES (UINT64_C(1) << 60)
 
-static int parse_bytes(struct ld *ld, const char *path, yaml_node_t *v, uint64_t *out)
+static int s_bytes(const char *t, void *out, size_t aux)
 {
-    const char *t = scalar(v);
     uint64_t n = 0;
 
-    if (t == NULL || !isdigit((unsigned char)t[0]) || t[strspn(t, "0123456789")] != '\0' ||
+    (void)aux;
+    if (!isdigit((unsigned char)t[0]) || t[strspn(t, "0123456789")] != '\0' ||
         strlen(t) > 19 || (n = strtoull(t, NULL, 10)) > MAX_BYTES)
-        return expected(ld, v, path, "a number of bytes from 0 (no limit) to 2^60");
-    *out = n;
+        return -1;
+    *(uint64_t *)out = n;
     return 0;
 }
 
-static int f_l_flow(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    return parse_bytes(ld, path, v, &((struct tw_policy *)obj)->upload_per_flow);
-}
-
-static int f_l_day(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    return parse_bytes(ld, path, v, &((struct tw_policy *)obj)->upload_per_day);
-}
+#define BYTES(name, member)                                                                     \
+    {.key = name, .scalar = s_bytes, .what = "a number of bytes from 0 (no limit) to 2^60",      \
+     .off = offsetof(struct tw_policy, member)}
 
 static const struct field limits_fields[] = {
-    {"upload_bytes_per_flow", f_l_flow, 0},
-    {"upload_bytes_per_day", f_l_day, 0},
+    BYTES("upload_bytes_per_flow", upload_per_flow),
+    BYTES("upload_bytes_per_day", upload_per_day),
 };
-
-static int f_limits(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
-{
-    return walk_map(ld, path, v, limits_fields, 2, obj);
-}
 
 /* -- rules -- */
 
@@ -549,71 +529,72 @@ struct rule_ctx {
     unsigned kind;
 };
 
-static int f_r_severity(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int s_r_severity(const char *t, void *out, size_t aux)
 {
-    struct rule_ctx *rc = obj;
-    const char *t = scalar(v);
-    int s = t ? tw_severity_from_name(t) : -1;
+    struct rule_ctx *rc = out;
+    int s = tw_severity_from_name(t);
 
+    (void)aux;
     if (s < 0)
-        return expected(ld, v, path, "low, medium, high or critical");
+        return -1;
     rc->p->rules[rc->kind].severity = (uint8_t)s;
     return 0;
 }
 
-static int f_r_enabled(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int s_r_enabled(const char *t, void *out, size_t aux)
 {
-    struct rule_ctx *rc = obj;
-    const char *t = scalar(v);
+    static const char *const words[] = {"false", "no", "off", "true", "yes", "on"};
+    struct rule_ctx *rc = out;
 
-    if (t && (strcasecmp(t, "true") == 0 || strcasecmp(t, "yes") == 0 || strcasecmp(t, "on") == 0))
-        rc->p->rules[rc->kind].enabled = 1;
-    else if (t && (strcasecmp(t, "false") == 0 || strcasecmp(t, "no") == 0 ||
-                   strcasecmp(t, "off") == 0))
-        rc->p->rules[rc->kind].enabled = 0;
-    else
-        return expected(ld, v, path, "true or false");
-    return 0;
+    (void)aux;
+    for (unsigned i = 0; i < 6; i++)
+        if (strcasecmp(t, words[i]) == 0) {
+            rc->p->rules[rc->kind].enabled = i >= 3;
+            return 0;
+        }
+    return -1;
 }
 
-static int f_r_risks(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int s_r_risk(const char *t, void *out, size_t aux)
 {
-    struct rule_ctx *rc = obj;
-    long n = seq_len(ld, path, v, "nDPI risk names", 0);
-    char sub[180];
+    struct rule_ctx *rc = out;
 
-    if (n < 0)
-        return -1;
-    rc->p->risk_mask = 0;
-    for (long i = 0; i < n; i++) {
-        yaml_node_t *r = node(ld, v->data.sequence.items.start[i]);
-        const char *t = scalar(r);
-        unsigned bit;
-        snprintf(sub, sizeof(sub), "%s[%ld]", path, i);
-        for (bit = 1; bit < 64; bit++) {
-            const char *name = tw_risk_name(bit);
-            if (t && name && strcasecmp(name, t) == 0)
-                break;
+    (void)aux;
+    for (unsigned bit = 1; bit < 64; bit++) {
+        const char *name = tw_risk_name(bit);
+        if (name && strcasecmp(name, t) == 0) {
+            rc->p->risk_mask |= UINT64_C(1) << bit;
+            return 0;
         }
-        if (bit == 64)
-            return expected(ld, r, sub, "an nDPI 4.2 risk name such as \"Self-signed Certificate\"");
-        rc->p->risk_mask |= UINT64_C(1) << bit;
     }
-    return 0;
+    return -1;
+}
+
+static const struct field risk_item = {
+    .scalar = s_r_risk, .what = "an nDPI 4.2 risk name such as \"Self-signed Certificate\""};
+
+/* the list replaces the default risks */
+static int f_r_risks(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                     const struct field *f)
+{
+    ((struct rule_ctx *)obj)->p->risk_mask = 0;
+    return f_list(ld, path, v, obj, f);
 }
 
 static const struct field rule_fields[] = {
-    {"severity", f_r_severity, 0},
-    {"enabled", f_r_enabled, 0},
-    {"risks", f_r_risks, 0},
+    {.key = "severity", .scalar = s_r_severity, .what = "low, medium, high or critical"},
+    {.key = "enabled", .scalar = s_r_enabled, .what = "true or false"},
+    {.key = "risks", .node = f_r_risks, .what = "nDPI risk names", .sub = &risk_item},
 };
 
-static int f_rules(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
+static int f_rules(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                   const struct field *f)
 {
     struct tw_policy *p = obj;
     char sub[180], names[320];
     size_t seen[TW_ALERT__COUNT] = {0}, o = 0;
 
+    (void)f;
     for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
         o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", k ? ", " : "",
                               tw_alert_kind_name(k));
@@ -634,19 +615,20 @@ static int f_rules(struct ld *ld, const char *path, yaml_node_t *v, void *obj)
         seen[kind] = k->start_mark.line + 1;
         struct rule_ctx rc = {p, (unsigned)kind};
         /* only risky_flow takes a list of risks */
-        if (walk_map(ld, sub, val, rule_fields, kind == TW_ALERT_RISKY_FLOW ? 3 : 2, &rc) != 0)
+        if (walk_map(ld, sub, val, rule_fields, kind == TW_ALERT_RISKY_FLOW ? 3 : 2, &rc,
+                     NULL) != 0)
             return -1;
     }
     return 0;
 }
 
 static const struct field top_fields[] = {
-    {"timezone", f_timezone, 0},
-    {"domestic_networks", f_domestic, 0},
-    {"equipment", f_equipment, 1},
-    {"maintenance", f_maintenance, 0},
-    {"limits", f_limits, 0},
-    {"rules", f_rules, 0},
+    {.key = "timezone", .node = f_timezone},
+    NET_LIST("domestic_networks", 0, struct tw_policy, domestic, ndomestic),
+    {.key = "equipment", .required = 1, .node = f_equipment},
+    {.key = "maintenance", .node = f_map, .sub = maintenance_fields, .aux = 3},
+    {.key = "limits", .node = f_map, .sub = limits_fields, .aux = 2},
+    {.key = "rules", .node = f_rules},
 };
 
 struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
@@ -708,7 +690,7 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
     } else if (root->type != YAML_MAPPING_NODE) {
         expected(&ld, root, "top level", "a mapping of timezone, domestic_networks, equipment, "
                                          "maintenance, limits, rules");
-    } else if (walk_map(&ld, "", root, top_fields, 6, p) == 0) {
+    } else if (walk_map(&ld, "", root, top_fields, 6, p, NULL) == 0) {
         rc = 0;
     }
     if (rc == 0) {

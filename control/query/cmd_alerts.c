@@ -322,19 +322,18 @@ static int run(redisContext *c, const struct tq_opts *o)
     return tq_finish(w.failed);
 }
 
-/* --kind, the only option of alerts' own */
-static int parse(const char *name, const char *val)
-{
-    (void)name;
-    if ((a_kind = tw_alert_kind_from_name(val)) < 0)
-        return tq_usage_error("unknown --kind \"%s\": use one of undeclared_destination, "
-                              "remote_access_unapproved_host, remote_access_outside_window, "
-                              "remote_access_protocol, upload_volume, unclassified_channel, "
-                              "risky_flow", val);
-    return 0;
-}
+/* ", undeclared_destination, ..., risky_flow": the kinds alert.h lists */
+#define KIND_NAME(sym, name) ", " name
+static const char kind_names[] = TW_ALERT_KINDS(KIND_NAME);
+#undef KIND_NAME
 
-static const char *const own[] = {"kind", NULL};
+/* --kind, the only option of alerts' own */
+static int parse_kind(const char *val)
+{
+    a_kind = tw_alert_kind_from_name(val);
+    return a_kind >= 0 ? 0
+                       : tq_usage_error("unknown --kind \"%s\": use one of %s", val, kind_names + 2);
+}
 
 const struct tq_subcommand tq_cmd_alerts = {
     .name = "alerts",
@@ -346,7 +345,6 @@ const struct tq_subcommand tq_cmd_alerts = {
         "                   remote_access_outside_window, remote_access_protocol, upload_volume,\n"
         "                   unclassified_channel, risky_flow\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
-    .own = own,
-    .parse = parse,
+    .own = (const struct tq_option[]){{"kind", parse_kind}, {NULL, NULL}},
     .run = run,
 };

@@ -76,20 +76,18 @@ static int parse_ip(const char *text)
     return 0;
 }
 
-/* --ip, --port or --app */
-static int parse(const char *name, const char *val)
+static int parse_port(const char *val)
 {
     uint64_t v;
 
-    if (strcmp(name, "ip") == 0)
-        return parse_ip(val);
-    if (strcmp(name, "port") == 0) {
-        if (tq_parse_uint(val, 1, 65535, &v) < 0)
-            return tq_usage_error("bad --port \"%s\": expected 1 to 65535", val);
-        f.port = (int)v;
-        return 0;
-    }
-    /* --app */
+    if (tq_parse_uint(val, 1, 65535, &v) < 0)
+        return tq_usage_error("bad --port \"%s\": expected 1 to 65535", val);
+    f.port = (int)v;
+    return 0;
+}
+
+static int parse_app(const char *val)
+{
     if (val[0] == '\0' || strlen(val) >= sizeof(f.app))
         return tq_usage_error("bad --app \"%s\": expected an application name", val);
     snprintf(f.app, sizeof(f.app), "%s", val);
@@ -120,7 +118,10 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
 
 /* ---- output ---- */
 
-static const char *const csv_keys[] = {"flow_id",    "event",       "ip_version", "src_ip",
+/* CSV: one line per record, its columns in the order of csv_keys. */
+enum { K_ID, K_EVENT, K_IPV, K_SRC, K_SPORT, K_DST, K_DPORT, K_PROTO, K_VLAN, K_FIRST, K_LAST,
+       K_CP, K_CB, K_SP, K_SB, K_APP, K_CAT, K_SNI, K_RISKS, K_END, K_TLS, K_JA3, NCSV };
+static const char *const csv_keys[NCSV] = {"flow_id",    "event",       "ip_version", "src_ip",
                                  "src_port",   "dst_ip",      "dst_port",   "ip_proto",
                                  "vlan",       "first_seen",  "last_seen",  "c2s_packets",
                                  "c2s_bytes",  "s2c_packets", "s2c_bytes",  "app",
@@ -133,60 +134,56 @@ static void addr_text(const struct tw_flow_record *r, const uint8_t *a, char *ou
         snprintf(out, len, "?");
 }
 
+/* The text of column col of r: r's own string, or written into buf. */
+static const char *csv_text(const struct tw_flow_record *r, size_t col, char *buf, size_t len)
+{
+    /* the numbers, times in microseconds */
+    const uint64_t num[NCSV] = {
+        [K_IPV] = r->ip_version,      [K_SPORT] = r->src_port,     [K_DPORT] = r->dst_port,
+        [K_PROTO] = r->ip_proto,      [K_VLAN] = r->vlan,          [K_FIRST] = r->first_seen_us,
+        [K_LAST] = r->last_seen_us,   [K_CP] = r->c2s_packets,     [K_CB] = r->c2s_bytes,
+        [K_SP] = r->s2c_packets,      [K_SB] = r->s2c_bytes,       [K_TLS] = r->tls_version};
+    size_t o = 0;
+
+    switch (col) {
+    case K_ID: snprintf(buf, len, "%016" PRIx64, r->flow_id); return buf;
+    case K_EVENT:
+        return r->event == TW_EVENT_CLASSIFIED ? "classified"
+             : r->event == TW_EVENT_UPDATE     ? "update"
+                                               : "end";
+    case K_SRC: addr_text(r, r->src_ip, buf, len); return buf;
+    case K_DST: addr_text(r, r->dst_ip, buf, len); return buf;
+    case K_FIRST:
+    case K_LAST:
+        snprintf(buf, len, "%" PRIu64 ".%06" PRIu64, num[col] / 1000000, num[col] % 1000000);
+        return buf;
+    case K_APP: return r->app;
+    case K_CAT: return r->category;
+    case K_SNI: return r->server_name;
+    case K_RISKS:
+        buf[0] = '\0';
+        for (unsigned bit = 0; bit < 64; bit++) {
+            if (!(r->risks & ((uint64_t)1 << bit)))
+                continue;
+            char n[4];
+            const char *name = tw_risk_label(bit, n);
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ";" : "", name);
+            if (o >= len)
+                o = len - 1;
+        }
+        return buf;
+    case K_END: return tw_end_reason_name(r->end_reason);
+    case K_JA3: return r->ja3c;
+    default: snprintf(buf, len, "%" PRIu64, num[col]); return buf;
+    }
+}
+
 static void print_csv(const struct tw_flow_record *r)
 {
-    char v[512], risks[1024] = "";
-    size_t rl = 0;
+    char buf[1024];
 
-    snprintf(v, sizeof(v), "%016" PRIx64, r->flow_id);
-    tq_csv_field(v, 0);
-    tq_csv_field(r->event == TW_EVENT_CLASSIFIED ? "classified"
-              : r->event == TW_EVENT_UPDATE   ? "update"
-                                              : "end",
-              0);
-#define NUM(x)                                                                                  \
-    do {                                                                                        \
-        snprintf(v, sizeof(v), "%" PRIu64, (uint64_t)(x));                                      \
-        tq_csv_field(v, 0);                                                                        \
-    } while (0)
-#define TIME(us)                                                                                \
-    do {                                                                                        \
-        snprintf(v, sizeof(v), "%" PRIu64 ".%06" PRIu64, (us) / 1000000, (us) % 1000000);     \
-        tq_csv_field(v, 0);                                                                        \
-    } while (0)
-    NUM(r->ip_version);
-    addr_text(r, r->src_ip, v, sizeof(v));
-    tq_csv_field(v, 0);
-    NUM(r->src_port);
-    addr_text(r, r->dst_ip, v, sizeof(v));
-    tq_csv_field(v, 0);
-    NUM(r->dst_port);
-    NUM(r->ip_proto);
-    NUM(r->vlan);
-    TIME(r->first_seen_us);
-    TIME(r->last_seen_us);
-    NUM(r->c2s_packets);
-    NUM(r->c2s_bytes);
-    NUM(r->s2c_packets);
-    NUM(r->s2c_bytes);
-    tq_csv_field(r->app, 0);
-    tq_csv_field(r->category, 0);
-    tq_csv_field(r->server_name, 0);
-    for (unsigned bit = 0; bit < 64; bit++) {
-        if (!(r->risks & ((uint64_t)1 << bit)))
-            continue;
-        char num[4];
-        const char *name = tw_risk_label(bit, num);
-        rl += (size_t)snprintf(risks + rl, sizeof(risks) - rl, "%s%s", rl ? ";" : "", name);
-        if (rl >= sizeof(risks))
-            rl = sizeof(risks) - 1;
-    }
-    tq_csv_field(risks, 0);
-    tq_csv_field(tw_end_reason_name(r->end_reason), 0);
-    NUM(r->tls_version);
-    tq_csv_field(r->ja3c, 1);
-#undef NUM
-#undef TIME
+    for (size_t col = 0; col < NCSV; col++)
+        tq_csv_field(csv_text(r, col, buf, sizeof(buf)), col + 1 == NCSV);
 }
 
 /* The table: flow records kept until the end, then printed by tq_table_print. */
@@ -634,7 +631,7 @@ static int run(redisContext *c, const struct tq_opts *o)
         return redis_failed(&w, hours, "ZREVRANGEBYSCORE") < 0 ? EXIT_REDIS : 0;
 
     if (o->format == TQ_CSV)
-        tq_csv_header(csv_keys, sizeof(csv_keys) / sizeof(csv_keys[0]));
+        tq_csv_header(csv_keys, NCSV);
     for (size_t i = 0; i < hours->elements && w.found < o->limit && !w.failed; i++) {
         uint64_t h;
         if (hours->element[i]->type != REDIS_REPLY_STRING ||
@@ -650,8 +647,6 @@ static int run(redisContext *c, const struct tq_opts *o)
     return tq_finish(w.failed);
 }
 
-static const char *const own[] = {"ip", "port", "app", NULL};
-
 const struct tq_subcommand tq_cmd_flows = {
     .name = "flows",
     .summary = "flow records by time, address or subnet, port, application",
@@ -666,7 +661,7 @@ const struct tq_subcommand tq_cmd_flows = {
         "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
         "  --format F       table (default), json (one object per line) or csv\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
-    .own = own,
-    .parse = parse,
+    .own = (const struct tq_option[]){{"ip", parse_ip}, {"port", parse_port}, {"app", parse_app},
+                                      {NULL, NULL}},
     .run = run,
 };

@@ -127,6 +127,22 @@ static void summary_texts(const struct bucket_sum *s, char *peers, char *apps, c
                                   tw_alert_kind_name(k), s->alerts[k]);
 }
 
+/* A top list as JSON, [{"<key>": name, "bytes": n}, ...]: n names, each a row of stride bytes
+ * from names, with their bytes. */
+static json_object *top_json(const char *key, const char *names, size_t stride,
+                             const uint64_t *bytes, size_t n)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, key, json_object_new_string(names + i * stride));
+        json_object_object_add(e, "bytes", json_object_new_uint64(bytes[i]));
+        json_object_array_add(a, e);
+    }
+    return a;
+}
+
 static void print_summary_json(const struct tq_opts *o, const struct bucket_sum *s)
 {
     json_object *j = json_object_new_object(), *a;
@@ -142,22 +158,10 @@ static void print_summary_json(const struct tq_opts *o, const struct bucket_sum 
     json_object_object_add(j, "bytes_in", json_object_new_uint64(s->bytes_in));
     json_object_object_add(j, "packets_out", json_object_new_uint64(s->packets_out));
     json_object_object_add(j, "packets_in", json_object_new_uint64(s->packets_in));
-    a = json_object_new_array();
-    for (size_t i = 0; i < s->npeers; i++) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "peer", json_object_new_string(s->peers[i]));
-        json_object_object_add(e, "bytes", json_object_new_uint64(s->peer_bytes[i]));
-        json_object_array_add(a, e);
-    }
-    json_object_object_add(j, "top_peers", a);
-    a = json_object_new_array();
-    for (size_t i = 0; i < s->napps; i++) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "app", json_object_new_string(s->apps[i]));
-        json_object_object_add(e, "bytes", json_object_new_uint64(s->app_bytes[i]));
-        json_object_array_add(a, e);
-    }
-    json_object_object_add(j, "top_apps", a);
+    json_object_object_add(j, "top_peers", top_json("peer", s->peers[0], sizeof(s->peers[0]),
+                                                    s->peer_bytes, s->npeers));
+    json_object_object_add(j, "top_apps", top_json("app", s->apps[0], sizeof(s->apps[0]),
+                                                   s->app_bytes, s->napps));
     a = json_object_new_object();
     for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
         json_object_object_add(a, tw_alert_kind_name(k), json_object_new_uint64(s->alerts[k]));
@@ -235,9 +239,8 @@ static int run(redisContext *c, const struct tq_opts *o)
 }
 
 /* --by, the only option of summary's own */
-static int parse(const char *name, const char *val)
+static int parse_by(const char *val)
 {
-    (void)name;
     if (strcmp(val, "hour") == 0)
         s_by = 'h';
     else if (strcmp(val, "day") == 0)
@@ -254,8 +257,6 @@ static int check(const struct tq_opts *o)
     return 0;
 }
 
-static const char *const own[] = {"by", NULL};
-
 const struct tq_subcommand tq_cmd_summary = {
     .name = "summary",
     .summary = "per equipment and hour or day: flows, bytes, packets, top peers and apps, alerts",
@@ -263,8 +264,7 @@ const struct tq_subcommand tq_cmd_summary = {
         "summary --equipment NAME [--since T] [--until T] [--by hour|day] [--format F]\n"
         "                   one row per hour or day (default day, UTC) that holds flows or alerts\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_FORMAT,
-    .own = own,
-    .parse = parse,
+    .own = (const struct tq_option[]){{"by", parse_by}, {NULL, NULL}},
     .check = check,
     .run = run,
 };

@@ -66,25 +66,30 @@ static const struct tq_subcommand *subcommand_named(const char *name)
     return NULL;
 }
 
-static int takes_own(const struct tq_subcommand *sub, const char *name)
+static const struct tq_option *own_named(const struct tq_subcommand *sub, const char *name)
 {
-    for (const char *const *p = sub->own; p != NULL && *p != NULL; p++)
-        if (strcmp(*p, name) == 0)
-            return 1;
-    return 0;
+    for (const struct tq_option *p = sub->own; p != NULL && p->name != NULL; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
 }
 
-/* The subcommand whose own option name is: the one given if it takes it, else the first of the
+/* The own option name: the given subcommand's if it takes it, else that of the first of the
  * table that does (its parser checks the value, so a bad value reads the same whichever
- * subcommand was given), else NULL. */
-static const struct tq_subcommand *own_option(const struct tq_subcommand *given,
-                                              const char *name)
+ * subcommand was given), else NULL; *owner is set to its subcommand. */
+static const struct tq_option *own_option(const struct tq_subcommand *given, const char *name,
+                                          const struct tq_subcommand **owner)
 {
-    if (given != NULL && takes_own(given, name))
-        return given;
-    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
-        if (takes_own(subcommands[i], name))
-            return subcommands[i];
+    const struct tq_option *opt;
+
+    *owner = given;
+    if (given != NULL && (opt = own_named(given, name)) != NULL)
+        return opt;
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
+        *owner = subcommands[i];
+        if ((opt = own_named(subcommands[i], name)) != NULL)
+            return opt;
+    }
     return NULL;
 }
 
@@ -173,6 +178,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val, *eq;
         const struct tq_subcommand *owner = NULL;
+        const struct tq_option *own = NULL;
         char name[32];
         size_t k, nk = sizeof(shared) / sizeof(shared[0]);
 
@@ -193,7 +199,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
                  arg + 2);
         for (k = 0; k < nk && strcmp(shared[k].name, name) != 0; k++)
             ;
-        if (k == nk && (owner = own_option(sub, name)) == NULL)
+        if (k == nk && (own = own_option(sub, name, &owner)) == NULL)
             return tq_usage_error("unknown option \"%s\"", arg);
         if (eq != NULL)
             val = eq + 1;
@@ -201,8 +207,8 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
             val = argv[++i];
         else
             return tq_usage_error("option --%s needs a value", name);
-        if (owner != NULL) {
-            if ((rc = owner->parse(name, val)) != 0)
+        if (own != NULL) {
+            if ((rc = own->parse(val)) != 0)
                 return rc;
             cl->foreign_given |= owner != sub;
             continue;

@@ -52,15 +52,19 @@ struct tq_opts {
     char equipment[TW_EQUIPMENT_LEN]; /* "" = any */
 };
 
+/* One of a subcommand's own options: its name (no leading "--") and parse(value), called when
+ * it is given. parse returns 0, or EXIT_USAGE after one line on stderr (tq_usage_error). */
+struct tq_option {
+    const char *name;
+    int (*parse)(const char *value);
+};
+
 struct tq_subcommand {
     const char *name;
     const char *summary; /* its line in --help's list */
     const char *usage;   /* its section of --help: synopsis and options */
     unsigned common;     /* TQ_OPT_* it takes */
-    /* Its own options, NULL-terminated (no leading "--"); parse(name, value) is called for
-     * each one given. Returns 0, or EXIT_USAGE after one line on stderr (tq_usage_error). */
-    const char *const *own;
-    int (*parse)(const char *name, const char *value);
+    const struct tq_option *own; /* its own options, up to a NULL name; NULL: none */
     /* What the options need together, once all are read (NULL: nothing). Returns 0, or
      * EXIT_USAGE after one line on stderr. */
     int (*check)(const struct tq_opts *o);
