@@ -237,7 +237,7 @@ done
 [ "$n" = 5 ] || fail "expected 5 flow records in the tw:{tapwatch}:f:<hour> hashes, got $n"
 # each record in the hash of its first_seen hour (and of its shard, flow_id mod
 # TW_RECORD_SHARDS, when built with shards), nothing else there
-shards=$(sed -n 's/^#define TW_RECORD_SHARDS \([0-9]*\).*/\1/p' "$here/../../control/store_keys.h")
+shards=$(sed -n 's/^#define TW_RECORD_SHARDS \([0-9]*\).*/\1/p' "$here/../../control/record/keys.h")
 rkey() { if [ "${shards:-1}" -gt 1 ]; then echo "tw:{tapwatch}:f:$1:$((16#$2 % shards))"; else echo "tw:{tapwatch}:f:$1"; fi; }
 out=$(for k in $(redis-cli -s "$sock" --scan --pattern "tw:{tapwatch}:f:*"); do
           case $k in "tw:{tapwatch}:f:$h" | "tw:{tapwatch}:f:$h:"*) ;; *) continue ;; esac
