@@ -269,71 +269,66 @@ struct field {
     uint64_t max;     /* F_UINT */
 };
 
-#define FIELD(name, kind, member, max)                                                      \
+#define ROW(name, kind, member, max)                                                        \
     {name, "\"" name "\":", sizeof("\"" name "\":") - 1, kind,                              \
      offsetof(struct tw_flow_record, member), sizeof(((struct tw_flow_record *)0)->member), max}
+/* the rows by kind: most keys are named as their member */
+#define KEY(member, kind) ROW(#member, kind, member, 0)
+#define NUM(member, max) ROW(#member, F_UINT, member, max)
+#define ADDR(member) ROW(#member, F_ADDR, member, 0)
+#define TEXT(member) ROW(#member, F_STR, member, 0)
+#define TIME(name, member) ROW(name, F_TIME, member, 0)
 
 static const struct field fields[] = {
-    FIELD("flow_id", F_FLOW_ID, flow_id, 0),
-    FIELD("event", F_EVENT, event, 0),
-    FIELD("ip_version", F_VERSION, ip_version, 6),
-    FIELD("src_ip", F_ADDR, src_ip, 0),
-    FIELD("src_port", F_UINT, src_port, UINT16_MAX),
-    FIELD("dst_ip", F_ADDR, dst_ip, 0),
-    FIELD("dst_port", F_UINT, dst_port, UINT16_MAX),
-    FIELD("ip_proto", F_UINT, ip_proto, UINT8_MAX),
-    FIELD("vlan", F_UINT, vlan, 4095),
-    FIELD("first_seen", F_TIME, first_seen_us, 0),
-    FIELD("last_seen", F_TIME, last_seen_us, 0),
-    FIELD("c2s_packets", F_UINT, c2s_packets, UINT64_MAX),
-    FIELD("c2s_bytes", F_UINT, c2s_bytes, UINT64_MAX),
-    FIELD("s2c_packets", F_UINT, s2c_packets, UINT64_MAX),
-    FIELD("s2c_bytes", F_UINT, s2c_bytes, UINT64_MAX),
-    FIELD("app", F_STR, app, 0),
-    FIELD("category", F_STR, category, 0),
-    FIELD("server_name", F_STR, server_name, 0),
-    FIELD("risks", F_RISKS, risks, 0),
-    FIELD("end_reason", F_REASON, end_reason, 0),
-    FIELD("tls_version", F_UINT, tls_version, UINT16_MAX),
-    FIELD("ja3c", F_STR, ja3c, 0),
+    KEY(flow_id, F_FLOW_ID),
+    KEY(event, F_EVENT),
+    ROW("ip_version", F_VERSION, ip_version, 6),
+    ADDR(src_ip),
+    NUM(src_port, UINT16_MAX),
+    ADDR(dst_ip),
+    NUM(dst_port, UINT16_MAX),
+    NUM(ip_proto, UINT8_MAX),
+    NUM(vlan, 4095),
+    TIME("first_seen", first_seen_us),
+    TIME("last_seen", last_seen_us),
+    NUM(c2s_packets, UINT64_MAX),
+    NUM(c2s_bytes, UINT64_MAX),
+    NUM(s2c_packets, UINT64_MAX),
+    NUM(s2c_bytes, UINT64_MAX),
+    TEXT(app),
+    TEXT(category),
+    TEXT(server_name),
+    KEY(risks, F_RISKS),
+    KEY(end_reason, F_REASON),
+    NUM(tls_version, UINT16_MAX),
+    TEXT(ja3c),
 };
 
-/* The unsigned member of f in the record (1, 2 or 8 bytes wide). */
+/* The unsigned member of f (1, 2 or 8 bytes wide; offsetof keeps it aligned). */
 static uint64_t load_uint(const struct tw_flow_record *r, const struct field *f)
 {
     const char *p = (const char *)r + f->off;
-    uint64_t v64;
-    uint16_t v16;
 
-    switch (f->size) {
-    case 1:
-        return *(const uint8_t *)p;
-    case 2:
-        memcpy(&v16, p, 2);
-        return v16;
-    default:
-        memcpy(&v64, p, 8);
-        return v64;
-    }
+    return f->size == 1 ? *(const uint8_t *)p
+                        : f->size == 2 ? *(const uint16_t *)p : *(const uint64_t *)p;
 }
 
 /* Stores v (at most f->max, so it fits) into the member of f. */
 static void store_uint(struct tw_flow_record *r, const struct field *f, uint64_t v)
 {
     char *p = (char *)r + f->off;
-    uint8_t v8 = (uint8_t)v;
-    uint16_t v16 = (uint16_t)v;
 
-    switch (f->size) {
-    case 1:
-        memcpy(p, &v8, 1);
-        break;
-    case 2:
-        memcpy(p, &v16, 2);
-        break;
-    default:
-        memcpy(p, &v, 8);
-    }
+    if (f->size == 1)
+        *(uint8_t *)p = (uint8_t)v;
+    else if (f->size == 2)
+        *(uint16_t *)p = (uint16_t)v;
+    else
+        *(uint64_t *)p = v;
+}
+
+static void put_name(struct out *o, const char *name)
+{
+    put_escaped(o, name, strlen(name));
 }
 
 static void put_risks(struct out *o, uint64_t risks)
@@ -349,7 +344,7 @@ static void put_risks(struct out *o, uint64_t risks)
         if (!first)
             put_mem(o, ",", 1);
         first = 0;
-        put_escaped(o, name, strlen(name));
+        put_name(o, name);
     }
     put_mem(o, "]", 1);
 }
@@ -385,7 +380,8 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
             put_flow_id(&o, r->flow_id);
             break;
         case F_EVENT:
-            put_escaped(&o, ev, strlen(ev));
+        case F_REASON:
+            put_name(&o, f->kind == F_EVENT ? ev : reason);
             break;
         case F_VERSION:
         case F_UINT:
@@ -402,9 +398,6 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
             break;
         case F_RISKS:
             put_risks(&o, r->risks);
-            break;
-        case F_REASON:
-            put_escaped(&o, reason, strlen(reason));
             break;
         }
     }
