@@ -151,8 +151,8 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
 {
     struct tw_alert_store *s;
 
-    if (p == NULL || p->sensor == NULL || p->sensor[0] == '\0' || strlen(p->sensor) >= 64 ||
-        p->batch == 0 || p->buffer_items == 0 || p->retention_s == 0) {
+    if (p == NULL || p->w.sensor == NULL || p->w.sensor[0] == '\0' || strlen(p->w.sensor) >= 64 ||
+        p->w.batch == 0 || p->buffer_items == 0 || p->w.retention_s == 0) {
         seterr(err, errlen, "redis: alert store needs a sensor, a batch, a buffer and a retention");
         return NULL;
     }
@@ -160,7 +160,7 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
         seterr(err, errlen, "redis: out of memory");
         return NULL;
     }
-    if ((s->e = tw_engine_open(p->url, &engine_ops, s, err, errlen)) == NULL) {
+    if ((s->e = tw_engine_open(p->w.url, &engine_ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }
@@ -169,23 +169,23 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
         tw_alert_store_close(s);
         return NULL;
     }
-    snprintf(s->sensor, sizeof(s->sensor), "%s", p->sensor);
-    s->retention_s = p->retention_s;
-    s->batch = p->batch < p->buffer_items ? p->batch : p->buffer_items;
+    snprintf(s->sensor, sizeof(s->sensor), "%s", p->w.sensor);
+    s->retention_s = p->w.retention_s;
+    s->batch = p->w.batch < p->buffer_items ? p->w.batch : p->buffer_items;
     s->cap = p->buffer_items;
-    s->flush_ms = p->flush_ms;
-    snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->retention_s);
+    s->flush_ms = p->w.flush_ms;
+    snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->w.retention_s);
     snprintf(s->guard_ex, sizeof(s->guard_ex), "%" PRIu32,
-             p->guard_ttl_s ? p->guard_ttl_s : p->retention_s);
-    if (p->run_dir != NULL && p->run_dir[0] != '\0') {
+             p->guard_ttl_s ? p->guard_ttl_s : p->w.retention_s);
+    if (p->w.run_dir != NULL && p->w.run_dir[0] != '\0') {
         int n = snprintf(s->hold_path, sizeof(s->hold_path), "%s/redis-alerts-%s.dat",
-                         p->run_dir, s->sensor);
+                         p->w.run_dir, s->sensor);
         if (n < 0 || (size_t)n >= sizeof(s->hold_path)) {
             seterr(err, errlen, "redis: run_dir too long for the alert hold file");
             tw_alert_store_close(s);
             return NULL;
         }
-        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->run_dir);
+        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->w.run_dir);
         if (load_held(s, err, errlen) != 0) {
             tw_alert_store_close(s);
             return NULL;
@@ -517,14 +517,9 @@ const char *tw_alert_store_hold_path(const struct tw_alert_store *s)
 
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out)
 {
-    struct tw_engine_stats es;
-
     *out = s->st;
     out->pending = s->count;
-    tw_engine_get_stats(s->e, &es);
-    out->connected = es.connected;
-    out->reconnects = es.reconnects;
-    out->errors += es.errors;
+    tw_engine_fold_stats(s->e, &out->connected, &out->reconnects, &out->errors);
 }
 
 void tw_alert_store_close(struct tw_alert_store *s)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "control/record/alert.h"
+#include "control/store/redis_engine.h"
 #include "dataplane/flow_record.h"
 
 /* ---- the Redis writer ------------------------------------------------------------------ */
@@ -35,17 +36,13 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
 struct tw_alert_store;
 
 struct tw_alert_store_params {
-    const char *url;        /* unix:///path or redis://host:port */
-    const char *sensor;
-    uint32_t retention_s;   /* redis.retention */
+    /* w.run_dir: items left at the end of a run wait for the next one in
+     * run_dir/redis-alerts-<sensor>.dat */
+    struct tw_writer_params w;
     uint32_t guard_ttl_s;   /* lifetime of the per-flow summary guards (redis.hot_window), so
                              * that guard memory is bounded like the flow records' own; 0 =
                              * retention */
-    uint32_t batch;         /* items per pipelined write */
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
-    uint32_t flush_ms;
-    const char *run_dir;    /* items left at the end of a run wait for the next one in
-                             * run_dir/redis-alerts-<sensor>.dat (spill.h); NULL = nowhere */
 };
 
 struct tw_alert_store_stats {

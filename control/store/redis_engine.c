@@ -478,6 +478,14 @@ void tw_engine_get_stats(const struct tw_engine *e, struct tw_engine_stats *out)
     out->connected = e->state == C_UP;
 }
 
+void tw_engine_fold_stats(const struct tw_engine *e, int *connected, uint64_t *reconnects,
+                          uint64_t *errors)
+{
+    *connected = e->state == C_UP;
+    *reconnects = e->st.reconnects;
+    *errors += e->st.errors;
+}
+
 void tw_engine_close(struct tw_engine *e)
 {
     if (e == NULL)

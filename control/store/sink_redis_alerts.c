@@ -110,7 +110,7 @@ int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_par
         snprintf(err, errlen, "redis: out of memory");
         return -1;
     }
-    snprintf(r->url, sizeof(r->url), "%s", p->url);
+    snprintf(r->url, sizeof(r->url), "%s", p->w.url);
     if ((r->store = tw_alert_store_open(p, err, errlen)) == NULL) {
         free(r);
         return -1;

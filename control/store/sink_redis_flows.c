@@ -128,7 +128,7 @@ int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p,
         snprintf(err, errlen, "redis: out of memory");
         return -1;
     }
-    snprintf(f->url, sizeof(f->url), "%s", p->url);
+    snprintf(f->url, sizeof(f->url), "%s", p->w.url);
     if ((f->store = tw_store_open(p, err, errlen)) == NULL) {
         free(f);
         return -1;
