@@ -51,6 +51,7 @@ struct tw_alert_store_stats {
     uint64_t dropped_full;  /* items refused: buffer full */
     uint64_t errors, reconnects;
     uint64_t recovered;     /* items an earlier run left in the hold file, queued first */
+    uint64_t held;          /* items the last tw_alert_store_hold kept for the next start */
     int connected;
 };
 
@@ -69,9 +70,12 @@ int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);
 /* Writes everything queued, for at most timeout_ms. Returns the items left unwritten. */
 uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms);
 /* Saves the items still queued (after the drain) to the hold file for the next start, or
- * removes the file when none are. Sets *held. Returns 0 (also without a hold file: *held is
- * then 0), or -1 with errno set when the file cannot be written. */
-int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held);
+ * removes the file when none are. Sets stats.held to how many it kept. Returns 0 (also
+ * without a hold file: held is then 0), or -1 with errno set when the file cannot be written
+ * (held 0). */
+int tw_alert_store_hold(struct tw_alert_store *s);
+/* The Redis URL the writer writes to, for messages. */
+const char *tw_alert_store_url(const struct tw_alert_store *s);
 /* The hold file's path ("" without one). */
 const char *tw_alert_store_hold_path(const struct tw_alert_store *s);
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out);

@@ -901,6 +901,11 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     return s;
 }
 
+const char *tw_store_url(const struct tw_store *s)
+{
+    return tw_engine_url(s->e);
+}
+
 const char *tw_store_spool_path(const struct tw_store *s)
 {
     return s->spool_records > 0 ? s->spool_path : NULL;

@@ -100,6 +100,9 @@ struct tw_engine;
 struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *ops, void *ctx,
                                  char *err, size_t errlen);
 
+/* The URL the engine was opened with (cut at 255 bytes), for messages. */
+const char *tw_engine_url(const struct tw_engine *e);
+
 /* Does the I/O that is due, without waiting: connects or finishes connecting (at most one
  * try a second), reads replies (calling ops.reply and ops.done), sends what the socket takes.
  * now_ms is monotonic. Returns 0, or -1 while Redis is unreachable. */

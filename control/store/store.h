@@ -96,6 +96,9 @@ struct tw_store_stats {
  * reason in err for a bad URL, a spool file that cannot be used, or no memory. */
 struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_t errlen);
 
+/* The Redis URL the store writes to, for messages. */
+const char *tw_store_url(const struct tw_store *s);
+
 /* The spool file's path, or NULL when the store keeps records in memory only. */
 const char *tw_store_spool_path(const struct tw_store *s);
 

@@ -186,11 +186,58 @@ static void test_routing_and_one_encoding(void **state)
     tw_sinks_close(&l);
 }
 
+/* The alert writer's hold file (alert_writer.c, the persist op of the Redis alerts row): what
+ * a run with Redis down keeps comes back first at the next start, also into a smaller
+ * redis.alert_buffer, whose ring then doubles until the held items fit. */
+static void test_alert_hold(void **state)
+{
+    char dir[] = "/tmp/tw_hold_XXXXXX", path[64], err[256];
+    struct tw_alert_store_params p = {
+        .w = {.url = "unix:///nonexistent/tw.sock", .sensor = "t", .retention_s = 60,
+              .batch = 2, .flush_ms = 10},
+        .buffer_items = 4,
+    };
+    struct tw_alert_store_stats st;
+    struct tw_alert_store *s;
+    struct tw_alert a;
+    (void)state;
+
+    memset(&a, 0, sizeof(a));
+    assert_non_null(mkdtemp(dir));
+    p.w.run_dir = dir;
+    s = tw_alert_store_open(&p, err, sizeof(err));
+    assert_non_null(s);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(tw_alert_store_put_alert(s, &a), 0);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), -1); /* full */
+    assert_int_equal(tw_alert_store_hold(s), 0);
+    tw_alert_store_get_stats(s, &st);
+    assert_int_equal(st.held, 4);
+    assert_int_equal(st.pending, 4);
+    tw_alert_store_close(s);
+
+    p.buffer_items = 3; /* 4 held: the ring grows to 6 */
+    s = tw_alert_store_open(&p, err, sizeof(err));
+    assert_non_null(s);
+    tw_alert_store_get_stats(s, &st);
+    assert_int_equal(st.recovered, 4);
+    assert_int_equal(st.pending, 4);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), 0);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), 0);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), -1);
+    tw_alert_store_close(s);
+
+    snprintf(path, sizeof(path), "%s/redis-alerts-t.dat", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_record_in_jsonl),
         cmocka_unit_test(test_routing_and_one_encoding),
+        cmocka_unit_test(test_alert_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
