@@ -50,23 +50,14 @@ static int notes(void *ctx, int at_end, FILE *err)
     struct tw_alert_store_stats as;
 
     tw_alert_store_get_stats(ctx, &as);
-    if (!at_end) {
-        if (as.recovered)
-            fprintf(err, "tapwatch: %s: %" PRIu64 " alerts and summary updates of an earlier run "
-                         "waited for Redis; writing them first\n",
-                    tw_alert_store_hold_path(ctx), as.recovered);
-        return 0;
-    }
-    /* after the drain and the hold: pending is what the drain could not write */
-    if (as.held)
-        fprintf(err, "tapwatch: Redis %s did not come back: %" PRIu64 " alerts and summary "
-                     "updates wait in %s; the next start writes them first\n",
-                tw_alert_store_url(ctx), as.held, tw_alert_store_hold_path(ctx));
-    if (as.pending <= as.held)
-        return 0;
-    fprintf(err, "tapwatch: Redis %s: %" PRIu64 " alerts and summary updates did not reach Redis\n",
-            tw_alert_store_url(ctx), as.pending - as.held);
-    return -1;
+    /* at the end (after the drain and the hold) pending is what the drain could not write */
+    return tw_sink_carry_notes(
+        &(struct tw_sink_carry){.url = tw_alert_store_url(ctx),
+                                .path = tw_alert_store_hold_path(ctx),
+                                .noun = "alerts and summary updates",
+                                .recovered = as.recovered, .kept = as.held,
+                                .lost = as.pending > as.held ? as.pending - as.held : 0},
+        at_end, err);
 }
 
 static void close_alerts(void *ctx)

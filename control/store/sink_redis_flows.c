@@ -67,25 +67,16 @@ static int notes(void *ctx, int at_end, FILE *err)
     struct tw_store_stats st;
 
     tw_store_get_stats(ctx, &st);
-    if (!at_end) {
-        if (st.recovered)
-            fprintf(err, "tapwatch: %s: %" PRIu64 " flow records of an earlier run waited for "
-                         "Redis; writing them first\n",
-                    tw_store_spool_path(ctx), st.recovered);
-        return 0;
-    }
-    if (st.persisted)
-        fprintf(err, "tapwatch: Redis %s did not come back: %" PRIu64 " flow records wait in %s; "
-                     "the next start writes them first\n",
-                url, st.persisted, tw_store_spool_path(ctx));
-    if (st.pending == 0 && st.dropped_full == 0)
-        return 0;
     const char *why = st.connected ? "Redis failed" : "cannot connect";
-    if (strncmp(url, "unix://", 7) == 0 && access(url + 7, F_OK) != 0)
-        why = strerror(errno);
-    fprintf(err, "tapwatch: Redis %s: %s; %" PRIu64 " flow records did not reach Redis\n", url,
-            why, st.pending + st.dropped_full);
-    return -1;
+    if (at_end && strncmp(url, "unix://", 7) == 0 && access(url + 7, F_OK) != 0)
+        why = strerror(errno); /* the socket is gone: say so */
+    return tw_sink_carry_notes(&(struct tw_sink_carry){.url = url,
+                                                       .path = tw_store_spool_path(ctx),
+                                                       .noun = "flow records", .why = why,
+                                                       .recovered = st.recovered,
+                                                       .kept = st.persisted,
+                                                       .lost = st.pending + st.dropped_full},
+                               at_end, err);
 }
 
 static void close_flows(void *ctx)

@@ -232,12 +232,49 @@ static void test_alert_hold(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The notes of the Redis rows, word for word as the operator reads them (and as
+ * test_redis_outage.sh looks for them). */
+static void test_carry_notes(void **state)
+{
+    struct tw_sink_carry c = {.url = "unix:///run/r.sock", .path = "run/x.dat",
+                              .noun = "flow records", .recovered = 3};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    (void)state;
+
+    assert_non_null(f);
+    assert_int_equal(tw_sink_carry_notes(&c, 0, f), 0);
+    c.kept = 5;
+    assert_int_equal(tw_sink_carry_notes(&c, 1, f), 0); /* kept, none lost */
+    c.lost = 2;
+    c.why = "cannot connect";
+    assert_int_equal(tw_sink_carry_notes(&c, 1, f), -1);
+    c.kept = 0;
+    c.why = NULL;
+    c.noun = "alerts and summary updates";
+    assert_int_equal(tw_sink_carry_notes(&c, 1, f), -1);
+    fclose(f);
+    assert_string_equal(
+        text,
+        "tapwatch: run/x.dat: 3 flow records of an earlier run waited for Redis; writing them "
+        "first\n"
+        "tapwatch: Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
+        "the next start writes them first\n"
+        "tapwatch: Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
+        "the next start writes them first\n"
+        "tapwatch: Redis unix:///run/r.sock: cannot connect; 2 flow records did not reach Redis\n"
+        "tapwatch: Redis unix:///run/r.sock: 2 alerts and summary updates did not reach Redis\n");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_record_in_jsonl),
         cmocka_unit_test(test_routing_and_one_encoding),
         cmocka_unit_test(test_alert_hold),
+        cmocka_unit_test(test_carry_notes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
