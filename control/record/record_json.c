@@ -266,7 +266,7 @@ struct field {
     size_t lit_len;
     enum field_kind kind;
     size_t off, size; /* the member of struct tw_flow_record */
-    uint64_t max;     /* F_UINT */
+    uint64_t max;     /* F_UINT, F_VERSION: the largest value read back */
 };
 
 #define ROW(name, kind, member, max)                                                        \
