@@ -17,16 +17,22 @@ static int open_alerts_jsonl(struct tw_sink *s, const struct tw_outputs_params *
     return tw_sink_jsonl_open(s, p->alerts_jsonl, TW_TAKES_ALERT, "--alerts-jsonl", err, errlen);
 }
 
+/* What both Redis writers take from the [redis] section. */
+static struct tw_writer_params writer_params(const struct tw_config *c)
+{
+    return (struct tw_writer_params){
+        .url = c->redis.url, .sensor = c->sensor, .retention_s = c->redis.retention_s,
+        .batch = c->redis.batch, .flush_ms = c->redis.flush_ms, .run_dir = c->run_dir,
+    };
+}
+
 static int open_redis_flows(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
                             size_t errlen)
 {
     const struct tw_config *c = p->cfg;
     struct tw_store_params sp = {
-        .url = c->redis.url, .sensor = c->sensor, .hot_window_s = c->redis.hot_window_s,
-        .retention_s = c->redis.retention_s,
-        .batch = c->redis.batch, .buffer_records = c->redis.buffer_records,
-        .flush_ms = c->redis.flush_ms, .run_dir = c->run_dir,
-        .spool_records = c->redis.spool_file_records,
+        .w = writer_params(c), .hot_window_s = c->redis.hot_window_s,
+        .buffer_records = c->redis.buffer_records, .spool_records = c->redis.spool_file_records,
     };
     return tw_sink_redis_flows_open(s, &sp, err, errlen);
 }
@@ -36,10 +42,8 @@ static int open_redis_alerts(struct tw_sink *s, const struct tw_outputs_params *
 {
     const struct tw_config *c = p->cfg;
     struct tw_alert_store_params ap = {
-        .url = c->redis.url, .sensor = c->sensor, .retention_s = c->redis.retention_s,
-        .guard_ttl_s = c->redis.hot_window_s,
-        .batch = c->redis.batch, .buffer_items = c->redis.alert_buffer,
-        .flush_ms = c->redis.flush_ms, .run_dir = c->run_dir,
+        .w = writer_params(c), .guard_ttl_s = c->redis.hot_window_s,
+        .buffer_items = c->redis.alert_buffer,
     };
     return tw_sink_redis_alerts_open(s, &ap, err, errlen);
 }

@@ -20,39 +20,34 @@
 #define TW_WAYS 8
 
 struct tw_policy_state {
-    struct flow_slot *slots;
     uint32_t nbuckets;
     uint64_t clock;
     struct tw_upload_acc *acc;
     struct tw_policy_state_stats st;
+    struct flow_slot slots[]; /* nbuckets * TW_WAYS, allocated with the state */
 };
 
 struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
 {
-    struct tw_policy_state *st = calloc(1, sizeof(*st));
+    struct tw_policy_state *st;
     uint32_t nb = 128;
 
-    if (st == NULL)
-        return NULL;
     while ((uint64_t)nb * TW_WAYS < flows_max && nb < (1u << 26))
         nb *= 2;
-    st->nbuckets = nb;
-    st->slots = calloc((size_t)nb * TW_WAYS, sizeof(*st->slots));
-    st->acc = tw_upload_acc_new();
-    if (st->slots == NULL || st->acc == NULL) {
-        tw_policy_state_free(st);
+    st = calloc(1, sizeof(*st) + (size_t)nb * TW_WAYS * sizeof(st->slots[0]));
+    if (st == NULL || (st->acc = tw_upload_acc_new()) == NULL) {
+        free(st);
         errno = ENOMEM;
         return NULL;
     }
+    st->nbuckets = nb;
     return st;
 }
 
 void tw_policy_state_free(struct tw_policy_state *st)
 {
-    if (st == NULL)
-        return;
-    free(st->slots);
-    tw_upload_acc_free(st->acc);
+    if (st != NULL)
+        tw_upload_acc_free(st->acc);
     free(st);
 }
 

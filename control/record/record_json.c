@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,7 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Copies the fixed-size field src (NUL-terminated or full) into out as valid UTF-8, each bad
- * byte becoming U+FFFD. out must hold 3 * srclen + 1 bytes. */
-static void utf8_sanitize(const char *src, size_t srclen, char *out)
+void tw_utf8_sanitize(const char *src, size_t srclen, char *out)
 {
     const unsigned char *s = (const unsigned char *)src;
     size_t n = strnlen(src, srclen), o = 0;
@@ -117,8 +116,6 @@ static void put_mem(struct out *o, const char *s, size_t n)
     memcpy(o->p, s, n);
     o->p += n;
 }
-
-#define PUT_LIT(o, lit) put_mem((o), (lit), sizeof(lit) - 1)
 
 static void put_u64(struct out *o, uint64_t v)
 {
@@ -195,7 +192,7 @@ static void put_str_field(struct out *o, const char *field, size_t size)
     n = strnlen(field, size);
     for (size_t i = 0; i < n; i++)
         if (s[i] >= 0x80) {
-            utf8_sanitize(field, size, clean);
+            tw_utf8_sanitize(field, size, clean);
             put_escaped(o, clean, strlen(clean));
             return;
         }
@@ -245,72 +242,166 @@ const char *tw_risk_label(unsigned bit, char num[4])
     return num;
 }
 
-int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    struct out o = {.p = buf, .end = buf + (len > 0 ? len - 1 : 0), .full = len == 0};
-    char id[18];
-    const char *ev = r->event >= 1 && r->event <= 3 ? event_names[r->event] : "unknown";
-    const char *reason = tw_end_reason_name(r->end_reason);
-    int v4 = r->ip_version == 4, first = 1;
+/* ---- the keys ----
+ *
+ * Every key of the object, in the order it is written; the reader takes them in the same
+ * order (ip_version before the two addresses, which need it). One row a key, so that the
+ * writer and the reader cannot disagree on a name, a field or a bound. */
 
-    id[0] = id[17] = '"';
-    for (int i = 0; i < 16; i++)
-        id[1 + i] = hex[(r->flow_id >> (60 - 4 * i)) & 0xf];
-    PUT_LIT(&o, "{\"flow_id\":");
-    put_mem(&o, id, 18);
-    PUT_LIT(&o, ",\"event\":");
-    put_escaped(&o, ev, strlen(ev));
-    PUT_LIT(&o, ",\"ip_version\":");
-    put_u64(&o, r->ip_version);
-    PUT_LIT(&o, ",\"src_ip\":");
-    put_addr(&o, r->src_ip, v4);
-    PUT_LIT(&o, ",\"src_port\":");
-    put_u64(&o, r->src_port);
-    PUT_LIT(&o, ",\"dst_ip\":");
-    put_addr(&o, r->dst_ip, v4);
-    PUT_LIT(&o, ",\"dst_port\":");
-    put_u64(&o, r->dst_port);
-    PUT_LIT(&o, ",\"ip_proto\":");
-    put_u64(&o, r->ip_proto);
-    PUT_LIT(&o, ",\"vlan\":");
-    put_u64(&o, r->vlan);
-    PUT_LIT(&o, ",\"first_seen\":");
-    put_time(&o, r->first_seen_us);
-    PUT_LIT(&o, ",\"last_seen\":");
-    put_time(&o, r->last_seen_us);
-    PUT_LIT(&o, ",\"c2s_packets\":");
-    put_u64(&o, r->c2s_packets);
-    PUT_LIT(&o, ",\"c2s_bytes\":");
-    put_u64(&o, r->c2s_bytes);
-    PUT_LIT(&o, ",\"s2c_packets\":");
-    put_u64(&o, r->s2c_packets);
-    PUT_LIT(&o, ",\"s2c_bytes\":");
-    put_u64(&o, r->s2c_bytes);
-    PUT_LIT(&o, ",\"app\":");
-    put_str_field(&o, r->app, sizeof(r->app));
-    PUT_LIT(&o, ",\"category\":");
-    put_str_field(&o, r->category, sizeof(r->category));
-    PUT_LIT(&o, ",\"server_name\":");
-    put_str_field(&o, r->server_name, sizeof(r->server_name));
-    PUT_LIT(&o, ",\"risks\":[");
+enum field_kind {
+    F_FLOW_ID, /* 16 hex digits, quoted */
+    F_EVENT,   /* event_names */
+    F_VERSION, /* 4 or 6 */
+    F_ADDR,    /* inet_ntop text of the record's IP version */
+    F_UINT,    /* a number up to max */
+    F_TIME,    /* "seconds.micros" */
+    F_STR,     /* a fixed-size text field */
+    F_RISKS,   /* an array of risk labels */
+    F_REASON,  /* tw_end_reason_name */
+};
+
+struct field {
+    const char *name;
+    const char *lit; /* "\"name\":" as written */
+    size_t lit_len;
+    enum field_kind kind;
+    size_t off, size; /* the member of struct tw_flow_record */
+    uint64_t max;     /* F_UINT, F_VERSION: the largest value read back */
+};
+
+#define ROW(name, kind, member, max)                                                        \
+    {name, "\"" name "\":", sizeof("\"" name "\":") - 1, kind,                              \
+     offsetof(struct tw_flow_record, member), sizeof(((struct tw_flow_record *)0)->member), max}
+/* the rows by kind: most keys are named as their member */
+#define KEY(member, kind) ROW(#member, kind, member, 0)
+#define NUM(member, max) ROW(#member, F_UINT, member, max)
+#define ADDR(member) ROW(#member, F_ADDR, member, 0)
+#define TEXT(member) ROW(#member, F_STR, member, 0)
+#define TIME(name, member) ROW(name, F_TIME, member, 0)
+
+static const struct field fields[] = {
+    KEY(flow_id, F_FLOW_ID),
+    KEY(event, F_EVENT),
+    ROW("ip_version", F_VERSION, ip_version, 6),
+    ADDR(src_ip),
+    NUM(src_port, UINT16_MAX),
+    ADDR(dst_ip),
+    NUM(dst_port, UINT16_MAX),
+    NUM(ip_proto, UINT8_MAX),
+    NUM(vlan, 4095),
+    TIME("first_seen", first_seen_us),
+    TIME("last_seen", last_seen_us),
+    NUM(c2s_packets, UINT64_MAX),
+    NUM(c2s_bytes, UINT64_MAX),
+    NUM(s2c_packets, UINT64_MAX),
+    NUM(s2c_bytes, UINT64_MAX),
+    TEXT(app),
+    TEXT(category),
+    TEXT(server_name),
+    KEY(risks, F_RISKS),
+    KEY(end_reason, F_REASON),
+    NUM(tls_version, UINT16_MAX),
+    TEXT(ja3c),
+};
+
+/* The unsigned member of f (1, 2 or 8 bytes wide; offsetof keeps it aligned). */
+static uint64_t load_uint(const struct tw_flow_record *r, const struct field *f)
+{
+    const char *p = (const char *)r + f->off;
+
+    return f->size == 1 ? *(const uint8_t *)p
+                        : f->size == 2 ? *(const uint16_t *)p : *(const uint64_t *)p;
+}
+
+/* Stores v (at most f->max, so it fits) into the member of f. */
+static void store_uint(struct tw_flow_record *r, const struct field *f, uint64_t v)
+{
+    char *p = (char *)r + f->off;
+
+    if (f->size == 1)
+        *(uint8_t *)p = (uint8_t)v;
+    else if (f->size == 2)
+        *(uint16_t *)p = (uint16_t)v;
+    else
+        *(uint64_t *)p = v;
+}
+
+static void put_name(struct out *o, const char *name)
+{
+    put_escaped(o, name, strlen(name));
+}
+
+static void put_risks(struct out *o, uint64_t risks)
+{
+    int first = 1;
+
+    put_mem(o, "[", 1);
     for (unsigned bit = 0; bit < 64; bit++) {
-        if (!(r->risks & ((uint64_t)1 << bit)))
+        if (!(risks & ((uint64_t)1 << bit)))
             continue;
         char num[4];
         const char *name = tw_risk_label(bit, num);
         if (!first)
-            put_mem(&o, ",", 1);
+            put_mem(o, ",", 1);
         first = 0;
-        put_escaped(&o, name, strlen(name));
+        put_name(o, name);
     }
-    PUT_LIT(&o, "],\"end_reason\":");
-    put_escaped(&o, reason, strlen(reason));
-    PUT_LIT(&o, ",\"tls_version\":");
-    put_u64(&o, r->tls_version);
-    PUT_LIT(&o, ",\"ja3c\":");
-    put_str_field(&o, r->ja3c, sizeof(r->ja3c));
-    PUT_LIT(&o, "}");
+    put_mem(o, "]", 1);
+}
+
+static void put_flow_id(struct out *o, uint64_t id)
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[18];
+
+    text[0] = text[17] = '"';
+    for (int i = 0; i < 16; i++)
+        text[1 + i] = hex[(id >> (60 - 4 * i)) & 0xf];
+    put_mem(o, text, 18);
+}
+
+int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
+{
+    struct out o = {.p = buf, .end = buf + (len > 0 ? len - 1 : 0), .full = len == 0};
+    const char *ev = r->event >= 1 && r->event <= 3 ? event_names[r->event] : "unknown";
+    const char *reason = tw_end_reason_name(r->end_reason);
+    int v4 = r->ip_version == 4;
+
+    put_mem(&o, "{", 1);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const struct field *f = &fields[i];
+        const char *member = (const char *)r + f->off;
+
+        if (i > 0)
+            put_mem(&o, ",", 1);
+        put_mem(&o, f->lit, f->lit_len);
+        switch (f->kind) {
+        case F_FLOW_ID:
+            put_flow_id(&o, r->flow_id);
+            break;
+        case F_EVENT:
+        case F_REASON:
+            put_name(&o, f->kind == F_EVENT ? ev : reason);
+            break;
+        case F_VERSION:
+        case F_UINT:
+            put_u64(&o, load_uint(r, f));
+            break;
+        case F_ADDR:
+            put_addr(&o, (const uint8_t *)member, v4);
+            break;
+        case F_TIME:
+            put_time(&o, load_uint(r, f));
+            break;
+        case F_STR:
+            put_str_field(&o, member, f->size);
+            break;
+        case F_RISKS:
+            put_risks(&o, r->risks);
+            break;
+        }
+    }
+    put_mem(&o, "}", 1);
     if (o.full)
         return -1;
     *o.p = '\0';
@@ -454,70 +545,44 @@ static int risk_from_name(const char *name)
     return -1;
 }
 
-static int from_object(json_object *o, struct tw_flow_record *r, char *err, size_t errlen)
+static int get_flow_id(json_object *o, uint64_t *id, char *err, size_t errlen)
 {
-    json_object *v;
-    uint64_t u;
-    char *end;
+    json_object *v = get_key(o, "flow_id", json_type_string, err, errlen);
     const char *s;
-    int rc;
+    char *end;
 
-    if (!json_object_is_type(o, json_type_object))
-        return fail(err, errlen, "not a JSON object");
-
-    if ((v = get_key(o, "flow_id", json_type_string, err, errlen)) == NULL)
+    if (v == NULL)
         return -1;
     s = json_object_get_string(v);
     errno = 0;
-    r->flow_id = strtoull(s, &end, 16);
+    *id = strtoull(s, &end, 16);
     if (strlen(s) != 16 || *end != '\0' || errno != 0)
         return fail(err, errlen, "key \"flow_id\": expected 16 hex digits");
+    return 0;
+}
 
-    if ((v = get_key(o, "event", json_type_string, err, errlen)) == NULL)
+static int get_event(json_object *o, uint8_t *event, char *err, size_t errlen)
+{
+    json_object *v = get_key(o, "event", json_type_string, err, errlen);
+    const char *s;
+
+    if (v == NULL)
         return -1;
     s = json_object_get_string(v);
     for (unsigned i = TW_EVENT_CLASSIFIED; i <= TW_EVENT_END; i++)
-        if (strcmp(s, event_names[i]) == 0)
-            r->event = (uint8_t)i;
-    if (r->event == 0)
-        return fail(err, errlen, "key \"event\": unknown event \"%s\"", s);
+        if (strcmp(s, event_names[i]) == 0) {
+            *event = (uint8_t)i;
+            return 0;
+        }
+    return fail(err, errlen, "key \"event\": unknown event \"%s\"", s);
+}
 
-    if (get_uint(o, "ip_version", 6, &u, err, errlen) < 0)
-        return -1;
-    if (u != 4 && u != 6)
-        return fail(err, errlen, "key \"ip_version\": expected 4 or 6");
-    r->ip_version = (uint8_t)u;
-    if (get_addr(o, "src_ip", u == 4, r->src_ip, err, errlen) < 0 ||
-        get_addr(o, "dst_ip", u == 4, r->dst_ip, err, errlen) < 0)
-        return -1;
+static int get_risks(json_object *o, uint64_t *risks, char *err, size_t errlen)
+{
+    json_object *v = get_key(o, "risks", json_type_array, err, errlen);
+    int rc;
 
-    if (get_uint(o, "src_port", UINT16_MAX, &u, err, errlen) < 0)
-        return -1;
-    r->src_port = (uint16_t)u;
-    if (get_uint(o, "dst_port", UINT16_MAX, &u, err, errlen) < 0)
-        return -1;
-    r->dst_port = (uint16_t)u;
-    if (get_uint(o, "ip_proto", UINT8_MAX, &u, err, errlen) < 0)
-        return -1;
-    r->ip_proto = (uint8_t)u;
-    if (get_uint(o, "vlan", 4095, &u, err, errlen) < 0)
-        return -1;
-    r->vlan = (uint16_t)u;
-    if (get_time(o, "first_seen", &r->first_seen_us, err, errlen) < 0 ||
-        get_time(o, "last_seen", &r->last_seen_us, err, errlen) < 0)
-        return -1;
-    if (get_uint(o, "c2s_packets", UINT64_MAX, &r->c2s_packets, err, errlen) < 0 ||
-        get_uint(o, "c2s_bytes", UINT64_MAX, &r->c2s_bytes, err, errlen) < 0 ||
-        get_uint(o, "s2c_packets", UINT64_MAX, &r->s2c_packets, err, errlen) < 0 ||
-        get_uint(o, "s2c_bytes", UINT64_MAX, &r->s2c_bytes, err, errlen) < 0)
-        return -1;
-    if (get_str(o, "app", r->app, sizeof(r->app), err, errlen) < 0 ||
-        get_str(o, "category", r->category, sizeof(r->category), err, errlen) < 0 ||
-        get_str(o, "server_name", r->server_name, sizeof(r->server_name), err, errlen) < 0 ||
-        get_str(o, "ja3c", r->ja3c, sizeof(r->ja3c), err, errlen) < 0)
-        return -1;
-
-    if ((v = get_key(o, "risks", json_type_array, err, errlen)) == NULL)
+    if (v == NULL)
         return -1;
     for (size_t i = 0; i < json_object_array_length(v); i++) {
         json_object *e = json_object_array_get_idx(v, i);
@@ -526,18 +591,69 @@ static int from_object(json_object *o, struct tw_flow_record *r, char *err, size
         if ((rc = risk_from_name(json_object_get_string(e))) < 0)
             return fail(err, errlen, "key \"risks\": unknown risk \"%s\"",
                         json_object_get_string(e));
-        r->risks |= (uint64_t)1 << rc;
+        *risks |= (uint64_t)1 << rc;
     }
+    return 0;
+}
 
-    if ((v = get_key(o, "end_reason", json_type_string, err, errlen)) == NULL)
+static int get_reason(json_object *o, uint8_t *reason, char *err, size_t errlen)
+{
+    json_object *v = get_key(o, "end_reason", json_type_string, err, errlen);
+    int rc;
+
+    if (v == NULL)
         return -1;
     if ((rc = tw_end_reason_from_name(json_object_get_string(v))) < 0)
         return fail(err, errlen, "key \"end_reason\": unknown reason \"%s\"",
                     json_object_get_string(v));
-    r->end_reason = (uint8_t)rc;
-    if (get_uint(o, "tls_version", UINT16_MAX, &u, err, errlen) < 0)
-        return -1;
-    r->tls_version = (uint16_t)u;
+    *reason = (uint8_t)rc;
+    return 0;
+}
+
+/* Reads the key of f into the record. Returns 0, or -1 with a reason in err. */
+static int get_field(json_object *o, const struct field *f, struct tw_flow_record *r, char *err,
+                     size_t errlen)
+{
+    char *member = (char *)r + f->off;
+    uint64_t u = 0; /* set by every path that reads it; gcc cannot tell */
+
+    switch (f->kind) {
+    case F_FLOW_ID:
+        return get_flow_id(o, &r->flow_id, err, errlen);
+    case F_EVENT:
+        return get_event(o, &r->event, err, errlen);
+    case F_VERSION:
+    case F_UINT:
+        if (get_uint(o, f->name, f->max, &u, err, errlen) < 0)
+            return -1;
+        if (f->kind == F_VERSION && u != 4 && u != 6)
+            return fail(err, errlen, "key \"%s\": expected 4 or 6", f->name);
+        store_uint(r, f, u);
+        return 0;
+    case F_ADDR:
+        return get_addr(o, f->name, r->ip_version == 4, (uint8_t *)member, err, errlen);
+    case F_TIME:
+        if (get_time(o, f->name, &u, err, errlen) < 0)
+            return -1;
+        store_uint(r, f, u);
+        return 0;
+    case F_STR:
+        return get_str(o, f->name, member, f->size, err, errlen);
+    case F_RISKS:
+        return get_risks(o, &r->risks, err, errlen);
+    case F_REASON:
+        return get_reason(o, &r->end_reason, err, errlen);
+    }
+    return fail(err, errlen, "key \"%s\": unknown kind", f->name);
+}
+
+static int from_object(json_object *o, struct tw_flow_record *r, char *err, size_t errlen)
+{
+    if (!json_object_is_type(o, json_type_object))
+        return fail(err, errlen, "not a JSON object");
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (get_field(o, &fields[i], r, err, errlen) < 0)
+            return -1;
     return 0;
 }
 

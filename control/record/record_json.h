@@ -39,6 +39,12 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len);
  * with a reason in err when the text is not such an object. */
 int tw_record_from_json(const char *text, struct tw_flow_record *r, char *err, size_t errlen);
 
+/* Copies the fixed-size field src (NUL-terminated or full) into out as valid UTF-8, each
+ * byte that is not part of a valid sequence becoming U+FFFD (overlong forms, surrogates and
+ * code points above U+10FFFF are invalid, as RFC 3629 says). out must hold 3 * srclen + 1
+ * bytes. Used by tw_record_to_json for app, category, server_name and ja3c. */
+void tw_utf8_sanitize(const char *src, size_t srclen, char *out);
+
 /* Name of nDPI risk bit n (as ndpi_risk2str prints it in nDPI 4.2), NULL if unused. */
 const char *tw_risk_name(unsigned bit);
 

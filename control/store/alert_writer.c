@@ -81,7 +81,6 @@ struct item {
 struct tw_alert_store {
     char sensor[64];
     uint32_t retention_s, batch, cap, flush_ms;
-    struct item *ring;
     uint32_t head, count, sent; /* items head .. head+count-1, the first `sent` in flight */
     struct tw_engine *e;
     uint64_t last_flush_ms;
@@ -93,6 +92,7 @@ struct tw_alert_store {
     char hold_path[PATH_MAX];  /* items left at the end of a run wait here ("" = nowhere) */
     uint64_t from_hold;        /* items at the head that came from that file */
     struct tw_alert_store_stats st;
+    struct item ring[];        /* cap items, allocated with the writer */
 };
 
 static void seterr(char *err, size_t errlen, const char *msg)
@@ -103,46 +103,39 @@ static void seterr(char *err, size_t errlen, const char *msg)
 
 static const struct tw_engine_ops engine_ops;
 
-/* Takes an item of the hold file at open time: the ring grows when it is short. */
-static int take_held(struct tw_alert_store *s, const struct item *item)
+/* Opens the hold file an earlier run left at path, if there is one (*sp NULL when there is
+ * none). Returns 0, or -1 with a one-line reason. */
+static int open_held(const char *path, uint32_t capacity, struct tw_spill **sp, char *err,
+                     size_t errlen)
 {
-    if (s->count == s->cap) {
-        struct item *bigger = realloc(s->ring, (size_t)s->cap * 2 * sizeof(*bigger));
-        if (bigger == NULL)
-            return -1;
-        s->ring = bigger; /* head is 0 at open time: the items are in order */
-        s->cap *= 2;
-    }
-    s->ring[s->count++] = *item;
-    return 0;
+    uint64_t recovered;
+
+    *sp = NULL;
+    if (path[0] == '\0' || access(path, F_OK) != 0)
+        return 0;
+    *sp = tw_spill_open(path, sizeof(struct item), capacity, &recovered, err, errlen);
+    return *sp != NULL ? 0 : -1;
 }
 
-/* Queues the items an earlier run left in the hold file, first; the file stays until they
- * are all written. Returns 0 (also when there is none), or -1 with a one-line reason. */
-static int load_held(struct tw_alert_store *s, char *err, size_t errlen)
+/* Queues the items of the hold file sp first (the ring was made large enough for them all);
+ * the file stays until they are all written. Returns 0, or -1 with a one-line reason. */
+static int load_held(struct tw_alert_store *s, struct tw_spill *sp, char *err, size_t errlen)
 {
-    struct item chunk[16];
-    uint64_t nums[16], recovered, corrupt = 0;
-    struct tw_spill *sp;
+    uint64_t nums[16], corrupt = 0;
     int n = 0;
 
-    if (access(s->hold_path, F_OK) != 0)
-        return 0;
-    sp = tw_spill_open(s->hold_path, sizeof(struct item), s->cap, &recovered, err, errlen);
-    if (sp == NULL)
-        return -1;
-    while (tw_spill_unread(sp) > 0 && (n = tw_spill_read(sp, chunk, nums, 16, &corrupt)) >= 0)
-        for (int i = 0; i < n && n >= 0; i++)
-            if (take_held(s, &chunk[i]) != 0)
-                n = -2;
-    tw_spill_close(sp);
+    while (tw_spill_unread(sp) > 0 && s->count < s->cap && n >= 0) {
+        uint32_t room = s->cap - s->count < 16 ? s->cap - s->count : 16;
+        if ((n = tw_spill_read(sp, &s->ring[s->count], nums, (int)room, &corrupt)) > 0)
+            s->count += (uint32_t)n;
+    }
     if (n < 0) {
-        snprintf(err, errlen, "redis spill %s: %s", s->hold_path,
-                 n == -1 ? "cannot read it" : "out of memory for its items");
+        snprintf(err, errlen, "redis spill %s: cannot read it", s->hold_path);
         return -1;
     }
     s->st.errors += corrupt; /* damaged slots: those items are lost */
     s->from_hold = s->count;
+    s->st.recovered = s->count;
     return 0;
 }
 
@@ -150,48 +143,57 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
                                            size_t errlen)
 {
     struct tw_alert_store *s;
+    struct tw_spill *held;
+    char hold_path[PATH_MAX] = "";
+    uint32_t cap;
 
-    if (p == NULL || p->sensor == NULL || p->sensor[0] == '\0' || strlen(p->sensor) >= 64 ||
-        p->batch == 0 || p->buffer_items == 0 || p->retention_s == 0) {
+    if (p == NULL || p->w.sensor == NULL || p->w.sensor[0] == '\0' || strlen(p->w.sensor) >= 64 ||
+        p->w.batch == 0 || p->buffer_items == 0 || p->w.retention_s == 0) {
         seterr(err, errlen, "redis: alert store needs a sensor, a batch, a buffer and a retention");
         return NULL;
     }
-    if ((s = calloc(1, sizeof(*s))) == NULL) {
-        seterr(err, errlen, "redis: out of memory");
+    if (p->w.run_dir != NULL && p->w.run_dir[0] != '\0') {
+        int n = snprintf(hold_path, sizeof(hold_path), "%s/redis-alerts-%s.dat", p->w.run_dir,
+                         p->w.sensor);
+        if (n < 0 || (size_t)n >= sizeof(hold_path)) {
+            seterr(err, errlen, "redis: run_dir too long for the alert hold file");
+            return NULL;
+        }
+    }
+    if (open_held(hold_path, p->buffer_items, &held, err, errlen) != 0)
+        return NULL;
+    /* the ring takes every held item: doubled while short (an earlier run may have had a
+     * larger redis.alert_buffer) */
+    for (cap = p->buffer_items; held != NULL && tw_spill_unread(held) > cap && cap < 1u << 31;)
+        cap *= 2;
+    if ((s = calloc(1, sizeof(*s) + (size_t)cap * sizeof(s->ring[0]))) == NULL) {
+        seterr(err, errlen, "redis: out of memory for the alert buffer");
+        tw_spill_close(held);
         return NULL;
     }
-    if ((s->e = tw_engine_open(p->url, &engine_ops, s, err, errlen)) == NULL) {
+    s->cap = cap;
+    snprintf(s->hold_path, sizeof(s->hold_path), "%s", hold_path);
+    if (held != NULL) {
+        int rc = load_held(s, held, err, errlen);
+        tw_spill_close(held);
+        if (rc != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if ((s->e = tw_engine_open(p->w.url, &engine_ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }
-    if ((s->ring = calloc(p->buffer_items, sizeof(*s->ring))) == NULL) {
-        seterr(err, errlen, "redis: out of memory for the alert buffer");
-        tw_alert_store_close(s);
-        return NULL;
-    }
-    snprintf(s->sensor, sizeof(s->sensor), "%s", p->sensor);
-    s->retention_s = p->retention_s;
-    s->batch = p->batch < p->buffer_items ? p->batch : p->buffer_items;
-    s->cap = p->buffer_items;
-    s->flush_ms = p->flush_ms;
-    snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->retention_s);
+    snprintf(s->sensor, sizeof(s->sensor), "%s", p->w.sensor);
+    s->retention_s = p->w.retention_s;
+    s->batch = p->w.batch < p->buffer_items ? p->w.batch : p->buffer_items;
+    s->flush_ms = p->w.flush_ms;
+    snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->w.retention_s);
     snprintf(s->guard_ex, sizeof(s->guard_ex), "%" PRIu32,
-             p->guard_ttl_s ? p->guard_ttl_s : p->retention_s);
-    if (p->run_dir != NULL && p->run_dir[0] != '\0') {
-        int n = snprintf(s->hold_path, sizeof(s->hold_path), "%s/redis-alerts-%s.dat",
-                         p->run_dir, s->sensor);
-        if (n < 0 || (size_t)n >= sizeof(s->hold_path)) {
-            seterr(err, errlen, "redis: run_dir too long for the alert hold file");
-            tw_alert_store_close(s);
-            return NULL;
-        }
-        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->run_dir);
-        if (load_held(s, err, errlen) != 0) {
-            tw_alert_store_close(s);
-            return NULL;
-        }
-        s->st.recovered = s->from_hold;
-    }
+             p->guard_ttl_s ? p->guard_ttl_s : p->w.retention_s);
+    if (hold_path[0] != '\0')
+        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->w.run_dir);
     tw_engine_poll(s->e, tw_mono_ms()); /* starts connecting */
     return s;
 }
@@ -493,12 +495,12 @@ uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms)
     return s->count;
 }
 
-int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held)
+int tw_alert_store_hold(struct tw_alert_store *s)
 {
     /* the queue is a ring: its items in order are [head, end) then [0, rest) */
     uint32_t first = s->count < s->cap - s->head ? s->count : s->cap - s->head;
 
-    *held = 0;
+    s->st.held = 0;
     if (s->hold_path[0] == '\0')
         return 0;
     if (s->count > 0 && mkdir(s->run_dir, 0700) != 0 && errno != EEXIST)
@@ -506,8 +508,13 @@ int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held)
     if (tw_spill_save(s->hold_path, sizeof(struct item), &s->ring[s->head], first, s->ring,
                      s->count - first) != 0)
         return -1;
-    *held = s->count;
+    s->st.held = s->count;
     return 0;
+}
+
+const char *tw_alert_store_url(const struct tw_alert_store *s)
+{
+    return tw_engine_url(s->e);
 }
 
 const char *tw_alert_store_hold_path(const struct tw_alert_store *s)
@@ -517,14 +524,9 @@ const char *tw_alert_store_hold_path(const struct tw_alert_store *s)
 
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out)
 {
-    struct tw_engine_stats es;
-
     *out = s->st;
     out->pending = s->count;
-    tw_engine_get_stats(s->e, &es);
-    out->connected = es.connected;
-    out->reconnects = es.reconnects;
-    out->errors += es.errors;
+    tw_engine_fold_stats(s->e, &out->connected, &out->reconnects, &out->errors);
 }
 
 void tw_alert_store_close(struct tw_alert_store *s)
@@ -532,6 +534,5 @@ void tw_alert_store_close(struct tw_alert_store *s)
     if (s == NULL)
         return;
     tw_engine_close(s->e);
-    free(s->ring);
     free(s);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "control/record/alert.h"
+#include "control/store/redis_engine.h"
 #include "dataplane/flow_record.h"
 
 /* ---- the Redis writer ------------------------------------------------------------------ */
@@ -35,17 +36,13 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
 struct tw_alert_store;
 
 struct tw_alert_store_params {
-    const char *url;        /* unix:///path or redis://host:port */
-    const char *sensor;
-    uint32_t retention_s;   /* redis.retention */
+    /* w.run_dir: items left at the end of a run wait for the next one in
+     * run_dir/redis-alerts-<sensor>.dat */
+    struct tw_writer_params w;
     uint32_t guard_ttl_s;   /* lifetime of the per-flow summary guards (redis.hot_window), so
                              * that guard memory is bounded like the flow records' own; 0 =
                              * retention */
-    uint32_t batch;         /* items per pipelined write */
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
-    uint32_t flush_ms;
-    const char *run_dir;    /* items left at the end of a run wait for the next one in
-                             * run_dir/redis-alerts-<sensor>.dat (spill.h); NULL = nowhere */
 };
 
 struct tw_alert_store_stats {
@@ -54,6 +51,7 @@ struct tw_alert_store_stats {
     uint64_t dropped_full;  /* items refused: buffer full */
     uint64_t errors, reconnects;
     uint64_t recovered;     /* items an earlier run left in the hold file, queued first */
+    uint64_t held;          /* items the last tw_alert_store_hold kept for the next start */
     int connected;
 };
 
@@ -72,9 +70,12 @@ int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);
 /* Writes everything queued, for at most timeout_ms. Returns the items left unwritten. */
 uint64_t tw_alert_store_drain(struct tw_alert_store *s, uint64_t timeout_ms);
 /* Saves the items still queued (after the drain) to the hold file for the next start, or
- * removes the file when none are. Sets *held. Returns 0 (also without a hold file: *held is
- * then 0), or -1 with errno set when the file cannot be written. */
-int tw_alert_store_hold(struct tw_alert_store *s, uint64_t *held);
+ * removes the file when none are. Sets stats.held to how many it kept. Returns 0 (also
+ * without a hold file: held is then 0), or -1 with errno set when the file cannot be written
+ * (held 0). */
+int tw_alert_store_hold(struct tw_alert_store *s);
+/* The Redis URL the writer writes to, for messages. */
+const char *tw_alert_store_url(const struct tw_alert_store *s);
 /* The hold file's path ("" without one). */
 const char *tw_alert_store_hold_path(const struct tw_alert_store *s);
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out);

@@ -835,12 +835,12 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
 {
     struct tw_store *s;
 
-    if (p == NULL || p->sensor == NULL || p->sensor[0] == '\0' || p->batch == 0 ||
+    if (p == NULL || p->w.sensor == NULL || p->w.sensor[0] == '\0' || p->w.batch == 0 ||
         p->buffer_records == 0 || p->hot_window_s == 0) {
         errf(err, errlen, "redis: store needs a sensor, a batch, a buffer and a hot window");
         return NULL;
     }
-    if (strlen(p->sensor) >= sizeof(s->sensor)) {
+    if (strlen(p->w.sensor) >= sizeof(s->sensor)) {
         errf(err, errlen, "redis: sensor name too long");
         return NULL;
     }
@@ -849,7 +849,7 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         return NULL;
     }
     static const struct tw_engine_ops ops = {on_hello, on_reply, on_done};
-    if ((s->e = tw_engine_open(p->url, &ops, s, err, errlen)) == NULL) {
+    if ((s->e = tw_engine_open(p->w.url, &ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }
@@ -866,16 +866,16 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         tw_store_close(s);
         return NULL;
     }
-    snprintf(s->sensor, sizeof(s->sensor), "%s", p->sensor);
-    if (p->run_dir != NULL && p->run_dir[0] != '\0' && p->spool_records > 0) {
+    snprintf(s->sensor, sizeof(s->sensor), "%s", p->w.sensor);
+    if (p->w.run_dir != NULL && p->w.run_dir[0] != '\0' && p->spool_records > 0) {
         int n = snprintf(s->spool_path, sizeof(s->spool_path), "%s/redis-spool-%s.dat",
-                         p->run_dir, p->sensor);
+                         p->w.run_dir, p->w.sensor);
         if (n < 0 || (size_t)n >= sizeof(s->spool_path)) {
             errf(err, errlen, "redis: run_dir too long for the spool file");
             tw_store_close(s);
             return NULL;
         }
-        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->run_dir);
+        snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->w.run_dir);
         s->spool_records = p->spool_records;
         /* a file left by an earlier run is replayed first; none is made until needed */
         if (access(s->spool_path, F_OK) == 0) {
@@ -888,17 +888,22 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         }
     }
     s->hot_window_s = p->hot_window_s;
-    s->batch = p->batch < p->buffer_records ? p->batch : p->buffer_records;
+    s->batch = p->w.batch < p->buffer_records ? p->w.batch : p->buffer_records;
     s->cap = p->buffer_records;
-    s->flush_ms = p->flush_ms;
+    s->flush_ms = p->w.flush_ms;
     s->max_hours = p->hot_window_s / 3600 + 2;
     s->refresh_ms = p->hot_window_s < 600 ? (uint64_t)p->hot_window_s * 100 : 60000;
     s->run_us = tw_wall_us();
-    s->retention_s = p->retention_s ? p->retention_s : p->hot_window_s;
+    s->retention_s = p->w.retention_s ? p->w.retention_s : p->hot_window_s;
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->hot_window_s);
     refill(s);
     tw_engine_poll(s->e, tw_mono_ms());
     return s;
+}
+
+const char *tw_store_url(const struct tw_store *s)
+{
+    return tw_engine_url(s->e);
 }
 
 const char *tw_store_spool_path(const struct tw_store *s)
@@ -1157,17 +1162,12 @@ fail:
 
 void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out)
 {
-    struct tw_engine_stats es;
-
     *out = s->st;
     out->spool_pending = s->spool != NULL ? tw_spill_unread(s->spool) : 0;
     out->pending = s->count + out->spool_pending;
     if (s->st.persisted) /* left for the next start in the spool file, not lost */
         out->pending = 0;
-    tw_engine_get_stats(s->e, &es);
-    out->connected = es.connected;
-    out->reconnects = es.reconnects;
-    out->errors += es.errors;
+    tw_engine_fold_stats(s->e, &out->connected, &out->reconnects, &out->errors);
 }
 
 void tw_store_close(struct tw_store *s)

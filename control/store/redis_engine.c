@@ -119,6 +119,7 @@ enum conn_state { C_DOWN, C_CONNECTING, C_UP };
 
 struct tw_engine {
     struct tw_redis_url url;
+    char url_text[256];     /* as given, for messages */
     struct tw_engine_ops ops;
     void *ctx;
     redisContext *c;
@@ -153,9 +154,15 @@ struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *op
         free(e);
         return NULL;
     }
+    snprintf(e->url_text, sizeof(e->url_text), "%s", url);
     e->ops = *ops;
     e->ctx = ctx;
     return e;
+}
+
+const char *tw_engine_url(const struct tw_engine *e)
+{
+    return e->url_text;
 }
 
 /* Sends the hello before anything else; RELOAD comes here too. Returns 0 or -1. */
@@ -476,6 +483,14 @@ void tw_engine_get_stats(const struct tw_engine *e, struct tw_engine_stats *out)
 {
     *out = e->st;
     out->connected = e->state == C_UP;
+}
+
+void tw_engine_fold_stats(const struct tw_engine *e, int *connected, uint64_t *reconnects,
+                          uint64_t *errors)
+{
+    *connected = e->state == C_UP;
+    *reconnects = e->st.reconnects;
+    *errors += e->st.errors;
 }
 
 void tw_engine_close(struct tw_engine *e)

@@ -31,6 +31,18 @@
 #define TW_ENGINE_TRIES 3     /* refusals of a batch that retrying cannot fix */
 #define TW_ENGINE_FLIGHTS 8   /* batches sent and not yet answered */
 
+/* What both writers on the engine are given (store.h, alert_writer.h): the part of the
+ * [redis] configuration they share, filled once (control/plane/outputs.c). */
+struct tw_writer_params {
+    const char *url;      /* unix:///path or redis://host:port */
+    const char *sensor;
+    uint32_t retention_s; /* redis.retention */
+    uint32_t batch;       /* items per pipelined write */
+    uint32_t flush_ms;    /* a partial batch waits at most this long */
+    const char *run_dir;  /* what is left at exit waits there for the next start (spill.h);
+                           * NULL = nowhere */
+};
+
 /* A growable byte buffer for RESP commands; oom is set (and sticks until reset) when it
  * cannot grow, so an encoder checks once at the end. */
 struct tw_buf {
@@ -88,6 +100,9 @@ struct tw_engine;
 struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *ops, void *ctx,
                                  char *err, size_t errlen);
 
+/* The URL the engine was opened with (cut at 255 bytes), for messages. */
+const char *tw_engine_url(const struct tw_engine *e);
+
 /* Does the I/O that is due, without waiting: connects or finishes connecting (at most one
  * try a second), reads replies (calling ops.reply and ops.done), sends what the socket takes.
  * now_ms is monotonic. Returns 0, or -1 while Redis is unreachable. */
@@ -113,6 +128,10 @@ unsigned tw_engine_in_flight(const struct tw_engine *e);
 int tw_engine_wait(struct tw_engine *e, unsigned timeout_ms);
 
 void tw_engine_get_stats(const struct tw_engine *e, struct tw_engine_stats *out);
+/* The engine's part of a writer's stats: sets *connected and *reconnects, and adds the
+ * engine's errors to *errors (which holds the writer's own). */
+void tw_engine_fold_stats(const struct tw_engine *e, int *connected, uint64_t *reconnects,
+                          uint64_t *errors);
 
 /* Closes the connection and frees the engine (unfinished batches are forgotten). NULL is
  * fine. */

@@ -1,6 +1,7 @@
 /* sink.c - the list of outputs the control loop walks (see sink.h). */
 #include "control/store/sink.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 void tw_sinks_init(struct tw_sinks *l, const char *sensor)
@@ -143,4 +144,24 @@ void tw_sinks_close(struct tw_sinks *l)
             l->s[i].ops->close(l->s[i].ctx);
     l->n = 0;
     l->takes = l->json_takes = 0;
+}
+
+int tw_sink_carry_notes(const struct tw_sink_carry *c, int at_end, FILE *err)
+{
+    if (!at_end) {
+        if (c->recovered)
+            fprintf(err, "tapwatch: %s: %" PRIu64 " %s of an earlier run waited for Redis; "
+                         "writing them first\n",
+                    c->path, c->recovered, c->noun);
+        return 0;
+    }
+    if (c->kept)
+        fprintf(err, "tapwatch: Redis %s did not come back: %" PRIu64 " %s wait in %s; the next "
+                     "start writes them first\n",
+                c->url, c->kept, c->noun, c->path);
+    if (c->lost == 0)
+        return 0;
+    fprintf(err, "tapwatch: Redis %s: %s%s%" PRIu64 " %s did not reach Redis\n", c->url,
+            c->why != NULL ? c->why : "", c->why != NULL ? "; " : "", c->lost, c->noun);
+    return -1;
 }

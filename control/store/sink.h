@@ -117,6 +117,21 @@ int tw_sink_jsonl_open(struct tw_sink *s, const char *path, unsigned takes, cons
 /* 1 when s is a JSON-lines sink writing to stdout (the summary then goes to stderr). */
 int tw_sink_jsonl_is_stdout(const struct tw_sink *s);
 
+/* What a Redis row tells the operator about the items it carries across runs, for its notes
+ * op (one wording for both writers). */
+struct tw_sink_carry {
+    const char *url;  /* the Redis the items go to */
+    const char *path; /* the file that keeps them across runs (spool, hold file) */
+    const char *noun; /* what the items are: "flow records" */
+    const char *why;  /* why items were lost, or NULL */
+    uint64_t recovered; /* items an earlier run left in path (told at open) */
+    uint64_t kept;      /* items left in path for the next start (told at the end) */
+    uint64_t lost;      /* items that did not reach Redis and are not kept */
+};
+/* The notes op of a Redis row: at open (at_end 0) the recovered items, at the end the kept
+ * and the lost ones, a "tapwatch: ..." line each. Returns -1 when items were lost, else 0. */
+int tw_sink_carry_notes(const struct tw_sink_carry *c, int at_end, FILE *err);
+
 struct tw_store_params;
 /* Flow records (UPDATE and END) and the run's counters into Redis (store.h). Returns 0, or
  * -1 with a one-line reason in err. */

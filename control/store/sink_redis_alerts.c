@@ -5,59 +5,41 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-struct redis_alerts {
-    struct tw_alert_store *store;
-    char url[256];
-    uint64_t left;      /* what the drain could not write */
-    uint64_t held;      /* of those, what the hold file keeps for the next start */
-};
+/* The sink's context is the writer itself: it keeps every figure the notes print. */
 
 static int put_alert(void *ctx, const struct tw_alert *a, const char *json, size_t len)
 {
-    struct redis_alerts *r = ctx;
-
     (void)json; /* the writer sends the alert's fields, not its JSON */
     (void)len;
-    return tw_alert_store_put_alert(r->store, a);
+    return tw_alert_store_put_alert(ctx, a);
 }
 
 static int put_summary(void *ctx, const struct tw_summary_item *it)
 {
-    struct redis_alerts *r = ctx;
-
-    return tw_alert_store_put_summary(r->store, it);
+    return tw_alert_store_put_summary(ctx, it);
 }
 
 static void poll_store(void *ctx, uint64_t now_ms)
 {
-    struct redis_alerts *r = ctx;
-
-    tw_alert_store_poll(r->store, now_ms);
+    tw_alert_store_poll(ctx, now_ms);
 }
 
 static uint64_t drain(void *ctx, uint64_t timeout_ms)
 {
-    struct redis_alerts *r = ctx;
-
-    r->left = tw_alert_store_drain(r->store, timeout_ms);
-    return r->left;
+    return tw_alert_store_drain(ctx, timeout_ms);
 }
 
 static void persist(void *ctx)
 {
-    struct redis_alerts *r = ctx;
-
     /* also when nothing is left: that removes a hold file the drain emptied */
-    if (tw_alert_store_hold(r->store, &r->held) != 0)
-        r->held = 0;
+    tw_alert_store_hold(ctx);
 }
 
 static void stats(void *ctx, FILE *out)
 {
-    struct redis_alerts *r = ctx;
     struct tw_alert_store_stats as;
 
-    tw_alert_store_get_stats(r->store, &as);
+    tw_alert_store_get_stats(ctx, &as);
     fprintf(out, "  redis alerts         written %" PRIu64 ", summaries %" PRIu64
                  ", not written %" PRIu64 ", dropped (buffer full) %" PRIu64 "\n",
             as.alerts_written, as.summaries_written, as.pending, as.dropped_full);
@@ -65,34 +47,22 @@ static void stats(void *ctx, FILE *out)
 
 static int notes(void *ctx, int at_end, FILE *err)
 {
-    struct redis_alerts *r = ctx;
     struct tw_alert_store_stats as;
 
-    if (!at_end) {
-        tw_alert_store_get_stats(r->store, &as);
-        if (as.recovered)
-            fprintf(err, "tapwatch: %s: %" PRIu64 " alerts and summary updates of an earlier run "
-                         "waited for Redis; writing them first\n",
-                    tw_alert_store_hold_path(r->store), as.recovered);
-        return 0;
-    }
-    if (r->held)
-        fprintf(err, "tapwatch: Redis %s did not come back: %" PRIu64 " alerts and summary "
-                     "updates wait in %s; the next start writes them first\n",
-                r->url, r->held, tw_alert_store_hold_path(r->store));
-    if (r->left <= r->held)
-        return 0;
-    fprintf(err, "tapwatch: Redis %s: %" PRIu64 " alerts and summary updates did not reach Redis\n",
-            r->url, r->left - r->held);
-    return -1;
+    tw_alert_store_get_stats(ctx, &as);
+    /* at the end (after the drain and the hold) pending is what the drain could not write */
+    return tw_sink_carry_notes(
+        &(struct tw_sink_carry){.url = tw_alert_store_url(ctx),
+                                .path = tw_alert_store_hold_path(ctx),
+                                .noun = "alerts and summary updates",
+                                .recovered = as.recovered, .kept = as.held,
+                                .lost = as.pending > as.held ? as.pending - as.held : 0},
+        at_end, err);
 }
 
 static void close_alerts(void *ctx)
 {
-    struct redis_alerts *r = ctx;
-
-    tw_alert_store_close(r->store);
-    free(r);
+    tw_alert_store_close(ctx);
 }
 
 static const struct tw_sink_ops redis_alerts_ops = {
@@ -104,17 +74,10 @@ static const struct tw_sink_ops redis_alerts_ops = {
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,
                               char *err, size_t errlen)
 {
-    struct redis_alerts *r = calloc(1, sizeof(*r));
+    struct tw_alert_store *store = tw_alert_store_open(p, err, errlen);
 
-    if (r == NULL) {
-        snprintf(err, errlen, "redis: out of memory");
+    if (store == NULL)
         return -1;
-    }
-    snprintf(r->url, sizeof(r->url), "%s", p->url);
-    if ((r->store = tw_alert_store_open(p, err, errlen)) == NULL) {
-        free(r);
-        return -1;
-    }
-    *s = (struct tw_sink){.ops = &redis_alerts_ops, .ctx = r, .takes = TW_TAKES_ALERTS};
+    *s = (struct tw_sink){.ops = &redis_alerts_ops, .ctx = store, .takes = TW_TAKES_ALERTS};
     return 0;
 }

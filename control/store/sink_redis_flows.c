@@ -10,56 +10,40 @@
 
 #include "control/store/store.h"
 
-struct redis_flows {
-    struct tw_store *store;
-    char url[256];
-    uint64_t left;      /* what the drain could not write */
-};
+/* The sink's context is the store itself: it keeps every figure the notes print. */
 
 static int put_flow(void *ctx, const struct tw_flow_record *r, const char *json, size_t len)
 {
-    struct redis_flows *f = ctx;
-
     /* the list encoded the record once for every sink: the store keeps that text */
-    return tw_store_put(f->store, r, json, len);
+    return tw_store_put(ctx, r, json, len);
 }
 
 static void put_counters(void *ctx, const char *const *names, const uint64_t *values, size_t n)
 {
-    struct redis_flows *f = ctx;
-
-    tw_store_put_counters(f->store, names, values, n);
+    tw_store_put_counters(ctx, names, values, n);
 }
 
 static void poll_store(void *ctx, uint64_t now_ms)
 {
-    struct redis_flows *f = ctx;
-
-    tw_store_poll(f->store, now_ms);
+    tw_store_poll(ctx, now_ms);
 }
 
 static uint64_t drain(void *ctx, uint64_t timeout_ms)
 {
-    struct redis_flows *f = ctx;
-
-    f->left = tw_store_drain(f->store, timeout_ms);
-    return f->left;
+    return tw_store_drain(ctx, timeout_ms);
 }
 
 static void persist(void *ctx)
 {
-    struct redis_flows *f = ctx;
-
-    if (f->left > 0)
-        tw_store_persist(f->store); /* Redis still down: keep them for the next start */
+    /* Redis still down: keep them for the next start (nothing to do when memory is empty) */
+    tw_store_persist(ctx);
 }
 
 static void stats(void *ctx, FILE *out)
 {
-    struct redis_flows *f = ctx;
     struct tw_store_stats st;
 
-    tw_store_get_stats(f->store, &st);
+    tw_store_get_stats(ctx, &st);
     fprintf(out, "  redis                written %" PRIu64 ", not written %" PRIu64
                  ", dropped (buffer full) %" PRIu64 ", reconnects %" PRIu64 "\n",
             st.written, st.pending, st.dropped_full, st.reconnects);
@@ -70,47 +54,34 @@ static void stats(void *ctx, FILE *out)
 
 static void live(void *ctx, FILE *out)
 {
-    struct redis_flows *f = ctx;
     struct tw_store_stats st;
 
-    tw_store_get_stats(f->store, &st);
+    tw_store_get_stats(ctx, &st);
     fprintf(out, " redis %s written %" PRIu64 " pending %" PRIu64 " dropped %" PRIu64,
             st.connected ? "up" : "DOWN", st.written, st.pending, st.dropped_full);
 }
 
 static int notes(void *ctx, int at_end, FILE *err)
 {
-    struct redis_flows *f = ctx;
+    const char *url = tw_store_url(ctx);
     struct tw_store_stats st;
 
-    tw_store_get_stats(f->store, &st);
-    if (!at_end) {
-        if (st.recovered)
-            fprintf(err, "tapwatch: %s: %" PRIu64 " flow records of an earlier run waited for "
-                         "Redis; writing them first\n",
-                    tw_store_spool_path(f->store), st.recovered);
-        return 0;
-    }
-    if (st.persisted)
-        fprintf(err, "tapwatch: Redis %s did not come back: %" PRIu64 " flow records wait in %s; "
-                     "the next start writes them first\n",
-                f->url, st.persisted, tw_store_spool_path(f->store));
-    if (st.pending == 0 && st.dropped_full == 0)
-        return 0;
+    tw_store_get_stats(ctx, &st);
     const char *why = st.connected ? "Redis failed" : "cannot connect";
-    if (strncmp(f->url, "unix://", 7) == 0 && access(f->url + 7, F_OK) != 0)
-        why = strerror(errno);
-    fprintf(err, "tapwatch: Redis %s: %s; %" PRIu64 " flow records did not reach Redis\n", f->url,
-            why, st.pending + st.dropped_full);
-    return -1;
+    if (at_end && strncmp(url, "unix://", 7) == 0 && access(url + 7, F_OK) != 0)
+        why = strerror(errno); /* the socket is gone: say so */
+    return tw_sink_carry_notes(&(struct tw_sink_carry){.url = url,
+                                                       .path = tw_store_spool_path(ctx),
+                                                       .noun = "flow records", .why = why,
+                                                       .recovered = st.recovered,
+                                                       .kept = st.persisted,
+                                                       .lost = st.pending + st.dropped_full},
+                               at_end, err);
 }
 
 static void close_flows(void *ctx)
 {
-    struct redis_flows *f = ctx;
-
-    tw_store_close(f->store);
-    free(f);
+    tw_store_close(ctx);
 }
 
 static const struct tw_sink_ops redis_flows_ops = {
@@ -122,18 +93,11 @@ static const struct tw_sink_ops redis_flows_ops = {
 int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p, char *err,
                              size_t errlen)
 {
-    struct redis_flows *f = calloc(1, sizeof(*f));
+    struct tw_store *store = tw_store_open(p, err, errlen);
 
-    if (f == NULL) {
-        snprintf(err, errlen, "redis: out of memory");
+    if (store == NULL)
         return -1;
-    }
-    snprintf(f->url, sizeof(f->url), "%s", p->url);
-    if ((f->store = tw_store_open(p, err, errlen)) == NULL) {
-        free(f);
-        return -1;
-    }
-    *s = (struct tw_sink){.ops = &redis_flows_ops, .ctx = f,
+    *s = (struct tw_sink){.ops = &redis_flows_ops, .ctx = store,
                           .takes = TW_TAKES_UPDATE | TW_TAKES_END | TW_TAKES_COUNTERS};
     return 0;
 }

@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/store/redis_engine.h"
 #include "dataplane/flow_record.h"
 
 #define TW_SPOOL_PATH_LEN 512
@@ -65,16 +66,13 @@
 struct tw_store;
 
 struct tw_store_params {
-    const char *url;         /* unix:///path or redis://host:port */
-    const char *sensor;
+    /* w.retention_s: how long each run's counters are kept (0 = hot_window_s); w.run_dir:
+     * folder of the spool file <run_dir>/redis-spool-<sensor>.dat */
+    struct tw_writer_params w;
     uint32_t hot_window_s;
-    uint32_t retention_s;    /* redis.retention: how long each run's counters are kept
-                              * (0 = hot_window_s) */
-    uint32_t batch;
     uint32_t buffer_records; /* the memory ring */
-    uint32_t flush_ms;
-    const char *run_dir;     /* folder of the spool file <run_dir>/redis-spool-<sensor>.dat */
-    uint32_t spool_records;  /* its size in records; 0 (or no run_dir) = memory only */
+    uint32_t spool_records;  /* the spool file's size in records; 0 (or no run_dir) = memory
+                              * only */
 };
 
 struct tw_store_stats {
@@ -100,6 +98,9 @@ struct tw_store_stats {
  * Returns a store (even when Redis is not up yet: it keeps trying), or NULL with a one-line
  * reason in err for a bad URL, a spool file that cannot be used, or no memory. */
 struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_t errlen);
+
+/* The Redis URL the store writes to, for messages. */
+const char *tw_store_url(const struct tw_store *s);
 
 /* The spool file's path, or NULL when the store keeps records in memory only. */
 const char *tw_store_spool_path(const struct tw_store *s);

@@ -200,8 +200,8 @@ static int do_down(struct tw_store *s)
 
 int main(int argc, char **argv)
 {
-    struct tw_store_params p = {.hot_window_s = 7 * 86400, .batch = 512,
-                                .buffer_records = 65536, .flush_ms = 100};
+    struct tw_store_params p = {.w = {.batch = 512, .flush_ms = 100},
+                                .hot_window_s = 7 * 86400, .buffer_records = 65536};
     struct tw_store *s;
     char err[256];
     int rc;
@@ -210,14 +210,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: store_driver write|bench|down URL SENSOR [N [BATCH]]\n");
         return 2;
     }
-    p.url = argv[2];
-    p.sensor = argv[3];
+    p.w.url = argv[2];
+    p.w.sensor = argv[3];
     if (strcmp(argv[1], "down") == 0) {
         p.buffer_records = 16;
-        p.batch = 8;
+        p.w.batch = 8;
     }
     if (strcmp(argv[1], "bench") == 0 && argc > 5)
-        p.batch = (uint32_t)strtoul(argv[5], NULL, 10);
+        p.w.batch = (uint32_t)strtoul(argv[5], NULL, 10);
     if ((s = tw_store_open(&p, err, sizeof(err))) == NULL) {
         fprintf(stderr, "store_driver: %s\n", err);
         return 1;

@@ -23,61 +23,15 @@
 
 /* ---- the reference: json-c ---- */
 
-static size_t ref_utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 static void ref_str(json_object *o, const char *key, const char *field, size_t size)
 {
     char clean[3 * TW_SERVER_NAME_LEN + 1];
-    const unsigned char *s = (const unsigned char *)field;
-    size_t n, out = 0;
 
+    /* the sanitizing is record_json.c's own: json-c takes any bytes, so the reference is
+     * what json-c makes of the same valid UTF-8 */
     if (size > TW_SERVER_NAME_LEN)
         size = TW_SERVER_NAME_LEN;
-    n = strnlen(field, size);
-    for (size_t i = 0; i < n;) {
-        size_t l = ref_utf8_seq_len(s + i, n - i);
-        if (l == 0) {
-            memcpy(clean + out, "\xef\xbf\xbd", 3);
-            out += 3;
-            i++;
-        } else {
-            memcpy(clean + out, s + i, l);
-            out += l;
-            i += l;
-        }
-    }
-    clean[out] = '\0';
+    tw_utf8_sanitize(field, size, clean);
     json_object_object_add_ex(o, key, json_object_new_string(clean), KEYF);
 }
 

@@ -347,6 +347,33 @@ static void test_ipv4_text(void **state)
     }
 }
 
+/* tw_utf8_sanitize on the edges RFC 3629 draws (test_json_encode trusts it: its json-c
+ * reference sanitizes with the same function). */
+static void test_utf8_sanitize(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},         /* U+1F600: valid, 4 bytes */
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},         /* U+10FFFF: the last one */
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* above */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},     /* a surrogate */
+        {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},     /* overlong, 3 bytes */
+        {"\xf0\x80\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* 4 */
+        {"a\xe2\x82", "a\xef\xbf\xbd\xef\xbf\xbd"},                   /* cut short */
+    };
+    char out[64];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tw_utf8_sanitize(cases[i].in, strlen(cases[i].in), out);
+        assert_string_equal(out, cases[i].out);
+    }
+    /* a field full to its last byte, without a NUL, stops at its size */
+    tw_utf8_sanitize("abc\xff", 3, out);
+    assert_string_equal(out, "abc");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_odd_server_names),  cmocka_unit_test(test_worst_case_size),
         cmocka_unit_test(test_too_small_buffer),  cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_end_reason_names),  cmocka_unit_test(test_ipv4_text),
+        cmocka_unit_test(test_utf8_sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,11 +186,95 @@ static void test_routing_and_one_encoding(void **state)
     tw_sinks_close(&l);
 }
 
+/* The alert writer's hold file (alert_writer.c, the persist op of the Redis alerts row): what
+ * a run with Redis down keeps comes back first at the next start, also into a smaller
+ * redis.alert_buffer, whose ring then doubles until the held items fit. */
+static void test_alert_hold(void **state)
+{
+    char dir[] = "/tmp/tw_hold_XXXXXX", path[64], err[256];
+    struct tw_alert_store_params p = {
+        .w = {.url = "unix:///nonexistent/tw.sock", .sensor = "t", .retention_s = 60,
+              .batch = 2, .flush_ms = 10},
+        .buffer_items = 4,
+    };
+    struct tw_alert_store_stats st;
+    struct tw_alert_store *s;
+    struct tw_alert a;
+    (void)state;
+
+    memset(&a, 0, sizeof(a));
+    assert_non_null(mkdtemp(dir));
+    p.w.run_dir = dir;
+    s = tw_alert_store_open(&p, err, sizeof(err));
+    assert_non_null(s);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(tw_alert_store_put_alert(s, &a), 0);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), -1); /* full */
+    assert_int_equal(tw_alert_store_hold(s), 0);
+    tw_alert_store_get_stats(s, &st);
+    assert_int_equal(st.held, 4);
+    assert_int_equal(st.pending, 4);
+    tw_alert_store_close(s);
+
+    p.buffer_items = 3; /* 4 held: the ring grows to 6 */
+    s = tw_alert_store_open(&p, err, sizeof(err));
+    assert_non_null(s);
+    tw_alert_store_get_stats(s, &st);
+    assert_int_equal(st.recovered, 4);
+    assert_int_equal(st.pending, 4);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), 0);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), 0);
+    assert_int_equal(tw_alert_store_put_alert(s, &a), -1);
+    tw_alert_store_close(s);
+
+    snprintf(path, sizeof(path), "%s/redis-alerts-t.dat", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* The notes of the Redis rows, word for word as the operator reads them (and as
+ * test_redis_outage.sh looks for them). */
+static void test_carry_notes(void **state)
+{
+    struct tw_sink_carry c = {.url = "unix:///run/r.sock", .path = "run/x.dat",
+                              .noun = "flow records", .recovered = 3};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    (void)state;
+
+    assert_non_null(f);
+    assert_int_equal(tw_sink_carry_notes(&c, 0, f), 0);
+    c.kept = 5;
+    assert_int_equal(tw_sink_carry_notes(&c, 1, f), 0); /* kept, none lost */
+    c.lost = 2;
+    c.why = "cannot connect";
+    assert_int_equal(tw_sink_carry_notes(&c, 1, f), -1);
+    c.kept = 0;
+    c.why = NULL;
+    c.noun = "alerts and summary updates";
+    assert_int_equal(tw_sink_carry_notes(&c, 1, f), -1);
+    fclose(f);
+    assert_string_equal(
+        text,
+        "tapwatch: run/x.dat: 3 flow records of an earlier run waited for Redis; writing them "
+        "first\n"
+        "tapwatch: Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
+        "the next start writes them first\n"
+        "tapwatch: Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
+        "the next start writes them first\n"
+        "tapwatch: Redis unix:///run/r.sock: cannot connect; 2 flow records did not reach Redis\n"
+        "tapwatch: Redis unix:///run/r.sock: 2 alerts and summary updates did not reach Redis\n");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_record_in_jsonl),
         cmocka_unit_test(test_routing_and_one_encoding),
+        cmocka_unit_test(test_alert_hold),
+        cmocka_unit_test(test_carry_notes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
