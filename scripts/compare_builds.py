@@ -6,10 +6,10 @@
 
 For a change that must not alter what tapwatch writes (a reshape, a speed-up), or to list what a
 fix alters. Each capture (the 394 of ../shared/pcaps/ndpi when present, the generated ones of
-scripts/gen_captures.py and scripts/gen_policy_captures.py) runs through both builds with a
-policy (tests/integration/policy.yaml for the policy captures, a broad one built here for the
-others: every private address is equipment, so most flows are evaluated) and a private
-redis-server per build. Compared, per capture:
+scripts/gen_captures.py, scripts/gen_policy_captures.py and scripts/gen_malformed.py) runs
+through both builds with a policy (tests/integration/policy.yaml for the policy captures, a
+broad one built here for the others: every private address is equipment, so most flows are
+evaluated) and a private redis-server per build. Compared, per capture:
   flows     the --flows-jsonl lines (sorted)
   alerts    the --alerts-jsonl lines (sorted)
   summary   the run summary, without the lines that measure time or memory (and those
@@ -159,6 +159,11 @@ def captures(tmp):
         found.append((c, None))
     for c in sorted(glob.glob(os.path.join(pol, "*.pcap*"))):
         found.append((c, os.path.join(ROOT, "tests", "integration", "policy.yaml")))
+    bad = os.path.join(tmp, "malformed")
+    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "gen_malformed.py"), bad],
+                   check=True, capture_output=True)
+    for c in sorted(glob.glob(os.path.join(bad, "*.pcap*"))):
+        found.append((c, None))
     if os.path.isdir(SHARED):
         for c in sorted(glob.glob(os.path.join(SHARED, "*"))):
             found.append((c, None))
