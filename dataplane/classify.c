@@ -204,8 +204,10 @@ void tw_classify_finish(struct tw_classifier *c, struct tw_flow *f)
     finish(c, f, p);
 }
 
-void tw_classify_names(struct tw_classifier *c, const struct tw_flow *f, char *app,
-                       size_t app_len, char *category, size_t category_len)
+/* Writes f's application name as nDPI prints it ("TLS.Google", "DNS", "Unknown") and its
+ * category name. */
+static void names(struct tw_classifier *c, const struct tw_flow *f, char *app, size_t app_len,
+                  char *category, size_t category_len)
 {
     /* The rule of ndpi_protocol2name, without a printf per flow event (it showed in the
      * profile): "master.app" when both are known and differ, else the one that is. */
@@ -222,6 +224,25 @@ void tw_classify_names(struct tw_classifier *c, const struct tw_flow *f, char *a
     }
     const char *cat = ndpi_category_get_name(c->ndpi, (ndpi_protocol_category_t)f->category_id);
     append(category, category_len, 0, cat ? cat : "");
+}
+
+void tw_classify_result(struct tw_classifier *c, const struct tw_flow *f,
+                        struct tw_flow_record *r)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    r->master_proto = f->master_proto;
+    r->app_proto = f->app_proto;
+    r->category_id = f->category_id;
+    r->tls_version = f->tls_version;
+    r->risks = f->risks;
+    names(c, f, r->app, sizeof(r->app), r->category, sizeof(r->category));
+    memcpy(r->server_name, f->server_name, sizeof(f->server_name));
+    if (f->has_ja3) /* the flow keeps it binary (finish): half the room */
+        for (unsigned i = 0; i < 16; i++) {
+            r->ja3c[2 * i] = hex[f->ja3c[i] >> 4];
+            r->ja3c[2 * i + 1] = hex[f->ja3c[i] & 15];
+        }
 }
 
 uint32_t tw_classify_in_use(const struct tw_classifier *c)

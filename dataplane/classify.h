@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flow_record.h"
 #include "flow_table.h"
 #include "parse.h"
 
@@ -40,10 +41,12 @@ int tw_classify_packet(struct tw_classifier *c, struct tw_flow *f, const struct 
  * releases the state. Does nothing when detection is already over. */
 void tw_classify_finish(struct tw_classifier *c, struct tw_flow *f);
 
-/* Writes f's application name as nDPI prints it ("TLS.Google", "DNS", "Unknown") and its
- * category name. */
-void tw_classify_names(struct tw_classifier *c, const struct tw_flow *f, char *app,
-                       size_t app_len, char *category, size_t category_len);
+/* Writes what detection says of f into its record: nDPI's protocol ids, the application
+ * name as nDPI prints it ("TLS.Google", "DNS", "Unknown"), category id and name, TLS
+ * version, risks, server name and JA3 client hash in hex. The rest of r is the caller's;
+ * without a JA3 hash r->ja3c is left as it was (zero). */
+void tw_classify_result(struct tw_classifier *c, const struct tw_flow *f,
+                        struct tw_flow_record *r);
 
 /* Flows in detection now, and the most there ever were at once. */
 uint32_t tw_classify_in_use(const struct tw_classifier *c);

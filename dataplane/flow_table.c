@@ -72,17 +72,8 @@ void tw_flow_key_make(const struct tw_packet *pkt, struct tw_flow_key *key, int 
 {
     int src_first = endpoint_cmp(pkt->src, pkt->src_port, pkt->dst, pkt->dst_port) <= 0;
 
-    if (src_first) {
-        memcpy(key->addr_a, pkt->src, 16);
-        memcpy(key->addr_b, pkt->dst, 16);
-        key->port_a = pkt->src_port;
-        key->port_b = pkt->dst_port;
-    } else {
-        memcpy(key->addr_a, pkt->dst, 16);
-        memcpy(key->addr_b, pkt->src, 16);
-        key->port_a = pkt->dst_port;
-        key->port_b = pkt->src_port;
-    }
+    tw_ends_put(key->addr_a, &key->port_a, key->addr_b, &key->port_b, pkt->src, pkt->src_port,
+                pkt->dst, pkt->dst_port, !src_first);
     key->vlan = pkt->vlan;
     key->ip_proto = pkt->ip_proto;
     key->ip_version = pkt->ip_version;

@@ -16,6 +16,7 @@
 #define TW_FLOW_TABLE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "parse.h"
 
@@ -71,6 +72,20 @@ struct tw_flow {
 _Static_assert(sizeof(struct tw_flow) <= 256, "tracked flow must stay within 256 bytes");
 
 struct tw_flow_table;
+
+/* Writes a flow's two ends, (x, px) and (y, py), to a first place (addr1, port1) and a
+ * second (addr2, port2): x first, or y first when swap is 1. A key keeps its ends in
+ * (addr, port) order, a record in client order; both lay them out this way. Selects
+ * rather than branches: per packet, which end comes first follows no pattern. */
+static inline void tw_ends_put(uint8_t *addr1, uint16_t *port1, uint8_t *addr2, uint16_t *port2,
+                               const uint8_t *x, uint16_t px, const uint8_t *y, uint16_t py,
+                               int swap)
+{
+    memcpy(addr1, swap ? y : x, 16);
+    memcpy(addr2, swap ? x : y, 16);
+    *port1 = swap ? py : px;
+    *port2 = swap ? px : py;
+}
 
 /* Builds the normalized key of a parsed packet; *from_a is 1 when the packet was sent by
  * (addr_a, port_a). */

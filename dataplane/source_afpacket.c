@@ -161,8 +161,7 @@ static void afpacket_close(struct tw_source *s)
 
     for (unsigned i = 0; i < as->nfds; i++)
         close(as->fds[i]);
-    tw_ethdev_stop(&as->eth);
-    free(as);
+    tw_ethdev_close(s);
 }
 
 const struct tw_source_kind tw_source_afpacket = {

@@ -52,15 +52,17 @@ void tw_ethdev_stats(struct tw_source *s, struct tw_source_stats *st)
     }
 }
 
-void tw_ethdev_stop(struct tw_ethdev_source *es)
+void tw_ethdev_close(struct tw_source *s)
 {
-    if (!es->started)
-        return;
-    if (es->promisc_set) /* a mirror port goes back to what it was before us */
-        rte_eth_promiscuous_disable(es->port);
-    rte_eth_dev_stop(es->port);
-    rte_eth_dev_close(es->port);
-    es->started = 0;
+    struct tw_ethdev_source *es = (struct tw_ethdev_source *)s;
+
+    if (es->started) {
+        if (es->promisc_set) /* a mirror port goes back to what it was before us */
+            rte_eth_promiscuous_disable(es->port);
+        rte_eth_dev_stop(es->port);
+        rte_eth_dev_close(es->port);
+    }
+    free(es);
 }
 
 void tw_ethdev_init(struct tw_ethdev_source *es, const struct tw_source_args *a)
@@ -168,17 +170,11 @@ static int port_start(struct tw_source *s, const struct tw_source_pool *p, char 
     return tw_ethdev_start((struct tw_ethdev_source *)s, p, -1, err, errlen);
 }
 
-static void port_close(struct tw_source *s)
-{
-    tw_ethdev_stop((struct tw_ethdev_source *)s);
-    free(s);
-}
-
 const struct tw_source_kind tw_source_port = {
     .name = "port",
     .open = port_open,
     .start = port_start,
     .rx = tw_ethdev_rx,
     .stats = tw_ethdev_stats,
-    .close = port_close,
+    .close = tw_ethdev_close,
 };

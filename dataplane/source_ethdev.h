@@ -20,7 +20,7 @@ void tw_ethdev_init(struct tw_ethdev_source *es, const struct tw_source_args *a)
 
 /* Configures port es->port with base.nb_queues receive queues (symmetric RSS when > 1)
  * from a pool it creates, starts it, and turns promiscuous mode on when asked or when it
- * was on before (was_promisc: 1/0, -1 to ask the port); tw_ethdev_stop turns off what this
+ * was on before (was_promisc: 1/0, -1 to ask the port); tw_ethdev_close turns off what this
  * turned on. Returns 0, or -1 with a one-line reason. */
 int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
                     int was_promisc, char *err, size_t errlen);
@@ -29,7 +29,8 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
 int tw_ethdev_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 /* The port's own counters: imissed, ierrors, rx_nombuf as the driver counts them. */
 void tw_ethdev_stats(struct tw_source *s, struct tw_source_stats *st);
-/* Puts the port back in the mode it had, stops and closes it (when started); no free. */
-void tw_ethdev_stop(struct tw_ethdev_source *es);
+/* The close of a port row (source.h): puts the port back in the mode it had, stops and
+ * closes it (when started), and frees the source, which begins with its tw_ethdev_source. */
+void tw_ethdev_close(struct tw_source *s);
 
 #endif

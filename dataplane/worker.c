@@ -65,7 +65,6 @@ static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_
                         enum tw_event_kind kind, enum tw_end_reason why)
 {
     const struct tw_flow_key *k = &f->key;
-    static const char hex[] = "0123456789abcdef";
 
     memset(r, 0, sizeof(*r));
     r->flow_id = f->flow_id;
@@ -75,24 +74,10 @@ static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_
     r->c2s_bytes = f->c2s_bytes;
     r->s2c_packets = f->s2c_packets;
     r->s2c_bytes = f->s2c_bytes;
-    r->risks = f->risks;
     r->seq = ++w->seq;
-    if (f->client_is_a) {
-        memcpy(r->src_ip, k->addr_a, 16);
-        memcpy(r->dst_ip, k->addr_b, 16);
-        r->src_port = k->port_a;
-        r->dst_port = k->port_b;
-    } else {
-        memcpy(r->src_ip, k->addr_b, 16);
-        memcpy(r->dst_ip, k->addr_a, 16);
-        r->src_port = k->port_b;
-        r->dst_port = k->port_a;
-    }
+    tw_ends_put(r->src_ip, &r->src_port, r->dst_ip, &r->dst_port, k->addr_a, k->port_a,
+                k->addr_b, k->port_b, !f->client_is_a);
     r->vlan = k->vlan;
-    r->master_proto = f->master_proto;
-    r->app_proto = f->app_proto;
-    r->category_id = f->category_id;
-    r->tls_version = f->tls_version;
     r->ip_version = k->ip_version;
     r->ip_proto = k->ip_proto;
     r->event = (uint8_t)kind;
@@ -101,13 +86,7 @@ static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_
     r->s2c_tcp_flags = f->s2c_tcp_flags;
     r->detection_done = f->detection_done;
     r->worker = (uint8_t)w->id;
-    tw_classify_names(w->dpi, f, r->app, sizeof(r->app), r->category, sizeof(r->category));
-    memcpy(r->server_name, f->server_name, sizeof(f->server_name));
-    if (f->has_ja3)
-        for (unsigned i = 0; i < 16; i++) {
-            r->ja3c[2 * i] = hex[f->ja3c[i] >> 4];
-            r->ja3c[2 * i + 1] = hex[f->ja3c[i] & 15];
-        }
+    tw_classify_result(w->dpi, f, r);
 }
 
 /* Hands an event to the control plane. A replayed file waits for room (nothing is lost,
