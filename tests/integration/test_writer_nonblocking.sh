@@ -124,7 +124,14 @@ for kind in drop mute; do
     done
     m=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(((rounds + 1) / 2))p")
     echo "    $kind: packets/s with/without Redis by round:$line; median ratio $(awk -v m="$m" 'BEGIN{printf "%.3f", m / 1000}')"
-    [ "$m" -ge 900 ] || fail "$kind: median ratio of packets/s with Redis to without is $m/1000, below 0.9"
+    # Under ASan the control thread's extra work (spooling, encoding) is instrumented and the
+    # worker's nDPI mostly is not, so the ratio measures the sanitizer: reported, not checked
+    # (the checks above, nothing lost and everything spooled, still hold there).
+    if [ -n "${TW_SANITIZED:-}" ]; then
+        echo "    (sanitized build: the ratio is reported, not checked)"
+    elif [ "$m" -lt 900 ]; then
+        fail "$kind: median ratio of packets/s with Redis to without is $m/1000, below 0.9"
+    fi
 done
 echo "    spool: $(sed -n 's/^ *redis spool *//p' "$tmp/drop1.sum") (drop1);" \
      "$(sed -n 's/^ *events *//p' "$tmp/drop1.sum")"
