@@ -22,6 +22,7 @@
 
 #include <rte_ethdev.h>
 
+#include "dataplane/iface_name.h"
 #include "source_ethdev.h"
 
 #define VDEV_NAME "net_af_packet0"
@@ -38,11 +39,9 @@ static struct tw_source *afpacket_open(const struct tw_source_args *a, char *err
 {
     struct afpacket_source *as;
 
-    if (strlen(a->arg) >= IF_NAMESIZE) {
-        snprintf(err, errlen, "--iface %s: an interface name has at most %d characters",
-                 a->arg, IF_NAMESIZE - 1);
+    /* the name goes into EAL's devargs: nothing but a name may get there */
+    if (tw_iface_name_check(a->arg, err, errlen) != 0)
         return NULL;
-    }
     as = calloc(1, sizeof(*as));
     if (!as) {
         snprintf(err, errlen, "out of memory");

@@ -12,6 +12,7 @@
 #include <rte_eal.h>
 
 #include "dataplane/clock.h"
+#include "dataplane/iface_name.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/tsc_rate.h"
 #include "control/plane/budget.h"
@@ -153,6 +154,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_IFACE:
         case O_PORT: {
             const char *kind = c == O_PCAP ? "pcap" : c == O_IFACE ? "iface" : "port";
+            char why[160];
             long port;
             if (o->input_kind) {
                 fprintf(stderr, "tapwatch: --%s %s: an input is already given (--%s %s); name "
@@ -162,6 +164,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             if (c == O_PORT && parse_long("--port", optarg, 0, 1023, &port))
                 return -1;
+            if (c == O_IFACE && tw_iface_name_check(optarg, why, sizeof(why)) != 0) {
+                fprintf(stderr, "tapwatch: %s\n", why);
+                return -1;
+            }
             o->input_kind = kind;
             o->input = optarg;
             break;

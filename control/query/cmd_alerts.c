@@ -133,7 +133,7 @@ static void alert_entry(struct alert_out *w, const redisReply *e)
     w->found++;
     if (o->format == TQ_JSON) {
         if (tw_alert_to_json(&a, o->sensor, json, sizeof(json)) > 0)
-            puts(json);
+            tq_json_line(json);
     } else if (o->format == TQ_CSV) {
         for (size_t k = 0; k < N_ALERT_KEYS; k++) {
             alert_value(&a, o->sensor, alert_csv_keys[k], text, sizeof(text));

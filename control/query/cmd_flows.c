@@ -227,16 +227,9 @@ static void cell(const void *rows, size_t i, size_t col, char *out, size_t len)
             snprintf(out, len, "%u", r->ip_proto);
         break;
     case C_APP: snprintf(out, len, "%s", r->app[0] ? r->app : "-"); break;
-    case C_SNI: {
-        /* a terminal is no place for control bytes from the wire */
-        size_t o = 0;
-        for (const char *s = r->server_name; *s && o + 1 < len; s++)
-            out[o++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-        out[o] = '\0';
-        if (o == 0)
-            snprintf(out, len, "-");
+    case C_SNI: /* escaped for the terminal by tq_table_print, as every cell */
+        snprintf(out, len, "%s", r->server_name[0] ? r->server_name : "-");
         break;
-    }
     case C_CP: snprintf(out, len, "%" PRIu64, r->c2s_packets); break;
     case C_CB: snprintf(out, len, "%" PRIu64, r->c2s_bytes); break;
     case C_SP: snprintf(out, len, "%" PRIu64, r->s2c_packets); break;
@@ -322,7 +315,7 @@ static int emit(struct walk *w, const char *json, const struct tw_flow_record *r
     if (!isnew)
         return 0;
     switch (w->o->format) {
-    case TQ_JSON: puts(json); break;
+    case TQ_JSON: tq_json_line(json); break;
     case TQ_CSV: print_csv(r); break;
     case TQ_TABLE: {
         struct tw_flow_record *rows = tq_grow(w->rows, w->nrows, &w->cap, sizeof(*rows), 256);

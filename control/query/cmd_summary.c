@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "control/query/escape.h"
 #include "control/query/query.h"
 #include "control/record/keys.h"
 
@@ -166,7 +167,7 @@ static void print_summary_json(const struct tq_opts *o, const struct bucket_sum 
     for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
         json_object_object_add(a, tw_alert_kind_name(k), json_object_new_uint64(s->alerts[k]));
     json_object_object_add(j, "alerts", a);
-    puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    tq_json_line(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
 }
 
@@ -224,12 +225,17 @@ static int run(redisContext *c, const struct tq_opts *o)
             tq_csv_field(alerts, 1);
             break;
         }
-        case TQ_TABLE:
+        case TQ_TABLE: {
+            /* app names came from the wire: escaped for the terminal (escape.h) */
+            char safe_peers[4 * sizeof(peers)], safe_apps[4 * sizeof(apps)];
+            tq_escape_text(peers, safe_peers, sizeof(safe_peers));
+            tq_escape_text(apps, safe_apps, sizeof(safe_apps));
             printf("%-17s %8" PRIu64 " %14" PRIu64 " %14" PRIu64 " %11" PRIu64 " %11" PRIu64
                    "  %s / %s / %s\n", label, s.flows, s.bytes_out, s.bytes_in, s.packets_out,
-                   s.packets_in, peers[0] ? peers : "-", apps[0] ? apps : "-",
+                   s.packets_in, peers[0] ? safe_peers : "-", apps[0] ? safe_apps : "-",
                    alerts[0] ? alerts : "-");
             break;
+        }
         }
     }
     if (!failed && bk->elements == 0 && o->format == TQ_TABLE)

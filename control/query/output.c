@@ -1,25 +1,35 @@
 /* output.c - how tapwatch-query prints: CSV fields, tables with columns sized to their cells,
- * and the end of an answer. JSON lines are printed by each subcommand (one object per line). */
+ * JSON lines, and the end of an answer. Every cell and line goes through escape.h on its way
+ * out: what a record holds came from the wire. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "control/query/escape.h"
 #include "control/query/query.h"
 
 void tq_csv_field(const char *s, int last)
 {
-    if (strpbrk(s, ",\"\r\n") != NULL) {
-        putchar('"');
-        for (; *s; s++) {
-            if (*s == '"')
-                putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    } else {
-        fputs(s, stdout);
-    }
+    char cell[2 * 4096 + 8];
+
+    tq_csv_cell(s, cell, sizeof(cell));
+    fputs(cell, stdout);
     putchar(last ? '\n' : ',');
+}
+
+void tq_json_line(const char *json)
+{
+    size_t len = 6 * strlen(json) + 1;
+    char *out = malloc(len);
+
+    if (out == NULL) { /* nothing unescaped goes out: the line is lost, the answer fails */
+        fprintf(stderr, PROG ": out of memory\n");
+        return;
+    }
+    tq_json_text(json, out, len);
+    puts(out);
+    free(out);
 }
 
 void tq_csv_header(const char *const *names, size_t n)
@@ -49,16 +59,26 @@ static size_t text_width(const char *s)
 
 #define TQ_MAX_COLS 16
 
+/* The text of row i, column col, escaped for a terminal (escape.h). */
+static void safe_cell(const struct tq_table *t, const void *rows, size_t i, size_t col,
+                      char *out, size_t len)
+{
+    char raw[512];
+
+    t->cell(rows, i, col, raw, sizeof(raw));
+    tq_escape_text(raw, out, len);
+}
+
 void tq_table_print(const struct tq_table *t, const void *rows, size_t n)
 {
     size_t width[TQ_MAX_COLS], nc = t->ncols < TQ_MAX_COLS ? t->ncols : TQ_MAX_COLS;
-    char text[512];
+    char text[4 * 512];
 
     for (size_t c = 0; c < nc; c++)
         width[c] = text_width(t->names[c]);
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < nc; c++) {
-            t->cell(rows, i, c, text, sizeof(text));
+            safe_cell(t, rows, i, c, text, sizeof(text));
             if (text_width(text) > width[c])
                 width[c] = text_width(text);
         }
@@ -69,7 +89,7 @@ void tq_table_print(const struct tq_table *t, const void *rows, size_t n)
             if (i == 0)
                 s = t->names[c];
             else
-                t->cell(rows, i - 1, c, text, sizeof(text));
+                safe_cell(t, rows, i - 1, c, text, sizeof(text));
             int pad = (int)(width[c] - text_width(s));
             if (t->right != NULL && t->right[c])
                 printf("%*s%s", pad, "", s);

@@ -4,7 +4,8 @@
  *                  subcommand table, --help
  *   cmd_<name>.c   one subcommand: its own options, its reads, its output
  *   common.c       argument checks, Redis reply failures, growing arrays
- *   output.c       table (columns sized to their cells), CSV, end of the answer
+ *   output.c       table (columns sized to their cells), CSV, JSON lines, end of the answer
+ *   escape.c       text from the wire made safe for a terminal and a spreadsheet
  *   timeparse.c    the times a user types (--since, --until)
  *
  * A new subcommand is one cmd_<name>.c that defines `const struct tq_subcommand
@@ -96,8 +97,14 @@ void *tq_grow(void *items, size_t n, size_t *cap, size_t size, size_t first);
 
 /* ---- output.c ---- */
 
-/* Prints one CSV field, quoted when it holds ',' '"' CR or LF, then ',' or (last) '\n'. */
+/* Prints one CSV field, then ',' or (last) '\n': control bytes escaped as \xNN, a cell that
+ * starts like a formula (= + - @ TAB CR) neutralised with a quote, quoted when it holds ','
+ * or '"' (escape.h: tq_csv_cell). */
 void tq_csv_field(const char *s, int last);
+
+/* Prints one JSON object and '\n', with any raw control byte escaped (escape.h:
+ * tq_json_text): the text came from Redis, where anyone with write access could alter it. */
+void tq_json_line(const char *json);
 
 /* Prints the header line of n CSV columns. */
 void tq_csv_header(const char *const *names, size_t n);
