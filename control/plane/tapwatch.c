@@ -21,6 +21,7 @@
 #include "control/plane/control_loop.h"
 #include "control/plane/outputs.h"
 #include "control/plane/policy_hook.h"
+#include "control/store/run_dir.h"
 
 #define TW_VERSION "0.1.0"
 
@@ -352,6 +353,11 @@ int main(int argc, char **argv)
                         ? " with the command-line options" : "", err);
         else
             fprintf(stderr, "tapwatch: %s\n", err);
+        return 2;
+    }
+    /* the Redis writers keep files in run_dir: nobody else may write there (run_dir.h) */
+    if (cfg.redis.url[0] && tw_run_dir_check(cfg.run_dir, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err);
         return 2;
     }
     const char *policy_path = o.policy ? o.policy : cfg.policy_file[0] ? cfg.policy_file : NULL;

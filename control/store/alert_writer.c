@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "control/record/keys.h"
+#include "control/store/run_dir.h"
 #include "control/store/spill.h"
 #include "control/store/redis_conn.h"
 #include "control/store/redis_engine.h"
@@ -109,9 +110,11 @@ static int open_held(const char *path, uint32_t capacity, struct tw_spill **sp, 
                      size_t errlen)
 {
     uint64_t recovered;
+    struct stat st;
 
     *sp = NULL;
-    if (path[0] == '\0' || access(path, F_OK) != 0)
+    /* lstat: a link at the name is found, and refused by the open (run_dir.h) */
+    if (path[0] == '\0' || lstat(path, &st) != 0)
         return 0;
     *sp = tw_spill_open(path, sizeof(struct item), capacity, &recovered, err, errlen);
     return *sp != NULL ? 0 : -1;
@@ -503,7 +506,7 @@ int tw_alert_store_hold(struct tw_alert_store *s)
     s->st.held = 0;
     if (s->hold_path[0] == '\0')
         return 0;
-    if (s->count > 0 && mkdir(s->run_dir, 0700) != 0 && errno != EEXIST)
+    if (s->count > 0 && tw_run_dir_make(s->run_dir, NULL, 0) != 0)
         return -1; /* run_dir is made when first needed, as for the record spool */
     if (tw_spill_save(s->hold_path, sizeof(struct item), &s->ring[s->head], first, s->ring,
                      s->count - first) != 0)

@@ -47,6 +47,7 @@
 #include "control/record/record_json.h"
 #include "control/store/redis_conn.h"
 #include "control/store/redis_engine.h"
+#include "control/store/run_dir.h"
 #include "control/store/spill.h"
 #include "control/store/store.h"
 #include "control/record/keys.h"
@@ -878,7 +879,8 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         snprintf(s->run_dir, sizeof(s->run_dir), "%s", p->w.run_dir);
         s->spool_records = p->spool_records;
         /* a file left by an earlier run is replayed first; none is made until needed */
-        if (access(s->spool_path, F_OK) == 0) {
+        struct stat st; /* lstat: a link at the name is found, and refused by the open */
+        if (lstat(s->spool_path, &st) == 0) {
             s->spool =
                 tw_spill_open(s->spool_path, REC_SIZE, p->spool_records, &s->st.recovered, err, errlen);
             if (s->spool == NULL) {
@@ -921,7 +923,7 @@ static int spool_needed(struct tw_store *s)
         return 0;
     if (s->spool_records == 0)
         return -1;
-    if ((mkdir(s->run_dir, 0700) != 0 && errno != EEXIST) ||
+    if (tw_run_dir_make(s->run_dir, NULL, 0) != 0 ||
         (s->spool = tw_spill_open(s->spool_path, REC_SIZE, s->spool_records, &recovered, NULL,
                                    0)) ==
             NULL) {
@@ -1114,19 +1116,19 @@ uint64_t tw_store_persist(struct tw_store *s)
 {
     char tmp[TW_SPOOL_PATH_LEN + 8];
     struct tw_flow_record chunk[64];
-    uint64_t nums[64], corrupt = 0, recovered = 0, kept = 0;
+    uint64_t nums[64], corrupt = 0, kept = 0;
     uint64_t unread = s->spool != NULL ? tw_spill_unread(s->spool) : 0;
     struct tw_spill *out;
 
     if (s->count == 0 || s->spool_records == 0)
         return 0;
     if (snprintf(tmp, sizeof(tmp), "%s.new", s->spool_path) >= (int)sizeof(tmp) ||
-        (mkdir(s->run_dir, 0700) != 0 && errno != EEXIST))
+        tw_run_dir_make(s->run_dir, NULL, 0) != 0)
         return 0;
     unlink(tmp); /* a leftover of an interrupted persist holds nothing the old file lacks */
     /* Order matters (a flow's END must land after its UPDATE): the new file holds what
      * memory holds, oldest first, then what still waits unread in the old file. */
-    out = tw_spill_open(tmp, REC_SIZE, s->count + unread + s->spool_records, &recovered, NULL, 0);
+    out = tw_spill_create(tmp, REC_SIZE, s->count + unread + s->spool_records, NULL, 0);
     if (out == NULL)
         return 0;
     for (uint32_t i = 0; i < s->count; i++)

@@ -4,9 +4,11 @@
 #include "control/store/sink.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct jsonl {
     FILE *f;
@@ -70,6 +72,23 @@ static const struct tw_sink_ops jsonl_ops = {
     .stats = stats, .close = close_jsonl,
 };
 
+/* fopen(path, "w"), but a file it creates is 0640, not 0666 less the umask: the records of
+ * a bank's traffic are for the service's group at most. (An existing file keeps its mode.) */
+static FILE *open_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    FILE *f;
+
+    if (fd < 0)
+        return NULL;
+    if ((f = fdopen(fd, "w")) == NULL) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return f;
+}
+
 int tw_sink_jsonl_open(struct tw_sink *s, const char *path, unsigned takes, const char *option,
                        char *err, size_t errlen)
 {
@@ -83,7 +102,7 @@ int tw_sink_jsonl_open(struct tw_sink *s, const char *path, unsigned takes, cons
     j->unit = takes & TW_TAKES_ALERT ? "alerts" : "records";
     if (strcmp(path, "-") == 0) {
         j->f = stdout;
-    } else if ((j->f = fopen(path, "w")) != NULL) {
+    } else if ((j->f = open_private(path)) != NULL) {
         j->owned = 1;
     } else {
         snprintf(err, errlen, "%s %s: %s", option, path, strerror(errno));

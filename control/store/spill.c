@@ -106,8 +106,25 @@ static const char *check_header(const struct tw_spill *sp, const uint8_t *h)
     return NULL;
 }
 
-struct tw_spill *tw_spill_open(const char *path, uint32_t item_size, uint64_t capacity,
-                               uint64_t *recovered, char *err, size_t errlen)
+/* Why the file just opened as fd cannot be trusted, or NULL. Nobody else can write to
+ * run_dir (run_dir.h); this catches what we would otherwise follow or share: a FIFO or a
+ * device at the name, a hard link to a file elsewhere, a file of another user. */
+static const char *untrusted(int fd, struct stat *st)
+{
+    if (fstat(fd, st) != 0)
+        return strerror(errno);
+    if (!S_ISREG(st->st_mode))
+        return "not a regular file (refused; move it away)";
+    if (st->st_nlink != 1)
+        return "has other hard links (refused; move it away)";
+    if (st->st_uid != geteuid())
+        return "belongs to another user (refused; move it away)";
+    return NULL;
+}
+
+/* tw_spill_open, with extra open flags (O_EXCL for a temporary). */
+static struct tw_spill *spill_open(const char *path, uint32_t item_size, uint64_t capacity,
+                                   uint64_t *recovered, int flags, char *err, size_t errlen)
 {
     struct tw_spill *sp;
     struct stat st;
@@ -125,14 +142,19 @@ struct tw_spill *tw_spill_open(const char *path, uint32_t item_size, uint64_t ca
     sp->want_capacity = sp->capacity = capacity;
     if ((sp->stage = malloc(STAGE * sp->slot_size)) == NULL)
         return fail_open(sp, err, errlen, path, "out of memory");
-    sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* never through a symbolic link; O_NONBLOCK: a FIFO planted at the name must not
+     * block the open (it is refused just after) */
+    sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | flags, 0600);
     if (sp->fd < 0)
-        return fail_open(sp, err, errlen, path, strerror(errno));
+        return fail_open(sp, err, errlen, path,
+                         errno == ELOOP ? "is a symbolic link (refused, not followed; move it "
+                                          "away)"
+                                        : strerror(errno));
+    if ((why = untrusted(sp->fd, &st)) != NULL)
+        return fail_open(sp, err, errlen, path, why);
     if (flock(sp->fd, LOCK_EX | LOCK_NB) != 0)
         return fail_open(sp, err, errlen, path,
                          errno == EWOULDBLOCK ? "in use by another process" : strerror(errno));
-    if (fstat(sp->fd, &st) != 0)
-        return fail_open(sp, err, errlen, path, strerror(errno));
     if (st.st_size == 0) {
         if (reset(sp) != 0)
             return fail_open(sp, err, errlen, path, strerror(errno));
@@ -158,6 +180,20 @@ struct tw_spill *tw_spill_open(const char *path, uint32_t item_size, uint64_t ca
     if (*recovered == 0 && reset(sp) != 0)
         return fail_open(sp, err, errlen, path, strerror(errno));
     return sp;
+}
+
+struct tw_spill *tw_spill_open(const char *path, uint32_t item_size, uint64_t capacity,
+                               uint64_t *recovered, char *err, size_t errlen)
+{
+    return spill_open(path, item_size, capacity, recovered, 0, err, errlen);
+}
+
+struct tw_spill *tw_spill_create(const char *path, uint32_t item_size, uint64_t capacity,
+                                 char *err, size_t errlen)
+{
+    uint64_t recovered;
+
+    return spill_open(path, item_size, capacity, &recovered, O_EXCL, err, errlen);
 }
 
 int tw_spill_flush(struct tw_spill *sp)
@@ -274,7 +310,7 @@ int tw_spill_save(const char *path, uint32_t item_size, const void *first, uint6
 {
     char tmp[4096 + 8];
     const uint8_t *half[2] = {first, second};
-    uint64_t n[2] = {n_first, n_second}, recovered;
+    uint64_t n[2] = {n_first, n_second};
     struct tw_spill *sp;
     int rc = 0, saved;
 
@@ -285,7 +321,7 @@ int tw_spill_save(const char *path, uint32_t item_size, const void *first, uint6
         return -1;
     }
     unlink(tmp); /* a leftover of an interrupted save holds nothing path lacks */
-    if ((sp = tw_spill_open(tmp, item_size, n_first + n_second, &recovered, NULL, 0)) == NULL) {
+    if ((sp = tw_spill_create(tmp, item_size, n_first + n_second, NULL, 0)) == NULL) {
         if (errno == 0)
             errno = EIO;
         return -1;

@@ -25,6 +25,8 @@
  * fsynced but tw_spill_save: the spill survives the process (SIGKILL, OOM kill), not a power
  * cut.
  *
+ * Every open is O_NOFOLLOW: a symbolic link at the name is refused, never followed; so is
+ * anything but a regular file of ours with one link (run_dir.h says why).
  * The file is locked (flock), so two processes cannot share it. Files of the older formats
  * ("TWSPOOL1" record spool, "TWHOLD01" alert hold file) are refused with one line saying so.
  */
@@ -43,6 +45,12 @@ struct tw_spill;
  * process, not a spill file, an older format, items of another size). */
 struct tw_spill *tw_spill_open(const char *path, uint32_t item_size, uint64_t capacity,
                                uint64_t *recovered, char *err, size_t errlen);
+
+/* Creates a new, empty spill at path, which must not exist yet (O_EXCL: a file or a link
+ * planted at the name makes it fail): for temporaries that are renamed over a spill once
+ * written. Returns the spill, or NULL with a one-line reason in err (when err is not NULL). */
+struct tw_spill *tw_spill_create(const char *path, uint32_t item_size, uint64_t capacity,
+                                 char *err, size_t errlen);
 
 /* Appends one item. Returns 0, or -1 when the spill is full or the file cannot be written
  * (errno says which: ENOSPC for full). The append may sit in a small buffer until
