@@ -40,6 +40,8 @@ struct key_row {
     const char *def;     /* default, as it would be written in the file */
     key_check_fn check;  /* NULL = bounds only */
     const char *noun;    /* what the value must be, when "an integer"/"a string" is not enough */
+    int reload;          /* 1: SIGHUP applies a new value while running (control/plane/reload.c;
+                          * README "Reloading" lists these rows); 0: a restart does */
 };
 
 static bool is_power_of_two(uint64_t n, const char *text)
@@ -81,6 +83,9 @@ static bool is_redis_url(uint64_t n, const char *text)
 #define HOUR_S 3600u
 #define DAY_S 86400u
 
+/* A row that leaves out the last column (reload) is a key that needs a restart: 0. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct key_row rows[] = {
     /* name                       type          field                         min     max              default     check            noun */
     {"sensor",                    KEY_STRING,   FIELD(sensor),                1,      TW_SENSOR_LEN - 1, "tapwatch", is_sensor_name,  "1 to 63 characters of A-Z a-z 0-9 _ . -"},
@@ -88,9 +93,9 @@ static const struct key_row rows[] = {
     {"ring_size",                 KEY_UINT,     U32(ring_size),               1024,   1u << 24,        "16384",    is_power_of_two, "a power of two"},
     {"burst",                     KEY_UINT,     U32(burst),                   1,      512,             "32",       NULL,            NULL},
     {"mbufs",                     KEY_UINT,     U32(mbufs),                   1023,   1u << 24,        "8191",     NULL,            NULL},
-    {"stats_interval",            KEY_DURATION, U32(stats_interval_s),        0,      HOUR_S,          "1s",       NULL,            NULL},
+    {"stats_interval",            KEY_DURATION, U32(stats_interval_s),        0,      HOUR_S,          "1s",       NULL,            NULL, 1},
     {"run_dir",                   KEY_STRING,   FIELD(run_dir),               1,      TW_PATH_LEN - 1, "run",      NULL,            NULL},
-    {"policy",                    KEY_STRING,   FIELD(policy_file),           0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
+    {"policy",                    KEY_STRING,   FIELD(policy_file),           0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
     {"promiscuous",               KEY_BOOL,     BOOLF(promiscuous),           0,      1,               "true",     NULL,            NULL},
     {"flow_table.capacity",       KEY_UINT,     U32(flow_table.capacity),     1024,   1u << 26,        "262144",   NULL,            NULL},
     {"flow_table.idle_timeout",   KEY_DURATION, U32(flow_table.idle_timeout_s), 1,    DAY_S,           "2m",       NULL,            NULL},
@@ -100,13 +105,14 @@ static const struct key_row rows[] = {
     {"redis.url",                 KEY_STRING,   FIELD(redis.url),             0,      TW_PATH_LEN - 1, "",         is_redis_url,    "\"\", unix:///path or redis://host:port"},
     {"redis.hot_window",          KEY_DURATION, U32(redis.hot_window_s),      HOUR_S, 365 * DAY_S,     "7d",       NULL,            NULL},
     {"redis.retention",           KEY_DURATION, U32(redis.retention_s),       DAY_S,  3650 * DAY_S,    "180d",     NULL,            NULL},
-    {"redis.batch",               KEY_UINT,     U32(redis.batch),             1,      65536,           "512",      NULL,            NULL},
+    {"redis.batch",               KEY_UINT,     U32(redis.batch),             1,      65536,           "512",      NULL,            NULL, 1},
     {"redis.buffer",              KEY_UINT,     U32(redis.buffer_records),    1,      1u << 26,        "262144",   NULL,            NULL},
-    {"redis.flush_interval",      KEY_MS,       U32(redis.flush_ms),          1,      60000,           "100ms",    NULL,            NULL},
+    {"redis.flush_interval",      KEY_MS,       U32(redis.flush_ms),          1,      60000,           "100ms",    NULL,            NULL, 1},
     {"redis.alert_buffer",        KEY_UINT,     U32(redis.alert_buffer),      16,     1u << 24,        "65536",    NULL,            NULL},
     {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
     {"redis.drain_timeout",       KEY_MS,       U32(redis.drain_ms),          0,      600000,          "10s",      NULL,            NULL},
 };
+#pragma GCC diagnostic pop
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))
 
@@ -367,6 +373,11 @@ int tw_config_set(struct tw_config *cfg, const char *key, const char *value, cha
 const char *tw_config_key_name(size_t i)
 {
     return i < N_KEYS ? rows[i].name : NULL;
+}
+
+int tw_config_key_reloads(size_t i)
+{
+    return i < N_KEYS && rows[i].reload;
 }
 
 int tw_config_get(const struct tw_config *cfg, const char *key, char *buf, size_t len)

@@ -71,6 +71,10 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen);
  * with tw_config_get it prints the effective configuration (--check-config). */
 const char *tw_config_key_name(size_t i);
 
+/* 1 when the i-th key (tw_config_key_name order) can change while running: SIGHUP applies
+ * it (control/plane/reload.h); 0 when only a restart does. */
+int tw_config_key_reloads(size_t i);
+
 /* Writes the value of key as config text ("120" for a uint, "2m" for a duration, "true")
  * into buf. Returns 0, or -1 when the key is unknown or buf is too small. */
 int tw_config_get(const struct tw_config *cfg, const char *key, char *buf, size_t len);

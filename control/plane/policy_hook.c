@@ -67,12 +67,20 @@ void tw_policy_hook_event(void *ctx, const struct tw_flow_record *r)
 
 int tw_policy_hook_reload(struct tw_policy_hook *h, char *err, size_t errlen)
 {
-    struct tw_policy *p = tw_policy_load(h->path, err, errlen);
+    return tw_policy_hook_reload_from(h, h->path, err, errlen);
+}
+
+int tw_policy_hook_reload_from(struct tw_policy_hook *h, const char *path, char *err,
+                               size_t errlen)
+{
+    struct tw_policy *p = tw_policy_load(path, err, errlen);
 
     if (p == NULL) {
         h->st.reload_errors++;
         return -1;
     }
+    if (path != h->path)
+        snprintf(h->path, sizeof(h->path), "%s", path);
     /* the hook runs on this thread only: after this line every event sees the new policy */
     struct tw_policy *old = h->policy;
     h->policy = p;

@@ -47,6 +47,11 @@ void tw_policy_hook_event(void *ctx, const struct tw_flow_record *r);
  * -1 with the error in err (the old policy stays). */
 int tw_policy_hook_reload(struct tw_policy_hook *h, char *err, size_t errlen);
 
+/* The same from another file (the configuration's policy key changed): on success that file
+ * is the one later reloads read. */
+int tw_policy_hook_reload_from(struct tw_policy_hook *h, const char *path, char *err,
+                               size_t errlen);
+
 const struct tw_policy *tw_policy_hook_policy(const struct tw_policy_hook *h);
 void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_hook_stats *out);
 

@@ -20,7 +20,9 @@
 #include "control/plane/eal_start.h"
 #include "control/plane/control_loop.h"
 #include "control/plane/outputs.h"
+#include "control/plane/log.h"
 #include "control/plane/policy_hook.h"
+#include "control/plane/reload.h"
 #include "control/store/run_dir.h"
 
 #define TW_VERSION "0.1.0"
@@ -55,20 +57,25 @@ static void on_sigbus(int sig)
     _exit(1);
 }
 
-static void policy_tick(void *ctx)
+/* The control loop's tick: a SIGHUP's reload (reload.h), between two events. */
+static void reload_tick(void *ctx)
 {
-    struct tw_policy_hook *h = ctx;
+    const struct tw_reload *rl = ctx;
+    struct tw_reload_result res;
     char err[512];
 
-    if (reload_requested) {
-        reload_requested = 0;
-        if (tw_policy_hook_reload(h, err, sizeof(err)) != 0)
-            fprintf(stderr, "tapwatch: policy reload failed, keeping the current policy: %s\n", err);
-        else
-            fprintf(stderr, "tapwatch: policy reloaded: %zu equipment, %zu rules\n",
-                    tw_policy_equipment_count(tw_policy_hook_policy(h)),
-                    tw_policy_rule_count(tw_policy_hook_policy(h)));
+    if (!reload_requested)
+        return;
+    reload_requested = 0;
+    if (tw_reload(rl, &res, err, sizeof(err)) != 0) {
+        tw_log(TW_LOG_ERR, "%sreload failed, keeping the current configuration and policy: %s",
+               res.policy_failed ? "policy " : "", err);
+        return;
     }
+    for (size_t i = 0; i < res.nrefused; i++)
+        tw_log(TW_LOG_WARNING, "reload: %s cannot change while running; restart to apply",
+               res.refused[i]);
+    tw_log(TW_LOG_NOTICE, "reloaded: %s", res.changed);
 }
 
 struct options {
@@ -124,6 +131,24 @@ static int parse_long(const char *opt, const char *text, long lo, long hi, long 
     }
     *out = v;
     return 0;
+}
+
+/* The command-line options over the configuration file's values: at start and at every
+ * reload, so that options win over the file both times. */
+static void apply_options(struct tw_config *cfg, const void *ctx)
+{
+    const struct options *o = ctx;
+
+    if (o->redis)
+        snprintf(cfg->redis.url, sizeof(cfg->redis.url), "%s", o->redis);
+    if (o->sensor)
+        snprintf(cfg->sensor, sizeof(cfg->sensor), "%s", o->sensor);
+    if (o->workers > 0)
+        cfg->workers = (uint32_t)o->workers;
+    if (o->stats_interval >= 0)
+        cfg->stats_interval_s = (uint32_t)o->stats_interval;
+    if (o->policy)
+        snprintf(cfg->policy_file, sizeof(cfg->policy_file), "%s", o->policy);
 }
 
 /* Returns 0, 1 for --help/--version (exit 0), or -1 for a bad command line (exit 2). */
@@ -337,14 +362,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: %s\n", err);
         return 2;
     }
-    if (o.redis)
-        snprintf(cfg.redis.url, sizeof(cfg.redis.url), "%s", o.redis);
-    if (o.sensor)
-        snprintf(cfg.sensor, sizeof(cfg.sensor), "%s", o.sensor);
-    if (o.workers > 0)
-        cfg.workers = (uint32_t)o.workers;
-    if (o.stats_interval >= 0)
-        cfg.stats_interval_s = (uint32_t)o.stats_interval;
+    apply_options(&cfg, &o);
     if (tw_config_validate(&cfg, err, sizeof(err)) != 0) {
         /* a rule between keys: name the file they come from (and the options, if any) */
         if (o.config)
@@ -454,8 +472,14 @@ int main(int argc, char **argv)
         .pipeline = pipeline, .sinks = &sinks,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
         .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
-        .tick = policy ? policy_tick : NULL, .tick_ctx = policy,
     };
+    /* SIGHUP: the configuration and the policy again (reload.h) */
+    struct tw_reload reload = {
+        .config_path = o.config, .options = apply_options, .options_ctx = &o, .live = &cfg,
+        .ctl = &ctl, .policy = policy, .sinks = &sinks,
+    };
+    ctl.tick = reload_tick;
+    ctl.tick_ctx = &reload;
     struct tw_memory_budget budget;
     tw_memory_budget(&cfg, &budget);
     ctl.memory_budget = budget.total;

@@ -515,6 +515,12 @@ int tw_alert_store_hold(struct tw_alert_store *s)
     return 0;
 }
 
+void tw_alert_store_tune(struct tw_alert_store *s, uint32_t batch, uint32_t flush_ms)
+{
+    s->batch = batch < s->cap ? batch : s->cap;
+    s->flush_ms = flush_ms;
+}
+
 const char *tw_alert_store_url(const struct tw_alert_store *s)
 {
     return tw_engine_url(s->e);

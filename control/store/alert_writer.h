@@ -80,6 +80,9 @@ const char *tw_alert_store_url(const struct tw_alert_store *s);
 const char *tw_alert_store_hold_path(const struct tw_alert_store *s);
 void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_store_stats *out);
 /* NULL is fine. */
+/* New redis.batch and redis.flush_interval while running (a reload), as tw_store_tune. */
+void tw_alert_store_tune(struct tw_alert_store *s, uint32_t batch, uint32_t flush_ms);
+
 void tw_alert_store_close(struct tw_alert_store *s);
 
 #endif

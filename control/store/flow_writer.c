@@ -903,6 +903,13 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     return s;
 }
 
+void tw_store_tune(struct tw_store *s, uint32_t batch, uint32_t flush_ms)
+{
+    /* only the next batch reads these: what is in flight keeps its own count */
+    s->batch = batch < s->cap ? batch : s->cap;
+    s->flush_ms = flush_ms;
+}
+
 const char *tw_store_url(const struct tw_store *s)
 {
     return tw_engine_url(s->e);

@@ -118,6 +118,13 @@ void tw_sinks_stats(const struct tw_sinks *l, FILE *out, unsigned mask)
             l->s[i].ops->stats(l->s[i].ctx, out);
 }
 
+void tw_sinks_tune(struct tw_sinks *l, const struct tw_sink_tuning *t)
+{
+    for (unsigned i = 0; l != NULL && i < l->n; i++)
+        if (l->s[i].ops->tune != NULL)
+            l->s[i].ops->tune(l->s[i].ctx, t);
+}
+
 void tw_sinks_live(const struct tw_sinks *l, FILE *out)
 {
     for (unsigned i = 0; i < l->n; i++)

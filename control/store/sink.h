@@ -33,6 +33,13 @@ enum {
 #define TW_TAKES_FLOWS (TW_TAKES_UPDATE | TW_TAKES_END | TW_TAKES_COUNTERS)
 #define TW_TAKES_ALERTS (TW_TAKES_ALERT | TW_TAKES_SUMMARY)
 
+/* What a reload may change in a running sink (README "Reloading"): the next batch is made
+ * with the new values; batches already made keep theirs. */
+struct tw_sink_tuning {
+    uint32_t batch;    /* redis.batch: items per pipelined write (clamped to the buffer) */
+    uint32_t flush_ms; /* redis.flush_interval */
+};
+
 /* One output. Ops a sink has no use for are NULL. The put ops return 0, or -1 when the item
  * was refused (buffer full, write error: counted by the sink, and in tw_sinks.refused). */
 struct tw_sink_ops {
@@ -57,6 +64,8 @@ struct tw_sink_ops {
      * when items were lost (the run then exits 1), else 0. */
     int (*notes)(void *ctx, int at_end, FILE *err);
     void (*close)(void *ctx);
+    /* while running (SIGHUP, control/plane/reload.c): the [redis] keys that can change */
+    void (*tune)(void *ctx, const struct tw_sink_tuning *t);
 };
 
 struct tw_sink {
@@ -103,6 +112,8 @@ void tw_sinks_stats(const struct tw_sinks *l, FILE *out, unsigned mask);
 void tw_sinks_live(const struct tw_sinks *l, FILE *out);
 /* Every sink's notes (see the op). Returns -1 when one reported a loss, else 0. */
 int tw_sinks_notes(const struct tw_sinks *l, int at_end, FILE *err);
+/* Hands the new values to every sink that has a tune op. */
+void tw_sinks_tune(struct tw_sinks *l, const struct tw_sink_tuning *t);
 /* Closes every sink and empties the list. NULL is fine. */
 void tw_sinks_close(struct tw_sinks *l);
 

@@ -65,10 +65,15 @@ static void close_alerts(void *ctx)
     tw_alert_store_close(ctx);
 }
 
+static void tune(void *ctx, const struct tw_sink_tuning *t)
+{
+    tw_alert_store_tune(ctx, t->batch, t->flush_ms);
+}
+
 static const struct tw_sink_ops redis_alerts_ops = {
     .name = "redis-alerts", .json = 0, .put_alert = put_alert, .put_summary = put_summary,
     .poll = poll_store, .drain = drain, .persist = persist, .stats = stats, .notes = notes,
-    .close = close_alerts,
+    .close = close_alerts, .tune = tune,
 };
 
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,

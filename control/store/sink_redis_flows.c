@@ -84,10 +84,15 @@ static void close_flows(void *ctx)
     tw_store_close(ctx);
 }
 
+static void tune(void *ctx, const struct tw_sink_tuning *t)
+{
+    tw_store_tune(ctx, t->batch, t->flush_ms);
+}
+
 static const struct tw_sink_ops redis_flows_ops = {
     .name = "redis-flows", .json = 1, .put_flow = put_flow, .put_counters = put_counters,
     .poll = poll_store, .drain = drain, .persist = persist, .stats = stats, .live = live,
-    .notes = notes, .close = close_flows,
+    .notes = notes, .close = close_flows, .tune = tune,
 };
 
 int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p, char *err,

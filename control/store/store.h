@@ -146,6 +146,10 @@ void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out);
  * records then count as not written). */
 uint64_t tw_store_persist(struct tw_store *s);
 
+/* New redis.batch and redis.flush_interval while running (a reload): the next batch is
+ * made with them; batch is clamped to the buffer. */
+void tw_store_tune(struct tw_store *s, uint32_t batch, uint32_t flush_ms);
+
 /* Closes the connection and the spool file and frees the store (call tw_store_drain first).
  * NULL is fine. */
 void tw_store_close(struct tw_store *s);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "control/plane/config.h"
+#include "control/plane/reload.h"
 
 #define ERR_LEN 512
 
@@ -358,6 +359,57 @@ static void test_bad_fixture(void **state)
     assert_null(strchr(err, '\n'));
 }
 
+static const char *readme(void)
+{
+    const char *p = getenv("TW_README");
+    return p && *p ? p : "README.md";
+}
+
+/* The keys a reload applies are the rows flagged reload in config.c; the reload knows how
+ * to apply each of those and no other; README's "Reloading" table lists exactly those. */
+static void test_reloadable_keys(void **state)
+{
+    (void)state;
+    char line[1024], listed[64][64];
+    size_t nlisted = 0, nflagged = 0;
+    const char *key;
+    int in_section = 0;
+    FILE *f = fopen(readme(), "r");
+
+    if (f == NULL)
+        fail_msg("%s: cannot open (run from the repo root or set TW_README)", readme());
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strcmp(line, "### Reloading\n") == 0) {
+            in_section = 1;
+            continue;
+        }
+        if (in_section && line[0] == '#')
+            break;
+        char name[64];
+        if (in_section && sscanf(line, "| `%63[^`]` |", name) == 1 && nlisted < 64)
+            snprintf(listed[nlisted++], sizeof(listed[0]), "%s", name);
+    }
+    fclose(f);
+    if (!in_section)
+        fail_msg("%s has no \"### Reloading\" section", readme());
+    for (size_t i = 0; (key = tw_config_key_name(i)) != NULL; i++) {
+        int in_readme = 0;
+        for (size_t j = 0; j < nlisted; j++)
+            in_readme |= strcmp(listed[j], key) == 0;
+        if (tw_config_key_reloads(i) && !tw_reload_applies(key))
+            fail_msg("%s is flagged reload in config.c, reload.c cannot apply it", key);
+        if (!tw_config_key_reloads(i) && tw_reload_applies(key))
+            fail_msg("reload.c applies %s, config.c does not flag it", key);
+        if (tw_config_key_reloads(i) != in_readme)
+            fail_msg("%s: flagged reload %d in config.c, listed %d in README's Reloading", key,
+                     tw_config_key_reloads(i), in_readme);
+        nflagged += (size_t)tw_config_key_reloads(i);
+    }
+    assert_int_equal(nlisted, nflagged);
+    assert_true(nflagged >= 4);
+    assert_int_equal(tw_config_key_reloads(9999), 0);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
@@ -372,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_load_error_keeps_config),
         cmocka_unit_test(test_set_and_get),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_reloadable_keys),
     };
     char pattern[512];
     glob_t g;

@@ -1,0 +1,116 @@
+/* reload.c - SIGHUP: the configuration and the policy read again while running (see
+ * reload.h). */
+#include "control/plane/reload.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* How each key that can change while running is applied; a row flagged reload in config.c
+ * without an entry here would be refused (the unit test keeps the two lists equal). */
+enum { A_STATS, A_POLICY, A_SINKS };
+static const struct {
+    const char *key;
+    int how;
+} appliers[] = {
+    {"stats_interval", A_STATS},
+    {"policy", A_POLICY},
+    {"redis.batch", A_SINKS},
+    {"redis.flush_interval", A_SINKS},
+};
+
+static int applier_of(const char *key)
+{
+    for (size_t i = 0; i < sizeof(appliers) / sizeof(appliers[0]); i++)
+        if (strcmp(appliers[i].key, key) == 0)
+            return appliers[i].how;
+    return -1;
+}
+
+int tw_reload_applies(const char *key)
+{
+    return applier_of(key) >= 0;
+}
+
+/* Appends ", text" (or text) to res->changed, cut when full. */
+static void say(struct tw_reload_result *res, const char *sep, const char *text)
+{
+    size_t n = strlen(res->changed);
+
+    snprintf(res->changed + n, sizeof(res->changed) - n, "%s%s", n ? sep : "", text);
+}
+
+int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err, size_t errlen)
+{
+    struct tw_config next;
+    const char *key;
+    int policy_changes = 0, sinks_change = 0;
+
+    memset(res, 0, sizeof(*res));
+    tw_config_defaults(&next);
+    if (r->config_path != NULL && tw_config_load(&next, r->config_path, err, errlen) != 0)
+        return -1;
+    if (r->options != NULL)
+        r->options(&next, r->options_ctx);
+    if (tw_config_validate(&next, err, errlen) != 0)
+        return -1;
+
+    /* which keys changed, and which of those may */
+    unsigned char apply[256] = {0}; /* by key index: applied (more keys than this: refused) */
+    for (size_t i = 0; (key = tw_config_key_name(i)) != NULL; i++) {
+        char was[TW_PATH_LEN + 8], now[TW_PATH_LEN + 8];
+        if (tw_config_get(r->live, key, was, sizeof(was)) != 0 ||
+            tw_config_get(&next, key, now, sizeof(now)) != 0 || strcmp(was, now) == 0)
+            continue;
+        int how = tw_config_key_reloads(i) ? applier_of(key) : -1;
+        /* a policy can be changed for another, not added to a run that has none, nor
+         * removed from one (the alert outputs are opened at start) */
+        if (how == A_POLICY && (r->policy == NULL || now[0] == '\0'))
+            how = -1;
+        if (i >= sizeof(apply))
+            how = -1;
+        if (how < 0) {
+            if (res->nrefused < TW_RELOAD_REFUSED_MAX)
+                res->refused[res->nrefused++] = key;
+            continue;
+        }
+        apply[i] = 1;
+        policy_changes |= how == A_POLICY;
+        sinks_change |= how == A_SINKS;
+    }
+
+    /* the policy last of what can fail: after it, nothing can */
+    if (r->policy != NULL &&
+        tw_policy_hook_reload_from(r->policy,
+                                   policy_changes ? next.policy_file : r->live->policy_file,
+                                   err, errlen) != 0) {
+        res->policy_failed = 1;
+        return -1;
+    }
+
+    for (size_t i = 0; (key = tw_config_key_name(i)) != NULL; i++) {
+        char was[TW_PATH_LEN + 8], now[TW_PATH_LEN + 8], line[2 * TW_PATH_LEN + 64];
+        if (i >= sizeof(apply) || !apply[i])
+            continue;
+        tw_config_get(r->live, key, was, sizeof(was));
+        tw_config_get(&next, key, now, sizeof(now));
+        /* the text round-trips through the same parser as the file: it cannot fail here */
+        tw_config_set(r->live, key, now, err, errlen);
+        snprintf(line, sizeof(line), "%s %s -> %s", key, was[0] ? was : "\"\"", now);
+        say(res, ", ", line);
+    }
+    if (r->ctl != NULL)
+        r->ctl->stats_interval_s = r->live->stats_interval_s;
+    if (sinks_change)
+        tw_sinks_tune(r->sinks, &(struct tw_sink_tuning){.batch = r->live->redis.batch,
+                                                          .flush_ms = r->live->redis.flush_ms});
+    if (res->changed[0] == '\0')
+        say(res, "", "no configuration key changed");
+    if (r->policy != NULL) {
+        char line[128];
+        const struct tw_policy *p = tw_policy_hook_policy(r->policy);
+        snprintf(line, sizeof(line), "policy reloaded: %zu equipment, %zu rules",
+                 tw_policy_equipment_count(p), tw_policy_rule_count(p));
+        say(res, "; ", line);
+    }
+    return 0;
+}
