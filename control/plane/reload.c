@@ -80,9 +80,8 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
 
     /* the policy last of what can fail: after it, nothing can */
     if (r->policy != NULL &&
-        tw_policy_hook_reload_from(r->policy,
-                                   policy_changes ? next.policy_file : r->live->policy_file,
-                                   err, errlen) != 0) {
+        (policy_changes ? tw_policy_hook_reload_from(r->policy, next.policy_file, err, errlen)
+                        : tw_policy_hook_reload(r->policy, err, errlen)) != 0) {
         res->policy_failed = 1;
         return -1;
     }

@@ -247,6 +247,72 @@ static void test_torn_tail(void **state)
     tw_spill_close(sp);
 }
 
+/* What may sit at a spill's name and must be refused, never followed or shared
+ * (run_dir.h): a symbolic link (to a file, to nothing), a hard link, a FIFO; and a
+ * temporary is only ever a new file (O_EXCL). */
+static void test_refused(void **state)
+{
+    (void)state;
+    char target[80], other[80], err[256];
+    uint64_t recovered;
+    struct tw_spill *sp;
+    FILE *f;
+
+    make_items(0);
+    snprintf(target, sizeof(target), "%s.target", path);
+    snprintf(other, sizeof(other), "%s.other", path);
+    f = fopen(target, "w");
+    assert_non_null(f);
+    fputs("precious", f);
+    fclose(f);
+
+    /* a symbolic link to a file, then to nothing: refused, the target untouched */
+    assert_int_equal(symlink(target, path), 0);
+    assert_null(tw_spill_open(path, isz, N, &recovered, err, sizeof(err)));
+    assert_non_null(strstr(err, "is a symbolic link (refused, not followed"));
+    assert_null(tw_spill_create(path, isz, N, err, sizeof(err)));
+    unlink(path);
+    assert_int_equal(symlink(other, path), 0);
+    assert_null(tw_spill_open(path, isz, N, &recovered, err, sizeof(err)));
+    assert_int_equal(access(other, F_OK), -1);
+    unlink(path);
+    struct stat st;
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 8);
+
+    /* a hard link to that file */
+    assert_int_equal(link(target, path), 0);
+    assert_null(tw_spill_open(path, isz, N, &recovered, err, sizeof(err)));
+    assert_non_null(strstr(err, "has other hard links"));
+    unlink(path);
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 8);
+
+    /* a FIFO: refused at once, not waited on */
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_null(tw_spill_open(path, isz, N, &recovered, err, sizeof(err)));
+    assert_non_null(strstr(err, "not a regular file"));
+    unlink(path);
+
+    /* a temporary: made new, never over something already there */
+    sp = tw_spill_create(path, isz, N, err, sizeof(err));
+    assert_non_null(sp);
+    tw_spill_close(sp);
+    assert_null(tw_spill_create(path, isz, N, err, sizeof(err)));
+    assert_non_null(strstr(err, "File exists"));
+    /* and tw_spill_save removes a link at its temporary's name rather than write through */
+    char tmp[80];
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    assert_int_equal(symlink(target, tmp), 0);
+    assert_int_equal(tw_spill_save(path, isz, items, N, NULL, 0), 0);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(lstat(tmp, &st), -1);
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 8);
+    unlink(target);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
