@@ -357,6 +357,9 @@ int main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
 
+    /* a reload asked for while starting (systemd's ExecReload) waits for the loop, rather
+     * than end the process as SIGHUP does by default */
+    signal(SIGHUP, on_hup);
     tw_config_defaults(&cfg);
     if (o.config && tw_config_load(&cfg, o.config, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: %s\n", err);
@@ -439,7 +442,6 @@ int main(int argc, char **argv)
     /* a peer closing a socket (Redis killed mid-write) is an error return, not our death */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_hup);
     if (tw_pipeline_maps_file(pipeline))
         signal(SIGBUS, on_sigbus);
 

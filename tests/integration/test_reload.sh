@@ -56,8 +56,9 @@ conf 0 "$tmp/policy-a.yaml" 1
 "$tapwatch" --pcap "$tmp/cap/undeclared.pcap" --config "$tmp/live.yaml" --sensor from-option \
     --replay-speed 20 --loop 100000 >"$tmp/out" 2>"$tmp/err" &
 pid=$!
+# running once it says it has no store (then a SIGHUP is a reload, whenever it comes)
+wait_for 'no Redis configured' || { echo "FAIL: tapwatch did not start: $(cat "$tmp/err")"; exit 1; }
 sleep 1
-kill -0 "$pid" 2>/dev/null || { echo "FAIL: tapwatch did not start: $(cat "$tmp/err")"; exit 1; }
 [ "$(live_lines_after 0)" -eq 0 ] || fail "live lines with stats_interval 0: $(cat "$tmp/err")"
 
 # 1. keys that can change
