@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -65,6 +66,32 @@ static bool is_redis_url(uint64_t n, const char *text)
            (strncmp(text, "redis://", 8) == 0 && text[8] != '\0');
 }
 
+/* "" (no export), HOST:PORT or [IPV6]:PORT with a port from 1 to 65535. */
+static bool is_host_port(uint64_t n, const char *text)
+{
+    const char *port;
+    unsigned long p = 0;
+
+    (void)n;
+    if (text[0] == '\0')
+        return true;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close == text + 1 || close[1] != ':')
+            return false;
+        port = close + 2;
+    } else {
+        const char *colon = strchr(text, ':');
+        if (colon == NULL || colon == text || strchr(colon + 1, ':') != NULL)
+            return false;
+        port = colon + 1;
+    }
+    if (*port == '\0' || strlen(port) > 5 || port[strspn(port, "0123456789")] != '\0')
+        return false;
+    p = strtoul(port, NULL, 10);
+    return p >= 1 && p <= 65535;
+}
+
 /* Offset and size of a field; numeric keys also assert at compile time that the field
  * is the width the loader writes (a negative array size stops the build otherwise). */
 #define FIELD(f) offsetof(struct tw_config, f), sizeof(((struct tw_config *)0)->f)
@@ -106,6 +133,12 @@ static const struct key_row rows[] = {
     {"redis.alert_buffer",        KEY_UINT,     U32(redis.alert_buffer),      16,     1u << 24,        "65536",    NULL,            NULL},
     {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
     {"redis.drain_timeout",       KEY_MS,       U32(redis.drain_ms),          0,      600000,          "10s",      NULL,            NULL},
+    {"ipfix.collector",           KEY_STRING,   FIELD(ipfix.collector),       0,      TW_PATH_LEN - 1, "",         is_host_port,    "\"\", HOST:PORT or [IPV6]:PORT"},
+    {"ipfix.template_interval",   KEY_DURATION, U32(ipfix.template_interval_s), 1,    HOUR_S,          "60s",      NULL,            NULL},
+    {"ipfix.observation_domain",  KEY_UINT,     U32(ipfix.observation_domain), 0,     UINT32_MAX,      "1",        NULL,            NULL},
+    {"ipfix.max_rate",            KEY_UINT,     U32(ipfix.max_rate),          0,      10000000,        "20000",    NULL,            NULL},
+    {"ipfix.queue",               KEY_UINT,     U32(ipfix.queue),             16,     1u << 20,        "8192",     NULL,            NULL},
+    {"ipfix.mtu",                 KEY_UINT,     U32(ipfix.mtu),               512,    65000,           "1400",     NULL,            NULL},
 };
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))

@@ -77,6 +77,7 @@ struct options {
     const char *flows_jsonl;
     const char *policy;       /* --policy, overrides the config's policy: key */
     const char *alerts_jsonl;
+    const char *ipfix;        /* --ipfix HOST:PORT, overrides ipfix.collector */
     const char *sensor;
     long workers;
     double replay_speed;
@@ -102,6 +103,7 @@ static void usage(FILE *out)
             "  --flows-jsonl FILE   also write each finished flow as a JSON line (- = stdout)\n"
             "  --policy FILE        monitoring rules (YAML), see config/policy.yaml; SIGHUP reloads\n"
             "  --alerts-jsonl FILE  also write each alert as a JSON line (- = stdout)\n"
+            "  --ipfix HOST:PORT    also export each finished flow to an IPFIX collector (UDP)\n"
             "  --workers N          worker cores\n"
             "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
             "  --loop N             replay the capture N times, each pass later in time\n"
@@ -128,7 +130,8 @@ static int parse_long(const char *opt, const char *text, long lo, long hi, long 
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
-           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP };
+           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
+           O_IPFIX };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -138,7 +141,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"loop", required_argument, 0, O_LOOP},
         {"stats-interval", required_argument, 0, O_STATS}, {"quiet", no_argument, 0, O_QUIET},
         {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP},
-        {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS}, {0, 0, 0, 0},
+        {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS},
+        {"ipfix", required_argument, 0, O_IPFIX}, {0, 0, 0, 0},
     };
     int c;
 
@@ -173,6 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_JSONL: o->flows_jsonl = optarg; break;
         case O_POLICY: o->policy = optarg; break;
         case O_ALERTS: o->alerts_jsonl = optarg; break;
+        case O_IPFIX: o->ipfix = optarg; break;
         case O_WORKERS: if (parse_long("--workers", optarg, 1, 64, &o->workers)) return -1; break;
         case O_STATS: if (parse_long("--stats-interval", optarg, 0, 3600, &o->stats_interval)) return -1; break;
         case O_LOOP: if (parse_long("--loop", optarg, 1, 1000000, &o->loops)) return -1; break;
@@ -334,6 +339,10 @@ int main(int argc, char **argv)
         snprintf(cfg.redis.url, sizeof(cfg.redis.url), "%s", o.redis);
     if (o.sensor)
         snprintf(cfg.sensor, sizeof(cfg.sensor), "%s", o.sensor);
+    if (o.ipfix && tw_config_set(&cfg, "ipfix.collector", o.ipfix, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: --ipfix: %s\n", err);
+        return 2;
+    }
     if (o.workers > 0)
         cfg.workers = (uint32_t)o.workers;
     if (o.stats_interval >= 0)

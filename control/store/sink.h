@@ -142,4 +142,19 @@ int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p,
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,
                               char *err, size_t errlen);
 
+/* Finished flows to an IPFIX collector over UDP (sink_ipfix.c, ipfix_enc.h). */
+#define TW_IPFIX_COLLECTOR_LEN 256
+struct tw_ipfix_params {
+    const char *collector;        /* HOST:PORT or [IPV6]:PORT */
+    uint32_t observation_domain;
+    uint32_t template_interval_s; /* templates are sent again this often */
+    uint32_t max_rate;            /* messages per second, 0 = unpaced */
+    uint32_t queue;               /* messages waiting to be sent, at least 2 */
+    uint32_t mtu;                 /* largest message, bytes (TW_IPFIX_MTU_MIN..MAX) */
+};
+/* Takes TW_TAKES_END; summary line "ipfix N records in M messages ...". Returns 0, or -1
+ * with "--ipfix HOST:PORT: reason" in err (a name that does not resolve...). */
+int tw_sink_ipfix_open(struct tw_sink *s, const struct tw_ipfix_params *p, char *err,
+                       size_t errlen);
+
 #endif
