@@ -136,7 +136,7 @@ static const struct key_row rows[] = {
     {"ipfix.collector",           KEY_STRING,   FIELD(ipfix.collector),       0,      TW_PATH_LEN - 1, "",         is_host_port,    "\"\", HOST:PORT or [IPV6]:PORT"},
     {"ipfix.template_interval",   KEY_DURATION, U32(ipfix.template_interval_s), 1,    HOUR_S,          "60s",      NULL,            NULL},
     {"ipfix.observation_domain",  KEY_UINT,     U32(ipfix.observation_domain), 0,     UINT32_MAX,      "1",        NULL,            NULL},
-    {"ipfix.max_rate",            KEY_UINT,     U32(ipfix.max_rate),          0,      10000000,        "20000",    NULL,            NULL},
+    {"ipfix.max_rate",            KEY_UINT,     U32(ipfix.max_rate),          0,      10000000,        "10000",    NULL,            NULL},
     {"ipfix.queue",               KEY_UINT,     U32(ipfix.queue),             16,     1u << 20,        "8192",     NULL,            NULL},
     {"ipfix.mtu",                 KEY_UINT,     U32(ipfix.mtu),               512,    65000,           "1400",     NULL,            NULL},
 };

@@ -49,7 +49,7 @@ struct tw_config {
         char collector[TW_PATH_LEN]; /* ipfix.collector: HOST:PORT ([IPV6]:PORT), "" = no export */
         uint32_t template_interval_s; /* ipfix.template_interval: templates sent again, default 60 s */
         uint32_t observation_domain; /* ipfix.observation_domain: default 1 */
-        uint32_t max_rate;         /* ipfix.max_rate: messages/s, 0 = unpaced, default 20000 */
+        uint32_t max_rate;         /* ipfix.max_rate: messages/s, 0 = unpaced, default 10000 */
         uint32_t queue;            /* ipfix.queue: messages waiting to be sent, default 8192 */
         uint32_t mtu;              /* ipfix.mtu: largest message in bytes, default 1400 */
     } ipfix;
