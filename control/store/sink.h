@@ -1,7 +1,7 @@
 /* sink.h - every output of the control plane behind one small table (Suricata's LogFileCtx,
  * Redis's ae backends): JSON lines (sink_jsonl.c), Redis flow records (sink_redis_flows.c),
- * Redis alerts and summaries (sink_redis_alerts.c). A new output (IPFIX) is one more file and
- * one more row in control/plane/outputs.c.
+ * Redis alerts and summaries (sink_redis_alerts.c), IPFIX to a collector (sink_ipfix.c). A new
+ * output is one more file and one more row in control/plane/outputs.c.
  *
  *   control loop ──flow event──> tw_sinks_flow ─┐  encoded to JSON once per event,
  *   policy hook ──alert──────> tw_sinks_alert ─┼─> then handed to each sink that takes it
