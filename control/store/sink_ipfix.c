@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "control/store/ipfix_enc.h"
+#include "dataplane/clock.h"
 
 #define FLUSH_MS 200    /* a partly filled message leaves after this long */
 #define BURST_MS 5      /* the token bucket holds this many ms of max_rate */
@@ -62,14 +62,6 @@ struct ipfix {
     uint64_t left_at_exit;  /* records the drain could not send in time */
     char why[192];          /* the first send or encode error */
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* The encoder's out callback: a finished message joins the queue. The callers made sure of a
  * free slot (put_flow asks for one, the template timer for two). */
@@ -188,7 +180,7 @@ static int put_flow(void *ctx, const struct tw_flow_record *r, const char *json,
         return -1;
     }
     if (tw_ipfix_enc_pending(x->enc) == 0)
-        x->open_since_ms = mono_ms();
+        x->open_since_ms = tw_mono_ms();
     if (tw_ipfix_enc_add(x->enc, r, err, sizeof(err)) != 0) {
         x->encode_errors++;
         if (x->why[0] == '\0')
@@ -207,10 +199,10 @@ static uint64_t left(const struct ipfix *x)
 static uint64_t drain(void *ctx, uint64_t timeout_ms)
 {
     struct ipfix *x = ctx;
-    uint64_t start = mono_ms();
+    uint64_t start = tw_mono_ms();
 
     for (;;) {
-        uint64_t now = mono_ms();
+        uint64_t now = tw_mono_ms();
         flush_open(x);
         poll_ipfix(x, now);
         if (left(x) == 0 || now - start >= timeout_ms)
