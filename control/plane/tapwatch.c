@@ -313,9 +313,12 @@ static void print_budget(const struct tw_config *cfg)
 
     tw_memory_budget(cfg, &b);
     printf("tapwatch: memory budget %.0f MiB: flow tables %.0f, nDPI states %.0f, nDPI modules "
-           "%.0f, packet pools %.0f, event rings %.0f, Redis buffer %.0f, base %.0f\n",
+           "%.0f, packet pools %.0f, event rings %.0f, Redis buffer %.0f, base %.0f",
            b.total / mib, b.flow_tables / mib, b.dpi_states / mib, b.ndpi_modules / mib,
            b.packet_pools / mib, b.event_rings / mib, b.redis_buffer / mib, b.base / mib);
+    if (b.ipfix_queue)
+        printf(", IPFIX queue %.0f", b.ipfix_queue / mib);
+    putchar('\n');
 }
 
 int main(int argc, char **argv)
