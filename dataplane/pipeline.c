@@ -69,6 +69,11 @@ const char *tw_pipeline_eal_vdev(const struct tw_pipeline *pl)
     return pl->src->eal_vdev;
 }
 
+const char *tw_pipeline_source_note(const struct tw_pipeline *pl)
+{
+    return pl->src->note;
+}
+
 int tw_pipeline_prepared(struct tw_pipeline *pl, char *err, size_t errlen)
 {
     if (pl->preparing) {

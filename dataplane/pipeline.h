@@ -36,6 +36,9 @@ struct tw_pipeline_params {
 struct tw_pipeline *tw_pipeline_open(const struct tw_pipeline_params *p, char *err,
                                      size_t errlen);
 
+/* What the source said at start that the operator must know (a fall-back), or "". */
+const char *tw_pipeline_source_note(const struct tw_pipeline *pl);
+
 /* The --vdev the source needs from EAL ("" for none). */
 const char *tw_pipeline_eal_vdev(const struct tw_pipeline *pl);
 

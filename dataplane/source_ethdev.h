@@ -13,6 +13,8 @@ struct tw_ethdev_source {
     int started;
     int promiscuous;    /* asked for by the configuration */
     int promisc_set;    /* 1: we turned it on, so close() turns it off again */
+    int paired_tx;      /* the driver wants a transmit queue beside each receive queue
+                         * (net_af_xdp); they stay unused */
 };
 
 /* Fills the shared fields from the arguments. */

@@ -40,6 +40,7 @@ struct tw_worker_params {
     int evict_when_full;        /* 1: end the oldest flow to make room; 0: drop the packet */
     int lossless;               /* 1: wait for room in the event ring (file input) */
     uint32_t burst;
+    uint32_t idle_sleep_us;     /* longest nap when there is nothing to read, 0 = spin */
 };
 
 struct tw_worker {
