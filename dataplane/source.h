@@ -85,6 +85,9 @@ struct tw_source_kind {
     int (*rx)(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
     /* Totals so far; called by one thread (the control lcore), never the workers. */
     void (*stats)(struct tw_source *s, struct tw_source_stats *st);
+    /* Opens it again on the same pool, the workers parked (a removed interface is back).
+     * NULL when it cannot. Returns 0, or -1 with a one-line reason. */
+    int (*reattach)(struct tw_source *s, char *err, size_t errlen);
     /* Stops it (a port goes back to the mode it had) and frees it; started or not. */
     void (*close)(struct tw_source *s);
 };

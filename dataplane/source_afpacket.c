@@ -145,6 +145,22 @@ void tw_afpacket_stats(struct tw_source *s, struct tw_source_stats *st)
     st->link = tw_iface_link(as->iface);
 }
 
+int tw_afpacket_reattach(struct tw_source *s, char *err, size_t errlen)
+{
+    struct tw_afpacket_source *as = (struct tw_afpacket_source *)s;
+    char args[64];
+
+    for (unsigned i = 0; i < as->nfds; i++)
+        close(as->fds[i]);
+    as->nfds = 0;
+    snprintf(args, sizeof(args), "iface=%s,qpairs=%u", as->iface, as->eth.base.nb_queues);
+    if (tw_ethdev_reattach(&as->eth, VDEV_NAME, args, tw_iface_promisc(as->iface) == 1, err,
+                           errlen) != 0)
+        return -1;
+    find_driver_sockets(as);
+    return 0;
+}
+
 void tw_afpacket_close(struct tw_source *s)
 {
     struct tw_afpacket_source *as = (struct tw_afpacket_source *)s;
@@ -160,5 +176,6 @@ const struct tw_source_kind tw_source_afpacket = {
     .start = afpacket_start,
     .rx = tw_ethdev_rx,
     .stats = tw_afpacket_stats,
+    .reattach = tw_afpacket_reattach,
     .close = tw_afpacket_close,
 };

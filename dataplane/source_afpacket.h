@@ -25,6 +25,8 @@ int tw_afpacket_start(struct tw_afpacket_source *as, const struct tw_source_pool
 /* The row's stats (the kernel's drops of our sockets included) and close. */
 void tw_afpacket_stats(struct tw_source *s, struct tw_source_stats *st);
 void tw_afpacket_close(struct tw_source *s);
+/* The row's reattach (source.h): the interface is back, net_af_packet opens it again. */
+int tw_afpacket_reattach(struct tw_source *s, char *err, size_t errlen);
 
 /* The vdev name and arguments of net_af_packet for iface with queues queue pairs. */
 #define TW_AFPACKET_VDEV "net_af_packet0"

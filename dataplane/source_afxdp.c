@@ -159,11 +159,28 @@ static void afxdp_stats(struct tw_source *s, struct tw_source_stats *st)
     st->link = tw_iface_link(xs->ap.iface);
 }
 
+static int afxdp_reattach(struct tw_source *s, char *err, size_t errlen)
+{
+    struct afxdp_source *xs = (struct afxdp_source *)s;
+    char args[96];
+
+    if (xs->fell_back)
+        return tw_afpacket_reattach(s, err, errlen);
+    snprintf(args, sizeof(args), "iface=%s,start_queue=0,queue_count=%u", xs->ap.iface,
+             xs->channels);
+    xs->ap.eth.base.nb_queues = xs->channels;
+    int rc = tw_ethdev_reattach(&xs->ap.eth, VDEV_NAME, args, tw_iface_promisc(xs->ap.iface) == 1,
+                                err, errlen);
+    xs->ap.eth.base.nb_queues = xs->workers_queues;
+    return rc;
+}
+
 const struct tw_source_kind tw_source_afxdp = {
     .name = "iface-xdp",
     .open = afxdp_open,
     .start = afxdp_start,
     .rx = afxdp_rx,
     .stats = afxdp_stats,
+    .reattach = afxdp_reattach,
     .close = tw_afpacket_close,
 };

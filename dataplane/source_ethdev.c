@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_bus_vdev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -105,8 +106,10 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
                  name, nb_queues, nb_queues, info.max_rx_queues);
         return -1;
     }
-    pool = rte_pktmbuf_pool_create("tw_mbufs", p->mbufs, 256, p->priv_size,
-                                   RTE_MBUF_DEFAULT_BUF_SIZE, p->socket);
+    pool = es->pool ? es->pool
+                    : rte_pktmbuf_pool_create("tw_mbufs", p->mbufs, 256, p->priv_size,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, p->socket);
+    es->pool = pool;
     if (!pool) {
         snprintf(err, errlen, "cannot create the packet pool: %s", rte_strerror(rte_errno));
         return -1;
@@ -156,6 +159,22 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
     if ((es->promiscuous || was_promisc) && rte_eth_promiscuous_enable(port) == 0)
         es->promisc_set = !was_promisc;
     return 0;
+}
+
+int tw_ethdev_reattach(struct tw_ethdev_source *es, const char *name, const char *args,
+                       int was_promisc, char *err, size_t errlen)
+{
+    if (es->started) {
+        rte_eth_dev_stop(es->port);
+        rte_eth_dev_close(es->port);
+        es->started = 0;
+    }
+    rte_vdev_uninit(name);
+    if (rte_vdev_init(name, args) != 0 || rte_eth_dev_get_port_by_name(name, &es->port) != 0) {
+        snprintf(err, errlen, "cannot create %s,%s again", name, args);
+        return -1;
+    }
+    return tw_ethdev_start(es, &(struct tw_source_pool){0}, was_promisc, err, errlen);
 }
 
 /* The --port row: the port number was checked by the option parser. */

@@ -335,6 +335,18 @@ static inline void idle_wait(const struct tw_worker *w, unsigned *idle)
     nanosleep(&ts, NULL);
 }
 
+/* The control lcore is re-opening the source: park until it is done. Only the workers
+ * that read the source park; the others go on with what is queued for them. */
+static void park(struct tw_worker *w)
+{
+    __atomic_store_n(&w->paused, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(w->pause, __ATOMIC_ACQUIRE) && !*w->stop) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ts, NULL);
+    }
+    __atomic_store_n(&w->paused, 0, __ATOMIC_RELEASE);
+}
+
 /* One worker reading its own source queue (a single worker, or a NIC queue under RSS).
  * A burst goes through in passes so that the flow table's memory is asked for before it
  * is needed: parse every frame and prefetch its bucket; prefetch the flow each bucket
@@ -353,6 +365,8 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
     for (;;) {
         if (unlikely(*w->stop))
             return TW_END_SHUTDOWN;
+        if (unlikely(__atomic_load_n(w->pause, __ATOMIC_RELAXED)))
+            park(w);
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
         if (n < 0)
             return TW_END_EOF;
@@ -425,6 +439,8 @@ static enum tw_end_reason run_reader(struct tw_worker *w, uint16_t burst)
             why = TW_END_SHUTDOWN;
             break;
         }
+        if (unlikely(__atomic_load_n(w->pause, __ATOMIC_RELAXED)))
+            park(w);
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
         if (n < 0)
             break;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "control/plane/budget.h"
+#include "control/plane/log.h"
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull
@@ -110,16 +111,29 @@ static void put_counters(struct tw_control *c)
 }
 
 /* The interface's link, a few times a second: a removed interface ends the run (the workers
- * see stop, flush their flows, and we go on until they are done). */
+ * see stop, flush their flows, and we go on until they are done), or is waited for and read
+ * again when it is back (wait_for_interface). */
 static void watch_link(struct tw_control *c, volatile int *stop, uint64_t now)
 {
     struct tw_source_stats ss;
 
+    char err[256];
+    const char *input = tw_pipeline_input_name(c->pipeline);
+
     c->last_link_ns = now;
     tw_pipeline_source_stats(c->pipeline, &ss);
-    if (tw_link_watch_step(&c->link, ss.link, tw_pipeline_input_name(c->pipeline))) {
+    switch (tw_link_watch_step(&c->link, ss.link, input)) {
+    case TW_LINK_KEEP:
+        break;
+    case TW_LINK_REOPEN:
+        if (tw_pipeline_reattach(c->pipeline, err, sizeof(err)) == 0)
+            break;
+        tw_log(TW_LOG_ERR, "%s: cannot read the interface again: %s; ending the run", input, err);
+        /* fall through */
+    case TW_LINK_END:
         c->input_gone = 1;
         *stop = 1;
+        break;
     }
 }
 

@@ -16,10 +16,16 @@ struct tw_link_watch {
     uint64_t removals;   /* -> gone */
 };
 
+enum tw_link_action {
+    TW_LINK_KEEP,   /* nothing to do */
+    TW_LINK_END,    /* the interface is gone and we do not wait: end the run */
+    TW_LINK_REOPEN, /* the interface we waited for is back: open it again */
+};
+
 /* Takes the state seen now; logs and counts a change. input names the interface in the
- * lines. Returns 1 when the run must end (the interface is gone and we do not wait), else
- * 0. The first state seen is only remembered (the start says nothing). */
-int tw_link_watch_step(struct tw_link_watch *lw, int state, const char *input);
+ * lines. Returns what the control loop must do. The first state seen is only remembered
+ * (the start says nothing). */
+enum tw_link_action tw_link_watch_step(struct tw_link_watch *lw, int state, const char *input);
 
 /* "" while the link is up or unknown, else a short word for the live line ("link down",
  * "interface gone"). */

@@ -76,17 +76,18 @@ start() { # name, tapwatch args...
     return 1
 }
 
-check_records() { # name
-    /usr/bin/python3 - "$TMP/$1.jsonl" <<'PY'
+check_records() { # name [times the traffic was sent]
+    /usr/bin/python3 - "$TMP/$1.jsonl" "${2:-1}" <<'PY'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
+k = int(sys.argv[2])
 bad = []
 ours = [r for r in recs if r["ip_proto"] == 17 and 4000 in (r["src_port"], r["dst_port"])]
 if len(ours) != 24:
     bad.append(f"{len(ours)} UDP flows, expected 24")
 for r in ours:
-    if (r["c2s_packets"], r["c2s_bytes"], r["s2c_packets"], r["s2c_bytes"]) != (3, 426, 2, 184):
-        bad.append(f"{r['src_ip']}: {r['c2s_packets']}/{r['c2s_bytes']} {r['s2c_packets']}/{r['s2c_bytes']}, expected 3/426 2/184")
+    if (r["c2s_packets"], r["c2s_bytes"], r["s2c_packets"], r["s2c_bytes"]) != (3 * k, 426 * k, 2 * k, 184 * k):
+        bad.append(f"{r['src_ip']}: {r['c2s_packets']}/{r['c2s_bytes']} {r['s2c_packets']}/{r['s2c_bytes']}, expected {3*k}/{426*k} {2*k}/{184*k}")
         break
 print("; ".join(bad) if bad else f"ok: 24 flows exact")
 sys.exit(1 if bad else 0)
@@ -169,5 +170,23 @@ if [ -n "$pid" ]; then
     res=$(check_records idle) || { echo "FAIL removal: records not flushed: $res"; fail=1; }
     echo "events: down, up, removed said once each; exit 1; records $res"
 fi
+# wait_for_interface: the removed interface is waited for and read again when it is back
+# (af_packet, then AF_XDP): the traffic sent before and after makes each flow exactly twice.
+printf 'wait_for_interface: true\n' >"$TMP/wait.yaml"
+for x in "" --xdp; do
+    name=wait${x:+.xdp}
+    in_ns ip link del mir0 2>/dev/null; make_veth || { echo "FAIL: cannot make the veth again"; fail=1; break; }
+    start "$name" --config "$TMP/wait.yaml" $x || { kill -9 "$pid" 2>/dev/null; pid=; continue; }
+    sleep 0.2; send_traffic; sleep 0.3
+    in_ns ip link del mir0; sleep 0.8
+    make_veth; sleep 1.2
+    send_traffic; sleep 0.5
+    kill -INT "$pid"; wait "$pid"; rc=$?; pid=
+    [ $rc -eq 0 ] || { echo "FAIL $name: exit $rc: $(tail -n 3 "$TMP/$name.err")"; fail=1; continue; }
+    grep -q "the interface is back" "$TMP/$name.err" ||
+        { echo "FAIL $name: no 'interface is back' line:"; cat "$TMP/$name.err"; fail=1; }
+    res=$(check_records "$name" 2) || { echo "FAIL $name: $res"; fail=1; continue; }
+    echo "$name: removed and back: $res"
+done
 [ $fail -eq 0 ] && echo "test_iface_veth: PASS"
 exit $fail
