@@ -27,14 +27,14 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(IPFIX_PKGS) 2>/dev/null)
 # start-up, measured). DPDK_LINK=shared links the shared DPDK instead, which brings every
 # driver Debian ships (mlx4/mlx5 and the other NICs not listed here).
 DPDK_LINK ?= static
-DPDK_DRIVERS := bus_pci bus_vdev mempool_ring net_af_packet net_pcap net_null net_ring \
+DPDK_DRIVERS := bus_pci bus_vdev mempool_ring net_af_packet net_af_xdp net_pcap net_null net_ring \
 	net_e1000 net_igc net_ixgbe net_i40e net_iavf net_ice common_iavf net_bnxt net_ena \
 	net_virtio net_vmxnet3
 DPDK_STATIC := hash security cryptodev timer rcu pci ethdev net meter mbuf mempool ring eal \
 	kvargs telemetry
 ifeq ($(DPDK_LINK),static)
 DPDK_LIBS = -Wl,--whole-archive $(DPDK_DRIVERS:%=-l:librte_%.a) -Wl,--no-whole-archive \
-	$(DPDK_STATIC:%=-l:librte_%.a) -lnuma -ldl -latomic -lbsd
+	$(DPDK_STATIC:%=-l:librte_%.a) -lnuma -ldl -latomic -lbsd -lxdp -lbpf -lelf
 else ifeq ($(DPDK_LINK),shared)
 DPDK_LIBS = $(shell pkg-config --libs libdpdk 2>/dev/null)
 else

@@ -85,6 +85,7 @@ struct options {
     int check_config;
     int quiet;
     long stats_interval;
+    int xdp;        /* --xdp: read --iface through AF_XDP */
     int eal_argc;   /* EAL arguments after "--" */
     char **eal_argv;
 };
@@ -95,6 +96,7 @@ static void usage(FILE *out)
             "usage: tapwatch [options] (--pcap FILE | --iface NAME | --port N -- EAL-ARGS...)\n"
             "  --pcap FILE          replay a capture (pcap or pcapng)\n"
             "  --iface NAME         watch a kernel interface (mirror port) through net_af_packet\n"
+            "  --xdp                with --iface: read it through AF_XDP (net_af_xdp) instead\n"
             "  --port N             use DPDK port N (a NIC named by EAL arguments after --)\n"
             "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml\n"
             "  --check-config       validate the configuration and exit\n"
@@ -131,14 +133,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
            O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
-           O_IPFIX };
+           O_IPFIX, O_XDP };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
         {"check-config", no_argument, 0, O_CHECK}, {"redis", required_argument, 0, O_REDIS},
         {"sensor", required_argument, 0, O_SENSOR}, {"flows-jsonl", required_argument, 0, O_JSONL},
         {"workers", required_argument, 0, O_WORKERS}, {"replay-speed", required_argument, 0, O_SPEED},
-        {"loop", required_argument, 0, O_LOOP},
+        {"loop", required_argument, 0, O_LOOP}, {"xdp", no_argument, 0, O_XDP},
         {"stats-interval", required_argument, 0, O_STATS}, {"quiet", no_argument, 0, O_QUIET},
         {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP},
         {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS},
@@ -190,6 +192,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             break;
         case O_QUIET: o->quiet = 1; break;
+        case O_XDP: o->xdp = 1; break;
         case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
         case O_HELP: usage(stdout); return 1;
         case ':':
@@ -265,6 +268,7 @@ static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
             .close_us = (uint64_t)cfg->flow_table.tcp_close_timeout_s * 1000000u,
             .evict_when_full = cfg->flow_table.evict_when_full,
             .burst = cfg->burst,
+            .idle_sleep_us = cfg->idle_sleep_us,
         },
         .mbufs = cfg->mbufs,
         .ring_size = cfg->ring_size,
@@ -389,7 +393,13 @@ int main(int argc, char **argv)
     }
 
     /* the input is chosen here, once (dataplane/sources.c lists the kinds) */
-    const struct tw_source_kind *input = tw_source_kind_find(o.input_kind);
+    int xdp = o.xdp || strcmp(cfg.source, "af_xdp") == 0;
+    if (o.xdp && strcmp(o.input_kind, "iface") != 0) {
+        fprintf(stderr, "tapwatch: --xdp applies to --iface only\n");
+        return 2;
+    }
+    const struct tw_source_kind *input =
+        tw_source_kind_find(xdp && strcmp(o.input_kind, "iface") == 0 ? "iface-xdp" : o.input_kind);
     if (!input->replays && (o.loops > 0 || o.replay_speed > 0)) {
         fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
         return 2;
@@ -434,6 +444,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: %s\n", err);
         goto out;
     }
+    if (tw_pipeline_source_note(pipeline)[0]) /* a fall-back the operator must know of */
+        fprintf(stderr, "tapwatch: %s\n", tw_pipeline_source_note(pipeline));
 
     if (!cfg.redis.url[0])
         fprintf(stderr, "tapwatch: no Redis configured: flows go to --flows-jsonl and the "
@@ -455,6 +467,7 @@ int main(int argc, char **argv)
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
         .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
         .tick = policy ? policy_tick : NULL, .tick_ctx = policy,
+        .wait_for_interface = cfg.wait_for_interface,
     };
     struct tw_memory_budget budget;
     tw_memory_budget(&cfg, &budget);
@@ -470,7 +483,7 @@ int main(int argc, char **argv)
         tw_policy_hook_summary(policy, report);
     if (end_note[0])
         fprintf(stderr, "tapwatch: %s: %s\n", o.input, end_note);
-    rc = started == cfg.workers ? 0 : 1;
+    rc = started == cfg.workers && !ctl.input_gone ? 0 : 1;
     if (tw_sinks_notes(&sinks, 1, stderr) != 0) /* records kept for the next start, or lost */
         rc = 1;
 
