@@ -4,6 +4,8 @@
 BUILD ?= build
 CC ?= cc
 PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib
+# IPFIX export (control/store/ipfix_enc.c) encodes with libfixbuf (brings glib); tapwatch only
+IPFIX_PKGS := libfixbuf
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member
@@ -18,21 +20,21 @@ override LDFLAGS += -fsanitize=address,undefined
 endif
 
 # pkg-config is only asked when building (not for `make deps`).
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(IPFIX_PKGS) 2>/dev/null)
 
 # DPDK is linked statically by default, with the drivers an appliance needs built in:
 # Debian's shared DPDK dlopens its ~130 driver plugins at every start (35 ms of a 0.17 s
 # start-up, measured). DPDK_LINK=shared links the shared DPDK instead, which brings every
 # driver Debian ships (mlx4/mlx5 and the other NICs not listed here).
 DPDK_LINK ?= static
-DPDK_DRIVERS := bus_pci bus_vdev mempool_ring net_af_packet net_pcap net_null net_ring \
+DPDK_DRIVERS := bus_pci bus_vdev mempool_ring net_af_packet net_af_xdp net_pcap net_null net_ring \
 	net_e1000 net_igc net_ixgbe net_i40e net_iavf net_ice common_iavf net_bnxt net_ena \
 	net_virtio net_vmxnet3
 DPDK_STATIC := hash security cryptodev timer rcu pci ethdev net meter mbuf mempool ring eal \
 	kvargs telemetry
 ifeq ($(DPDK_LINK),static)
 DPDK_LIBS = -Wl,--whole-archive $(DPDK_DRIVERS:%=-l:librte_%.a) -Wl,--no-whole-archive \
-	$(DPDK_STATIC:%=-l:librte_%.a) -lnuma -ldl -latomic -lbsd
+	$(DPDK_STATIC:%=-l:librte_%.a) -lnuma -ldl -latomic -lbsd -lxdp -lbpf -lelf
 else ifeq ($(DPDK_LINK),shared)
 DPDK_LIBS = $(shell pkg-config --libs libdpdk 2>/dev/null)
 else
@@ -44,6 +46,7 @@ NDPI_LIBS = -l:libndpi.a $(filter-out -lndpi,$(shell pkg-config --static --libs 
 NODPDK_LIBS = $(NDPI_LIBS) $(shell pkg-config --libs $(filter-out libdpdk libndpi,$(PKGS)) 2>/dev/null) \
 	-lpcap -lm -lpthread
 PKG_LIBS = $(DPDK_LIBS) $(NODPDK_LIBS)
+PKG_LIBS += $(shell pkg-config --libs $(IPFIX_PKGS) 2>/dev/null)
 
 # The tree by role (README "How it works"): each folder is one archive.
 #   record  the record contract both programs share (flow record and alert JSON, key names,

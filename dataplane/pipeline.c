@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -23,6 +24,7 @@ struct tw_pipeline {
     int preparing;               /* the thread runs and has not been joined */
     unsigned prepared;           /* workers[0..prepared) have their tables */
     int prepare_err;             /* errno of the one that failed */
+    int pause;                   /* readers park while the source is re-opened */
 };
 
 static void *prepare_workers(void *arg)
@@ -67,6 +69,11 @@ struct tw_pipeline *tw_pipeline_open(const struct tw_pipeline_params *p, char *e
 const char *tw_pipeline_eal_vdev(const struct tw_pipeline *pl)
 {
     return pl->src->eal_vdev;
+}
+
+const char *tw_pipeline_source_note(const struct tw_pipeline *pl)
+{
+    return pl->src->note;
 }
 
 int tw_pipeline_prepared(struct tw_pipeline *pl, char *err, size_t errlen)
@@ -144,6 +151,7 @@ int tw_pipeline_start(struct tw_pipeline *pl, char *err, size_t errlen)
         pl->workers[i].source = pl->src;
         pl->workers[i].queue = (uint16_t)i;
         pl->workers[i].stop = pl->p.stop;
+        pl->workers[i].pause = &pl->pause;
     }
     if (pl->src->nb_queues < pl->p.workers && create_dispatch(pl, err, errlen) != 0)
         return -1;
@@ -260,4 +268,34 @@ const char *tw_pipeline_end_note(const struct tw_pipeline *pl)
 int tw_pipeline_maps_file(const struct tw_pipeline *pl)
 {
     return pl->src->maps_file;
+}
+
+int tw_pipeline_reattach(struct tw_pipeline *pl, char *err, size_t errlen)
+{
+    int rc;
+
+    if (!pl->src->kind->reattach) {
+        snprintf(err, errlen, "this input cannot be opened again");
+        return -1;
+    }
+    __atomic_store_n(&pl->pause, 1, __ATOMIC_RELEASE);
+    /* every worker that reads the source parks (or has finished) before it is touched;
+     * 2 s: a worker between two bursts parks within a nap */
+    for (unsigned i = 0, waited = 0; i < pl->p.workers; i++) {
+        struct tw_worker *w = &pl->workers[i];
+        if (w->dispatch && w->id != 0)
+            continue; /* a follower reads its ring, not the source */
+        while (!__atomic_load_n(&w->paused, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+            if (++waited > 2000) {
+                __atomic_store_n(&pl->pause, 0, __ATOMIC_RELEASE);
+                snprintf(err, errlen, "worker %u did not pause", i);
+                return -1;
+            }
+            usleep(1000);
+        }
+    }
+    rc = pl->src->kind->reattach(pl->src, err, errlen);
+    __atomic_store_n(&pl->pause, 0, __ATOMIC_RELEASE);
+    return rc;
 }

@@ -36,6 +36,14 @@ struct tw_pipeline_params {
 struct tw_pipeline *tw_pipeline_open(const struct tw_pipeline_params *p, char *err,
                                      size_t errlen);
 
+/* Opens the source again (a removed interface is back): the workers that read it park,
+ * the source is closed and opened again on the same pool, the workers go on. Control lcore
+ * only. Returns 0, or -1 with a one-line reason (the source cannot, or opening failed). */
+int tw_pipeline_reattach(struct tw_pipeline *pl, char *err, size_t errlen);
+
+/* What the source said at start that the operator must know (a fall-back), or "". */
+const char *tw_pipeline_source_note(const struct tw_pipeline *pl);
+
 /* The --vdev the source needs from EAL ("" for none). */
 const char *tw_pipeline_eal_vdev(const struct tw_pipeline *pl);
 

@@ -4,6 +4,7 @@
  *                    (pcap_map.c), pcapng and pipes read with libpcap into mbufs
  *   source_ethdev.c  a DPDK port named by EAL arguments (--port): a NIC, a test vdev
  *   source_afpacket.c  a kernel interface (--iface) through DPDK's net_af_packet
+ *   source_afxdp.c   a kernel interface (--iface --xdp) through DPDK's net_af_xdp
  *   sources.c        the list of rows; a new source is one file and one line there
  *
  * A source hands out bursts of mbufs; each mbuf carries its packet time and wire length in
@@ -46,6 +47,8 @@ struct tw_source_stats {
     uint64_t imissed;
     uint64_t ierrors;
     uint64_t rx_nombuf;
+    int link;              /* enum tw_link_state (iface.h): up, down, gone; unknown (0) for
+                            * files and ports that do not say */
 };
 
 /* What the command line and the configuration say about the input. */
@@ -82,6 +85,9 @@ struct tw_source_kind {
     int (*rx)(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
     /* Totals so far; called by one thread (the control lcore), never the workers. */
     void (*stats)(struct tw_source *s, struct tw_source_stats *st);
+    /* Opens it again on the same pool, the workers parked (a removed interface is back).
+     * NULL when it cannot. Returns 0, or -1 with a one-line reason. */
+    int (*reattach)(struct tw_source *s, char *err, size_t errlen);
     /* Stops it (a port goes back to the mode it had) and frees it; started or not. */
     void (*close)(struct tw_source *s);
 };
@@ -90,6 +96,7 @@ struct tw_source_kind {
 extern const struct tw_source_kind tw_source_pcap;     /* --pcap FILE   source_pcap.c */
 extern const struct tw_source_kind tw_source_afpacket; /* --iface NAME  source_afpacket.c */
 extern const struct tw_source_kind tw_source_port;     /* --port N      source_ethdev.c */
+extern const struct tw_source_kind tw_source_afxdp;    /* --iface NAME --xdp  source_afxdp.c */
 
 /* The row whose name is `name`, or NULL. */
 const struct tw_source_kind *tw_source_kind_find(const char *name);
@@ -103,6 +110,8 @@ struct tw_source {
     char eal_vdev[300];  /* a --vdev EAL must create before start(), or "" */
     char name[256];      /* what the summary calls it */
     char end_note[320];  /* set at the end of input when it ended early (cut file...) */
+    char note[200];      /* set by start() when the operator must know something (a
+                          * fall-back to another way of reading); main prints it */
 };
 
 /* The data room of the pool for big frames of copied files (pcapng, pipes): an mbuf's data

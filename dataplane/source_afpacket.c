@@ -23,54 +23,39 @@
 #include <rte_ethdev.h>
 
 #include "dataplane/iface_name.h"
-#include "source_ethdev.h"
+#include "iface.h"
+#include "source_afpacket.h"
 
-#define VDEV_NAME "net_af_packet0"
+#define VDEV_NAME TW_AFPACKET_VDEV
 
-struct afpacket_source {
-    struct tw_ethdev_source eth;
-    char iface[IF_NAMESIZE];
-    int fds[64];            /* our duplicates of the driver's sockets */
-    unsigned nfds;
-    uint64_t kernel_drops;  /* PACKET_STATISTICS resets on each read: the sum so far */
-};
-
-static struct tw_source *afpacket_open(const struct tw_source_args *a, char *err, size_t errlen)
+int tw_afpacket_init(struct tw_afpacket_source *as, const struct tw_source_args *a, char *err,
+                     size_t errlen)
 {
-    struct afpacket_source *as;
-
     /* the name goes into EAL's devargs: nothing but a name may get there */
     if (tw_iface_name_check(a->arg, err, errlen) != 0)
-        return NULL;
-    as = calloc(1, sizeof(*as));
-    if (!as) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+        return -1;
     tw_ethdev_init(&as->eth, a);
     as->eth.base.kind = &tw_source_afpacket;
     snprintf(as->iface, sizeof(as->iface), "%s", a->arg);
     snprintf(as->eth.base.eal_vdev, sizeof(as->eth.base.eal_vdev), VDEV_NAME ",iface=%s,qpairs=%u",
              a->arg, a->nb_queues);
-    snprintf(as->eth.base.name, sizeof(as->eth.base.name), "port " VDEV_NAME);
-    return &as->eth.base;
+    snprintf(as->eth.base.name, sizeof(as->eth.base.name), "%s (af_packet)", a->arg);
+    return 0;
 }
 
-/* Whether the kernel has the interface in promiscuous mode now: the driver's own flag
- * starts at 0 whatever the interface is. Returns 1, 0, or -1 when it cannot tell. */
-static int kernel_promisc(const char *iface)
+static struct tw_source *afpacket_open(const struct tw_source_args *a, char *err, size_t errlen)
 {
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = -1;
+    struct tw_afpacket_source *as = calloc(1, sizeof(*as));
 
-    if (fd < 0)
-        return -1;
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-    if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
-        on = (ifr.ifr_flags & IFF_PROMISC) != 0;
-    close(fd);
-    return on;
+    if (!as) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (tw_afpacket_init(as, a, err, errlen) != 0) {
+        free(as);
+        return NULL;
+    }
+    return &as->eth.base;
 }
 
 /* Whether inode is a packet socket bound to interface ifindex (/proc/net/packet). */
@@ -95,7 +80,7 @@ static int packet_socket_on(unsigned long inode, int ifindex)
 
 /* Duplicates the driver's packet sockets on the interface, so their counters can be read
  * for as long as we need them. */
-static void find_driver_sockets(struct afpacket_source *as)
+static void find_driver_sockets(struct tw_afpacket_source *as)
 {
     int ifindex = (int)if_nametoindex(as->iface);
     DIR *d = opendir("/proc/self/fd");
@@ -125,24 +110,28 @@ static void find_driver_sockets(struct afpacket_source *as)
     closedir(d);
 }
 
-static int afpacket_start(struct tw_source *s, const struct tw_source_pool *p, char *err,
-                          size_t errlen)
+int tw_afpacket_start(struct tw_afpacket_source *as, const struct tw_source_pool *p, char *err,
+                      size_t errlen)
 {
-    struct afpacket_source *as = (struct afpacket_source *)s;
-
     if (rte_eth_dev_get_port_by_name(VDEV_NAME, &as->eth.port) != 0) {
         snprintf(err, errlen, "--iface %s: cannot open the interface", as->iface);
         return -1;
     }
-    if (tw_ethdev_start(&as->eth, p, kernel_promisc(as->iface) == 1, err, errlen) != 0)
+    if (tw_ethdev_start(&as->eth, p, tw_iface_promisc(as->iface) == 1, err, errlen) != 0)
         return -1;
     find_driver_sockets(as);
     return 0;
 }
 
-static void afpacket_stats(struct tw_source *s, struct tw_source_stats *st)
+static int afpacket_start(struct tw_source *s, const struct tw_source_pool *p, char *err,
+                          size_t errlen)
 {
-    struct afpacket_source *as = (struct afpacket_source *)s;
+    return tw_afpacket_start((struct tw_afpacket_source *)s, p, err, errlen);
+}
+
+void tw_afpacket_stats(struct tw_source *s, struct tw_source_stats *st)
+{
+    struct tw_afpacket_source *as = (struct tw_afpacket_source *)s;
 
     for (unsigned i = 0; i < as->nfds; i++) {
         struct tpacket_stats ks;
@@ -152,11 +141,28 @@ static void afpacket_stats(struct tw_source *s, struct tw_source_stats *st)
     }
     tw_ethdev_stats(s, st);
     st->imissed += as->kernel_drops;
+    st->link = tw_iface_link(as->iface);
 }
 
-static void afpacket_close(struct tw_source *s)
+int tw_afpacket_reattach(struct tw_source *s, char *err, size_t errlen)
 {
-    struct afpacket_source *as = (struct afpacket_source *)s;
+    struct tw_afpacket_source *as = (struct tw_afpacket_source *)s;
+    char args[64];
+
+    for (unsigned i = 0; i < as->nfds; i++)
+        close(as->fds[i]);
+    as->nfds = 0;
+    snprintf(args, sizeof(args), "iface=%s,qpairs=%u", as->iface, as->eth.base.nb_queues);
+    if (tw_ethdev_reattach(&as->eth, VDEV_NAME, args, tw_iface_promisc(as->iface) == 1, err,
+                           errlen) != 0)
+        return -1;
+    find_driver_sockets(as);
+    return 0;
+}
+
+void tw_afpacket_close(struct tw_source *s)
+{
+    struct tw_afpacket_source *as = (struct tw_afpacket_source *)s;
 
     for (unsigned i = 0; i < as->nfds; i++)
         close(as->fds[i]);
@@ -168,6 +174,7 @@ const struct tw_source_kind tw_source_afpacket = {
     .open = afpacket_open,
     .start = afpacket_start,
     .rx = tw_ethdev_rx,
-    .stats = afpacket_stats,
-    .close = afpacket_close,
+    .stats = tw_afpacket_stats,
+    .reattach = tw_afpacket_reattach,
+    .close = tw_afpacket_close,
 };

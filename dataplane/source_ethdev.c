@@ -8,11 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_bus_vdev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
 #include "clock.h"
+#include "iface.h"
 #include "parse.h"
 #include "source_ethdev.h"
 
@@ -50,6 +52,9 @@ void tw_ethdev_stats(struct tw_source *s, struct tw_source_stats *st)
         st->ierrors = es_st.ierrors;
         st->rx_nombuf = es_st.rx_nombuf;
     }
+    struct rte_eth_link link;
+    if (es->started && rte_eth_link_get_nowait(es->port, &link) == 0)
+        st->link = link.link_status ? TW_LINK_UP : TW_LINK_DOWN;
 }
 
 void tw_ethdev_close(struct tw_source *s)
@@ -89,7 +94,8 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
         return -1;
     }
     rte_eth_dev_get_name_by_port(port, name);
-    snprintf(es->base.name, sizeof(es->base.name), "port %s", name);
+    if (!es->base.name[0]) /* a row that reads a kernel interface names it itself */
+        snprintf(es->base.name, sizeof(es->base.name), "port %s", name);
     rc = rte_eth_dev_info_get(port, &info);
     if (rc != 0) {
         snprintf(err, errlen, "port %s: cannot read device info: %s", name, rte_strerror(-rc));
@@ -100,8 +106,10 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
                  name, nb_queues, nb_queues, info.max_rx_queues);
         return -1;
     }
-    pool = rte_pktmbuf_pool_create("tw_mbufs", p->mbufs, 256, p->priv_size,
-                                   RTE_MBUF_DEFAULT_BUF_SIZE, p->socket);
+    pool = es->pool ? es->pool
+                    : rte_pktmbuf_pool_create("tw_mbufs", p->mbufs, 256, p->priv_size,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, p->socket);
+    es->pool = pool;
     if (!pool) {
         snprintf(err, errlen, "cannot create the packet pool: %s", rte_strerror(rte_errno));
         return -1;
@@ -118,7 +126,7 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
         conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
                                            info.flow_type_rss_offloads;
     }
-    rc = rte_eth_dev_configure(port, nb_queues, 0, &conf);
+    rc = rte_eth_dev_configure(port, nb_queues, es->paired_tx ? nb_queues : 0, &conf);
     if (rc != 0) {
         snprintf(err, errlen, "port %s: configure failed: %s", name, rte_strerror(-rc));
         return -1;
@@ -128,6 +136,11 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
                                     pool);
         if (rc != 0) {
             snprintf(err, errlen, "port %s: receive queue %u: %s", name, q, rte_strerror(-rc));
+            return -1;
+        }
+        if (es->paired_tx &&
+            (rc = rte_eth_tx_queue_setup(port, q, 64, rte_eth_dev_socket_id(port), NULL)) != 0) {
+            snprintf(err, errlen, "port %s: transmit queue %u: %s", name, q, rte_strerror(-rc));
             return -1;
         }
     }
@@ -148,6 +161,22 @@ int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
     return 0;
 }
 
+int tw_ethdev_reattach(struct tw_ethdev_source *es, const char *name, const char *args,
+                       int was_promisc, char *err, size_t errlen)
+{
+    if (es->started) {
+        rte_eth_dev_stop(es->port);
+        rte_eth_dev_close(es->port);
+        es->started = 0;
+    }
+    rte_vdev_uninit(name);
+    if (rte_vdev_init(name, args) != 0 || rte_eth_dev_get_port_by_name(name, &es->port) != 0) {
+        snprintf(err, errlen, "cannot create %s,%s again", name, args);
+        return -1;
+    }
+    return tw_ethdev_start(es, &(struct tw_source_pool){0}, was_promisc, err, errlen);
+}
+
 /* The --port row: the port number was checked by the option parser. */
 static struct tw_source *port_open(const struct tw_source_args *a, char *err, size_t errlen)
 {
@@ -159,8 +188,7 @@ static struct tw_source *port_open(const struct tw_source_args *a, char *err, si
     }
     tw_ethdev_init(es, a);
     es->base.kind = &tw_source_port;
-    es->port = (uint16_t)strtoul(a->arg, NULL, 10);
-    snprintf(es->base.name, sizeof(es->base.name), "port %u", es->port);
+    es->port = (uint16_t)strtoul(a->arg, NULL, 10); /* named by tw_ethdev_start */
     return &es->base;
 }
 

@@ -13,6 +13,9 @@ struct tw_ethdev_source {
     int started;
     int promiscuous;    /* asked for by the configuration */
     int promisc_set;    /* 1: we turned it on, so close() turns it off again */
+    struct rte_mempool *pool; /* created by the first start, kept by a reattach */
+    int paired_tx;      /* the driver wants a transmit queue beside each receive queue
+                         * (net_af_xdp); they stay unused */
 };
 
 /* Fills the shared fields from the arguments. */
@@ -24,6 +27,12 @@ void tw_ethdev_init(struct tw_ethdev_source *es, const struct tw_source_args *a)
  * turned on. Returns 0, or -1 with a one-line reason. */
 int tw_ethdev_start(struct tw_ethdev_source *es, const struct tw_source_pool *p,
                     int was_promisc, char *err, size_t errlen);
+
+/* Stops and closes the port, destroys the vdev `name` and creates it again with args (the
+ * interface it reads is back), then starts it as before on the same pool. Returns 0, or -1
+ * with a one-line reason. */
+int tw_ethdev_reattach(struct tw_ethdev_source *es, const char *name, const char *args,
+                       int was_promisc, char *err, size_t errlen);
 
 /* The rx of a port row (source.h): a burst, each mbuf stamped with the time of the burst. */
 int tw_ethdev_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint16_t n);

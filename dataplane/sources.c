@@ -1,5 +1,5 @@
 /* sources.c - the one place that lists the capture sources (see source.h). A new source
- * (AF_XDP...) is its own file and one line here; tapwatch's --NAME option chooses it. */
+ * is its own file and one line here; tapwatch's --NAME option chooses it. */
 #include <string.h>
 
 #include "source.h"
@@ -8,6 +8,7 @@ static const struct tw_source_kind *const kinds[] = {
     &tw_source_pcap,
     &tw_source_afpacket,
     &tw_source_port,
+    &tw_source_afxdp,
 };
 
 const struct tw_source_kind *tw_source_kind_find(const char *name)

@@ -314,6 +314,39 @@ void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
     w->active_flows = 0;
 }
 
+/* Nothing to read: spin a little (the next burst may be microseconds away), then nap, each
+ * nap twice the last, up to idle_sleep_us. An idle worker then costs a few thousand wake-ups
+ * a second instead of a core, and a burst arriving after a quiet spell waits at most
+ * idle_sleep_us (the port's descriptors or the kernel's ring hold it meanwhile).
+ * idle_sleep 0 keeps the spinning of a dedicated core. */
+static inline void idle_wait(const struct tw_worker *w, unsigned *idle)
+{
+    enum { SPINS = 64 };
+
+    if (!w->p.idle_sleep_us || ++*idle <= SPINS) {
+        rte_pause();
+        return;
+    }
+    unsigned shift = *idle - SPINS;
+    uint64_t us = shift >= 20 ? w->p.idle_sleep_us : 1ull << shift;
+    if (us > w->p.idle_sleep_us)
+        us = w->p.idle_sleep_us;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(us * 1000)};
+    nanosleep(&ts, NULL);
+}
+
+/* The control lcore is re-opening the source: park until it is done. Only the workers
+ * that read the source park; the others go on with what is queued for them. */
+static void park(struct tw_worker *w)
+{
+    __atomic_store_n(&w->paused, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(w->pause, __ATOMIC_ACQUIRE) && !*w->stop) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ts, NULL);
+    }
+    __atomic_store_n(&w->paused, 0, __ATOMIC_RELEASE);
+}
+
 /* One worker reading its own source queue (a single worker, or a NIC queue under RSS).
  * A burst goes through in passes so that the flow table's memory is asked for before it
  * is needed: parse every frame and prefetch its bucket; prefetch the flow each bucket
@@ -327,10 +360,13 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
     uint32_t hash[MAX_BURST];
     uint8_t from_a[MAX_BURST], used[MAX_BURST];
     int linktype = w->source->linktype;
+    unsigned idle = 0;
 
     for (;;) {
         if (unlikely(*w->stop))
             return TW_END_SHUTDOWN;
+        if (unlikely(__atomic_load_n(w->pause, __ATOMIC_RELAXED)))
+            park(w);
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
         if (n < 0)
             return TW_END_EOF;
@@ -361,11 +397,15 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
         }
         if (n > 0) {
             rte_pktmbuf_free_bulk(pkts, (unsigned)n);
-        } else if (!w->source->replayable) {
-            /* a quiet port: let the wall clock move time on, so silent flows still end */
-            uint64_t now = tw_wall_us();
-            if (now > w->now_us)
-                w->now_us = now;
+            idle = 0;
+        } else {
+            if (!w->source->replayable) {
+                /* a quiet port: let the wall clock move time on, so silent flows still end */
+                uint64_t now = tw_wall_us();
+                if (now > w->now_us)
+                    w->now_us = now;
+            }
+            idle_wait(w, &idle);
         }
         tw_worker_expire(w);
     }
@@ -392,16 +432,22 @@ static enum tw_end_reason run_reader(struct tw_worker *w, uint16_t burst)
     unsigned nout[TW_MAX_WORKERS];
     int linktype = w->source->linktype;
     enum tw_end_reason why = TW_END_EOF;
-    unsigned spins = 0;
+    unsigned spins = 0, idle = 0;
 
     for (;;) {
         if (unlikely(*w->stop)) {
             why = TW_END_SHUTDOWN;
             break;
         }
+        if (unlikely(__atomic_load_n(w->pause, __ATOMIC_RELAXED)))
+            park(w);
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
         if (n < 0)
             break;
+        if (n == 0)
+            idle_wait(w, &idle);
+        else
+            idle = 0;
         memset(nout, 0, sizeof(nout[0]) * d->nb_workers);
         for (int i = 0; i < n; i++) {
             struct rte_mbuf *m = pkts[i];
@@ -450,7 +496,7 @@ static enum tw_end_reason run_follower(struct tw_worker *w, uint16_t burst)
 {
     struct tw_dispatch *d = w->dispatch;
     struct rte_mbuf *pkts[MAX_BURST];
-    unsigned spins = 0;
+    unsigned idle = 0;
 
     for (;;) {
         /* read the reader's state before looking at the ring: what it published was
@@ -468,7 +514,7 @@ static enum tw_end_reason run_follower(struct tw_worker *w, uint16_t burst)
         }
         if (n > 0) {
             rte_pktmbuf_free_bulk(pkts, n);
-            spins = 0;
+            idle = 0;
         } else {
             if (reader_now > w->now_us)
                 w->now_us = reader_now; /* nothing older is still queued for us */
@@ -476,7 +522,7 @@ static enum tw_end_reason run_follower(struct tw_worker *w, uint16_t burst)
                 tw_worker_expire(w); /* what timed out before the end, as one worker would */
                 return *w->stop ? TW_END_SHUTDOWN : TW_END_EOF;
             }
-            backoff(&spins);
+            idle_wait(w, &idle);
         }
         tw_worker_expire(w);
     }

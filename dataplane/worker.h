@@ -40,6 +40,7 @@ struct tw_worker_params {
     int evict_when_full;        /* 1: end the oldest flow to make room; 0: drop the packet */
     int lossless;               /* 1: wait for room in the event ring (file input) */
     uint32_t burst;
+    uint32_t idle_sleep_us;     /* longest nap when there is nothing to read, 0 = spin */
 };
 
 struct tw_worker {
@@ -56,6 +57,9 @@ struct tw_worker {
     uint64_t now_us;                   /* latest packet time, never goes back */
     uint64_t seq;                      /* event sequence number */
     volatile int *stop;                /* set by the signal handler */
+    const int *pause;                  /* set by the control lcore while it re-opens the
+                                        * source (tw_pipeline_reattach): readers stop reading */
+    int paused;                        /* 1 while this reader is parked (release/acquire) */
     int done;                          /* 1 once run() has flushed and returned: stored with
                                         * release after its last ring write, read with acquire */
     volatile uint32_t active_flows;    /* published for the live stats */

@@ -15,9 +15,11 @@ PKGS=(
     libcmocka-dev
     redis-server redis-tools
     nftables iproute2
+    libxdp-dev libbpf-dev tcpreplay
     python3-scapy
     wireshark-common
     clang libclang-rt-14-dev
+    libfixbuf-dev nfdump tshark
 )
 
 missing=()

@@ -16,6 +16,7 @@ struct tw_memory_budget {
     uint64_t packet_pools;  /* mbufs, and the pool for frames beyond 2 KiB */
     uint64_t event_rings;   /* worker -> control plane rings */
     uint64_t redis_buffer;  /* records waiting for Redis */
+    uint64_t ipfix_queue;   /* IPFIX messages waiting to be sent (with ipfix.collector) */
     uint64_t total;
 };
 

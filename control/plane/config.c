@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@ enum key_type {
     KEY_UINT,     /* uint32_t */
     KEY_DURATION, /* uint32_t seconds: "30", "30s", "5m", "2h", "7d" */
     KEY_MS,       /* uint32_t milliseconds: "100", "100ms", "2s" */
+    KEY_US,       /* uint32_t microseconds: "500", "500us", "1ms", "2s" */
     KEY_BOOL,     /* bool */
 };
 
@@ -65,6 +67,39 @@ static bool is_redis_url(uint64_t n, const char *text)
     (void)n;
     return text[0] == '\0' || (strncmp(text, "unix://", 7) == 0 && text[7] == '/') ||
            (strncmp(text, "redis://", 8) == 0 && text[8] != '\0');
+}
+
+/* "" (no export), HOST:PORT or [IPV6]:PORT with a port from 1 to 65535. */
+static bool is_host_port(uint64_t n, const char *text)
+{
+    const char *port;
+    unsigned long p = 0;
+
+    (void)n;
+    if (text[0] == '\0')
+        return true;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close == text + 1 || close[1] != ':')
+            return false;
+        port = close + 2;
+    } else {
+        const char *colon = strchr(text, ':');
+        if (colon == NULL || colon == text || strchr(colon + 1, ':') != NULL)
+            return false;
+        port = colon + 1;
+    }
+    if (*port == '\0' || strlen(port) > 5 || port[strspn(port, "0123456789")] != '\0')
+        return false;
+    p = strtoul(port, NULL, 10);
+    return p >= 1 && p <= 65535;
+}
+
+/* How --iface reads a kernel interface (dataplane/source_afpacket.c, source_afxdp.c). */
+static bool is_iface_source(uint64_t n, const char *text)
+{
+    (void)n;
+    return strcmp(text, "af_packet") == 0 || strcmp(text, "af_xdp") == 0;
 }
 
 /* Offset and size of a field; numeric keys also assert at compile time that the field
@@ -111,6 +146,15 @@ static const struct key_row rows[] = {
     {"redis.alert_buffer",        KEY_UINT,     U32(redis.alert_buffer),      16,     1u << 24,        "65536",    NULL,            NULL},
     {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
     {"redis.drain_timeout",       KEY_MS,       U32(redis.drain_ms),          0,      600000,          "10s",      NULL,            NULL},
+    {"ipfix.collector",           KEY_STRING,   FIELD(ipfix.collector),       0,      TW_PATH_LEN - 1, "",         is_host_port,    "\"\", HOST:PORT or [IPV6]:PORT"},
+    {"ipfix.template_interval",   KEY_DURATION, U32(ipfix.template_interval_s), 1,    HOUR_S,          "60s",      NULL,            NULL},
+    {"ipfix.observation_domain",  KEY_UINT,     U32(ipfix.observation_domain), 0,     UINT32_MAX,      "1",        NULL,            NULL},
+    {"ipfix.max_rate",            KEY_UINT,     U32(ipfix.max_rate),          0,      10000000,        "10000",    NULL,            NULL},
+    {"ipfix.queue",               KEY_UINT,     U32(ipfix.queue),             16,     1u << 20,        "8192",     NULL,            NULL},
+    {"ipfix.mtu",                 KEY_UINT,     U32(ipfix.mtu),               512,    65000,           "1400",     NULL,            NULL},
+    {"source",                    KEY_STRING,   FIELD(source),                1,      sizeof(((struct tw_config *)0)->source) - 1, "af_packet", is_iface_source, "af_packet or af_xdp"},
+    {"idle_sleep",                KEY_US,       U32(idle_sleep_us),           0,      100000,          "1ms",    NULL,            NULL},
+    {"wait_for_interface",        KEY_BOOL,     BOOLF(wait_for_interface),    0,      1,               "false",    NULL,            NULL},
 };
 #pragma GCC diagnostic pop
 
@@ -129,6 +173,9 @@ static const struct unit second_units[] = {
 };
 static const struct unit ms_units[] = {
     {"", 1}, {"ms", 1}, {"s", 1000}, {NULL, 0},
+};
+static const struct unit us_units[] = {
+    {"", 1}, {"us", 1}, {"ms", 1000}, {"s", 1000000}, {NULL, 0},
 };
 
 /* Parses digits followed by one of the suffixes. Returns 0, or -1 on anything else
@@ -195,7 +242,7 @@ static const struct key_row *find_section(const char *name)
 
 static const struct unit *units_of(const struct key_row *r)
 {
-    return r->type == KEY_MS ? ms_units : second_units;
+    return r->type == KEY_MS ? ms_units : r->type == KEY_US ? us_units : second_units;
 }
 
 /* "an integer from 1 to 64", "a duration from 1s to 1d (e.g. ...)", ... */
@@ -210,10 +257,11 @@ static void describe(const struct key_row *r, char *buf, size_t len)
         break;
     case KEY_DURATION:
     case KEY_MS:
+    case KEY_US:
         format_amount((uint32_t)r->min, units_of(r), lo, sizeof(lo));
         format_amount((uint32_t)r->max, units_of(r), hi, sizeof(hi));
         snprintf(buf, len, "a duration from %s to %s (e.g. %s)", lo, hi,
-                 r->type == KEY_MS ? "100ms, 2s" : "30s, 5m, 2h, 7d");
+                 r->type == KEY_MS ? "100ms, 2s" : r->type == KEY_US ? "100us, 1ms" : "30s, 5m, 2h, 7d");
         break;
     case KEY_BOOL:
         snprintf(buf, len, "true or false");
@@ -306,6 +354,7 @@ static int apply(struct tw_config *cfg, const struct key_row *r, const char *tex
         break;
     case KEY_DURATION:
     case KEY_MS:
+    case KEY_US:
         if (parse_amount(text, units_of(r), &num) != 0)
             return value_error(r, got, msg, msglen);
         break;

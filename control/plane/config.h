@@ -24,6 +24,11 @@ struct tw_config {
     char run_dir[TW_PATH_LEN];     /* run_dir: folder for sockets and spool files, default "run" */
     char policy_file[TW_PATH_LEN]; /* policy: path of the policy file, "" = none */
     bool promiscuous;              /* promiscuous: put NIC ports in promiscuous mode, default true */
+    char source[16];               /* source: how --iface reads: "af_packet" (default) or "af_xdp" */
+    uint32_t idle_sleep_us;        /* idle_sleep: longest nap of a worker with nothing to read, 0 =
+                                      spin, default 1 ms */
+    bool wait_for_interface;       /* wait_for_interface: a removed --iface interface is waited
+                                      for instead of ending the run, default false */
     struct {
         uint32_t capacity;             /* flow_table.capacity: flows per worker, default 262144 */
         uint32_t idle_timeout_s;       /* flow_table.idle_timeout: default 120 s */
@@ -45,6 +50,14 @@ struct tw_config {
                                       writer may wait for Redis before what is left goes to its
                                       file for the next start, default 10 s */
     } redis;
+    struct {
+        char collector[TW_PATH_LEN]; /* ipfix.collector: HOST:PORT ([IPV6]:PORT), "" = no export */
+        uint32_t template_interval_s; /* ipfix.template_interval: templates sent again, default 60 s */
+        uint32_t observation_domain; /* ipfix.observation_domain: default 1 */
+        uint32_t max_rate;         /* ipfix.max_rate: messages/s, 0 = unpaced, default 10000 */
+        uint32_t queue;            /* ipfix.queue: messages waiting to be sent, default 8192 */
+        uint32_t mtu;              /* ipfix.mtu: largest message in bytes, default 1400 */
+    } ipfix;
 };
 
 /* Fills every field with its default. */

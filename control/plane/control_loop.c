@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include "control/plane/budget.h"
+#include "control/plane/log.h"
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull
+#define IDLE_POLLS_LONG 100 /* naps of 1 ms before the long naps of a quiet link */
+#define LINK_PERIOD_NS 200000000ull /* link down/up/removal seen within 0.2 s */
 
 uint64_t tw_control_counter(struct tw_control *c, unsigned i)
 {
@@ -71,6 +74,8 @@ static void live_stats(struct tw_control *c, uint64_t now)
             tw_control_counter(c, TW_C_FLOWS_CREATED), tw_pipeline_active_flows(c->pipeline),
             ring_size ? 100.0 * ring_used / ring_size : 0.0, ss.imissed, ss.ierrors,
             ss.rx_nombuf);
+    if (tw_link_watch_live(&c->link)[0])
+        fprintf(stderr, " %s", tw_link_watch_live(&c->link));
     if (c->sinks)
         tw_sinks_live(c->sinks, stderr);
     fputc('\n', stderr);
@@ -81,8 +86,8 @@ static void live_stats(struct tw_control *c, uint64_t now)
 /* The packet counters, then what the source lost below us (NIC, kernel, pool). */
 static void put_counters(struct tw_control *c)
 {
-    const char *names[TW_C__COUNT + 3];
-    uint64_t values[TW_C__COUNT + 3];
+    const char *names[TW_C__COUNT + 6];
+    uint64_t values[TW_C__COUNT + 6];
     struct tw_source_stats ss;
 
     for (unsigned i = 0; i < TW_C__COUNT; i++) {
@@ -96,14 +101,48 @@ static void put_counters(struct tw_control *c)
     values[TW_C__COUNT + 1] = ss.ierrors;
     names[TW_C__COUNT + 2] = "rx_nombuf";
     values[TW_C__COUNT + 2] = ss.rx_nombuf;
-    tw_sinks_counters(c->sinks, names, values, TW_C__COUNT + 3);
+    names[TW_C__COUNT + 3] = "link_down";
+    values[TW_C__COUNT + 3] = c->link.downs;
+    names[TW_C__COUNT + 4] = "link_up";
+    values[TW_C__COUNT + 4] = c->link.ups;
+    names[TW_C__COUNT + 5] = "interface_removed";
+    values[TW_C__COUNT + 5] = c->link.removals;
+    tw_sinks_counters(c->sinks, names, values, TW_C__COUNT + 6);
+}
+
+/* The interface's link, a few times a second: a removed interface ends the run (the workers
+ * see stop, flush their flows, and we go on until they are done), or is waited for and read
+ * again when it is back (wait_for_interface). */
+static void watch_link(struct tw_control *c, volatile int *stop, uint64_t now)
+{
+    struct tw_source_stats ss;
+
+    char err[256];
+    const char *input = tw_pipeline_input_name(c->pipeline);
+
+    c->last_link_ns = now;
+    tw_pipeline_source_stats(c->pipeline, &ss);
+    switch (tw_link_watch_step(&c->link, ss.link, input)) {
+    case TW_LINK_KEEP:
+        break;
+    case TW_LINK_REOPEN:
+        if (tw_pipeline_reattach(c->pipeline, err, sizeof(err)) == 0)
+            break;
+        tw_log(TW_LOG_ERR, "%s: cannot read the interface again: %s; ending the run", input, err);
+        /* fall through */
+    case TW_LINK_END:
+        c->input_gone = 1;
+        *stop = 1;
+        break;
+    }
 }
 
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
 {
-    (void)stop; /* workers watch it; we run until they have flushed */
-
+    /* workers watch stop; we run until they have flushed */
     c->start_ns = c->last_stats_ns = c->last_counters_ns = tw_mono_ns();
+    c->link.wait = c->wait_for_interface;
+    unsigned idle_polls = 0;
     for (;;) {
         /* read before polling (acquire), so nothing enqueued before it is missed */
         int done = tw_pipeline_done(c->pipeline);
@@ -121,15 +160,23 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
         if (c->stats_interval_s && !c->quiet &&
             now - c->last_stats_ns >= (uint64_t)c->stats_interval_s * 1000000000ull)
             live_stats(c, now);
+        if (now - c->last_link_ns >= LINK_PERIOD_NS)
+            watch_link(c, stop, now);
         if (c->tick)
             c->tick(c->tick_ctx);
         if (done && n == 0)
             break;
         /* Idle: sleep 1 ms, a few hundred events at full rate against a ring of thousands.
          * Shorter naps that grew with idleness (50 us steps) woke this thread so often that
-         * the worker on the other CPU lost 5% (main job of make bench, same-run pairs). */
-        if (n == 0)
-            usleep(1000);
+         * the worker on the other CPU lost 5% (main job of make bench, same-run pairs).
+         * After 100 ms without an event (a quiet link), 10 ms: each wake-up costs some 35 us
+         * here, and an idle appliance should not cost 4% of a core. */
+        if (n == 0) {
+            idle_polls += idle_polls < IDLE_POLLS_LONG;
+            usleep(idle_polls < IDLE_POLLS_LONG ? 1000 : 10000);
+        } else {
+            idle_polls = 0;
+        }
     }
     c->packets_end_ns = tw_mono_ns();
     if (c->sinks) {
@@ -163,6 +210,9 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
     tw_pipeline_source_stats(c->pipeline, &ss);
     fprintf(out, "  lost below us        imissed %" PRIu64 ", ierrors %" PRIu64 ", rx_nombuf %" PRIu64
             "\n", ss.imissed, ss.ierrors, ss.rx_nombuf);
+    if (c->link.downs || c->link.ups || c->link.removals)
+        fprintf(out, "  link                 down %" PRIu64 ", up %" PRIu64 ", removed %" PRIu64 "\n",
+                c->link.downs, c->link.ups, c->link.removals);
     if (tw_control_counter(c, TW_C_TS_BACKWARDS))
         fprintf(out, "  timestamps backwards %" PRIu64 "\n", tw_control_counter(c, TW_C_TS_BACKWARDS));
     fprintf(out, "  flows                %" PRIu64 "\n", flows);

@@ -6,6 +6,7 @@
 #ifndef TW_CONTROL_LOOP_H
 #define TW_CONTROL_LOOP_H
 
+#include "control/plane/link_watch.h"
 #include <stdint.h>
 #include <stdio.h>
 
@@ -33,6 +34,10 @@ struct tw_control {
     uint64_t last_counters_ns;
     uint64_t events[4];          /* by enum tw_event_kind */
     uint64_t memory_budget;      /* bytes the configuration may use (budget.h), 0 = unknown */
+    int wait_for_interface;      /* a removed interface is waited for (link_watch.h) */
+    struct tw_link_watch link;   /* the interface's link: down, up, gone */
+    uint64_t last_link_ns;
+    int input_gone;              /* the run ended because the interface was removed */
 };
 
 /* Handles every event waiting in the rings now. Returns how many. */

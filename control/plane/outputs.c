@@ -48,10 +48,23 @@ static int open_redis_alerts(struct tw_sink *s, const struct tw_outputs_params *
     return tw_sink_redis_alerts_open(s, &ap, err, errlen);
 }
 
+static int open_ipfix(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
+                      size_t errlen)
+{
+    const struct tw_config *c = p->cfg;
+    struct tw_ipfix_params ip = {
+        .collector = c->ipfix.collector, .observation_domain = c->ipfix.observation_domain,
+        .template_interval_s = c->ipfix.template_interval_s, .max_rate = c->ipfix.max_rate,
+        .queue = c->ipfix.queue, .mtu = c->ipfix.mtu,
+    };
+    return tw_sink_ipfix_open(s, &ip, err, errlen);
+}
+
 static int has_flows_jsonl(const struct tw_outputs_params *p) { return p->flows_jsonl != NULL; }
 static int has_alerts_jsonl(const struct tw_outputs_params *p) { return p->alerts_jsonl != NULL; }
 static int has_redis(const struct tw_outputs_params *p) { return p->cfg->redis.url[0] != '\0'; }
 static int has_redis_alerts(const struct tw_outputs_params *p) { return p->policy && has_redis(p); }
+static int has_ipfix(const struct tw_outputs_params *p) { return p->cfg->ipfix.collector[0] != '\0'; }
 
 /* The outputs, in the order the summary prints them (flows first, then alerts). */
 static const struct {
@@ -62,6 +75,7 @@ static const struct {
     {has_redis, open_redis_flows},
     {has_alerts_jsonl, open_alerts_jsonl},
     {has_redis_alerts, open_redis_alerts},
+    {has_ipfix, open_ipfix},
 };
 
 int tw_outputs_open(struct tw_sinks *l, const struct tw_outputs_params *p, char *err,

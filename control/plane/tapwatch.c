@@ -86,6 +86,7 @@ struct options {
     const char *flows_jsonl;
     const char *policy;       /* --policy, overrides the config's policy: key */
     const char *alerts_jsonl;
+    const char *ipfix;        /* --ipfix HOST:PORT, overrides ipfix.collector */
     const char *sensor;
     long workers;
     double replay_speed;
@@ -93,6 +94,7 @@ struct options {
     int check_config;
     int quiet;
     long stats_interval;
+    int xdp;        /* --xdp: read --iface through AF_XDP */
     int eal_argc;   /* EAL arguments after "--" */
     char **eal_argv;
 };
@@ -103,6 +105,7 @@ static void usage(FILE *out)
             "usage: tapwatch [options] (--pcap FILE | --iface NAME | --port N -- EAL-ARGS...)\n"
             "  --pcap FILE          replay a capture (pcap or pcapng)\n"
             "  --iface NAME         watch a kernel interface (mirror port) through net_af_packet\n"
+            "  --xdp                with --iface: read it through AF_XDP (net_af_xdp) instead\n"
             "  --port N             use DPDK port N (a NIC named by EAL arguments after --)\n"
             "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml\n"
             "  --check-config       validate the configuration and exit\n"
@@ -111,6 +114,7 @@ static void usage(FILE *out)
             "  --flows-jsonl FILE   also write each finished flow as a JSON line (- = stdout)\n"
             "  --policy FILE        monitoring rules (YAML), see config/policy.yaml; SIGHUP reloads\n"
             "  --alerts-jsonl FILE  also write each alert as a JSON line (- = stdout)\n"
+            "  --ipfix HOST:PORT    also export each finished flow to an IPFIX collector (UDP)\n"
             "  --workers N          worker cores\n"
             "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
             "  --loop N             replay the capture N times, each pass later in time\n"
@@ -143,6 +147,10 @@ static void apply_options(struct tw_config *cfg, const void *ctx)
         snprintf(cfg->redis.url, sizeof(cfg->redis.url), "%s", o->redis);
     if (o->sensor)
         snprintf(cfg->sensor, sizeof(cfg->sensor), "%s", o->sensor);
+    if (o->ipfix) {
+        char err[160]; /* valid: main checked it before the first call */
+        (void)tw_config_set(cfg, "ipfix.collector", o->ipfix, err, sizeof(err));
+    }
     if (o->workers > 0)
         cfg->workers = (uint32_t)o->workers;
     if (o->stats_interval >= 0)
@@ -155,17 +163,19 @@ static void apply_options(struct tw_config *cfg, const void *ctx)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
-           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP };
+           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
+           O_IPFIX, O_XDP };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
         {"check-config", no_argument, 0, O_CHECK}, {"redis", required_argument, 0, O_REDIS},
         {"sensor", required_argument, 0, O_SENSOR}, {"flows-jsonl", required_argument, 0, O_JSONL},
         {"workers", required_argument, 0, O_WORKERS}, {"replay-speed", required_argument, 0, O_SPEED},
-        {"loop", required_argument, 0, O_LOOP},
+        {"loop", required_argument, 0, O_LOOP}, {"xdp", no_argument, 0, O_XDP},
         {"stats-interval", required_argument, 0, O_STATS}, {"quiet", no_argument, 0, O_QUIET},
         {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP},
-        {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS}, {0, 0, 0, 0},
+        {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS},
+        {"ipfix", required_argument, 0, O_IPFIX}, {0, 0, 0, 0},
     };
     int c;
 
@@ -205,6 +215,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_JSONL: o->flows_jsonl = optarg; break;
         case O_POLICY: o->policy = optarg; break;
         case O_ALERTS: o->alerts_jsonl = optarg; break;
+        case O_IPFIX: o->ipfix = optarg; break;
         case O_WORKERS: if (parse_long("--workers", optarg, 1, 64, &o->workers)) return -1; break;
         case O_STATS: if (parse_long("--stats-interval", optarg, 0, 3600, &o->stats_interval)) return -1; break;
         case O_LOOP: if (parse_long("--loop", optarg, 1, 1000000, &o->loops)) return -1; break;
@@ -217,6 +228,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             break;
         case O_QUIET: o->quiet = 1; break;
+        case O_XDP: o->xdp = 1; break;
         case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
         case O_HELP: usage(stdout); return 1;
         case ':':
@@ -292,6 +304,7 @@ static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
             .close_us = (uint64_t)cfg->flow_table.tcp_close_timeout_s * 1000000u,
             .evict_when_full = cfg->flow_table.evict_when_full,
             .burst = cfg->burst,
+            .idle_sleep_us = cfg->idle_sleep_us,
         },
         .mbufs = cfg->mbufs,
         .ring_size = cfg->ring_size,
@@ -340,9 +353,12 @@ static void print_budget(const struct tw_config *cfg)
 
     tw_memory_budget(cfg, &b);
     printf("tapwatch: memory budget %.0f MiB: flow tables %.0f, nDPI states %.0f, nDPI modules "
-           "%.0f, packet pools %.0f, event rings %.0f, Redis buffer %.0f, base %.0f\n",
+           "%.0f, packet pools %.0f, event rings %.0f, Redis buffer %.0f, base %.0f",
            b.total / mib, b.flow_tables / mib, b.dpi_states / mib, b.ndpi_modules / mib,
            b.packet_pools / mib, b.event_rings / mib, b.redis_buffer / mib, b.base / mib);
+    if (b.ipfix_queue)
+        printf(", IPFIX queue %.0f", b.ipfix_queue / mib);
+    putchar('\n');
 }
 
 int main(int argc, char **argv)
@@ -363,6 +379,11 @@ int main(int argc, char **argv)
     tw_config_defaults(&cfg);
     if (o.config && tw_config_load(&cfg, o.config, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: %s\n", err);
+        return 2;
+    }
+    /* --ipfix is checked here, once: apply_options can then set it again without failing */
+    if (o.ipfix && tw_config_set(&cfg, "ipfix.collector", o.ipfix, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: --ipfix: %s\n", err);
         return 2;
     }
     apply_options(&cfg, &o);
@@ -410,7 +431,13 @@ int main(int argc, char **argv)
     }
 
     /* the input is chosen here, once (dataplane/sources.c lists the kinds) */
-    const struct tw_source_kind *input = tw_source_kind_find(o.input_kind);
+    int xdp = o.xdp || strcmp(cfg.source, "af_xdp") == 0;
+    if (o.xdp && strcmp(o.input_kind, "iface") != 0) {
+        fprintf(stderr, "tapwatch: --xdp applies to --iface only\n");
+        return 2;
+    }
+    const struct tw_source_kind *input =
+        tw_source_kind_find(xdp && strcmp(o.input_kind, "iface") == 0 ? "iface-xdp" : o.input_kind);
     if (!input->replays && (o.loops > 0 || o.replay_speed > 0)) {
         fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
         return 2;
@@ -454,6 +481,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: %s\n", err);
         goto out;
     }
+    if (tw_pipeline_source_note(pipeline)[0]) /* a fall-back the operator must know of */
+        fprintf(stderr, "tapwatch: %s\n", tw_pipeline_source_note(pipeline));
 
     if (!cfg.redis.url[0])
         fprintf(stderr, "tapwatch: no Redis configured: flows go to --flows-jsonl and the "
@@ -474,6 +503,7 @@ int main(int argc, char **argv)
         .pipeline = pipeline, .sinks = &sinks,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
         .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
+        .wait_for_interface = cfg.wait_for_interface,
     };
     /* SIGHUP: the configuration and the policy again (reload.h) */
     struct tw_reload reload = {
@@ -496,7 +526,7 @@ int main(int argc, char **argv)
         tw_policy_hook_summary(policy, report);
     if (end_note[0])
         fprintf(stderr, "tapwatch: %s: %s\n", o.input, end_note);
-    rc = started == cfg.workers ? 0 : 1;
+    rc = started == cfg.workers && !ctl.input_gone ? 0 : 1;
     if (tw_sinks_notes(&sinks, 1, stderr) != 0) /* records kept for the next start, or lost */
         rc = 1;
 

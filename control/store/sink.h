@@ -1,7 +1,7 @@
 /* sink.h - every output of the control plane behind one small table (Suricata's LogFileCtx,
  * Redis's ae backends): JSON lines (sink_jsonl.c), Redis flow records (sink_redis_flows.c),
- * Redis alerts and summaries (sink_redis_alerts.c). A new output (IPFIX) is one more file and
- * one more row in control/plane/outputs.c.
+ * Redis alerts and summaries (sink_redis_alerts.c), IPFIX to a collector (sink_ipfix.c). A new
+ * output is one more file and one more row in control/plane/outputs.c.
  *
  *   control loop ──flow event──> tw_sinks_flow ─┐  encoded to JSON once per event,
  *   policy hook ──alert──────> tw_sinks_alert ─┼─> then handed to each sink that takes it
@@ -152,5 +152,20 @@ int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p,
 /* Alerts and summary items into Redis (alert_writer.h). Same returns. */
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,
                               char *err, size_t errlen);
+
+/* Finished flows to an IPFIX collector over UDP (sink_ipfix.c, ipfix_enc.h). */
+#define TW_IPFIX_COLLECTOR_LEN 256
+struct tw_ipfix_params {
+    const char *collector;        /* HOST:PORT or [IPV6]:PORT */
+    uint32_t observation_domain;
+    uint32_t template_interval_s; /* templates are sent again this often */
+    uint32_t max_rate;            /* messages per second, 0 = unpaced */
+    uint32_t queue;               /* messages waiting to be sent, at least 2 */
+    uint32_t mtu;                 /* largest message, bytes (TW_IPFIX_MTU_MIN..MAX) */
+};
+/* Takes TW_TAKES_END; summary line "ipfix N records in M messages ...". Returns 0, or -1
+ * with "--ipfix HOST:PORT: reason" in err (a name that does not resolve...). */
+int tw_sink_ipfix_open(struct tw_sink *s, const struct tw_ipfix_params *p, char *err,
+                       size_t errlen);
 
 #endif
