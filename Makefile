@@ -3,7 +3,7 @@
 
 BUILD ?= build
 CC ?= cc
-PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib
+PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib libmicrohttpd
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member

@@ -65,6 +65,16 @@ static bool is_redis_url(uint64_t n, const char *text)
            (strncmp(text, "redis://", 8) == 0 && text[8] != '\0');
 }
 
+/* HOST:PORT, the port a number (the address itself is resolved when the endpoint starts). */
+static bool is_listen(uint64_t n, const char *text)
+{
+    const char *colon = strrchr(text, ':');
+
+    (void)n;
+    return text[0] == '\0' || (colon != NULL && colon != text && colon[1] != '\0' &&
+                                colon[1 + strspn(colon + 1, "0123456789")] == '\0');
+}
+
 /* Offset and size of a field; numeric keys also assert at compile time that the field
  * is the width the loader writes (a negative array size stops the build otherwise). */
 #define FIELD(f) offsetof(struct tw_config, f), sizeof(((struct tw_config *)0)->f)
@@ -106,6 +116,8 @@ static const struct key_row rows[] = {
     {"redis.alert_buffer",        KEY_UINT,     U32(redis.alert_buffer),      16,     1u << 24,        "65536",    NULL,            NULL},
     {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
     {"redis.drain_timeout",       KEY_MS,       U32(redis.drain_ms),          0,      600000,          "10s",      NULL,            NULL},
+    {"metrics.listen",            KEY_STRING,   FIELD(metrics.listen),        0,      TW_PATH_LEN - 1, "",         is_listen,       "\"\" or HOST:PORT (127.0.0.1:9464, [::1]:9464)"},
+    {"metrics.dpdk_telemetry",    KEY_BOOL,     BOOLF(metrics.dpdk_telemetry), 0,     1,               "false",    NULL,            NULL},
 };
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))

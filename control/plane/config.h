@@ -45,6 +45,11 @@ struct tw_config {
                                       writer may wait for Redis before what is left goes to its
                                       file for the next start, default 10 s */
     } redis;
+    struct {
+        char listen[TW_PATH_LEN];  /* metrics.listen: HOST:PORT of the Prometheus endpoint, "" = off */
+        bool dpdk_telemetry;       /* metrics.dpdk_telemetry: leave DPDK telemetry on, with
+                                      /tapwatch/counters, default false */
+    } metrics;
 };
 
 /* Fills every field with its default. */

@@ -13,6 +13,8 @@
 #include "dataplane/pipeline.h"
 #include "control/store/sink.h"
 
+struct tw_metrics_feed;
+
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);
 
@@ -33,6 +35,8 @@ struct tw_control {
     uint64_t last_counters_ns;
     uint64_t events[4];          /* by enum tw_event_kind */
     uint64_t memory_budget;      /* bytes the configuration may use (budget.h), 0 = unknown */
+    struct tw_metrics_feed *metrics; /* published every period and at the end (metrics_collect.h);
+                                      * NULL = no metrics */
 };
 
 /* Handles every event waiting in the rings now. Returns how many. */
