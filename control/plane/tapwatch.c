@@ -396,6 +396,10 @@ int main(int argc, char **argv)
                         "configuration\n");
         return 2;
     }
+    if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
+        tw_log(TW_LOG_ERR, "--metrics-linger needs --metrics HOST:PORT or metrics.listen");
+        return 2;
+    }
     if (o.check_config && cfg.metrics.listen[0]) {
         struct sockaddr_storage sa;
         socklen_t salen;

@@ -137,8 +137,9 @@ if /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bin
     if start v6 --pcap "$tmp/caps/undeclared.pcap" --metrics '[::1]:0' --metrics-linger 60; then
         case $url in http://\[::1\]:*/metrics) ;; *) fail "[::1]:0: URL $url" ;; esac
         for _ in $(seq 100); do grep -q '^  packets/s' "$tmp/v6.out" && break; sleep 0.1; done
-        curl -sfg "$url" | grep -q '^tapwatch_packets_total{stage="received"} 72$' ||
-            fail "[::1]: the scrape does not say 72 packets received"
+        curl -sfg -o "$tmp/v6.final" "$url" || fail "[::1]: scrape failed"
+        grep -q '^tapwatch_packets_total{stage="received"} 72$' "$tmp/v6.final" ||
+            fail "[::1]: the scrape does not say 72 packets received: $(head -c 300 "$tmp/v6.final")"
         stop v6
     fi
 else
@@ -172,6 +173,8 @@ expect_refusal "bare IPv6" "write an IPv6 address in brackets" \
     --pcap "$tmp/caps/undeclared.pcap" --metrics ::1:9464
 expect_refusal "address not here" "metrics 192.0.2.1:9464: Cannot assign requested address" \
     --pcap "$tmp/caps/undeclared.pcap" --metrics 192.0.2.1:9464
+expect_refusal "linger alone" "metrics-linger needs --metrics" \
+    --pcap "$tmp/caps/undeclared.pcap" --metrics-linger 5
 printf 'metrics:\n  listen: localhost\n' >"$tmp/bad.yaml"
 expect_refusal "metrics.listen" "bad.yaml:2: metrics.listen: expected" --check-config --config "$tmp/bad.yaml"
 
