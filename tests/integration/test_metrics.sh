@@ -71,9 +71,10 @@ start() {
 # Scrapes url every 0.2 s until the summary is printed (tapwatch then lingers), then once
 # more: $tmp/NAME.during.N and $tmp/NAME.final. Each scrape must pass promtool.
 scrape_run() {
-    local name=$1 hup=${2:-} n=0
+    local name=$1 hup=${2:-} n=0 deadline=$((SECONDS + 120))
     while ! grep -q '^  packets/s' "$tmp/$name.out"; do
         kill -0 "$pid" 2>/dev/null || { fail "$name: tapwatch ended before its summary"; return 1; }
+        [ $SECONDS -lt $deadline ] || { fail "$name: no summary after 120 s"; return 1; }
         if curl -sf -o "$tmp/$name.during.$n" "$url"; then
             n=$((n + 1))
             # a policy reload under way: tapwatch_policy_reloads_total moves
