@@ -1,6 +1,7 @@
 /* test_metrics_text.c - the Prometheus text of a metrics snapshot (control/plane/metrics_text.h),
  * from values: samples where the counters put them, label values escaped, one family per name
- * across the outputs, a buffer too small cut like snprintf. The board (metrics_board.h) too. */
+ * across the outputs, a buffer too small cut like snprintf. The board (metrics_board.h), and
+ * the pairs a JSON lines output gives through the list (tw_sinks_metrics). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -242,6 +244,40 @@ static void test_board(void **state)
     tw_metrics_board_free(b);
 }
 
+/* The outputs' pairs through the list: a JSON lines output of flows labels itself
+ * "flows-jsonl" and counts what it wrote; the text then carries them. */
+static void test_sink_pairs(void **state)
+{
+    char path[] = "/tmp/tw-test-metrics-XXXXXX", err[256];
+    struct tw_sinks l;
+    struct tw_sink s;
+    struct tw_flow_record r;
+    struct tw_metrics_snapshot snap;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    tw_sinks_init(&l, "t");
+    assert_int_equal(tw_sink_jsonl_open(&s, path, TW_TAKES_END, "--flows-jsonl", err, sizeof(err)), 0);
+    assert_int_equal(tw_sinks_add(&l, &s), 0);
+    memset(&r, 0, sizeof(r));
+    r.event = TW_EVENT_END;
+    r.ip_version = 4;
+    tw_sinks_flow(&l, &r);
+    tw_sinks_flow(&l, &r);
+    memset(&snap, 0, sizeof(snap));
+    snap.n_sinks = tw_sinks_metrics(&l, snap.sinks, TW_SINKS_MAX);
+    assert_int_equal(snap.n_sinks, 1);
+    assert_string_equal(snap.sinks[0].output, "flows-jsonl");
+    char *text = render(&snap);
+    assert_true(has_line(text, "tapwatch_records_written_total{output=\"flows-jsonl\"} 2"));
+    assert_true(has_line(text, "tapwatch_output_write_errors_total{output=\"flows-jsonl\"} 0"));
+    free(text);
+    tw_sinks_close(&l);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_label_escaping),
         cmocka_unit_test(test_small_buffer),
         cmocka_unit_test(test_board),
+        cmocka_unit_test(test_sink_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
