@@ -29,6 +29,7 @@ struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p
         goto fail;
     }
     h->sinks = p->sinks;
+    h->st.last_reload_ok = 1;
     return h;
 fail:
     tw_policy_hook_close(h);
@@ -71,6 +72,7 @@ int tw_policy_hook_reload(struct tw_policy_hook *h, char *err, size_t errlen)
 
     if (p == NULL) {
         h->st.reload_errors++;
+        h->st.last_reload_ok = 0;
         return -1;
     }
     /* the hook runs on this thread only: after this line every event sees the new policy */
@@ -78,6 +80,7 @@ int tw_policy_hook_reload(struct tw_policy_hook *h, char *err, size_t errlen)
     h->policy = p;
     tw_policy_free(old);
     h->st.reloads++;
+    h->st.last_reload_ok = 1;
     return 0;
 }
 

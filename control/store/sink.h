@@ -33,6 +33,30 @@ enum {
 #define TW_TAKES_FLOWS (TW_TAKES_UPDATE | TW_TAKES_END | TW_TAKES_COUNTERS)
 #define TW_TAKES_ALERTS (TW_TAKES_ALERT | TW_TAKES_SUMMARY)
 
+/* A sink's figures for the metrics endpoint (control/plane/metrics_text.c): name/value pairs,
+ * each rendered as `name{output="<output>"} value`. Names are full Prometheus names
+ * ("tapwatch_records_written_total": _total for counters) and, like help, string literals:
+ * the snapshot that carries them is read by another thread after the sink has moved on. */
+#define TW_SINK_METRICS_MAX 16
+struct tw_sink_metric {
+    const char *name;
+    const char *help;
+    int gauge;     /* 1: a gauge (may go down), 0: a counter */
+    uint64_t value;
+};
+struct tw_sink_metrics {
+    char output[32];  /* the output label: "redis-flows", "flows-jsonl" */
+    unsigned n;
+    struct tw_sink_metric m[TW_SINK_METRICS_MAX];
+};
+/* Appends one pair (ignored when out is full). */
+static inline void tw_sink_metric_add(struct tw_sink_metrics *out, const char *name, int gauge,
+                                      uint64_t value, const char *help)
+{
+    if (out->n < TW_SINK_METRICS_MAX)
+        out->m[out->n++] = (struct tw_sink_metric){name, help, gauge, value};
+}
+
 /* One output. Ops a sink has no use for are NULL. The put ops return 0, or -1 when the item
  * was refused (buffer full, write error: counted by the sink, and in tw_sinks.refused). */
 struct tw_sink_ops {
@@ -57,6 +81,8 @@ struct tw_sink_ops {
      * when items were lost (the run then exits 1), else 0. */
     int (*notes)(void *ctx, int at_end, FILE *err);
     void (*close)(void *ctx);
+    /* fills out (zeroed by the caller) with the sink's figures: its output label and pairs */
+    void (*metrics)(void *ctx, struct tw_sink_metrics *out);
 };
 
 struct tw_sink {
@@ -101,6 +127,9 @@ void tw_sinks_drain(struct tw_sinks *l, uint64_t timeout_ms);
 /* Summary lines (stats) and live-line parts of the sinks that take any bit of mask. */
 void tw_sinks_stats(const struct tw_sinks *l, FILE *out, unsigned mask);
 void tw_sinks_live(const struct tw_sinks *l, FILE *out);
+/* The figures of up to max sinks into out[] (those without the op are skipped). Returns how
+ * many were filled. */
+unsigned tw_sinks_metrics(const struct tw_sinks *l, struct tw_sink_metrics *out, unsigned max);
 /* Every sink's notes (see the op). Returns -1 when one reported a loss, else 0. */
 int tw_sinks_notes(const struct tw_sinks *l, int at_end, FILE *err);
 /* Closes every sink and empties the list. NULL is fine. */

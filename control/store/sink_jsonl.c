@@ -56,6 +56,19 @@ static void stats(void *ctx, FILE *out)
             j->errors ? " (WRITE ERRORS)" : "");
 }
 
+static void metrics(void *ctx, struct tw_sink_metrics *out)
+{
+    const struct jsonl *j = ctx;
+    int alerts = strcmp(j->unit, "alerts") == 0;
+
+    snprintf(out->output, sizeof(out->output), "%s", j->label);
+    tw_sink_metric_add(out, alerts ? "tapwatch_alerts_written_total" : "tapwatch_records_written_total",
+                       0, j->written,
+                       alerts ? "Alerts acknowledged by the output" : "Flow records acknowledged by the output");
+    tw_sink_metric_add(out, "tapwatch_output_write_errors_total", 0, j->errors,
+                       "Items a file output could not write");
+}
+
 static void close_jsonl(void *ctx)
 {
     struct jsonl *j = ctx;
@@ -67,7 +80,7 @@ static void close_jsonl(void *ctx)
 
 static const struct tw_sink_ops jsonl_ops = {
     .name = "jsonl", .json = 1, .put_flow = put_flow, .put_alert = put_alert, .drain = drain,
-    .stats = stats, .close = close_jsonl,
+    .stats = stats, .close = close_jsonl, .metrics = metrics,
 };
 
 int tw_sink_jsonl_open(struct tw_sink *s, const char *path, unsigned takes, const char *option,
