@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "control/plane/control_loop.h"
+#include "dataplane/iface.h"
 
 void tw_metrics_collect(struct tw_control *c, const struct tw_metrics_feed *f,
                         struct tw_metrics_snapshot *out)
@@ -23,6 +24,10 @@ void tw_metrics_collect(struct tw_control *c, const struct tw_metrics_feed *f,
     out->ierrors = ss.ierrors;
     out->rx_nombuf = ss.rx_nombuf;
     out->active_flows = tw_pipeline_active_flows(c->pipeline);
+    out->link_downs = c->link.downs;
+    out->link_ups = c->link.ups;
+    out->link_removals = c->link.removals;
+    out->link_up = c->link.state == TW_LINK_UP ? 1 : c->link.state == TW_LINK_UNKNOWN ? -1 : 0;
     tw_pipeline_rings(c->pipeline, &used, &size);
     out->ring_used = used;
     out->ring_size = size;

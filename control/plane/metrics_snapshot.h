@@ -16,6 +16,8 @@ struct tw_metrics_snapshot {
     uint64_t counters[TW_C__COUNT];  /* dataplane/counters.h, summed over the workers */
     uint64_t imissed, ierrors, rx_nombuf; /* what the source lost below us */
     uint64_t active_flows;
+    uint64_t link_downs, link_ups, link_removals; /* the interface's events (link_watch.h) */
+    int link_up;                     /* 1 up, 0 down or gone, -1 unknown (a file) */
     uint64_t ring_used, ring_size;   /* events waiting in the workers' rings, and capacity */
     uint64_t events[4];              /* events the control loop handled, by tw_event_kind */
     unsigned n_sinks;

@@ -195,6 +195,15 @@ size_t tw_metrics_render(const struct tw_metrics_snapshot *s, char *buf, size_t 
     sample(&o, "tapwatch_source_packets_lost_total", "reason", "ierrors", s->ierrors);
     sample(&o, "tapwatch_source_packets_lost_total", "reason", "rx_nombuf", s->rx_nombuf);
     plain_counters(&o, s);
+    family(&o, "tapwatch_link_events_total", "counter",
+           "Changes of the watched interface: link down, link up, removal");
+    sample(&o, "tapwatch_link_events_total", "event", "down", s->link_downs);
+    sample(&o, "tapwatch_link_events_total", "event", "up", s->link_ups);
+    sample(&o, "tapwatch_link_events_total", "event", "removed", s->link_removals);
+    if (s->link_up >= 0) {
+        family(&o, "tapwatch_link_up", "gauge", "1 while the watched interface's link is up");
+        sample(&o, "tapwatch_link_up", NULL, NULL, (uint64_t)s->link_up);
+    }
 
     family(&o, "tapwatch_flows_active", "gauge", "Flows in the workers' flow tables");
     sample(&o, "tapwatch_flows_active", NULL, NULL, s->active_flows);
