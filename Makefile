@@ -3,7 +3,7 @@
 
 BUILD ?= build
 CC ?= cc
-PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib
+PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib libmicrohttpd
 # IPFIX export (control/store/ipfix_enc.c) encodes with libfixbuf (brings glib); tapwatch only
 IPFIX_PKGS := libfixbuf
 SAN ?=

@@ -20,6 +20,7 @@ PKGS=(
     wireshark-common
     clang libclang-rt-14-dev
     libfixbuf-dev nfdump tshark
+    libmicrohttpd-dev curl prometheus
 )
 
 missing=()
@@ -38,5 +39,9 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # redis-server's package starts a system instance; tapwatch runs its own private ones.
 if command -v systemctl >/dev/null && systemctl is-active -q redis-server 2>/dev/null; then
     $SUDO systemctl stop redis-server || true
+fi
+# prometheus's package (tests need only its promtool) starts a server on :9090: not ours.
+if command -v systemctl >/dev/null && systemctl is-active -q prometheus 2>/dev/null; then
+    $SUDO systemctl disable --now prometheus || true
 fi
 echo "install-deps: done"

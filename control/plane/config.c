@@ -102,6 +102,16 @@ static bool is_iface_source(uint64_t n, const char *text)
     return strcmp(text, "af_packet") == 0 || strcmp(text, "af_xdp") == 0;
 }
 
+/* HOST:PORT, the port a number (the address itself is resolved when the endpoint starts). */
+static bool is_listen(uint64_t n, const char *text)
+{
+    const char *colon = strrchr(text, ':');
+
+    (void)n;
+    return text[0] == '\0' || (colon != NULL && colon != text && colon[1] != '\0' &&
+                                colon[1 + strspn(colon + 1, "0123456789")] == '\0');
+}
+
 /* Offset and size of a field; numeric keys also assert at compile time that the field
  * is the width the loader writes (a negative array size stops the build otherwise). */
 #define FIELD(f) offsetof(struct tw_config, f), sizeof(((struct tw_config *)0)->f)
@@ -155,6 +165,8 @@ static const struct key_row rows[] = {
     {"source",                    KEY_STRING,   FIELD(source),                1,      sizeof(((struct tw_config *)0)->source) - 1, "af_packet", is_iface_source, "af_packet or af_xdp"},
     {"idle_sleep",                KEY_US,       U32(idle_sleep_us),           0,      100000,          "1ms",    NULL,            NULL},
     {"wait_for_interface",        KEY_BOOL,     BOOLF(wait_for_interface),    0,      1,               "false",    NULL,            NULL},
+    {"metrics.listen",            KEY_STRING,   FIELD(metrics.listen),        0,      TW_PATH_LEN - 1, "",         is_listen,       "\"\" or HOST:PORT (127.0.0.1:9464, [::1]:9464)"},
+    {"metrics.dpdk_telemetry",    KEY_BOOL,     BOOLF(metrics.dpdk_telemetry), 0,     1,               "false",    NULL,            NULL},
 };
 #pragma GCC diagnostic pop
 

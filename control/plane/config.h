@@ -58,6 +58,11 @@ struct tw_config {
         uint32_t queue;            /* ipfix.queue: messages waiting to be sent, default 8192 */
         uint32_t mtu;              /* ipfix.mtu: largest message in bytes, default 1400 */
     } ipfix;
+    struct {
+        char listen[TW_PATH_LEN];  /* metrics.listen: HOST:PORT of the Prometheus endpoint, "" = off */
+        bool dpdk_telemetry;       /* metrics.dpdk_telemetry: leave DPDK telemetry on, with
+                                      /tapwatch/counters, default false */
+    } metrics;
 };
 
 /* Fills every field with its default. */

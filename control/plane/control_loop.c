@@ -9,6 +9,7 @@
 
 #include "control/plane/budget.h"
 #include "control/plane/log.h"
+#include "control/plane/metrics_collect.h"
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull
@@ -164,6 +165,8 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
             watch_link(c, stop, now);
         if (c->tick)
             c->tick(c->tick_ctx);
+        if (c->metrics)
+            tw_metrics_feed_tick(c->metrics, c, now, 0);
         if (done && n == 0)
             break;
         /* Idle: sleep 1 ms, a few hundred events at full rate against a ring of thousands.
@@ -184,6 +187,8 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
             put_counters(c);
         tw_sinks_drain(c->sinks, drain_ms);
     }
+    if (c->metrics) /* the figures the summary prints */
+        tw_metrics_feed_tick(c->metrics, c, tw_mono_ns(), 1);
 }
 
 void tw_control_summary(struct tw_control *c, FILE *out, const char *input, const char *end_note)

@@ -14,6 +14,8 @@
 #include "dataplane/pipeline.h"
 #include "control/store/sink.h"
 
+struct tw_metrics_feed;
+
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);
 
@@ -38,6 +40,8 @@ struct tw_control {
     struct tw_link_watch link;   /* the interface's link: down, up, gone */
     uint64_t last_link_ns;
     int input_gone;              /* the run ended because the interface was removed */
+    struct tw_metrics_feed *metrics; /* published every period and at the end (metrics_collect.h);
+                                      * NULL = no metrics */
 };
 
 /* Handles every event waiting in the rings now. Returns how many. */

@@ -29,6 +29,7 @@ struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p
         goto fail;
     }
     h->sinks = p->sinks;
+    h->st.last_reload_ok = 1;
     return h;
 fail:
     tw_policy_hook_close(h);
@@ -77,6 +78,7 @@ int tw_policy_hook_reload_from(struct tw_policy_hook *h, const char *path, char 
 
     if (p == NULL) {
         h->st.reload_errors++;
+        h->st.last_reload_ok = 0;
         return -1;
     }
     if (path != h->path)
@@ -86,6 +88,7 @@ int tw_policy_hook_reload_from(struct tw_policy_hook *h, const char *path, char 
     h->policy = p;
     tw_policy_free(old);
     h->st.reloads++;
+    h->st.last_reload_ok = 1;
     return 0;
 }
 

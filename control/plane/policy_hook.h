@@ -30,6 +30,7 @@ struct tw_policy_hook_stats {
     uint64_t by_kind[TW_ALERT__COUNT];
     uint64_t summaries;                 /* summary items handed to the outputs */
     uint64_t reloads, reload_errors;
+    int last_reload_ok;                 /* 1 when the last reload (or the load at start) worked */
     uint64_t evicted;                   /* dedupe entries pushed out of the full table */
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -22,6 +23,9 @@
 #include "control/plane/outputs.h"
 #include "control/plane/log.h"
 #include "control/plane/policy_hook.h"
+#include "control/plane/metrics_collect.h"
+#include "control/plane/metrics_http.h"
+#include "control/plane/metrics_telemetry.h"
 #include "control/plane/reload.h"
 #include "control/store/run_dir.h"
 
@@ -35,7 +39,7 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* SIGHUP asks for a policy reload; the control loop's tick does it between two events. */
+/* SIGHUP asks for a reload (reload.h); the control loop's tick does it between two events. */
 static volatile sig_atomic_t reload_requested;
 
 static void on_hup(int sig)
@@ -95,6 +99,10 @@ struct options {
     int quiet;
     long stats_interval;
     int xdp;        /* --xdp: read --iface through AF_XDP */
+    const char *metrics;      /* --metrics HOST:PORT, overrides metrics.listen */
+    long metrics_linger;      /* --metrics-linger S: serve the final figures S more seconds */
+    int telemetry;            /* --telemetry (or metrics.dpdk_telemetry): DPDK telemetry on */
+    const char *sensor_name;  /* the configuration's sensor (names the telemetry file prefix) */
     int eal_argc;   /* EAL arguments after "--" */
     char **eal_argv;
 };
@@ -120,6 +128,9 @@ static void usage(FILE *out)
             "  --loop N             replay the capture N times, each pass later in time\n"
             "  --stats-interval S   seconds between live stats lines on stderr (0 = off)\n"
             "  --quiet              no live stats line\n"
+            "  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+            "  --metrics-linger S   after a replay, serve the final metrics S more seconds\n"
+            "  --telemetry          leave DPDK telemetry on, with /tapwatch/counters\n"
             "  --version, --help\n");
 }
 
@@ -155,6 +166,8 @@ static void apply_options(struct tw_config *cfg, const void *ctx)
         cfg->workers = (uint32_t)o->workers;
     if (o->stats_interval >= 0)
         cfg->stats_interval_s = (uint32_t)o->stats_interval;
+    if (o->metrics)
+        snprintf(cfg->metrics.listen, sizeof(cfg->metrics.listen), "%s", o->metrics);
     if (o->policy)
         snprintf(cfg->policy_file, sizeof(cfg->policy_file), "%s", o->policy);
 }
@@ -164,7 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
            O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
-           O_IPFIX, O_XDP };
+           O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -175,7 +188,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"stats-interval", required_argument, 0, O_STATS}, {"quiet", no_argument, 0, O_QUIET},
         {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP},
         {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS},
-        {"ipfix", required_argument, 0, O_IPFIX}, {0, 0, 0, 0},
+        {"ipfix", required_argument, 0, O_IPFIX},
+        {"metrics", required_argument, 0, O_METRICS},
+        {"metrics-linger", required_argument, 0, O_LINGER},
+        {"telemetry", no_argument, 0, O_TELEMETRY}, {0, 0, 0, 0},
     };
     int c;
 
@@ -229,6 +245,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case O_QUIET: o->quiet = 1; break;
         case O_XDP: o->xdp = 1; break;
+        case O_METRICS: o->metrics = optarg; break;
+        case O_LINGER: if (parse_long("--metrics-linger", optarg, 0, 86400, &o->metrics_linger)) return -1; break;
+        case O_TELEMETRY: o->telemetry = 1; break;
         case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
         case O_HELP: usage(stdout); return 1;
         case ':':
@@ -274,7 +293,14 @@ static int build_eal_args(const struct options *o, unsigned workers, const char 
         argv[n++] = "512";
         argv[n++] = "--no-pci";
         argv[n++] = "--no-shconf";
-        argv[n++] = "--no-telemetry"; /* its thread and socket cost start-up time, unused here */
+        if (!o->telemetry) {
+            argv[n++] = "--no-telemetry"; /* its thread and socket cost start-up time */
+        } else { /* the socket: <runtime dir>/tapwatch-<sensor>/dpdk_telemetry.v2 */
+            static char prefix[96];
+            snprintf(prefix, sizeof(prefix), "tapwatch-%s", o->sensor_name);
+            argv[n++] = "--file-prefix";
+            argv[n++] = prefix;
+        }
     }
     if (vdev[0]) { /* what the source needs EAL to create (an af_packet port) */
         argv[n++] = "--vdev";
@@ -368,6 +394,8 @@ int main(int argc, char **argv)
     char err[512];
 
     tw_tsc_rate_start(); /* EAL's TSC measure starts here, not with a sleep of its own */
+    struct timespec started_at;
+    clock_gettime(CLOCK_REALTIME, &started_at);
     int rc = parse_options(argc, argv, &o);
 
     if (rc)
@@ -387,6 +415,8 @@ int main(int argc, char **argv)
         return 2;
     }
     apply_options(&cfg, &o);
+    o.telemetry = o.telemetry || cfg.metrics.dpdk_telemetry;
+    o.sensor_name = cfg.sensor;
     if (tw_config_validate(&cfg, err, sizeof(err)) != 0) {
         /* a rule between keys: name the file they come from (and the options, if any) */
         if (o.config)
@@ -418,6 +448,18 @@ int main(int argc, char **argv)
                         "configuration\n");
         return 2;
     }
+    if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
+        tw_log(TW_LOG_ERR, "--metrics-linger needs --metrics HOST:PORT or metrics.listen");
+        return 2;
+    }
+    if (o.check_config && cfg.metrics.listen[0]) {
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        if (tw_metrics_parse_listen(cfg.metrics.listen, &sa, &salen, err, sizeof(err)) != 0) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            return 2;
+        }
+    }
     if (o.check_config) {
         printf("tapwatch: configuration OK%s%s\n", o.config ? ": " : " (defaults)",
                o.config ? o.config : "");
@@ -442,9 +484,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
         return 2;
     }
+    /* metrics: a bad address or a port in use is a configuration error, said before anything
+     * starts; the endpoint answers 503 until the control loop publishes its first figures */
+    struct tw_metrics_board *board = NULL;
+    struct tw_metrics_http *http = NULL;
+    if (cfg.metrics.listen[0] || o.telemetry) {
+        if (!(board = tw_metrics_board_new())) {
+            tw_log(TW_LOG_ERR, "metrics: out of memory");
+            return 1;
+        }
+    }
+    if (cfg.metrics.listen[0]) {
+        if (!(http = tw_metrics_http_start(cfg.metrics.listen, board, err, sizeof(err)))) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            tw_metrics_board_free(board);
+            return 2;
+        }
+        tw_log(TW_LOG_NOTICE, "metrics at %s", tw_metrics_http_url(http));
+    }
+    if (o.telemetry && tw_metrics_telemetry_register(board) != 0)
+        tw_log(TW_LOG_WARNING, "DPDK telemetry refused the command %s", TW_TELEMETRY_CMD);
+
     struct tw_pipeline *pipeline = open_pipeline(input, &o, &cfg);
-    if (!pipeline)
+    if (!pipeline) {
+        tw_metrics_http_stop(http);
         return 1;
+    }
 
     /* the outputs (outputs.h): a file that cannot be made fails before DPDK starts */
     struct tw_sinks sinks;
@@ -454,6 +519,7 @@ int main(int argc, char **argv)
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: %s\n", err);
         tw_pipeline_close(pipeline);
+        tw_metrics_http_stop(http);
         return 1;
     }
     FILE *report = tw_outputs_use_stdout(&sinks) ? stderr : stdout;
@@ -462,6 +528,7 @@ int main(int argc, char **argv)
     if (started_dpdk < 0) {
         tw_sinks_close(&sinks);
         tw_pipeline_close(pipeline);
+        tw_metrics_http_stop(http);
         return 1;
     }
     rc = 1;
@@ -515,6 +582,11 @@ int main(int argc, char **argv)
     struct tw_memory_budget budget;
     tw_memory_budget(&cfg, &budget);
     ctl.memory_budget = budget.total;
+    struct tw_metrics_feed feed = {
+        .board = board, .policy = policy, .version = TW_VERSION,
+        .start_time_s = (double)started_at.tv_sec + started_at.tv_nsec / 1e9,
+    };
+    ctl.metrics = board ? &feed : NULL;
     started = tw_pipeline_launch(pipeline);
     if (started < cfg.workers)
         fprintf(stderr, "tapwatch: cannot start worker %u\n", started);
@@ -529,11 +601,22 @@ int main(int argc, char **argv)
     rc = started == cfg.workers && !ctl.input_gone ? 0 : 1;
     if (tw_sinks_notes(&sinks, 1, stderr) != 0) /* records kept for the next start, or lost */
         rc = 1;
+    if (http && o.metrics_linger > 0 && !stop_requested) {
+        /* a replay's end is over before a scraper comes by: keep its final figures there */
+        fflush(report);
+        tw_log(TW_LOG_NOTICE, "run over: serving the final metrics for %ld s more (SIGINT or "
+                              "SIGTERM ends it)", o.metrics_linger);
+        for (long i = 0; i < o.metrics_linger * 10 && !stop_requested; i++)
+            usleep(100000);
+    }
 
 out:
+    tw_metrics_http_stop(http);
     tw_policy_hook_close(policy);
     tw_sinks_close(&sinks);
     tw_pipeline_close(pipeline);
     rte_eal_cleanup();
+    if (!o.telemetry) /* DPDK's telemetry thread may still read it: left to the exit */
+        tw_metrics_board_free(board);
     return rc;
 }

@@ -132,6 +132,19 @@ void tw_sinks_live(const struct tw_sinks *l, FILE *out)
             l->s[i].ops->live(l->s[i].ctx, out);
 }
 
+unsigned tw_sinks_metrics(const struct tw_sinks *l, struct tw_sink_metrics *out, unsigned max)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; l != NULL && i < l->n && n < max; i++)
+        if (l->s[i].ops->metrics != NULL) {
+            memset(&out[n], 0, sizeof(out[n]));
+            l->s[i].ops->metrics(l->s[i].ctx, &out[n]);
+            n++;
+        }
+    return n;
+}
+
 int tw_sinks_notes(const struct tw_sinks *l, int at_end, FILE *err)
 {
     int rc = 0;

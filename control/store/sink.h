@@ -39,6 +39,29 @@ struct tw_sink_tuning {
     uint32_t batch;    /* redis.batch: items per pipelined write (clamped to the buffer) */
     uint32_t flush_ms; /* redis.flush_interval */
 };
+/* A sink's figures for the metrics endpoint (control/plane/metrics_text.c): name/value pairs,
+ * each rendered as `name{output="<output>"} value`. Names are full Prometheus names
+ * ("tapwatch_records_written_total": _total for counters) and, like help, string literals:
+ * the snapshot that carries them is read by another thread after the sink has moved on. */
+#define TW_SINK_METRICS_MAX 16
+struct tw_sink_metric {
+    const char *name;
+    const char *help;
+    int gauge;     /* 1: a gauge (may go down), 0: a counter */
+    uint64_t value;
+};
+struct tw_sink_metrics {
+    char output[32];  /* the output label: "redis-flows", "flows-jsonl" */
+    unsigned n;
+    struct tw_sink_metric m[TW_SINK_METRICS_MAX];
+};
+/* Appends one pair (ignored when out is full). */
+static inline void tw_sink_metric_add(struct tw_sink_metrics *out, const char *name, int gauge,
+                                      uint64_t value, const char *help)
+{
+    if (out->n < TW_SINK_METRICS_MAX)
+        out->m[out->n++] = (struct tw_sink_metric){name, help, gauge, value};
+}
 
 /* One output. Ops a sink has no use for are NULL. The put ops return 0, or -1 when the item
  * was refused (buffer full, write error: counted by the sink, and in tw_sinks.refused). */
@@ -66,6 +89,8 @@ struct tw_sink_ops {
     void (*close)(void *ctx);
     /* while running (SIGHUP, control/plane/reload.c): the [redis] keys that can change */
     void (*tune)(void *ctx, const struct tw_sink_tuning *t);
+    /* fills out (zeroed by the caller) with the sink's figures: its output label and pairs */
+    void (*metrics)(void *ctx, struct tw_sink_metrics *out);
 };
 
 struct tw_sink {
@@ -110,6 +135,9 @@ void tw_sinks_drain(struct tw_sinks *l, uint64_t timeout_ms);
 /* Summary lines (stats) and live-line parts of the sinks that take any bit of mask. */
 void tw_sinks_stats(const struct tw_sinks *l, FILE *out, unsigned mask);
 void tw_sinks_live(const struct tw_sinks *l, FILE *out);
+/* The figures of up to max sinks into out[] (those without the op are skipped). Returns how
+ * many were filled. */
+unsigned tw_sinks_metrics(const struct tw_sinks *l, struct tw_sink_metrics *out, unsigned max);
 /* Every sink's notes (see the op). Returns -1 when one reported a loss, else 0. */
 int tw_sinks_notes(const struct tw_sinks *l, int at_end, FILE *err);
 /* Hands the new values to every sink that has a tune op. */

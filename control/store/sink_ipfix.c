@@ -245,6 +245,23 @@ static void live(void *ctx, FILE *out)
         fprintf(out, " unreachable %" PRIu64, x->unreachable);
 }
 
+static void metrics(void *ctx, struct tw_sink_metrics *out)
+{
+    const struct ipfix *x = ctx;
+
+    snprintf(out->output, sizeof(out->output), "ipfix");
+    tw_sink_metric_add(out, "tapwatch_records_written_total", 0, x->sent_records,
+                       "Flow records acknowledged by the output");
+    tw_sink_metric_add(out, "tapwatch_records_pending", 1, left(x),
+                       "Flow records waiting for the output");
+    tw_sink_metric_add(out, "tapwatch_records_dropped_total", 0, lost(x),
+                       "Flow records the output lost (queue full, send errors, not sent at exit)");
+    tw_sink_metric_add(out, "tapwatch_ipfix_messages_total", 0, x->messages,
+                       "IPFIX messages sent, templates included");
+    tw_sink_metric_add(out, "tapwatch_ipfix_collector_unreachable_total", 0, x->unreachable,
+                       "ICMP port unreachable reports from the collector's host");
+}
+
 static int notes(void *ctx, int at_end, FILE *err)
 {
     const struct ipfix *x = ctx;
@@ -276,7 +293,7 @@ static void close_ipfix(void *ctx)
 
 static const struct tw_sink_ops ipfix_ops = {
     .name = "ipfix", .put_flow = put_flow, .poll = poll_ipfix, .drain = drain,
-    .stats = stats, .live = live, .notes = notes, .close = close_ipfix,
+    .stats = stats, .live = live, .notes = notes, .close = close_ipfix, .metrics = metrics,
 };
 
 /* Splits HOST:PORT or [IPV6]:PORT. Returns 0, or -1 when text is neither. */

@@ -58,6 +58,19 @@ static void stats(void *ctx, FILE *out)
             j->errors ? " (WRITE ERRORS)" : "");
 }
 
+static void metrics(void *ctx, struct tw_sink_metrics *out)
+{
+    const struct jsonl *j = ctx;
+    int alerts = strcmp(j->unit, "alerts") == 0;
+
+    snprintf(out->output, sizeof(out->output), "%s", j->label);
+    tw_sink_metric_add(out, alerts ? "tapwatch_alerts_written_total" : "tapwatch_records_written_total",
+                       0, j->written,
+                       alerts ? "Alerts acknowledged by the output" : "Flow records acknowledged by the output");
+    tw_sink_metric_add(out, "tapwatch_output_write_errors_total", 0, j->errors,
+                       "Items a file output could not write");
+}
+
 static void close_jsonl(void *ctx)
 {
     struct jsonl *j = ctx;
@@ -69,7 +82,7 @@ static void close_jsonl(void *ctx)
 
 static const struct tw_sink_ops jsonl_ops = {
     .name = "jsonl", .json = 1, .put_flow = put_flow, .put_alert = put_alert, .drain = drain,
-    .stats = stats, .close = close_jsonl,
+    .stats = stats, .close = close_jsonl, .metrics = metrics,
 };
 
 /* fopen(path, "w"), but a file it creates is 0640, not 0666 less the umask: the records of

@@ -60,6 +60,28 @@ static int notes(void *ctx, int at_end, FILE *err)
         at_end, err);
 }
 
+static void metrics(void *ctx, struct tw_sink_metrics *out)
+{
+    struct tw_alert_store_stats as;
+
+    tw_alert_store_get_stats(ctx, &as);
+    snprintf(out->output, sizeof(out->output), "redis-alerts");
+    tw_sink_metric_add(out, "tapwatch_redis_up", 1, as.connected != 0,
+                       "1 while the writer's connection to Redis is up");
+    tw_sink_metric_add(out, "tapwatch_alerts_written_total", 0, as.alerts_written,
+                       "Alerts acknowledged by the output");
+    tw_sink_metric_add(out, "tapwatch_summaries_written_total", 0, as.summaries_written,
+                       "Per-equipment summary updates acknowledged by the output");
+    tw_sink_metric_add(out, "tapwatch_alerts_pending", 1, as.pending,
+                       "Alerts and summary updates waiting for the output now");
+    tw_sink_metric_add(out, "tapwatch_alerts_dropped_total", 0, as.dropped_full,
+                       "Alerts and summary updates refused because the buffer was full");
+    tw_sink_metric_add(out, "tapwatch_redis_reconnects_total", 0, as.reconnects,
+                       "Successful reconnections to Redis after a failure");
+    tw_sink_metric_add(out, "tapwatch_redis_errors_total", 0, as.errors,
+                       "Failed connections, refused batches and spool I/O errors");
+}
+
 static void close_alerts(void *ctx)
 {
     tw_alert_store_close(ctx);
@@ -73,7 +95,7 @@ static void tune(void *ctx, const struct tw_sink_tuning *t)
 static const struct tw_sink_ops redis_alerts_ops = {
     .name = "redis-alerts", .json = 0, .put_alert = put_alert, .put_summary = put_summary,
     .poll = poll_store, .drain = drain, .persist = persist, .stats = stats, .notes = notes,
-    .close = close_alerts, .tune = tune,
+    .close = close_alerts, .tune = tune, .metrics = metrics,
 };
 
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,
