@@ -32,7 +32,7 @@ int tw_run_dir_check(const char *path, char *err, size_t errlen)
         return -1;
     }
     if (!S_ISDIR(st.st_mode))
-        return refuse(err, errlen, path, "not a folder%.0u", 0);
+        return refuse(err, errlen, path, "not a folder", 0);
     if (st.st_uid != geteuid())
         return refuse(err, errlen, path,
                       "belongs to uid %u, not to the user tapwatch runs as (chown it, or "
