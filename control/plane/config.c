@@ -65,6 +65,25 @@ static bool is_redis_url(uint64_t n, const char *text)
            (strncmp(text, "redis://", 8) == 0 && text[8] != '\0');
 }
 
+/* Where log lines go and the least severe one written (control/plane/log.h's names). */
+static bool is_log_target(uint64_t n, const char *text)
+{
+    (void)n;
+    return strcmp(text, "stderr") == 0 || strcmp(text, "syslog") == 0 ||
+           strcmp(text, "journal") == 0;
+}
+
+static bool is_log_level(uint64_t n, const char *text)
+{
+    static const char *const levels[] = {"error", "err", "warning", "notice", "info", "debug"};
+
+    (void)n;
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+        if (strcmp(text, levels[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Offset and size of a field; numeric keys also assert at compile time that the field
  * is the width the loader writes (a negative array size stops the build otherwise). */
 #define FIELD(f) offsetof(struct tw_config, f), sizeof(((struct tw_config *)0)->f)
@@ -106,6 +125,8 @@ static const struct key_row rows[] = {
     {"redis.alert_buffer",        KEY_UINT,     U32(redis.alert_buffer),      16,     1u << 24,        "65536",    NULL,            NULL},
     {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
     {"redis.drain_timeout",       KEY_MS,       U32(redis.drain_ms),          0,      600000,          "10s",      NULL,            NULL},
+    {"log",                       KEY_STRING,   FIELD(log_target),            1,      15,              "stderr",   is_log_target,   "stderr, syslog or journal"},
+    {"log_level",                 KEY_STRING,   FIELD(log_level),             1,      15,              "info",     is_log_level,    "error, warning, notice, info or debug"},
 };
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))

@@ -45,6 +45,8 @@ struct tw_config {
                                       writer may wait for Redis before what is left goes to its
                                       file for the next start, default 10 s */
     } redis;
+    char log_target[16];           /* log: where log lines go: stderr, syslog or journal, default stderr */
+    char log_level[16];            /* log_level: least severe line written: error .. debug, default info */
 };
 
 /* Fills every field with its default. */

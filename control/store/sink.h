@@ -52,9 +52,10 @@ struct tw_sink_ops {
     void (*stats)(void *ctx, FILE *out);
     /* appends the sink's part of the live stats line (" redis up written ...") */
     void (*live)(void *ctx, FILE *out);
-    /* prints what the operator must know, one "tapwatch: ..." line each: at_end 0 right after
-     * open (an earlier run's items found), 1 after persist (items kept or lost). Returns -1
-     * when items were lost (the run then exits 1), else 0. */
+    /* prints what the operator must know, one line each without the program name (main
+     * logs each line, control/plane/log.h): at_end 0 right after open (an earlier run's items
+     * found), 1 after persist (items kept or lost). Returns -1 when items were lost (the run
+     * then exits 1), else 0. */
     int (*notes)(void *ctx, int at_end, FILE *err);
     void (*close)(void *ctx);
 };
@@ -129,7 +130,7 @@ struct tw_sink_carry {
     uint64_t lost;      /* items that did not reach Redis and are not kept */
 };
 /* The notes op of a Redis row: at open (at_end 0) the recovered items, at the end the kept
- * and the lost ones, a "tapwatch: ..." line each. Returns -1 when items were lost, else 0. */
+ * and the lost ones, a line each. Returns -1 when items were lost, else 0. */
 int tw_sink_carry_notes(const struct tw_sink_carry *c, int at_end, FILE *err);
 
 struct tw_store_params;
