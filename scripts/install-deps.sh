@@ -18,6 +18,7 @@ PKGS=(
     python3-scapy
     wireshark-common
     clang libclang-rt-14-dev
+    systemd strace
 )
 
 missing=()
