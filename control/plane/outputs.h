@@ -4,6 +4,7 @@
  *   redis.url               flow records and the run's counters (sink_redis_flows.c)
  *   --alerts-jsonl          JSON lines of alerts                (sink_jsonl.c)
  *   redis.url with a policy alerts and summaries                (sink_redis_alerts.c)
+ *   alerts_syslog.target    alerts as RFC 5424 syslog messages  (sink_syslog.c)
  * One row each in outputs.c; a new output (IPFIX) is one more row.
  */
 #ifndef TW_OUTPUTS_H

@@ -143,4 +143,16 @@ int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p,
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,
                               char *err, size_t errlen);
 
+/* Alerts to a syslog collector as RFC 5424 messages with structured data (syslog_format.h),
+ * one datagram each, never waiting (sink_syslog.c): takes TW_TAKES_ALERT; summary line
+ * "alerts-syslog sent N, not sent M". */
+struct tw_syslog_params {
+    const char *target;   /* "udp://HOST:PORT" or "unix:///path" */
+    const char *facility; /* "local0" ... (RFC 5424 names) */
+    const char *sensor;
+};
+/* Returns 0, or -1 with "alerts_syslog.KEY VALUE: reason" in err. */
+int tw_sink_syslog_open(struct tw_sink *s, const struct tw_syslog_params *p, char *err,
+                        size_t errlen);
+
 #endif
