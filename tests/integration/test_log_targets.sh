@@ -3,6 +3,8 @@
 #  1. stderr: every line is "ISO-8601-TIME LEVEL tapwatch: message" (the live line too, at
 #     info); --log-level warning leaves out notices and the live line, error too;
 #     log: and log_level: in the configuration do the same, and --log overrides log:;
+#  1b. a relative run_dir is resolved once against the working directory and said (one
+#     notice), and the spool lands there;
 #  2. --log syslog and --log journal: the lines reach /dev/log with their priorities
 #     (<facility daemon * 8 + level>), nothing on stderr. /dev/log is a socket this test
 #     listens on, in a mount namespace of its own (unshare -m), so the machine's syslog is
@@ -10,6 +12,7 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
 [ -x "$BUILD/tapwatch" ] || { echo "test_log_targets: skipped: $BUILD/tapwatch not built"; exit 77; }
 /usr/bin/python3 -c 'import scapy' 2>/dev/null ||
     { echo "test_log_targets: skipped: python3-scapy not installed"; exit 77; }
@@ -44,6 +47,18 @@ run config --config "$TMP/quiet.yaml"
 "$BUILD/tapwatch" --pcap "$TMP/none.pcap" --log-level error >/dev/null 2>"$TMP/err.err"
 grep -qE "^$STAMP error tapwatch: .*none.pcap" "$TMP/err.err" || bad "an error at --log-level error: $(cat "$TMP/err.err")"
 [ $fail -eq 0 ] && echo "ok   --log-level and log_level: filter by level; errors always get through"
+
+# 1b. a relative run_dir is resolved once, against the working directory, and said: the
+# spool of a run whose Redis is away lands there (not in /run when started from /)
+mkdir -p "$TMP/cwd"
+printf 'run_dir: rel\nredis:\n  url: unix://%s/no-redis.sock\n  drain_timeout: 0\n' "$TMP" >"$TMP/cwd/rd.yaml"
+case $BUILD in /*) tw=$BUILD/tapwatch ;; *) tw=$ROOT/$BUILD/tapwatch ;; esac
+(cd "$TMP/cwd" && "$tw" --pcap "$cap" --config rd.yaml --quiet >rd.out 2>rd.err)
+grep -qE "^$STAMP notice tapwatch: run_dir rel is relative: using $TMP/cwd/rel\$" "$TMP/cwd/rd.err" ||
+    bad "relative run_dir not said: $(cat "$TMP/cwd/rd.err")"
+[ -s "$TMP/cwd/rel/redis-spool-tapwatch.dat" ] && grep -q "wait in $TMP/cwd/rel/redis-spool-tapwatch.dat" "$TMP/cwd/rd.err" ||
+    bad "the spool is not in the resolved run_dir: $(ls -la "$TMP/cwd" "$TMP/cwd/rel" 2>&1; cat "$TMP/cwd/rd.err")"
+[ $fail -eq 0 ] && echo "ok   $(grep -o 'run_dir rel is relative.*' "$TMP/cwd/rd.err")"
 
 # 2. syslog and journal, through a /dev/log of our own
 if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
