@@ -5,7 +5,8 @@
 #     setpriv with those capabilities as the ambient and bounding sets, nothing else;
 #  2. the same start with one capability fewer fails (each one is needed);
 #  3. every system call tapwatch --iface makes (strace) is allowed by the unit's
-#     SystemCallFilter= lines, so that the filter cannot kill or break the service.
+#     SystemCallFilter= lines, and every socket family it opens by RestrictAddressFamilies=,
+#     so that the filters cannot break the service.
 # Needs root (to drop to nobody); skipped otherwise, saying so.
 set -u
 BUILD=${1:-build}
@@ -108,6 +109,22 @@ if [ -n "$outside" ]; then
     fail=1
 else
     echo "ok   the $n system calls of tapwatch --iface are all in the unit's SystemCallFilter (iopl aside: EPERM either way)"
+fi
+# the socket families it opens, against RestrictAddressFamilies=
+families=$(awk '/execve\("[^"]*\/tapwatch"/ { on = 1 } on' "$TMP/trace" |
+    sed -nE 's/^[0-9]+ +socket\((AF_[A-Z0-9]+),.*/\1/p' | sort -u | xargs)
+allowed_af=" $(sed -n 's/^RestrictAddressFamilies=//p' "$UNIT") "
+for af in $families; do
+    case $allowed_af in
+    *" $af "*) ;;
+    *) bad_af="${bad_af:-} $af" ;;
+    esac
+done
+if [ -n "${bad_af:-}" ] || [ -z "$families" ]; then
+    echo "FAIL: socket families${bad_af:- (none seen)} not in the unit's RestrictAddressFamilies=$allowed_af"
+    fail=1
+else
+    echo "ok   socket families $families: all in RestrictAddressFamilies="
 fi
 grep -q '^SystemCallErrorNumber=EPERM' "$UNIT" ||
     { echo "FAIL: $UNIT: a refused call must fail with EPERM (iopl), not kill the service"; fail=1; }
