@@ -184,3 +184,56 @@ fuzz-clean:
 	rm -rf $(FUZZ_BUILD)
 clean: fuzz-clean
 # ---- end of fuzzing ----------------------------------------------------------------------
+
+# ---- install (README "Installing as a service") ------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: the two programs, their man pages,
+# the systemd unit (tapwatch@IFACE) and its system user, and /etc/tapwatch with the example
+# configuration and policy. A configuration already there is never overwritten: the new
+# examples go beside it as *.yaml.example. The installed configuration keeps run_dir in
+# /var/lib/tapwatch and reads the installed policy (the checkout's demo keeps its own).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TW_ETC := $(DESTDIR)$(SYSCONFDIR)/tapwatch
+# what install builds first; tests/integration/test_service_unit.sh installs a build tree
+# made with other flags (build-san) and sets it empty
+INSTALL_DEPS ?= all
+
+.PHONY: install uninstall
+install: $(INSTALL_DEPS)
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(TW_ETC) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0755 $(BUILD)/tapwatch $(BUILD)/tapwatch-query $(DESTDIR)$(BINDIR)/
+	install -m 0644 scripts/man/tapwatch.8 $(DESTDIR)$(MANDIR)/man8/tapwatch.8
+	install -m 0644 scripts/man/tapwatch-query.1 $(DESTDIR)$(MANDIR)/man1/tapwatch-query.1
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' 'scripts/tapwatch@.service' \
+		>'$(DESTDIR)$(UNITDIR)/tapwatch@.service'
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/tapwatch@.service'
+	install -m 0644 scripts/tapwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/tapwatch.conf
+	sed -e 's|^run_dir: .*|run_dir: /var/lib/tapwatch|' \
+		-e 's|^policy: .*|policy: $(SYSCONFDIR)/tapwatch/policy.yaml|' \
+		-e 's|^stats_interval: .*|stats_interval: 1m|' config/tapwatch.yaml >$(TW_ETC)/tapwatch.yaml.example
+	install -m 0644 config/policy.yaml $(TW_ETC)/policy.yaml.example
+	chmod 0644 $(TW_ETC)/tapwatch.yaml.example
+	@for f in tapwatch.yaml policy.yaml; do \
+		if [ -e $(TW_ETC)/$$f ]; then \
+			echo "kept $(TW_ETC)/$$f (the new example is $(TW_ETC)/$$f.example)"; \
+		else \
+			cp -p $(TW_ETC)/$$f.example $(TW_ETC)/$$f && echo "installed $(TW_ETC)/$$f"; \
+		fi; \
+	done
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/tapwatch.conf && \
+		{ systemctl daemon-reload 2>/dev/null || true; }; \
+	fi
+
+# What install copied, except /etc/tapwatch/*.yaml (the operator's) and /var/lib/tapwatch.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tapwatch $(DESTDIR)$(BINDIR)/tapwatch-query \
+		$(DESTDIR)$(MANDIR)/man8/tapwatch.8 $(DESTDIR)$(MANDIR)/man1/tapwatch-query.1 \
+		'$(DESTDIR)$(UNITDIR)/tapwatch@.service' $(DESTDIR)$(SYSUSERSDIR)/tapwatch.conf \
+		$(TW_ETC)/tapwatch.yaml.example $(TW_ETC)/policy.yaml.example
+# ---- end of install ----------------------------------------------------------------------

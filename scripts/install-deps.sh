@@ -21,6 +21,7 @@ PKGS=(
     clang libclang-rt-14-dev
     libfixbuf-dev nfdump tshark
     libmicrohttpd-dev curl prometheus
+    systemd strace
 )
 
 missing=()

@@ -112,6 +112,48 @@ static bool is_listen(uint64_t n, const char *text)
                                 colon[1 + strspn(colon + 1, "0123456789")] == '\0');
 }
 
+/* Where log lines go and the least severe one written (control/plane/log.h's names). */
+static bool is_log_target(uint64_t n, const char *text)
+{
+    (void)n;
+    return strcmp(text, "stderr") == 0 || strcmp(text, "syslog") == 0 ||
+           strcmp(text, "journal") == 0;
+}
+
+static bool is_log_level(uint64_t n, const char *text)
+{
+    static const char *const levels[] = {"error", "err", "warning", "notice", "info", "debug"};
+
+    (void)n;
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+        if (strcmp(text, levels[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Where alerts go as RFC 5424 syslog messages (control/store/sink_syslog.c). */
+static bool is_syslog_target(uint64_t n, const char *text)
+{
+    (void)n;
+    return text[0] == '\0' || (strncmp(text, "udp://", 6) == 0 && strchr(text + 6, ':')) ||
+           (strncmp(text, "unix://", 7) == 0 && text[7] == '/');
+}
+
+static bool is_syslog_facility(uint64_t n, const char *text)
+{
+    static const char *const names[] = {
+        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+        "authpriv", "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2",
+        "local3", "local4", "local5", "local6", "local7",
+    };
+
+    (void)n;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(text, names[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Offset and size of a field; numeric keys also assert at compile time that the field
  * is the width the loader writes (a negative array size stops the build otherwise). */
 #define FIELD(f) offsetof(struct tw_config, f), sizeof(((struct tw_config *)0)->f)
@@ -167,6 +209,10 @@ static const struct key_row rows[] = {
     {"wait_for_interface",        KEY_BOOL,     BOOLF(wait_for_interface),    0,      1,               "false",    NULL,            NULL},
     {"metrics.listen",            KEY_STRING,   FIELD(metrics.listen),        0,      TW_PATH_LEN - 1, "",         is_listen,       "\"\" or HOST:PORT (127.0.0.1:9464, [::1]:9464)"},
     {"metrics.dpdk_telemetry",    KEY_BOOL,     BOOLF(metrics.dpdk_telemetry), 0,     1,               "false",    NULL,            NULL},
+    {"log",                       KEY_STRING,   FIELD(log_target),            1,      15,              "stderr",   is_log_target,   "stderr, syslog or journal"},
+    {"log_level",                 KEY_STRING,   FIELD(log_level),             1,      15,              "info",     is_log_level,    "error, warning, notice, info or debug", 1},
+    {"alerts_syslog.target",      KEY_STRING,   FIELD(alerts_syslog.target),  0,      TW_PATH_LEN - 1, "",         is_syslog_target, "\"\", udp://HOST:PORT or unix:///path"},
+    {"alerts_syslog.facility",    KEY_STRING,   FIELD(alerts_syslog.facility), 1,     15,              "local0",   is_syslog_facility, "a syslog facility: kern, user, daemon, auth, local0 .. local7, ..."},
 };
 #pragma GCC diagnostic pop
 

@@ -63,6 +63,12 @@ struct tw_config {
         bool dpdk_telemetry;       /* metrics.dpdk_telemetry: leave DPDK telemetry on, with
                                       /tapwatch/counters, default false */
     } metrics;
+    char log_target[16];           /* log: where log lines go: stderr, syslog or journal, default stderr */
+    char log_level[16];            /* log_level: least severe line written: error .. debug, default info */
+    struct {
+        char target[TW_PATH_LEN];  /* alerts_syslog.target: udp://HOST:PORT or unix:///path, "" = off */
+        char facility[16];         /* alerts_syslog.facility: default local0 */
+    } alerts_syslog;
 };
 
 /* Fills every field with its default. */

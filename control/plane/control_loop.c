@@ -3,6 +3,8 @@
 #include "control/plane/control_loop.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,11 +66,20 @@ static void live_stats(struct tw_control *c, uint64_t now)
     double pps = secs > 0 ? (double)(packets - c->last_stats_packets) / secs : 0;
     unsigned ring_used, ring_size;
     struct tw_source_stats ss;
+    char *line = NULL;
+    size_t len = 0;
+    FILE *out;
 
     tw_pipeline_rings(c->pipeline, &ring_used, &ring_size);
     tw_pipeline_source_stats(c->pipeline, &ss);
-    fprintf(stderr,
-            "tapwatch: %.0fs packets %" PRIu64 " (%.0f/s) dropped %" PRIu64 " flows %" PRIu64
+    /* composed in memory (the sinks append their parts), then one log line */
+    out = open_memstream(&line, &len);
+    if (out == NULL) { /* no memory for a line: this interval goes unsaid */
+        c->last_stats_ns = now;
+        return;
+    }
+    fprintf(out,
+            "%.0fs packets %" PRIu64 " (%.0f/s) dropped %" PRIu64 " flows %" PRIu64
             " active %" PRIu64 " ring %.0f%% imissed %" PRIu64 " ierrors %" PRIu64
             " rx_nombuf %" PRIu64,
             (double)(now - c->start_ns) / 1e9, packets, pps, drops(c),
@@ -76,10 +87,12 @@ static void live_stats(struct tw_control *c, uint64_t now)
             ring_size ? 100.0 * ring_used / ring_size : 0.0, ss.imissed, ss.ierrors,
             ss.rx_nombuf);
     if (tw_link_watch_live(&c->link)[0])
-        fprintf(stderr, " %s", tw_link_watch_live(&c->link));
+        fprintf(out, " %s", tw_link_watch_live(&c->link));
     if (c->sinks)
-        tw_sinks_live(c->sinks, stderr);
-    fputc('\n', stderr);
+        tw_sinks_live(c->sinks, out);
+    if (fclose(out) == 0)
+        tw_log(TW_LOG_INFO, "%s", line);
+    free(line);
     c->last_stats_ns = now;
     c->last_stats_packets = packets;
 }

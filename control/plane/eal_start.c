@@ -12,6 +12,8 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 
+#include "control/plane/log.h"
+
 #define MAX_LOG (64u << 10)
 
 /* Joins the log's lines into why: "EAL: " and "FATAL: " prefixes dropped, repeats left out. */
@@ -38,6 +40,53 @@ static void join_log_lines(char *log, char *why, size_t why_len)
         if (used >= why_len)
             break;
     }
+}
+
+/* DPDK's log, once EAL runs: a stream whose lines become log lines (log.h) with the
+ * priority DPDK gave the message. A message arrives in one or more writes; a line is logged
+ * when its newline comes (one that overflows the buffer is logged in pieces). Workers log
+ * too (a driver's error): each thread collects its own line. */
+static __thread char dpdk_line[1024];
+static __thread size_t dpdk_used;
+
+static enum tw_log_level dpdk_level(void)
+{
+    int l = rte_log_cur_msg_loglevel();
+    const int err = RTE_LOG_ERR, warning = RTE_LOG_WARNING, notice = RTE_LOG_NOTICE,
+              info = RTE_LOG_INFO;
+
+    return l <= err ? TW_LOG_ERR : l == warning ? TW_LOG_WARNING : l == notice ? TW_LOG_NOTICE
+           : l == info ? TW_LOG_INFO : TW_LOG_DEBUG;
+}
+
+static ssize_t dpdk_log_write(void *cookie, const char *buf, size_t len)
+{
+    (void)cookie;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != '\n' && dpdk_used < sizeof(dpdk_line) - 1) {
+            dpdk_line[dpdk_used++] = buf[i];
+            continue;
+        }
+        dpdk_line[dpdk_used] = '\0';
+        if (dpdk_used)
+            tw_log(dpdk_level(), "%s", dpdk_line);
+        dpdk_used = 0;
+        if (buf[i] != '\n')
+            dpdk_line[dpdk_used++] = buf[i];
+    }
+    return (ssize_t)len;
+}
+
+static FILE *dpdk_log_stream(void)
+{
+    static FILE *f;
+
+    if (!f) {
+        f = fopencookie(NULL, "w", (cookie_io_functions_t){.write = dpdk_log_write});
+        if (f)
+            setvbuf(f, NULL, _IONBF, 0); /* each write reaches the line buffer at once */
+    }
+    return f ? f : stderr;
 }
 
 /* Points fd at `to`; returns a copy of what fd was (-1 when that failed: fd is left alone). */
@@ -90,9 +139,13 @@ int tw_eal_start(int argc, char **argv, char *why, size_t why_len)
     if (got < 0)
         got = 0;
     if (rc >= 0) {
-        if (got && fwrite(log, 1, (size_t)got, stderr) != (size_t)got) {
-            /* stderr is gone: nothing to say it on */
+        /* what EAL said while it started (nothing at the default log level), then its log
+         * from now on: log lines, as tapwatch's own */
+        if (got) {
+            log[got] = '\0';
+            tw_log_lines(TW_LOG_WARNING, log);
         }
+        rte_openlog_stream(dpdk_log_stream());
     } else {
         join_log_lines(log ? log : (char[]){""}, why, why_len);
         if (!why[0])

@@ -4,8 +4,9 @@
  * two or three log lines on stderr. tapwatch's rule is one line per bad input: while EAL
  * starts, its log goes to memory and stdout to /dev/null; a failure becomes one line that
  * says what EAL said and which EAL arguments the user gave; on success the log (empty at the
- * default log level) goes to stderr as EAL wrote it. DPDK's log goes to stderr afterwards
- * too (its default is stdout, where tapwatch prints its summary). */
+ * default log level) becomes log lines (control/plane/log.h), and so does DPDK's log from
+ * then on, each line with the priority DPDK gave it (its default stream is stdout, where
+ * tapwatch prints its summary). */
 #ifndef TW_EAL_START_H
 #define TW_EAL_START_H
 

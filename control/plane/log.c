@@ -47,6 +47,24 @@ const char *tw_log_level_name(enum tw_log_level level)
     return "info";
 }
 
+int tw_log_level_parse(const char *name, enum tw_log_level *out)
+{
+    static const struct {
+        const char *name;
+        enum tw_log_level level;
+    } names[] = {
+        {"error", TW_LOG_ERR}, {"err", TW_LOG_ERR}, {"warning", TW_LOG_WARNING},
+        {"notice", TW_LOG_NOTICE}, {"info", TW_LOG_INFO}, {"debug", TW_LOG_DEBUG},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *out = names[i].level;
+            return 0;
+        }
+    return -1;
+}
+
 void tw_vlog(enum tw_log_level level, const char *fmt, va_list ap)
 {
     char msg[1024];
@@ -77,4 +95,18 @@ void tw_log(enum tw_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     tw_vlog(level, fmt, ap);
     va_end(ap);
+}
+
+void tw_log_lines(enum tw_log_level level, const char *text)
+{
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        size_t skip = strncmp(text, "tapwatch: ", 10) == 0 && len >= 10 ? 10 : 0;
+
+        if (len > skip)
+            tw_log(level, "%.*s", (int)(len - skip), text + skip);
+        text += len;
+        if (*text == '\n')
+            text++;
+    }
 }

@@ -33,4 +33,12 @@ void tw_vlog(enum tw_log_level level, const char *fmt, va_list ap);
 /* The level's name as written on stderr ("error", "warning", ...). */
 const char *tw_log_level_name(enum tw_log_level level);
 
+/* The level named by name ("error" or "err", "warning", "notice", "info", "debug").
+ * Returns 0, or -1 for an unknown name. */
+int tw_log_level_parse(const char *name, enum tw_log_level *out);
+
+/* Writes text as log lines of level: one line each of its lines (empty ones skipped), a
+ * leading "tapwatch: " dropped (text printed for stderr by code that names the program). */
+void tw_log_lines(enum tw_log_level level, const char *text);
+
 #endif

@@ -60,9 +60,22 @@ static int open_ipfix(struct tw_sink *s, const struct tw_outputs_params *p, char
     return tw_sink_ipfix_open(s, &ip, err, errlen);
 }
 
+static int open_alerts_syslog(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
+                              size_t errlen)
+{
+    const struct tw_config *c = p->cfg;
+    struct tw_syslog_params sp = {.target = c->alerts_syslog.target,
+                                  .facility = c->alerts_syslog.facility, .sensor = c->sensor};
+    return tw_sink_syslog_open(s, &sp, err, errlen);
+}
+
 static int has_flows_jsonl(const struct tw_outputs_params *p) { return p->flows_jsonl != NULL; }
 static int has_alerts_jsonl(const struct tw_outputs_params *p) { return p->alerts_jsonl != NULL; }
 static int has_redis(const struct tw_outputs_params *p) { return p->cfg->redis.url[0] != '\0'; }
+static int has_alerts_syslog(const struct tw_outputs_params *p)
+{
+    return p->policy && p->cfg->alerts_syslog.target[0] != '\0';
+}
 static int has_redis_alerts(const struct tw_outputs_params *p) { return p->policy && has_redis(p); }
 static int has_ipfix(const struct tw_outputs_params *p) { return p->cfg->ipfix.collector[0] != '\0'; }
 
@@ -76,6 +89,7 @@ static const struct {
     {has_alerts_jsonl, open_alerts_jsonl},
     {has_redis_alerts, open_redis_alerts},
     {has_ipfix, open_ipfix},
+    {has_alerts_syslog, open_alerts_syslog},
 };
 
 int tw_outputs_open(struct tw_sinks *l, const struct tw_outputs_params *p, char *err,

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control/plane/log.h"
+
 /* How each key that can change while running is applied; a row flagged reload in config.c
  * without an entry here would be refused (the unit test keeps the two lists equal). */
-enum { A_STATS, A_POLICY, A_SINKS };
+enum { A_STATS, A_POLICY, A_SINKS, A_LOG };
 static const struct {
     const char *key;
     int how;
@@ -16,6 +18,7 @@ static const struct {
     {"policy", A_POLICY},
     {"redis.batch", A_SINKS},
     {"redis.flush_interval", A_SINKS},
+    {"log_level", A_LOG},
 };
 
 static int applier_of(const char *key)
@@ -43,7 +46,7 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
 {
     struct tw_config next;
     const char *key;
-    int policy_changes = 0, sinks_change = 0;
+    int policy_changes = 0, sinks_change = 0, log_change = 0;
 
     memset(res, 0, sizeof(*res));
     tw_config_defaults(&next);
@@ -76,6 +79,7 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
         apply[i] = 1;
         policy_changes |= how == A_POLICY;
         sinks_change |= how == A_SINKS;
+        log_change |= how == A_LOG;
     }
 
     /* the policy last of what can fail: after it, nothing can */
@@ -99,6 +103,9 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
     }
     if (r->ctl != NULL)
         r->ctl->stats_interval_s = r->live->stats_interval_s;
+    enum tw_log_level level;
+    if (log_change && tw_log_level_parse(r->live->log_level, &level) == 0)
+        tw_log_set_level(level);
     if (sinks_change)
         tw_sinks_tune(r->sinks, &(struct tw_sink_tuning){.batch = r->live->redis.batch,
                                                           .flush_ms = r->live->redis.flush_ms});

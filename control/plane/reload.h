@@ -16,6 +16,7 @@
  *   policy                a new file is loaded, then swapped in between two events
  *   redis.batch,          read by the writers when they make the next batch; batches in
  *   redis.flush_interval  flight keep their own count
+ *   log_level             the log module's threshold, read by every line
  * The workers, rings, pools and flow tables are sized and handed their timeouts at start
  * (per-worker state, read on the packet path without locks); the Redis connection, the
  * sensor's key names, run_dir's files and the buffers are made once: those need a restart.

@@ -20,6 +20,7 @@
 #include "control/plane/config.h"
 #include "control/plane/eal_start.h"
 #include "control/plane/control_loop.h"
+#include "control/plane/log.h"
 #include "control/plane/outputs.h"
 #include "control/plane/log.h"
 #include "control/plane/policy_hook.h"
@@ -48,14 +49,52 @@ static void on_hup(int sig)
     reload_requested = 1;
 }
 
+/* Writes n digits of v into p (async-signal-safe: no stdio). */
+static char *put_digits(char *p, long v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
 /* A mapped capture file cut short by another program while we read it: the page is gone
- * and the read faults. Say so in one line rather than die of a bare "Bus error". */
+ * and the read faults. Say so in one line rather than die of a bare "Bus error". Only
+ * async-signal-safe calls here (clock_gettime, write): the line has log.h's stderr shape
+ * with the time in UTC, computed by hand (localtime_r and printf are not safe here). */
 static void on_sigbus(int sig)
 {
-    static const char msg[] = "tapwatch: the capture file shrank while it was being read "
-                              "(truncated or rewritten by another program); stopping\n";
+    static const char msg[] = " error tapwatch: the capture file shrank while it was being "
+                              "read (truncated or rewritten by another program); stopping\n";
+    struct timespec ts = {0, 0};
+    char line[64 + sizeof(msg)], *p = line;
+
     (void)sig;
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* days since 1970 to a civil date (Howard Hinnant's days_from_civil, inverted) */
+    long days = (long)(ts.tv_sec / 86400), secs = (long)(ts.tv_sec % 86400);
+    long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    long y = yoe + era * 400 + (m <= 2);
+    p = put_digits(p, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, secs / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, secs / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, secs % 60, 2);
+    *p++ = '.';
+    p = put_digits(p, ts.tv_nsec / 1000000, 3);
+    memcpy(p, "+00:00", 6);
+    p += 6;
+    memcpy(p, msg, sizeof(msg) - 1);
+    p += sizeof(msg) - 1;
+    if (write(STDERR_FILENO, line, (size_t)(p - line)) < 0) {
         /* nothing more can be said */
     }
     _exit(1);
@@ -103,20 +142,34 @@ struct options {
     long metrics_linger;      /* --metrics-linger S: serve the final figures S more seconds */
     int telemetry;            /* --telemetry (or metrics.dpdk_telemetry): DPDK telemetry on */
     const char *sensor_name;  /* the configuration's sensor (names the telemetry file prefix) */
+    const char *log;       /* --log: stderr, syslog, journal (else the config's log:) */
+    const char *log_level; /* --log-level (else the config's log_level:) */
+    const char *run_dir;   /* --run-dir (else the config's run_dir:) */
     int eal_argc;   /* EAL arguments after "--" */
     char **eal_argv;
 };
 
+/* The whole manual, short: the installed man page (scripts/man/tapwatch.8) says the same
+ * at more length. */
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tapwatch [options] (--pcap FILE | --iface NAME | --port N -- EAL-ARGS...)\n"
+            "\n"
+            "Passive traffic inspection: classifies every flow with nDPI, checks it against the\n"
+            "monitoring rules, and writes flow records, summaries and alerts to Redis (and JSON\n"
+            "lines). Exactly one input:\n"
             "  --pcap FILE          replay a capture (pcap or pcapng)\n"
-            "  --iface NAME         watch a kernel interface (mirror port) through net_af_packet\n"
-            "  --xdp                with --iface: read it through AF_XDP (net_af_xdp) instead\n"
+            "  --iface NAME         watch a kernel interface (mirror port) through net_af_packet;\n"
+            "                       needs CAP_NET_RAW and CAP_NET_ADMIN\n"
+            "  --xdp                with --iface: read it through AF_XDP (net_af_xdp) instead;\n"
+            "                       needs CAP_BPF too (falls back to af_packet, saying so)\n"
             "  --port N             use DPDK port N (a NIC named by EAL arguments after --)\n"
-            "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml\n"
-            "  --check-config       validate the configuration and exit\n"
+            "\n"
+            "options:\n"
+            "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml;\n"
+            "                       installed as /etc/tapwatch/tapwatch.yaml\n"
+            "  --check-config       check the configuration and policy, print the memory budget, exit\n"
             "  --redis URL          store records in Redis: unix:///path or redis://host:port\n"
             "  --sensor NAME        sensor name (Redis key namespace)\n"
             "  --flows-jsonl FILE   also write each finished flow as a JSON line (- = stdout)\n"
@@ -126,12 +179,35 @@ static void usage(FILE *out)
             "  --workers N          worker cores\n"
             "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
             "  --loop N             replay the capture N times, each pass later in time\n"
-            "  --stats-interval S   seconds between live stats lines on stderr (0 = off)\n"
+            "  --stats-interval S   seconds between live stats lines (0 = off)\n"
             "  --quiet              no live stats line\n"
             "  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
             "  --metrics-linger S   after a replay, serve the final metrics S more seconds\n"
             "  --telemetry          leave DPDK telemetry on, with /tapwatch/counters\n"
-            "  --version, --help\n");
+            "  --log TARGET         where log lines go: stderr (default; ISO timestamp and level\n"
+            "                       on each line), syslog, or journal (both with priorities)\n"
+            "  --log-level LEVEL    least severe line written: error, warning, notice, info\n"
+            "                       (default; includes the live stats line) or debug\n"
+            "  --run-dir DIR        folder for the spool and hold files (config run_dir:);\n"
+            "                       a relative one is resolved once, against the working folder\n"
+            "  --version, --help\n"
+            "Options override the configuration's keys of the same meaning.\n"
+            "\n"
+            "output: log lines (errors, warnings, notices, the live stats line) as --log says;\n"
+            "the end-of-run summary on stdout (on stderr when a JSON-lines output is stdout);\n"
+            "alerts also as RFC 5424 syslog messages with alerts_syslog.target (configuration).\n"
+            "\n"
+            "signals: SIGHUP reloads the policy (a bad one is refused, the old one stays);\n"
+            "SIGINT and SIGTERM end the run cleanly: active flows end as \"shutdown\", queued\n"
+            "records are written (or kept in run_dir for the next start), the summary prints.\n"
+            "\n"
+            "exit status: 0 the run completed and every record reached its outputs; 1 the input\n"
+            "could not be read, DPDK did not start, or records were lost; 2 a bad command line\n"
+            "or configuration.\n"
+            "\n"
+            "files: /etc/tapwatch/tapwatch.yaml, /etc/tapwatch/policy.yaml (installed),\n"
+            "run_dir/redis-spool-SENSOR.dat and redis-alerts-SENSOR.dat (records and alerts\n"
+            "waiting for Redis). As a service: systemctl start tapwatch@IFACE (man tapwatch).\n");
 }
 
 static int parse_long(const char *opt, const char *text, long lo, long hi, long *out)
@@ -177,7 +253,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
            O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
-           O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY };
+           O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY, O_LOG, O_LOG_LEVEL, O_RUN_DIR };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -191,7 +267,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"ipfix", required_argument, 0, O_IPFIX},
         {"metrics", required_argument, 0, O_METRICS},
         {"metrics-linger", required_argument, 0, O_LINGER},
-        {"telemetry", no_argument, 0, O_TELEMETRY}, {0, 0, 0, 0},
+        {"telemetry", no_argument, 0, O_TELEMETRY},
+        {"log", required_argument, 0, O_LOG}, {"log-level", required_argument, 0, O_LOG_LEVEL},
+        {"run-dir", required_argument, 0, O_RUN_DIR}, {0, 0, 0, 0},
     };
     int c;
 
@@ -248,6 +326,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_METRICS: o->metrics = optarg; break;
         case O_LINGER: if (parse_long("--metrics-linger", optarg, 0, 86400, &o->metrics_linger)) return -1; break;
         case O_TELEMETRY: o->telemetry = 1; break;
+        case O_LOG: o->log = optarg; break;
+        case O_LOG_LEVEL: o->log_level = optarg; break;
+        case O_RUN_DIR: o->run_dir = optarg; break;
         case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
         case O_HELP: usage(stdout); return 1;
         case ':':
@@ -340,7 +421,7 @@ static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
     struct tw_pipeline *pl = tw_pipeline_open(&pp, err, sizeof(err));
 
     if (!pl)
-        fprintf(stderr, "tapwatch: %s\n", err);
+        tw_log(TW_LOG_ERR, "%s", err);
     return pl;
 }
 
@@ -361,15 +442,80 @@ static int start_dpdk(const struct options *o, const struct tw_config *cfg,
         size_t used = 0;
         for (int i = 0; i < o->eal_argc && used < sizeof(given); i++)
             used += (size_t)snprintf(given + used, sizeof(given) - used, " %s", o->eal_argv[i]);
-        fprintf(stderr, "tapwatch: DPDK start-up failed: %s%s%s%s\n", why,
+        tw_log(TW_LOG_ERR, "DPDK start-up failed: %s%s%s%s", why,
                 o->eal_argc ? " (EAL arguments after --:" : "", given, o->eal_argc ? ")" : "");
         return -1;
     }
     if (prepared != 0) {
-        fprintf(stderr, "tapwatch: %s\n", err);
+        tw_log(TW_LOG_ERR, "%s", err);
         return 1;
     }
     return 0;
+}
+
+/* The command line's overrides that go through the configuration's rows (checked there).
+ * Returns 0, or -1 with "--option value: key: what was expected" in err. */
+static int set_overrides(struct tw_config *cfg, const struct options *o, char *err, size_t errlen)
+{
+    const struct {
+        const char *option, *key, *value;
+    } set[] = {
+        {"--log", "log", o->log}, {"--log-level", "log_level", o->log_level},
+        {"--run-dir", "run_dir", o->run_dir},
+    };
+    char why[400];
+
+    for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+        if (set[i].value && tw_config_set(cfg, set[i].key, set[i].value, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s %s: %s", set[i].option, set[i].value, why);
+            return -1;
+        }
+    return 0;
+}
+
+/* Log lines go where the configuration says (its values are checked: they cannot fail). */
+static void start_log(const struct tw_config *cfg)
+{
+    enum tw_log_level level = TW_LOG_INFO;
+
+    tw_log_level_parse(cfg->log_level, &level);
+    tw_log_open(cfg->log_target, "tapwatch");
+    tw_log_set_level(level);
+}
+
+/* A relative run_dir is resolved once, against the working directory at start, and said:
+ * the spool of a service started from / must not land in /run. Returns 0, or -1 (said). */
+static int resolve_run_dir(struct tw_config *cfg, int say)
+{
+    char cwd[TW_PATH_LEN], rel[TW_PATH_LEN];
+
+    if (cfg->run_dir[0] == '/')
+        return 0;
+    if (!getcwd(cwd, sizeof(cwd))) {
+        tw_log(TW_LOG_ERR, "run_dir %s: cannot resolve it against the working directory: %s",
+               cfg->run_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(rel, sizeof(rel), "%s", cfg->run_dir);
+    if ((size_t)snprintf(cfg->run_dir, sizeof(cfg->run_dir), "%s%s%s", cwd,
+                         strcmp(cwd, "/") ? "/" : "", rel) >= sizeof(cfg->run_dir)) {
+        tw_log(TW_LOG_ERR, "run_dir %s/%s: longer than %d bytes", cwd, rel, TW_PATH_LEN - 1);
+        return -1;
+    }
+    if (say && cfg->redis.url[0]) /* said where it is used: the Redis writers' files */
+        tw_log(TW_LOG_NOTICE, "run_dir %s is relative: using %s", rel, cfg->run_dir);
+    return 0;
+}
+
+/* What a reload puts over the file, as main does at start: the options, then a relative
+ * run_dir resolved against the same working directory (quietly: it was said at start). */
+static void reload_options(struct tw_config *cfg, const void *ctx)
+{
+    char err[400];
+
+    (void)set_overrides(cfg, ctx, err, sizeof(err)); /* checked at start */
+    apply_options(cfg, ctx);
+    (void)resolve_run_dir(cfg, 0);
 }
 
 static void print_budget(const struct tw_config *cfg)
@@ -385,6 +531,24 @@ static void print_budget(const struct tw_config *cfg)
     if (b.ipfix_queue)
         printf(", IPFIX queue %.0f", b.ipfix_queue / mib);
     putchar('\n');
+}
+
+/* The sinks' notes (sink.h), a log line each: what an earlier run left is a notice; what is
+ * kept for the next start a warning; a loss an error. Returns tw_sinks_notes's value. */
+static int log_notes(const struct tw_sinks *sinks, int at_end)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int rc;
+
+    if (!out) /* no memory: the notes still reach stderr */
+        return tw_sinks_notes(sinks, at_end, stderr);
+    rc = tw_sinks_notes(sinks, at_end, out);
+    if (fclose(out) == 0)
+        tw_log_lines(!at_end ? TW_LOG_NOTICE : rc ? TW_LOG_ERR : TW_LOG_WARNING, text);
+    free(text);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -405,10 +569,18 @@ int main(int argc, char **argv)
      * than end the process as SIGHUP does by default */
     signal(SIGHUP, on_hup);
     tw_config_defaults(&cfg);
-    if (o.config && tw_config_load(&cfg, o.config, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tapwatch: %s\n", err);
+    /* the command line's log target first, so that the configuration's errors reach it */
+    if (set_overrides(&cfg, &o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tapwatch: %s\n", err); /* a usage error, as parse_options's */
         return 2;
     }
+    start_log(&cfg);
+    if (o.config && tw_config_load(&cfg, o.config, err, sizeof(err)) != 0) {
+        tw_log(TW_LOG_ERR, "%s", err);
+        return 2;
+    }
+    set_overrides(&cfg, &o, err, sizeof(err)); /* over the file's values; checked above */
+    start_log(&cfg);
     /* --ipfix is checked here, once: apply_options can then set it again without failing */
     if (o.ipfix && tw_config_set(&cfg, "ipfix.collector", o.ipfix, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: --ipfix: %s\n", err);
@@ -420,23 +592,25 @@ int main(int argc, char **argv)
     if (tw_config_validate(&cfg, err, sizeof(err)) != 0) {
         /* a rule between keys: name the file they come from (and the options, if any) */
         if (o.config)
-            fprintf(stderr, "tapwatch: %s%s: %s\n", o.config,
+            tw_log(TW_LOG_ERR, "%s%s: %s", o.config,
                     o.redis || o.sensor || o.workers > 0 || o.stats_interval >= 0
                         ? " with the command-line options" : "", err);
         else
-            fprintf(stderr, "tapwatch: %s\n", err);
+            tw_log(TW_LOG_ERR, "%s", err);
         return 2;
     }
+    if (resolve_run_dir(&cfg, 1) != 0)
+        return 2;
     /* the Redis writers keep files in run_dir: nobody else may write there (run_dir.h) */
     if (cfg.redis.url[0] && tw_run_dir_check(cfg.run_dir, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tapwatch: %s\n", err);
+        tw_log(TW_LOG_ERR, "%s", err);
         return 2;
     }
     const char *policy_path = o.policy ? o.policy : cfg.policy_file[0] ? cfg.policy_file : NULL;
     if (policy_path) {
         struct tw_policy *pol = tw_policy_load(policy_path, err, sizeof(err));
         if (!pol) {
-            fprintf(stderr, "tapwatch: %s\n", err);
+            tw_log(TW_LOG_ERR, "%s", err);
             return 2;
         }
         if (o.check_config)
@@ -444,8 +618,8 @@ int main(int argc, char **argv)
                    tw_policy_rule_count(pol));
         tw_policy_free(pol);
     } else if (o.alerts_jsonl) {
-        fprintf(stderr, "tapwatch: --alerts-jsonl needs a policy: --policy FILE or policy: in the "
-                        "configuration\n");
+        tw_log(TW_LOG_ERR, "--alerts-jsonl needs a policy: --policy FILE or policy: in the "
+                           "configuration");
         return 2;
     }
     if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
@@ -467,8 +641,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!o.input_kind) {
-        fprintf(stderr, "tapwatch: name exactly one input: --pcap FILE, --iface NAME or --port N "
-                        "(see --help)\n");
+        tw_log(TW_LOG_ERR, "name exactly one input: --pcap FILE, --iface NAME or --port N "
+                           "(see --help)");
         return 2;
     }
 
@@ -481,7 +655,7 @@ int main(int argc, char **argv)
     const struct tw_source_kind *input =
         tw_source_kind_find(xdp && strcmp(o.input_kind, "iface") == 0 ? "iface-xdp" : o.input_kind);
     if (!input->replays && (o.loops > 0 || o.replay_speed > 0)) {
-        fprintf(stderr, "tapwatch: --loop and --replay-speed apply to --pcap only\n");
+        tw_log(TW_LOG_ERR, "--loop and --replay-speed apply to --pcap only");
         return 2;
     }
     /* metrics: a bad address or a port in use is a configuration error, said before anything
@@ -517,7 +691,7 @@ int main(int argc, char **argv)
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL};
     tw_sinks_init(&sinks, cfg.sensor);
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tapwatch: %s\n", err);
+        tw_log(TW_LOG_ERR, "%s", err);
         tw_pipeline_close(pipeline);
         tw_metrics_http_stop(http);
         return 1;
@@ -545,16 +719,16 @@ int main(int argc, char **argv)
     if (started_dpdk != 0) /* the tables could not be built (said) */
         goto out;
     if (tw_pipeline_start(pipeline, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tapwatch: %s\n", err);
+        tw_log(TW_LOG_ERR, "%s", err);
         goto out;
     }
     if (tw_pipeline_source_note(pipeline)[0]) /* a fall-back the operator must know of */
-        fprintf(stderr, "tapwatch: %s\n", tw_pipeline_source_note(pipeline));
+        tw_log(TW_LOG_WARNING, "%s", tw_pipeline_source_note(pipeline));
 
     if (!cfg.redis.url[0])
-        fprintf(stderr, "tapwatch: no Redis configured: flows go to --flows-jsonl and the "
-                        "summary only\n");
-    tw_sinks_notes(&sinks, 0, stderr); /* an earlier run's records, written first */
+        tw_log(TW_LOG_NOTICE, "no Redis configured: flows go to --flows-jsonl and the "
+                              "summary only");
+    log_notes(&sinks, 0); /* an earlier run's records, written first */
 
     if (policy_path) {
         struct tw_policy_hook_params hp = {
@@ -562,7 +736,7 @@ int main(int argc, char **argv)
             .flows_max = cfg.flow_table.capacity * cfg.workers, .sinks = &sinks,
         };
         if (!(policy = tw_policy_hook_open(&hp, err, sizeof(err)))) {
-            fprintf(stderr, "tapwatch: %s\n", err);
+            tw_log(TW_LOG_ERR, "%s", err);
             goto out;
         }
     }
@@ -574,7 +748,7 @@ int main(int argc, char **argv)
     };
     /* SIGHUP: the configuration and the policy again (reload.h) */
     struct tw_reload reload = {
-        .config_path = o.config, .options = apply_options, .options_ctx = &o, .live = &cfg,
+        .config_path = o.config, .options = reload_options, .options_ctx = &o, .live = &cfg,
         .ctl = &ctl, .policy = policy, .sinks = &sinks,
     };
     ctl.tick = reload_tick;
@@ -589,7 +763,7 @@ int main(int argc, char **argv)
     ctl.metrics = board ? &feed : NULL;
     started = tw_pipeline_launch(pipeline);
     if (started < cfg.workers)
-        fprintf(stderr, "tapwatch: cannot start worker %u\n", started);
+        tw_log(TW_LOG_ERR, "cannot start worker %u", started);
     tw_control_run(&ctl, &stop_requested, cfg.redis.drain_ms);
     tw_pipeline_wait(pipeline);
     const char *end_note = tw_pipeline_end_note(pipeline);
@@ -597,9 +771,9 @@ int main(int argc, char **argv)
     if (policy)
         tw_policy_hook_summary(policy, report);
     if (end_note[0])
-        fprintf(stderr, "tapwatch: %s: %s\n", o.input, end_note);
+        tw_log(TW_LOG_WARNING, "%s: %s", o.input, end_note);
     rc = started == cfg.workers && !ctl.input_gone ? 0 : 1;
-    if (tw_sinks_notes(&sinks, 1, stderr) != 0) /* records kept for the next start, or lost */
+    if (log_notes(&sinks, 1) != 0) /* records kept for the next start, or lost */
         rc = 1;
     if (http && o.metrics_linger > 0 && !stop_requested) {
         /* a replay's end is over before a scraper comes by: keep its final figures there */

@@ -170,18 +170,18 @@ int tw_sink_carry_notes(const struct tw_sink_carry *c, int at_end, FILE *err)
 {
     if (!at_end) {
         if (c->recovered)
-            fprintf(err, "tapwatch: %s: %" PRIu64 " %s of an earlier run waited for Redis; "
+            fprintf(err, "%s: %" PRIu64 " %s of an earlier run waited for Redis; "
                          "writing them first\n",
                     c->path, c->recovered, c->noun);
         return 0;
     }
     if (c->kept)
-        fprintf(err, "tapwatch: Redis %s did not come back: %" PRIu64 " %s wait in %s; the next "
+        fprintf(err, "Redis %s did not come back: %" PRIu64 " %s wait in %s; the next "
                      "start writes them first\n",
                 c->url, c->kept, c->noun, c->path);
     if (c->lost == 0)
         return 0;
-    fprintf(err, "tapwatch: Redis %s: %s%s%" PRIu64 " %s did not reach Redis\n", c->url,
+    fprintf(err, "Redis %s: %s%s%" PRIu64 " %s did not reach Redis\n", c->url,
             c->why != NULL ? c->why : "", c->why != NULL ? "; " : "", c->lost, c->noun);
     return -1;
 }

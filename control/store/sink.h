@@ -82,9 +82,10 @@ struct tw_sink_ops {
     void (*stats)(void *ctx, FILE *out);
     /* appends the sink's part of the live stats line (" redis up written ...") */
     void (*live)(void *ctx, FILE *out);
-    /* prints what the operator must know, one "tapwatch: ..." line each: at_end 0 right after
-     * open (an earlier run's items found), 1 after persist (items kept or lost). Returns -1
-     * when items were lost (the run then exits 1), else 0. */
+    /* prints what the operator must know, one line each without the program name (main
+     * logs each line, control/plane/log.h): at_end 0 right after open (an earlier run's items
+     * found), 1 after persist (items kept or lost). Returns -1 when items were lost (the run
+     * then exits 1), else 0. */
     int (*notes)(void *ctx, int at_end, FILE *err);
     void (*close)(void *ctx);
     /* while running (SIGHUP, control/plane/reload.c): the [redis] keys that can change */
@@ -168,7 +169,7 @@ struct tw_sink_carry {
     uint64_t lost;      /* items that did not reach Redis and are not kept */
 };
 /* The notes op of a Redis row: at open (at_end 0) the recovered items, at the end the kept
- * and the lost ones, a "tapwatch: ..." line each. Returns -1 when items were lost, else 0. */
+ * and the lost ones, a line each. Returns -1 when items were lost, else 0. */
 int tw_sink_carry_notes(const struct tw_sink_carry *c, int at_end, FILE *err);
 
 struct tw_store_params;
@@ -195,5 +196,17 @@ struct tw_ipfix_params {
  * with "--ipfix HOST:PORT: reason" in err (a name that does not resolve...). */
 int tw_sink_ipfix_open(struct tw_sink *s, const struct tw_ipfix_params *p, char *err,
                        size_t errlen);
+
+/* Alerts to a syslog collector as RFC 5424 messages with structured data (syslog_format.h),
+ * one datagram each, never waiting (sink_syslog.c): takes TW_TAKES_ALERT; summary line
+ * "alerts-syslog sent N, not sent M". */
+struct tw_syslog_params {
+    const char *target;   /* "udp://HOST:PORT" or "unix:///path" */
+    const char *facility; /* "local0" ... (RFC 5424 names) */
+    const char *sensor;
+};
+/* Returns 0, or -1 with "alerts_syslog.KEY VALUE: reason" in err. */
+int tw_sink_syslog_open(struct tw_sink *s, const struct tw_syslog_params *p, char *err,
+                        size_t errlen);
 
 #endif

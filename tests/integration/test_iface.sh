@@ -5,6 +5,9 @@
 # conversations with known sizes go over lo, SIGINT ends the run, and the flow records
 # must hold exactly those packets and bytes. Also proves the static build kept the driver.
 # Needs CAP_NET_RAW (root): skipped otherwise, saying so.
+# TW_RUN_AS, when set, is a command that runs tapwatch (test_iface_caps.sh: setpriv as an
+# unprivileged user with the service unit's capabilities); TW_RUN_AS_OWNER then owns the
+# temporary folder, so that this user can write its JSON lines there.
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -16,6 +19,8 @@ TMP=$(mktemp -d /tmp/tw-iface.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
 fail=0
+read -r -a run_as <<<"${TW_RUN_AS:-}"
+[ -n "${TW_RUN_AS_OWNER:-}" ] && chown "$TW_RUN_AS_OWNER" "$TMP"
 
 # 5 datagrams of 100 bytes one way and 3 of 50 back (UDP); a TCP connection that sends 1200
 # bytes and gets 600 back. Ports are random so that other traffic on lo cannot match. Every
@@ -49,7 +54,7 @@ EOF
 
 for workers in 1 2; do
     ua=$((20000 + RANDOM % 20000)); ub=$((ua + 1)); tp=$((ua + 2))
-    "$BUILD/tapwatch" --iface lo --workers "$workers" --quiet --stats-interval 0 \
+    "${run_as[@]}" "$BUILD/tapwatch" --iface lo --workers "$workers" --quiet --stats-interval 0 \
         --flows-jsonl "$TMP/flows.$workers.jsonl" >"$TMP/sum.$workers" 2>"$TMP/err.$workers" &
     pid=$!
     # ready once DPDK has started the port (the no-store notice comes after it)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_reload.sh - SIGHUP reloads the configuration keys that can change while running, and
 # the policy (README "Reloading"), on a running tapwatch (a capture looped at its own pace):
-#   1. stats_interval 0 -> 1s, a new policy file (the policy key), redis.flush_interval and
-#      redis.batch: one "reloaded:" line lists each change and the policy's new counts, and
+#   1. stats_interval 0 -> 1s, a new policy file (the policy key), redis.flush_interval,
+#      redis.batch and log_level: one "reloaded:" line lists each change and the policy's new counts, and
 #      live lines start after it (there was none before);
 #   2. workers changed (and stats_interval back to 0): one line refuses workers, the
 #      reloaded line lists stats_interval, and no live line follows it;
@@ -63,13 +63,13 @@ sleep 1
 
 # 1. keys that can change
 n=$(lines)
-conf 1s "$tmp/policy-b.yaml" 1 $'redis:\n  flush_interval: 50ms\n  batch: 64\n'
+conf 1s "$tmp/policy-b.yaml" 1 $'log_level: debug\nredis:\n  flush_interval: 50ms\n  batch: 64\n'
 kill -HUP "$pid"
 if wait_for 'reloaded: ' "$n"; then
     line=$(tail -n +"$((n + 1))" "$tmp/err" | grep 'reloaded: ')
     for want in "stats_interval 0 -> 1s" "policy $tmp/policy-a.yaml -> $tmp/policy-b.yaml" \
         "redis.batch 512 -> 64" "redis.flush_interval 100ms -> 50ms" \
-        "policy reloaded: 1 equipment"; do
+        "log_level info -> debug" "policy reloaded: 1 equipment"; do
         case $line in *"$want"*) ;; *) fail "reload 1: '$want' not in: $line" ;; esac
     done
     [ "$(tail -n +"$((n + 1))" "$tmp/err" | grep -c 'reload:')" -eq 0 ] ||

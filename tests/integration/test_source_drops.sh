@@ -85,7 +85,7 @@ fi
 echo "ok   $SENT frames sent to a stopped reader: received $received, imissed $imissed"
 live=$(grep " packets " "$TMP/err" | tail -1)
 case "$live" in
-*" imissed $imissed ierrors "*" rx_nombuf "*) echo "ok   live line: ${live#tapwatch: }" ;;
+*" imissed $imissed ierrors "*" rx_nombuf "*) echo "ok   live line: ${live#* info tapwatch: }" ;;
 *) echo "FAIL: the last live line does not show imissed $imissed: $live"; exit 1 ;;
 esac
 if [ ${#redis[@]} -gt 0 ]; then

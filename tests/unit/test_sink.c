@@ -257,14 +257,14 @@ static void test_carry_notes(void **state)
     fclose(f);
     assert_string_equal(
         text,
-        "tapwatch: run/x.dat: 3 flow records of an earlier run waited for Redis; writing them "
+        "run/x.dat: 3 flow records of an earlier run waited for Redis; writing them "
         "first\n"
-        "tapwatch: Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
+        "Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
         "the next start writes them first\n"
-        "tapwatch: Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
+        "Redis unix:///run/r.sock did not come back: 5 flow records wait in run/x.dat; "
         "the next start writes them first\n"
-        "tapwatch: Redis unix:///run/r.sock: cannot connect; 2 flow records did not reach Redis\n"
-        "tapwatch: Redis unix:///run/r.sock: 2 alerts and summary updates did not reach Redis\n");
+        "Redis unix:///run/r.sock: cannot connect; 2 flow records did not reach Redis\n"
+        "Redis unix:///run/r.sock: 2 alerts and summary updates did not reach Redis\n");
     free(text);
 }
 
