@@ -38,7 +38,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 "$tapwatch" --iface 'eth1,framecnt=7' --quiet >"$tmp/iface.out" 2>"$tmp/iface.err"
 rc=$?
 if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/iface.err")" -ne 1 ] ||
-    ! grep -q "^tapwatch: --iface eth1,framecnt=7: an interface name only" "$tmp/iface.err"; then
+    ! grep -q "tapwatch: --iface eth1,framecnt=7: an interface name only" "$tmp/iface.err"; then
     fail "--iface 'eth1,framecnt=7': want one line and exit 2, got exit $rc: $(cat "$tmp/iface.err")"
 fi
 "$tapwatch" --iface "$(printf 'e\033[41m')" --quiet >/dev/null 2>"$tmp/iface2.err"

@@ -56,14 +56,14 @@ refused() {
 
 # ---- run_dir owner and mode
 mkdir -p "$tmp/open" && chmod 0777 "$tmp/open"
-refused open "$tmp/open" "^tapwatch: run_dir $tmp/open: writable by its group or by others (mode 0777)" 2
+refused open "$tmp/open" "tapwatch: run_dir $tmp/open: writable by its group or by others (mode 0777)" 2
 mkdir -p "$tmp/group" && chmod 0770 "$tmp/group"
-refused group "$tmp/group" "^tapwatch: run_dir $tmp/group: writable by its group or by others (mode 0770)" 2
+refused group "$tmp/group" "tapwatch: run_dir $tmp/group: writable by its group or by others (mode 0770)" 2
 touch "$tmp/afile"
-refused notdir "$tmp/afile" "^tapwatch: run_dir $tmp/afile: not a folder" 2
+refused notdir "$tmp/afile" "tapwatch: run_dir $tmp/afile: not a folder" 2
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
     mkdir -p "$tmp/theirs" && chmod 0700 "$tmp/theirs" && chown nobody "$tmp/theirs"
-    refused theirs "$tmp/theirs" "^tapwatch: run_dir $tmp/theirs: belongs to uid $(id -u nobody)" 2
+    refused theirs "$tmp/theirs" "tapwatch: run_dir $tmp/theirs: belongs to uid $(id -u nobody)" 2
 else
     echo "note: run_dir of another user not tried (needs root and a 'nobody' user)"
 fi
@@ -99,7 +99,7 @@ for kind in spool alerts; do
         run "ln-$kind-$(basename "$target")" "$d" --sensor ln --policy "$here/policy.yaml"
         e=$tmp/ln-$kind-$(basename "$target").err
         if [ $rc -ne 1 ] || [ "$(wc -l <"$e")" -ne 1 ] ||
-            ! grep -q "^tapwatch: redis spill $d/redis-$kind-ln.dat: is a symbolic link (refused, not followed" "$e"; then
+            ! grep -q "tapwatch: redis spill $d/redis-$kind-ln.dat: is a symbolic link (refused, not followed" "$e"; then
             fail "link at redis-$kind-ln.dat -> $target: want exit 1 and one line, got exit $rc: $(head -c 400 "$e")"
         fi
         [ -e "$tmp/nowhere" ] && fail "link at redis-$kind-ln.dat: $tmp/nowhere was created"
