@@ -11,6 +11,7 @@
 
 #include "classify.h"
 #include "counters.h"
+#include "dedup.h"
 #include "flow_record.h"
 #include "flow_table.h"
 
@@ -40,6 +41,7 @@ struct tw_worker_params {
     int evict_when_full;        /* 1: end the oldest flow to make room; 0: drop the packet */
     int lossless;               /* 1: wait for room in the event ring (file input) */
     uint32_t burst;
+    uint64_t dedup_us;          /* dedup_window: 0 = off (dedup.h) */
 };
 
 struct tw_worker {
@@ -48,6 +50,7 @@ struct tw_worker {
     struct tw_worker_params p;
     struct tw_flow_table *flows;
     struct tw_classifier *dpi;
+    struct tw_dedup *dedup;            /* NULL: duplicate suppression off */
     struct rte_ring *events;           /* struct tw_flow_record by value, SP/SC */
     struct tw_source *source;          /* what run() reads */
     uint16_t queue;

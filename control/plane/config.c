@@ -25,6 +25,7 @@ enum key_type {
     KEY_UINT,     /* uint32_t */
     KEY_DURATION, /* uint32_t seconds: "30", "30s", "5m", "2h", "7d" */
     KEY_MS,       /* uint32_t milliseconds: "100", "100ms", "2s" */
+    KEY_US,       /* uint32_t microseconds: "100", "100us", "2ms", "1s" */
     KEY_BOOL,     /* bool */
 };
 
@@ -106,6 +107,7 @@ static const struct key_row rows[] = {
     {"redis.alert_buffer",        KEY_UINT,     U32(redis.alert_buffer),      16,     1u << 24,        "65536",    NULL,            NULL},
     {"redis.spool_file_records",  KEY_UINT,     U32(redis.spool_file_records), 0,     1u << 28,        "1000000",  NULL,            NULL},
     {"redis.drain_timeout",       KEY_MS,       U32(redis.drain_ms),          0,      600000,          "10s",      NULL,            NULL},
+    {"dedup_window",              KEY_US,       U32(dedup_window_us),         0,      1000000,         "0",        NULL,            NULL},
 };
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))
@@ -123,6 +125,9 @@ static const struct unit second_units[] = {
 };
 static const struct unit ms_units[] = {
     {"", 1}, {"ms", 1}, {"s", 1000}, {NULL, 0},
+};
+static const struct unit us_units[] = {
+    {"", 1}, {"us", 1}, {"ms", 1000}, {"s", 1000000}, {NULL, 0},
 };
 
 /* Parses digits followed by one of the suffixes. Returns 0, or -1 on anything else
@@ -189,7 +194,7 @@ static const struct key_row *find_section(const char *name)
 
 static const struct unit *units_of(const struct key_row *r)
 {
-    return r->type == KEY_MS ? ms_units : second_units;
+    return r->type == KEY_MS ? ms_units : r->type == KEY_US ? us_units : second_units;
 }
 
 /* "an integer from 1 to 64", "a duration from 1s to 1d (e.g. ...)", ... */
@@ -204,10 +209,11 @@ static void describe(const struct key_row *r, char *buf, size_t len)
         break;
     case KEY_DURATION:
     case KEY_MS:
+    case KEY_US:
         format_amount((uint32_t)r->min, units_of(r), lo, sizeof(lo));
         format_amount((uint32_t)r->max, units_of(r), hi, sizeof(hi));
         snprintf(buf, len, "a duration from %s to %s (e.g. %s)", lo, hi,
-                 r->type == KEY_MS ? "100ms, 2s" : "30s, 5m, 2h, 7d");
+                 r->type == KEY_MS ? "100ms, 2s" : r->type == KEY_US ? "100us, 2ms" : "30s, 5m, 2h, 7d");
         break;
     case KEY_BOOL:
         snprintf(buf, len, "true or false");
@@ -300,6 +306,7 @@ static int apply(struct tw_config *cfg, const struct key_row *r, const char *tex
         break;
     case KEY_DURATION:
     case KEY_MS:
+    case KEY_US:
         if (parse_amount(text, units_of(r), &num) != 0)
             return value_error(r, got, msg, msglen);
         break;

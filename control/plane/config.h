@@ -24,6 +24,7 @@ struct tw_config {
     char run_dir[TW_PATH_LEN];     /* run_dir: folder for sockets and spool files, default "run" */
     char policy_file[TW_PATH_LEN]; /* policy: path of the policy file, "" = none */
     bool promiscuous;              /* promiscuous: put NIC ports in promiscuous mode, default true */
+    uint32_t dedup_window_us;      /* dedup_window: drop a packet's SPAN copy seen within it, 0 = off */
     struct {
         uint32_t capacity;             /* flow_table.capacity: flows per worker, default 262144 */
         uint32_t idle_timeout_s;       /* flow_table.idle_timeout: default 120 s */

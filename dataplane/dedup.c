@@ -1,0 +1,160 @@
+/* dedup.c - duplicate suppression by packet signature (see dedup.h). */
+#include "dedup.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define L4_BYTES 64
+
+/* One cache line: 4 signatures, then their times (0 signature = empty way). */
+struct bucket {
+    uint64_t sig[TW_DEDUP_WAYS];
+    uint64_t ts[TW_DEDUP_WAYS];
+};
+_Static_assert(sizeof(struct bucket) == 64, "a dedup bucket is one cache line");
+
+struct tw_dedup {
+    struct bucket *b;
+    uint64_t window_us;
+    uint64_t key[2];
+};
+
+struct tw_dedup *tw_dedup_create(uint64_t window_us)
+{
+    struct tw_dedup *d;
+
+    if (window_us == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->b = aligned_alloc(64, TW_DEDUP_BYTES);
+    if (!d->b) {
+        free(d);
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(d->b, 0, TW_DEDUP_BYTES);
+    d->window_us = window_us;
+    /* the key only has to be unknown to senders; without entropy, the table's address */
+    if (getrandom(d->key, sizeof(d->key), GRND_NONBLOCK) != (ssize_t)sizeof(d->key)) {
+        d->key[0] = (uint64_t)(uintptr_t)d ^ 0x6a09e667f3bcc908ULL;
+        d->key[1] = (uint64_t)(uintptr_t)d->b ^ 0xbb67ae8584caa73bULL;
+    }
+    return d;
+}
+
+void tw_dedup_free(struct tw_dedup *d)
+{
+    if (!d)
+        return;
+    free(d->b);
+    free(d);
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t rotl(uint64_t x, unsigned r)
+{
+    return x << r | x >> (64 - r);
+}
+
+/* One word into the state: multiply-rotate, keyed by the state's start (not linear like
+ * CRC32, whose collisions do not depend on the seed). */
+static inline uint64_t absorb(uint64_t h, uint64_t w)
+{
+    h ^= w;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return rotl(h, 31) ^ (h >> 29);
+}
+
+static inline uint64_t finish(uint64_t h, uint64_t k)
+{
+    h ^= k;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t tw_dedup_signature(const struct tw_dedup *d, const struct tw_packet *pkt)
+{
+    const uint8_t *ip = pkt->l3;
+    uint64_t h = d->key[0], head;
+    uint32_t datagram, n = 0;
+    uint8_t l4[L4_BYTES] = {0};
+
+    /* the parser checked 20 (IPv4) or 40 (IPv6) captured header bytes */
+    if (pkt->ip_version == 4) {
+        datagram = (uint32_t)ip[2] << 8 | ip[3];
+        /* total length, identification, flags and offset, protocol: not TOS, TTL, checksum */
+        head = (uint64_t)ip[2] | (uint64_t)ip[3] << 8 | (uint64_t)ip[4] << 16 |
+               (uint64_t)ip[5] << 24 | (uint64_t)ip[6] << 32 | (uint64_t)ip[7] << 40 |
+               (uint64_t)ip[9] << 48 | 4ull << 56;
+    } else {
+        datagram = 40u + ((uint32_t)ip[4] << 8 | ip[5]);
+        /* flow label, payload length, upper protocol: not traffic class, hop limit */
+        head = (uint64_t)(ip[1] & 0x0f) << 16 | (uint64_t)ip[2] << 8 | ip[3] |
+               (uint64_t)ip[4] << 24 | (uint64_t)ip[5] << 32 | (uint64_t)pkt->ip_proto << 48 |
+               6ull << 56;
+    }
+    h = absorb(h, head);
+    h = absorb(h, load64(pkt->src));
+    h = absorb(h, load64(pkt->src + 8));
+    h = absorb(h, load64(pkt->dst));
+    h = absorb(h, load64(pkt->dst + 8));
+    /* from the L4 header on, as far as the datagram and the capture go */
+    if (pkt->l4_off < pkt->l3_len && pkt->l4_off < datagram) {
+        n = pkt->l3_len - pkt->l4_off;
+        if (n > datagram - pkt->l4_off)
+            n = datagram - pkt->l4_off;
+        if (n > L4_BYTES)
+            n = L4_BYTES;
+        memcpy(l4, ip + pkt->l4_off, n);
+    }
+    for (unsigned i = 0; i < (n + 7) / 8; i++)
+        h = absorb(h, load64(l4 + 8 * i));
+    h = absorb(h, n);
+    h = finish(h, d->key[1]);
+    return h ? h : 1; /* 0 marks an empty way */
+}
+
+int tw_dedup_seen(struct tw_dedup *d, const struct tw_packet *pkt, uint64_t ts_us)
+{
+    uint64_t sig = tw_dedup_signature(d, pkt);
+    struct bucket *b = &d->b[(sig >> 32) & (TW_DEDUP_BUCKETS - 1)];
+    unsigned victim = 0;
+
+    for (unsigned i = 0; i < TW_DEDUP_WAYS; i++) {
+        if (b->sig[i] == sig) {
+            if (ts_us - b->ts[i] <= d->window_us)
+                return 1;
+            victim = i; /* seen before the window: this one is the new first sighting */
+            goto take;
+        }
+    }
+    /* an empty way, else the oldest (an expired one is oldest or as old) */
+    for (unsigned i = 0; i < TW_DEDUP_WAYS; i++) {
+        if (b->sig[i] == 0) {
+            victim = i;
+            break;
+        }
+        if (b->ts[i] < b->ts[victim])
+            victim = i;
+    }
+take:
+    b->sig[victim] = sig;
+    b->ts[victim] = ts_us;
+    return 0;
+}
