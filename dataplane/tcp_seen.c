@@ -1,64 +1,88 @@
 /* tcp_seen.c - what the mirror delivered of each TCP stream (see tcp_seen.h). */
 #include "tcp_seen.h"
 
+static inline int32_t sd(uint32_t a, uint32_t b)
+{
+    return tw_seq_diff(a, b);
+}
+
 static void start(struct tw_tcp_seen *t, unsigned d, uint32_t seq, uint32_t len)
 {
     t->nxt[d] = seq;
-    t->end[d] = seq + len;
+    t->ino[d] = t->end[d] = seq + len;
     t->seen[d] = len;
+}
+
+/* Keeps seen within [ino - nxt, end - nxt]: everything below ino was seen; when nothing is
+ * missing, everything up to end is in order. */
+static void settle(struct tw_tcp_seen *t, unsigned d)
+{
+    uint32_t span = t->end[d] - t->nxt[d], known = t->ino[d] - t->nxt[d];
+
+    if (t->seen[d] < known)
+        t->seen[d] = known;
+    if (t->seen[d] >= span) {
+        t->seen[d] = span;
+        t->ino[d] = t->end[d];
+    }
 }
 
 /* Segment [seq, seq + len) of stream d. */
 static void data(struct tw_tcp_seen *t, unsigned d, uint32_t seq, uint32_t len)
 {
-    uint32_t e = seq + len, nxt = t->nxt[d], end = t->end[d];
+    uint32_t e = seq + len, nxt = t->nxt[d], ino = t->ino[d], end = t->end[d];
 
-    if (tw_seq_diff(seq, end) > (int32_t)TW_TCP_SEQ_SANE ||
-        tw_seq_diff(e, nxt) < -(int32_t)TW_TCP_SEQ_SANE) {
+    if (sd(seq, end) > (int32_t)TW_TCP_SEQ_SANE || sd(e, nxt) < -(int32_t)TW_TCP_SEQ_SANE) {
         start(t, d, seq, len); /* far away: a new stream on the same ports */
         return;
     }
-    if (tw_seq_diff(e, nxt) <= 0)
+    if (sd(e, nxt) <= 0)
         return; /* settled already */
-    if (tw_seq_diff(seq, nxt) < 0)
-        seq = nxt;
-    if (tw_seq_diff(seq, end) >= 0) { /* beyond all seen: new bytes (a hole before it if >) */
-        t->seen[d] += e - seq;
-        t->end[d] = e;
+    if (sd(seq, ino) < 0)
+        seq = ino; /* [nxt, ino) was all seen: only the rest may be new */
+    if (sd(e, seq) <= 0)
         return;
-    }
-    /* starts inside [nxt, end): the part above end is new, the rest may fill a hole */
-    uint32_t below = (tw_seq_diff(e, end) < 0 ? e : end) - seq;
-    uint32_t missing = (end - nxt) - t->seen[d];
-    if (e != end) /* ending where the latest segment ended: a copy of it, not a fill */
+    /* the part below end may fill a hole, unless it ends where the latest segment ended
+     * (a copy of it); the part above end is new */
+    if (sd(seq, end) < 0 && e != end) {
+        uint32_t below = (sd(e, end) < 0 ? e : end) - seq;
+        uint32_t missing = (end - nxt) - t->seen[d];
         t->seen[d] += below < missing ? below : missing;
-    if (tw_seq_diff(e, end) > 0) {
-        t->seen[d] += e - end;
+    }
+    if (sd(e, end) > 0) {
+        t->seen[d] += e - (sd(seq, end) > 0 ? seq : end);
         t->end[d] = e;
     }
+    if (seq == ino) /* continues the in-order part */
+        t->ino[d] = e;
+    settle(t, d);
 }
 
 /* The peer acknowledges stream d up to x. */
 static void acked(struct tw_tcp_seen *t, unsigned d, uint32_t x, struct tw_tcp_gap *g)
 {
-    uint32_t nxt = t->nxt[d], end = t->end[d];
-    int32_t adv = tw_seq_diff(x, nxt);
+    uint32_t nxt = t->nxt[d], ino = t->ino[d], end = t->end[d];
+    int32_t adv = sd(x, nxt);
 
     if (adv <= 0 || (uint32_t)adv > TW_TCP_SEQ_SANE)
         return;
     g->acked_bytes += (uint32_t)adv;
-    if (tw_seq_diff(x, end) >= 0) { /* all in flight settled; beyond end nothing was seen */
+    if (sd(x, end) >= 0) { /* all in flight settled; beyond end nothing was seen */
         g->gap_bytes += (uint32_t)adv - t->seen[d];
         t->seen[d] = 0;
-        t->end[d] = x;
+        t->ino[d] = t->end[d] = x;
+    } else if (sd(x, ino) <= 0) { /* all seen */
+        t->seen[d] -= (uint32_t)adv;
     } else {
-        /* seen bytes lie above x as far as they fit: the rest of them are below x */
-        uint32_t above = end - x;
-        uint32_t below = t->seen[d] > above ? t->seen[d] - above : 0;
-        g->gap_bytes += (uint32_t)adv - below;
-        t->seen[d] -= below;
+        /* [nxt, ino) seen; in [ino, end) the holes come first, the seen bytes above them */
+        uint32_t unsure = t->seen[d] - (ino - nxt), above = end - x;
+        uint32_t mid = unsure > above ? unsure - above : 0;
+        g->gap_bytes += (x - ino) - mid;
+        t->seen[d] = unsure - mid;
+        t->ino[d] = x;
     }
     t->nxt[d] = x;
+    settle(t, d);
 }
 
 void tw_tcp_seen_segment(struct tw_tcp_seen *t, unsigned dir, int first, uint32_t seq,

@@ -2,23 +2,26 @@
  *
  * A switch drops mirrored copies when the SPAN port is oversubscribed, and no counter of
  * ours sees it. TCP does: the receiver acknowledges bytes the mirror never delivered. Per
- * flow and direction (the byte stream one end sends) three numbers are kept:
+ * flow and direction (the byte stream one end sends) four numbers are kept:
  *
- *        settled            in flight: some seen, some not         not yet sent
- *   ───────────────────|═════════════════════════════════════|──────────────────> seq
- *                     nxt                                   end
- *   nxt   acknowledged by the peer up to here, and counted (first byte seen when no ACK yet)
+ *      settled        all seen        holes and seen bytes        not yet sent
+ *   ─────────────|════════════════|~~~~~~~~~~~~~~~~~~~~~~~~~~|──────────────────> seq
+ *               nxt              ino                        end
+ *   nxt   acknowledged by the peer up to here, and counted (first byte seen before any ACK)
+ *   ino   every byte of [nxt, ino) was seen (the in-order end)
  *   end   highest sequence end seen from this end (a SYN or FIN takes one number)
  *   seen  bytes seen in [nxt, end): a segment above end adds its length; one below end adds
  *         at most the bytes still missing there (it fills a hole), so a copy of the latest
- *         segment or a retransmission of seen data adds nothing
+ *         segment or a retransmission of in-order data adds nothing
  *
  * When the peer acknowledges X beyond nxt, the bytes [nxt, X) are settled: those of them not
- * seen are gap bytes. Where they lie inside [nxt, end) is not known; the seen bytes are taken
- * to lie above X as far as they can, so a hole is counted when first acknowledged and any
- * excess is given back by later acknowledgements: once everything sent is acknowledged, the
- * sum is exact however many holes there were. Holes that a retransmission fills (loss before
- * the mirror) are not gap bytes; data never acknowledged in the capture is not counted.
+ * seen are gap bytes. Below ino none are; between ino and end the holes are taken to come
+ * first (a hole starts at ino) and the seen bytes above them, as when one segment is lost
+ * in a stream, so a hole is counted when its acknowledgement arrives. Where that guess is
+ * wrong (several holes) a partial acknowledgement may count some bytes early, and a later one
+ * gives them back: once everything sent is acknowledged, the sum is exact however many holes
+ * there were. Holes that a retransmission fills (loss before the mirror) are not gap bytes;
+ * data never acknowledged in the capture is not counted.
  *
  * Sequence numbers compare modulo 2^32 (RFC 1982 style: a - b as a signed 32-bit number).
  * A direction starts at its first segment, so a flow joined mid-stream counts from there;
@@ -33,9 +36,10 @@
 
 #include "parse.h"
 
-/* Index 0: the client's stream (client to server), 1: the server's. 24 bytes. */
+/* Index 0: the client's stream (client to server), 1: the server's. 32 bytes. */
 struct tw_tcp_seen {
     uint32_t nxt[2];
+    uint32_t ino[2];
     uint32_t end[2];
     uint32_t seen[2];
 };
