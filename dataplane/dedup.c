@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define L4_BYTES 64
+#define L4_BYTES 48
 
 /* One cache line: 4 signatures, then their times (0 signature = empty way). */
 struct bucket {

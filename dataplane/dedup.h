@@ -8,7 +8,7 @@
  *   IP version and protocol, source and destination address,
  *   IPv4: identification, total length, flags and fragment offset
  *   IPv6: flow label, payload length
- *   the first 64 bytes from the L4 header on (within the datagram and the captured bytes):
+ *   the first 48 bytes from the L4 header on (within the datagram and the captured bytes):
  *   ports, TCP sequence, acknowledgement, flags, window and checksum (the TCP and UDP
  *   checksums cover no TTL), options and the first bytes of payload
  *
@@ -29,7 +29,7 @@
 
 #include "parse.h"
 
-#define TW_DEDUP_BUCKETS 4096u /* 16384 packets within the window: 100 us at 160 Mpps */
+#define TW_DEDUP_BUCKETS 1024u /* 4096 packets within a window: 100 us at 40 Mpps; 64 KiB */
 #define TW_DEDUP_WAYS 4
 #define TW_DEDUP_BYTES ((uint64_t)TW_DEDUP_BUCKETS * 64)
 
