@@ -64,7 +64,7 @@ static void acked(struct tw_tcp_seen *t, unsigned d, uint32_t x, struct tw_tcp_g
     uint32_t nxt = t->nxt[d], ino = t->ino[d], end = t->end[d];
     int32_t adv = sd(x, nxt);
 
-    if (adv <= 0 || (uint32_t)adv > TW_TCP_SEQ_SANE)
+    if (adv <= 0 || (uint32_t)adv > TW_TCP_SEQ_SANE || sd(x, end) > (int32_t)TW_TCP_ACK_AHEAD_MAX)
         return;
     g->acked_bytes += (uint32_t)adv;
     if (sd(x, end) >= 0) { /* all in flight settled; beyond end nothing was seen */

@@ -25,9 +25,9 @@
  *
  * Sequence numbers compare modulo 2^32 (RFC 1982 style: a - b as a signed 32-bit number).
  * A direction starts at its first segment, so a flow joined mid-stream counts from there;
- * an acknowledgement or jump of more than 2^30 is taken as nonsense (hostile input, port
- * reuse without a SYN seen): the acknowledgement is ignored, a jump starts the direction
- * again. Window scaling plays no part: only sequence and acknowledgement numbers are used.
+ * an acknowledgement of more than 2^30 bytes, or of more than 16 MiB beyond the highest end
+ * seen, or a jump of more than 2^30 is taken as nonsense (hostile input, port reuse without
+ * a SYN seen): the acknowledgement is ignored, a jump starts the direction again. Window scaling plays no part: only sequence and acknowledgement numbers are used.
  */
 #ifndef TW_TCP_SEEN_H
 #define TW_TCP_SEEN_H
@@ -51,6 +51,10 @@ struct tw_tcp_gap {
 };
 
 #define TW_TCP_SEQ_SANE (1u << 30) /* larger jumps or acknowledgements are nonsense */
+/* An ACK this far beyond everything seen is taken as nonsense too: 16 MiB sent between two
+ * ACKs without one byte of it reaching the mirror is not a SPAN port dropping copies but a
+ * broken or hostile packet (a fuzzed capture counted hundreds of MB without this bound). */
+#define TW_TCP_ACK_AHEAD_MAX (1u << 24)
 
 /* a - b in sequence space: negative when a comes before b. */
 static inline int32_t tw_seq_diff(uint32_t a, uint32_t b)

@@ -154,7 +154,8 @@ static void test_wrap(void **state)
 }
 
 /* The first segment seen mid-stream starts the direction; what came before is unknown. An
- * ACK from before it, or of nothing seen, counts nothing; one of more than 2^30 is ignored. */
+ * ACK from before it counts nothing; one of more than 2^30, or more than 16 MiB beyond all
+ * seen, is ignored. */
 static void test_mid_stream_and_nonsense(void **state)
 {
     (void)state;
@@ -170,11 +171,17 @@ static void test_mid_stream_and_nonsense(void **state)
     ack(&r, 3000000100u + (1u << 30) + 1); /* nonsense */
     GAP(&r, 0);
     ACKED(&r, 100);
+    ack(&r, 3000000100u + (1u << 24) + 1); /* more than 16 MiB beyond all seen */
+    GAP(&r, 0);
+    ACKED(&r, 100);
+    ack(&r, 3000000100u + (1u << 24)); /* 16 MiB: a burst the mirror lost */
+    GAP(&r, 1u << 24);
+    ACKED(&r, 100 + (1u << 24));
     /* a jump of more than 2^30 restarts the direction (ports reused without a SYN seen) */
     seg(&r, 100, 50);
     ack(&r, 150);
-    GAP(&r, 0);
-    ACKED(&r, 150);
+    GAP(&r, 1u << 24);
+    ACKED(&r, 150 + (1u << 24));
 }
 
 /* The same through a parsed packet: SYN and FIN take one number, a RST's ACK is ignored. */
