@@ -68,13 +68,14 @@ static inline uint64_t rotl(uint64_t x, unsigned r)
     return x << r | x >> (64 - r);
 }
 
-/* One word into the state: multiply-rotate, keyed by the state's start (not linear like
- * CRC32, whose collisions do not depend on the seed). */
+/* One word into a lane: multiply and fold (keyed by the lane's start). Two lanes take
+ * alternate words, so the multiplies overlap instead of waiting on each other: 80-90 ns a
+ * packet with one lane, a zeroed buffer and memcpy, on this loaded 2-core machine; see
+ * tw_dedup_signature for what it is now. */
 static inline uint64_t absorb(uint64_t h, uint64_t w)
 {
-    h ^= w;
-    h *= 0x9e3779b97f4a7c15ULL;
-    return rotl(h, 31) ^ (h >> 29);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
 }
 
 static inline uint64_t finish(uint64_t h, uint64_t k)
@@ -91,29 +92,22 @@ static inline uint64_t finish(uint64_t h, uint64_t k)
 uint64_t tw_dedup_signature(const struct tw_dedup *d, const struct tw_packet *pkt)
 {
     const uint8_t *ip = pkt->l3;
-    uint64_t h = d->key[0], head;
+    uint64_t a = d->key[0], b = d->key[1], head;
     uint32_t datagram, n = 0;
-    uint8_t l4[L4_BYTES] = {0};
 
-    /* the parser checked 20 (IPv4) or 40 (IPv6) captured header bytes */
+    /* the parser checked 20 (IPv4) or 40 (IPv6) captured header bytes; words load little
+     * endian, so byte k of the header is bits 8k..8k+7 of the word */
     if (pkt->ip_version == 4) {
         datagram = (uint32_t)ip[2] << 8 | ip[3];
-        /* total length, identification, flags and offset, protocol: not TOS, TTL, checksum */
-        head = (uint64_t)ip[2] | (uint64_t)ip[3] << 8 | (uint64_t)ip[4] << 16 |
-               (uint64_t)ip[5] << 24 | (uint64_t)ip[6] << 32 | (uint64_t)ip[7] << 40 |
-               (uint64_t)ip[9] << 48 | 4ull << 56;
+        /* total length, identification, flags and offset (bytes 2-7), protocol: not the
+         * version and header length, TOS, TTL or checksum */
+        head = (load64(ip) & ~0xffffull) | (uint64_t)ip[9] << 8 | 4;
     } else {
         datagram = 40u + ((uint32_t)ip[4] << 8 | ip[5]);
-        /* flow label, payload length, upper protocol: not traffic class, hop limit */
-        head = (uint64_t)(ip[1] & 0x0f) << 16 | (uint64_t)ip[2] << 8 | ip[3] |
-               (uint64_t)ip[4] << 24 | (uint64_t)ip[5] << 32 | (uint64_t)pkt->ip_proto << 48 |
-               6ull << 56;
+        /* flow label, payload length, next header (bytes 1-6 less the traffic class), the
+         * upper protocol: not the traffic class or hop limit */
+        head = (load64(ip) & 0x00ffffffffff0f00ull) | (uint64_t)pkt->ip_proto << 56 | 6;
     }
-    h = absorb(h, head);
-    h = absorb(h, load64(pkt->src));
-    h = absorb(h, load64(pkt->src + 8));
-    h = absorb(h, load64(pkt->dst));
-    h = absorb(h, load64(pkt->dst + 8));
     /* from the L4 header on, as far as the datagram and the capture go */
     if (pkt->l4_off < pkt->l3_len && pkt->l4_off < datagram) {
         n = pkt->l3_len - pkt->l4_off;
@@ -121,12 +115,36 @@ uint64_t tw_dedup_signature(const struct tw_dedup *d, const struct tw_packet *pk
             n = datagram - pkt->l4_off;
         if (n > L4_BYTES)
             n = L4_BYTES;
-        memcpy(l4, ip + pkt->l4_off, n);
     }
-    for (unsigned i = 0; i < (n + 7) / 8; i++)
-        h = absorb(h, load64(l4 + 8 * i));
-    h = absorb(h, n);
-    h = finish(h, d->key[1]);
+    a = absorb(a, head);
+    b = absorb(b, n);
+    a = absorb(a, load64(pkt->src));
+    b = absorb(b, load64(pkt->src + 8));
+    a = absorb(a, load64(pkt->dst));
+    b = absorb(b, load64(pkt->dst + 8));
+    const uint8_t *l4 = ip + pkt->l4_off;
+    unsigned i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a = absorb(a, load64(l4 + i));
+        b = absorb(b, load64(l4 + i + 8));
+    }
+    if (i < n) { /* the last 1-15 bytes, the rest of the two words zero */
+        unsigned r = n - i;
+        uint64_t w[2] = {0, 0};
+        if (pkt->l4_off + i + 16 <= pkt->l3_len) { /* captured: two loads and masks */
+            w[0] = load64(l4 + i);
+            w[1] = load64(l4 + i + 8);
+            if (r < 8)
+                w[0] &= (1ull << (8 * r)) - 1;
+            w[1] = r <= 8 ? 0 : r < 16 ? w[1] & ((1ull << (8 * (r - 8))) - 1) : w[1];
+        } else {
+            for (unsigned k = 0; k < r; k++)
+                ((uint8_t *)w)[k] = l4[i + k];
+        }
+        a = absorb(a, w[0]);
+        b = absorb(b, w[1]);
+    }
+    uint64_t h = finish(a ^ rotl(b, 32), d->key[0]);
     return h ? h : 1; /* 0 marks an empty way */
 }
 
