@@ -8,9 +8,10 @@
  *   IP version and protocol, source and destination address,
  *   IPv4: identification, total length, flags and fragment offset
  *   IPv6: flow label, payload length
- *   the first 48 bytes from the L4 header on (within the datagram and the captured bytes):
- *   ports, TCP sequence, acknowledgement, flags, window and checksum (the TCP and UDP
- *   checksums cover no TTL), options and the first bytes of payload
+ *   the first 24 bytes from the L4 header on (within the datagram and the captured bytes):
+ *   ports, TCP sequence, acknowledgement, flags, window and checksum and 4 bytes more (an
+ *   option or the payload's first bytes), or UDP's header and 16 payload bytes (the TCP and
+ *   UDP checksums cover the payload and no TTL)
  *
  * A packet whose signature was seen less than (or exactly) window microseconds before, by
  * packet time, is a duplicate. The window counts from the first sighting: a later copy does

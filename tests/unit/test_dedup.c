@@ -130,7 +130,7 @@ static void test_fields_that_count(void **state)
         {15, 1, "source address"}, {19, 1, "destination address"}, {21, 1, "source port"},
         {23, 1, "destination port"}, {27, 1, "sequence"}, {31, 1, "acknowledgement"},
         {33, 1, "TCP flags"}, {35, 1, "window"}, {36, 1, "TCP checksum"}, {40, 1, "payload"},
-        {47, 1, "payload, last byte"},
+        {43, 1, "payload, fourth byte"},
     };
     static const struct { unsigned off; uint8_t flip; const char *what; } v6[] = {
         {3, 1, "flow label"}, {23, 1, "source address"}, {39, 1, "destination address"},
