@@ -4,7 +4,8 @@
  *
  *   byte 0   link type: index into link_types[] (modulo its size; the last row is a type
  *            tapwatch does not decode, to keep the default branch covered)
- *   byte 1   bit 0 set: the frame was cut by a snap length (wire length = captured + 1000)
+ *   byte 1   bit 0 set: the frame was cut by a snap length (wire length = captured + 1000);
+ *            bits 1-3: direction, first segment, peer started, for the TCP sequence tracking
  *   rest     the frame, exactly as many bytes as the fuzzer gave: ASan sees any read past it
  *
  * Beyond "no crash, no sanitizer report" it checks what parse.h promises: the result is
@@ -57,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         (void)tw_dedup_seen(dd, &pkt, t += 7);
         if (pkt.ip_proto == 6)
-            tw_tcp_seen_packet(&seen, data[1] >> 1 & 1, data[1] >> 2 & 1, data[1] >> 3 & 1, &pkt, &g);
+            tw_tcp_seen_packet(&seen, data[1] >> 1 & 1, data[1] >> 2 & 1, data[1] >> 3 & 1, &pkt,
+                               &g);
     } else if (rc < 0 || rc >= TW_C__COUNT || !tw_counter_is_drop((unsigned)rc)) {
         abort(); /* a refusal must name a drop counter, or the accounting breaks */
     }
