@@ -163,6 +163,8 @@ fuzz_record_json_LIBS := -ljson-c -lndpi -lm
 fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c control/record/alert.c \
 	control/record/keys.c control/record/record_json.c dataplane/flow_record.c
 fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm
+# the parse target also runs what reads a parsed packet's bytes again (dedup, TCP sequences)
+fuzz_parse_SRCS += dataplane/dedup.c dataplane/tcp_seen.c
 FUZZ_TARGETS := parse pcap config timeparse record_json policy
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 

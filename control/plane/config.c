@@ -208,6 +208,7 @@ static const struct key_row rows[] = {
     {"log_level",                 KEY_STRING,   FIELD(log_level),             1,      15,              "info",     is_log_level,    "error, warning, notice, info or debug"},
     {"alerts_syslog.target",      KEY_STRING,   FIELD(alerts_syslog.target),  0,      TW_PATH_LEN - 1, "",         is_syslog_target, "\"\", udp://HOST:PORT or unix:///path"},
     {"alerts_syslog.facility",    KEY_STRING,   FIELD(alerts_syslog.facility), 1,     15,              "local0",   is_syslog_facility, "a syslog facility: kern, user, daemon, auth, local0 .. local7, ..."},
+    {"dedup_window",              KEY_US,       U32(dedup_window_us),         0,      1000000,         "0",        NULL,            NULL},
 };
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))

@@ -29,6 +29,7 @@ struct tw_config {
                                       spin, default 1 ms */
     bool wait_for_interface;       /* wait_for_interface: a removed --iface interface is waited
                                       for instead of ending the run, default false */
+    uint32_t dedup_window_us;      /* dedup_window: drop a packet's SPAN copy seen within it, 0 = off */
     struct {
         uint32_t capacity;             /* flow_table.capacity: flows per worker, default 262144 */
         uint32_t idle_timeout_s;       /* flow_table.idle_timeout: default 120 s */
