@@ -849,7 +849,7 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         return NULL;
     }
     static const struct tw_engine_ops ops = {on_hello, on_reply, on_done};
-    if ((s->e = tw_engine_open(p->w.url, &ops, s, err, errlen)) == NULL) {
+    if ((s->e = tw_engine_open(p->w.url, p->w.target, &ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }

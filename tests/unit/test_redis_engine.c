@@ -143,7 +143,7 @@ static struct tw_engine *open_engine(uint64_t now_ms)
 {
     char url[80], err[128];
     snprintf(url, sizeof(url), "unix://%s", path);
-    struct tw_engine *e = tw_engine_open(url, &ops, NULL, err, sizeof(err));
+    struct tw_engine *e = tw_engine_open(url, NULL, &ops, NULL, err, sizeof(err));
     assert_non_null(e);
     spin(e, now_ms);
     server_accept();
