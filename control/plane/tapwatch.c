@@ -20,6 +20,10 @@
 #include "control/plane/control_loop.h"
 #include "control/plane/outputs.h"
 #include "control/plane/policy_hook.h"
+#include "control/plane/log.h"
+#include "control/store/redis_acl.h"
+#include "control/store/redis_check.h"
+#include "control/store/redis_conn.h"
 
 #define TW_VERSION "0.1.0"
 
@@ -84,6 +88,7 @@ struct options {
     int check_config;
     int quiet;
     long stats_interval;
+    const char *print_acl; /* --print-acl SENSOR */
     int eal_argc;   /* EAL arguments after "--" */
     char **eal_argv;
 };
@@ -97,7 +102,9 @@ static void usage(FILE *out)
             "  --port N             use DPDK port N (a NIC named by EAL arguments after --)\n"
             "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml\n"
             "  --check-config       validate the configuration and exit\n"
-            "  --redis URL          store records in Redis: unix:///path or redis://host:port\n"
+            "  --redis URL          store records in Redis: unix:///path, redis://host:port or\n"
+            "                       rediss://host:port (TLS); [user:password@] before the host\n"
+            "                       (better: redis.user and redis.password_file)\n"
             "  --sensor NAME        sensor name (Redis key namespace)\n"
             "  --flows-jsonl FILE   also write each finished flow as a JSON line (- = stdout)\n"
             "  --policy FILE        monitoring rules (YAML), see config/policy.yaml; SIGHUP reloads\n"
@@ -106,6 +113,7 @@ static void usage(FILE *out)
             "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
             "  --loop N             replay the capture N times, each pass later in time\n"
             "  --stats-interval S   seconds between live stats lines on stderr (0 = off)\n"
+            "  --print-acl SENSOR   print the Redis ACL users for SENSOR (aclfile text) and exit\n"
             "  --quiet              no live stats line\n"
             "  --version, --help\n");
 }
@@ -128,7 +136,8 @@ static int parse_long(const char *opt, const char *text, long lo, long hi, long 
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
-           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP };
+           O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
+           O_PRINT_ACL };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -138,7 +147,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"loop", required_argument, 0, O_LOOP},
         {"stats-interval", required_argument, 0, O_STATS}, {"quiet", no_argument, 0, O_QUIET},
         {"version", no_argument, 0, O_VERSION}, {"help", no_argument, 0, O_HELP},
-        {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS}, {0, 0, 0, 0},
+        {"policy", required_argument, 0, O_POLICY}, {"alerts-jsonl", required_argument, 0, O_ALERTS},
+        {"print-acl", required_argument, 0, O_PRINT_ACL}, {0, 0, 0, 0},
     };
     int c;
 
@@ -185,6 +195,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             break;
         case O_QUIET: o->quiet = 1; break;
+        case O_PRINT_ACL: o->print_acl = optarg; break;
         case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
         case O_HELP: usage(stdout); return 1;
         case ':':
@@ -326,6 +337,16 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
 
     tw_config_defaults(&cfg);
+    if (o.print_acl) { /* the sensor name is checked as the configuration checks it */
+        char acl[4096];
+        if (tw_config_set(&cfg, "sensor", o.print_acl, err, sizeof(err)) != 0 ||
+            tw_redis_acl_text(acl, sizeof(acl), cfg.sensor) < 0) {
+            fprintf(stderr, "tapwatch: --print-acl: %s\n", err);
+            return 2;
+        }
+        fputs(acl, stdout);
+        return 0;
+    }
     if (o.config && tw_config_load(&cfg, o.config, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: %s\n", err);
         return 2;
@@ -364,7 +385,25 @@ int main(int argc, char **argv)
                         "configuration\n");
         return 2;
     }
+    /* Redis's URL, credentials and TLS files, loaded once (the secret lives in the target
+     * only: the configuration's copy of the URL keeps the password cut out) */
+    struct tw_redis_target *redis = NULL;
+    if (cfg.redis.url[0]) {
+        struct tw_redis_options ro = {
+            .user = cfg.redis.user, .password_file = cfg.redis.password_file,
+            .tls_ca = cfg.redis.tls_ca, .tls_cert = cfg.redis.tls_cert,
+            .tls_key = cfg.redis.tls_key, .tls_verify_host = cfg.redis.tls_verify_host,
+        };
+        if (!(redis = tw_redis_target_open(cfg.redis.url, &ro, err, sizeof(err)))) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            explicit_bzero(cfg.redis.url, sizeof(cfg.redis.url));
+            return 2;
+        }
+        explicit_bzero(cfg.redis.url, sizeof(cfg.redis.url));
+        snprintf(cfg.redis.url, sizeof(cfg.redis.url), "%s", tw_redis_target_url(redis));
+    }
     if (o.check_config) {
+        tw_redis_target_close(redis);
         printf("tapwatch: configuration OK%s%s\n", o.config ? ": " : " (defaults)",
                o.config ? o.config : "");
         print_budget(&cfg);
@@ -373,7 +412,25 @@ int main(int argc, char **argv)
     if (!o.input_kind) {
         fprintf(stderr, "tapwatch: name exactly one input: --pcap FILE, --iface NAME or --port N "
                         "(see --help)\n");
+        tw_redis_target_close(redis);
         return 2;
+    }
+    /* Redis refusing us (AUTH, ACL, a replica, a certificate) is a configuration error, said
+     * now; Redis not answering is an outage the writers wait through */
+    if (redis) {
+        struct tw_redis_check chk;
+        if (tw_redis_check_start(redis, cfg.sensor, 2000, &chk, err, sizeof(err)) != 0) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            tw_redis_target_close(redis);
+            return 2;
+        }
+        if (chk.note[0] && chk.reachable && cfg.redis.require_safe) {
+            tw_log(TW_LOG_ERR, "%s; redis.require_safe is true: not starting", chk.note);
+            tw_redis_target_close(redis);
+            return 2;
+        }
+        if (chk.note[0])
+            tw_log(TW_LOG_WARNING, "%s", chk.note);
     }
 
     /* the input is chosen here, once (dataplane/sources.c lists the kinds) */
@@ -383,17 +440,20 @@ int main(int argc, char **argv)
         return 2;
     }
     struct tw_pipeline *pipeline = open_pipeline(input, &o, &cfg);
-    if (!pipeline)
+    if (!pipeline) {
+        tw_redis_target_close(redis);
         return 1;
+    }
 
     /* the outputs (outputs.h): a file that cannot be made fails before DPDK starts */
     struct tw_sinks sinks;
-    struct tw_outputs_params op = {.cfg = &cfg, .flows_jsonl = o.flows_jsonl,
+    struct tw_outputs_params op = {.cfg = &cfg, .redis = redis, .flows_jsonl = o.flows_jsonl,
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL};
     tw_sinks_init(&sinks, cfg.sensor);
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: %s\n", err);
         tw_pipeline_close(pipeline);
+        tw_redis_target_close(redis);
         return 1;
     }
     FILE *report = tw_outputs_use_stdout(&sinks) ? stderr : stdout;
@@ -402,6 +462,7 @@ int main(int argc, char **argv)
     if (started_dpdk < 0) {
         tw_sinks_close(&sinks);
         tw_pipeline_close(pipeline);
+        tw_redis_target_close(redis);
         return 1;
     }
     rc = 1;
@@ -465,6 +526,7 @@ int main(int argc, char **argv)
 out:
     tw_policy_hook_close(policy);
     tw_sinks_close(&sinks);
+    tw_redis_target_close(redis); /* after the writers that borrow it */
     tw_pipeline_close(pipeline);
     rte_eal_cleanup();
     return rc;

@@ -50,6 +50,8 @@ static void stats(void *ctx, FILE *out)
     fprintf(out, "  redis spool          spooled %" PRIu64 ", in spool file %" PRIu64
                  ", gaps %" PRIu64 ", refused %" PRIu64 ", recovered %" PRIu64 "\n",
             st.spooled, st.spool_pending + st.persisted, st.gaps, st.refused, st.recovered);
+    /* keys Redis itself threw away (maxmemory-policy): records the store cannot vouch for */
+    fprintf(out, "  redis server         redis_evicted_keys %" PRIu64 "\n", st.redis_evicted_keys);
 }
 
 static void live(void *ctx, FILE *out)
@@ -57,8 +59,13 @@ static void live(void *ctx, FILE *out)
     struct tw_store_stats st;
 
     tw_store_get_stats(ctx, &st);
-    fprintf(out, " redis %s written %" PRIu64 " pending %" PRIu64 " dropped %" PRIu64,
-            st.connected ? "up" : "DOWN", st.written, st.pending, st.dropped_full);
+    const char *refusal = tw_store_refusal(ctx);
+    if (refusal != NULL) /* a configuration problem, not an outage: say what Redis said */
+        fprintf(out, " redis refused: %.100s;", refusal);
+    else
+        fprintf(out, " redis %s", st.connected ? "up" : "DOWN");
+    fprintf(out, " written %" PRIu64 " pending %" PRIu64 " dropped %" PRIu64, st.written,
+            st.pending, st.dropped_full);
 }
 
 static int notes(void *ctx, int at_end, FILE *err)
