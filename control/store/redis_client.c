@@ -17,6 +17,8 @@ struct tw_rclient {
     size_t len, cap;
     unsigned timeout_ms;
     int failed;
+    int got_reply;        /* a reply came on this connection */
+    int tls_refused;      /* TLS: closed before the first reply (a client certificate refused) */
     char err[256];
 };
 
@@ -24,6 +26,23 @@ static int io_error(struct tw_rclient *c, const char *why)
 {
     if (!c->failed)
         snprintf(c->err, sizeof(c->err), "%s", why);
+    c->failed = 1;
+    return REDIS_ERR;
+}
+
+/* The connection failed. */
+static int net_error(struct tw_rclient *c, const char *why)
+{
+    /* A TLS 1.3 server checks our certificate after the handshake: refusing it, it sends an
+     * alert and closes, and the alert is often lost to the reset. A TLS connection closed
+     * before its first reply is taken for that: a configuration error, not an outage. */
+    if (!c->failed && c->t->url.is_tls && !c->got_reply && !tw_conn_tls_failed(c->conn)) {
+        c->tls_refused = 1;
+        snprintf(c->err, sizeof(c->err), "TLS: the server closed the connection before "
+                 "answering (%.100s): does it want a client certificate (redis.tls_cert)?", why);
+    } else if (!c->failed) {
+        snprintf(c->err, sizeof(c->err), "%s", why);
+    }
     c->failed = 1;
     return REDIS_ERR;
 }
@@ -82,11 +101,11 @@ static int flush(struct tw_rclient *c)
         if (w < 0 && errno == EAGAIN) {
             int r = tw_conn_io_wait(c->conn, 1, c->timeout_ms);
             if (r == 0)
-                return io_error(c, "Redis takes no more bytes (timed out)");
+                return net_error(c, "Redis takes no more bytes (timed out)");
             if (r > 0)
                 continue;
         }
-        return io_error(c, tw_conn_error(c->conn));
+        return net_error(c, tw_conn_error(c->conn));
     }
     explicit_bzero(c->out, c->len);
     c->len = 0;
@@ -105,6 +124,7 @@ int tw_rclient_get_reply(struct tw_rclient *c, redisReply **r)
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK)
             return io_error(c, c->reader->errstr[0] ? c->reader->errstr : "protocol error");
         if (reply != NULL) {
+            c->got_reply = 1;
             *r = reply;
             return REDIS_OK;
         }
@@ -115,9 +135,9 @@ int tw_rclient_get_reply(struct tw_rclient *c, redisReply **r)
             continue;
         }
         if (n == 0)
-            return io_error(c, "connection closed by the server");
+            return net_error(c, "connection closed by the server");
         if (errno != EAGAIN)
-            return io_error(c, tw_conn_error(c->conn));
+            return net_error(c, tw_conn_error(c->conn));
         int w = tw_conn_io_wait(c->conn, 0, c->timeout_ms);
         if (w == 0) {
             io_error(c, "");
@@ -157,7 +177,7 @@ const char *tw_rclient_url(const struct tw_rclient *c)
 
 int tw_rclient_tls_failed(const struct tw_rclient *c)
 {
-    return c->conn != NULL && tw_conn_tls_failed(c->conn);
+    return c->tls_refused || (c->conn != NULL && tw_conn_tls_failed(c->conn));
 }
 
 /* AUTH [user] password, sent through the format below (never a printf of the secret). */

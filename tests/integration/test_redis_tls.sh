@@ -149,6 +149,7 @@ chmod 0640 "$tmp/client.key"
 run cert eth.pcap "rediss://localhost:$port"
 refused cert "redis.tls_key .*too open" "$rc"
 
+for f in wrongca mismatch nocert cert; do echo "  $f: $(cat "$tmp/$f.err")"; done
 if [ $failures -gt 0 ]; then
     echo "test_redis_tls: $failures failure(s)"
     exit 1
