@@ -17,7 +17,11 @@ void tw_redis_url_redact(const char *url, char *out, size_t len)
     if (len == 0)
         return;
     if (p == NULL || p[3] == '/' || (at = strrchr(p + 3, '@')) == NULL) {
-        snprintf(out, len, "%s", url != NULL ? url : "");
+        /* unix:// not followed by a path is a user part without its '@': hide it all */
+        if (p != NULL && p[3] != '/' && p[3] != '\0' && strncmp(url, "unix://", 7) == 0)
+            snprintf(out, len, "unix://***");
+        else
+            snprintf(out, len, "%s", url != NULL ? url : "");
         return;
     }
     user = p + 3;
@@ -90,7 +94,7 @@ static int parse_userinfo(const char *url, const char *s, const char *at, struct
     return 0;
 }
 
-int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, size_t errlen)
+static int parse_url(const char *url, struct tw_redis_url *out, char *err, size_t errlen)
 {
     const char *hp, *colon, *end, *at;
     char *num_end;
@@ -171,6 +175,15 @@ int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, siz
     }
     out->port = (int)port;
     return 0;
+}
+
+int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, size_t errlen)
+{
+    if (parse_url(url, out, err, errlen) == 0)
+        return 0;
+    explicit_bzero(out->password, sizeof(out->password)); /* a refused URL keeps no secret */
+    out->has_password = 0;
+    return -1;
 }
 
 int tw_secret_file_read(const char *what, const char *path, char *buf, size_t len, char *err,
