@@ -16,6 +16,7 @@ PKGS=(
     redis-server redis-tools
     nftables iproute2
     python3-scapy
+    libssl-dev openssl
     wireshark-common
     clang libclang-rt-14-dev
 )

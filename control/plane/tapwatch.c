@@ -429,7 +429,7 @@ int main(int argc, char **argv)
             tw_redis_target_close(redis);
             return 2;
         }
-        if (chk.note[0])
+        if (chk.note[0] && chk.reachable) /* (not answering: the live line says DOWN) */
             tw_log(TW_LOG_WARNING, "%s", chk.note);
     }
 
