@@ -459,7 +459,7 @@ struct tw_conn *tw_conn_open_wait(const struct tw_redis_target *t, unsigned time
     }
     if (r == 1)
         return c;
-    snprintf(err, errlen, "cannot connect to %s: %s", t->url.text, why);
+    snprintf(err, errlen, "redis: cannot connect to %s: %s", t->url.text, why);
     tw_conn_close(c);
     return NULL;
 }
