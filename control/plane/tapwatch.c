@@ -401,6 +401,8 @@ int main(int argc, char **argv)
         }
         explicit_bzero(cfg.redis.url, sizeof(cfg.redis.url));
         snprintf(cfg.redis.url, sizeof(cfg.redis.url), "%s", tw_redis_target_url(redis));
+        if (o.redis)
+            tw_redis_url_mask((char *)o.redis); /* argv: what ps shows */
     }
     if (o.check_config) {
         tw_redis_target_close(redis);

@@ -289,6 +289,7 @@ int main(int argc, char **argv)
         return tq_usage_error("no Redis named: use --redis URL");
     if ((target = tw_redis_target_open(cl.redis_url, &cl.redis, err, sizeof(err))) == NULL)
         return tq_usage_error("%s", err);
+    tw_redis_url_mask((char *)cl.redis_url); /* argv or the environment: what ps shows */
     /* a peer closing a TLS connection must be an error return, not our death */
     signal(SIGPIPE, SIG_IGN);
     c = tw_rclient_open(target, CONNECT_TIMEOUT_MS, &why, err, sizeof(err));

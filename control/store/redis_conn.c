@@ -34,6 +34,17 @@ void tw_redis_url_redact(const char *url, char *out, size_t len)
         snprintf(out, len, "%.*s:***%s", (int)(colon - url), url, at);
 }
 
+void tw_redis_url_mask(char *url)
+{
+    char *p = url != NULL ? strstr(url, "://") : NULL, *at, *colon;
+
+    if (p == NULL || p[3] == '/' || (at = strrchr(p + 3, '@')) == NULL)
+        return;
+    colon = memchr(p + 3, ':', (size_t)(at - p - 3));
+    for (char *c = colon != NULL ? colon + 1 : p + 3; c < at; c++)
+        *c = '*';
+}
+
 static int bad_url(char *err, size_t errlen, const char *url, const char *why)
 {
     char shown[TW_REDIS_URL_LEN];

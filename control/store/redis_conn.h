@@ -45,6 +45,10 @@ int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, siz
  * cut to len. */
 void tw_redis_url_redact(const char *url, char *out, size_t len);
 
+/* Overwrites, in place, the password of url's user part with '*' (same length): for the
+ * copy of a URL in argv, which ps shows for as long as the program runs. */
+void tw_redis_url_mask(char *url);
+
 /* The settings besides the URL (redis.* keys; NULL or "" = not set). */
 struct tw_redis_options {
     const char *user;          /* redis.user: an ACL user, when the URL names none */

@@ -75,7 +75,9 @@ static int notes(void *ctx, int at_end, FILE *err)
 
     tw_store_get_stats(ctx, &st);
     const char *why = st.connected ? "Redis failed" : "cannot connect";
-    if (at_end && strncmp(url, "unix://", 7) == 0 && access(url + 7, F_OK) != 0)
+    const char *path = strncmp(url, "unix://", 7) == 0 ? strstr(url, "@/") : NULL;
+    path = path != NULL ? path + 1 : url + 7; /* after the user part, if any */
+    if (at_end && strncmp(url, "unix://", 7) == 0 && access(path, F_OK) != 0)
         why = strerror(errno); /* the socket is gone: say so */
     return tw_sink_carry_notes(&(struct tw_sink_carry){.url = url,
                                                        .path = tw_store_spool_path(ctx),

@@ -114,6 +114,19 @@ static void test_hostile_urls(void **state)
     assert_int_equal(tw_redis_parse_url(longurl, &u, err, sizeof(err)), -1);
 }
 
+static void test_mask(void **state)
+{
+    char a[] = "redis://u:" SECRET "@h:1", b[] = "unix://:pw@/r.sock", c[] = "unix:///r.sock";
+    (void)state;
+
+    tw_redis_url_mask(a);
+    tw_redis_url_mask(b);
+    tw_redis_url_mask(c);
+    assert_string_equal(a, "redis://u:***********@h:1");
+    assert_string_equal(b, "unix://:**@/r.sock");
+    assert_string_equal(c, "unix:///r.sock");
+}
+
 static void write_file(const char *path, const char *text, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -244,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_urls),
         cmocka_unit_test(test_hostile_urls),
+        cmocka_unit_test(test_mask),
         cmocka_unit_test(test_target_and_password_file),
         cmocka_unit_test(test_error_classes),
         cmocka_unit_test(test_acl_pattern),
