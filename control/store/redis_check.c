@@ -120,7 +120,7 @@ int tw_redis_check_start(const struct tw_redis_target *t, const char *sensor,
             out->can_lose = -1;
             snprintf(out->note, sizeof(out->note),
                      "redis %s: could not check whether Redis can lose what it acknowledged "
-                     "(CONFIG GET: %s; INFO: %s)", url, why, info_why[0] ? info_why : "no answer");
+                     "(CONFIG GET: %.120s; INFO: %.120s)", url, why, info_why[0] ? info_why : "no answer");
             tw_rclient_close(c);
             return 0;
         }

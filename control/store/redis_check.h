@@ -20,7 +20,7 @@
 struct tw_redis_check {
     int reachable; /* 0: it did not answer (why in note); the writers keep trying */
     int can_lose;  /* 1: evicts keys or keeps nothing on disk; -1: could not tell; 0: safe */
-    char note[512]; /* one line when can_lose != 0 or !reachable ("" otherwise) */
+    char note[1024]; /* one line when can_lose != 0 or !reachable ("" otherwise) */
 };
 
 /* Connects to t as sensor, checks what is above. Returns 0 (the findings in out), or -1 with
