@@ -421,6 +421,8 @@ int main(int argc, char **argv)
      * now; Redis not answering is an outage the writers wait through */
     if (redis) {
         struct tw_redis_check chk;
+        /* OpenSSL writes with write(): a server that hung up must be an error, not SIGPIPE */
+        signal(SIGPIPE, SIG_IGN);
         if (tw_redis_check_start(redis, cfg.sensor, 2000, &chk, err, sizeof(err)) != 0) {
             tw_log(TW_LOG_ERR, "%s", err);
             tw_redis_target_close(redis);
