@@ -124,6 +124,13 @@ int tw_rclient_get_reply(struct tw_rclient *c, redisReply **r)
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK)
             return io_error(c, c->reader->errstr[0] ? c->reader->errstr : "protocol error");
         if (reply != NULL) {
+            redisReply *rr = reply;
+            /* an error or status is printed as is by callers: no control bytes reach a
+             * terminal from a hostile server */
+            if (rr->type == REDIS_REPLY_ERROR || rr->type == REDIS_REPLY_STATUS)
+                for (size_t i = 0; i < rr->len; i++)
+                    if ((unsigned char)rr->str[i] < 0x20 || rr->str[i] == 0x7f)
+                        rr->str[i] = '?';
             c->got_reply = 1;
             *r = reply;
             return REDIS_OK;
