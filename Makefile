@@ -6,6 +6,8 @@ CC ?= cc
 PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib libmicrohttpd
 # IPFIX export (control/store/ipfix_enc.c) encodes with libfixbuf (brings glib); tapwatch only
 IPFIX_PKGS := libfixbuf
+# OpenSSL's libssl: the Redis TLS transport (control/store/redis_transport.c)
+PKGS += openssl
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member
@@ -64,6 +66,8 @@ query_SRCS := $(filter-out control/query/query.c,$(wildcard control/query/*.c))
 ARCHIVES := plane policy store query record dp
 # what tapwatch-query may link besides the record contract: the Redis read side only
 QUERY_REDIS_SRCS := control/store/redis_conn.c
+# the transport (TCP, unix, TLS) and the blocking command client over it
+QUERY_REDIS_SRCS += control/store/redis_transport.c control/store/redis_client.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 objs = $(1:%.c=$(BUILD)/%.o)
@@ -163,6 +167,8 @@ fuzz_record_json_LIBS := -ljson-c -lndpi -lm
 fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c control/record/alert.c \
 	control/record/keys.c control/record/record_json.c dataplane/flow_record.c
 fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm
+# the parse target also runs what reads a parsed packet's bytes again (dedup, TCP sequences)
+fuzz_parse_SRCS += dataplane/dedup.c dataplane/tcp_seen.c
 FUZZ_TARGETS := parse pcap config timeparse record_json policy
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 

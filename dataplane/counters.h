@@ -42,7 +42,12 @@
     X(FLOWS_END_SHUTDOWN, "flows_end_shutdown", 0)                                        \
     X(FLOW_UPDATES, "flow_updates", 0)                                                    \
     X(EVENTS_RING_WAIT, "events_ring_wait", 0)         /* worker waited for the ring */  \
-    X(EVENTS_RING_DROPPED, "events_ring_dropped", 0)   /* live: event lost, ring full */
+    X(EVENTS_RING_DROPPED, "events_ring_dropped", 0)   /* live: event lost, ring full */ \
+    X(DROP_DUPLICATE, "drop_duplicate", 1)             /* SPAN copy within dedup_window */ \
+    X(TCP_GAP_BYTES, "tcp_gap_bytes", 0)               /* acknowledged, never seen (tcp_seen.h) */ \
+    X(TCP_ACKED_BYTES, "tcp_acked_bytes", 0)           /* acknowledged: gap's denominator */ \
+    X(TCP_FLOWS_ONE_WAY, "tcp_flows_one_way", 0)       /* ended, one direction seen, acking */ \
+    X(TCP_FLOWS_ENDED, "tcp_flows_ended", 0)
 
 enum tw_counter {
 #define TW_X(sym, name, drop) TW_C_##sym,

@@ -15,10 +15,12 @@
 #ifndef TW_FLOW_TABLE_H
 #define TW_FLOW_TABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "parse.h"
+#include "tcp_seen.h"
 
 #define TW_FLOW_NONE UINT32_MAX
 
@@ -37,8 +39,10 @@ enum tw_flow_state { TW_FLOW_FREE = 0, TW_FLOW_ACTIVE = 1, TW_FLOW_CLOSING = 2 }
 
 #define TW_FLOW_SERVER_NAME_LEN 80
 
-/* One tracked flow: 4 cache lines. The nDPI state lives apart (classify.c) and only while
- * detection runs; after that a flow costs sizeof(struct tw_flow). */
+/* One tracked flow: 5 cache lines. The nDPI state lives apart (classify.c) and only while
+ * detection runs; after that a flow costs sizeof(struct tw_flow). A packet touches the first
+ * three lines (key, times, counters, the nDPI pointer and the TCP sequence state); the names
+ * and hashes nDPI finds, written once, sit in the last two. */
 struct tw_flow {
     struct tw_flow_key key;
     uint32_t hash_next;      /* next entry in the bucket chain */
@@ -66,10 +70,13 @@ struct tw_flow {
     uint8_t guessed;
     uint8_t has_ja3;
     uint8_t pad[5];
+    struct tw_tcp_seen tcp;  /* sequence state per direction: upstream loss (tcp_seen.h) */
     uint8_t ja3c[16];        /* JA3 client hash, binary */
     char server_name[TW_FLOW_SERVER_NAME_LEN];
 } __attribute__((aligned(64)));
-_Static_assert(sizeof(struct tw_flow) <= 256, "tracked flow must stay within 256 bytes");
+_Static_assert(sizeof(struct tw_flow) <= 320, "tracked flow must stay within 320 bytes");
+_Static_assert(offsetof(struct tw_flow, tcp) + sizeof(struct tw_tcp_seen) <= 192,
+               "the TCP state shares the lines every packet touches");
 
 struct tw_flow_table;
 

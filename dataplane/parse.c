@@ -326,6 +326,7 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
 
         pkt->ip_proto = proto;
         pkt->l3 = ip;
+        pkt->l4_off = (uint16_t)l4off; /* at most 40 + 16 extension headers of 2 KiB */
         pkt->l3_len = cap > 0xffff ? 0xffff : (uint16_t)cap;
         const uint8_t *l4 = ip + l4off;
         uint32_t l4cap = cap > l4off ? cap - l4off : 0;

@@ -58,6 +58,7 @@ struct tw_packet {
     uint8_t pad;
     uint8_t src[16];
     uint8_t dst[16];
+    uint16_t l4_off;      /* L4 header offset from l3 (may lie beyond l3_len when cut) */
 };
 
 /* Decodes one frame. caplen is the captured length, wirelen the length on the wire.

@@ -50,6 +50,12 @@ int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_p
         errno = e;
         return -1;
     }
+    if (p->dedup_us && !(w->dedup = tw_dedup_create(p->dedup_us))) {
+        int e = errno;
+        tw_worker_fini(w);
+        errno = e;
+        return -1;
+    }
     return 0;
 }
 
@@ -57,8 +63,10 @@ void tw_worker_fini(struct tw_worker *w)
 {
     tw_classifier_free(w->dpi);
     tw_flow_table_free(w->flows);
+    tw_dedup_free(w->dedup);
     w->dpi = NULL;
     w->flows = NULL;
+    w->dedup = NULL;
 }
 
 static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_flow_record *r,
@@ -148,6 +156,13 @@ static void end_flow(struct tw_worker *w, struct tw_flow *f, enum tw_end_reason 
         note_detection(w, f);
     }
     w->counters.v[end_counter[why]]++;
+    if (f->key.ip_proto == 6) {
+        /* one way, yet that side acknowledged something: the other side's packets were lost
+         * (or the mirror carries one direction only); a SYN nobody answered is not counted */
+        uint8_t acks = (f->c2s_tcp_flags | f->s2c_tcp_flags) & TW_TCP_ACK;
+        w->counters.v[TW_C_TCP_FLOWS_ENDED]++;
+        w->counters.v[TW_C_TCP_FLOWS_ONE_WAY] += acks && (!f->c2s_packets || !f->s2c_packets);
+    }
     emit(w, f, TW_EVENT_END, why);
     tw_flow_table_remove(w->flows, f);
 }
@@ -173,6 +188,10 @@ static inline int ingest(struct tw_worker *w, const uint8_t *frame, uint32_t cap
     rc = tw_parse(frame, caplen, wire_len, linktype, pkt);
     if (unlikely(rc != TW_C_PARSED)) {
         w->counters.v[rc]++;
+        return 0;
+    }
+    if (w->dedup && tw_dedup_seen(w->dedup, pkt, *ts_us)) {
+        w->counters.v[TW_C_DROP_DUPLICATE]++;
         return 0;
     }
     return 1;
@@ -252,6 +271,15 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
     }
 
     f->last_us = ts_us;
+    if (pkt->ip_proto == 6) {
+        struct tw_tcp_gap g = {0, 0};
+        unsigned s2c = from_a != f->client_is_a;
+        uint64_t mine = s2c ? f->s2c_packets : f->c2s_packets;
+        uint64_t peer = s2c ? f->c2s_packets : f->s2c_packets;
+        tw_tcp_seen_packet(&f->tcp, s2c, mine == 0, peer != 0, pkt, &g);
+        w->counters.v[TW_C_TCP_GAP_BYTES] += g.gap_bytes;
+        w->counters.v[TW_C_TCP_ACKED_BYTES] += g.acked_bytes;
+    }
     if (from_a == f->client_is_a) {
         f->c2s_packets++;
         f->c2s_bytes += wire_len;

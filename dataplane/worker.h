@@ -11,6 +11,7 @@
 
 #include "classify.h"
 #include "counters.h"
+#include "dedup.h"
 #include "flow_record.h"
 #include "flow_table.h"
 
@@ -41,6 +42,7 @@ struct tw_worker_params {
     int lossless;               /* 1: wait for room in the event ring (file input) */
     uint32_t burst;
     uint32_t idle_sleep_us;     /* longest nap when there is nothing to read, 0 = spin */
+    uint64_t dedup_us;          /* dedup_window: 0 = off (dedup.h) */
 };
 
 struct tw_worker {
@@ -49,6 +51,7 @@ struct tw_worker {
     struct tw_worker_params p;
     struct tw_flow_table *flows;
     struct tw_classifier *dpi;
+    struct tw_dedup *dedup;            /* NULL: duplicate suppression off */
     struct rte_ring *events;           /* struct tw_flow_record by value, SP/SC */
     struct tw_source *source;          /* what run() reads */
     uint16_t queue;

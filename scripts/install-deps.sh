@@ -17,6 +17,7 @@ PKGS=(
     nftables iproute2
     libxdp-dev libbpf-dev tcpreplay
     python3-scapy
+    libssl-dev openssl
     wireshark-common
     clang libclang-rt-14-dev
     libfixbuf-dev nfdump tshark

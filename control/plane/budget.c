@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "dataplane/classify.h"
+#include "dataplane/dedup.h"
 #include "dataplane/flow_record.h"
 #include "dataplane/flow_table.h"
 #include "control/store/store.h"
@@ -25,6 +26,8 @@ void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
     b->base = BASE_BYTES;
     b->ndpi_modules = w * NDPI_MODULE_BYTES;
     b->flow_tables = w * ((uint64_t)cfg->flow_table.capacity * sizeof(struct tw_flow) + buckets * 4);
+    if (cfg->dedup_window_us) /* one duplicate table per worker */
+        b->flow_tables += w * TW_DEDUP_BYTES;
     b->dpi_states = w * (uint64_t)cfg->flow_table.capacity * tw_classify_state_size();
     b->packet_pools = (uint64_t)cfg->mbufs * MBUF_BYTES + BIG_POOL_BYTES;
     b->event_rings = w * (uint64_t)cfg->ring_size * sizeof(struct tw_flow_record);

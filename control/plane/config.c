@@ -61,12 +61,25 @@ static bool is_sensor_name(uint64_t n, const char *text)
                              "0123456789_.-")] == '\0';
 }
 
-/* hiredis 0.14 speaks TCP and unix sockets, without TLS. */
+/* The scheme only: the rest is parsed (and its password kept) by control/store/redis_conn.c. */
 static bool is_redis_url(uint64_t n, const char *text)
 {
     (void)n;
-    return text[0] == '\0' || (strncmp(text, "unix://", 7) == 0 && text[7] == '/') ||
-           (strncmp(text, "redis://", 8) == 0 && text[8] != '\0');
+    return text[0] == '\0' || (strncmp(text, "unix://", 7) == 0 && text[7] != '\0') ||
+           (strncmp(text, "redis://", 8) == 0 && text[8] != '\0') ||
+           (strncmp(text, "rediss://", 9) == 0 && text[9] != '\0');
+}
+
+/* An error message must not show a password given in a URL: what is between "://" and the
+ * last '@' becomes "***". */
+static void redact_url(char *text, size_t len)
+{
+    char *p = strstr(text, "://"), *at, rest[TW_PATH_LEN + 8];
+
+    if (p != NULL && p[3] != '/' && (at = strrchr(p + 3, '@')) != NULL) {
+        snprintf(rest, sizeof(rest), "%s", at);
+        snprintf(p + 3, len - (size_t)(p + 3 - text), "***%s", rest);
+    }
 }
 
 /* "" (no export), HOST:PORT or [IPV6]:PORT with a port from 1 to 65535. */
@@ -189,7 +202,7 @@ static const struct key_row rows[] = {
     {"flow_table.active_timeout", KEY_DURATION, U32(flow_table.active_timeout_s), 0,  7 * DAY_S,       "5m",       NULL,            NULL},
     {"flow_table.tcp_close_timeout", KEY_DURATION, U32(flow_table.tcp_close_timeout_s), 0, HOUR_S,     "10s",      NULL,            NULL},
     {"flow_table.evict_when_full", KEY_BOOL,    BOOLF(flow_table.evict_when_full), 0,  1,               "true",     NULL,            NULL},
-    {"redis.url",                 KEY_STRING,   FIELD(redis.url),             0,      TW_PATH_LEN - 1, "",         is_redis_url,    "\"\", unix:///path or redis://host:port"},
+    {"redis.url",                 KEY_STRING,   FIELD(redis.url),             0,      TW_PATH_LEN - 1, "",         is_redis_url,    "\"\", unix:///path, redis://host:port or rediss://host:port"},
     {"redis.hot_window",          KEY_DURATION, U32(redis.hot_window_s),      HOUR_S, 365 * DAY_S,     "7d",       NULL,            NULL},
     {"redis.retention",           KEY_DURATION, U32(redis.retention_s),       DAY_S,  3650 * DAY_S,    "180d",     NULL,            NULL},
     {"redis.batch",               KEY_UINT,     U32(redis.batch),             1,      65536,           "512",      NULL,            NULL, 1},
@@ -213,6 +226,14 @@ static const struct key_row rows[] = {
     {"log_level",                 KEY_STRING,   FIELD(log_level),             1,      15,              "info",     is_log_level,    "error, warning, notice, info or debug", 1},
     {"alerts_syslog.target",      KEY_STRING,   FIELD(alerts_syslog.target),  0,      TW_PATH_LEN - 1, "",         is_syslog_target, "\"\", udp://HOST:PORT or unix:///path"},
     {"alerts_syslog.facility",    KEY_STRING,   FIELD(alerts_syslog.facility), 1,     15,              "local0",   is_syslog_facility, "a syslog facility: kern, user, daemon, auth, local0 .. local7, ..."},
+    {"dedup_window",              KEY_US,       U32(dedup_window_us),         0,      1000000,         "0",        NULL,            NULL},
+    {"redis.user",                KEY_STRING,   FIELD(redis.user),            0,      127,             "",         NULL,            NULL},
+    {"redis.password_file",       KEY_STRING,   FIELD(redis.password_file),   0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
+    {"redis.tls_ca",              KEY_STRING,   FIELD(redis.tls_ca),          0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
+    {"redis.tls_cert",            KEY_STRING,   FIELD(redis.tls_cert),        0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
+    {"redis.tls_key",             KEY_STRING,   FIELD(redis.tls_key),         0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
+    {"redis.tls_verify_host",     KEY_BOOL,     BOOLF(redis.tls_verify_host), 0,      1,               "true",     NULL,            NULL},
+    {"redis.require_safe",        KEY_BOOL,     BOOLF(redis.require_safe),    0,      1,               "false",    NULL,            NULL},
 };
 #pragma GCC diagnostic pop
 
@@ -386,6 +407,12 @@ static int apply(struct tw_config *cfg, const struct key_row *r, const char *tex
     if (text == NULL)
         text = "";
     one_line(text, true, got, sizeof(got));
+    if (r->check == is_redis_url) {
+        char shown[TW_PATH_LEN];
+        snprintf(shown, sizeof(shown), "%s", text);
+        redact_url(shown, sizeof(shown));
+        one_line(shown, true, got, sizeof(got));
+    }
 
     switch (r->type) {
     case KEY_STRING: {
@@ -518,6 +545,8 @@ static int check_row(const struct tw_config *cfg, const struct key_row *r, char 
     if (ok)
         return 0;
     format_row(cfg, r, text, sizeof(text));
+    if (r->check == is_redis_url)
+        redact_url(text, sizeof(text));
     one_line(text, true, got, sizeof(got));
     return value_error(r, r->type == KEY_STRING ? got : text, err, errlen);
 }

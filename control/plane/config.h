@@ -29,6 +29,7 @@ struct tw_config {
                                       spin, default 1 ms */
     bool wait_for_interface;       /* wait_for_interface: a removed --iface interface is waited
                                       for instead of ending the run, default false */
+    uint32_t dedup_window_us;      /* dedup_window: drop a packet's SPAN copy seen within it, 0 = off */
     struct {
         uint32_t capacity;             /* flow_table.capacity: flows per worker, default 262144 */
         uint32_t idle_timeout_s;       /* flow_table.idle_timeout: default 120 s */
@@ -37,7 +38,7 @@ struct tw_config {
         bool evict_when_full;          /* flow_table.evict_when_full: end the oldest flow for a new one, default true */
     } flow_table;
     struct {
-        char url[TW_PATH_LEN];     /* redis.url: unix:///path or redis://host:port, "" = no store */
+        char url[TW_PATH_LEN];     /* redis.url: unix:///path, redis://host:port or rediss://, "" = no store */
         uint32_t hot_window_s;     /* redis.hot_window: flow records kept, default 7 d */
         uint32_t retention_s;      /* redis.retention: summaries and alerts kept, default 180 d */
         uint32_t batch;            /* redis.batch: records per pipelined batch, default 512 */
@@ -49,6 +50,14 @@ struct tw_config {
         uint32_t drain_ms;         /* redis.drain_timeout: at the end of a run, how long each Redis
                                       writer may wait for Redis before what is left goes to its
                                       file for the next start, default 10 s */
+        char user[128];            /* redis.user: ACL user, "" = the URL's or none */
+        char password_file[TW_PATH_LEN]; /* redis.password_file: owner-only file, "" = none */
+        char tls_ca[TW_PATH_LEN];  /* redis.tls_ca: CA certificates for rediss://, "" = system's */
+        char tls_cert[TW_PATH_LEN]; /* redis.tls_cert: client certificate, "" = none */
+        char tls_key[TW_PATH_LEN]; /* redis.tls_key: its key (owner-only), "" = none */
+        bool tls_verify_host;      /* redis.tls_verify_host: certificate must name the host, default true */
+        bool require_safe;         /* redis.require_safe: refuse a Redis that can lose what it
+                                      acknowledged (evicts, or no persistence), default false */
     } redis;
     struct {
         char collector[TW_PATH_LEN]; /* ipfix.collector: HOST:PORT ([IPV6]:PORT), "" = no export */

@@ -59,6 +59,22 @@ static uint64_t drops(struct tw_control *c)
     return d;
 }
 
+/* " upstream-loss 0.3%": TCP bytes acknowledged and never seen over those acknowledged since
+ * the last line (tcp_seen.h), "-" when nothing was acknowledged. */
+static void upstream_loss(struct tw_control *c, FILE *out)
+{
+    uint64_t gap = tw_control_counter(c, TW_C_TCP_GAP_BYTES);
+    uint64_t acked = tw_control_counter(c, TW_C_TCP_ACKED_BYTES);
+    uint64_t dg = gap - c->last_stats_gap, da = acked - c->last_stats_acked;
+
+    if (da)
+        fprintf(out, " upstream-loss %.1f%%", 100.0 * (double)dg / (double)da);
+    else
+        fprintf(out, " upstream-loss -");
+    c->last_stats_gap = gap;
+    c->last_stats_acked = acked;
+}
+
 static void live_stats(struct tw_control *c, uint64_t now)
 {
     uint64_t packets = tw_control_counter(c, TW_C_RECEIVED);
@@ -88,6 +104,7 @@ static void live_stats(struct tw_control *c, uint64_t now)
             ss.rx_nombuf);
     if (tw_link_watch_live(&c->link)[0])
         fprintf(out, " %s", tw_link_watch_live(&c->link));
+    upstream_loss(c, out);
     if (c->sinks)
         tw_sinks_live(c->sinks, out);
     if (fclose(out) == 0)
@@ -249,6 +266,14 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
             ", lost %" PRIu64 "\n",
             c->events[TW_EVENT_CLASSIFIED], c->events[TW_EVENT_UPDATE], c->events[TW_EVENT_END],
             tw_control_counter(c, TW_C_EVENTS_RING_DROPPED));
+    uint64_t gap = tw_control_counter(c, TW_C_TCP_GAP_BYTES);
+    uint64_t acked = tw_control_counter(c, TW_C_TCP_ACKED_BYTES);
+    uint64_t one_way = tw_control_counter(c, TW_C_TCP_FLOWS_ONE_WAY);
+    uint64_t tcp_ended = tw_control_counter(c, TW_C_TCP_FLOWS_ENDED);
+    fprintf(out, "  upstream loss        %.2f%% of acknowledged TCP bytes never seen (%" PRIu64
+            " of %" PRIu64 "), TCP flows seen one way %" PRIu64 " of %" PRIu64 " (%.1f%%)\n",
+            acked ? 100.0 * (double)gap / (double)acked : 0.0, gap, acked, one_way, tcp_ended,
+            tcp_ended ? 100.0 * (double)one_way / (double)tcp_ended : 0.0);
     if (c->sinks)
         tw_sinks_stats(c->sinks, out, TW_TAKES_FLOWS);
     /* the flow-record store is the output that takes the counters */

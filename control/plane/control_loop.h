@@ -33,6 +33,8 @@ struct tw_control {
                                   * drain (which waits on Redis) */
     uint64_t last_stats_ns;
     uint64_t last_stats_packets;
+    uint64_t last_stats_gap;     /* tcp_gap_bytes and tcp_acked_bytes at the last line */
+    uint64_t last_stats_acked;
     uint64_t last_counters_ns;
     uint64_t events[4];          /* by enum tw_event_kind */
     uint64_t memory_budget;      /* bytes the configuration may use (budget.h), 0 = unknown */

@@ -18,10 +18,12 @@ static int open_alerts_jsonl(struct tw_sink *s, const struct tw_outputs_params *
 }
 
 /* What both Redis writers take from the [redis] section. */
-static struct tw_writer_params writer_params(const struct tw_config *c)
+static struct tw_writer_params writer_params(const struct tw_outputs_params *p)
 {
+    const struct tw_config *c = p->cfg;
+
     return (struct tw_writer_params){
-        .url = c->redis.url, .sensor = c->sensor, .retention_s = c->redis.retention_s,
+        .url = c->redis.url, .target = p->redis, .sensor = c->sensor, .retention_s = c->redis.retention_s,
         .batch = c->redis.batch, .flush_ms = c->redis.flush_ms, .run_dir = c->run_dir,
     };
 }
@@ -31,7 +33,7 @@ static int open_redis_flows(struct tw_sink *s, const struct tw_outputs_params *p
 {
     const struct tw_config *c = p->cfg;
     struct tw_store_params sp = {
-        .w = writer_params(c), .hot_window_s = c->redis.hot_window_s,
+        .w = writer_params(p), .hot_window_s = c->redis.hot_window_s,
         .buffer_records = c->redis.buffer_records, .spool_records = c->redis.spool_file_records,
     };
     return tw_sink_redis_flows_open(s, &sp, err, errlen);
@@ -42,7 +44,7 @@ static int open_redis_alerts(struct tw_sink *s, const struct tw_outputs_params *
 {
     const struct tw_config *c = p->cfg;
     struct tw_alert_store_params ap = {
-        .w = writer_params(c), .guard_ttl_s = c->redis.hot_window_s,
+        .w = writer_params(p), .guard_ttl_s = c->redis.hot_window_s,
         .buffer_items = c->redis.alert_buffer,
     };
     return tw_sink_redis_alerts_open(s, &ap, err, errlen);

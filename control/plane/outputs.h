@@ -14,10 +14,12 @@
 #include <stddef.h>
 
 #include "control/plane/config.h"
+#include "control/store/redis_conn.h"
 #include "control/store/sink.h"
 
 struct tw_outputs_params {
     const struct tw_config *cfg;
+    const struct tw_redis_target *redis; /* redis.url with credentials and TLS (NULL: none) */
     const char *flows_jsonl;  /* --flows-jsonl FILE ("-" = stdout), NULL = off */
     const char *alerts_jsonl; /* --alerts-jsonl FILE, NULL = off (needs a policy) */
     int policy;               /* a policy is loaded: alerts and summaries go to Redis too */

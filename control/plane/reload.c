@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "control/plane/log.h"
+#include "control/store/redis_conn.h"
 
 /* How each key that can change while running is applied; a row flagged reload in config.c
  * without an entry here would be refused (the unit test keeps the two lists equal). */
@@ -54,6 +55,12 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
         return -1;
     if (r->options != NULL)
         r->options(&next, r->options_ctx);
+    /* the URL in force has its password cut out (redis_conn.h): compare like with like, and
+     * keep no secret here */
+    char shown[sizeof(next.redis.url)];
+    tw_redis_url_redact(next.redis.url, shown, sizeof(shown));
+    explicit_bzero(next.redis.url, sizeof(next.redis.url));
+    snprintf(next.redis.url, sizeof(next.redis.url), "%s", shown);
     if (tw_config_validate(&next, err, errlen) != 0)
         return -1;
 

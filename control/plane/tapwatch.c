@@ -29,6 +29,9 @@
 #include "control/plane/metrics_telemetry.h"
 #include "control/plane/reload.h"
 #include "control/store/run_dir.h"
+#include "control/store/redis_acl.h"
+#include "control/store/redis_check.h"
+#include "control/store/redis_conn.h"
 
 #define TW_VERSION "0.1.0"
 
@@ -145,6 +148,7 @@ struct options {
     const char *log;       /* --log: stderr, syslog, journal (else the config's log:) */
     const char *log_level; /* --log-level (else the config's log_level:) */
     const char *run_dir;   /* --run-dir (else the config's run_dir:) */
+    const char *print_acl; /* --print-acl SENSOR */
     int eal_argc;   /* EAL arguments after "--" */
     char **eal_argv;
 };
@@ -170,7 +174,9 @@ static void usage(FILE *out)
             "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml;\n"
             "                       installed as /etc/tapwatch/tapwatch.yaml\n"
             "  --check-config       check the configuration and policy, print the memory budget, exit\n"
-            "  --redis URL          store records in Redis: unix:///path or redis://host:port\n"
+            "  --redis URL          store records in Redis: unix:///path, redis://host:port or\n"
+            "                       rediss://host:port (TLS); [user:password@] before the host\n"
+            "                       (better: redis.user and redis.password_file)\n"
             "  --sensor NAME        sensor name (Redis key namespace)\n"
             "  --flows-jsonl FILE   also write each finished flow as a JSON line (- = stdout)\n"
             "  --policy FILE        monitoring rules (YAML), see config/policy.yaml; SIGHUP reloads\n"
@@ -180,6 +186,7 @@ static void usage(FILE *out)
             "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
             "  --loop N             replay the capture N times, each pass later in time\n"
             "  --stats-interval S   seconds between live stats lines (0 = off)\n"
+            "  --print-acl SENSOR   print the Redis ACL users for SENSOR (aclfile text) and exit\n"
             "  --quiet              no live stats line\n"
             "  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
             "  --metrics-linger S   after a replay, serve the final metrics S more seconds\n"
@@ -253,7 +260,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
            O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
-           O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY, O_LOG, O_LOG_LEVEL, O_RUN_DIR };
+           O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY, O_LOG, O_LOG_LEVEL, O_RUN_DIR,
+           O_PRINT_ACL };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -269,7 +277,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"metrics-linger", required_argument, 0, O_LINGER},
         {"telemetry", no_argument, 0, O_TELEMETRY},
         {"log", required_argument, 0, O_LOG}, {"log-level", required_argument, 0, O_LOG_LEVEL},
-        {"run-dir", required_argument, 0, O_RUN_DIR}, {0, 0, 0, 0},
+        {"run-dir", required_argument, 0, O_RUN_DIR},
+        {"print-acl", required_argument, 0, O_PRINT_ACL}, {0, 0, 0, 0},
     };
     int c;
 
@@ -329,6 +338,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_LOG: o->log = optarg; break;
         case O_LOG_LEVEL: o->log_level = optarg; break;
         case O_RUN_DIR: o->run_dir = optarg; break;
+        case O_PRINT_ACL: o->print_acl = optarg; break;
         case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
         case O_HELP: usage(stdout); return 1;
         case ':':
@@ -412,6 +422,7 @@ static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
             .evict_when_full = cfg->flow_table.evict_when_full,
             .burst = cfg->burst,
             .idle_sleep_us = cfg->idle_sleep_us,
+            .dedup_us = cfg->dedup_window_us,
         },
         .mbufs = cfg->mbufs,
         .ring_size = cfg->ring_size,
@@ -569,6 +580,16 @@ int main(int argc, char **argv)
      * than end the process as SIGHUP does by default */
     signal(SIGHUP, on_hup);
     tw_config_defaults(&cfg);
+    if (o.print_acl) { /* the sensor name is checked as the configuration checks it */
+        char acl[4096];
+        if (tw_config_set(&cfg, "sensor", o.print_acl, err, sizeof(err)) != 0 ||
+            tw_redis_acl_text(acl, sizeof(acl), cfg.sensor) < 0) {
+            fprintf(stderr, "tapwatch: --print-acl: %s\n", err);
+            return 2;
+        }
+        fputs(acl, stdout);
+        return 0;
+    }
     /* the command line's log target first, so that the configuration's errors reach it */
     if (set_overrides(&cfg, &o, err, sizeof(err)) != 0) {
         fprintf(stderr, "tapwatch: %s\n", err); /* a usage error, as parse_options's */
@@ -634,7 +655,27 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* Redis's URL, credentials and TLS files, loaded once (the secret lives in the target
+     * only: the configuration's copy of the URL keeps the password cut out) */
+    struct tw_redis_target *redis = NULL;
+    if (cfg.redis.url[0]) {
+        struct tw_redis_options ro = {
+            .user = cfg.redis.user, .password_file = cfg.redis.password_file,
+            .tls_ca = cfg.redis.tls_ca, .tls_cert = cfg.redis.tls_cert,
+            .tls_key = cfg.redis.tls_key, .tls_verify_host = cfg.redis.tls_verify_host,
+        };
+        if (!(redis = tw_redis_target_open(cfg.redis.url, &ro, err, sizeof(err)))) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            explicit_bzero(cfg.redis.url, sizeof(cfg.redis.url));
+            return 2;
+        }
+        explicit_bzero(cfg.redis.url, sizeof(cfg.redis.url));
+        snprintf(cfg.redis.url, sizeof(cfg.redis.url), "%s", tw_redis_target_url(redis));
+        if (o.redis)
+            tw_redis_url_mask((char *)o.redis); /* argv: what ps shows */
+    }
     if (o.check_config) {
+        tw_redis_target_close(redis);
         printf("tapwatch: configuration OK%s%s\n", o.config ? ": " : " (defaults)",
                o.config ? o.config : "");
         print_budget(&cfg);
@@ -643,7 +684,27 @@ int main(int argc, char **argv)
     if (!o.input_kind) {
         tw_log(TW_LOG_ERR, "name exactly one input: --pcap FILE, --iface NAME or --port N "
                            "(see --help)");
+        tw_redis_target_close(redis);
         return 2;
+    }
+    /* Redis refusing us (AUTH, ACL, a replica, a certificate) is a configuration error, said
+     * now; Redis not answering is an outage the writers wait through */
+    if (redis) {
+        struct tw_redis_check chk;
+        /* OpenSSL writes with write(): a server that hung up must be an error, not SIGPIPE */
+        signal(SIGPIPE, SIG_IGN);
+        if (tw_redis_check_start(redis, cfg.sensor, 2000, &chk, err, sizeof(err)) != 0) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            tw_redis_target_close(redis);
+            return 2;
+        }
+        if (chk.note[0] && chk.reachable && cfg.redis.require_safe) {
+            tw_log(TW_LOG_ERR, "%s; redis.require_safe is true: not starting", chk.note);
+            tw_redis_target_close(redis);
+            return 2;
+        }
+        if (chk.note[0] && chk.reachable) /* (not answering: the live line says DOWN) */
+            tw_log(TW_LOG_WARNING, "%s", chk.note);
     }
 
     /* the input is chosen here, once (dataplane/sources.c lists the kinds) */
@@ -682,18 +743,20 @@ int main(int argc, char **argv)
     struct tw_pipeline *pipeline = open_pipeline(input, &o, &cfg);
     if (!pipeline) {
         tw_metrics_http_stop(http);
+        tw_redis_target_close(redis);
         return 1;
     }
 
     /* the outputs (outputs.h): a file that cannot be made fails before DPDK starts */
     struct tw_sinks sinks;
-    struct tw_outputs_params op = {.cfg = &cfg, .flows_jsonl = o.flows_jsonl,
+    struct tw_outputs_params op = {.cfg = &cfg, .redis = redis, .flows_jsonl = o.flows_jsonl,
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL};
     tw_sinks_init(&sinks, cfg.sensor);
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
         tw_log(TW_LOG_ERR, "%s", err);
         tw_pipeline_close(pipeline);
         tw_metrics_http_stop(http);
+        tw_redis_target_close(redis);
         return 1;
     }
     FILE *report = tw_outputs_use_stdout(&sinks) ? stderr : stdout;
@@ -703,6 +766,7 @@ int main(int argc, char **argv)
         tw_sinks_close(&sinks);
         tw_pipeline_close(pipeline);
         tw_metrics_http_stop(http);
+        tw_redis_target_close(redis);
         return 1;
     }
     rc = 1;
@@ -788,6 +852,7 @@ out:
     tw_metrics_http_stop(http);
     tw_policy_hook_close(policy);
     tw_sinks_close(&sinks);
+    tw_redis_target_close(redis); /* after the writers that borrow it */
     tw_pipeline_close(pipeline);
     rte_eal_cleanup();
     if (!o.telemetry) /* DPDK's telemetry thread may still read it: left to the exit */

@@ -151,12 +151,12 @@ static void alert_entry(struct alert_out *w, const redisReply *e)
 }
 
 /* The whole stream, newest first, in pages, until --limit alerts matched. */
-static void alerts_scan(redisContext *c, const char *key, struct alert_out *w)
+static void alerts_scan(struct tw_rclient *c, const char *key, struct alert_out *w)
 {
     char end[64] = "+";
 
     while (w->found < w->o->limit && !w->failed) {
-        redisReply *r = redisCommand(c, "XREVRANGE %s %s - COUNT %d", key, end, TQ_PAGE);
+        redisReply *r = tw_rclient_command(c, "XREVRANGE %s %s - COUNT %d", key, end, TQ_PAGE);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
             tq_reply_failed(c, r, "XREVRANGE");
             w->failed = 1;
@@ -194,7 +194,7 @@ static int stream_id_newest_first(const void *pa, const void *pb)
  * stream order, as alerts_scan would, so the answer is the same, without reading the stream
  * outside the range. Returns 0, 1 when the sensor has no time index (written before it
  * existed: scan instead), or -1 (failed, said). */
-static int alerts_by_time(redisContext *c, const char *key, struct alert_out *w)
+static int alerts_by_time(struct tw_rclient *c, const char *key, struct alert_out *w)
 {
     const struct tq_opts *o = w->o;
     char hkey[TW_KEY_LEN], tkey[TW_KEY_LEN], lo[24] = "-inf", hi[24] = "+inf", hlo[24] = "-inf",
@@ -205,7 +205,7 @@ static int alerts_by_time(redisContext *c, const char *key, struct alert_out *w)
     int rc = -1;
 
     tw_key_alerts_hours(hkey, sizeof(hkey), o->sensor);
-    if ((r = redisCommand(c, "EXISTS %s", hkey)) == NULL || r->type != REDIS_REPLY_INTEGER)
+    if ((r = tw_rclient_command(c, "EXISTS %s", hkey)) == NULL || r->type != REDIS_REPLY_INTEGER)
         return tq_reply_failed(c, r, "EXISTS");
     int exists = r->integer != 0;
     freeReplyObject(r);
@@ -219,7 +219,7 @@ static int alerts_by_time(redisContext *c, const char *key, struct alert_out *w)
         snprintf(hi, sizeof(hi), "%" PRIu64, o->until_us);
         snprintf(hhi, sizeof(hhi), "%" PRIu64, o->until_us / TW_US_PER_HOUR);
     }
-    hours = redisCommand(c, "ZRANGEBYSCORE %s %s %s", hkey, hlo, hhi);
+    hours = tw_rclient_command(c, "ZRANGEBYSCORE %s %s %s", hkey, hlo, hhi);
     if (hours == NULL || hours->type != REDIS_REPLY_ARRAY) {
         tq_reply_failed(c, hours, "ZRANGEBYSCORE");
         return -1;
@@ -231,14 +231,14 @@ static int alerts_by_time(redisContext *c, const char *key, struct alert_out *w)
             tq_parse_uint(hours->element[i]->str, 0, UINT64_MAX, &h) < 0 ||
             tw_key_alerts_time(tkey, sizeof(tkey), o->sensor, h) < 0)
             continue;
-        if (redisAppendCommand(c, "ZRANGEBYSCORE %s %s %s", tkey, lo, hi) != REDIS_OK) {
+        if (tw_rclient_append(c, "ZRANGEBYSCORE %s %s %s", tkey, lo, hi) != REDIS_OK) {
             fprintf(stderr, PROG ": out of memory\n");
             goto out;
         }
         nh++;
     }
     for (size_t i = 0; i < nh; i++) {
-        if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        if (tw_rclient_get_reply(c, &r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY) {
             tq_reply_failed(c, r, "ZRANGEBYSCORE");
             goto out; /* the connection is not reused after a failure */
         }
@@ -275,13 +275,13 @@ static int alerts_by_time(redisContext *c, const char *key, struct alert_out *w)
         size_t end = start + TQ_PAGE < nids ? start + TQ_PAGE : nids;
         for (size_t i = start; i < end; i++) {
             snprintf(id, sizeof(id), "%" PRIu64 "-%" PRIu64, ids[i].ms, ids[i].seq);
-            if (redisAppendCommand(c, "XRANGE %s %s %s", key, id, id) != REDIS_OK) {
+            if (tw_rclient_append(c, "XRANGE %s %s %s", key, id, id) != REDIS_OK) {
                 fprintf(stderr, PROG ": out of memory\n");
                 goto out;
             }
         }
         for (size_t i = start; i < end; i++) {
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL ||
+            if (tw_rclient_get_reply(c, &r) != REDIS_OK || r == NULL ||
                 r->type != REDIS_REPLY_ARRAY) {
                 tq_reply_failed(c, r, "XRANGE");
                 goto out;
@@ -299,7 +299,7 @@ out:
     return rc;
 }
 
-static int run(redisContext *c, const struct tq_opts *o)
+static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     char key[TW_KEY_LEN];
     struct alert_out w = {.o = o};

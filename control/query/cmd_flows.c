@@ -288,7 +288,7 @@ static int idset_add(struct idset *s, uint64_t id)
 /* ---- the walk ---- */
 
 struct walk {
-    redisContext *c;
+    struct tw_rclient *c;
     const struct tq_opts *o;
     struct idset seen;
     struct tw_flow_record *rows; /* table: printed at the end */
@@ -404,7 +404,7 @@ static int plan_ip(struct walk *w, uint64_t hour, struct plan *p)
     tw_key_nets(key, sizeof(key), o->sensor, hour);
     snprintf(min, sizeof(min), "[%c:%s", f.ip_v4 ? '4' : '6', lo_t);
     snprintf(max, sizeof(max), "[%c:%s", f.ip_v4 ? '4' : '6', hi_t);
-    r = redisCommand(w->c, "ZRANGEBYLEX %s %s %s", key, min, max);
+    r = tw_rclient_command(w->c, "ZRANGEBYLEX %s %s %s", key, min, max);
     if (r == NULL || r->type != REDIS_REPLY_ARRAY)
         return redis_failed(w, r, "ZRANGEBYLEX");
     for (size_t i = 0; i < r->elements; i++)
@@ -422,10 +422,10 @@ static int plan_size(struct walk *w, struct plan *p)
 {
     p->bytes = 0;
     for (size_t i = 0; i < p->n; i++)
-        redisAppendCommand(w->c, "STRLEN %s", p->keys[i]);
+        tw_rclient_append(w->c, "STRLEN %s", p->keys[i]);
     for (size_t i = 0; i < p->n; i++) {
         redisReply *r = NULL;
-        if (redisGetReply(w->c, (void **)&r) != REDIS_OK || r == NULL ||
+        if (tw_rclient_get_reply(w->c, &r) != REDIS_OK || r == NULL ||
             r->type != REDIS_REPLY_INTEGER)
             return redis_failed(w, r, "STRLEN");
         p->bytes += (uint64_t)r->integer;
@@ -473,7 +473,7 @@ static int read_plan(struct walk *w, const struct plan *p, uint64_t hour, uint64
         for (long long off = 0;; off += CHUNK) {
             /* a chunk is a whole number of entries, so none is cut in two */
             long long end = off + (long long)(CHUNK / esize * esize) - 1;
-            redisReply *r = redisCommand(w->c, "GETRANGE %s %lld %lld", p->keys[k], off, end);
+            redisReply *r = tw_rclient_command(w->c, "GETRANGE %s %lld %lld", p->keys[k], off, end);
             if (r == NULL || r->type != REDIS_REPLY_STRING)
                 return redis_failed(w, r, "GETRANGE");
             size_t len = r->len;
@@ -511,12 +511,12 @@ static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
     for (size_t i = 0; i < n; i++) {
         tw_key_record(key, sizeof(key), w->o->sensor, cands[i].rec_hour, cands[i].flow_id);
         snprintf(id, sizeof(id), "%016" PRIx64, cands[i].flow_id);
-        redisAppendCommand(w->c, "HGET %s %s", key, id);
+        tw_rclient_append(w->c, "HGET %s %s", key, id);
     }
     for (size_t i = 0; i < n; i++) {
         redisReply *e = NULL;
         struct tw_flow_record r;
-        if (redisGetReply(w->c, (void **)&e) != REDIS_OK || e == NULL)
+        if (tw_rclient_get_reply(w->c, &e) != REDIS_OK || e == NULL)
             return redis_failed(w, e, "HGET");
         if (rc == 0 && w->found < w->o->limit && e->type == REDIS_REPLY_STRING &&
             tw_record_from_json(e->str, &r, NULL, 0) == 0 &&
@@ -604,7 +604,7 @@ out:
     return rc;
 }
 
-static int run(redisContext *c, const struct tq_opts *o)
+static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     struct walk w = {.c = c, .o = o};
     char hours_key[TW_KEY_LEN], max[24], min[24];
@@ -619,7 +619,7 @@ static int run(redisContext *c, const struct tq_opts *o)
         snprintf(min, sizeof(min), "%" PRIu64, o->since_us / TW_US_PER_HOUR);
     else
         snprintf(min, sizeof(min), "-inf");
-    hours = redisCommand(c, "ZREVRANGEBYSCORE %s %s %s", hours_key, max, min);
+    hours = tw_rclient_command(c, "ZREVRANGEBYSCORE %s %s %s", hours_key, max, min);
     if (hours == NULL || hours->type != REDIS_REPLY_ARRAY)
         return redis_failed(&w, hours, "ZREVRANGEBYSCORE") < 0 ? EXIT_REDIS : 0;
 

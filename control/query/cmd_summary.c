@@ -30,10 +30,10 @@ struct bucket_sum {
     size_t napps;
 };
 
-static int read_top(redisContext *c, const char *key, char names[][TW_APP_LEN > 48 ? TW_APP_LEN : 48],
+static int read_top(struct tw_rclient *c, const char *key, char names[][TW_APP_LEN > 48 ? TW_APP_LEN : 48],
                     size_t namelen, uint64_t *scores, size_t *n)
 {
-    redisReply *r = redisCommand(c, "ZREVRANGE %s 0 %d WITHSCORES", key, TOP_N - 1);
+    redisReply *r = tw_rclient_command(c, "ZREVRANGE %s 0 %d WITHSCORES", key, TOP_N - 1);
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY)
         return tq_reply_failed(c, r, "ZREVRANGE");
@@ -49,7 +49,7 @@ static int read_top(redisContext *c, const char *key, char names[][TW_APP_LEN > 
     return 0;
 }
 
-static int read_bucket(redisContext *c, const struct tq_opts *o, uint64_t b, struct bucket_sum *s)
+static int read_bucket(struct tw_rclient *c, const struct tq_opts *o, uint64_t b, struct bucket_sum *s)
 {
     char key[TW_KEY_LEN], names[TOP_N][TW_APP_LEN > 48 ? TW_APP_LEN : 48];
     redisReply *r;
@@ -57,7 +57,7 @@ static int read_bucket(redisContext *c, const struct tq_opts *o, uint64_t b, str
     memset(s, 0, sizeof(*s));
     s->bucket = b;
     tw_key_summary(key, sizeof(key), o->sensor, o->equipment, s_by, b, NULL);
-    r = redisCommand(c, "HGETALL %s", key);
+    r = tw_rclient_command(c, "HGETALL %s", key);
     if (r == NULL || r->type != REDIS_REPLY_ARRAY)
         return tq_reply_failed(c, r, "HGETALL");
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
@@ -171,7 +171,7 @@ static void print_summary_json(const struct tq_opts *o, const struct bucket_sum 
     json_object_put(j);
 }
 
-static int run(redisContext *c, const struct tq_opts *o)
+static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     static const char *const keys[] = {"equipment", "by", "bucket", "flows", "bytes_out", "bytes_in",
                                  "packets_out", "packets_in", "top_peers", "top_apps", "alerts"};
@@ -189,7 +189,7 @@ static int run(redisContext *c, const struct tq_opts *o)
         snprintf(max, sizeof(max), "+inf");
     if (!o->has_since)
         snprintf(min, sizeof(min), "-inf");
-    bk = redisCommand(c, "ZRANGEBYSCORE %s %s %s", key, min, max);
+    bk = tw_rclient_command(c, "ZRANGEBYSCORE %s %s %s", key, min, max);
     if (bk == NULL || bk->type != REDIS_REPLY_ARRAY)
         return tq_reply_failed(c, bk, "ZRANGEBYSCORE") < 0 ? EXIT_REDIS : 0;
     if (o->format == TQ_CSV)

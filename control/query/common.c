@@ -44,10 +44,21 @@ int tq_valid_name(const char *s)
     return 1;
 }
 
-int tq_reply_failed(redisContext *c, redisReply *r, const char *what)
+static int refused;
+
+int tq_refused(void)
 {
+    return refused;
+}
+
+int tq_reply_failed(struct tw_rclient *c, redisReply *r, const char *what)
+{
+    const char *e = tw_rclient_error(c);
+
     if (r == NULL)
-        fprintf(stderr, PROG ": redis: %s: %s\n", what, c->errstr[0] ? c->errstr : "no reply");
+        fprintf(stderr, PROG ": redis %s: %s: %s\n", tw_rclient_url(c), what, e[0] ? e : "no reply");
+    else if (r->type == REDIS_REPLY_ERROR && (refused = tw_redis_config_error(r->str)))
+        fprintf(stderr, PROG ": redis %s refused %s: %s\n", tw_rclient_url(c), what, r->str);
     else if (r->type == REDIS_REPLY_ERROR)
         fprintf(stderr, PROG ": redis: %s: %s\n", what, r->str);
     else

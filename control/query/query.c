@@ -10,12 +10,15 @@
  *
  * Exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line.
  */
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dataplane/clock.h"
 #include "control/query/query.h"
 #include "control/query/timeparse.h"
 #include "control/store/redis_conn.h"
+#include "control/store/redis_client.h"
 
 #define MAX_LIMIT 10000000ULL
 #define CONNECT_TIMEOUT_MS 3000
@@ -33,6 +36,7 @@ static const struct tq_subcommand *const subcommands[] = {SUBCOMMANDS(ROW)};
 struct cmdline {
     struct tq_opts o;
     const char *redis_url;
+    struct tw_redis_options redis; /* credentials and TLS: files, never a secret on argv */
     const char *subcommand; /* the word given, NULL if none */
     int help;
     unsigned given;    /* TQ_OPT_* seen */
@@ -43,7 +47,14 @@ static void usage(FILE *f)
 {
     fputs("usage: " PROG " [--redis URL] [--sensor NAME] SUBCOMMAND [options]\n"
           "\n"
-          "  --redis URL      unix:///path/redis.sock or redis://host:port (default: $TAPWATCH_REDIS)\n"
+          "  --redis URL      unix:///path/redis.sock, redis://[user@]host:port or\n"
+          "                   rediss://[user@]host:port (TLS) (default: $TAPWATCH_REDIS)\n"
+          "  --redis-password-file FILE  the Redis user's password, first line of FILE, which\n"
+          "                   only its owner may read (default: $TAPWATCH_REDIS_PASSWORD_FILE)\n"
+          "  --redis-user NAME           the Redis ACL user (or user@ in the URL)\n"
+          "  --redis-tls-ca FILE         CA certificates for rediss:// (default: $TAPWATCH_REDIS_TLS_CA,\n"
+          "                   else the system's)\n"
+          "  --redis-tls-cert FILE, --redis-tls-key FILE   a client certificate and its key\n"
           "  --sensor NAME    sensor whose records to read (default: tapwatch)\n"
           "  --help           this text\n"
           "\n"
@@ -121,6 +132,16 @@ static int shared_option(struct cmdline *cl, const char *name, unsigned bit, con
     case 0:
         if (strcmp(name, "redis") == 0)
             cl->redis_url = val;
+        else if (strcmp(name, "redis-password-file") == 0)
+            cl->redis.password_file = val;
+        else if (strcmp(name, "redis-user") == 0)
+            cl->redis.user = val;
+        else if (strcmp(name, "redis-tls-ca") == 0)
+            cl->redis.tls_ca = val;
+        else if (strcmp(name, "redis-tls-cert") == 0)
+            cl->redis.tls_cert = val;
+        else if (strcmp(name, "redis-tls-key") == 0)
+            cl->redis.tls_key = val;
         else
             o->sensor = val;
         break;
@@ -158,7 +179,9 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     static const struct {
         const char *name;
         unsigned bit; /* 0 = global */
-    } shared[] = {{"redis", 0},          {"sensor", 0},          {"since", TQ_OPT_SINCE},
+    } shared[] = {{"redis", 0},          {"sensor", 0},          {"redis-password-file", 0},
+                  {"redis-user", 0},     {"redis-tls-ca", 0},    {"redis-tls-cert", 0},
+                  {"redis-tls-key", 0},          {"since", TQ_OPT_SINCE},
                   {"until", TQ_OPT_UNTIL}, {"limit", TQ_OPT_LIMIT}, {"format", TQ_OPT_FORMAT},
                   {"equipment", TQ_OPT_EQUIPMENT}};
     const struct tq_subcommand *sub = find_subcommand(argc, argv);
@@ -172,6 +195,9 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     cl->redis_url = getenv("TAPWATCH_REDIS");
     if (cl->redis_url != NULL && cl->redis_url[0] == '\0')
         cl->redis_url = NULL;
+    cl->redis.password_file = getenv("TAPWATCH_REDIS_PASSWORD_FILE");
+    cl->redis.tls_ca = getenv("TAPWATCH_REDIS_TLS_CA");
+    cl->redis.tls_verify_host = 1;
     o->limit = TQ_DEFAULT_LIMIT;
     o->format = TQ_TABLE;
 
@@ -239,8 +265,9 @@ int main(int argc, char **argv)
 {
     struct cmdline cl = {0};
     const struct tq_subcommand *sub;
-    struct tw_redis_url url;
-    redisContext *c;
+    struct tw_redis_target *target;
+    enum tw_rclient_fail why;
+    struct tw_rclient *c;
     char err[512];
     int rc;
 
@@ -260,15 +287,19 @@ int main(int argc, char **argv)
         return rc;
     if (cl.redis_url == NULL)
         return tq_usage_error("no Redis named: use --redis URL");
-    if (tw_redis_parse_url(cl.redis_url, &url, err, sizeof(err)) < 0)
+    if ((target = tw_redis_target_open(cl.redis_url, &cl.redis, err, sizeof(err))) == NULL)
         return tq_usage_error("%s", err);
-
-    c = tw_redis_connect(&url, CONNECT_TIMEOUT_MS, err, sizeof(err));
+    tw_redis_url_mask((char *)cl.redis_url); /* argv or the environment: what ps shows */
+    /* a peer closing a TLS connection must be an error return, not our death */
+    signal(SIGPIPE, SIG_IGN);
+    c = tw_rclient_open(target, CONNECT_TIMEOUT_MS, &why, err, sizeof(err));
     if (c == NULL) {
         fprintf(stderr, PROG ": %s\n", err);
-        return EXIT_REDIS;
+        tw_redis_target_close(target);
+        return why == TW_RCLIENT_CONFIG ? EXIT_USAGE : EXIT_REDIS;
     }
     rc = sub->run(c, &cl.o);
-    redisFree(c);
-    return rc;
+    tw_rclient_close(c);
+    tw_redis_target_close(target);
+    return rc == EXIT_REDIS && tq_refused() ? EXIT_USAGE : rc;
 }

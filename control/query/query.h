@@ -25,10 +25,12 @@
 #include <hiredis/hiredis.h>
 
 #include "control/record/alert.h"
+#include "control/store/redis_client.h"
 
 #define PROG "tapwatch-query"
 
-/* Exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line. */
+/* Exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line or a Redis that
+ * refuses us (NOAUTH, WRONGPASS, NOPERM, a certificate): a configuration error. */
 #define EXIT_REDIS 1
 #define EXIT_USAGE 2
 
@@ -70,7 +72,7 @@ struct tq_subcommand {
      * EXIT_USAGE after one line on stderr. */
     int (*check)(const struct tq_opts *o);
     /* Answers on stdout. Returns the exit status (0, or EXIT_REDIS after saying why). */
-    int (*run)(redisContext *c, const struct tq_opts *o);
+    int (*run)(struct tw_rclient *c, const struct tq_opts *o);
 };
 
 /* ---- common.c ---- */
@@ -88,7 +90,10 @@ int tq_valid_name(const char *s);
 /* Says on stderr why a reply r to `what` is not what was asked (error reply, no reply: the
  * connection's error, wrong type) and frees r. Returns -1; the connection is not used
  * afterwards. */
-int tq_reply_failed(redisContext *c, redisReply *r, const char *what);
+int tq_reply_failed(struct tw_rclient *c, redisReply *r, const char *what);
+
+/* 1 once a reply said the configuration is wrong (NOPERM...): main then exits EXIT_USAGE. */
+int tq_refused(void);
 
 /* Makes room for item n of the growing array items (n used, *cap allocated, each size bytes;
  * the first allocation holds `first`). Returns the array, moved or not, or NULL after saying

@@ -257,3 +257,39 @@ int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char
                                by == 'h' ? "hours" : "days"),
                       len);
 }
+
+/* Every key name above starts with this: the ACL pattern is made from the same text. */
+static int key_prefix(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:", sensor), len);
+}
+
+int tw_key_acl_pattern(char *buf, size_t len, const char *sensor)
+{
+    char prefix[TW_KEY_LEN];
+    size_t o = 0;
+
+    if (key_prefix(prefix, sizeof(prefix), sensor) < 0 || len < 3)
+        return -1;
+    buf[o++] = '~';
+    for (const char *p = prefix; *p; p++) {
+        if (strchr("*?[]\\", *p) != NULL) { /* Redis's glob specials, taken literally */
+            if (o + 1 >= len)
+                return -1;
+            buf[o++] = '\\';
+        }
+        if (o + 1 >= len)
+            return -1;
+        buf[o++] = *p;
+    }
+    if (o + 2 > len)
+        return -1;
+    buf[o++] = '*';
+    buf[o] = '\0';
+    return (int)o;
+}
+
+const char *tw_key_acl_read_all(void)
+{
+    return "%R~tw:*";
+}

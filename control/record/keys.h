@@ -142,4 +142,13 @@ int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipm
 int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
                            char by);
 
+/* ---- Redis ACL key patterns (config/redis-acl.conf.example, tapwatch --print-acl) ---- */
+
+/* The ACL key pattern that covers every key above of sensor, and no other sensor's: the
+ * prefix every key name starts with, glob characters escaped, then '*': "~tw:{s1}:*" (the
+ * closing brace keeps s10's keys out). Returns its length or -1 (buf too small). */
+int tw_key_acl_pattern(char *buf, size_t len, const char *sensor);
+/* Every sensor's keys, read-only (Redis 7 selector): "%R~tw:*". */
+const char *tw_key_acl_read_all(void);
+
 #endif

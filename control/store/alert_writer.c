@@ -184,7 +184,7 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
             return NULL;
         }
     }
-    if ((s->e = tw_engine_open(p->w.url, &engine_ops, s, err, errlen)) == NULL) {
+    if ((s->e = tw_engine_open(p->w.url, p->w.target, &engine_ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }

@@ -850,10 +850,11 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         return NULL;
     }
     static const struct tw_engine_ops ops = {on_hello, on_reply, on_done};
-    if ((s->e = tw_engine_open(p->w.url, &ops, s, err, errlen)) == NULL) {
+    if ((s->e = tw_engine_open(p->w.url, p->w.target, &ops, s, err, errlen)) == NULL) {
         free(s);
         return NULL;
     }
+    tw_engine_sample_evictions(s->e, 10000); /* one writer per sensor samples */
     s->jcap = p->buffer_records * TW_STORE_JSON_BYTES;
     if (s->jcap < TW_JSON_MAX) /* room for one record at least */
         s->jcap = TW_JSON_MAX;
@@ -913,6 +914,11 @@ void tw_store_tune(struct tw_store *s, uint32_t batch, uint32_t flush_ms)
 const char *tw_store_url(const struct tw_store *s)
 {
     return tw_engine_url(s->e);
+}
+
+const char *tw_store_refusal(const struct tw_store *s)
+{
+    return tw_engine_refusal(s->e);
 }
 
 const char *tw_store_spool_path(const struct tw_store *s)
@@ -1177,6 +1183,9 @@ void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out)
     if (s->st.persisted) /* left for the next start in the spool file, not lost */
         out->pending = 0;
     tw_engine_fold_stats(s->e, &out->connected, &out->reconnects, &out->errors);
+    struct tw_engine_stats es;
+    tw_engine_get_stats(s->e, &es);
+    out->redis_evicted_keys = es.evicted_keys;
 }
 
 void tw_store_close(struct tw_store *s)

@@ -1,22 +1,113 @@
-/* redis_conn.c - Redis URLs and connections (see redis_conn.h). */
+/* redis_conn.c - Redis URLs, credentials and the target they make (see redis_conn.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "control/store/redis_conn.h"
+#include "control/store/redis_transport.h"
+
+void tw_redis_url_redact(const char *url, char *out, size_t len)
+{
+    const char *p = url != NULL ? strstr(url, "://") : NULL, *user, *at, *colon;
+
+    if (len == 0)
+        return;
+    if (p == NULL || p[3] == '/' || (at = strrchr(p + 3, '@')) == NULL) {
+        /* unix:// not followed by a path is a user part without its '@': hide it all */
+        if (p != NULL && p[3] != '/' && p[3] != '\0' && strncmp(url, "unix://", 7) == 0)
+            snprintf(out, len, "unix://***");
+        else
+            snprintf(out, len, "%s", url != NULL ? url : "");
+        return;
+    }
+    user = p + 3;
+    colon = memchr(user, ':', (size_t)(at - user));
+    if (colon == NULL) /* "x@host": a user, or a password put where the user goes */
+        snprintf(out, len, "%.*s***%s", (int)(user - url), url, at);
+    else if (colon == user)
+        snprintf(out, len, "%.*s:***%s", (int)(user - url), url, at);
+    else
+        snprintf(out, len, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+void tw_redis_url_mask(char *url)
+{
+    char *p = url != NULL ? strstr(url, "://") : NULL, *at, *colon;
+
+    if (p == NULL || p[3] == '/' || (at = strrchr(p + 3, '@')) == NULL)
+        return;
+    colon = memchr(p + 3, ':', (size_t)(at - p - 3));
+    for (char *c = colon != NULL ? colon + 1 : p + 3; c < at; c++)
+        *c = '*';
+}
 
 static int bad_url(char *err, size_t errlen, const char *url, const char *why)
 {
+    char shown[TW_REDIS_URL_LEN];
+
+    tw_redis_url_redact(url, shown, sizeof(shown));
     if (err != NULL && errlen > 0)
-        snprintf(err, errlen, "redis: bad URL \"%.200s\": %s", url, why);
+        snprintf(err, errlen, "redis: bad URL \"%.200s\": %s", shown, why);
     return -1;
 }
 
-int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, size_t errlen)
+static int hexval(char c)
 {
-    const char *hp, *colon, *end;
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Copies s[0..n) into out, decoding %XX. Returns the length, or -1 (bad escape, NUL, too
+ * long; a user name also refuses control bytes and spaces). */
+static int decode(const char *s, size_t n, char *out, size_t len, int is_user)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+                return -1;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c == 0 || (is_user && (c <= ' ' || c == 0x7f)) || o + 1 >= len)
+            return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
+/* The user part "user:password", ":password" or "user" of [s, at). */
+static int parse_userinfo(const char *url, const char *s, const char *at, struct tw_redis_url *out,
+                          char *err, size_t errlen)
+{
+    const char *colon = memchr(s, ':', (size_t)(at - s));
+    const char *uend = colon != NULL ? colon : at;
+
+    if (decode(s, (size_t)(uend - s), out->user, sizeof(out->user), 1) < 0)
+        return bad_url(err, errlen, url, "bad user name (too long, or spaces or control bytes)");
+    if (colon != NULL) {
+        if (decode(colon + 1, (size_t)(at - colon - 1), out->password, sizeof(out->password), 0) <= 0) {
+            explicit_bzero(out->password, sizeof(out->password));
+            return bad_url(err, errlen, url, "bad password (empty, too long or a bad %-escape)");
+        }
+        out->has_password = 1;
+    }
+    if (out->user[0] == '\0' && !out->has_password)
+        return bad_url(err, errlen, url, "nothing before '@'");
+    return 0;
+}
+
+static int parse_url(const char *url, struct tw_redis_url *out, char *err, size_t errlen)
+{
+    const char *hp, *colon, *end, *at;
     char *num_end;
     size_t hostlen;
     long port = 6379;
@@ -26,29 +117,46 @@ int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, siz
         return bad_url(err, errlen, "", "empty");
     if (strlen(url) >= sizeof(out->text))
         return bad_url(err, errlen, url, "too long");
-    snprintf(out->text, sizeof(out->text), "%s", url);
+    tw_redis_url_redact(url, out->text, sizeof(out->text));
 
     if (strncmp(url, "unix://", 7) == 0) {
         const char *path = url + 7;
-        if (path[0] != '/')
-            return bad_url(err, errlen, url, "expected unix:///absolute/path");
+        if (path[0] != '/') { /* unix://user:password@/path */
+            if ((at = strchr(path, '@')) == NULL || at[1] != '/')
+                return bad_url(err, errlen, url, "expected unix:///absolute/path or "
+                                                 "unix://user:password@/absolute/path");
+            if (parse_userinfo(url, path, at, out, err, errlen) < 0)
+                return -1;
+            path = at + 1;
+        }
         if (strlen(path) >= sizeof(out->path))
             return bad_url(err, errlen, url, "socket path too long");
         out->is_unix = 1;
+        out->type = &tw_conn_unix;
         snprintf(out->path, sizeof(out->path), "%s", path);
         return 0;
     }
-    if (strncmp(url, "redis://", 8) != 0)
-        return bad_url(err, errlen, url, "expected unix:///path or redis://host:port");
-
-    hp = url + 8;
+    if (strncmp(url, "redis://", 8) == 0) {
+        hp = url + 8;
+        out->type = &tw_conn_tcp;
+    } else if (strncmp(url, "rediss://", 9) == 0) {
+        hp = url + 9;
+        out->is_tls = 1;
+        out->type = &tw_conn_tls;
+    } else {
+        return bad_url(err, errlen, url,
+                       "expected unix:///path, redis://host:port or rediss://host:port");
+    }
+    if ((at = strrchr(hp, '@')) != NULL) {
+        if (parse_userinfo(url, hp, at, out, err, errlen) < 0)
+            return -1;
+        hp = at + 1;
+    }
     end = hp + strcspn(hp, "/?#");
     if (*end == '/' && end[1] == '\0')
         ; /* a trailing slash is harmless */
     else if (*end != '\0')
-        return bad_url(err, errlen, url, "database numbers, users and options are not supported");
-    if (memchr(hp, '@', (size_t)(end - hp)) != NULL)
-        return bad_url(err, errlen, url, "database numbers, users and options are not supported");
+        return bad_url(err, errlen, url, "database numbers and options are not supported");
     if (*hp == '[') { /* [v6addr]:port */
         const char *rb = memchr(hp, ']', (size_t)(end - hp));
         if (rb == NULL)
@@ -66,6 +174,9 @@ int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, siz
         return bad_url(err, errlen, url, "no host");
     if (hostlen >= sizeof(out->host))
         return bad_url(err, errlen, url, "host too long");
+    for (size_t i = 0; i < hostlen; i++)
+        if ((unsigned char)hp[i] <= ' ' || hp[i] == 0x7f || hp[i] == '%')
+            return bad_url(err, errlen, url, "bad host name");
     memcpy(out->host, hp, hostlen);
     if (colon != NULL) {
         errno = 0;
@@ -77,41 +188,174 @@ int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, siz
     return 0;
 }
 
-redisContext *tw_redis_connect(const struct tw_redis_url *u, unsigned timeout_ms, char *err,
-                               size_t errlen)
+int tw_redis_parse_url(const char *url, struct tw_redis_url *out, char *err, size_t errlen)
 {
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    redisContext *c;
+    if (parse_url(url, out, err, errlen) == 0)
+        return 0;
+    explicit_bzero(out->password, sizeof(out->password)); /* a refused URL keeps no secret */
+    out->has_password = 0;
+    return -1;
+}
 
-    c = u->is_unix ? redisConnectUnixWithTimeout(u->path, tv)
-                   : redisConnectWithTimeout(u->host, u->port, tv);
-    if (c == NULL) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "redis: cannot connect to %s: out of memory", u->text);
+int tw_secret_file_read(const char *what, const char *path, char *buf, size_t len, char *err,
+                        size_t errlen)
+{
+    struct stat st;
+    ssize_t n;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "%s %s: %s", what, path,
+                 errno == ELOOP ? "is a symbolic link (name the file itself)" : strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s %s: not a regular file", what, path);
+        close(fd);
+        return -1;
+    }
+    /* sshkey_perm_ok: a secret others can read, or that another user can rewrite, is not one */
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "%s %s: owned by uid %u, not by the user this runs as (uid %u)",
+                 what, path, (unsigned)st.st_uid, (unsigned)geteuid());
+        close(fd);
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        snprintf(err, errlen, "%s %s: mode %04o is too open: it must be readable by its owner "
+                              "only (chmod 600)", what, path, (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return -1;
+    }
+    if (buf == NULL) { /* the owner and mode only (a TLS key, which OpenSSL reads) */
+        close(fd);
+        return 0;
+    }
+    while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    got = strcspn(buf, "\r\n"); /* the first line */
+    explicit_bzero(buf + got, len - got);
+    if (got == 0) {
+        snprintf(err, errlen, "%s %s: empty", what, path);
+        return -1;
+    }
+    if (got >= len - 1) { /* no line end in the whole buffer */
+        explicit_bzero(buf, len);
+        snprintf(err, errlen, "%s %s: longer than %zu bytes", what, path, len - 2);
+        return -1;
+    }
+    return (int)got;
+}
+
+static struct tw_redis_target *target_fail(struct tw_redis_target *t)
+{
+    tw_redis_target_close(t);
+    return NULL;
+}
+
+struct tw_redis_target *tw_redis_target_open(const char *url, const struct tw_redis_options *o,
+                                             char *err, size_t errlen)
+{
+    static const struct tw_redis_options none = {.tls_verify_host = 1};
+    struct tw_redis_target *t = calloc(1, sizeof(*t));
+
+    if (o == NULL)
+        o = &none;
+    if (t == NULL) {
+        snprintf(err, errlen, "redis: out of memory");
         return NULL;
     }
-    /* the command timeout keeps a hung server from hanging the caller */
-    if (c->err == 0 && redisSetTimeout(c, tv) != REDIS_OK && c->err == 0) {
-        c->err = REDIS_ERR_IO;
-        snprintf(c->errstr, sizeof(c->errstr), "cannot set a timeout");
+    if (tw_redis_parse_url(url, &t->url, err, errlen) < 0)
+        return target_fail(t);
+    /* the secret moves to its one place */
+    memcpy(t->password, t->url.password, sizeof(t->password));
+    t->password_len = t->url.has_password ? strlen(t->password) : 0;
+    explicit_bzero(t->url.password, sizeof(t->url.password));
+    snprintf(t->user, sizeof(t->user), "%s", t->url.user);
+    t->verify_host = o->tls_verify_host;
+
+    if (o->user != NULL && o->user[0] != '\0') {
+        if (t->user[0] != '\0' && strcmp(t->user, o->user) != 0) {
+            snprintf(err, errlen, "redis: %s names user \"%s\" and redis.user \"%s\": name one",
+                     t->url.text, t->user, o->user);
+            return target_fail(t);
+        }
+        if (strlen(o->user) >= sizeof(t->user) || strpbrk(o->user, " \t\r\n") != NULL) {
+            snprintf(err, errlen, "redis.user: expected a user name without spaces");
+            return target_fail(t);
+        }
+        snprintf(t->user, sizeof(t->user), "%s", o->user);
     }
-    if (c->err != 0) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "redis: cannot connect to %s: %s", u->text, c->errstr);
-        redisFree(c);
-        return NULL;
+    if (o->password_file != NULL && o->password_file[0] != '\0') {
+        int n;
+        if (t->password_len > 0) {
+            snprintf(err, errlen, "redis: %s has a password and redis.password_file names "
+                                  "another: give one", t->url.text);
+            return target_fail(t);
+        }
+        n = tw_secret_file_read("redis.password_file", o->password_file, t->password,
+                                sizeof(t->password), err, errlen);
+        if (n < 0)
+            return target_fail(t);
+        t->password_len = (size_t)n;
     }
-    return c;
+    if (t->user[0] != '\0' && t->password_len == 0) {
+        snprintf(err, errlen, "redis: user \"%s\" needs a password (redis.password_file, or "
+                              "user:password@ in the URL)", t->user);
+        return target_fail(t);
+    }
+    const char *tls_key = o->tls_ca && o->tls_ca[0] ? "redis.tls_ca"
+                        : o->tls_cert && o->tls_cert[0] ? "redis.tls_cert"
+                        : o->tls_key && o->tls_key[0] ? "redis.tls_key" : NULL;
+    if (!t->url.is_tls && tls_key != NULL) {
+        snprintf(err, errlen, "%s is set but %s is not a rediss:// URL (TLS)", tls_key,
+                 t->url.text);
+        return target_fail(t);
+    }
+    if (t->url.is_tls && (t->tls = tw_tls_context(o, err, errlen)) == NULL)
+        return target_fail(t);
+    return t;
+}
+
+const char *tw_redis_target_url(const struct tw_redis_target *t)
+{
+    return t->url.text;
+}
+
+void tw_redis_target_close(struct tw_redis_target *t)
+{
+    if (t == NULL)
+        return;
+    tw_tls_context_free(t->tls);
+    explicit_bzero(t, sizeof(*t));
+    free(t);
+}
+
+static int starts(const char *msg, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(msg, list[i], strlen(list[i])) == 0)
+            return 1;
+    return 0;
 }
 
 int tw_redis_transient_error(const char *msg)
 {
-    static const char *const again[] = {"OOM",        "MISCONF",    "LOADING",    "BUSY",
-                                        "READONLY",   "MASTERDOWN", "NOREPLICAS", "TRYAGAIN",
-                                        "CLUSTERDOWN", "NOAUTH",    "ERR max number of clients"};
+    /* NOAUTH and READONLY are not here: waiting does not fix a configuration */
+    static const char *const again[] = {"OOM",         "MISCONF",    "LOADING",    "BUSY",
+                                        "MASTERDOWN",  "NOREPLICAS", "TRYAGAIN",   "CLUSTERDOWN",
+                                        "ERR max number of clients"};
 
-    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++)
-        if (strncmp(msg, again[i], strlen(again[i])) == 0)
-            return 1;
-    return 0;
+    return starts(msg, again, sizeof(again) / sizeof(again[0]));
+}
+
+int tw_redis_config_error(const char *msg)
+{
+    static const char *const config[] = {"NOAUTH", "WRONGPASS", "NOPERM", "READONLY",
+                                         "ERR AUTH", "ERR Client sent AUTH"};
+
+    return msg != NULL && starts(msg, config, sizeof(config) / sizeof(config[0]));
 }

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "control/store/redis_conn.h"
+#include "control/store/redis_transport.h"
 
 #define CONNECT_TIMEOUT_MS 1000
 #define RECONNECT_EVERY_MS 1000
@@ -113,22 +114,30 @@ struct flight {
     size_t len;          /* its bytes in q */
     unsigned ncmds, got; /* replies expected, replies read */
     unsigned retry, refused, reload;
+    int internal;        /* the engine's own INFO sample, not a writer's batch */
 };
 
 enum conn_state { C_DOWN, C_CONNECTING, C_UP };
 
 struct tw_engine {
-    struct tw_redis_url url;
-    char url_text[256];     /* as given, for messages */
+    const struct tw_redis_target *t;
+    struct tw_redis_target *own_t; /* made from a bare URL when no target was given */
     struct tw_engine_ops ops;
     void *ctx;
-    redisContext *c;
+    struct tw_conn *c;
+    redisReader *reader;
     enum conn_state state;
     int down, tried;
     uint64_t last_connect_ms, last_io_ms;
     struct tw_buf hello;
     size_t hello_off;
     unsigned hello_replies; /* hello replies still to come */
+    unsigned own_replies;   /* of which the engine's own (AUTH) come first */
+    char refusal[160];      /* what Redis said when it refused us (NOPERM...), "" = none */
+    int refusal_in_hello;   /* it refused the hello (AUTH...): cleared by a good hello */
+    char why[160];          /* the last connection failure */
+    uint32_t sample_ms;     /* INFO stats every this often (0 = never) */
+    uint64_t last_sample_ms;
     int need_hello;         /* a RELOAD: send the hello again before the batches */
     struct tw_buf q;
     size_t base, sent, begin;
@@ -140,8 +149,9 @@ struct tw_engine {
     struct tw_engine_stats st;
 };
 
-struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *ops, void *ctx,
-                                 char *err, size_t errlen)
+struct tw_engine *tw_engine_open(const char *url, const struct tw_redis_target *target,
+                                 const struct tw_engine_ops *ops, void *ctx, char *err,
+                                 size_t errlen)
 {
     struct tw_engine *e = calloc(1, sizeof(*e));
 
@@ -150,11 +160,11 @@ struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *op
             snprintf(err, errlen, "redis: out of memory");
         return NULL;
     }
-    if (tw_redis_parse_url(url, &e->url, err, errlen) < 0) {
+    if (target == NULL && (e->own_t = tw_redis_target_open(url, NULL, err, errlen)) == NULL) {
         free(e);
         return NULL;
     }
-    snprintf(e->url_text, sizeof(e->url_text), "%s", url);
+    e->t = target != NULL ? target : e->own_t;
     e->ops = *ops;
     e->ctx = ctx;
     return e;
@@ -162,7 +172,33 @@ struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *op
 
 const char *tw_engine_url(const struct tw_engine *e)
 {
-    return e->url_text;
+    return tw_redis_target_url(e->t);
+}
+
+void tw_engine_sample_evictions(struct tw_engine *e, uint32_t every_ms)
+{
+    e->sample_ms = every_ms;
+}
+
+const char *tw_engine_refusal(const struct tw_engine *e)
+{
+    return e->refusal[0] ? e->refusal : NULL;
+}
+
+const char *tw_engine_last_error(const struct tw_engine *e)
+{
+    return e->why[0] ? e->why : NULL;
+}
+
+/* What Redis said refusing us, on one line, for the live line. */
+static void set_refusal(struct tw_engine *e, const char *msg, int in_hello)
+{
+    size_t i;
+
+    for (i = 0; msg[i] && i + 1 < sizeof(e->refusal); i++)
+        e->refusal[i] = (unsigned char)msg[i] < 0x20 ? ' ' : msg[i];
+    e->refusal[i] = '\0';
+    e->refusal_in_hello = in_hello;
 }
 
 /* Sends the hello before anything else; RELOAD comes here too. Returns 0 or -1. */
@@ -170,28 +206,47 @@ static int queue_hello(struct tw_engine *e)
 {
     int n;
 
+    if (e->hello.p != NULL)
+        explicit_bzero(e->hello.p, e->hello.cap);
     e->hello.len = e->hello_off = 0;
     e->hello.oom = 0;
     e->need_hello = 0;
+    e->own_replies = 0;
+    if (e->t->password_len > 0) { /* AUTH [user] password first, so every writer has it */
+        const char *argv[3] = {"AUTH"};
+        int argc = 1;
+        if (e->t->user[0])
+            argv[argc++] = e->t->user;
+        argv[argc++] = e->t->password;
+        tw_buf_command(&e->hello, argc, argv);
+        e->own_replies = 1;
+    }
     n = e->ops.hello != NULL ? e->ops.hello(e->ctx, &e->hello) : 0;
     if (n < 0 || e->hello.oom) {
+        explicit_bzero(e->hello.p, e->hello.cap);
         e->hello.len = 0;
         return -1;
     }
-    e->hello_replies = (unsigned)n;
+    e->hello_replies = e->own_replies + (unsigned)n;
     return 0;
 }
 
 static void drop_connection(struct tw_engine *e)
 {
-    if (e->c != NULL)
-        redisFree(e->c);
+    if (e->c != NULL && e->why[0] == '\0')
+        snprintf(e->why, sizeof(e->why), "%s", tw_conn_error(e->c));
+    tw_conn_close(e->c);
     e->c = NULL;
+    if (e->reader != NULL)
+        redisReaderFree(e->reader);
+    e->reader = NULL;
     e->state = C_DOWN;
     e->down = 1;
     e->st.errors++;
+    if (e->hello.p != NULL)
+        explicit_bzero(e->hello.p, e->hello.cap);
     e->hello.len = e->hello_off = 0;
-    e->hello_replies = 0;
+    e->hello_replies = e->own_replies = 0;
     /* every unfinished batch goes again, in order, on the next connection */
     e->sent = e->base;
     e->rx = 0;
@@ -213,11 +268,10 @@ static int ensure_connected(struct tw_engine *e, uint64_t now_ms)
             return -1;
         e->tried = 1;
         e->last_connect_ms = now_ms;
-        e->c = e->url.is_unix ? redisConnectUnixNonBlock(e->url.path)
-                              : redisConnectNonBlock(e->url.host, e->url.port);
-        if (e->c == NULL || e->c->err) {
-            if (e->c != NULL)
-                redisFree(e->c);
+        e->why[0] = '\0';
+        if ((e->c = tw_conn_start(e->t, e->why, sizeof(e->why))) == NULL ||
+            (e->reader = redisReaderCreate()) == NULL) {
+            tw_conn_close(e->c);
             e->c = NULL;
             e->st.errors++;
             e->down = 1;
@@ -225,13 +279,9 @@ static int ensure_connected(struct tw_engine *e, uint64_t now_ms)
         }
         e->state = C_CONNECTING;
     }
-    struct pollfd pfd = {.fd = e->c->fd, .events = POLLOUT};
-    if (poll(&pfd, 1, 0) == 1) {
-        int soerr = 0;
-        socklen_t sl = sizeof(soerr);
-        if ((pfd.revents & (POLLERR | POLLHUP)) ||
-            getsockopt(e->c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0 ||
-            queue_hello(e) < 0) {
+    int r = tw_conn_step(e->c);
+    if (r != 0) {
+        if (r < 0 || queue_hello(e) < 0) {
             drop_connection(e);
             return -1;
         }
@@ -239,11 +289,14 @@ static int ensure_connected(struct tw_engine *e, uint64_t now_ms)
         if (e->down)
             e->st.reconnects++;
         e->down = 0;
+        e->why[0] = '\0';
         e->last_io_ms = now_ms;
         return 0;
     }
-    if (now_ms - e->last_connect_ms >= CONNECT_TIMEOUT_MS)
+    if (now_ms - e->last_connect_ms >= CONNECT_TIMEOUT_MS) {
+        snprintf(e->why, sizeof(e->why), "no answer within %u ms", CONNECT_TIMEOUT_MS);
         drop_connection(e);
+    }
     return -1;
 }
 
@@ -252,11 +305,9 @@ static int send_from(struct tw_engine *e, const struct tw_buf *b, size_t *off, s
                      uint64_t now_ms)
 {
     while (*off < end) {
-        ssize_t w = send(e->c->fd, b->p + *off, end - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+        ssize_t w = tw_conn_write(e->c, b->p + *off, end - *off);
+        if (w <= 0) {
+            if (w < 0 && errno == EAGAIN)
                 return 0;
             drop_connection(e);
             return -1;
@@ -282,6 +333,10 @@ static int send_some(struct tw_engine *e, uint64_t now_ms)
         return -1;
     if (e->hello_off < e->hello.len)
         return 0;
+    if (e->hello.len > 0) { /* sent: the AUTH in it is not kept */
+        explicit_bzero(e->hello.p, e->hello.len);
+        e->hello.len = e->hello_off = 0;
+    }
     return send_from(e, &e->q, &e->sent, q_end(e), now_ms);
 }
 
@@ -329,14 +384,53 @@ static void rewind_now(struct tw_engine *e, uint64_t now_ms)
 /* One reply arrived. Returns 0, or -1 when the stream is out of step (the caller drops). */
 static int take_reply(struct tw_engine *e, const redisReply *reply, uint64_t now_ms)
 {
+    int refused = reply->type == REDIS_REPLY_ERROR && tw_redis_config_error(reply->str);
+
     if (e->hello_replies > 0) {
         e->hello_replies--;
-        return e->ops.reply(e->ctx, NULL, reply) == TW_REPLY_OK ? 0 : -1;
+        if (refused) { /* NOAUTH, WRONGPASS, NOPERM: said, and tried again in a second */
+            set_refusal(e, reply->str, 1);
+            snprintf(e->why, sizeof(e->why), "refused: %.140s", e->refusal);
+            return -1;
+        }
+        if (e->own_replies > 0) {
+            e->own_replies--;
+            if (reply->type == REDIS_REPLY_ERROR) {
+                snprintf(e->why, sizeof(e->why), "AUTH: %.140s", reply->str);
+                return -1;
+            }
+            return 0;
+        }
+        if (e->ops.reply(e->ctx, NULL, reply) != TW_REPLY_OK)
+            return -1;
+        if (e->hello_replies == 0 && e->refusal_in_hello)
+            e->refusal[0] = '\0'; /* let in again */
+        return 0;
     }
     if (e->rx >= e->nflights)
         return -1; /* a reply nobody asked for */
     struct flight *f = &e->flights[e->rx];
-    switch (e->ops.reply(e->ctx, &f->tag, reply)) {
+    if (f->internal) { /* INFO stats: the evicted keys; a refusal (no +info) leaves them */
+        const char *p;
+        if ((reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) &&
+            (p = strstr(reply->str, "\nevicted_keys:")) != NULL) {
+            e->st.evicted_keys = strtoull(p + 14, NULL, 10);
+            e->st.evicted_known = 1;
+        }
+        f->got++;
+        if (!e->rewinding) {
+            remove_first(e); /* rx is 0 here */
+            return 0;
+        }
+        if (++e->rx == e->nflights)
+            rewind_now(e, now_ms);
+        return 0;
+    }
+    /* the writers' data waits (as in an outage) until the configuration is fixed */
+    enum tw_verdict v = refused ? TW_REPLY_RETRY : e->ops.reply(e->ctx, &f->tag, reply);
+    if (refused)
+        set_refusal(e, reply->str, 0);
+    switch (v) {
     case TW_REPLY_OK: break;
     case TW_REPLY_RETRY: f->retry++; break;
     case TW_REPLY_REFUSED: f->refused++; break;
@@ -346,6 +440,8 @@ static int take_reply(struct tw_engine *e, const redisReply *reply, uint64_t now
         return 0;
     if (!e->rewinding && f->retry + f->refused + f->reload == 0) {
         struct tw_engine_batch tag = f->tag;
+        if (!e->refusal_in_hello)
+            e->refusal[0] = '\0';
         remove_first(e); /* rx is 0 here: nothing was refused before it */
         e->ops.done(e->ctx, &tag, 1);
         return 0;
@@ -362,22 +458,22 @@ static int read_replies(struct tw_engine *e, uint64_t now_ms)
     char chunk[65536];
 
     for (int rounds = 0; rounds < 64; rounds++) {
-        ssize_t r = recv(e->c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        ssize_t r = tw_conn_read(e->c, chunk, sizeof(chunk));
+        if (r < 0 && errno == EAGAIN)
             break;
-        if (r <= 0 || redisReaderFeed(e->c->reader, chunk, (size_t)r) != REDIS_OK) {
+        if (r <= 0 || redisReaderFeed(e->reader, chunk, (size_t)r) != REDIS_OK) {
+            if (r == 0)
+                snprintf(e->why, sizeof(e->why), "connection closed by the server");
             drop_connection(e);
             return -1;
         }
         e->last_io_ms = now_ms;
-        if ((size_t)r < sizeof(chunk))
-            break;
+        if ((size_t)r < sizeof(chunk) && tw_conn_pending(e->c) == 0)
+            break; /* (a TLS read returns one record: more may be there) */
     }
     for (;;) {
         redisReply *reply = NULL;
-        if (redisReaderGetReply(e->c->reader, (void **)&reply) != REDIS_OK) {
+        if (redisReaderGetReply(e->reader, (void **)&reply) != REDIS_OK) {
             drop_connection(e);
             return -1;
         }
@@ -408,6 +504,15 @@ int tw_engine_poll(struct tw_engine *e, uint64_t now_ms)
     if (e->need_hello && !e->rewinding && queue_hello(e) < 0) {
         drop_connection(e);
         return -1;
+    }
+    if (e->sample_ms != 0 && tw_engine_ready(e, now_ms) &&
+        (e->last_sample_ms == 0 || now_ms - e->last_sample_ms >= e->sample_ms ||
+         now_ms < e->last_sample_ms)) {
+        const char *info[] = {"INFO", "stats"};
+        tw_buf_command(tw_engine_begin(e), 2, info);
+        if (tw_engine_commit(e, &(struct tw_engine_batch){0}, 1, now_ms) == 0)
+            e->flights[e->nflights - 1].internal = 1;
+        e->last_sample_ms = now_ms;
     }
     if (e->tries > 0 && now_ms < e->hold_until_ms && e->sent == e->base)
         return 0; /* paused after a refusal: nothing is sent again before the time */
@@ -470,7 +575,9 @@ int tw_engine_wait(struct tw_engine *e, unsigned timeout_ms)
 {
     if (e->state == C_UP && replies_due(e)) {
         int out = e->hello_off < e->hello.len || e->sent < q_end(e);
-        struct pollfd pfd = {.fd = e->c->fd, .events = POLLIN | (out ? POLLOUT : 0)};
+        struct pollfd pfd = {.fd = tw_conn_fd(e->c), .events = tw_conn_events(e->c, out)};
+        if (tw_conn_pending(e->c) > 0)
+            return 1;
         return poll(&pfd, 1, (int)timeout_ms) > 0;
     }
     struct timespec nap = {.tv_sec = timeout_ms / 1000,
@@ -497,8 +604,12 @@ void tw_engine_close(struct tw_engine *e)
 {
     if (e == NULL)
         return;
-    if (e->c != NULL)
-        redisFree(e->c);
+    tw_conn_close(e->c);
+    if (e->reader != NULL)
+        redisReaderFree(e->reader);
+    if (e->hello.p != NULL)
+        explicit_bzero(e->hello.p, e->hello.cap);
+    tw_redis_target_close(e->own_t);
     free(e->hello.p);
     free(e->q.p);
     free(e);

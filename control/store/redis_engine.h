@@ -12,8 +12,15 @@
  * What the engine does, so that no writer does it again:
  *  - connects without waiting (a non-blocking connect that later polls finish, given up after
  *    1 s), reconnects at most once a second, throws a failed connection away;
- *  - on every new connection calls ops.hello first (SCRIPT LOAD today, AUTH and TLS next);
- *    no batch is made until its replies are back;
+ *  - speaks TCP, a unix socket or TLS (redis_transport.h: chosen once from the URL); on
+ *    every new connection sends AUTH [user] password first when the target has a password,
+ *    then ops.hello (SCRIPT LOAD); no batch is made until their replies are back;
+ *  - a refusal that is the configuration's fault (NOAUTH, WRONGPASS, NOPERM, READONLY,
+ *    tw_redis_config_error), in the hello or in a batch, keeps every batch waiting, sent
+ *    again as after a RETRY (never given up): the writers spool as in an outage, and
+ *    tw_engine_refusal says what Redis said until a batch (or the hello) goes through;
+ *  - when asked (tw_engine_sample_evictions), sends INFO stats every so often between the
+ *    batches and keeps Redis's evicted_keys (keys Redis threw away for memory);
  *  - a reply the writer calls RETRY or REFUSED: the batches after it are waited for, then all
  *    are sent again from that one after a pause growing to 1 s; a batch REFUSED
  *    TW_ENGINE_TRIES times is given up (ops.done with ok 0). RELOAD sends the hello again
@@ -33,8 +40,11 @@
 
 /* What both writers on the engine are given (store.h, alert_writer.h): the part of the
  * [redis] configuration they share, filled once (control/plane/outputs.c). */
+struct tw_redis_target;
 struct tw_writer_params {
-    const char *url;      /* unix:///path or redis://host:port */
+    const char *url;      /* unix:///path or redis://host:port, when target is NULL */
+    const struct tw_redis_target *target; /* the URL with credentials and TLS (redis_conn.h),
+                                           * shared by every writer; NULL: url, no AUTH */
     const char *sensor;
     uint32_t retention_s; /* redis.retention */
     uint32_t batch;       /* items per pipelined write */
@@ -90,17 +100,30 @@ struct tw_engine_ops {
 struct tw_engine_stats {
     uint64_t errors;     /* failed connections, refused batches */
     uint64_t reconnects; /* connections made again after a failure */
+    uint64_t evicted_keys; /* Redis's INFO stats evicted_keys, last sampled */
+    int evicted_known;     /* 1 once a sample came back */
     int connected;
 };
 
 struct tw_engine;
 
-/* Parses url (unix:///path or redis://host:port) and starts connecting. Returns the engine,
- * or NULL with a one-line reason in err (bad URL, no memory). */
-struct tw_engine *tw_engine_open(const char *url, const struct tw_engine_ops *ops, void *ctx,
-                                 char *err, size_t errlen);
+/* Starts connecting to target (borrowed: it must outlive the engine), or when target is NULL
+ * to url (parsed here, no credentials). Returns the engine, or NULL with a one-line reason in
+ * err (bad URL, no memory). */
+struct tw_engine *tw_engine_open(const char *url, const struct tw_redis_target *target,
+                                 const struct tw_engine_ops *ops, void *ctx, char *err,
+                                 size_t errlen);
 
-/* The URL the engine was opened with (cut at 255 bytes), for messages. */
+/* Samples INFO stats every every_ms (0: never), for tw_engine_stats.evicted_keys. */
+void tw_engine_sample_evictions(struct tw_engine *e, uint32_t every_ms);
+
+/* What Redis said when it last refused us for a configuration reason ("NOPERM this user has
+ * no permissions..."), or NULL while it does not. */
+const char *tw_engine_refusal(const struct tw_engine *e);
+/* Why the last connection failed or was dropped, or NULL while connected. */
+const char *tw_engine_last_error(const struct tw_engine *e);
+
+/* The URL the engine was opened with, password cut out, for messages. */
 const char *tw_engine_url(const struct tw_engine *e);
 
 /* Does the I/O that is due, without waiting: connects or finishes connecting (at most one

@@ -89,6 +89,8 @@ struct tw_store_stats {
     uint64_t refused;       /* records given up after Redis refused them TW_ENGINE_TRIES times */
     uint64_t reconnects;    /* successful reconnections after a failure */
     uint64_t errors;        /* failed connections, refused batches, spool I/O errors */
+    uint64_t redis_evicted_keys; /* Redis's own count of keys it evicted for memory (INFO
+                              * stats evicted_keys, sampled every 10 s; 0 until known) */
     int connected;          /* 1 while the connection is up */
 };
 
@@ -99,8 +101,11 @@ struct tw_store_stats {
  * reason in err for a bad URL, a spool file that cannot be used, or no memory. */
 struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_t errlen);
 
-/* The Redis URL the store writes to, for messages. */
+/* The Redis URL the store writes to (password cut out), for messages. */
 const char *tw_store_url(const struct tw_store *s);
+
+/* What Redis said refusing the store for a configuration reason ("NOPERM ..."), or NULL. */
+const char *tw_store_refusal(const struct tw_store *s);
 
 /* The spool file's path, or NULL when the store keeps records in memory only. */
 const char *tw_store_spool_path(const struct tw_store *s);

@@ -3,13 +3,14 @@
 # or to disk, so a regulator's read-only Redis user and a read-only host are enough for it.
 #
 #   1. it defines no global symbol of the writers and outputs: the objects of libstore.a other
-#      than the ones it may link (redis_conn.o, the URL parse and blocking connect), and those
+#      than the ones it may link (redis_conn.o, the URL, credentials and target;
+#      redis_transport.o, TCP/unix/TLS; redis_client.o, blocking request-reply), and those
 #      of libplane.a and libpolicy.a. The forbidden set is read from the archives, so a writer
 #      file added there later is caught without editing this test.
-#   2. it calls no hiredis function of the write side: the non-blocking engine and its reply
-#      reader (redisAsync*, *NonBlock, redisBuffer*, redisReader*), the argv command forms the
-#      writers send their payloads with (*Argv), and any other hiredis function the writers
-#      call that a blocking request-reply reader does not need.
+#   2. it calls no hiredis function of the write side: hiredis's non-blocking contexts
+#      (redisAsync*, *NonBlock, redisBuffer*), the argv command forms (*Argv), and any other
+#      hiredis function the writers call that a blocking request-reply reader does not need
+#      (the reply reader and printf-style formatting over our transport are what it needs).
 #   3. its own objects (control/query/*.o) hold no Redis write command (HSET, XADD, DEL...).
 #
 #   bash tests/integration/test_query_links.sh BUILD_DIR [PROGRAM]
@@ -20,9 +21,10 @@ export LC_ALL=C # sort, comm and join agree on the order
 build=${1:-${TW_BUILD:-build}}
 prog=${2:-$build/tapwatch-query}
 # objects of libstore.a tapwatch-query may link (the Makefile's QUERY_REDIS_SRCS)
-may_link="redis_conn.o"
-# what a blocking request-reply reader needs from hiredis (connects come from redis_conn.o)
-reader_calls="redisCommand redisAppendCommand redisGetReply freeReplyObject redisFree"
+may_link="redis_conn.o redis_transport.o redis_client.o"
+# what a blocking request-reply reader needs from hiredis (connections are redis_transport.o's)
+reader_calls="redisvFormatCommand redisReaderCreate redisReaderFeed redisReaderGetReply"
+reader_calls+=" redisReaderFree freeReplyObject"
 
 for tool in nm strings; do
     command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
@@ -62,7 +64,7 @@ for o in "$build"/control/store/*.o; do
 done | awk '{ print $NF }' | grep -E '^(redis|freeReplyObject)' | sort -u >"$tmp/writer_calls"
 printf '%s\n' $reader_calls | sort -u >"$tmp/reader_calls"
 comm -23 "$tmp/writer_calls" "$tmp/reader_calls" >"$tmp/write_side"
-grep -E '^redisAsync|NonBlock|^redisBuffer(Read|Write)$|^redisReader|Argv$' "$tmp/calls" \
+grep -E '^redisAsync|NonBlock|^redisBuffer(Read|Write)$|Argv$' "$tmp/calls" \
     >>"$tmp/write_side"
 sort -u "$tmp/write_side" | comm -12 - "$tmp/calls" >"$tmp/bad_calls"
 if [ -s "$tmp/bad_calls" ]; then

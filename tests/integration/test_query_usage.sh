@@ -73,7 +73,7 @@ flows extra	unexpected argument "extra"
 nosuch	unknown subcommand "nosuch"
 nosuch --port 0	bad --port "0": expected 1 to 65535
 flows --sensor "a b"	bad --sensor "a b": expected letters, digits, '_', '.', '-'
-flows --redis bad://x	redis: bad URL "bad://x": expected unix:///path or redis://host:port
+flows --redis bad://x	redis: bad URL "bad://x": expected unix:///path, redis://host:port or rediss://host:port
 CASES
 refused "" "no subcommand: use flows"
 out=$(env -u TAPWATCH_REDIS "$query" flows 2>&1 >/dev/null)

@@ -410,9 +410,45 @@ static void test_reloadable_keys(void **state)
     assert_int_equal(tw_config_key_reloads(9999), 0);
 }
 
+/* dedup_window: microseconds, with us, ms or s; bounded at 1 s; printed back in its unit. */
+static void test_dedup_window(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        uint32_t us;
+    } good[] = {{"0", 0}, {"100", 100}, {"100us", 100}, {"2ms", 2000}, {"1s", 1000000}};
+    static const char *const bad[] = {"-1", "1.5ms", "2s", "1000001", "100 us", "5m", "1h"};
+    struct tw_config c;
+    char err[ERR_LEN], buf[32];
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        tw_config_defaults(&c);
+        if (tw_config_set(&c, "dedup_window", good[i].text, err, sizeof(err)) != 0)
+            fail_msg("\"%s\" should be accepted: %s", good[i].text, err);
+        assert_int_equal(c.dedup_window_us, good[i].us);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tw_config_defaults(&c);
+        if (tw_config_set(&c, "dedup_window", bad[i], err, sizeof(err)) == 0)
+            fail_msg("\"%s\" should be refused", bad[i]);
+    }
+    assert_int_equal(tw_config_set(&c, "dedup_window", "2s", err, sizeof(err)), -1);
+    assert_string_equal(err, "dedup_window: expected a duration from 0 to 1s (e.g. 100us, 1ms), got \"2s\"");
+    tw_config_defaults(&c);
+    assert_int_equal(c.dedup_window_us, 0); /* off by default */
+    assert_int_equal(tw_config_set(&c, "dedup_window", "100us", err, sizeof(err)), 0);
+    assert_int_equal(tw_config_get(&c, "dedup_window", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "100us");
+    assert_int_equal(tw_config_set(&c, "dedup_window", "3000", err, sizeof(err)), 0);
+    assert_int_equal(tw_config_get(&c, "dedup_window", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "3ms");
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test(test_dedup_window),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_duration_forms),
         cmocka_unit_test(test_good_minimal),

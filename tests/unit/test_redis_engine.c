@@ -6,7 +6,10 @@
  * What it shows: the hello goes first on every connection; batches go in order and leave
  * only when answered; a RETRY refusal re-sends the same bytes, in order, after the pause;
  * a dropped connection re-sends the unanswered batches after a reconnect (not before 1 s);
- * a RELOAD sends the hello again before the batch; a batch REFUSED 3 times is given up. */
+ * a RELOAD sends the hello again before the batch; a batch REFUSED 3 times is given up;
+ * with a password, AUTH goes before the writer's hello; WRONGPASS drops the connection and
+ * is kept as the refusal; a NOPERM batch is never given up, only waits, and the refusal ends
+ * with the first batch that goes through; INFO stats is sampled between batches. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -22,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "control/store/redis_conn.h"
 #include "control/store/redis_engine.h"
 
 #define PING "*1\r\n$4\r\nPING\r\n"           /* the hello of this test */
@@ -143,7 +147,7 @@ static struct tw_engine *open_engine(uint64_t now_ms)
 {
     char url[80], err[128];
     snprintf(url, sizeof(url), "unix://%s", path);
-    struct tw_engine *e = tw_engine_open(url, &ops, NULL, err, sizeof(err));
+    struct tw_engine *e = tw_engine_open(url, NULL, &ops, NULL, err, sizeof(err));
     assert_non_null(e);
     spin(e, now_ms);
     server_accept();
@@ -249,11 +253,77 @@ static void test_reload_and_give_up(void **state)
     tw_engine_close(e);
 }
 
+
+#define AUTH "*3\r\n$4\r\nAUTH\r\n$2\r\ns1\r\n$6\r\nsecret\r\n"
+#define INFO "*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n"
+
+static void test_auth_and_refusals(void **state)
+{
+    (void)state;
+    uint64_t t = 1000;
+    char url[96], err[128];
+    struct tw_engine_stats st;
+
+    snprintf(url, sizeof(url), "unix://s1:secret@%s", path);
+    struct tw_redis_target *target = tw_redis_target_open(url, NULL, err, sizeof(err));
+    assert_non_null(target);
+    struct tw_engine *e = tw_engine_open(NULL, target, &ops, NULL, err, sizeof(err));
+    assert_non_null(e);
+    assert_non_null(strstr(tw_engine_url(e), "unix://s1:***@/tmp/test_redis_engine."));
+    assert_null(strstr(tw_engine_url(e), "secret"));
+
+    /* WRONGPASS: said, the connection dropped, tried again a second later */
+    spin(e, t);
+    server_accept();
+    expect(e, t, AUTH PING);
+    server_says("-WRONGPASS invalid username-password pair\r\n-NOAUTH Authentication required.\r\n");
+    spin(e, t);
+    assert_non_null(tw_engine_refusal(e));
+    assert_non_null(strstr(tw_engine_refusal(e), "WRONGPASS"));
+    tw_engine_get_stats(e, &st);
+    assert_int_equal(st.connected, 0);
+    close(conn);
+    conn = -1;
+
+    /* the password was fixed: in again, the refusal gone; INFO sampled once connected */
+    tw_engine_sample_evictions(e, 10000);
+    t += 1100;
+    spin(e, t);
+    server_accept();
+    expect(e, t, AUTH PING);
+    server_says("+OK\r\n+PONG\r\n");
+    spin(e, t);
+    assert_null(tw_engine_refusal(e));
+    expect(e, t, INFO);
+    server_says("$35\r\n# Stats\r\nevicted_keys:17\r\nother:1\r\n\r\n");
+    spin(e, t);
+    tw_engine_get_stats(e, &st);
+    assert_int_equal(st.evicted_keys, 17);
+
+    /* NOPERM on a batch: kept, sent again (never given up), the refusal said meanwhile */
+    batch(e, 'A', "a", t);
+    expect(e, t, SET_A);
+    for (int i = 0; i < 4; i++) {
+        server_says("-NOPERM this user has no permissions to run the 'set' command\r\n");
+        spin(e, t);
+        assert_non_null(tw_engine_refusal(e));
+        t += 2000;
+        expect(e, t, SET_A); /* (8 s in all: before the next INFO sample) */
+    }
+    server_says("+OK\r\n");
+    spin(e, t);
+    assert_string_equal(done_log, "A+");
+    assert_null(tw_engine_refusal(e));
+    tw_engine_close(e);
+    tw_redis_target_close(target);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_retry_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_and_give_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_and_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,64 @@
+/* redis_acl.c - the ACL users of tapwatch (see redis_acl.h). */
+#include "control/store/redis_acl.h"
+
+#include <stdio.h>
+
+#include "control/record/keys.h"
+
+/* What a sensor sends, and where from: a command missing here is a NOPERM in
+ * test_redis_acl.sh, one too many is a right the sensor does not need. */
+static const char *const sensor_commands[] = {
+    "hset", "append", "expire", "zadd", "zremrangebyscore", /* flow_writer.c, redis_check.c */
+    "evalsha", "script|load",                                /* alert_writer.c */
+    "set", "xadd", "hincrby", "sadd", "zincrby",             /* its Lua scripts */
+    "info",                                                  /* evicted keys, persistence */
+};
+
+/* What tapwatch-query sends (control/query/cmd_*.c): reads only. */
+static const char *const regulator_commands[] = {
+    "exists", "getrange", "hget", "hgetall", "strlen", "xrange", "xrevrange",
+    "zrangebylex", "zrangebyscore", "zrevrange", "zrevrangebyscore",
+};
+
+static int put(char *buf, size_t len, size_t *o, const char *fmt, const char *a, const char *b)
+{
+    int n = snprintf(buf + *o, len - *o, fmt, a, b);
+
+    if (n < 0 || (size_t)n >= len - *o)
+        return -1;
+    *o += (size_t)n;
+    return 0;
+}
+
+static int commands(char *buf, size_t len, size_t *o, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (put(buf, len, o, " +%s%s", list[i], "") < 0)
+            return -1;
+    return put(buf, len, o, "%s%s\n", "", "");
+}
+
+int tw_redis_acl_text(char *buf, size_t len, const char *sensor)
+{
+    char pattern[TW_KEY_LEN], user[TW_KEY_LEN];
+    size_t o = 0;
+
+    if (len == 0 || tw_key_acl_pattern(pattern, sizeof(pattern), sensor) < 0)
+        return -1;
+    snprintf(user, sizeof(user), "tapwatch-%s", sensor);
+    buf[0] = '\0';
+    /* redis-server 7.0 refuses comments in an aclfile: the explanation is in README */
+    if (put(buf, len, &o, "user %s on #SHA256-OF-THE-PASSWORD-OF-%s resetchannels resetkeys",
+            user, user) < 0 ||
+        put(buf, len, &o, " %s -@all%s", pattern, "") < 0 ||
+        commands(buf, len, &o, sensor_commands,
+                 sizeof(sensor_commands) / sizeof(sensor_commands[0])) < 0 ||
+        put(buf, len, &o, "user regulator on #SHA256-OF-THE-PASSWORD-OF-regulator "
+                          "resetchannels resetkeys %s -@all%s",
+            tw_key_acl_read_all(), "") < 0 ||
+        commands(buf, len, &o, regulator_commands,
+                 sizeof(regulator_commands) / sizeof(regulator_commands[0])) < 0 ||
+        put(buf, len, &o, "user default off resetchannels resetkeys -@all%s%s\n", "", "") < 0)
+        return -1;
+    return (int)o;
+}

@@ -1,0 +1,249 @@
+/* redis_client.c - blocking commands over the transport (see redis_client.h). */
+#include "control/store/redis_client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/store/redis_transport.h"
+
+struct tw_rclient {
+    const struct tw_redis_target *t;
+    struct tw_conn *conn;
+    redisReader *reader;
+    char *out;            /* commands appended and not yet sent */
+    size_t len, cap;
+    unsigned timeout_ms;
+    int failed;
+    int got_reply;        /* a reply came on this connection */
+    int tls_refused;      /* TLS: closed before the first reply (a client certificate refused) */
+    char err[256];
+};
+
+static int io_error(struct tw_rclient *c, const char *why)
+{
+    if (!c->failed)
+        snprintf(c->err, sizeof(c->err), "%s", why);
+    c->failed = 1;
+    return REDIS_ERR;
+}
+
+/* The connection failed. */
+static int net_error(struct tw_rclient *c, const char *why)
+{
+    /* A TLS 1.3 server checks our certificate after the handshake: refusing it, it sends an
+     * alert and closes, and the alert is often lost to the reset. A TLS connection closed
+     * before its first reply is taken for that: a configuration error, not an outage. */
+    if (!c->failed && c->t->url.is_tls && !c->got_reply && !tw_conn_tls_failed(c->conn)) {
+        c->tls_refused = 1;
+        snprintf(c->err, sizeof(c->err), "TLS: the server closed the connection before "
+                 "answering (%.100s): does it want a client certificate (redis.tls_cert)?", why);
+    } else if (!c->failed) {
+        snprintf(c->err, sizeof(c->err), "%s", why);
+    }
+    c->failed = 1;
+    return REDIS_ERR;
+}
+
+static int vappend(struct tw_rclient *c, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int n = redisvFormatCommand(&cmd, fmt, ap);
+
+    if (n < 0 || cmd == NULL)
+        return io_error(c, "cannot format a command");
+    if (c->len + (size_t)n > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + (size_t)n)
+            cap *= 2;
+        char *p = realloc(c->out, cap);
+        if (p == NULL) {
+            explicit_bzero(cmd, (size_t)n);
+            free(cmd);
+            return io_error(c, "out of memory");
+        }
+        c->out = p;
+        c->cap = cap;
+    }
+    memcpy(c->out + c->len, cmd, (size_t)n);
+    c->len += (size_t)n;
+    explicit_bzero(cmd, (size_t)n); /* it may be the AUTH */
+    free(cmd);
+    return REDIS_OK;
+}
+
+int tw_rclient_append(struct tw_rclient *c, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (c->failed)
+        return REDIS_ERR;
+    va_start(ap, fmt);
+    rc = vappend(c, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Sends everything queued. */
+static int flush(struct tw_rclient *c)
+{
+    size_t off = 0;
+
+    while (off < c->len) {
+        ssize_t w = tw_conn_write(c->conn, c->out + off, c->len - off);
+        if (w > 0) {
+            off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EAGAIN) {
+            int r = tw_conn_io_wait(c->conn, 1, c->timeout_ms);
+            if (r == 0)
+                return net_error(c, "Redis takes no more bytes (timed out)");
+            if (r > 0)
+                continue;
+        }
+        return net_error(c, tw_conn_error(c->conn));
+    }
+    explicit_bzero(c->out, c->len);
+    c->len = 0;
+    return REDIS_OK;
+}
+
+int tw_rclient_get_reply(struct tw_rclient *c, redisReply **r)
+{
+    char buf[16384];
+
+    *r = NULL;
+    if (c->failed || flush(c) != REDIS_OK)
+        return REDIS_ERR;
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK)
+            return io_error(c, c->reader->errstr[0] ? c->reader->errstr : "protocol error");
+        if (reply != NULL) {
+            redisReply *rr = reply;
+            /* an error or status is printed as is by callers: no control bytes reach a
+             * terminal from a hostile server */
+            if (rr->type == REDIS_REPLY_ERROR || rr->type == REDIS_REPLY_STATUS)
+                for (size_t i = 0; i < rr->len; i++)
+                    if ((unsigned char)rr->str[i] < 0x20 || rr->str[i] == 0x7f)
+                        rr->str[i] = '?';
+            c->got_reply = 1;
+            *r = reply;
+            return REDIS_OK;
+        }
+        ssize_t n = tw_conn_read(c->conn, buf, sizeof(buf));
+        if (n > 0) {
+            if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK)
+                return io_error(c, "out of memory");
+            continue;
+        }
+        if (n == 0)
+            return net_error(c, "connection closed by the server");
+        if (errno != EAGAIN)
+            return net_error(c, tw_conn_error(c->conn));
+        int w = tw_conn_io_wait(c->conn, 0, c->timeout_ms);
+        if (w == 0) {
+            io_error(c, "");
+            snprintf(c->err, sizeof(c->err), "no reply within %u ms", c->timeout_ms);
+            return REDIS_ERR;
+        }
+        if (w < 0)
+            return io_error(c, strerror(errno));
+    }
+}
+
+redisReply *tw_rclient_command(struct tw_rclient *c, const char *fmt, ...)
+{
+    redisReply *r = NULL;
+    va_list ap;
+    int rc;
+
+    if (c->failed)
+        return NULL;
+    va_start(ap, fmt);
+    rc = vappend(c, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK || tw_rclient_get_reply(c, &r) != REDIS_OK)
+        return NULL;
+    return r;
+}
+
+const char *tw_rclient_error(const struct tw_rclient *c)
+{
+    return c->err;
+}
+
+const char *tw_rclient_url(const struct tw_rclient *c)
+{
+    return c->t->url.text;
+}
+
+int tw_rclient_tls_failed(const struct tw_rclient *c)
+{
+    return c->tls_refused || (c->conn != NULL && tw_conn_tls_failed(c->conn));
+}
+
+/* AUTH [user] password, sent through the format below (never a printf of the secret). */
+static int auth(struct tw_rclient *c, const struct tw_redis_target *t)
+{
+    return t->user[0] ? tw_rclient_append(c, "AUTH %s %s", t->user, t->password)
+                      : tw_rclient_append(c, "AUTH %s", t->password);
+}
+
+struct tw_rclient *tw_rclient_open(const struct tw_redis_target *t, unsigned timeout_ms,
+                                   enum tw_rclient_fail *why, char *err, size_t errlen)
+{
+    struct tw_rclient *c = calloc(1, sizeof(*c));
+    int tls_failed = 0;
+    redisReply *r = NULL;
+
+    *why = TW_RCLIENT_DOWN;
+    if (c == NULL || (c->reader = redisReaderCreate()) == NULL) {
+        snprintf(err, errlen, "redis %s: out of memory", t->url.text);
+        tw_rclient_close(c);
+        return NULL;
+    }
+    c->t = t;
+    c->timeout_ms = timeout_ms;
+    if ((c->conn = tw_conn_open_wait(t, timeout_ms, &tls_failed, err, errlen)) == NULL) {
+        if (tls_failed)
+            *why = TW_RCLIENT_CONFIG;
+        tw_rclient_close(c);
+        return NULL;
+    }
+    if (t->password_len == 0)
+        return c;
+    if (auth(c, t) != REDIS_OK || tw_rclient_get_reply(c, &r) != REDIS_OK) {
+        if (tw_rclient_tls_failed(c))
+            *why = TW_RCLIENT_CONFIG;
+        snprintf(err, errlen, "redis %s: AUTH: %s", t->url.text, c->err);
+        tw_rclient_close(c);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        *why = tw_redis_config_error(r->str) ? TW_RCLIENT_CONFIG : TW_RCLIENT_DOWN;
+        snprintf(err, errlen, "redis %s refused AUTH: %s", t->url.text, r->str);
+        freeReplyObject(r);
+        tw_rclient_close(c);
+        return NULL;
+    }
+    freeReplyObject(r);
+    return c;
+}
+
+void tw_rclient_close(struct tw_rclient *c)
+{
+    if (c == NULL)
+        return;
+    tw_conn_close(c->conn);
+    if (c->reader != NULL)
+        redisReaderFree(c->reader);
+    if (c->out != NULL)
+        explicit_bzero(c->out, c->cap);
+    free(c->out);
+    free(c);
+}
