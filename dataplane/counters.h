@@ -1,4 +1,5 @@
-/* counters.h - every packet is accounted for: received = parsed + sum of drops.
+/* counters.h - every packet is accounted for: received = parsed + sum of drops
+ * + fragments_merged (the fragments held and merged into a datagram that counts once).
  *
  * One X-macro list gives the counter, its printable name and whether it is a drop, so the
  * summary, the live stats line and Redis all use the same names.
@@ -42,7 +43,17 @@
     X(FLOWS_END_SHUTDOWN, "flows_end_shutdown", 0)                                        \
     X(FLOW_UPDATES, "flow_updates", 0)                                                    \
     X(EVENTS_RING_WAIT, "events_ring_wait", 0)         /* worker waited for the ring */  \
-    X(EVENTS_RING_DROPPED, "events_ring_dropped", 0)   /* live: event lost, ring full */
+    X(EVENTS_RING_DROPPED, "events_ring_dropped", 0)   /* live: event lost, ring full */ \
+    X(FRAGMENTS_MERGED, "fragments_merged", 0)    /* held, then merged into a datagram */ \
+    X(FRAG_REASSEMBLED, "frag_reassembled", 0)    /* datagrams rebuilt from fragments */ \
+    X(FRAG_OVERLAP, "frag_overlap", 0)            /* fragment overlapped held bytes: first wins */ \
+    X(FRAG_OVERLAP_DIFFERS, "frag_overlap_differs", 0) /* ... with different bytes */ \
+    X(DROP_FRAG_TIMEOUT, "drop_frag_timeout", 1)  /* datagram not complete in reassembly.timeout */ \
+    X(DROP_FRAG_TABLE_FULL, "drop_frag_table_full", 1) /* reassembly.datagrams all in use */ \
+    X(DROP_FRAG_INCONSISTENT, "drop_frag_inconsistent", 1) /* two ends, data past the end */ \
+    X(DROP_FRAG_TOO_MANY, "drop_frag_too_many", 1) /* beyond reassembly.fragments */ \
+    X(DROP_FRAG_TOO_LARGE, "drop_frag_too_large", 1) /* datagram beyond 65535 bytes */ \
+    X(DROP_FRAG_UNFINISHED, "drop_frag_unfinished", 1) /* incomplete at the end of input */
 
 enum tw_counter {
 #define TW_X(sym, name, drop) TW_C_##sym,

@@ -43,10 +43,14 @@ int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_p
     if (!w->flows)
         return -1;
     w->dpi = tw_classifier_create(p->capacity);
-    if (!w->dpi) {
+    if (p->reassembly && w->dpi)
+        w->reasm = tw_reasm_create(&p->reasm);
+    if (!w->dpi || (p->reassembly && !w->reasm)) {
         int e = errno;
+        tw_classifier_free(w->dpi);
         tw_flow_table_free(w->flows);
         w->flows = NULL;
+        w->dpi = NULL;
         errno = e;
         return -1;
     }
@@ -55,6 +59,8 @@ int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_p
 
 void tw_worker_fini(struct tw_worker *w)
 {
+    tw_reasm_free(w->reasm);
+    w->reasm = NULL;
     tw_classifier_free(w->dpi);
     tw_flow_table_free(w->flows);
     w->dpi = NULL;
@@ -172,6 +178,8 @@ static inline int ingest(struct tw_worker *w, const uint8_t *frame, uint32_t cap
     w->now_us = *ts_us;
     rc = tw_parse(frame, caplen, wire_len, linktype, pkt);
     if (unlikely(rc != TW_C_PARSED)) {
+        if (pkt->fragment && w->reasm)
+            return 1; /* a fragment: its owner reassembles it */
         w->counters.v[rc]++;
         return 0;
     }
@@ -195,6 +203,17 @@ unsigned tw_worker_of(const struct tw_packet *pkt, unsigned n)
     /* By address pair, not by 5-tuple: nDPI keeps per-host caches (STUN, mining, TLS
      * certificates...) inside each worker's module, so all flows between two hosts must
      * meet in one worker for a result that does not depend on the worker count. */
+    if (unlikely(pkt->fragment)) { /* by the fragmented header: later fragments have no more */
+        struct tw_packet t = *pkt;
+        const uint8_t *ip = pkt->frag_ip;
+        memset(t.src, 0, sizeof(t.src));
+        memset(t.dst, 0, sizeof(t.dst));
+        t.ip_version = (uint8_t)(ip[0] >> 4);
+        memcpy(t.src, ip + (t.ip_version == 4 ? 12 : 8), t.ip_version == 4 ? 4 : 16);
+        memcpy(t.dst, ip + (t.ip_version == 4 ? 16 : 24), t.ip_version == 4 ? 4 : 16);
+        t.fragment = 0;
+        return tw_worker_of(&t, n);
+    }
     tw_flow_key_make(pkt, &key, &from_a);
     if (memcmp(key.addr_a, key.addr_b, 16) > 0) { /* once per packet, reader side only */
         uint8_t t[16];
@@ -285,12 +304,38 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
     w->counters.v[TW_C_PARSED]++;
 }
 
+/* A fragment goes to the reassembler (its bytes are copied there, so its frame may go);
+ * the datagram it completes goes on as one packet, with the fragments' bytes summed. */
+static void fragment(struct tw_worker *w, const struct tw_packet *p, uint32_t wire_len,
+                     uint64_t ts_us)
+{
+    struct tw_packet d;
+    struct tw_flow_key key;
+    uint32_t wire;
+    int rc, from_a;
+
+    if (ts_us > w->now_us)
+        w->now_us = ts_us;
+    if (!tw_reasm_add(w->reasm, p, wire_len, ts_us, &w->counters, &d, &wire, &rc))
+        return;
+    if (rc != TW_C_PARSED) {
+        w->counters.v[rc]++;
+        return;
+    }
+    tw_flow_key_make(&d, &key, &from_a);
+    account(w, &d, &key, tw_flow_key_hash(&key), from_a, wire, ts_us);
+}
+
 void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *p, uint32_t wire_len,
                       uint64_t ts_us)
 {
     struct tw_flow_key key;
     int from_a;
 
+    if (unlikely(p->fragment && w->reasm)) {
+        fragment(w, p, wire_len, ts_us);
+        return;
+    }
     tw_flow_key_make(p, &key, &from_a);
     account(w, p, &key, tw_flow_key_hash(&key), from_a, wire_len, ts_us);
 }
@@ -301,6 +346,8 @@ void tw_worker_expire(struct tw_worker *w)
 
     while ((f = tw_flow_table_next_expired(w->flows, w->now_us, w->p.idle_us, w->p.close_us)))
         end_flow(w, f, timeout_reason(f));
+    if (w->reasm)
+        tw_reasm_expire(w->reasm, w->now_us, &w->counters);
     w->active_flows = tw_flow_table_count(w->flows);
 }
 
@@ -308,6 +355,8 @@ void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
 {
     struct tw_flow *f;
 
+    if (w->reasm) /* fragments still waiting for the rest of their datagram */
+        tw_reasm_flush(w->reasm, &w->counters);
     /* a connection that already closed ended by its close, whatever stops the run now */
     while ((f = tw_flow_table_oldest(w->flows)))
         end_flow(w, f, f->state == TW_FLOW_CLOSING ? TW_END_TCP_CLOSE : why);
@@ -342,7 +391,9 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
             used[i] = (uint8_t)ingest(w, rte_pktmbuf_mtod(m, const uint8_t *),
                                       rte_pktmbuf_data_len(m), meta->wire_len, linktype,
                                       &meta->ts_us, &pkt[i]);
-            if (used[i]) {
+            if (used[i] && unlikely(pkt[i].fragment && w->reasm)) {
+                used[i] = 2; /* reassembled in packet order, below */
+            } else if (used[i]) {
                 int a;
                 tw_flow_key_make(&pkt[i], &key[i], &a);
                 from_a[i] = (uint8_t)a;
@@ -351,13 +402,14 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
             }
         }
         for (int i = 0; i < n; i++)
-            if (used[i])
+            if (used[i] == 1)
                 tw_flow_table_prefetch_flow(w->flows, hash[i]);
         for (int i = 0; i < n; i++) {
-            if (used[i]) {
-                const struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
+            const struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
+            if (used[i] == 1)
                 account(w, &pkt[i], &key[i], hash[i], from_a[i], meta->wire_len, meta->ts_us);
-            }
+            else if (used[i] == 2)
+                fragment(w, &pkt[i], meta->wire_len, meta->ts_us);
         }
         if (n > 0) {
             rte_pktmbuf_free_bulk(pkts, (unsigned)n);

@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "flow_record.h"
 #include "flow_table.h"
+#include "reassembly.h"
 
 #define TW_MAX_WORKERS 64
 
@@ -40,6 +41,8 @@ struct tw_worker_params {
     int evict_when_full;        /* 1: end the oldest flow to make room; 0: drop the packet */
     int lossless;               /* 1: wait for room in the event ring (file input) */
     uint32_t burst;
+    int reassembly;             /* 1: reassemble IP fragments (reasm); 0: count them as before */
+    struct tw_reasm_params reasm;
 };
 
 struct tw_worker {
@@ -48,6 +51,7 @@ struct tw_worker {
     struct tw_worker_params p;
     struct tw_flow_table *flows;
     struct tw_classifier *dpi;
+    struct tw_reasm *reasm;            /* NULL when reassembly is off */
     struct rte_ring *events;           /* struct tw_flow_record by value, SP/SC */
     struct tw_source *source;          /* what run() reads */
     uint16_t queue;
@@ -72,7 +76,7 @@ struct tw_worker *tw_worker_alloc(unsigned n);
 /* Frees what tw_worker_alloc returned (not the tables: tw_worker_fini). NULL is ignored. */
 void tw_worker_free(struct tw_worker *w);
 
-/* Creates a worker's tables: flow table and nDPI module. No DPDK call, so it may run on
+/* Creates a worker's tables: flow table, nDPI module, reassembler. No DPDK call, so it may run on
  * any thread, even before rte_eal_init; the caller then sets events (and, to run it,
  * source, queue and stop). Returns 0, or -1 with errno. */
 int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_params *p);
@@ -87,7 +91,8 @@ void tw_worker_packet(struct tw_worker *w, const uint8_t *frame, uint32_t caplen
 void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *pkt, uint32_t wire_len,
                       uint64_t ts_us);
 
-/* Worker that owns the flow of a parsed packet among n (the same for both directions). */
+/* Worker that owns the flow of a parsed packet among n (the same for both directions). A
+ * fragment goes by the addresses of its fragmented header, so a datagram meets in one. */
 unsigned tw_worker_of(const struct tw_packet *pkt, unsigned n);
 
 /* Bytes each mbuf needs in its private area for dispatching. */

@@ -30,8 +30,10 @@ void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
     b->event_rings = w * (uint64_t)cfg->ring_size * sizeof(struct tw_flow_record);
     b->redis_buffer = cfg->redis.url[0] ? (uint64_t)cfg->redis.buffer_records *
                                               TW_STORE_BYTES_PER_RECORD : 0;
+    b->reassembly = cfg->reassembly.enabled ? w * (uint64_t)cfg->reassembly.datagrams *
+                                                  (65600 + 8ull * cfg->reassembly.fragments) : 0;
     b->total = b->base + b->ndpi_modules + b->flow_tables + b->dpi_states + b->packet_pools +
-               b->event_rings + b->redis_buffer;
+               b->event_rings + b->redis_buffer + b->reassembly;
 }
 
 uint64_t tw_peak_rss(void)

@@ -16,6 +16,7 @@ struct tw_memory_budget {
     uint64_t packet_pools;  /* mbufs, and the pool for frames beyond 2 KiB */
     uint64_t event_rings;   /* worker -> control plane rings */
     uint64_t redis_buffer;  /* records waiting for Redis */
+    uint64_t reassembly;    /* IP reassembly slots of 64 KiB, per worker */
     uint64_t total;
 };
 

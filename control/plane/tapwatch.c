@@ -260,6 +260,10 @@ static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
             .close_us = (uint64_t)cfg->flow_table.tcp_close_timeout_s * 1000000u,
             .evict_when_full = cfg->flow_table.evict_when_full,
             .burst = cfg->burst,
+            .reassembly = cfg->reassembly.enabled,
+            .reasm = {.datagrams = cfg->reassembly.datagrams,
+                      .fragments = cfg->reassembly.fragments,
+                      .timeout_us = (uint64_t)cfg->reassembly.timeout_s * 1000000u},
         },
         .mbufs = cfg->mbufs,
         .ring_size = cfg->ring_size,
@@ -311,6 +315,8 @@ static void print_budget(const struct tw_config *cfg)
            "%.0f, packet pools %.0f, event rings %.0f, Redis buffer %.0f, base %.0f\n",
            b.total / mib, b.flow_tables / mib, b.dpi_states / mib, b.ndpi_modules / mib,
            b.packet_pools / mib, b.event_rings / mib, b.redis_buffer / mib, b.base / mib);
+    if (b.reassembly)
+        printf("tapwatch: of which IP reassembly %.0f MiB\n", b.reassembly / mib);
 }
 
 int main(int argc, char **argv)

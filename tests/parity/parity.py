@@ -6,8 +6,8 @@ ndpiReader listed (SHARED/pcaps/ndpi-expected/NAME.csv, made with `ndpiReader -i
 A listed flow matches when tapwatch has a flow with the same 5-tuple (either direction) and
 the same app name and per-direction packet and byte counts. Prints the share and the
 mismatches; exits 1 below the bar (default 98%), 77 when SHARED is absent.
-The same runs check that every packet is accounted for: received = parsed + dropped = parsed
-+ the sum of the named drop counters, from the summary each run prints (a capture tapwatch
+The same runs check that every packet is accounted for: received = parsed + dropped +
+fragments merged, dropped = the sum of the named drop counters, from the summary each run prints (a capture tapwatch
 refuses, such as an unsupported link type, must be refused with one line and exit 1).
 
 usage: parity.py BUILD_DIR [SHARED_DIR] [--bar 98] [--jobs 2] [--details N] [--only NAME]
@@ -70,11 +70,12 @@ def accounting_error(rc, summary, err):
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     from summary_check import parse_summary
     totals, drops = parse_summary(summary)
-    if set(totals) != {"received", "parsed", "dropped"}:
+    if set(totals) != {"received", "parsed", "dropped", "merged"}:
         return "no summary"
-    if totals["received"] != totals["parsed"] + totals["dropped"] or \
+    if totals["received"] != totals["parsed"] + totals["dropped"] + totals["merged"] or \
             totals["dropped"] != sum(drops.values()):
-        return f"received {totals['received']} parsed {totals['parsed']} dropped {totals['dropped']} {drops}"
+        return (f"received {totals['received']} parsed {totals['parsed']} dropped "
+                f"{totals['dropped']} fragments merged {totals['merged']} {drops}")
     return None
 
 
@@ -175,7 +176,7 @@ def main():
     for name, why in unaccounted[:10]:
         print(f"  UNACCOUNTED {name}: {why}")
     print(f"accounting: {len(names) - len(unaccounted)}/{len(names)} captures: received = "
-          f"parsed + named drops (or refused with one line)")
+          f"parsed + named drops + fragments merged (or refused with one line)")
     subprocess.run(["rm", "-rf", tmp])
     if unaccounted:
         print("parity: FAIL: packets not accounted for")
