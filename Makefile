@@ -160,7 +160,9 @@ fuzz_record_json_LIBS := -ljson-c -lndpi -lm
 fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c control/record/alert.c \
 	control/record/keys.c control/record/record_json.c dataplane/flow_record.c
 fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm
+fuzz_reassembly_SRCS := dataplane/reassembly.c dataplane/parse.c dataplane/counters.c
 FUZZ_TARGETS := parse pcap config timeparse record_json policy
+FUZZ_TARGETS += reassembly
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define FUZZ_RULE

@@ -2,15 +2,19 @@
 # test_workers.sh BUILD_DIR - the flow records of a capture are the same whatever the worker
 # count: 1 worker reading the file, or 2 and 3 workers with worker 0 spreading the packets by
 # the symmetric address-pair hash. Also checks every packet is accounted for under dispatch.
+# The fragmented captures (scripts/gen_frag_captures.py) too: a datagram's fragments meet in
+# the worker that owns its address pair, which reassembles them.
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 TMP=$(mktemp -d /tmp/tw-workers.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 /usr/bin/python3 scripts/gen_captures.py "$TMP/cap" >/dev/null || { echo "gen_captures failed"; exit 1; }
+/usr/bin/python3 scripts/gen_frag_captures.py "$TMP/cap" >/dev/null || { echo "gen_frag_captures failed"; exit 1; }
 
 fail=0
-for cap in sample.pcap timeouts.pcap vlan.pcap ipv6ext.pcap; do
+for cap in sample.pcap timeouts.pcap vlan.pcap ipv6ext.pcap ipv4opts_frag.pcap frag.pcap \
+           hostile_overlap.pcap hostile_duplicates.pcap; do
     for w in 1 2 3; do
         if ! "$BUILD/tapwatch" --pcap "$TMP/cap/$cap" --workers "$w" --quiet --stats-interval 0 \
             --flows-jsonl "$TMP/$cap.$w.jsonl" >"$TMP/$cap.$w.sum" 2>"$TMP/$cap.$w.err"; then
