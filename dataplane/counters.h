@@ -53,7 +53,8 @@
     X(DROP_FRAG_INCONSISTENT, "drop_frag_inconsistent", 1) /* two ends, data past the end */ \
     X(DROP_FRAG_TOO_MANY, "drop_frag_too_many", 1) /* beyond reassembly.fragments */ \
     X(DROP_FRAG_TOO_LARGE, "drop_frag_too_large", 1) /* datagram beyond 65535 bytes */ \
-    X(DROP_FRAG_UNFINISHED, "drop_frag_unfinished", 1) /* incomplete at the end of input */
+    X(DROP_FRAG_UNFINISHED, "drop_frag_unfinished", 1) /* incomplete at the end of input */ \
+    X(REDIRECTED, "redirected", 0)                /* read by one worker, owned by another */
 
 enum tw_counter {
 #define TW_X(sym, name, drop) TW_C_##sym,

@@ -363,6 +363,70 @@ void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
     w->active_flows = 0;
 }
 
+/* Packets other workers redirected to this one: their time is the reader's, so it is kept
+ * from going back here (a flow's times must not). Returns how many. */
+static unsigned drain_redirected(struct tw_worker *w, uint16_t burst)
+{
+    struct rte_mbuf *pkts[MAX_BURST];
+    unsigned n = rte_ring_sc_dequeue_burst(w->inq, (void **)pkts, burst, NULL);
+
+    for (unsigned i = 0; i < n; i++) {
+        struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
+        if (i + 1 < n)
+            rte_prefetch0(((struct tw_packet *)rte_mbuf_to_priv(pkts[i + 1]))->l3);
+        if (meta->ts_us < w->now_us)
+            meta->ts_us = w->now_us;
+        tw_worker_parsed(w, rte_mbuf_to_priv(pkts[i]), meta->wire_len, meta->ts_us);
+    }
+    if (n)
+        rte_pktmbuf_free_bulk(pkts, n);
+    return n;
+}
+
+/* Hands the packets of out[t] to worker t. A replay waits for room, draining its own ring
+ * meanwhile (two workers may wait on each other); live traffic counts them lost. */
+static void redirect_out(struct tw_worker *w, struct rte_mbuf *out[][MAX_BURST], unsigned *nout,
+                         uint16_t burst)
+{
+    struct tw_redirect *r = w->redirect;
+
+    for (unsigned t = 0; t < r->nb_workers; t++) {
+        unsigned done = 0;
+        while (done < nout[t]) {
+            done += rte_ring_mp_enqueue_burst(r->workers[t].inq, (void **)&out[t][done],
+                                              nout[t] - done, NULL);
+            if (done < nout[t]) {
+                if (!w->p.lossless) {
+                    w->counters.v[TW_C_DROP_DISPATCH_FULL] += nout[t] - done;
+                    rte_pktmbuf_free_bulk(&out[t][done], nout[t] - done);
+                    break;
+                }
+                if (!drain_redirected(w, burst))
+                    rte_pause();
+            }
+        }
+        nout[t] = 0;
+    }
+}
+
+/* The end under redirect: stop reading, then drain until every worker has stopped (none
+ * will enqueue any more) and the ring is empty. */
+static void redirect_finish(struct tw_worker *w, uint16_t burst)
+{
+    struct tw_redirect *r = w->redirect;
+
+    __atomic_add_fetch(&r->stopped, 1, __ATOMIC_ACQ_REL);
+    for (;;) {
+        int all = __atomic_load_n(&r->stopped, __ATOMIC_ACQUIRE) == r->nb_workers;
+        if (!drain_redirected(w, burst)) {
+            if (all)
+                break;
+            sched_yield();
+        }
+    }
+    tw_worker_expire(w);
+}
+
 /* One worker reading its own source queue (a single worker, or a NIC queue under RSS).
  * A burst goes through in passes so that the flow table's memory is asked for before it
  * is needed: parse every frame and prefetch its bucket; prefetch the flow each bucket
@@ -376,13 +440,23 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
     uint32_t hash[MAX_BURST];
     uint8_t from_a[MAX_BURST], used[MAX_BURST];
     int linktype = w->source->linktype;
+    unsigned nw = w->redirect ? w->redirect->nb_workers : 1;
+    struct rte_mbuf *out[TW_MAX_WORKERS][MAX_BURST]; /* as run_reader: 256 KiB of stack */
+    unsigned nout[TW_MAX_WORKERS] = {0};
 
     for (;;) {
-        if (unlikely(*w->stop))
+        if (unlikely(*w->stop)) {
+            if (w->redirect)
+                redirect_finish(w, burst);
             return TW_END_SHUTDOWN;
+        }
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
-        if (n < 0)
+        if (n < 0) {
+            if (w->redirect)
+                redirect_finish(w, burst);
             return TW_END_EOF;
+        }
+        int kept = 0;
         for (int i = 0; i < n; i++) {
             struct rte_mbuf *m = pkts[i];
             struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
@@ -391,6 +465,28 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
             used[i] = (uint8_t)ingest(w, rte_pktmbuf_mtod(m, const uint8_t *),
                                       rte_pktmbuf_data_len(m), meta->wire_len, linktype,
                                       &meta->ts_us, &pkt[i]);
+            if (nw > 1 && used[i]) {
+                unsigned to = tw_worker_of(&pkt[i], nw);
+                if (to != w->id) { /* another worker's flow: the parse rides in the mbuf */
+                    *(struct tw_packet *)rte_mbuf_to_priv(m) = pkt[i];
+                    out[to][nout[to]++] = m;
+                    w->counters.v[TW_C_REDIRECTED]++;
+                    continue;
+                }
+            }
+            if (kept != i) { /* close the gaps the redirected left, keeping the order */
+                pkts[kept] = m;
+                pkt[kept] = pkt[i];
+                used[kept] = used[i];
+            }
+            kept++;
+        }
+        int got = n;
+        if (nw > 1) {
+            redirect_out(w, out, nout, burst);
+            n = kept;
+        }
+        for (int i = 0; i < n; i++) {
             if (used[i] && unlikely(pkt[i].fragment && w->reasm)) {
                 used[i] = 2; /* reassembled in packet order, below */
             } else if (used[i]) {
@@ -411,9 +507,11 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
             else if (used[i] == 2)
                 fragment(w, &pkt[i], meta->wire_len, meta->ts_us);
         }
-        if (n > 0) {
+        if (n > 0)
             rte_pktmbuf_free_bulk(pkts, (unsigned)n);
-        } else if (!w->source->replayable) {
+        if (nw > 1) /* then what the other workers read for this one */
+            got += (int)drain_redirected(w, burst);
+        if (got == 0 && !w->source->replayable) {
             /* a quiet port: let the wall clock move time on, so silent flows still end */
             uint64_t now = tw_wall_us();
             if (now > w->now_us)

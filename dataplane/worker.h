@@ -33,6 +33,17 @@ struct tw_dispatch {
     volatile uint64_t reader_now_us;  /* published after the packets up to it were enqueued */
 };
 
+/* Several workers each reading its own queue of a multi-queue source (a NIC's RSS, af_packet
+ * fanout) that hashes the outer headers: a packet is redirected, once parsed, to the worker
+ * owning its inner address pair (tw_worker_of), through that worker's multi-producer input
+ * ring. At the end each worker keeps draining its ring until every worker has stopped
+ * reading, so that no redirected packet is left unaccounted. */
+struct tw_redirect {
+    struct tw_worker *workers;
+    unsigned nb_workers;
+    volatile unsigned stopped;        /* workers that no longer read their queue */
+};
+
 struct tw_worker_params {
     uint32_t capacity;          /* flows in the table */
     uint64_t idle_us;
@@ -56,7 +67,9 @@ struct tw_worker {
     struct tw_source *source;          /* what run() reads */
     uint16_t queue;
     struct tw_dispatch *dispatch;      /* NULL: this worker reads its own source queue */
-    struct rte_ring *inq;              /* dispatched mbufs (workers > 0 under dispatch) */
+    struct rte_ring *inq;              /* dispatched mbufs (workers > 0 under dispatch), or
+                                        * redirected ones (every worker under redirect) */
+    struct tw_redirect *redirect;      /* NULL: no other worker reads a queue of the source */
     uint64_t now_us;                   /* latest packet time, never goes back */
     uint64_t seq;                      /* event sequence number */
     volatile int *stop;                /* set by the signal handler */

@@ -166,6 +166,9 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
                 " (%" PRIu64 " with different bytes, first kept)\n",
                 tw_control_counter(c, TW_C_FRAG_REASSEMBLED), tw_control_counter(c, TW_C_FRAG_OVERLAP),
                 tw_control_counter(c, TW_C_FRAG_OVERLAP_DIFFERS));
+    if (tw_control_counter(c, TW_C_REDIRECTED))
+        fprintf(out, "  redirected           %" PRIu64 " (read by one worker, owned by another)\n",
+                tw_control_counter(c, TW_C_REDIRECTED));
     struct tw_source_stats ss;
     tw_pipeline_source_stats(c->pipeline, &ss);
     fprintf(out, "  lost below us        imissed %" PRIu64 ", ierrors %" PRIu64 ", rx_nombuf %" PRIu64
