@@ -13,7 +13,7 @@
  * and hiredis buffers. */
 #define BASE_BYTES (64ull << 20)
 #define NDPI_MODULE_BYTES (12ull << 20) /* 10 MiB measured after ndpi_finalize_initialization */
-#define MBUF_BYTES (2048ull + 128 + 128 + 64) /* data room, headroom, mbuf header, private area */
+#define MBUF_BYTES (2048ull + 128 + 128 + 96) /* data room, headroom, mbuf header, private area (a parsed packet: 88 bytes) */
 #define BIG_POOL_BYTES (128ull * 65536)
 
 void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
