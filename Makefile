@@ -169,7 +169,9 @@ fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c con
 fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm
 # the parse target also runs what reads a parsed packet's bytes again (dedup, TCP sequences)
 fuzz_parse_SRCS += dataplane/dedup.c dataplane/tcp_seen.c
+fuzz_reassembly_SRCS := dataplane/reassembly.c dataplane/parse.c dataplane/counters.c
 FUZZ_TARGETS := parse pcap config timeparse record_json policy
+FUZZ_TARGETS += reassembly
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define FUZZ_RULE
