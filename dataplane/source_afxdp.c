@@ -130,7 +130,17 @@ static int afxdp_start(struct tw_source *s, const struct tw_source_pool *p, char
     xs->ap.eth.base.nb_queues = xs->channels;
     int rc = tw_ethdev_start(&xs->ap.eth, p, tw_iface_promisc(xs->ap.iface) == 1, err, errlen);
     xs->ap.eth.base.nb_queues = xs->workers_queues;
-    return rc;
+    if (rc == 0)
+        return 0;
+    /* The port exists but its XDP sockets cannot be made: the kernel refuses the program
+     * (a veth whose peer's MTU is beyond what XDP takes, a driver without XDP): the port
+     * goes, af_packet reads the interface, on the pool already made. */
+    snprintf(xs->ap.eth.base.note, sizeof(xs->ap.eth.base.note),
+             "--iface %s --xdp: AF_XDP cannot read this interface (%s); reading it through "
+             "af_packet instead", xs->ap.iface, err);
+    rte_eth_dev_close(xs->ap.eth.port);
+    rte_vdev_uninit(VDEV_NAME);
+    return fall_back(xs, p, err, errlen);
 }
 
 /* Worker queue q reads channels q, q + W, ...: a burst from the first that has frames,
