@@ -88,7 +88,7 @@ cleanup() {
     [ -n "${BENCH_LIVE_KEEP:-}" ] && echo "bench-live: kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'echo "bench-live: interrupted"; exit 130' INT TERM
+trap 'echo "bench-live: interrupted" >&2; exit 130' INT TERM
 
 # The frames a veth of this MTU carries, in a pcap tcpreplay reads (pcapng and nanosecond
 # pcap are read too); prints "kept too_big too_short fragments". IPv4 fragments are left out
@@ -207,8 +207,10 @@ for what in $READERS; do
         *mbps) opt=--mbps=${rate%mbps} ;;
         *) opt=--pps=$rate ;;
         esac
+        # in the background: a signal to this script is handled while wait waits
         in_ns tcpreplay -i sw0 -K --loop=0 --duration="$STEP_S" "$opt" "$TMP/live.pcap" \
-            >"$TMP/tr.out" 2>&1 || echo "bench-live: tcpreplay failed: $(tail -n 1 "$TMP/tr.out")" >&2
+            >"$TMP/tr.out" 2>&1 &
+        wait $! || echo "bench-live: tcpreplay failed: $(tail -n 1 "$TMP/tr.out")" >&2
         sleep 1 # the reader catches up with what is queued for it
         rx1=$(kstat mir0 rx_packets); rd1=$(kstat mir0 rx_dropped); td1=$(kstat sw0 tx_dropped)
         sent=$(awk '/Successful packets:/ {print $3}' "$TMP/tr.out")
