@@ -78,6 +78,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/store_driver
 
 .PHONY: all deps demo test test-sanitized unit integration parity check clean bench fuzz
+.PHONY: bench-live
 all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query
 
 deps:
@@ -131,6 +132,10 @@ demo: deps all
 # tapwatch against ndpiReader on the same large capture (see scripts/bench.sh).
 bench: deps all $(BUILD)/tests/store_driver
 	@bash scripts/bench.sh $(BUILD)
+
+# tapwatch and ndpiReader on a veth pair fed by tcpreplay at rising rates (scripts/bench_live.sh)
+bench-live: all
+	@bash scripts/bench_live.sh $(BUILD)
 
 clean:
 	rm -rf build build-san
