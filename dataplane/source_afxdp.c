@@ -71,6 +71,18 @@ static struct tw_source *afxdp_open(const struct tw_source_args *a, char *err, s
     channels = 1;
     if (tw_iface_channels(a->arg, &combined, &rx_only) == 0 && combined > 0)
         channels = combined;
+    /* More workers than channels needs the software dispatch, and AF_XDP behind it stalls:
+     * seen with make bench-live, 2 workers on a 1-channel veth stop receiving after about
+     * the pool's worth of packets (cause not found yet). Until it is, af_packet does it. */
+    if (a->nb_queues > channels && channels <= MAX_CHANNELS && combined + rx_only <= channels) {
+        xs->fell_back = 1;
+        snprintf(xs->ap.eth.base.note, sizeof(xs->ap.eth.base.note),
+                 "--iface %s --xdp: %u workers need %u combined channels, the interface has %u "
+                 "(ethtool -L %s combined %u); reading it through af_packet instead", a->arg,
+                 a->nb_queues, a->nb_queues, channels, a->arg, a->nb_queues);
+        xs->workers_queues = a->nb_queues;
+        return &xs->ap.eth.base;
+    }
     if (combined + rx_only > channels || channels > MAX_CHANNELS) {
         /* from here on an af_packet source: tw_afpacket_init's vdev, fell_back's branches */
         xs->fell_back = 1;
