@@ -78,6 +78,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/store_driver
 
 .PHONY: all deps demo test test-sanitized unit integration parity check clean bench fuzz
+.PHONY: bench-live
 all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query
 
 deps:
@@ -132,6 +133,10 @@ demo: deps all
 bench: deps all $(BUILD)/tests/store_driver
 	@bash scripts/bench.sh $(BUILD)
 
+# tapwatch and ndpiReader on a veth pair fed by tcpreplay at rising rates (scripts/bench_live.sh)
+bench-live: all
+	@bash scripts/bench_live.sh $(BUILD)
+
 clean:
 	rm -rf build build-san
 
@@ -169,7 +174,9 @@ fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c con
 fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm
 # the parse target also runs what reads a parsed packet's bytes again (dedup, TCP sequences)
 fuzz_parse_SRCS += dataplane/dedup.c dataplane/tcp_seen.c
+fuzz_reassembly_SRCS := dataplane/reassembly.c dataplane/parse.c dataplane/counters.c
 FUZZ_TARGETS := parse pcap config timeparse record_json policy
+FUZZ_TARGETS += reassembly
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define FUZZ_RULE

@@ -1,4 +1,5 @@
-/* counters.h - every packet is accounted for: received = parsed + sum of drops.
+/* counters.h - every packet is accounted for: received = parsed + sum of drops
+ * + fragments_merged (the fragments held and merged into a datagram that counts once).
  *
  * One X-macro list gives the counter, its printable name and whether it is a drop, so the
  * summary, the live stats line and Redis all use the same names.
@@ -47,7 +48,18 @@
     X(TCP_GAP_BYTES, "tcp_gap_bytes", 0)               /* acknowledged, never seen (tcp_seen.h) */ \
     X(TCP_ACKED_BYTES, "tcp_acked_bytes", 0)           /* acknowledged: gap's denominator */ \
     X(TCP_FLOWS_ONE_WAY, "tcp_flows_one_way", 0)       /* ended, one direction seen, acking */ \
-    X(TCP_FLOWS_ENDED, "tcp_flows_ended", 0)
+    X(TCP_FLOWS_ENDED, "tcp_flows_ended", 0)                                          \
+    X(FRAGMENTS_MERGED, "fragments_merged", 0)    /* held, then merged into a datagram */ \
+    X(FRAG_REASSEMBLED, "frag_reassembled", 0)    /* datagrams rebuilt from fragments */ \
+    X(FRAG_OVERLAP, "frag_overlap", 0)            /* fragment overlapped held bytes: first wins */ \
+    X(FRAG_OVERLAP_DIFFERS, "frag_overlap_differs", 0) /* ... with different bytes */ \
+    X(DROP_FRAG_TIMEOUT, "drop_frag_timeout", 1)  /* datagram not complete in reassembly.timeout */ \
+    X(DROP_FRAG_TABLE_FULL, "drop_frag_table_full", 1) /* reassembly.datagrams all in use */ \
+    X(DROP_FRAG_INCONSISTENT, "drop_frag_inconsistent", 1) /* two ends, data past the end */ \
+    X(DROP_FRAG_TOO_MANY, "drop_frag_too_many", 1) /* beyond reassembly.fragments */ \
+    X(DROP_FRAG_TOO_LARGE, "drop_frag_too_large", 1) /* datagram beyond 65535 bytes */ \
+    X(DROP_FRAG_UNFINISHED, "drop_frag_unfinished", 1) /* incomplete at the end of input */ \
+    X(REDIRECTED, "redirected", 0)                /* read by one worker, owned by another */
 
 enum tw_counter {
 #define TW_X(sym, name, drop) TW_C_##sym,

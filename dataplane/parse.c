@@ -203,6 +203,22 @@ static int parse_l2_shims(const uint8_t *f, uint32_t caplen, uint32_t *off, uint
     }
 }
 
+/* Keeps what reassembly needs of the outermost fragment met (see parse.h). */
+static void note_fragment(struct tw_packet *pkt, const uint8_t *ip, const uint8_t *data,
+                          uint32_t caplen, uint32_t len, uint32_t offset, int more, uint32_t id,
+                          uint8_t proto)
+{
+    pkt->fragment = 1;
+    pkt->frag_ip = ip;
+    pkt->frag_data = data;
+    pkt->frag_len = (uint16_t)len;
+    pkt->frag_caplen = (uint16_t)(caplen < len ? caplen : len);
+    pkt->frag_offset = (uint16_t)offset;
+    pkt->frag_more = (uint8_t)(more != 0);
+    pkt->frag_id = id;
+    pkt->frag_proto = proto;
+}
+
 /* IPv6 extension headers: walks from the fixed header to the upper-layer protocol.
  * *proto is the next-header value on entry and the upper-layer protocol on return;
  * *l4off and *l4len advance past each header. */
@@ -227,6 +243,9 @@ static int skip_ipv6_ext(const uint8_t *ip, uint32_t cap, uint32_t *l4off, uint3
         const uint8_t *h = ip + *l4off;
         if (*proto == 44) {
             uint16_t fo = be16(h + 2);
+            if ((fo & 0xfff9) && !pkt->fragment) /* not an atomic fragment (RFC 6946) */
+                note_fragment(pkt, ip, h + 8, cap - (*l4off + 8), *l4len - 8, fo & 0xfff8,
+                              fo & 1, ((uint32_t)be16(h + 4) << 16) | be16(h + 6), h[0]);
             if (fo >> 3)
                 return TW_C_DROP_IP_FRAGMENT;
             pkt->first_fragment = fo & 1;
@@ -284,6 +303,9 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
             if (total < ihl || (total > cap && !pkt->snapped))
                 return TW_C_DROP_IP_BAD_TOTAL_LEN;
             uint16_t frag = be16(ip + 6);
+            if ((frag & 0x3fff) && !pkt->fragment)
+                note_fragment(pkt, ip, ip + ihl, cap - ihl, total - ihl,
+                              (uint32_t)(frag & 0x1fff) * 8, frag & 0x2000, be16(ip + 4), ip[9]);
             if (frag & 0x1fff)
                 return TW_C_DROP_IP_FRAGMENT;
             pkt->first_fragment = (frag & 0x2000) != 0;

@@ -55,14 +55,28 @@ struct tw_packet {
     uint8_t tcp_flags;    /* FIN/SYN/RST/PSH/ACK..., 0 for other protocols */
     uint8_t first_fragment; /* IPv4/IPv6 first fragment of a fragmented datagram */
     uint8_t snapped;      /* the frame was cut by the capture's snap length */
-    uint8_t pad;
+    uint8_t fragment;     /* 1: the frag_* fields describe a fragment (reassembly.h) */
     uint8_t src[16];
     uint8_t dst[16];
     uint16_t l4_off;      /* L4 header offset from l3 (may lie beyond l3_len when cut) */
+    /* The outermost fragmented IP header met, for reassembly: its fragment's payload as
+     * captured (frag_caplen bytes, frag_len per the IP length), where it goes in the
+     * datagram, and (IPv6) the next header after the fragment header. */
+    const uint8_t *frag_ip;
+    const uint8_t *frag_data;
+    uint32_t frag_id;     /* IPv4 identification (16 bits) or IPv6 fragment id */
+    uint16_t frag_offset; /* bytes from the start of the datagram's payload */
+    uint16_t frag_len;
+    uint16_t frag_caplen;
+    uint8_t frag_more;    /* more fragments follow */
+    uint8_t frag_proto;   /* protocol of the datagram's payload */
 };
 
 /* Decodes one frame. caplen is the captured length, wirelen the length on the wire.
- * Returns TW_C_PARSED with *pkt filled, or the TW_C_DROP_* counter naming why not. */
+ * Returns TW_C_PARSED with *pkt filled, or the TW_C_DROP_* counter naming why not.
+ * A fragment sets pkt->fragment and the frag_* fields whatever it returns: a first
+ * fragment is decoded down to L4 as far as it goes, a later one returns
+ * TW_C_DROP_IP_FRAGMENT (a reassembler takes both, see reassembly.h). */
 int tw_parse(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype,
              struct tw_packet *pkt);
 

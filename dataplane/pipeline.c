@@ -19,6 +19,7 @@ struct tw_pipeline {
     struct tw_source *src;
     struct tw_worker *workers;   /* 64-byte aligned array (tw_worker_alloc) */
     struct tw_dispatch dispatch; /* used when the source has fewer queues than workers */
+    struct tw_redirect redirect; /* used when each worker reads a queue of its own */
     /* the thread that builds the workers' tables while EAL starts */
     pthread_t thread;
     int preparing;               /* the thread runs and has not been joined */
@@ -131,6 +132,29 @@ static int create_dispatch(struct tw_pipeline *pl, char *err, size_t errlen)
     return 0;
 }
 
+/* A multi-queue source spreads by its own hash (outer headers, ports): each worker gets a
+ * multi-producer ring for the packets the others read for it, sized as the dispatch's. */
+static int create_redirect(struct tw_pipeline *pl, char *err, size_t errlen)
+{
+    unsigned n = pl->p.workers, inq_size = 1;
+
+    pl->redirect.workers = pl->workers;
+    pl->redirect.nb_workers = n;
+    while (inq_size * 2 <= pl->p.mbufs / (2 * n))
+        inq_size *= 2;
+    for (unsigned i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "tw_rdq%u", i);
+        pl->workers[i].redirect = &pl->redirect;
+        pl->workers[i].inq = rte_ring_create(name, inq_size, (int)rte_socket_id(), RING_F_SC_DEQ);
+        if (!pl->workers[i].inq) {
+            snprintf(err, errlen, "cannot create the redirect ring: %s", rte_strerror(rte_errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int tw_pipeline_start(struct tw_pipeline *pl, char *err, size_t errlen)
 {
     if (tw_mbuf_meta_register() != 0) {
@@ -154,6 +178,9 @@ int tw_pipeline_start(struct tw_pipeline *pl, char *err, size_t errlen)
         pl->workers[i].pause = &pl->pause;
     }
     if (pl->src->nb_queues < pl->p.workers && create_dispatch(pl, err, errlen) != 0)
+        return -1;
+    if (pl->p.workers > 1 && pl->src->nb_queues >= pl->p.workers &&
+        create_redirect(pl, err, errlen) != 0)
         return -1;
     return 0;
 }

@@ -37,7 +37,7 @@ int tw_afpacket_init(struct tw_afpacket_source *as, const struct tw_source_args 
     tw_ethdev_init(&as->eth, a);
     as->eth.base.kind = &tw_source_afpacket;
     snprintf(as->iface, sizeof(as->iface), "%s", a->arg);
-    snprintf(as->eth.base.eal_vdev, sizeof(as->eth.base.eal_vdev), VDEV_NAME ",iface=%s,qpairs=%u",
+    snprintf(as->eth.base.eal_vdev, sizeof(as->eth.base.eal_vdev), VDEV_NAME "," TW_AFPACKET_ARGS,
              a->arg, a->nb_queues);
     snprintf(as->eth.base.name, sizeof(as->eth.base.name), "%s (af_packet)", a->arg);
     return 0;
@@ -152,7 +152,7 @@ int tw_afpacket_reattach(struct tw_source *s, char *err, size_t errlen)
     for (unsigned i = 0; i < as->nfds; i++)
         close(as->fds[i]);
     as->nfds = 0;
-    snprintf(args, sizeof(args), "iface=%s,qpairs=%u", as->iface, as->eth.base.nb_queues);
+    snprintf(args, sizeof(args), TW_AFPACKET_ARGS, as->iface, as->eth.base.nb_queues);
     if (tw_ethdev_reattach(&as->eth, VDEV_NAME, args, tw_iface_promisc(as->iface) == 1, err,
                            errlen) != 0)
         return -1;

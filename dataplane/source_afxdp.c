@@ -71,6 +71,18 @@ static struct tw_source *afxdp_open(const struct tw_source_args *a, char *err, s
     channels = 1;
     if (tw_iface_channels(a->arg, &combined, &rx_only) == 0 && combined > 0)
         channels = combined;
+    /* More workers than channels needs the software dispatch, and AF_XDP behind it stalls:
+     * seen with make bench-live, 2 workers on a 1-channel veth stop receiving after about
+     * the pool's worth of packets (cause not found yet). Until it is, af_packet does it. */
+    if (a->nb_queues > channels && channels <= MAX_CHANNELS && combined + rx_only <= channels) {
+        xs->fell_back = 1;
+        snprintf(xs->ap.eth.base.note, sizeof(xs->ap.eth.base.note),
+                 "--iface %s --xdp: %u workers need %u combined channels, the interface has %u "
+                 "(ethtool -L %s combined %u); reading it through af_packet instead", a->arg,
+                 a->nb_queues, a->nb_queues, channels, a->arg, a->nb_queues);
+        xs->workers_queues = a->nb_queues;
+        return &xs->ap.eth.base;
+    }
     if (combined + rx_only > channels || channels > MAX_CHANNELS) {
         /* from here on an af_packet source: tw_afpacket_init's vdev, fell_back's branches */
         xs->fell_back = 1;
@@ -100,7 +112,7 @@ static int fall_back(struct afxdp_source *xs, const struct tw_source_pool *p, ch
 {
     char args[64];
 
-    snprintf(args, sizeof(args), "iface=%s,qpairs=%u", xs->ap.iface, xs->workers_queues);
+    snprintf(args, sizeof(args), TW_AFPACKET_ARGS, xs->ap.iface, xs->workers_queues);
     if (rte_vdev_init(TW_AFPACKET_VDEV, args) != 0) {
         snprintf(err, errlen, "--iface %s --xdp: neither AF_XDP nor af_packet can open it",
                  xs->ap.iface);
@@ -130,7 +142,17 @@ static int afxdp_start(struct tw_source *s, const struct tw_source_pool *p, char
     xs->ap.eth.base.nb_queues = xs->channels;
     int rc = tw_ethdev_start(&xs->ap.eth, p, tw_iface_promisc(xs->ap.iface) == 1, err, errlen);
     xs->ap.eth.base.nb_queues = xs->workers_queues;
-    return rc;
+    if (rc == 0)
+        return 0;
+    /* The port exists but its XDP sockets cannot be made: the kernel refuses the program
+     * (a veth whose peer's MTU is beyond what XDP takes, a driver without XDP): the port
+     * goes, af_packet reads the interface, on the pool already made. */
+    snprintf(xs->ap.eth.base.note, sizeof(xs->ap.eth.base.note),
+             "--iface %s --xdp: AF_XDP cannot read this interface (%s); reading it through "
+             "af_packet instead", xs->ap.iface, err);
+    rte_eth_dev_close(xs->ap.eth.port);
+    rte_vdev_uninit(VDEV_NAME);
+    return fall_back(xs, p, err, errlen);
 }
 
 /* Worker queue q reads channels q, q + W, ...: a burst from the first that has frames,

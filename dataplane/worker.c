@@ -43,10 +43,14 @@ int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_p
     if (!w->flows)
         return -1;
     w->dpi = tw_classifier_create(p->capacity);
-    if (!w->dpi) {
+    if (p->reassembly && w->dpi)
+        w->reasm = tw_reasm_create(&p->reasm);
+    if (!w->dpi || (p->reassembly && !w->reasm)) {
         int e = errno;
+        tw_classifier_free(w->dpi);
         tw_flow_table_free(w->flows);
         w->flows = NULL;
+        w->dpi = NULL;
         errno = e;
         return -1;
     }
@@ -61,6 +65,8 @@ int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_p
 
 void tw_worker_fini(struct tw_worker *w)
 {
+    tw_reasm_free(w->reasm);
+    w->reasm = NULL;
     tw_classifier_free(w->dpi);
     tw_flow_table_free(w->flows);
     tw_dedup_free(w->dedup);
@@ -187,6 +193,8 @@ static inline int ingest(struct tw_worker *w, const uint8_t *frame, uint32_t cap
     w->now_us = *ts_us;
     rc = tw_parse(frame, caplen, wire_len, linktype, pkt);
     if (unlikely(rc != TW_C_PARSED)) {
+        if (pkt->fragment && w->reasm)
+            return 1; /* a fragment: its owner reassembles it */
         w->counters.v[rc]++;
         return 0;
     }
@@ -214,6 +222,17 @@ unsigned tw_worker_of(const struct tw_packet *pkt, unsigned n)
     /* By address pair, not by 5-tuple: nDPI keeps per-host caches (STUN, mining, TLS
      * certificates...) inside each worker's module, so all flows between two hosts must
      * meet in one worker for a result that does not depend on the worker count. */
+    if (unlikely(pkt->fragment)) { /* by the fragmented header: later fragments have no more */
+        struct tw_packet t = *pkt;
+        const uint8_t *ip = pkt->frag_ip;
+        memset(t.src, 0, sizeof(t.src));
+        memset(t.dst, 0, sizeof(t.dst));
+        t.ip_version = (uint8_t)(ip[0] >> 4);
+        memcpy(t.src, ip + (t.ip_version == 4 ? 12 : 8), t.ip_version == 4 ? 4 : 16);
+        memcpy(t.dst, ip + (t.ip_version == 4 ? 16 : 24), t.ip_version == 4 ? 4 : 16);
+        t.fragment = 0;
+        return tw_worker_of(&t, n);
+    }
     tw_flow_key_make(pkt, &key, &from_a);
     if (memcmp(key.addr_a, key.addr_b, 16) > 0) { /* once per packet, reader side only */
         uint8_t t[16];
@@ -313,12 +332,38 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
     w->counters.v[TW_C_PARSED]++;
 }
 
+/* A fragment goes to the reassembler (its bytes are copied there, so its frame may go);
+ * the datagram it completes goes on as one packet, with the fragments' bytes summed. */
+static void fragment(struct tw_worker *w, const struct tw_packet *p, uint32_t wire_len,
+                     uint64_t ts_us)
+{
+    struct tw_packet d;
+    struct tw_flow_key key;
+    uint32_t wire;
+    int rc, from_a;
+
+    if (ts_us > w->now_us)
+        w->now_us = ts_us;
+    if (!tw_reasm_add(w->reasm, p, wire_len, ts_us, &w->counters, &d, &wire, &rc))
+        return;
+    if (rc != TW_C_PARSED) {
+        w->counters.v[rc]++;
+        return;
+    }
+    tw_flow_key_make(&d, &key, &from_a);
+    account(w, &d, &key, tw_flow_key_hash(&key), from_a, wire, ts_us);
+}
+
 void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *p, uint32_t wire_len,
                       uint64_t ts_us)
 {
     struct tw_flow_key key;
     int from_a;
 
+    if (unlikely(p->fragment && w->reasm)) {
+        fragment(w, p, wire_len, ts_us);
+        return;
+    }
     tw_flow_key_make(p, &key, &from_a);
     account(w, p, &key, tw_flow_key_hash(&key), from_a, wire_len, ts_us);
 }
@@ -329,6 +374,8 @@ void tw_worker_expire(struct tw_worker *w)
 
     while ((f = tw_flow_table_next_expired(w->flows, w->now_us, w->p.idle_us, w->p.close_us)))
         end_flow(w, f, timeout_reason(f));
+    if (w->reasm)
+        tw_reasm_expire(w->reasm, w->now_us, &w->counters);
     w->active_flows = tw_flow_table_count(w->flows);
 }
 
@@ -336,6 +383,8 @@ void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)
 {
     struct tw_flow *f;
 
+    if (w->reasm) /* fragments still waiting for the rest of their datagram */
+        tw_reasm_flush(w->reasm, &w->counters);
     /* a connection that already closed ended by its close, whatever stops the run now */
     while ((f = tw_flow_table_oldest(w->flows)))
         end_flow(w, f, f->state == TW_FLOW_CLOSING ? TW_END_TCP_CLOSE : why);
@@ -375,6 +424,70 @@ static void park(struct tw_worker *w)
     __atomic_store_n(&w->paused, 0, __ATOMIC_RELEASE);
 }
 
+/* Packets other workers redirected to this one: their time is the reader's, so it is kept
+ * from going back here (a flow's times must not). Returns how many. */
+static unsigned drain_redirected(struct tw_worker *w, uint16_t burst)
+{
+    struct rte_mbuf *pkts[MAX_BURST];
+    unsigned n = rte_ring_sc_dequeue_burst(w->inq, (void **)pkts, burst, NULL);
+
+    for (unsigned i = 0; i < n; i++) {
+        struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
+        if (i + 1 < n)
+            rte_prefetch0(((struct tw_packet *)rte_mbuf_to_priv(pkts[i + 1]))->l3);
+        if (meta->ts_us < w->now_us)
+            meta->ts_us = w->now_us;
+        tw_worker_parsed(w, rte_mbuf_to_priv(pkts[i]), meta->wire_len, meta->ts_us);
+    }
+    if (n)
+        rte_pktmbuf_free_bulk(pkts, n);
+    return n;
+}
+
+/* Hands the packets of out[t] to worker t. A replay waits for room, draining its own ring
+ * meanwhile (two workers may wait on each other); live traffic counts them lost. */
+static void redirect_out(struct tw_worker *w, struct rte_mbuf *out[][MAX_BURST], unsigned *nout,
+                         uint16_t burst)
+{
+    struct tw_redirect *r = w->redirect;
+
+    for (unsigned t = 0; t < r->nb_workers; t++) {
+        unsigned done = 0;
+        while (done < nout[t]) {
+            done += rte_ring_mp_enqueue_burst(r->workers[t].inq, (void **)&out[t][done],
+                                              nout[t] - done, NULL);
+            if (done < nout[t]) {
+                if (!w->p.lossless) {
+                    w->counters.v[TW_C_DROP_DISPATCH_FULL] += nout[t] - done;
+                    rte_pktmbuf_free_bulk(&out[t][done], nout[t] - done);
+                    break;
+                }
+                if (!drain_redirected(w, burst))
+                    rte_pause();
+            }
+        }
+        nout[t] = 0;
+    }
+}
+
+/* The end under redirect: stop reading, then drain until every worker has stopped (none
+ * will enqueue any more) and the ring is empty. */
+static void redirect_finish(struct tw_worker *w, uint16_t burst)
+{
+    struct tw_redirect *r = w->redirect;
+
+    __atomic_add_fetch(&r->stopped, 1, __ATOMIC_ACQ_REL);
+    for (;;) {
+        int all = __atomic_load_n(&r->stopped, __ATOMIC_ACQUIRE) == r->nb_workers;
+        if (!drain_redirected(w, burst)) {
+            if (all)
+                break;
+            sched_yield();
+        }
+    }
+    tw_worker_expire(w);
+}
+
 /* One worker reading its own source queue (a single worker, or a NIC queue under RSS).
  * A burst goes through in passes so that the flow table's memory is asked for before it
  * is needed: parse every frame and prefetch its bucket; prefetch the flow each bucket
@@ -389,15 +502,25 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
     uint8_t from_a[MAX_BURST], used[MAX_BURST];
     int linktype = w->source->linktype;
     unsigned idle = 0;
+    unsigned nw = w->redirect ? w->redirect->nb_workers : 1;
+    struct rte_mbuf *out[TW_MAX_WORKERS][MAX_BURST]; /* as run_reader: 256 KiB of stack */
+    unsigned nout[TW_MAX_WORKERS] = {0};
 
     for (;;) {
-        if (unlikely(*w->stop))
+        if (unlikely(*w->stop)) {
+            if (w->redirect)
+                redirect_finish(w, burst);
             return TW_END_SHUTDOWN;
+        }
         if (unlikely(__atomic_load_n(w->pause, __ATOMIC_RELAXED)))
             park(w);
         int n = tw_source_rx(w->source, w->queue, pkts, burst);
-        if (n < 0)
+        if (n < 0) {
+            if (w->redirect)
+                redirect_finish(w, burst);
             return TW_END_EOF;
+        }
+        int kept = 0;
         for (int i = 0; i < n; i++) {
             struct rte_mbuf *m = pkts[i];
             struct tw_mbuf_meta *meta = tw_mbuf_meta(m);
@@ -406,7 +529,31 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
             used[i] = (uint8_t)ingest(w, rte_pktmbuf_mtod(m, const uint8_t *),
                                       rte_pktmbuf_data_len(m), meta->wire_len, linktype,
                                       &meta->ts_us, &pkt[i]);
-            if (used[i]) {
+            if (nw > 1 && used[i]) {
+                unsigned to = tw_worker_of(&pkt[i], nw);
+                if (to != w->id) { /* another worker's flow: the parse rides in the mbuf */
+                    *(struct tw_packet *)rte_mbuf_to_priv(m) = pkt[i];
+                    out[to][nout[to]++] = m;
+                    w->counters.v[TW_C_REDIRECTED]++;
+                    continue;
+                }
+            }
+            if (kept != i) { /* close the gaps the redirected left, keeping the order */
+                pkts[kept] = m;
+                pkt[kept] = pkt[i];
+                used[kept] = used[i];
+            }
+            kept++;
+        }
+        int got = n;
+        if (nw > 1) {
+            redirect_out(w, out, nout, burst);
+            n = kept;
+        }
+        for (int i = 0; i < n; i++) {
+            if (used[i] && unlikely(pkt[i].fragment && w->reasm)) {
+                used[i] = 2; /* reassembled in packet order, below */
+            } else if (used[i]) {
                 int a;
                 tw_flow_key_make(&pkt[i], &key[i], &a);
                 from_a[i] = (uint8_t)a;
@@ -415,18 +562,20 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
             }
         }
         for (int i = 0; i < n; i++)
-            if (used[i])
+            if (used[i] == 1)
                 tw_flow_table_prefetch_flow(w->flows, hash[i]);
         for (int i = 0; i < n; i++) {
-            if (used[i]) {
-                const struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
+            const struct tw_mbuf_meta *meta = tw_mbuf_meta(pkts[i]);
+            if (used[i] == 1)
                 account(w, &pkt[i], &key[i], hash[i], from_a[i], meta->wire_len, meta->ts_us);
-            }
+            else if (used[i] == 2)
+                fragment(w, &pkt[i], meta->wire_len, meta->ts_us);
         }
-        if (n > 0) {
+        if (n > 0)
             rte_pktmbuf_free_bulk(pkts, (unsigned)n);
-            idle = 0;
-        } else {
+        if (nw > 1) /* then what the other workers read for this one */
+            got += (int)drain_redirected(w, burst);
+        if (got == 0) {
             if (!w->source->replayable) {
                 /* a quiet port: let the wall clock move time on, so silent flows still end */
                 uint64_t now = tw_wall_us();
@@ -434,6 +583,8 @@ static enum tw_end_reason run_direct(struct tw_worker *w, uint16_t burst)
                     w->now_us = now;
             }
             idle_wait(w, &idle);
+        } else {
+            idle = 0;
         }
         tw_worker_expire(w);
     }

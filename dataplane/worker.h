@@ -14,6 +14,7 @@
 #include "dedup.h"
 #include "flow_record.h"
 #include "flow_table.h"
+#include "reassembly.h"
 
 #define TW_MAX_WORKERS 64
 
@@ -33,6 +34,17 @@ struct tw_dispatch {
     volatile uint64_t reader_now_us;  /* published after the packets up to it were enqueued */
 };
 
+/* Several workers each reading its own queue of a multi-queue source (a NIC's RSS, af_packet
+ * fanout) that hashes the outer headers: a packet is redirected, once parsed, to the worker
+ * owning its inner address pair (tw_worker_of), through that worker's multi-producer input
+ * ring. At the end each worker keeps draining its ring until every worker has stopped
+ * reading, so that no redirected packet is left unaccounted. */
+struct tw_redirect {
+    struct tw_worker *workers;
+    unsigned nb_workers;
+    volatile unsigned stopped;        /* workers that no longer read their queue */
+};
+
 struct tw_worker_params {
     uint32_t capacity;          /* flows in the table */
     uint64_t idle_us;
@@ -43,6 +55,8 @@ struct tw_worker_params {
     uint32_t burst;
     uint32_t idle_sleep_us;     /* longest nap when there is nothing to read, 0 = spin */
     uint64_t dedup_us;          /* dedup_window: 0 = off (dedup.h) */
+    int reassembly;             /* 1: reassemble IP fragments (reasm); 0: count them as before */
+    struct tw_reasm_params reasm;
 };
 
 struct tw_worker {
@@ -52,11 +66,14 @@ struct tw_worker {
     struct tw_flow_table *flows;
     struct tw_classifier *dpi;
     struct tw_dedup *dedup;            /* NULL: duplicate suppression off */
+    struct tw_reasm *reasm;            /* NULL when reassembly is off */
     struct rte_ring *events;           /* struct tw_flow_record by value, SP/SC */
     struct tw_source *source;          /* what run() reads */
     uint16_t queue;
     struct tw_dispatch *dispatch;      /* NULL: this worker reads its own source queue */
-    struct rte_ring *inq;              /* dispatched mbufs (workers > 0 under dispatch) */
+    struct rte_ring *inq;              /* dispatched mbufs (workers > 0 under dispatch), or
+                                        * redirected ones (every worker under redirect) */
+    struct tw_redirect *redirect;      /* NULL: no other worker reads a queue of the source */
     uint64_t now_us;                   /* latest packet time, never goes back */
     uint64_t seq;                      /* event sequence number */
     volatile int *stop;                /* set by the signal handler */
@@ -79,7 +96,7 @@ struct tw_worker *tw_worker_alloc(unsigned n);
 /* Frees what tw_worker_alloc returned (not the tables: tw_worker_fini). NULL is ignored. */
 void tw_worker_free(struct tw_worker *w);
 
-/* Creates a worker's tables: flow table and nDPI module. No DPDK call, so it may run on
+/* Creates a worker's tables: flow table, nDPI module, reassembler. No DPDK call, so it may run on
  * any thread, even before rte_eal_init; the caller then sets events (and, to run it,
  * source, queue and stop). Returns 0, or -1 with errno. */
 int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_params *p);
@@ -94,7 +111,8 @@ void tw_worker_packet(struct tw_worker *w, const uint8_t *frame, uint32_t caplen
 void tw_worker_parsed(struct tw_worker *w, const struct tw_packet *pkt, uint32_t wire_len,
                       uint64_t ts_us);
 
-/* Worker that owns the flow of a parsed packet among n (the same for both directions). */
+/* Worker that owns the flow of a parsed packet among n (the same for both directions). A
+ * fragment goes by the addresses of its fragmented header, so a datagram meets in one. */
 unsigned tw_worker_of(const struct tw_packet *pkt, unsigned n);
 
 /* Bytes each mbuf needs in its private area for dispatching. */

@@ -15,8 +15,9 @@ Conventions of expected.json:
   - client = sender of the first packet of the flow; bytes = frame length on the wire
     (the record's orig_len), whatever the link header;
   - ICMP, ICMPv6 and protocols without ports are one flow per address pair, ports 0;
-  - non-first IP fragments carry no ports: they are not in any flow, and are counted in
-    "non_first_fragments" (the parser drops them as drop_ip_fragment);
+  - IP fragments are reassembled: a datagram is one packet of its flow, its bytes the
+    fragments' frame lengths summed, at the time of the fragment that completed it; the
+    fragments merged into it are counted in "fragments_merged";
   - "app" is ndpiReader 4.2's ndpi_proto ("TLS.Microsoft"), "" where it is not asserted;
   - times are microseconds since the epoch.
 """
@@ -80,10 +81,15 @@ class Flow:
         self.emit(t, from_client, bytes(self.ip(from_client, l4, **kw)), count)
 
     def emit(self, t, from_client, l3, count=True):
-        """Puts raw L3 bytes on the wire; count=False for packets no flow owns."""
+        """Puts raw L3 bytes on the wire; count=False for packets no flow owns. Returns the
+        frame's length."""
         wire = self.cap.add(t, self, from_client, l3)
-        if not count:
-            return
+        if count:
+            self.count(t, from_client, wire)
+        return wire
+
+    def count(self, t, from_client, wire):
+        """One packet of this flow (a reassembled datagram: its fragments' bytes)."""
         d = self.c2s if from_client else self.s2c
         d[0] += 1
         d[1] += wire
@@ -521,9 +527,9 @@ def gen_ipv4opts_frag(start):
     http_session(f, rng, start, "opts.branchbank.cn", "/", size=800)
 
     # A 4000-byte UDP datagram in 3 fragments (the first carries the UDP header), then a
-    # 2-fragment reply sent last fragment first: only first fragments have ports.
+    # 2-fragment reply sent last fragment first: each reassembled into one packet.
     f = Flow(cap, 17, "10.40.0.10", 42002, "10.40.0.30", 5004)
-    frag_count = 0
+    merged = 0
     for i, (from_client, size) in enumerate([(True, 4000), (False, 2000)]):
         whole = f.ip(from_client, UDP(sport=42002 if from_client else 5004,
                                       dport=5004 if from_client else 42002) /
@@ -531,11 +537,13 @@ def gen_ipv4opts_frag(start):
         frags = fragment(whole, fragsize=1480)
         if i == 1:
             frags = frags[::-1]
+        wire = 0
         for j, fr in enumerate(frags):
-            first = fr.frag == 0
-            f.emit(start + 2 * SEC + i * 10_000 + j * 100, from_client, bytes(fr), count=first)
-            frag_count += 0 if first else 1
-    cap.meta["non_first_fragments"] = frag_count
+            t = start + 2 * SEC + i * 10_000 + j * 100
+            wire += f.emit(t, from_client, bytes(fr), count=False)
+        f.count(t, from_client, wire)
+        merged += len(frags) - 1
+    cap.meta["fragments_merged"] = merged
 
     ping(Flow(cap, 1, "10.40.0.10", 0, "10.40.0.1", 0, app="ICMP"), start + 3 * SEC, 2, 11)
     # SCTP (132): a flow on addresses and protocol, ports 0, although SCTP has ports.

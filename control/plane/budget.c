@@ -14,7 +14,7 @@
  * and hiredis buffers. */
 #define BASE_BYTES (64ull << 20)
 #define NDPI_MODULE_BYTES (12ull << 20) /* 10 MiB measured after ndpi_finalize_initialization */
-#define MBUF_BYTES (2048ull + 128 + 128 + 64) /* data room, headroom, mbuf header, private area */
+#define MBUF_BYTES (2048ull + 128 + 128 + 96) /* data room, headroom, mbuf header, private area (a parsed packet: 88 bytes) */
 #define BIG_POOL_BYTES (128ull * 65536)
 
 void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
@@ -34,8 +34,10 @@ void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
     b->redis_buffer = cfg->redis.url[0] ? (uint64_t)cfg->redis.buffer_records *
                                               TW_STORE_BYTES_PER_RECORD : 0;
     b->ipfix_queue = cfg->ipfix.collector[0] ? (uint64_t)cfg->ipfix.queue * cfg->ipfix.mtu : 0;
+    b->reassembly = cfg->reassembly.enabled ? w * (uint64_t)cfg->reassembly.datagrams *
+                                                  (65600 + 8ull * cfg->reassembly.fragments) : 0;
     b->total = b->base + b->ndpi_modules + b->flow_tables + b->dpi_states + b->packet_pools +
-               b->event_rings + b->redis_buffer + b->ipfix_queue;
+               b->event_rings + b->redis_buffer + b->ipfix_queue + b->reassembly;
 }
 
 uint64_t tw_peak_rss(void)

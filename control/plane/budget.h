@@ -17,6 +17,7 @@ struct tw_memory_budget {
     uint64_t event_rings;   /* worker -> control plane rings */
     uint64_t redis_buffer;  /* records waiting for Redis */
     uint64_t ipfix_queue;   /* IPFIX messages waiting to be sent (with ipfix.collector) */
+    uint64_t reassembly;    /* IP reassembly slots of 64 KiB, per worker */
     uint64_t total;
 };
 

@@ -38,6 +38,13 @@ struct tw_config {
         bool evict_when_full;          /* flow_table.evict_when_full: end the oldest flow for a new one, default true */
     } flow_table;
     struct {
+        bool enabled;              /* reassembly.enabled: reassemble IP fragments, default true */
+        uint32_t datagrams;        /* reassembly.datagrams: datagrams each worker reassembles at once
+                                      (64 KiB each), default 256 */
+        uint32_t fragments;        /* reassembly.fragments: fragments of one datagram, default 64 */
+        uint32_t timeout_s;        /* reassembly.timeout: an incomplete datagram is dropped, default 30 s */
+    } reassembly;
+    struct {
         char url[TW_PATH_LEN];     /* redis.url: unix:///path, redis://host:port or rediss://, "" = no store */
         uint32_t hot_window_s;     /* redis.hot_window: flow records kept, default 7 d */
         uint32_t retention_s;      /* redis.retention: summaries and alerts kept, default 180 d */

@@ -241,6 +241,16 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
     for (unsigned i = 0; i < TW_C__COUNT; i++)
         if (tw_counter_is_drop(i) && tw_control_counter(c, i))
             fprintf(out, "    %-22s %" PRIu64 "\n", tw_counter_name(i), tw_control_counter(c, i));
+    /* received = parsed + dropped + merged: a datagram's fragments count once, as it */
+    fprintf(out, "  fragments merged     %" PRIu64 "\n", tw_control_counter(c, TW_C_FRAGMENTS_MERGED));
+    if (tw_control_counter(c, TW_C_FRAG_REASSEMBLED) || tw_control_counter(c, TW_C_FRAG_OVERLAP))
+        fprintf(out, "  reassembled          %" PRIu64 " datagrams, overlaps %" PRIu64
+                " (%" PRIu64 " with different bytes, first kept)\n",
+                tw_control_counter(c, TW_C_FRAG_REASSEMBLED), tw_control_counter(c, TW_C_FRAG_OVERLAP),
+                tw_control_counter(c, TW_C_FRAG_OVERLAP_DIFFERS));
+    if (tw_control_counter(c, TW_C_REDIRECTED))
+        fprintf(out, "  redirected           %" PRIu64 " (read by one worker, owned by another)\n",
+                tw_control_counter(c, TW_C_REDIRECTED));
     struct tw_source_stats ss;
     tw_pipeline_source_stats(c->pipeline, &ss);
     fprintf(out, "  lost below us        imissed %" PRIu64 ", ierrors %" PRIu64 ", rx_nombuf %" PRIu64

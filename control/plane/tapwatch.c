@@ -423,6 +423,10 @@ static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
             .burst = cfg->burst,
             .idle_sleep_us = cfg->idle_sleep_us,
             .dedup_us = cfg->dedup_window_us,
+            .reassembly = cfg->reassembly.enabled,
+            .reasm = {.datagrams = cfg->reassembly.datagrams,
+                      .fragments = cfg->reassembly.fragments,
+                      .timeout_us = (uint64_t)cfg->reassembly.timeout_s * 1000000u},
         },
         .mbufs = cfg->mbufs,
         .ring_size = cfg->ring_size,
@@ -542,6 +546,8 @@ static void print_budget(const struct tw_config *cfg)
     if (b.ipfix_queue)
         printf(", IPFIX queue %.0f", b.ipfix_queue / mib);
     putchar('\n');
+    if (b.reassembly)
+        printf("tapwatch: of which IP reassembly %.0f MiB\n", b.reassembly / mib);
 }
 
 /* The sinks' notes (sink.h), a log line each: what an earlier run left is a notice; what is

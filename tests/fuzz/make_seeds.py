@@ -131,7 +131,7 @@ def main():
         sys.stderr.write("usage: make_seeds.py OUTDIR\n")
         return 2
     out = sys.argv[1]
-    for t in ("parse", "pcap", "config", "timeparse", "record_json", "policy"):
+    for t in ("parse", "pcap", "config", "timeparse", "record_json", "policy", "reassembly"):
         shutil.rmtree(os.path.join(out, t), ignore_errors=True)
     tmp = tempfile.mkdtemp(prefix="tw-seeds.")
     try:
@@ -166,6 +166,29 @@ def build(out, tmp):
             for i, frame in enumerate(got[1][:40]):
                 write(d, "%s_%d" % (os.path.basename(p), i), bytes([PARSE_LINKS.index(got[0]), 0]) + frame)
     counts["parse"] = len(os.listdir(d))
+
+    # reassembly: fragment records (tests/fuzz/fuzz_reassembly.c): flags, id, offset, length
+    d = os.path.join(out, "reassembly")
+    def frag(v6, more, ident, units, payload, step=1):
+        return bytes([(1 if v6 else 0) | (2 if more else 0) | step << 3, ident]) + \
+            struct.pack(">HB", units, len(payload)) + payload
+    udp = struct.pack(">HHHH", 5000, 5001, 48, 0) + bytes(range(40))
+    for v6 in (False, True):
+        tag = "v6" if v6 else "v4"
+        write(d, "in_order_" + tag, frag(v6, 1, 1, 0, udp[:16]) + frag(v6, 1, 1, 2, udp[16:32]) +
+              frag(v6, 0, 1, 4, udp[32:]))
+        write(d, "reversed_" + tag, frag(v6, 0, 2, 4, udp[32:]) + frag(v6, 1, 2, 2, udp[16:32]) +
+              frag(v6, 1, 2, 0, udp[:16]))
+        write(d, "overlap_" + tag, frag(v6, 1, 3, 0, udp[:24]) + frag(v6, 1, 3, 2, b"X" * 16) +
+              frag(v6, 0, 3, 4, udp[32:]))
+        write(d, "teardrop_" + tag, frag(v6, 1, 4, 0, udp[:40]) + frag(v6, 0, 4, 1, b"y" * 4))
+        write(d, "beyond_" + tag, frag(v6, 1, 5, 0, udp[:16]) + frag(v6, 0, 5, 8190, b"L" * 64))
+    write(d, "many", b"".join(frag(False, i < 19, 6, i, b"m" * 8) for i in range(20)))
+    write(d, "flood", b"".join(frag(False, 1, i, 0, udp[:16], 0) for i in range(12)) +
+          frag(False, 0, 0, 2, udp[16:], 7))
+    write(d, "raw", bytes([4, 0, 28]) + bytes.fromhex("4500001c0001200040110000") +
+          bytes([10, 0, 0, 1, 10, 0, 0, 2]) + udp[:8])
+    counts["reassembly"] = len(os.listdir(d))
 
     # pcap
     d = os.path.join(out, "pcap")

@@ -7,8 +7,8 @@
       app (where asserted), server_name, end_reason (where asserted). With
       --upper-bound (trunc_packets.pcap), each record must match an expected flow and
       carry at most its packets and bytes.
-  check_flows.py summary SUMMARY_FILE [--drop REASON=N ...] [--updates N]
-      check the summary's accounting: received = parsed + dropped, the named drop
+  check_flows.py summary SUMMARY_FILE [--drop REASON=N ...] [--updates N] [--merged N]
+      check the summary's accounting: received = parsed + dropped + fragments merged, the named drop
       reasons add up to dropped; optional exact drop counts and update events.
   check_flows.py same JSONL QUERY_JSON
       the query output (one JSON object per line) holds exactly the records of JSONL.
@@ -126,6 +126,10 @@ def parse_summary(path):
             if m:
                 s[m.group(1)] = int(m.group(2))
                 continue
+            m = re.match(r"\s+fragments merged\s+(\d+)\s*$", line)
+            if m:
+                s["merged"] = int(m.group(1))
+                continue
             m = re.match(r"\s+(drop_\w+)\s+(\d+)\s*$", line)
             if m:
                 s["drops"][m.group(1)] = int(m.group(2))
@@ -143,9 +147,11 @@ def cmd_summary(args):
     for k in ("received", "parsed", "dropped"):
         if k not in s:
             return ["%s: no 'packets %s' line in the summary" % (path, k)]
-    if s["received"] != s["parsed"] + s["dropped"]:
-        errors.append("summary: received %d != parsed %d + dropped %d"
-                      % (s["received"], s["parsed"], s["dropped"]))
+    if "merged" not in s:
+        return ["%s: no 'fragments merged' line in the summary" % path]
+    if s["received"] != s["parsed"] + s["dropped"] + s["merged"]:
+        errors.append("summary: received %d != parsed %d + dropped %d + fragments merged %d"
+                      % (s["received"], s["parsed"], s["dropped"], s["merged"]))
     if sum(s["drops"].values()) != s["dropped"]:
         errors.append("summary: drop reasons %s add up to %d, not dropped %d"
                       % (s["drops"], sum(s["drops"].values()), s["dropped"]))
@@ -159,6 +165,10 @@ def cmd_summary(args):
         elif rest[i] == "--updates":
             if s.get("updates") != int(rest[i + 1]):
                 errors.append("summary: update events %s, expected %s" % (s.get("updates"), rest[i + 1]))
+            i += 2
+        elif rest[i] == "--merged":
+            if s["merged"] != int(rest[i + 1]):
+                errors.append("summary: fragments merged %d, expected %s" % (s["merged"], rest[i + 1]))
             i += 2
         elif rest[i] == "--received":
             if s["received"] != int(rest[i + 1]):

@@ -6,7 +6,8 @@
                                       start for a whole folder of runs)
 
 SUMMARY is the text tapwatch printed at exit (stdout). Checks:
-  - "packets received" = "packets parsed" + "packets dropped";
+  - "packets received" = "packets parsed" + "packets dropped" + "fragments merged" (the
+    fragments held and merged into a reassembled datagram, which counts once);
   - "packets dropped" = the sum of the drop lines under it (one per non-zero reason);
   - every --nonzero counter is among those lines (NAME|NAME: at least one of them);
   - --received N: exactly N packets received;
@@ -22,7 +23,7 @@ import sys
 
 
 def parse_summary(text):
-    """Returns ({"received": n, "parsed": n, "dropped": n}, {drop_name: n})."""
+    """Returns ({"received": n, "parsed": n, "dropped": n, "merged": n}, {drop_name: n})."""
     totals, drops = {}, {}
     in_drops = False
     for line in text.splitlines():
@@ -30,6 +31,11 @@ def parse_summary(text):
         if m:
             totals[m.group(1)] = int(m.group(2))
             in_drops = m.group(1) == "dropped"
+            continue
+        m = re.match(r"^  fragments merged\s+(\d+)\s*$", line)
+        if m:
+            totals["merged"] = int(m.group(1))
+            in_drops = False
             continue
         m = re.match(r"^    (drop_[a-z0-9_]+)\s+(\d+)\s*$", line)
         if m and in_drops:
@@ -49,9 +55,13 @@ def check(args):
     missing = [k for k in ("received", "parsed", "dropped") if k not in totals]
     if missing:
         return "no 'packets %s' line in the summary" % missing[0]
-    rx, parsed, dropped = totals["received"], totals["parsed"], totals["dropped"]
-    if rx != parsed + dropped:
-        return "received %d != parsed %d + dropped %d" % (rx, parsed, dropped)
+    if "merged" not in totals:
+        return "no 'fragments merged' line in the summary"
+    rx, parsed, dropped, merged = (totals["received"], totals["parsed"], totals["dropped"],
+                                   totals["merged"])
+    if rx != parsed + dropped + merged:
+        return "received %d != parsed %d + dropped %d + fragments merged %d" % (
+            rx, parsed, dropped, merged)
     if sum(drops.values()) != dropped:
         return "dropped %d != sum of the drop lines %d (%s)" % (
             dropped, sum(drops.values()), ", ".join("%s %d" % kv for kv in sorted(drops.items())))

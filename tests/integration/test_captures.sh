@@ -63,8 +63,8 @@ for cap in $captures; do
         printf '%s\n' "$res" | sed 's/^/    /'
     fi
     extra=(--received "$(field "$cap" packets)")
-    nff=$(field "$cap" non_first_fragments)
-    [ -n "$nff" ] && extra+=(--drop "drop_ip_fragment=$nff")
+    merged=$(field "$cap" fragments_merged)
+    [ -n "$merged" ] && extra+=(--merged "$merged")
     [ "$cap" = timeouts.pcap ] && extra+=(--updates "$(field "$cap" updates)")
     if ! res=$(python3 "$check" summary "$out.summary" "${extra[@]}"); then
         fail "$cap: summary:"

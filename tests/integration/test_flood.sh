@@ -47,8 +47,9 @@ ended = dict(zip(("idle", "tcp_close", "evicted", "eof", "shutdown"),
                  map(int, re.search(r"flows ended +idle (\d+), tcp_close (\d+), evicted (\d+), eof (\d+), shutdown (\d+)", s).groups())))
 refused = int(m.group(1)) if (m := re.search(r"drop_flow_table_full +(\d+)", s)) else 0
 rx, parsed, dropped = num(r"packets received +(\d+)"), num(r"packets parsed +(\d+)"), num(r"packets dropped +(\d+)")
-if rx != parsed + dropped:
-    bad(f"received {rx} != parsed {parsed} + dropped {dropped}")
+merged = num(r"fragments merged +(\d+)")
+if rx != parsed + dropped + merged:
+    bad(f"received {rx} != parsed {parsed} + dropped {dropped} + fragments merged {merged}")
 if created != sum(ended.values()):
     bad(f"flows created {created} != ended {sum(ended.values())} {ended}")
 if len(recs) != created:

@@ -160,7 +160,7 @@ n=$(for k in $(admin --scan --pattern 'tw:{s1run}:f:*'); do admin hlen "$k"; don
 refused_run() { # NAME WANT ARGS...: tapwatch must exit 2 with one line containing WANT
     local name=$1 want=$2
     shift 2
-    timeout 30 "$tapwatch" --pcap "$tmp/cap/sample.pcap" --sensor s1 --quiet "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    timeout 30 "$tapwatch" --pcap "$tmp/cap/sample.pcap" --sensor s1 --quiet --run-dir "$tmp" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
     local rc=$?
     [ $rc -eq 2 ] || fail "$name: exit $rc, expected 2: $(head -c 400 "$tmp/$name.err")"
     [ "$(wc -l <"$tmp/$name.err")" -eq 1 ] || fail "$name: expected one line, got: $(cat "$tmp/$name.err")"

@@ -2,7 +2,8 @@
 # test_run_stats.sh - every run's counters stay in Redis: two runs into one sensor leave
 # tw:{S}:runs with two runs, each tw:{S}:stats:<run> hash with its own counters (the packets
 # that run received), run, started and ended (started <= ended, the second run after the
-# first) and a TTL of redis.retention; tw:{S}:stats is the latest run's.
+# first) and a TTL of redis.retention; tw:{S}:stats is the latest run's. Each run's counters
+# account for every packet: received = parsed + the drop_* counters + fragments_merged.
 #
 #   bash tests/integration/test_run_stats.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail (what differed is printed), 77 skip (no redis-server, binary or scapy).
@@ -84,6 +85,11 @@ else:
             bad("run %s: field run is %r" % (run, h.get("run")))
         if int(h.get("received", -1)) != want[i]:
             bad("run %d (%s): received %s, the run's summary said %d" % (i + 1, run, h.get("received"), want[i]))
+        # the accounting identity holds in Redis too: received = parsed + drops + merged
+        drops = sum(int(v) for k, v in h.items() if k.startswith("drop_"))
+        if int(h.get("received", -1)) != int(h.get("parsed", -1)) + drops + int(h.get("fragments_merged", -1)):
+            bad("run %s: received %s != parsed %s + drops %d + fragments_merged %s" % (
+                run, h.get("received"), h.get("parsed"), drops, h.get("fragments_merged")))
         started, ended = float(h.get("started", 0)), float(h.get("ended", 0))
         if not (0 < started <= ended):
             bad("run %s: started %s ended %s" % (run, h.get("started"), h.get("ended")))

@@ -91,7 +91,7 @@ fi
 # the live line: loss.pcap at 1.5% of its pace lasts about 1.6 s, so one line is printed
 timeout 60 "$tapwatch" --pcap "$tmp/cap/loss.pcap" --replay-speed 0.015 \
     >"$tmp/live.sum" 2>"$tmp/live.err" || fail "live run: $(head -c 600 "$tmp/live.err")"
-grep -Eq "^tapwatch: .* upstream-loss ([0-9]+\.[0-9]%|-)" "$tmp/live.err" ||
+grep -Eq "tapwatch: .* upstream-loss ([0-9]+\.[0-9]%|-)" "$tmp/live.err" ||
     fail "no ' upstream-loss N%' on the live line: $(grep -m1 'packets' "$tmp/live.err")"
 
 # real captures, when the shared ones are here: the estimate, for the reader
