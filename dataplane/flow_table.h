@@ -30,8 +30,13 @@ struct tw_flow_key {
     uint16_t vlan;
     uint8_t ip_proto;
     uint8_t ip_version;
+    /* the tunnel is part of the flow: two VXLAN VNIs or ERSPAN sessions may carry the same
+     * private addresses; zero without a tunnel (and then outside tw_flow_id) */
+    uint32_t tunnel_id;
+    uint8_t tunnel;
+    uint8_t pad[3];
 };
-_Static_assert(sizeof(struct tw_flow_key) == 40, "flow key has holes");
+_Static_assert(sizeof(struct tw_flow_key) == 48, "flow key has holes");
 
 enum tw_flow_state { TW_FLOW_FREE = 0, TW_FLOW_ACTIVE = 1, TW_FLOW_CLOSING = 2 };
 

@@ -91,6 +91,8 @@ static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_
     r->vlan = k->vlan;
     r->ip_version = k->ip_version;
     r->ip_proto = k->ip_proto;
+    r->tunnel = k->tunnel;
+    r->tunnel_id = k->tunnel_id;
     r->event = (uint8_t)kind;
     r->end_reason = (uint8_t)why;
     r->c2s_tcp_flags = f->c2s_tcp_flags;
@@ -170,7 +172,7 @@ static inline int ingest(struct tw_worker *w, const uint8_t *frame, uint32_t cap
         *ts_us = w->now_us;
     }
     w->now_us = *ts_us;
-    rc = tw_parse(frame, caplen, wire_len, linktype, pkt);
+    rc = tw_parse(frame, caplen, wire_len, linktype, &w->p.parse, pkt);
     if (unlikely(rc != TW_C_PARSED)) {
         w->counters.v[rc]++;
         return 0;
@@ -219,6 +221,8 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
 {
     struct tw_flow *f;
 
+    /* a tunnel that carried an Ethernet frame is the mirror's transport: count that frame */
+    wire_len = wire_len > pkt->outer_len ? wire_len - pkt->outer_len : 0;
     if (ts_us > w->now_us)
         w->now_us = ts_us;
     f = tw_flow_table_find(w->flows, key, hash);

@@ -40,6 +40,7 @@ struct tw_worker_params {
     int evict_when_full;        /* 1: end the oldest flow to make room; 0: drop the packet */
     int lossless;               /* 1: wait for room in the event ring (file input) */
     uint32_t burst;
+    struct tw_parse_settings parse; /* tunnels to open (config `decap:`) */
 };
 
 struct tw_worker {
