@@ -78,7 +78,7 @@ void tw_flow_key_make(const struct tw_packet *pkt, struct tw_flow_key *key, int 
     key->vlan = pkt->vlan;
     key->ip_proto = pkt->ip_proto;
     key->ip_version = pkt->ip_version;
-    key->tunnel_id = pkt->tunnel_id;
+    key->tunnel_id = pkt->tunnel_id & -(uint32_t)((TW_TUNNEL_KEYED >> pkt->tunnel) & 1);
     key->tunnel = pkt->tunnel;
     key->pad[0] = key->pad[1] = key->pad[2] = 0;
     *from_a = src_first;

@@ -31,7 +31,10 @@ struct tw_flow_key {
     uint8_t ip_proto;
     uint8_t ip_version;
     /* the tunnel is part of the flow: two VXLAN VNIs or ERSPAN sessions may carry the same
-     * private addresses; zero without a tunnel (and then outside tw_flow_id) */
+     * private addresses. Only ids that name a session or network both ways are keyed (ERSPAN
+     * session, VXLAN and Geneve VNI, see TW_TUNNEL_KEYED); GTP-U TEIDs, GRE keys and PW labels
+     * may differ per direction and stay 0 here. Zero without a tunnel (and then outside
+     * tw_flow_id). */
     uint32_t tunnel_id;
     uint8_t tunnel;
     uint8_t pad[3];
@@ -70,11 +73,17 @@ struct tw_flow {
     uint8_t detection_done;
     uint8_t guessed;
     uint8_t has_ja3;
-    uint8_t pad[5];
+    uint8_t pad;
+    uint32_t tunnel_id;      /* the first packet's tunnel id (the record's tunnel_id) */
     uint8_t ja3c[16];        /* JA3 client hash, binary */
     char server_name[TW_FLOW_SERVER_NAME_LEN];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct tw_flow) <= 256, "tracked flow must stay within 256 bytes");
+
+/* Tunnel kinds whose id is part of the flow key (bit n = enum tw_tunnel_kind n). */
+#define TW_TUNNEL_KEYED                                                                  \
+    (1u << TW_TUNNEL_ERSPAN2 | 1u << TW_TUNNEL_ERSPAN3 | 1u << TW_TUNNEL_VXLAN |           \
+     1u << TW_TUNNEL_GENEVE)
 
 struct tw_flow_table;
 

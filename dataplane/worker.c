@@ -92,7 +92,7 @@ static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_
     r->ip_version = k->ip_version;
     r->ip_proto = k->ip_proto;
     r->tunnel = k->tunnel;
-    r->tunnel_id = k->tunnel_id;
+    r->tunnel_id = f->tunnel_id;
     r->event = (uint8_t)kind;
     r->end_reason = (uint8_t)why;
     r->c2s_tcp_flags = f->c2s_tcp_flags;
@@ -249,6 +249,7 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
             f = tw_flow_table_insert(w->flows, key, hash);
         }
         f->client_is_a = (uint8_t)from_a;
+        f->tunnel_id = pkt->tunnel_id;
         f->first_us = f->last_export_us = ts_us;
         f->flow_id = tw_flow_id(f);
         w->counters.v[TW_C_FLOWS_CREATED]++;

@@ -11,6 +11,7 @@ The same runs check that every packet is accounted for: received = parsed + drop
 refuses, such as an unsupported link type, must be refused with one line and exit 1).
 
 usage: parity.py BUILD_DIR [SHARED_DIR] [--bar 98] [--jobs 2] [--details N] [--only NAME]
+                 [--keep DIR]   (keeps tapwatch's records, DIR/NAME.jsonl, for wrapped.py)
 """
 import argparse
 import concurrent.futures
@@ -118,6 +119,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--details", type=int, default=15)
     ap.add_argument("--only")
+    ap.add_argument("--keep")
     a = ap.parse_args()
 
     pdir = os.path.join(a.shared, "pcaps", "ndpi")
@@ -129,7 +131,7 @@ def main():
     if a.only:
         names = [n for n in names if a.only in n]
 
-    tmp = tempfile.mkdtemp(prefix="tw-parity-")
+    tmp = a.keep or tempfile.mkdtemp(prefix="tw-parity-")
     total = matched = 0
     kinds = {}
     bad = []
@@ -176,7 +178,8 @@ def main():
         print(f"  UNACCOUNTED {name}: {why}")
     print(f"accounting: {len(names) - len(unaccounted)}/{len(names)} captures: received = "
           f"parsed + named drops (or refused with one line)")
-    subprocess.run(["rm", "-rf", tmp])
+    if not a.keep:
+        subprocess.run(["rm", "-rf", tmp])
     if unaccounted:
         print("parity: FAIL: packets not accounted for")
         return 1
