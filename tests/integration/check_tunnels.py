@@ -22,9 +22,9 @@ SKIP = {"flow_id", "tunnel", "tunnel_id", "c2s_bytes", "s2c_bytes", "seq", "work
 SUMMARY_DROPS = ("drop_tunnel_truncated", "drop_tunnel_bad_header", "drop_not_ip")
 
 
-def run(tapwatch, pcap, workdir, tag, config=None):
+def run(tapwatch, pcap, workdir, tag, config=None, extra=()):
     out = os.path.join(workdir, tag + ".jsonl")
-    cmd = [tapwatch, "--pcap", pcap, "--flows-jsonl", out, "--quiet"]
+    cmd = [tapwatch, "--pcap", pcap, "--flows-jsonl", out, "--quiet"] + list(extra)
     if config:
         cmd += ["--config", config]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
@@ -67,8 +67,11 @@ def main():
                 f.write("decap:\n  %s: false\n" % e["switch"])
             jobs[name + ":off"] = (os.path.join(capdir, name), cfg)
     jobs["erspan_two_sessions.pcap"] = (os.path.join(capdir, "erspan_two_sessions.pcap"), None)
+    # several workers: the software dispatch by inner address pair gives the same records
+    jobs["erspan_two_sessions.pcap:w3"] = (os.path.join(capdir, "erspan_two_sessions.pcap"), None)
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
-        futs = {tag: ex.submit(run, tapwatch, pcap, workdir, tag.replace(":", "_"), cfg)
+        futs = {tag: ex.submit(run, tapwatch, pcap, workdir, tag.replace(":", "_"), cfg,
+                               ("--workers", "3") if tag.endswith(":w3") else ())
                 for tag, (pcap, cfg) in jobs.items()}
         results = {tag: f.result() for tag, f in futs.items()}
     for tag, (res, err) in results.items():
@@ -151,6 +154,10 @@ def main():
                 [r for r in two if r["tunnel_id"] == sid], "erspan2", sid, None, shift)
     if len(two) != 2 * len(plain):
         failures.append("erspan_two_sessions.pcap: %d records, want %d" % (len(two), 2 * len(plain)))
+    strip = lambda rs: sorted(json.dumps({k: v for k, v in r.items() if k not in ("seq", "worker")},
+                                         sort_keys=True) for r in rs)
+    if strip(two) != strip(results["erspan_two_sessions.pcap:w3"][0][0]):
+        failures.append("erspan_two_sessions.pcap: records differ with 3 workers")
     ids = {r["flow_id"] for r in two if r["event"] == "end"}
     if len(ids) != len([r for r in two if r["event"] == "end"]):
         failures.append("erspan_two_sessions.pcap: two sessions' flows share a flow_id")
@@ -160,7 +167,8 @@ def main():
     n = len(exp["captures"])
     if not failures:
         print("ok: %d tunnelled captures equal the unwrapped one (%d records), %d decap switches "
-              "off give the outer flow, two ERSPAN sessions give separate flows" % (
+              "off give the outer flow, two ERSPAN sessions give separate flows (the same with 3 "
+              "workers)" % (
                   n, len(plain), len(switches)))
     return 1 if failures else 0
 
