@@ -700,12 +700,11 @@ int tw_config_load(struct tw_config *cfg, const char *path, char *err, size_t er
 
 void tw_config_parse_settings(const struct tw_config *cfg, struct tw_parse_settings *s)
 {
-    tw_parse_settings_default(s);
+    memset(s, 0, sizeof(*s)); /* header only: config.c links without the dataplane */
+    s->gtpu_port = TW_GTPU_PORT;
     s->decap = (cfg->decap.gre ? TW_DECAP_GRE : 0) | (cfg->decap.erspan ? TW_DECAP_ERSPAN : 0) |
                (cfg->decap.vxlan ? TW_DECAP_VXLAN : 0) | (cfg->decap.geneve ? TW_DECAP_GENEVE : 0) |
                (cfg->decap.gtpu ? TW_DECAP_GTPU : 0) | (cfg->decap.mpls_pw ? TW_DECAP_MPLS_PW : 0);
-    memset(s->vxlan_ports, 0, sizeof(s->vxlan_ports));
-    memset(s->geneve_ports, 0, sizeof(s->geneve_ports));
     if (port_list(cfg->decap.vxlan_ports, s->vxlan_ports) < 0)
         s->vxlan_ports[0] = 4789;
     if (port_list(cfg->decap.geneve_ports, s->geneve_ports) < 0)
