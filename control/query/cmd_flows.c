@@ -204,11 +204,11 @@ static void print_csv(const struct tw_flow_record *r)
 }
 
 /* The table: flow records kept until the end, then printed by tq_table_print. */
-enum { C_TIME, C_DUR, C_SRC, C_DST, C_PROTO, C_APP, C_SNI, C_CP, C_CB, C_SP, C_SB, C_END,
-       C_TUN, NCOLS };
+enum { C_TIME, C_DUR, C_SRC, C_DST, C_PROTO, C_APP, C_SNI, C_CP, C_CB, C_SP, C_SB, C_TUN,
+       C_END, NCOLS };
 static const char *const col_names[NCOLS] = {"TIME_UTC",  "DURATION",  "SRC",      "DST",
                                        "PROTO",     "APP",       "SERVER_NAME", "C2S_PKTS",
-                                       "C2S_BYTES", "S2C_PKTS",  "S2C_BYTES", "END", "TUNNEL"};
+                                       "C2S_BYTES", "S2C_PKTS",  "S2C_BYTES", "TUNNEL", "END"};
 static const unsigned char col_right[NCOLS] = {[C_DUR] = 1, [C_CP] = 1, [C_CB] = 1, [C_SP] = 1,
                                      [C_SB] = 1};
 
