@@ -29,6 +29,8 @@
     X(DROP_FLOW_TABLE_FULL, "drop_flow_table_full", 1) /* no entry and eviction off */    \
     X(DROP_NO_MBUF, "drop_no_mbuf", 1)                 /* packet pool empty */            \
     X(DROP_DISPATCH_FULL, "drop_dispatch_full", 1)     /* worker queue full (live) */     \
+    X(DROP_TUNNEL_TRUNCATED, "drop_tunnel_truncated", 1) /* GRE/ERSPAN/VXLAN/Geneve/GTP-U/PW header cut */ \
+    X(DROP_TUNNEL_BAD_HEADER, "drop_tunnel_bad_header", 1) /* GTP-U extension chain broken */ \
     X(TS_BACKWARDS, "ts_backwards", 0)                 /* timestamp earlier than the last */ \
     X(IPV4_FIRST_FRAGMENT, "ipv4_first_fragment", 0)                                      \
     X(DPI_PACKETS, "dpi_packets", 0)                   /* packets given to nDPI */       \

@@ -32,3 +32,24 @@ int tw_end_reason_from_name(const char *name)
             return (int)i;
     return -1;
 }
+
+static const char *const tunnel_names[TW_TUNNEL__COUNT] = {
+#define TW_X(sym, name) [TW_TUNNEL_##sym] = name,
+    TW_TUNNEL_KINDS(TW_X)
+#undef TW_X
+};
+
+const char *tw_tunnel_name(unsigned kind)
+{
+    return kind < TW_TUNNEL__COUNT ? tunnel_names[kind] : tunnel_names[TW_TUNNEL_NONE];
+}
+
+int tw_tunnel_from_name(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (unsigned i = 0; i < TW_TUNNEL__COUNT; i++)
+        if (strcmp(tunnel_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}

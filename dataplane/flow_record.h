@@ -33,6 +33,29 @@ enum tw_end_reason {
         TW_END__COUNT
 };
 
+/* The outermost tunnel a flow was decapsulated from. Names are public (JSON `tunnel`). */
+#define TW_TUNNEL_KINDS(X)                                                             \
+    X(NONE, "")                                                                        \
+    X(GRE, "gre")                                                                      \
+    X(ERSPAN2, "erspan2")                                                              \
+    X(ERSPAN3, "erspan3")                                                              \
+    X(VXLAN, "vxlan")                                                                  \
+    X(GENEVE, "geneve")                                                                \
+    X(GTPU, "gtpu")                                                                    \
+    X(MPLS_PW, "mpls-pw")
+
+enum tw_tunnel_kind {
+#define TW_X(sym, name) TW_TUNNEL_##sym,
+    TW_TUNNEL_KINDS(TW_X)
+#undef TW_X
+        TW_TUNNEL__COUNT
+};
+
+/* Returns the public name of a tunnel kind ("vxlan", ...), "" for none or out of range. */
+const char *tw_tunnel_name(unsigned kind);
+/* Returns the tunnel kind for a public name ("" is TW_TUNNEL_NONE), or -1 when unknown. */
+int tw_tunnel_from_name(const char *name);
+
 /* Returns the public name of an end reason ("idle", ...), "none" when out of range. */
 const char *tw_end_reason_name(unsigned reason);
 /* Returns the end reason for a public name, or -1 when the name is unknown. */
@@ -70,7 +93,10 @@ struct tw_flow_record {
     uint8_t s2c_tcp_flags;
     uint8_t detection_done; /* 1 once nDPI decided or gave up */
     uint8_t worker;         /* worker that owns the flow */
-    uint8_t pad[2];
+    uint8_t tunnel;         /* enum tw_tunnel_kind: outermost tunnel, NONE if none */
+    uint8_t pad;
+    uint32_t tunnel_id;     /* GRE key, ERSPAN session, VNI, TEID, PW label; 0 if none */
+    uint8_t pad2[4];
     char app[TW_APP_LEN];
     char category[TW_CATEGORY_LEN];
     char server_name[TW_SERVER_NAME_LEN];
@@ -80,7 +106,7 @@ struct tw_flow_record {
 /* The ring stores records by value: keep the size a multiple of 8 and free of holes. */
 _Static_assert(sizeof(struct tw_flow_record) % 8 == 0, "flow record size");
 _Static_assert(sizeof(struct tw_flow_record) ==
-                   9 * 8 + 32 + 7 * 2 + 8 + 2 + TW_APP_LEN + TW_CATEGORY_LEN +
+                   9 * 8 + 32 + 7 * 2 + 8 + 2 + 4 + 4 + TW_APP_LEN + TW_CATEGORY_LEN +
                        TW_SERVER_NAME_LEN + TW_JA3_LEN,
                "flow record has padding holes");
 

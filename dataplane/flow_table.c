@@ -2,6 +2,7 @@
 #include "flow_table.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -77,6 +78,9 @@ void tw_flow_key_make(const struct tw_packet *pkt, struct tw_flow_key *key, int 
     key->vlan = pkt->vlan;
     key->ip_proto = pkt->ip_proto;
     key->ip_version = pkt->ip_version;
+    key->tunnel_id = pkt->tunnel_id & -(uint32_t)((TW_TUNNEL_KEYED >> pkt->tunnel) & 1);
+    key->tunnel = pkt->tunnel;
+    key->pad[0] = key->pad[1] = key->pad[2] = 0;
     *from_a = src_first;
 }
 
@@ -84,7 +88,7 @@ uint32_t tw_flow_key_hash(const struct tw_flow_key *key)
 {
     const uint8_t *p = (const uint8_t *)key;
 #ifdef __SSE4_2__
-    /* CRC32C of the five words (one instruction each), then one mix for the high bits
+    /* CRC32C of the six words (one instruction each), then one mix for the high bits
      * that worker dispatch uses: a quarter of the cost of mixing every word. */
     uint64_t c = 0x9e3779b9u;
     for (unsigned i = 0; i < sizeof(*key); i += 8)
@@ -315,7 +319,9 @@ uint64_t tw_flow_id(const struct tw_flow *f)
     const uint8_t *p = (const uint8_t *)&f->key;
     uint64_t h = mix64(f->first_us ^ 0x7477666c6f777331ULL) ^ f->client_is_a;
 
-    for (unsigned i = 0; i < sizeof(f->key); i += 8)
+    /* the tunnel word joins only when set: flows outside tunnels keep their former ids */
+    unsigned n = f->key.tunnel ? sizeof(f->key) : offsetof(struct tw_flow_key, tunnel_id);
+    for (unsigned i = 0; i < n; i += 8)
         h = mix64(h ^ load64(p + i));
     return h;
 }

@@ -32,8 +32,16 @@ struct tw_flow_key {
     uint16_t vlan;
     uint8_t ip_proto;
     uint8_t ip_version;
+    /* the tunnel is part of the flow: two VXLAN VNIs or ERSPAN sessions may carry the same
+     * private addresses. Only ids that name a session or network both ways are keyed (ERSPAN
+     * session, VXLAN and Geneve VNI, see TW_TUNNEL_KEYED); GTP-U TEIDs, GRE keys and PW labels
+     * may differ per direction and stay 0 here. Zero without a tunnel (and then outside
+     * tw_flow_id). */
+    uint32_t tunnel_id;
+    uint8_t tunnel;
+    uint8_t pad[3];
 };
-_Static_assert(sizeof(struct tw_flow_key) == 40, "flow key has holes");
+_Static_assert(sizeof(struct tw_flow_key) == 48, "flow key has holes");
 
 enum tw_flow_state { TW_FLOW_FREE = 0, TW_FLOW_ACTIVE = 1, TW_FLOW_CLOSING = 2 };
 
@@ -69,7 +77,8 @@ struct tw_flow {
     uint8_t detection_done;
     uint8_t guessed;
     uint8_t has_ja3;
-    uint8_t pad[5];
+    uint8_t pad;
+    uint32_t tunnel_id;      /* the first packet's tunnel id (the record's tunnel_id) */
     struct tw_tcp_seen tcp;  /* sequence state per direction: upstream loss (tcp_seen.h) */
     uint8_t ja3c[16];        /* JA3 client hash, binary */
     char server_name[TW_FLOW_SERVER_NAME_LEN];
@@ -77,6 +86,11 @@ struct tw_flow {
 _Static_assert(sizeof(struct tw_flow) <= 320, "tracked flow must stay within 320 bytes");
 _Static_assert(offsetof(struct tw_flow, tcp) + sizeof(struct tw_tcp_seen) <= 192,
                "the TCP state shares the lines every packet touches");
+
+/* Tunnel kinds whose id is part of the flow key (bit n = enum tw_tunnel_kind n). */
+#define TW_TUNNEL_KEYED                                                                  \
+    (1u << TW_TUNNEL_ERSPAN2 | 1u << TW_TUNNEL_ERSPAN3 | 1u << TW_TUNNEL_VXLAN |           \
+     1u << TW_TUNNEL_GENEVE)
 
 struct tw_flow_table;
 

@@ -15,14 +15,29 @@
 #define ETH_P_MPLS_UC 0x8847
 #define ETH_P_MPLS_MC 0x8848
 #define ETH_P_PPPOE_SESSION 0x8864
+#define ETH_P_TEB 0x6558        /* transparent Ethernet bridging: an Ethernet frame follows */
+#define ETH_P_ERSPAN2 0x88be
+#define ETH_P_ERSPAN3 0x22eb
 #define PPP_IPV4 0x0021
 #define PPP_IPV6 0x0057
+#define MAX_GTPU_EXT 16
+#define NOT_TUNNEL (-1)          /* the packet stays a flow of the outer protocol */
 #define MAX_MPLS_LABELS 16
 #define MAX_IPV6_EXT 16
 
 static inline uint16_t be16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t be24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static inline uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | be24(p + 1);
 }
 
 static inline uint32_t le32(const uint8_t *p)
@@ -59,6 +74,48 @@ const char *tw_linktype_name(int linktype, char *buf, unsigned len)
         }
     snprintf(buf, len, "LINKTYPE %d", linktype);
     return buf;
+}
+
+void tw_parse_settings_default(struct tw_parse_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->decap = TW_DECAP_ALL;
+    s->vxlan_ports[0] = 4789;
+    s->geneve_ports[0] = 6081;
+    s->gtpu_port = TW_GTPU_PORT;
+}
+
+/* PPP protocol field, two bytes or compressed to one (RFC 1661 6.5: an odd first byte is
+ * the whole field). Sets *used to its length; returns the ethertype, 0 when not IP. */
+static uint16_t ppp_protocol(const uint8_t *p, uint32_t avail, uint32_t *used)
+{
+    uint16_t proto;
+
+    if (avail >= 1 && (p[0] & 1)) {
+        proto = p[0];
+        *used = 1;
+    } else if (avail >= 2) {
+        proto = be16(p);
+        *used = 2;
+    } else {
+        *used = 0;
+        return 0;
+    }
+    return proto == PPP_IPV4 ? ETH_P_IPV4 : proto == PPP_IPV6 ? ETH_P_IPV6 : 0;
+}
+
+/* Counts one more tunnel opened; the first (outermost) names the flow's tunnel. Returns
+ * TW_C_PARSED, or the drop when tunnels nest deeper than the IP nesting limit allows. */
+static inline int enter_tunnel(struct tw_packet *pkt, unsigned *tunnels, unsigned kind,
+                               uint32_t id)
+{
+    if (++*tunnels >= TW_MAX_IP_NESTING)
+        return TW_C_DROP_TUNNEL_TOO_DEEP;
+    if (!pkt->tunnel) {
+        pkt->tunnel = (uint8_t)kind;
+        pkt->tunnel_id = id;
+    }
+    return TW_C_PARSED;
 }
 
 /* Maps a raw-IP frame to an ethertype by the version nibble; 0 when neither. */
@@ -147,20 +204,26 @@ static int parse_link(const uint8_t *f, uint32_t caplen, int linktype, uint32_t 
             return TW_C_PARSED;
         }
         *off = (f[0] == 0xff && f[1] == 0x03) ? 2 : 0;
-        *type = be16(f + *off);
-        *type = *type == PPP_IPV4 ? ETH_P_IPV4 : *type == PPP_IPV6 ? ETH_P_IPV6 : 0;
-        *off += 2;
+        *type = ppp_protocol(f + *off, caplen - *off, &af);
+        *off += af;
         return TW_C_PARSED;
     default:
         return TW_C_DROP_NOT_IP;
     }
 }
 
-/* Follows VLAN tags, MPLS labels and PPPoE to an IP ethertype. */
+/* Follows VLAN tags, MPLS labels and PPPoE to an IP ethertype, or to ETH_P_TEB when an
+ * MPLS pseudowire carries an Ethernet frame at *off.
+ *
+ *   bottom label (S=1) ─> 0000 flags frg length sequence (control word, RFC 4385) ─> Ethernet
+ *                     └─> 0100 ... IPv4 | 0110 ... IPv6
+ */
 static int parse_l2_shims(const uint8_t *f, uint32_t caplen, uint32_t *off, uint16_t *type,
+                          const struct tw_parse_settings *s, unsigned *tunnels,
                           struct tw_packet *pkt)
 {
     unsigned tags = 0, labels = 0;
+    uint32_t label = 0, used;
 
     for (;;) {
         switch (*type) {
@@ -180,20 +243,32 @@ static int parse_l2_shims(const uint8_t *f, uint32_t caplen, uint32_t *off, uint
                 if (caplen < *off + 4)
                     return TW_C_DROP_L2_TRUNCATED;
                 int bottom = f[*off + 2] & 1;
+                label = be32(f + *off) >> 12;
                 *off += 4;
                 if (bottom)
                     break;
             }
             if (*off >= caplen) /* cut right after the label stack */
                 return TW_C_DROP_IP_TRUNCATED;
+            if ((f[*off] >> 4) == 0 && (s->decap & TW_DECAP_MPLS_PW)) {
+                if (caplen < *off + 4)
+                    return TW_C_DROP_TUNNEL_TRUNCATED; /* control word cut */
+                int rc = enter_tunnel(pkt, tunnels, TW_TUNNEL_MPLS_PW, label);
+                if (rc != TW_C_PARSED)
+                    return rc;
+                *off += 4;
+                *type = ETH_P_TEB;
+                return TW_C_PARSED;
+            }
             *type = ethertype_of_ip(f + *off, caplen - *off);
             return *type ? TW_C_PARSED : TW_C_DROP_NOT_IP;
-        case ETH_P_PPPOE_SESSION: /* ver/type, code, session, length, PPP protocol */
-            if (caplen < *off + 8)
+        case ETH_P_PPPOE_SESSION: /* ver/type, code, session, length, PPP protocol (1 or 2) */
+            if (caplen < *off + 7)
                 return TW_C_DROP_L2_TRUNCATED;
-            *type = be16(f + *off + 6);
-            *type = *type == PPP_IPV4 ? ETH_P_IPV4 : *type == PPP_IPV6 ? ETH_P_IPV6 : 0;
-            *off += 8;
+            *type = ppp_protocol(f + *off + 6, caplen - *off - 6, &used);
+            if (!used)
+                return TW_C_DROP_L2_TRUNCATED;
+            *off += 6 + used;
             return *type ? TW_C_PARSED : TW_C_DROP_NOT_IP;
         case ETH_P_IPV4: case ETH_P_IPV6:
             return TW_C_PARSED;
@@ -263,12 +338,194 @@ static int skip_ipv6_ext(const uint8_t *ip, uint32_t cap, uint32_t *l4off, uint3
     }
 }
 
+/* What a tunnel header said: how long it is, what follows it, which tunnel it was. */
+struct tunnel {
+    uint32_t hlen;
+    uint16_t type;   /* ETH_P_IPV4, ETH_P_IPV6 or ETH_P_TEB (an Ethernet frame) */
+    uint8_t kind;    /* enum tw_tunnel_kind */
+    uint32_t id;
+};
+
+/* GRE (RFC 2784, key and sequence number of RFC 2890) and ERSPAN inside it. h holds avail
+ * bytes (captured and within the IP length).
+ *
+ *   |C|R|K|S| reserved0 |ver|  protocol type  |  [checksum | reserved1]  [key]  [sequence]
+ *
+ *   ERSPAN II  (0x88be, 8 bytes):  ver=1 | vlan | cos en t session(10) | reserved | index
+ *   ERSPAN III (0x22eb, 12 bytes): ver=2 | vlan | cos bso t session(10) | timestamp |
+ *                                  sgt(16) p ft(5) hw(6) d gra(2) o  [8-byte platform
+ *                                  sub-header when o]; ft 0 = Ethernet frame
+ * Returns TW_C_PARSED with *t filled, NOT_TUNNEL (routing, version 1 or an unknown payload:
+ * the packet stays a GRE flow, as it was before decapsulation), or a drop. */
+static int open_gre(const uint8_t *h, uint32_t avail, const struct tw_parse_settings *s,
+                    struct tunnel *t)
+{
+    if (avail < 4)
+        return TW_C_DROP_TUNNEL_TRUNCATED;
+    uint16_t flags = be16(h), proto = be16(h + 2);
+    if ((flags & 0x4000) || (flags & 7)) /* RFC 1701 source routing, PPTP's enhanced GRE */
+        return NOT_TUNNEL;
+    uint32_t hlen = 4 + ((flags & 0x8000) ? 4 : 0) + ((flags & 0x2000) ? 4 : 0) +
+                    ((flags & 0x1000) ? 4 : 0);
+    uint32_t key = (flags & 0x2000) ? hlen - ((flags & 0x1000) ? 8 : 4) : 0;
+
+    switch (proto) {
+    case ETH_P_IPV4: case ETH_P_IPV6: case ETH_P_TEB:
+        if (!(s->decap & TW_DECAP_GRE))
+            return NOT_TUNNEL;
+        if (avail < hlen)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        t->hlen = hlen;
+        t->type = proto;
+        t->kind = TW_TUNNEL_GRE;
+        t->id = key ? be32(h + key) : 0;
+        return TW_C_PARSED;
+    case ETH_P_ERSPAN2: case ETH_P_ERSPAN3:
+        if (!(s->decap & TW_DECAP_ERSPAN))
+            return NOT_TUNNEL;
+        if (avail < hlen + 4)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        const uint8_t *e = h + hlen;
+        if (proto == ETH_P_ERSPAN2) {
+            if ((e[0] >> 4) != 1)
+                return NOT_TUNNEL;
+            hlen += 8;
+            t->kind = TW_TUNNEL_ERSPAN2;
+        } else {
+            if ((e[0] >> 4) != 2)
+                return NOT_TUNNEL;
+            if (avail < hlen + 12)
+                return TW_C_DROP_TUNNEL_TRUNCATED;
+            if ((e[10] >> 2) & 0x1f) /* frame type: not an Ethernet frame */
+                return NOT_TUNNEL;
+            hlen += (e[11] & 1) ? 20 : 12;
+            t->kind = TW_TUNNEL_ERSPAN3;
+        }
+        if (avail < hlen)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        t->hlen = hlen;
+        t->type = ETH_P_TEB;
+        t->id = be16(e + 2) & 0x3ff;
+        return TW_C_PARSED;
+    default:
+        return NOT_TUNNEL;
+    }
+}
+
+static inline int port_in(const uint16_t *set, uint16_t port)
+{
+    int hit = 0;
+    for (unsigned i = 0; i < TW_DECAP_PORTS; i++)
+        hit |= set[i] == port;
+    return hit && port != 0;
+}
+
+/* The UDP tunnels, by destination port. h is the UDP payload, avail bytes of it.
+ *
+ *   VXLAN  (RFC 7348):  flags(I=0x08) reserved(24) | VNI(24) reserved(8) | Ethernet
+ *   Geneve (RFC 8926):  ver(2) optlen(6) O C rsvd(6) protocol(16) | VNI(24) rsvd(8) |
+ *                       options (optlen x 4 bytes) | Ethernet (0x6558) or IP
+ *   GTP-U  (TS 29.281): ver=1 PT=1 E S PN | type 255 (G-PDU) | length | TEID |
+ *                       [sequence(16) N-PDU(8) next(8)] [extension: len(x4) ... next]* | IP
+ * Returns TW_C_PARSED with *t filled, NOT_TUNNEL (not this tunnel's header, or a GTP-U
+ * message other than a G-PDU: the packet stays a UDP flow), or a drop. */
+static int open_udp(const uint8_t *h, uint32_t avail, uint16_t dport,
+                    const struct tw_parse_settings *s, struct tunnel *t)
+{
+    uint32_t hlen;
+
+    if ((s->decap & TW_DECAP_VXLAN) && port_in(s->vxlan_ports, dport)) {
+        if (avail < 8)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        if (!(h[0] & 0x08))
+            return NOT_TUNNEL;
+        t->hlen = 8;
+        t->type = ETH_P_TEB;
+        t->kind = TW_TUNNEL_VXLAN;
+        t->id = be24(h + 4);
+        return TW_C_PARSED;
+    }
+    if ((s->decap & TW_DECAP_GENEVE) && port_in(s->geneve_ports, dport)) {
+        if (avail < 8)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        uint16_t proto = be16(h + 2);
+        if ((h[0] >> 6) != 0 || (proto != ETH_P_TEB && proto != ETH_P_IPV4 && proto != ETH_P_IPV6))
+            return NOT_TUNNEL;
+        hlen = 8 + (uint32_t)(h[0] & 0x3f) * 4;
+        if (avail < hlen)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        t->hlen = hlen;
+        t->type = proto;
+        t->kind = TW_TUNNEL_GENEVE;
+        t->id = be24(h + 4);
+        return TW_C_PARSED;
+    }
+    if ((s->decap & TW_DECAP_GTPU) && dport == s->gtpu_port) {
+        if (avail < 8)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        if ((h[0] & 0xf0) != 0x30 || h[1] != 255) /* version 1, GTP (not GTP'), G-PDU */
+            return NOT_TUNNEL;
+        hlen = 8;
+        if (h[0] & 0x07) { /* E, S or PN: the optional fields are all present */
+            if (avail < 12)
+                return TW_C_DROP_TUNNEL_TRUNCATED;
+            uint8_t next = h[11];
+            hlen = 12;
+            for (unsigned n = 0; next; n++) {
+                if (n == MAX_GTPU_EXT)
+                    return TW_C_DROP_TUNNEL_BAD_HEADER;
+                if (avail < hlen + 1)
+                    return TW_C_DROP_TUNNEL_TRUNCATED;
+                uint32_t elen = (uint32_t)h[hlen] * 4; /* with its length and next bytes */
+                if (elen == 0)
+                    return TW_C_DROP_TUNNEL_BAD_HEADER;
+                if (avail < hlen + elen)
+                    return TW_C_DROP_TUNNEL_TRUNCATED;
+                next = h[hlen + elen - 1];
+                hlen += elen;
+            }
+        }
+        if (avail < hlen + 1)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        t->type = ethertype_of_ip(h + hlen, avail - hlen);
+        if (!t->type)
+            return NOT_TUNNEL;
+        t->hlen = hlen;
+        t->kind = TW_TUNNEL_GTPU;
+        t->id = be32(h + 4);
+        return TW_C_PARSED;
+    }
+    return NOT_TUNNEL;
+}
+
+/* An Ethernet frame a tunnel carried, at *off: it is the frame the monitored link saw, so
+ * the bytes the flow counts start here; its own link header and shims follow. */
+static int open_ethernet(const uint8_t *f, uint32_t caplen, uint32_t *off, uint16_t *type,
+                         const struct tw_parse_settings *s, unsigned *tunnels,
+                         struct tw_packet *pkt)
+{
+    while (*type == ETH_P_TEB) {
+        if (caplen < *off + 14)
+            return TW_C_DROP_TUNNEL_TRUNCATED;
+        pkt->outer_len = *off;
+        pkt->vlan = 0; /* the inner frame's tags are the monitored link's */
+        *type = be16(f + *off + 12);
+        *off += 14;
+        int rc = parse_l2_shims(f, caplen, off, type, s, tunnels, pkt);
+        if (rc != TW_C_PARSED)
+            return rc;
+    }
+    return TW_C_PARSED;
+}
+
 int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
-             struct tw_packet *pkt)
+             const struct tw_parse_settings *s, struct tw_packet *pkt)
 {
     uint32_t off = 0, l4off, l4len; /* l4off from the IP header; l4len per the IP length */
     uint16_t type = 0;
     uint8_t proto;
+    unsigned tunnels = 0;
+    struct tunnel t;
     int rc;
 
     memset(pkt, 0, sizeof(*pkt));
@@ -277,11 +534,16 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
     rc = parse_link(f, caplen, linktype, &off, &type);
     if (rc != TW_C_PARSED)
         return rc;
-    rc = parse_l2_shims(f, caplen, &off, &type, pkt);
+    rc = parse_l2_shims(f, caplen, &off, &type, s, &tunnels, pkt);
     if (rc != TW_C_PARSED)
         return rc;
 
     for (unsigned depth = 0;; depth++) {
+        if (type == ETH_P_TEB) {
+            rc = open_ethernet(f, caplen, &off, &type, s, &tunnels, pkt);
+            if (rc != TW_C_PARSED)
+                return rc;
+        }
         const uint8_t *ip = f + off;
         uint32_t cap = caplen - off; /* captured bytes from this IP header on */
 
@@ -346,12 +608,31 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
             continue;
         }
 
+        const uint8_t *l4 = ip + l4off;
+        uint32_t l4cap = cap > l4off ? cap - l4off : 0;
+        uint32_t avail = l4cap < l4len ? l4cap : l4len; /* captured and inside the IP length */
+
+        rc = NOT_TUNNEL;
+        if (proto == 47 && (s->decap & (TW_DECAP_GRE | TW_DECAP_ERSPAN)))
+            rc = open_gre(l4, avail, s, &t);
+        else if (proto == 17 && (s->decap & (TW_DECAP_VXLAN | TW_DECAP_GENEVE | TW_DECAP_GTPU)) &&
+                 avail >= 8)
+            rc = open_udp(l4 + 8, avail - 8, be16(l4 + 2), s, &t);
+        if (rc != NOT_TUNNEL) {
+            if (rc != TW_C_PARSED)
+                return rc;
+            rc = enter_tunnel(pkt, &tunnels, t.kind, t.id);
+            if (rc != TW_C_PARSED)
+                return rc;
+            off += l4off + t.hlen + (proto == 17 ? 8 : 0);
+            type = t.type;
+            continue;
+        }
+
         pkt->ip_proto = proto;
         pkt->l3 = ip;
         pkt->l4_off = (uint16_t)l4off; /* at most 40 + 16 extension headers of 2 KiB */
         pkt->l3_len = cap > 0xffff ? 0xffff : (uint16_t)cap;
-        const uint8_t *l4 = ip + l4off;
-        uint32_t l4cap = cap > l4off ? cap - l4off : 0;
 
         switch (proto) {
         case 6: { /* TCP */

@@ -196,6 +196,10 @@ void tw_reasm_keep_outer(struct tw_packet *dst, const struct tw_packet *first)
 {
     if (!dst->vlan)
         dst->vlan = first->vlan;
+    if (!dst->tunnel) { /* fragments inside a tunnel: the datagram is the tunnel's */
+        dst->tunnel = first->tunnel;
+        dst->tunnel_id = first->tunnel_id;
+    }
 }
 
 static void make_key(const struct tw_packet *f, struct reasm_key *k)
@@ -340,7 +344,7 @@ static int rebuild(struct tw_reasm *r, uint32_t si, struct tw_packet *out)
         put_be16(ip + 4, s->end);
         len = 40 + s->end;
     }
-    int rc = tw_parse(ip, len, len, TW_LINK_RAW, out);
+    int rc = tw_parse(ip, len, len, TW_LINK_RAW, r->p.parse ? r->p.parse : &TW_NO_TUNNELS, out);
     if (out->fragment) /* a fragment inside the datagram (tunnelled): not reassembled twice */
         rc = TW_C_DROP_IP_FRAGMENT;
     out->snapped = s->snapped;

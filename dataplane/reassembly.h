@@ -35,6 +35,9 @@ struct tw_reasm_params {
     uint32_t datagrams;   /* datagrams reassembled at once (slots) */
     uint32_t fragments;   /* fragments of one datagram, at most */
     uint64_t timeout_us;  /* a datagram not complete by then (packet time) is dropped */
+    /* the tunnels a rebuilt datagram may carry (a fragmented outer VXLAN, GRE...), as the
+     * worker opens them; NULL = none. It must outlive the reassembler. */
+    const struct tw_parse_settings *parse;
 };
 
 struct tw_reasm;

@@ -43,8 +43,11 @@ int tw_worker_prepare(struct tw_worker *w, unsigned id, const struct tw_worker_p
     if (!w->flows)
         return -1;
     w->dpi = tw_classifier_create(p->capacity);
-    if (p->reassembly && w->dpi)
-        w->reasm = tw_reasm_create(&p->reasm);
+    if (p->reassembly && w->dpi) {
+        struct tw_reasm_params rp = p->reasm;
+        rp.parse = &w->p.parse; /* a rebuilt datagram opens the tunnels it carries */
+        w->reasm = tw_reasm_create(&rp);
+    }
     if (!w->dpi || (p->reassembly && !w->reasm)) {
         int e = errno;
         tw_classifier_free(w->dpi);
@@ -105,6 +108,8 @@ static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_
     r->vlan = k->vlan;
     r->ip_version = k->ip_version;
     r->ip_proto = k->ip_proto;
+    r->tunnel = k->tunnel;
+    r->tunnel_id = f->tunnel_id;
     r->event = (uint8_t)kind;
     r->end_reason = (uint8_t)why;
     r->c2s_tcp_flags = f->c2s_tcp_flags;
@@ -191,7 +196,7 @@ static inline int ingest(struct tw_worker *w, const uint8_t *frame, uint32_t cap
         *ts_us = w->now_us;
     }
     w->now_us = *ts_us;
-    rc = tw_parse(frame, caplen, wire_len, linktype, pkt);
+    rc = tw_parse(frame, caplen, wire_len, linktype, &w->p.parse, pkt);
     if (unlikely(rc != TW_C_PARSED)) {
         if (pkt->fragment && w->reasm)
             return 1; /* a fragment: its owner reassembles it */
@@ -257,6 +262,8 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
 {
     struct tw_flow *f;
 
+    /* a tunnel that carried an Ethernet frame is the mirror's transport: count that frame */
+    wire_len = wire_len > pkt->outer_len ? wire_len - pkt->outer_len : 0;
     if (ts_us > w->now_us)
         w->now_us = ts_us;
     f = tw_flow_table_find(w->flows, key, hash);
@@ -283,6 +290,7 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
             f = tw_flow_table_insert(w->flows, key, hash);
         }
         f->client_is_a = (uint8_t)from_a;
+        f->tunnel_id = pkt->tunnel_id;
         f->first_us = f->last_export_us = ts_us;
         f->flow_id = tw_flow_id(f);
         w->counters.v[TW_C_FLOWS_CREATED]++;
@@ -344,7 +352,9 @@ static void fragment(struct tw_worker *w, const struct tw_packet *p, uint32_t wi
 
     if (ts_us > w->now_us)
         w->now_us = ts_us;
-    if (!tw_reasm_add(w->reasm, p, wire_len, ts_us, &w->counters, &d, &wire, &rc))
+    /* a fragment inside a tunnel that carries Ethernet counts its inner frame (as account()
+     * does for a whole packet): the sum is the datagram's bytes on the monitored link */
+    if (!tw_reasm_add(w->reasm, p, wire_len - p->outer_len, ts_us, &w->counters, &d, &wire, &rc))
         return;
     if (rc != TW_C_PARSED) {
         w->counters.v[rc]++;

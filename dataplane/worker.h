@@ -57,6 +57,7 @@ struct tw_worker_params {
     uint64_t dedup_us;          /* dedup_window: 0 = off (dedup.h) */
     int reassembly;             /* 1: reassemble IP fragments (reasm); 0: count them as before */
     struct tw_reasm_params reasm;
+    struct tw_parse_settings parse; /* tunnels to open (config `decap:`) */
 };
 
 struct tw_worker {

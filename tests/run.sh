@@ -37,7 +37,10 @@ for t in tests/integration/test_*.sh; do
     run "integration/$(basename "$t" .sh)" bash "$t" "$BUILD"
 done
 if [ -z "${TW_SANITIZED:-}" ]; then
-    run "parity/ndpireader" python3 tests/parity/parity.py "$BUILD"
+    keep=$(mktemp -d /tmp/tw-parity-keep.XXXXXX)
+    run "parity/ndpireader" python3 tests/parity/parity.py "$BUILD" --keep "$keep"
+    run "parity/wrapped" python3 tests/parity/wrapped.py "$BUILD" --orig "$keep"
+    rm -rf "$keep"
 else
     # under the sanitizers the parity run proves "no crash, no report" on every capture
     run "parity/ndpireader-sanitized" python3 tests/parity/parity.py "$BUILD" --bar 0

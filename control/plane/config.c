@@ -21,6 +21,8 @@
 
 #include <yaml.h>
 
+#include "dataplane/parse.h"
+
 enum key_type {
     KEY_STRING,   /* char[size], bounds are length in bytes */
     KEY_UINT,     /* uint32_t */
@@ -167,6 +169,33 @@ static bool is_syslog_facility(uint64_t n, const char *text)
     return false;
 }
 
+/* Up to TW_DECAP_PORTS UDP ports, comma-separated ("4789", "4789,8472"). Fills ports when
+ * not NULL; returns the count, or -1 when the text is not such a list. */
+static int port_list(const char *text, uint16_t *ports)
+{
+    int n = 0;
+
+    for (const char *p = text;; p++) {
+        uint32_t v = 0;
+        const char *start = p;
+        for (; *p >= '0' && *p <= '9' && v <= 65535; p++)
+            v = v * 10 + (uint32_t)(*p - '0');
+        if (p == start || v == 0 || v > 65535 || n == TW_DECAP_PORTS || (*p != ',' && *p))
+            return -1;
+        if (ports)
+            ports[n] = (uint16_t)v;
+        n++;
+        if (!*p)
+            return n;
+    }
+}
+
+static bool is_port_list(uint64_t n, const char *text)
+{
+    (void)n;
+    return port_list(text, NULL) > 0;
+}
+
 /* Offset and size of a field; numeric keys also assert at compile time that the field
  * is the width the loader writes (a negative array size stops the build otherwise). */
 #define FIELD(f) offsetof(struct tw_config, f), sizeof(((struct tw_config *)0)->f)
@@ -238,6 +267,14 @@ static const struct key_row rows[] = {
     {"redis.tls_key",             KEY_STRING,   FIELD(redis.tls_key),         0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
     {"redis.tls_verify_host",     KEY_BOOL,     BOOLF(redis.tls_verify_host), 0,      1,               "true",     NULL,            NULL},
     {"redis.require_safe",        KEY_BOOL,     BOOLF(redis.require_safe),    0,      1,               "false",    NULL,            NULL},
+    {"decap.gre",                 KEY_BOOL,     BOOLF(decap.gre),             0,      1,               "true",     NULL,            NULL},
+    {"decap.erspan",              KEY_BOOL,     BOOLF(decap.erspan),          0,      1,               "true",     NULL,            NULL},
+    {"decap.vxlan",               KEY_BOOL,     BOOLF(decap.vxlan),           0,      1,               "true",     NULL,            NULL},
+    {"decap.vxlan_ports",         KEY_STRING,   FIELD(decap.vxlan_ports),     1,      31,              "4789",     is_port_list,    "1 to 4 UDP ports, comma-separated"},
+    {"decap.geneve",              KEY_BOOL,     BOOLF(decap.geneve),          0,      1,               "true",     NULL,            NULL},
+    {"decap.geneve_ports",        KEY_STRING,   FIELD(decap.geneve_ports),    1,      31,              "6081",     is_port_list,    "1 to 4 UDP ports, comma-separated"},
+    {"decap.gtpu",                KEY_BOOL,     BOOLF(decap.gtpu),            0,      1,               "true",     NULL,            NULL},
+    {"decap.mpls_pw",             KEY_BOOL,     BOOLF(decap.mpls_pw),         0,      1,               "true",     NULL,            NULL},
 };
 #pragma GCC diagnostic pop
 
@@ -486,7 +523,7 @@ static int format_row(const struct tw_config *cfg, const struct key_row *r, char
 
 void tw_config_defaults(struct tw_config *cfg)
 {
-    char msg[8];
+    char msg[256]; /* unused: defaults parse (test_config), but the parser may write one */
 
     memset(cfg, 0, sizeof(*cfg));
     /* Defaults go through the same parser as the file; the unit test checks they all pass. */
@@ -810,4 +847,17 @@ int tw_config_load(struct tw_config *cfg, const char *path, char *err, size_t er
     yaml_parser_delete(&ld.parser);
     fclose(f);
     return rc;
+}
+
+void tw_config_parse_settings(const struct tw_config *cfg, struct tw_parse_settings *s)
+{
+    memset(s, 0, sizeof(*s)); /* header only: config.c links without the dataplane */
+    s->gtpu_port = TW_GTPU_PORT;
+    s->decap = (cfg->decap.gre ? TW_DECAP_GRE : 0) | (cfg->decap.erspan ? TW_DECAP_ERSPAN : 0) |
+               (cfg->decap.vxlan ? TW_DECAP_VXLAN : 0) | (cfg->decap.geneve ? TW_DECAP_GENEVE : 0) |
+               (cfg->decap.gtpu ? TW_DECAP_GTPU : 0) | (cfg->decap.mpls_pw ? TW_DECAP_MPLS_PW : 0);
+    if (port_list(cfg->decap.vxlan_ports, s->vxlan_ports) < 0)
+        s->vxlan_ports[0] = 4789;
+    if (port_list(cfg->decap.geneve_ports, s->geneve_ports) < 0)
+        s->geneve_ports[0] = 6081;
 }

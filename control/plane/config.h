@@ -85,6 +85,16 @@ struct tw_config {
         char target[TW_PATH_LEN];  /* alerts_syslog.target: udp://HOST:PORT or unix:///path, "" = off */
         char facility[16];         /* alerts_syslog.facility: default local0 */
     } alerts_syslog;
+    struct {                       /* decap: tunnels opened so the flow is the inner one */
+        bool gre;                  /* decap.gre: GRE with IPv4, IPv6 or Ethernet inside, default true */
+        bool erspan;               /* decap.erspan: ERSPAN II and III, default true */
+        bool vxlan;                /* decap.vxlan: default true */
+        char vxlan_ports[32];      /* decap.vxlan_ports: UDP ports, comma-separated, up to 4, default "4789" */
+        bool geneve;               /* decap.geneve: default true */
+        char geneve_ports[32];     /* decap.geneve_ports: default "6081" */
+        bool gtpu;                 /* decap.gtpu: GTP-U G-PDU on UDP 2152, default true */
+        bool mpls_pw;              /* decap.mpls_pw: Ethernet over MPLS with control word, default true */
+    } decap;
 };
 
 /* Fills every field with its default. */
@@ -118,6 +128,11 @@ int tw_config_key_reloads(size_t i);
 /* Writes the value of key as config text ("120" for a uint, "2m" for a duration, "true")
  * into buf. Returns 0, or -1 when the key is unknown or buf is too small. */
 int tw_config_get(const struct tw_config *cfg, const char *key, char *buf, size_t len);
+
+struct tw_parse_settings;
+/* Fills the decoder's settings from the decap: section (the port lists were checked at
+ * load). */
+void tw_config_parse_settings(const struct tw_config *cfg, struct tw_parse_settings *s);
 
 /* Parses a duration such as "30", "30s", "5m", "2h", "7d" into seconds.
  * Returns 0, or -1 when the text is not a duration or does not fit in 32 bits. */

@@ -433,6 +433,7 @@ static struct tw_pipeline *open_pipeline(const struct tw_source_kind *input,
         .stop = &stop_requested,
     };
     char err[512];
+    tw_config_parse_settings(cfg, &pp.worker.parse);
     struct tw_pipeline *pl = tw_pipeline_open(&pp, err, sizeof(err));
 
     if (!pl)

@@ -37,7 +37,8 @@ static struct {
     uint8_t ip[16];
     int port; /* -1 = any */
     char app[TW_APP_LEN];
-} f = {.port = -1};
+    int64_t tunnel_id; /* -1 = any */
+} f = {.port = -1, .tunnel_id = -1};
 
 /* ---- options ---- */
 
@@ -94,6 +95,17 @@ static int parse_app(const char *val)
     return 0;
 }
 
+/* Several switches mirror to one sensor, each with its own ERSPAN session (or VNI ...). */
+static int parse_tunnel_id(const char *val)
+{
+    uint64_t v;
+
+    if (tq_parse_uint(val, 0, UINT32_MAX, &v) < 0)
+        return tq_usage_error("bad --tunnel-id \"%s\": expected 0 to 4294967295", val);
+    f.tunnel_id = (int64_t)v;
+    return 0;
+}
+
 /* ---- matching ---- */
 
 static int record_matches(const struct tq_opts *o, const struct tw_flow_record *r)
@@ -113,6 +125,8 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
         return 0;
     if (f.app[0] != '\0' && !tw_app_match(f.app, r->app))
         return 0;
+    if (f.tunnel_id >= 0 && r->tunnel_id != (uint64_t)f.tunnel_id)
+        return 0;
     return 1;
 }
 
@@ -120,13 +134,14 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
 
 /* CSV: one line per record, its columns in the order of csv_keys. */
 enum { K_ID, K_EVENT, K_IPV, K_SRC, K_SPORT, K_DST, K_DPORT, K_PROTO, K_VLAN, K_FIRST, K_LAST,
-       K_CP, K_CB, K_SP, K_SB, K_APP, K_CAT, K_SNI, K_RISKS, K_END, K_TLS, K_JA3, NCSV };
+       K_CP, K_CB, K_SP, K_SB, K_APP, K_CAT, K_SNI, K_RISKS, K_END, K_TLS, K_JA3, K_TUN,
+       K_TUNID, NCSV };
 static const char *const csv_keys[NCSV] = {"flow_id",    "event",       "ip_version", "src_ip",
                                  "src_port",   "dst_ip",      "dst_port",   "ip_proto",
                                  "vlan",       "first_seen",  "last_seen",  "c2s_packets",
                                  "c2s_bytes",  "s2c_packets", "s2c_bytes",  "app",
                                  "category",   "server_name", "risks",      "end_reason",
-                                 "tls_version", "ja3c"};
+                                 "tls_version", "ja3c",       "tunnel",     "tunnel_id"};
 
 static void addr_text(const struct tw_flow_record *r, const uint8_t *a, char *out, size_t len)
 {
@@ -142,7 +157,8 @@ static const char *csv_text(const struct tw_flow_record *r, size_t col, char *bu
         [K_IPV] = r->ip_version,      [K_SPORT] = r->src_port,     [K_DPORT] = r->dst_port,
         [K_PROTO] = r->ip_proto,      [K_VLAN] = r->vlan,          [K_FIRST] = r->first_seen_us,
         [K_LAST] = r->last_seen_us,   [K_CP] = r->c2s_packets,     [K_CB] = r->c2s_bytes,
-        [K_SP] = r->s2c_packets,      [K_SB] = r->s2c_bytes,       [K_TLS] = r->tls_version};
+        [K_SP] = r->s2c_packets,      [K_SB] = r->s2c_bytes,       [K_TLS] = r->tls_version,
+        [K_TUNID] = r->tunnel_id};
     size_t o = 0;
 
     switch (col) {
@@ -174,6 +190,7 @@ static const char *csv_text(const struct tw_flow_record *r, size_t col, char *bu
         return buf;
     case K_END: return tw_end_reason_name(r->end_reason);
     case K_JA3: return r->ja3c;
+    case K_TUN: return tw_tunnel_name(r->tunnel);
     default: snprintf(buf, len, "%" PRIu64, num[col]); return buf;
     }
 }
@@ -187,11 +204,11 @@ static void print_csv(const struct tw_flow_record *r)
 }
 
 /* The table: flow records kept until the end, then printed by tq_table_print. */
-enum { C_TIME, C_DUR, C_SRC, C_DST, C_PROTO, C_APP, C_SNI, C_CP, C_CB, C_SP, C_SB, C_END,
-       NCOLS };
+enum { C_TIME, C_DUR, C_SRC, C_DST, C_PROTO, C_APP, C_SNI, C_CP, C_CB, C_SP, C_SB, C_TUN,
+       C_END, NCOLS };
 static const char *const col_names[NCOLS] = {"TIME_UTC",  "DURATION",  "SRC",      "DST",
                                        "PROTO",     "APP",       "SERVER_NAME", "C2S_PKTS",
-                                       "C2S_BYTES", "S2C_PKTS",  "S2C_BYTES", "END"};
+                                       "C2S_BYTES", "S2C_PKTS",  "S2C_BYTES", "TUNNEL", "END"};
 static const unsigned char col_right[NCOLS] = {[C_DUR] = 1, [C_CP] = 1, [C_CB] = 1, [C_SP] = 1,
                                      [C_SB] = 1};
 
@@ -237,6 +254,12 @@ static void cell(const void *rows, size_t i, size_t col, char *out, size_t len)
     case C_END:
         snprintf(out, len, "%s", r->event == TW_EVENT_END ? tw_end_reason_name(r->end_reason)
                                                           : "(active)");
+        break;
+    case C_TUN: /* kind:id, "-" outside a tunnel */
+        if (r->tunnel)
+            snprintf(out, len, "%s:%u", tw_tunnel_name(r->tunnel), r->tunnel_id);
+        else
+            snprintf(out, len, "-");
         break;
     }
 }
@@ -651,10 +674,11 @@ const struct tq_subcommand tq_cmd_flows = {
         "  --ip ADDR|CIDR   either end is ADDR, or inside CIDR (IPv4 or IPv6)\n"
         "  --port N         either end uses port N (1-65535)\n"
         "  --app NAME       nDPI application, e.g. TLS.Google, or one part of it: Google, TLS\n"
+        "  --tunnel-id N    the tunnel's id: ERSPAN session, VXLAN/Geneve VNI, GRE key, GTP-U TEID\n"
         "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
         "  --format F       table (default), json (one object per line) or csv\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
     .own = (const struct tq_option[]){{"ip", parse_ip}, {"port", parse_port}, {"app", parse_app},
-                                      {NULL, NULL}},
+                                      {"tunnel-id", parse_tunnel_id}, {NULL, NULL}},
     .run = run,
 };

@@ -258,6 +258,7 @@ enum field_kind {
     F_STR,     /* a fixed-size text field */
     F_RISKS,   /* an array of risk labels */
     F_REASON,  /* tw_end_reason_name */
+    F_TUNNEL,  /* tw_tunnel_name */
 };
 
 struct field {
@@ -267,17 +268,21 @@ struct field {
     enum field_kind kind;
     size_t off, size; /* the member of struct tw_flow_record */
     uint64_t max;     /* F_UINT, F_VERSION: the largest value read back */
+    int optional;     /* absent in records written before the key existed: read as 0 */
 };
 
 #define ROW(name, kind, member, max)                                                        \
     {name, "\"" name "\":", sizeof("\"" name "\":") - 1, kind,                              \
-     offsetof(struct tw_flow_record, member), sizeof(((struct tw_flow_record *)0)->member), max}
+     offsetof(struct tw_flow_record, member), sizeof(((struct tw_flow_record *)0)->member), max, 0}
 /* the rows by kind: most keys are named as their member */
 #define KEY(member, kind) ROW(#member, kind, member, 0)
 #define NUM(member, max) ROW(#member, F_UINT, member, max)
 #define ADDR(member) ROW(#member, F_ADDR, member, 0)
 #define TEXT(member) ROW(#member, F_STR, member, 0)
 #define TIME(name, member) ROW(name, F_TIME, member, 0)
+#define ROW_OPT(name, kind, member, max)                                                    \
+    {name, "\"" name "\":", sizeof("\"" name "\":") - 1, kind,                              \
+     offsetof(struct tw_flow_record, member), sizeof(((struct tw_flow_record *)0)->member), max, 1}
 
 static const struct field fields[] = {
     KEY(flow_id, F_FLOW_ID),
@@ -289,6 +294,8 @@ static const struct field fields[] = {
     NUM(dst_port, UINT16_MAX),
     NUM(ip_proto, UINT8_MAX),
     NUM(vlan, 4095),
+    ROW_OPT("tunnel", F_TUNNEL, tunnel, 0),
+    ROW_OPT("tunnel_id", F_UINT, tunnel_id, UINT32_MAX),
     TIME("first_seen", first_seen_us),
     TIME("last_seen", last_seen_us),
     NUM(c2s_packets, UINT64_MAX),
@@ -304,13 +311,15 @@ static const struct field fields[] = {
     TEXT(ja3c),
 };
 
-/* The unsigned member of f (1, 2 or 8 bytes wide; offsetof keeps it aligned). */
+/* The unsigned member of f (1, 2, 4 or 8 bytes wide; offsetof keeps it aligned). */
 static uint64_t load_uint(const struct tw_flow_record *r, const struct field *f)
 {
     const char *p = (const char *)r + f->off;
 
-    return f->size == 1 ? *(const uint8_t *)p
-                        : f->size == 2 ? *(const uint16_t *)p : *(const uint64_t *)p;
+    return f->size == 1   ? *(const uint8_t *)p
+           : f->size == 2 ? *(const uint16_t *)p
+           : f->size == 4 ? *(const uint32_t *)p
+                          : *(const uint64_t *)p;
 }
 
 /* Stores v (at most f->max, so it fits) into the member of f. */
@@ -322,6 +331,8 @@ static void store_uint(struct tw_flow_record *r, const struct field *f, uint64_t
         *(uint8_t *)p = (uint8_t)v;
     else if (f->size == 2)
         *(uint16_t *)p = (uint16_t)v;
+    else if (f->size == 4)
+        *(uint32_t *)p = (uint32_t)v;
     else
         *(uint64_t *)p = v;
 }
@@ -398,6 +409,9 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
             break;
         case F_RISKS:
             put_risks(&o, r->risks);
+            break;
+        case F_TUNNEL:
+            put_name(&o, tw_tunnel_name(r->tunnel));
             break;
         }
     }
@@ -610,6 +624,20 @@ static int get_reason(json_object *o, uint8_t *reason, char *err, size_t errlen)
     return 0;
 }
 
+static int get_tunnel(json_object *o, uint8_t *tunnel, char *err, size_t errlen)
+{
+    json_object *v = get_key(o, "tunnel", json_type_string, err, errlen);
+    int rc;
+
+    if (v == NULL)
+        return -1;
+    if ((rc = tw_tunnel_from_name(json_object_get_string(v))) < 0)
+        return fail(err, errlen, "key \"tunnel\": unknown tunnel \"%s\"",
+                    json_object_get_string(v));
+    *tunnel = (uint8_t)rc;
+    return 0;
+}
+
 /* Reads the key of f into the record. Returns 0, or -1 with a reason in err. */
 static int get_field(json_object *o, const struct field *f, struct tw_flow_record *r, char *err,
                      size_t errlen)
@@ -617,6 +645,8 @@ static int get_field(json_object *o, const struct field *f, struct tw_flow_recor
     char *member = (char *)r + f->off;
     uint64_t u = 0; /* set by every path that reads it; gcc cannot tell */
 
+    if (f->optional && !json_object_object_get_ex(o, f->name, NULL))
+        return 0; /* a record stored before the key existed */
     switch (f->kind) {
     case F_FLOW_ID:
         return get_flow_id(o, &r->flow_id, err, errlen);
@@ -643,6 +673,8 @@ static int get_field(json_object *o, const struct field *f, struct tw_flow_recor
         return get_risks(o, &r->risks, err, errlen);
     case F_REASON:
         return get_reason(o, &r->end_reason, err, errlen);
+    case F_TUNNEL:
+        return get_tunnel(o, &r->tunnel, err, errlen);
     }
     return fail(err, errlen, "key \"%s\": unknown kind", f->name);
 }

@@ -17,14 +17,15 @@
  * suffices. Every field at its worst (tests/unit/test_record_json.c builds that record and
  * checks the sum is exact):
  *   TW_RECORD_JSON_FIXED  keys and punctuation, two full IPv6 addresses, 20-digit counters
- *                         and times, the longest event ("classified") and end reason names,
+ *                         and times, the longest event ("classified"), end reason and tunnel
+ *                         names, a 10-digit tunnel_id,
  *                         and the quotes of the four strings
  *   6 bytes a string byte every byte of app, category, server_name and ja3c a control byte
  *                         (\u00XX), none NUL
  *   TW_RISKS_JSON_MAX     all 64 risk bits: nDPI 4.2's names quoted, with commas (the test
  *                         adds them up from tw_risk_label: a newer nDPI with longer names
  *                         fails it instead of losing records) */
-#define TW_RECORD_JSON_FIXED 541
+#define TW_RECORD_JSON_FIXED 583
 #define TW_RISKS_JSON_MAX 1227
 #define TW_RECORD_JSON_MAX                                                                   \
     (TW_RECORD_JSON_FIXED +                                                                  \

@@ -6,6 +6,7 @@
  *            tapwatch does not decode, to keep the default branch covered)
  *   byte 1   bit 0 set: the frame was cut by a snap length (wire length = captured + 1000);
  *            bits 1-3: direction, first segment, peer started, for the TCP sequence tracking
+ *   (every tunnel is opened, with the default ports: GRE, ERSPAN, VXLAN, Geneve, GTP-U, PW)
  *   rest     the frame, exactly as many bytes as the fuzzer gave: ASan sees any read past it
  *
  * Beyond "no crash, no sanitizer report" it checks what parse.h promises: the result is
@@ -33,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct tw_parse_settings settings; /* every tunnel opened, default ports */
+    tw_parse_settings_default(&settings);
     struct tw_packet pkt;
 
     if (size < 2)
@@ -42,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t caplen = (uint32_t)(size - 2);
     uint32_t wirelen = (data[1] & 1) ? caplen + 1000 : caplen;
 
-    int rc = tw_parse(frame, caplen, wirelen, linktype, &pkt);
+    int rc = tw_parse(frame, caplen, wirelen, linktype, &settings, &pkt);
     if (rc == TW_C_PARSED) {
         if (pkt.l3 < frame || pkt.l3 + pkt.l3_len > frame + caplen)
             abort(); /* the L3 view handed to nDPI leaves the frame */

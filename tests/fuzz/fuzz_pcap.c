@@ -38,6 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct tw_parse_settings settings; /* every tunnel opened, default ports */
+    tw_parse_settings_default(&settings);
     char err[512] = "", perr[PCAP_ERRBUF_SIZE];
     struct pcap_pkthdr *h;
     const u_char *pkt_data;
@@ -87,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ts < last_ts) /* as the worker does: time never goes back */
             ts = last_ts;
         last_ts = ts;
-        rc = tw_parse(pkt_data, caplen, wirelen, linktype, &pkt);
+        rc = tw_parse(pkt_data, caplen, wirelen, linktype, &settings, &pkt);
         if (rc != TW_C_PARSED && (rc < 0 || rc >= TW_C__COUNT || !tw_counter_is_drop((unsigned)rc)))
             abort();
     }

@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct tw_packet pkt, out;
         uint32_t out_wire;
         int rc;
-        tw_parse(copy, cap, wire, TW_LINK_RAW, &pkt);
+        tw_parse(copy, cap, wire, TW_LINK_RAW, &TW_NO_TUNNELS, &pkt);
         if (pkt.fragment) {
             frames++;
             if (tw_reasm_add(r, &pkt, wire, ts, &c, &out, &out_wire, &rc)) {

@@ -6,7 +6,8 @@
 Writes OUTDIR/<target>/ for each target, deterministic:
   parse        valid frames of every link type fuzz_parse.c knows (byte 0 = its link-type
                index, byte 1 = snapped flag), built here, plus the frames of the
-               scripts/gen_captures.py captures when scapy is there to build them;
+               scripts/gen_captures.py captures when scapy is there to build them, and one
+               frame of each tunnel kind (GRE, ERSPAN II/III, VXLAN, Geneve, GTP-U, PW, nested);
   pcap         small pcap/pcapng files: one per link type built here, the
                scripts/gen_captures.py captures (when scapy is available) and the broken ones
                of scripts/gen_malformed.py;
@@ -86,6 +87,40 @@ def link_frames(ip):
     return out
 
 
+def tunnel_frames():
+    """(name, Ethernet frame) of every tunnel kind the decoder opens, around one TCP packet."""
+    inner_ip = gm.ipv4(6, gm.tcp(40001, 80, 0x18, payload=b"GET / HTTP/1.1\r\nHost: inner\r\n\r\n"))
+    inner_eth = gm.eth(gm.ETH_IPV4, inner_ip)
+    seq = struct.pack("!I", 1)
+    gre = lambda flags, proto, opts=b"": struct.pack("!HH", flags, proto) + opts
+    erspan2 = struct.pack("!HHI", 0x1000 | 100, 300, 0)
+    erspan3 = struct.pack("!HHIHH", 0x2000 | 100, 7, 0x12345678, 0, 0)
+    erspan3o = struct.pack("!HHIHH", 0x2000 | 100, 7, 0x12345678, 0, 1) + b"\x18" + b"\0" * 7
+    vxlan = struct.pack("!II", 0x08000000, 12345 << 8)
+    geneve = struct.pack("!BBHI", 2, 0, 0x6558, 42 << 8) + struct.pack("!HBB", 0x0102, 0x80, 1) + b"\xde\xad\xbe\xef"
+    gtpu = struct.pack("!BBHI", 0x34, 255, 0, 0x11223344) + b"\0\0\0\x85" + b"\x01\x00\x09\x40" + b"\x01\x08\x68\x00"
+    udp = lambda port, payload: gm.udp(50000, port, payload)
+    out = [
+        ("gre_ip4", gm.eth4(gm.ipv4(47, gre(0, 0x0800) + inner_ip))),
+        ("gre_key_seq", gm.eth4(gm.ipv4(47, gre(0x3000, 0x0800, struct.pack("!I", 1234) + seq) + inner_ip))),
+        ("gre_csum_ip6", gm.eth4(gm.ipv4(47, gre(0x8000, 0x86dd, b"\0" * 4) + gm.ipv6(6, gm.tcp())))),
+        ("gre_teb", gm.eth6(gm.ipv6(47, gre(0x2000, 0x6558, struct.pack("!I", 7)) + inner_eth))),
+        ("erspan2", gm.eth4(gm.ipv4(47, gre(0x1000, 0x88be, seq) + erspan2 + inner_eth))),
+        ("erspan3", gm.eth4(gm.ipv4(47, gre(0x1000, 0x22eb, seq) + erspan3 + inner_eth))),
+        ("erspan3_platform", gm.eth4(gm.ipv4(47, gre(0x1000, 0x22eb, seq) + erspan3o + inner_eth))),
+        ("vxlan", gm.eth4(gm.ipv4(17, udp(4789, vxlan + inner_eth)))),
+        ("geneve", gm.eth6(gm.ipv6(17, udp(6081, geneve + inner_eth)))),
+        ("gtpu_ext", gm.eth4(gm.ipv4(17, udp(2152, gtpu + inner_ip)))),
+        ("mpls_pw", gm.eth(gm.ETH_MPLS, gm.mpls([16]) + b"\0\0\0\0" + inner_eth)),
+        ("pppoe_short", gm.eth(gm.ETH_PPPOE_SESSION, bytes([0x11, 0, 0x12, 0x34]) +
+                               struct.pack("!H", len(inner_ip) + 1) + b"\x21" + inner_ip)),
+        ("vxlan_in_gre", gm.eth4(gm.ipv4(47, gre(0, 0x0800) + gm.ipv4(17, udp(4789, vxlan + inner_eth))))),
+        ("erspan_in_vxlan", gm.eth4(gm.ipv4(17, udp(4789, vxlan + gm.eth4(
+            gm.ipv4(47, gre(0x1000, 0x88be, seq) + erspan2 + inner_eth)))))),
+    ]
+    return out
+
+
 def write(d, name, data):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
@@ -155,6 +190,9 @@ def build(out, tmp):
             write(d, "%s_lt%d_%d" % (name, lt, n), bytes([idx, 0]) + frame)
             per_link.setdefault(lt, []).append(frame)
             n += 1
+    for name, frame in tunnel_frames():
+        write(d, "tunnel_" + name, bytes([0, 0]) + frame)
+        write(d, "tunnel_" + name + "_snapped", bytes([0, 1]) + frame[:60])
     write(d, "user0", bytes([PARSE_LINKS.index(147), 0]) + b"\0" * 20)
     write(d, "snapped_tcp4", bytes([0, 1]) + gm.eth(gm.ETH_IPV4, ip_packets()[1][1])[:40])
     caps = gen_captures(tmp)

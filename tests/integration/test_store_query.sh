@@ -40,16 +40,19 @@ make_records() { # $1 = packets of b (to rewrite it)
 import json, sys
 T0 = 1772442000
 bpk = int(sys.argv[1])
-def rec(fid, first, last, src, sport, dst, dport, proto, app, cat, sni, v=4, risks=(), pk=10):
+def rec(fid, first, last, src, sport, dst, dport, proto, app, cat, sni, v=4, risks=(), pk=10,
+        tunnel=("", 0)):
     return {"flow_id": fid, "event": "end", "ip_version": v, "src_ip": src, "src_port": sport,
             "dst_ip": dst, "dst_port": dport, "ip_proto": proto, "vlan": 0,
+            "tunnel": tunnel[0], "tunnel_id": tunnel[1],
             "first_seen": float("%d.000000" % (T0 + first)), "last_seen": T0 + last + 0.25,
             "c2s_packets": pk, "c2s_bytes": pk * 100, "s2c_packets": pk + 1, "s2c_bytes": 5000,
             "app": app, "category": cat, "server_name": sni, "risks": list(risks),
             "end_reason": "idle", "tls_version": 0, "ja3c": ""}
 rows = [
     rec("00000000000000aa", 100, 200, "10.1.2.3", 50001, "93.184.216.34", 443, 6, "TLS.Google", "Web", "www.google.com"),
-    rec("00000000000000bb", 3610, 3620, "10.1.2.4", 50002, "8.8.8.8", 53, 17, "DNS", "Network", "example.org", pk=bpk),
+    rec("00000000000000bb", 3610, 3620, "10.1.2.4", 50002, "8.8.8.8", 53, 17, "DNS", "Network", "example.org", pk=bpk,
+        tunnel=("vxlan", 5001)),
     rec("00000000000000cc", 1800, 10805, "10.9.0.5", 50003, "93.184.216.34", 443, 6, "TLS.Google", "Web", "mail.google.com",
         risks=("Self-signed Certificate",)),
     rec("00000000000000dd", 7300, 7400, "2001:db8:1:2::10", 50004, "2001:db8:ffff::1", 80, 6, "HTTP", "Web", "v6.example", v=6),
@@ -126,6 +129,9 @@ ids "c" --app google --since $((T0 + 3600))
 ids "e c" --limit 2
 ids "e" --limit 1
 ids "c" --port 443 --limit 1
+ids "b" --tunnel-id 5001
+ids "" --tunnel-id 5002
+ids "e" --tunnel-id 0 --port 22
 # global options after the subcommand, sensor isolation, URL from the environment
 out=$("$query" flows --redis "$url" --sensor tapwatch --format json | wc -l)
 [ "$out" = 5 ] || fail "options after the subcommand: expected 5 flows, got $out"

@@ -15,6 +15,7 @@ a capture where tapwatch merged or refused fragments is run again with reassembl
 flow that matches only then is named and counted apart, outside the share.
 
 usage: parity.py BUILD_DIR [SHARED_DIR] [--bar 98] [--jobs 2] [--details N] [--only NAME]
+                 [--keep DIR]   (keeps tapwatch's records, DIR/NAME.jsonl, for wrapped.py)
 """
 import argparse
 import concurrent.futures
@@ -124,6 +125,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--details", type=int, default=15)
     ap.add_argument("--only")
+    ap.add_argument("--keep")
     a = ap.parse_args()
 
     pdir = os.path.join(a.shared, "pcaps", "ndpi")
@@ -135,7 +137,7 @@ def main():
     if a.only:
         names = [n for n in names if a.only in n]
 
-    tmp = tempfile.mkdtemp(prefix="tw-parity-")
+    tmp = a.keep or tempfile.mkdtemp(prefix="tw-parity-")
     total = matched = 0
     kinds = {}
     bad = []
@@ -204,7 +206,8 @@ def main():
         print(f"  UNACCOUNTED {name}: {why}")
     print(f"accounting: {len(names) - len(unaccounted)}/{len(names)} captures: received = "
           f"parsed + named drops + fragments merged (or refused with one line)")
-    subprocess.run(["rm", "-rf", tmp])
+    if not a.keep:
+        subprocess.run(["rm", "-rf", tmp])
     if unaccounted:
         print("parity: FAIL: packets not accounted for")
         return 1

@@ -22,6 +22,7 @@
 
 #include "control/plane/config.h"
 #include "control/plane/reload.h"
+#include "dataplane/parse.h"
 
 #define ERR_LEN 512
 
@@ -293,6 +294,40 @@ static void test_set_and_get(void **state)
 }
 
 /* The rules between keys, and the bounds again, for values set after loading. */
+/* decap: the switches and port lists become the decoder's settings. */
+static void test_decap(void **state)
+{
+    struct tw_config cfg;
+    struct tw_parse_settings s;
+    char err[256];
+    (void)state;
+
+    tw_config_defaults(&cfg);
+    tw_config_parse_settings(&cfg, &s);
+    assert_int_equal(s.decap, TW_DECAP_ALL);
+    assert_int_equal(s.vxlan_ports[0], 4789);
+    assert_int_equal(s.vxlan_ports[1], 0);
+    assert_int_equal(s.geneve_ports[0], 6081);
+    assert_int_equal(s.gtpu_port, 2152);
+
+    assert_int_equal(tw_config_set(&cfg, "decap.vxlan_ports", "4789,8472", err, sizeof(err)), 0);
+    assert_int_equal(tw_config_set(&cfg, "decap.gtpu", "false", err, sizeof(err)), 0);
+    assert_int_equal(tw_config_set(&cfg, "decap.erspan", "false", err, sizeof(err)), 0);
+    tw_config_parse_settings(&cfg, &s);
+    assert_int_equal(s.decap, TW_DECAP_ALL & ~(TW_DECAP_GTPU | TW_DECAP_ERSPAN));
+    assert_int_equal(s.vxlan_ports[0], 4789);
+    assert_int_equal(s.vxlan_ports[1], 8472);
+
+    static const char *bad[] = {"", "0", "65536", "1,2,3,4,5", "4789,", ",4789", "47 89", "x",
+                                "4789;8472", "-1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (tw_config_set(&cfg, "decap.geneve_ports", bad[i], err, sizeof(err)) == 0)
+            fail_msg("accepted decap.geneve_ports \"%s\"", bad[i]);
+        assert_non_null(strstr(err, "decap.geneve_ports"));
+    }
+    assert_int_equal(tw_config_set(&cfg, "decap.geneve_ports", "1,2,3,65535", err, sizeof(err)), 0);
+}
+
 static void test_validate(void **state)
 {
     (void)state;
@@ -461,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_set_and_get),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_reloadable_keys),
+        cmocka_unit_test(test_decap),
     };
     char pattern[512];
     glob_t g;

@@ -71,7 +71,7 @@ static void make(struct pkt *k, const uint8_t *bytes, uint32_t len)
 
 static void parse(struct pkt *k)
 {
-    assert_int_equal(tw_parse(k->b, k->len, k->len, TW_LINK_RAW, &k->p), TW_C_PARSED);
+    assert_int_equal(tw_parse(k->b, k->len, k->len, TW_LINK_RAW, &TW_NO_TUNNELS, &k->p), TW_C_PARSED);
 }
 
 static struct tw_dedup *table(uint64_t window_us)
@@ -195,11 +195,11 @@ static void test_snapped(void **state)
     uint8_t buf[sizeof(IP4_TCP)];
 
     memcpy(buf, IP4_TCP, sizeof(buf));
-    assert_int_equal(tw_parse(buf, 44, sizeof(buf), TW_LINK_RAW, &p), TW_C_PARSED);
+    assert_int_equal(tw_parse(buf, 44, sizeof(buf), TW_LINK_RAW, &TW_NO_TUNNELS, &p), TW_C_PARSED);
     buf[8] = 1; /* TTL */
-    assert_int_equal(tw_parse(buf, 44, sizeof(buf), TW_LINK_RAW, &q), TW_C_PARSED);
+    assert_int_equal(tw_parse(buf, 44, sizeof(buf), TW_LINK_RAW, &TW_NO_TUNNELS, &q), TW_C_PARSED);
     assert_true(tw_dedup_signature(d, &p) == tw_dedup_signature(d, &q));
-    assert_int_equal(tw_parse(buf, 42, sizeof(buf), TW_LINK_RAW, &q), TW_C_PARSED);
+    assert_int_equal(tw_parse(buf, 42, sizeof(buf), TW_LINK_RAW, &TW_NO_TUNNELS, &q), TW_C_PARSED);
     assert_true(tw_dedup_signature(d, &p) != tw_dedup_signature(d, &q));
     tw_dedup_free(d);
 }

@@ -179,6 +179,51 @@ static void test_key_differences(void **state)
     tw_flow_table_free(t);
 }
 
+/* The tunnel in the key: two VNIs or ERSPAN sessions are two flows, both directions of one
+ * flow share the key; ids that differ per direction (GTP-U TEIDs, GRE keys) are not keyed. */
+static void test_key_tunnels(void **state)
+{
+    (void)state;
+    struct tw_packet p = pkt4(IP(10, 0, 0, 1), 1234, IP(10, 0, 0, 2), 80, 6);
+    struct tw_flow_key k0, ka, kb, kr, kg1, kg2;
+    int from_a;
+
+    uint32_t h0 = key_of(&p, &k0, NULL);
+    p.tunnel = TW_TUNNEL_VXLAN;
+    p.tunnel_id = 5001;
+    uint32_t ha = key_of(&p, &ka, NULL);
+    struct tw_packet r = reverse(&p);
+    uint32_t hr = key_of(&r, &kr, &from_a);
+    p.tunnel_id = 5002;
+    uint32_t hb = key_of(&p, &kb, NULL);
+    assert_int_equal(ka.tunnel_id, 5001);
+    assert_int_equal(ka.tunnel, TW_TUNNEL_VXLAN);
+    assert_memory_equal(&ka, &kr, sizeof(ka));
+    assert_int_equal(ha, hr);
+    assert_memory_not_equal(&ka, &kb, sizeof(ka));
+    assert_int_not_equal(ha, hb);
+    assert_int_not_equal(h0, ha);
+
+    /* GTP-U: the TEID of each direction differs, the flow is one */
+    p.tunnel = TW_TUNNEL_GTPU;
+    p.tunnel_id = 0x1111;
+    key_of(&p, &kg1, NULL);
+    r = reverse(&p);
+    r.tunnel_id = 0x2222;
+    key_of(&r, &kg2, NULL);
+    assert_int_equal(kg1.tunnel_id, 0);
+    assert_memory_equal(&kg1, &kg2, sizeof(kg1));
+
+    /* flow ids: outside tunnels as before the tunnel fields existed (the 40 first bytes) */
+    struct tw_flow f;
+    memset(&f, 0, sizeof(f));
+    f.key = k0;
+    f.first_us = 1;
+    uint64_t id0 = tw_flow_id(&f);
+    f.key = ka;
+    assert_int_not_equal(tw_flow_id(&f), id0);
+}
+
 /* ---- table ---------------------------------------------------------------------------- */
 
 static void test_create_bad(void **state)
@@ -616,6 +661,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_symmetric),
         cmocka_unit_test(test_key_differences),
+        cmocka_unit_test(test_key_tunnels),
         cmocka_unit_test(test_create_bad),
         cmocka_unit_test(test_insert_find_remove),
         cmocka_unit_test(test_capacity),

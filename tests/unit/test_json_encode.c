@@ -73,6 +73,8 @@ static int ref_to_json(const struct tw_flow_record *r, char *buf, size_t len)
     json_object_object_add_ex(o, "dst_port", json_object_new_int(r->dst_port), KEYF);
     json_object_object_add_ex(o, "ip_proto", json_object_new_int(r->ip_proto), KEYF);
     json_object_object_add_ex(o, "vlan", json_object_new_int(r->vlan), KEYF);
+    json_object_object_add_ex(o, "tunnel", json_object_new_string(tw_tunnel_name(r->tunnel)), KEYF);
+    json_object_object_add_ex(o, "tunnel_id", json_object_new_int64(r->tunnel_id), KEYF);
     ref_time(o, "first_seen", r->first_seen_us);
     ref_time(o, "last_seen", r->last_seen_us);
     json_object_object_add_ex(o, "c2s_packets", json_object_new_uint64(r->c2s_packets), KEYF);
@@ -162,6 +164,8 @@ static void rnd_record(struct tw_flow_record *r)
     r->src_port = (uint16_t)rnd();
     r->dst_port = (uint16_t)(rnd() % 2 ? 443 : rnd());
     r->vlan = (uint16_t)(rnd() % 4096);
+    r->tunnel = (uint8_t)(rnd() % (TW_TUNNEL__COUNT + 1)); /* one beyond: named "" */
+    r->tunnel_id = (uint32_t)rnd();
     r->tls_version = (uint16_t)(rnd() % 2 ? 0x0303 : rnd());
     r->ip_proto = (uint8_t)rnd();
     r->event = (uint8_t)(rnd() % 5);

@@ -19,6 +19,9 @@
 #include "dataplane/parse.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every tunnel opened (the defaults); set by main. Tests of the switches use their own. */
+static struct tw_parse_settings SETTINGS;
 #define P(a) (const uint8_t *)(a), sizeof(a)
 
 /* ---- byte arrays ---------------------------------------------------------------------- */
@@ -161,7 +164,7 @@ static struct tw_packet parse_ok(const uint8_t *f, size_t len, int linktype, con
 {
     struct tw_packet pkt;
 
-    assert_rc(tw_parse(f, (uint32_t)len, (uint32_t)len, linktype, &pkt), TW_C_PARSED, what);
+    assert_rc(tw_parse(f, (uint32_t)len, (uint32_t)len, linktype, &SETTINGS, &pkt), TW_C_PARSED, what);
     assert_int_equal(pkt.snapped, 0);
     assert_true(pkt.l3 >= f && pkt.l3 + pkt.l3_len == f + len);
     return pkt;
@@ -170,7 +173,7 @@ static struct tw_packet parse_ok(const uint8_t *f, size_t len, int linktype, con
 static int parse_rc(const uint8_t *f, size_t len, int linktype)
 {
     struct tw_packet pkt;
-    return tw_parse(f, (uint32_t)len, (uint32_t)len, linktype, &pkt);
+    return tw_parse(f, (uint32_t)len, (uint32_t)len, linktype, &SETTINGS, &pkt);
 }
 
 /* The fields of IP4_TCP. */
@@ -365,9 +368,15 @@ static void test_mpls(void **state)
     assert_int_equal(p.vlan, 10);
     check_ip4_tcp(&p);
 
-    /* Ethernet pseudowire (control word) is not IP */
+    /* Ethernet pseudowire (control word): with decap.mpls_pw off it is not IP; on, this
+     * frame is cut inside the inner Ethernet header (test_mpls_pw has the whole frame) */
     n = cat(f, sizeof(f), P(ETH_MPLS), P(MPLS_BOTTOM), P(PW_CONTROL_WORD), NULL);
-    assert_rc(parse_rc(f, n, TW_LINK_ETHERNET), TW_C_DROP_NOT_IP, "pseudowire");
+    assert_rc(parse_rc(f, n, TW_LINK_ETHERNET), TW_C_DROP_TUNNEL_TRUNCATED, "pseudowire");
+    struct tw_parse_settings no_pw = SETTINGS;
+    no_pw.decap = 0;
+    struct tw_packet pw;
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &no_pw, &pw),
+              TW_C_DROP_NOT_IP, "pseudowire, decap off");
 
     /* 17 labels without a bottom of stack: too deep */
     n = cat(f, sizeof(f), P(ETH_MPLS), NULL);
@@ -735,7 +744,11 @@ static void test_icmp_and_other(void **state)
         0xc0, 0x00, 0x02, 0x02,                         /* 192.0.2.2 */
         0x00, 0x00, 0x08, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, /* GRE, 8 bytes of "IPv4" */
     };
-    p = parse_ok(ip4_gre, sizeof(ip4_gre), TW_LINK_RAW, "gre");
+    struct tw_parse_settings no_decap = SETTINGS;
+    no_decap.decap = 0; /* with decap.gre on, these 8 bytes are a cut inner IPv4 header */
+    assert_rc(tw_parse(ip4_gre, sizeof(ip4_gre), sizeof(ip4_gre), TW_LINK_RAW, &no_decap, &p),
+              TW_C_PARSED, "gre");
+    assert_rc(parse_rc(ip4_gre, sizeof(ip4_gre), TW_LINK_RAW), TW_C_DROP_IP_TRUNCATED, "gre decap");
     assert_int_equal(p.ip_proto, 47);
     assert_int_equal(p.src_port, 0);
     assert_int_equal(p.dst_port, 0);
@@ -978,7 +991,7 @@ static int parse_cut(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, in
     uint8_t *copy = malloc(caplen ? caplen : 1);
     assert_non_null(copy);
     memcpy(copy, frame, caplen);
-    int rc = tw_parse(copy, caplen, wirelen, linktype, pkt);
+    int rc = tw_parse(copy, caplen, wirelen, linktype, &SETTINGS, pkt);
     /* what the packet points at must lie inside the captured bytes */
     if (rc == TW_C_PARSED)
         assert_true(pkt->l3 >= copy && pkt->l3 + pkt->l3_len <= copy + caplen);
@@ -1229,6 +1242,363 @@ static void test_snapped(void **state)
     assert_int_equal(p.snapped, 0);
 }
 
+/* ---- tunnels -------------------------------------------------------------------------- */
+
+/* Tunnel headers. The outer IP and UDP headers are written by tunnel_frame (lengths to fit),
+ * the inner packet is IP4_TCP, alone or behind ETH_V4 (INNER_ETH below). */
+
+/* GRE, no options, protocol 0x0800 (IPv4). */
+static const uint8_t GRE_V4[] = {0x00, 0x00, 0x08, 0x00};
+/* GRE with key (K) and sequence (S): key 1234, sequence 1, protocol IPv4. */
+static const uint8_t GRE_KEY_SEQ_V4[] = {0x30, 0x00, 0x08, 0x00, 0x00, 0x00, 0x04, 0xd2,
+                                         0x00, 0x00, 0x00, 0x01};
+/* GRE with checksum (C): checksum + reserved1, protocol 0x86dd (IPv6). */
+static const uint8_t GRE_CSUM_V6[] = {0x80, 0x00, 0x86, 0xdd, 0x00, 0x00, 0x00, 0x00};
+/* GRE with key 7, protocol 0x6558 (transparent Ethernet bridging). */
+static const uint8_t GRE_TEB_KEY7[] = {0x20, 0x00, 0x65, 0x58, 0x00, 0x00, 0x00, 0x07};
+/* GRE version 1 (PPTP enhanced GRE, protocol 0x880b): not opened. */
+static const uint8_t GRE_V1[] = {0x30, 0x01, 0x88, 0x0b, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01};
+/* ERSPAN II: GRE with sequence (S), protocol 0x88be; then version 1, VLAN 100,
+ * cos/en/t 0, session 300 (0x12c), reserved/index 0. */
+static const uint8_t ERSPAN2[] = {0x10, 0x00, 0x88, 0xbe, 0x00, 0x00, 0x00, 0x01,
+                                  0x10, 0x64, 0x01, 0x2c, 0x00, 0x00, 0x00, 0x00};
+/* ERSPAN III: GRE with sequence, protocol 0x22eb; version 2, VLAN 100, session 7,
+ * timestamp, SGT 0, P/FT(0 = Ethernet)/HW 0, D/Gra/O 0. */
+static const uint8_t ERSPAN3[] = {0x10, 0x00, 0x22, 0xeb, 0x00, 0x00, 0x00, 0x01,
+                                  0x20, 0x64, 0x00, 0x07, 0x12, 0x34, 0x56, 0x78,
+                                  0x00, 0x00, 0x00, 0x00};
+/* ERSPAN III with O set: the 8-byte platform-specific sub-header follows (platform 3). */
+static const uint8_t ERSPAN3_PLAT[] = {0x10, 0x00, 0x22, 0xeb, 0x00, 0x00, 0x00, 0x01,
+                                       0x20, 0x64, 0x00, 0x07, 0x12, 0x34, 0x56, 0x78,
+                                       0x00, 0x00, 0x00, 0x01, /* O = 1 */
+                                       0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+/* ERSPAN III with frame type 2 (IP, not Ethernet): not opened, stays a GRE flow. */
+static const uint8_t ERSPAN3_FT_IP[] = {0x10, 0x00, 0x22, 0xeb, 0x00, 0x00, 0x00, 0x01,
+                                        0x20, 0x64, 0x00, 0x07, 0x12, 0x34, 0x56, 0x78,
+                                        0x00, 0x00, 0x08, 0x00};
+/* VXLAN: flags I (0x08), VNI 12345 (0x003039). */
+static const uint8_t VXLAN_12345[] = {0x08, 0x00, 0x00, 0x00, 0x00, 0x30, 0x39, 0x00};
+/* VXLAN without the I flag: not VXLAN. */
+static const uint8_t VXLAN_NO_I[] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x39, 0x00};
+/* Geneve: version 0, option length 2 (8 bytes), protocol 0x6558, VNI 42; one option:
+ * class 0x0102, type 0x80, length 1 (4 bytes of data). */
+static const uint8_t GENEVE_OPT[] = {0x02, 0x00, 0x65, 0x58, 0x00, 0x00, 0x2a, 0x00,
+                                     0x01, 0x02, 0x80, 0x01, 0xde, 0xad, 0xbe, 0xef};
+/* Geneve carrying IPv4 directly (protocol 0x0800), VNI 43, no options. */
+static const uint8_t GENEVE_IP4[] = {0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x2b, 0x00};
+/* GTP-U: version 1, PT 1, no options; G-PDU (255), length (unchecked), TEID 0x11223344. */
+static const uint8_t GTPU[] = {0x30, 0xff, 0x00, 0x30, 0x11, 0x22, 0x33, 0x44};
+/* GTP-U with E: sequence 0, N-PDU 0, next 0x85 (PDU session container, 4 bytes: length 1,
+ * QFI 9, next 0x40), then a UDP port extension (length 1, port 2152, next 0). */
+static const uint8_t GTPU_EXT[] = {0x34, 0xff, 0x00, 0x38, 0x11, 0x22, 0x33, 0x44,
+                                   0x00, 0x00, 0x00, 0x85, 0x01, 0x00, 0x09, 0x40,
+                                   0x01, 0x08, 0x68, 0x00};
+/* GTP-U with an extension of length 0: the chain is broken. */
+static const uint8_t GTPU_EXT0[] = {0x34, 0xff, 0x00, 0x38, 0x11, 0x22, 0x33, 0x44,
+                                    0x00, 0x00, 0x00, 0x85, 0x00, 0x00, 0x09, 0x00};
+/* GTP-U echo request (type 1): a GTP control message, not opened. */
+static const uint8_t GTPU_ECHO[] = {0x32, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+                                    0x00, 0x01, 0x00, 0x00};
+/* The inner frame of Ethernet-carrying tunnels: ETH_V4 + IP4_TCP (62 bytes), built once. */
+static uint8_t INNER_ETH[14 + sizeof(IP4_TCP)];
+
+/* Writes an outer IPv4 (192.0.2.1 -> 192.0.2.2) or IPv6 header of protocol proto with
+ * plen payload bytes at h. Returns its length. */
+static size_t put_outer(uint8_t *h, int v6, uint8_t proto, size_t plen)
+{
+    if (v6) {
+        static const uint8_t ip6[40] = {0x60, 0, 0, 0, 0, 0, 0, 0x40,
+                                        0x20, 0x01, 0x0d, 0xb8, [23] = 0x01,
+                                        0x20, 0x01, 0x0d, 0xb8, [39] = 0x02};
+        memcpy(h, ip6, 40);
+        h[4] = (uint8_t)(plen >> 8);
+        h[5] = (uint8_t)plen;
+        h[6] = proto;
+        return 40;
+    }
+    static const uint8_t ip4[20] = {0x45, 0, 0, 0, 0, 1, 0, 0, 0x40, 0, 0, 0,
+                                    0xc0, 0, 2, 1, 0xc0, 0, 2, 2};
+    memcpy(h, ip4, 20);
+    h[2] = (uint8_t)((plen + 20) >> 8);
+    h[3] = (uint8_t)(plen + 20);
+    h[9] = proto;
+    return 20;
+}
+
+/* Ethernet + outer IP + [UDP to dport when proto is 17] + hdr + inner. Sets *at to the
+ * offset of hdr. Returns the frame length. */
+static size_t tunnel_frame(uint8_t *f, size_t cap, int v6, uint8_t proto, uint16_t dport,
+                           const uint8_t *hdr, size_t hlen, const uint8_t *inner, size_t ilen,
+                           size_t *at)
+{
+    size_t udp = proto == 17 ? 8 : 0;
+    size_t n = cat(f, cap, v6 ? ETH_V6 : ETH_V4, sizeof(ETH_V4), NULL);
+
+    n += put_outer(f + n, v6, proto, udp + hlen + ilen);
+    if (udp) {
+        size_t ulen = 8 + hlen + ilen;
+        const uint8_t h[8] = {0xc3, 0x50, (uint8_t)(dport >> 8), (uint8_t)dport,
+                              (uint8_t)(ulen >> 8), (uint8_t)ulen, 0, 0};
+        n += cat(f + n, cap - n, P(h), NULL);
+    }
+    *at = n;
+    return n + cat(f + n, cap - n, hdr, hlen, inner, ilen, NULL);
+}
+
+/* One tunnel kind as the decoder must see it: the inner IP4_TCP flow, the tunnel's name and
+ * id, and the bytes counted (outer_len: 0 when the tunnel carries IP). Then every snapped cut
+ * inside the tunnel header (and inside the inner Ethernet header) is drop_tunnel_truncated,
+ * and every cut elsewhere a named drop or a packet, read from a buffer of exactly caplen. */
+static void check_tunnel(const char *what, const uint8_t *f, size_t n, size_t at, size_t hlen,
+                         int eth, unsigned kind, uint32_t id)
+{
+    struct tw_packet p;
+    char msg[96];
+
+    p = parse_ok(f, n, TW_LINK_ETHERNET, what);
+    check_ip4_tcp(&p);
+    assert_int_equal(p.tunnel, kind);
+    assert_int_equal(p.tunnel_id, id);
+    assert_int_equal(p.outer_len, eth ? at + hlen : 0);
+    size_t end = at + hlen + (eth ? 14 : 0) + (kind == TW_TUNNEL_GTPU); /* GTP-U: 1st IP byte */
+    for (size_t cut = 0; cut < n; cut++) {
+        int rc = parse_cut(f, (uint32_t)cut, (uint32_t)n, TW_LINK_ETHERNET, &p);
+        snprintf(msg, sizeof(msg), "%s, caplen %zu (snapped)", what, cut);
+        /* MPLS: nothing after the labels is an IP truncation, as before (no nibble to read) */
+        if (cut >= at + (kind == TW_TUNNEL_MPLS_PW) && cut < end)
+            assert_rc(rc, TW_C_DROP_TUNNEL_TRUNCATED, msg);
+        else if (rc != TW_C_PARSED && !tw_counter_is_drop((unsigned)rc))
+            fail_msg("%s: %d", msg, rc);
+        rc = parse_cut(f, (uint32_t)cut, (uint32_t)cut, TW_LINK_ETHERNET, &p);
+        if (rc != TW_C_PARSED && !tw_counter_is_drop((unsigned)rc))
+            fail_msg("%s not snapped: %d", msg, rc);
+    }
+}
+
+static void test_gre(void **state)
+{
+    uint8_t f[256];
+    size_t n, at;
+    struct tw_packet p;
+    (void)state;
+
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(GRE_V4), P(IP4_TCP), &at);
+    check_tunnel("gre ipv4", f, n, at, sizeof(GRE_V4), 0, TW_TUNNEL_GRE, 0);
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(GRE_KEY_SEQ_V4), P(IP4_TCP), &at);
+    check_tunnel("gre key seq", f, n, at, sizeof(GRE_KEY_SEQ_V4), 0, TW_TUNNEL_GRE, 1234);
+    n = tunnel_frame(f, sizeof(f), 1, 47, 0, P(GRE_TEB_KEY7), P(INNER_ETH), &at);
+    check_tunnel("gre teb over ipv6", f, n, at, sizeof(GRE_TEB_KEY7), 1, TW_TUNNEL_GRE, 7);
+
+    /* GRE with checksum carrying IPv6 */
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(GRE_CSUM_V6), P(IP6_UDP), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "gre csum ipv6");
+    check_ip6_udp(&p);
+    assert_int_equal(p.tunnel, TW_TUNNEL_GRE);
+
+    /* PPTP's GRE version 1 stays a GRE flow */
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(GRE_V1), P(IP4_TCP), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "gre v1");
+    assert_int_equal(p.ip_proto, 47);
+    assert_int_equal(p.tunnel, TW_TUNNEL_NONE);
+
+    /* decap.gre off: the GRE flow of before */
+    struct tw_parse_settings off = SETTINGS;
+    off.decap &= ~(uint32_t)TW_DECAP_GRE;
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(GRE_KEY_SEQ_V4), P(IP4_TCP), &at);
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &off, &p), TW_C_PARSED, "gre off");
+    assert_int_equal(p.ip_proto, 47);
+    assert_int_equal(p.tunnel, TW_TUNNEL_NONE);
+    assert_int_equal(p.outer_len, 0);
+}
+
+static void test_erspan(void **state)
+{
+    uint8_t f[256];
+    size_t n, at;
+    struct tw_packet p;
+    (void)state;
+
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(ERSPAN2), P(INNER_ETH), &at);
+    check_tunnel("erspan2", f, n, at, sizeof(ERSPAN2), 1, TW_TUNNEL_ERSPAN2, 300);
+    assert_int_equal(parse_ok(f, n, TW_LINK_ETHERNET, "erspan2").vlan, 0); /* inner frame's */
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(ERSPAN3), P(INNER_ETH), &at);
+    check_tunnel("erspan3", f, n, at, sizeof(ERSPAN3), 1, TW_TUNNEL_ERSPAN3, 7);
+    n = tunnel_frame(f, sizeof(f), 1, 47, 0, P(ERSPAN3_PLAT), P(INNER_ETH), &at);
+    check_tunnel("erspan3 platform", f, n, at, sizeof(ERSPAN3_PLAT), 1, TW_TUNNEL_ERSPAN3, 7);
+
+    /* frame type IP: left as GRE */
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(ERSPAN3_FT_IP), P(IP4_TCP), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "erspan3 ft ip");
+    assert_int_equal(p.ip_proto, 47);
+
+    /* decap.erspan off (GRE on): the GRE flow */
+    struct tw_parse_settings off = SETTINGS;
+    off.decap &= ~(uint32_t)TW_DECAP_ERSPAN;
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(ERSPAN2), P(INNER_ETH), &at);
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &off, &p), TW_C_PARSED, "erspan off");
+    assert_int_equal(p.ip_proto, 47);
+    assert_int_equal(p.tunnel, TW_TUNNEL_NONE);
+}
+
+static void test_vxlan_geneve(void **state)
+{
+    uint8_t f[256];
+    size_t n, at;
+    struct tw_packet p;
+    (void)state;
+
+    n = tunnel_frame(f, sizeof(f), 0, 17, 4789, P(VXLAN_12345), P(INNER_ETH), &at);
+    check_tunnel("vxlan", f, n, at, sizeof(VXLAN_12345), 1, TW_TUNNEL_VXLAN, 12345);
+    n = tunnel_frame(f, sizeof(f), 1, 17, 6081, P(GENEVE_OPT), P(INNER_ETH), &at);
+    check_tunnel("geneve options", f, n, at, sizeof(GENEVE_OPT), 1, TW_TUNNEL_GENEVE, 42);
+    n = tunnel_frame(f, sizeof(f), 0, 17, 6081, P(GENEVE_IP4), P(IP4_TCP), &at);
+    check_tunnel("geneve ipv4", f, n, at, sizeof(GENEVE_IP4), 0, TW_TUNNEL_GENEVE, 43);
+
+    /* no I flag: a UDP flow to 4789 */
+    n = tunnel_frame(f, sizeof(f), 0, 17, 4789, P(VXLAN_NO_I), P(INNER_ETH), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "vxlan no I");
+    assert_int_equal(p.dst_port, 4789);
+    assert_int_equal(p.tunnel, TW_TUNNEL_NONE);
+
+    /* another port: a UDP flow; with that port configured: VXLAN */
+    n = tunnel_frame(f, sizeof(f), 0, 17, 8472, P(VXLAN_12345), P(INNER_ETH), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "vxlan 8472 not configured");
+    assert_int_equal(p.dst_port, 8472);
+    struct tw_parse_settings s = SETTINGS;
+    s.vxlan_ports[1] = 8472;
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &s, &p), TW_C_PARSED, "8472");
+    check_ip4_tcp(&p);
+    assert_int_equal(p.tunnel, TW_TUNNEL_VXLAN);
+
+    /* switches off */
+    s = SETTINGS;
+    s.decap &= ~(uint32_t)(TW_DECAP_VXLAN | TW_DECAP_GENEVE);
+    n = tunnel_frame(f, sizeof(f), 0, 17, 4789, P(VXLAN_12345), P(INNER_ETH), &at);
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &s, &p), TW_C_PARSED, "vxlan off");
+    assert_int_equal(p.dst_port, 4789);
+    n = tunnel_frame(f, sizeof(f), 0, 17, 6081, P(GENEVE_IP4), P(IP4_TCP), &at);
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &s, &p), TW_C_PARSED, "geneve off");
+    assert_int_equal(p.dst_port, 6081);
+}
+
+static void test_gtpu(void **state)
+{
+    uint8_t f[256];
+    size_t n, at;
+    struct tw_packet p;
+    (void)state;
+
+    n = tunnel_frame(f, sizeof(f), 0, 17, 2152, P(GTPU), P(IP4_TCP), &at);
+    check_tunnel("gtpu", f, n, at, sizeof(GTPU), 0, TW_TUNNEL_GTPU, 0x11223344);
+    n = tunnel_frame(f, sizeof(f), 1, 17, 2152, P(GTPU_EXT), P(IP4_TCP), &at);
+    check_tunnel("gtpu extensions", f, n, at, sizeof(GTPU_EXT), 0, TW_TUNNEL_GTPU, 0x11223344);
+
+    n = tunnel_frame(f, sizeof(f), 0, 17, 2152, P(GTPU_EXT0), P(IP4_TCP), &at);
+    assert_rc(parse_rc(f, n, TW_LINK_ETHERNET), TW_C_DROP_TUNNEL_BAD_HEADER, "gtpu ext length 0");
+    n = tunnel_frame(f, sizeof(f), 0, 17, 2152, P(GTPU_ECHO), NULL, 0, &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "gtpu echo");
+    assert_int_equal(p.dst_port, 2152);
+    assert_int_equal(p.tunnel, TW_TUNNEL_NONE);
+
+    struct tw_parse_settings s = SETTINGS;
+    s.decap &= ~(uint32_t)TW_DECAP_GTPU;
+    n = tunnel_frame(f, sizeof(f), 0, 17, 2152, P(GTPU), P(IP4_TCP), &at);
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &s, &p), TW_C_PARSED, "gtpu off");
+    assert_int_equal(p.dst_port, 2152);
+}
+
+static void test_mpls_pw(void **state)
+{
+    uint8_t f[256];
+    size_t n;
+    struct tw_packet p;
+    (void)state;
+
+    /* label 16 (bottom), control word 0, then the Ethernet frame */
+    n = cat(f, sizeof(f), P(ETH_MPLS), P(MPLS_BOTTOM), PW_CONTROL_WORD, (size_t)4, P(INNER_ETH),
+            NULL);
+    check_tunnel("mpls pw", f, n, 18, 4, 1, TW_TUNNEL_MPLS_PW, 16);
+    /* the label stack before: cut there is an L2 truncation, as before */
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "mpls pw");
+    assert_int_equal(p.outer_len, 22);
+
+    struct tw_parse_settings s = SETTINGS;
+    s.decap &= ~(uint32_t)TW_DECAP_MPLS_PW;
+    assert_rc(tw_parse(f, (uint32_t)n, (uint32_t)n, TW_LINK_ETHERNET, &s, &p), TW_C_DROP_NOT_IP,
+              "mpls pw off");
+}
+
+/* The PPP protocol field compressed to one byte (RFC 1661 6.5), in PPPoE and on PPP links. */
+static void test_ppp_compressed(void **state)
+{
+    uint8_t f[256];
+    size_t n;
+    struct tw_packet p;
+    (void)state;
+
+    static const uint8_t pppoe_v4_short[] = {0x11, 0x00, 0x12, 0x34, 0x00, 0x31, 0x21};
+    n = cat(f, sizeof(f), P(ETH_PPPOE), P(pppoe_v4_short), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "pppoe compressed");
+    check_ip4_tcp(&p);
+    assert_ptr_equal(p.l3, f + 21);
+    static const uint8_t pppoe_v6_short[] = {0x11, 0x00, 0x12, 0x34, 0x00, 0x35, 0x57};
+    n = cat(f, sizeof(f), P(ETH_PPPOE), P(pppoe_v6_short), P(IP6_UDP), NULL);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "pppoe compressed v6");
+    check_ip6_udp(&p);
+    /* cut inside the PPPoE header: L2 truncated */
+    for (size_t cut = 14; cut < 21; cut++)
+        assert_rc(parse_cut(f, (uint32_t)cut, (uint32_t)n, TW_LINK_ETHERNET, &p),
+                  TW_C_DROP_L2_TRUNCATED, "pppoe compressed cut");
+
+    static const uint8_t ppp_hdlc_short[] = {0xff, 0x03, 0x21};
+    n = cat(f, sizeof(f), P(ppp_hdlc_short), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_PPP, "ppp compressed");
+    check_ip4_tcp(&p);
+    static const uint8_t ppp_bare_short[] = {0x21};
+    n = cat(f, sizeof(f), P(ppp_bare_short), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_PPP, "ppp compressed, no address/control");
+    check_ip4_tcp(&p);
+}
+
+/* Tunnels in tunnels: the outermost names the flow; the Ethernet frame counted is the
+ * innermost one; a third tunnel is too deep. */
+static void test_nested_tunnels(void **state)
+{
+    uint8_t f[512], vx[256], er[256];
+    size_t n, at, nvx, ner;
+    struct tw_packet p;
+    (void)state;
+
+    /* VXLAN inside GRE (IPv4 inside GRE, key 1234) */
+    nvx = tunnel_frame(vx, sizeof(vx), 0, 17, 4789, P(VXLAN_12345), P(INNER_ETH), &at);
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(GRE_KEY_SEQ_V4), vx + 14, nvx - 14, &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "vxlan in gre");
+    check_ip4_tcp(&p);
+    assert_int_equal(p.tunnel, TW_TUNNEL_GRE);
+    assert_int_equal(p.tunnel_id, 1234);
+    assert_int_equal(p.outer_len, n - sizeof(INNER_ETH));
+
+    /* ERSPAN II inside VXLAN */
+    ner = tunnel_frame(er, sizeof(er), 0, 47, 0, P(ERSPAN2), P(INNER_ETH), &at);
+    n = tunnel_frame(f, sizeof(f), 0, 17, 4789, P(VXLAN_12345), er, ner, &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "erspan in vxlan");
+    check_ip4_tcp(&p);
+    assert_int_equal(p.tunnel, TW_TUNNEL_VXLAN);
+    assert_int_equal(p.tunnel_id, 12345);
+    assert_int_equal(p.outer_len, n - sizeof(INNER_ETH));
+
+    /* ERSPAN II inside VXLAN inside GRE: three tunnels */
+    uint8_t g[512];
+    size_t ng = tunnel_frame(g, sizeof(g), 0, 47, 0, P(GRE_V4), f + 14, n - 14, &at);
+    assert_rc(parse_rc(g, ng, TW_LINK_ETHERNET), TW_C_DROP_TUNNEL_TOO_DEEP, "three tunnels");
+
+    /* Ethernet over MPLS inside Ethernet over MPLS inside Ethernet over MPLS */
+    n = cat(f, sizeof(f), P(ETH_MPLS), P(MPLS_BOTTOM), PW_CONTROL_WORD, (size_t)4, P(ETH_MPLS),
+            P(MPLS_BOTTOM), PW_CONTROL_WORD, (size_t)4, P(ETH_MPLS), P(MPLS_BOTTOM),
+            PW_CONTROL_WORD, (size_t)4, P(INNER_ETH), NULL);
+    assert_rc(parse_rc(f, n, TW_LINK_ETHERNET), TW_C_DROP_TUNNEL_TOO_DEEP, "pw in pw in pw");
+}
+
 /* ---- noise ---------------------------------------------------------------------------- */
 
 static uint64_t rng_state;
@@ -1253,6 +1623,7 @@ static void check_sane(int rc, const struct tw_packet *p, const uint8_t *f, uint
     assert_true(p->ip_version == 4 || p->ip_version == 6);
     assert_true(p->l3 >= f && p->l3 + p->l3_len <= f + caplen);
     assert_int_equal(p->snapped, caplen < wirelen);
+    assert_true(p->outer_len < caplen && p->tunnel < TW_TUNNEL__COUNT);
     if (p->ip_proto != 6)
         assert_int_equal(p->tcp_flags, 0);
     if (p->ip_proto != 6 && p->ip_proto != 17)
@@ -1272,10 +1643,10 @@ static void cut_everywhere(const uint8_t *frame, uint32_t len, int linktype, uin
     for (uint32_t cut = 0; cut <= len; cut++) {
         uint8_t *at = heap + len - cut;
         memmove(at, frame, cut);
-        int rc = tw_parse(at, cut, cut, linktype, &p);
+        int rc = tw_parse(at, cut, cut, linktype, &SETTINGS, &p);
         check_sane(rc, &p, at, cut, cut);
         uint32_t wire = cut + (uint32_t)(rng() % 1600);
-        rc = tw_parse(at, cut, wire, linktype, &p);
+        rc = tw_parse(at, cut, wire, linktype, &SETTINGS, &p);
         check_sane(rc, &p, at, cut, wire);
     }
 }
@@ -1309,10 +1680,11 @@ static void test_noise_random(void **state)
 static void test_noise_mutated(void **state)
 {
     (void)state;
-    uint8_t base[8][160];
-    uint32_t base_len[8];
+    uint8_t base[13][160];
+    uint32_t base_len[13];
     uint8_t frame[160];
     unsigned nb = 0;
+    size_t at;
 
     base_len[nb++] = (uint32_t)cat(base[0], 160, P(ETH_VLAN), P(TAG100_V4), P(IP4_TCP), NULL);
     base_len[nb++] = (uint32_t)cat(base[1], 160, P(ETH_V6), P(IP6_EXT_TCP), NULL);
@@ -1323,6 +1695,13 @@ static void test_noise_mutated(void **state)
     base_len[nb++] = (uint32_t)cat(base[6], 160, P(ETH_QINQ), P(STAG200_TO_8100),
                                    P(CTAG300_V4), P(IP4_TCP), NULL);
     base_len[nb++] = (uint32_t)cat(base[7], 160, P(ETH_LLC_SNAP), P(IP4_TCP), NULL);
+    /* tunnels: ERSPAN III with sub-header, VXLAN, Geneve with options, GTP-U extensions, PW */
+    base_len[nb++] = (uint32_t)tunnel_frame(base[8], 160, 0, 47, 0, P(ERSPAN3_PLAT), P(INNER_ETH), &at);
+    base_len[nb++] = (uint32_t)tunnel_frame(base[9], 160, 0, 17, 4789, P(VXLAN_12345), P(INNER_ETH), &at);
+    base_len[nb++] = (uint32_t)tunnel_frame(base[10], 160, 0, 17, 6081, P(GENEVE_OPT), P(INNER_ETH), &at);
+    base_len[nb++] = (uint32_t)tunnel_frame(base[11], 160, 0, 17, 2152, P(GTPU_EXT), P(IP4_TCP), &at);
+    base_len[nb++] = (uint32_t)cat(base[12], 160, P(ETH_MPLS), P(MPLS_BOTTOM), PW_CONTROL_WORD,
+                                   (size_t)4, P(INNER_ETH), NULL);
 
     rng_state = 0x6e6f697365ULL; /* fixed seed */
     for (unsigned i = 0; i < 10000; i++) {
@@ -1346,6 +1725,9 @@ static void test_noise_mutated(void **state)
 
 int main(void)
 {
+    tw_parse_settings_default(&SETTINGS);
+    memcpy(INNER_ETH, ETH_V4, 14);
+    memcpy(INNER_ETH + 14, IP4_TCP, sizeof(IP4_TCP));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ethernet_ipv4_tcp),
         cmocka_unit_test(test_ethernet_padding),
@@ -1373,6 +1755,13 @@ int main(void)
         cmocka_unit_test(test_truncate_shims),
         cmocka_unit_test(test_truncate_all_fixtures),
         cmocka_unit_test(test_snapped),
+        cmocka_unit_test(test_gre),
+        cmocka_unit_test(test_erspan),
+        cmocka_unit_test(test_vxlan_geneve),
+        cmocka_unit_test(test_gtpu),
+        cmocka_unit_test(test_mpls_pw),
+        cmocka_unit_test(test_ppp_compressed),
+        cmocka_unit_test(test_nested_tunnels),
         cmocka_unit_test(test_noise_random),
         cmocka_unit_test(test_noise_mutated),
     };

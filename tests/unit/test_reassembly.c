@@ -82,7 +82,7 @@ struct fixture {
 static struct fixture *make(uint32_t datagrams, uint32_t fragments, uint64_t timeout_us)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct tw_reasm_params p = {datagrams, fragments, timeout_us};
+    struct tw_reasm_params p = {datagrams, fragments, timeout_us, NULL};
     assert_non_null(f);
     f->r = tw_reasm_create(&p);
     assert_non_null(f->r);
@@ -108,7 +108,7 @@ static void done(struct fixture *f)
 static int add(struct fixture *f, size_t n, uint32_t wire, uint64_t ts, int linktype)
 {
     struct tw_packet pkt;
-    tw_parse(f->frame, (uint32_t)n, wire, linktype, &pkt);
+    tw_parse(f->frame, (uint32_t)n, wire, linktype, &TW_NO_TUNNELS, &pkt);
     assert_int_equal(pkt.fragment, 1);
     f->frames++;
     int rc = tw_reasm_add(f->r, &pkt, wire, ts, &f->c, &f->out, &f->out_wire, &f->out_rc);
@@ -191,7 +191,7 @@ static void test_tiny_first(void **state)
     struct fixture *f = make(8, 64, 30000000);
     struct tw_packet pkt;
     size_t n = frag4(f->frame, TCP_DGRAM, 0, 8, 1, 3, 6);
-    assert_int_equal(tw_parse(f->frame, (uint32_t)n, (uint32_t)n, TW_LINK_RAW, &pkt),
+    assert_int_equal(tw_parse(f->frame, (uint32_t)n, (uint32_t)n, TW_LINK_RAW, &TW_NO_TUNNELS, &pkt),
                      TW_C_DROP_L4_TRUNCATED);
     assert_int_equal(add(f, n, (uint32_t)n, 1, TW_LINK_RAW), 0);
     n = frag4(f->frame, TCP_DGRAM + 8, 8, 32, 0, 3, 6);
@@ -377,7 +377,7 @@ static void test_random(void **state)
 static void test_create_bounds(void **state)
 {
     (void)state;
-    struct tw_reasm_params p = {0, 64, 1};
+    struct tw_reasm_params p = {0, 64, 1, NULL};
     assert_null(tw_reasm_create(&p));
     p.datagrams = 4;
     p.fragments = 1;

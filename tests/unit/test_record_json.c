@@ -31,6 +31,8 @@ static void v4_record(struct tw_flow_record *r)
     r->src_port = 51000;
     r->dst_port = 443;
     r->vlan = 100;
+    r->tunnel = TW_TUNNEL_VXLAN;
+    r->tunnel_id = 16777215; /* the largest VNI */
     r->tls_version = 0x0303;
     r->ip_version = 4;
     r->ip_proto = 6;
@@ -58,6 +60,8 @@ static void assert_same_public(const struct tw_flow_record *a, const struct tw_f
     assert_int_equal(a->src_port, b->src_port);
     assert_int_equal(a->dst_port, b->dst_port);
     assert_int_equal(a->vlan, b->vlan);
+    assert_int_equal(a->tunnel, b->tunnel);
+    assert_int_equal(a->tunnel_id, b->tunnel_id);
     assert_int_equal(a->tls_version, b->tls_version);
     assert_int_equal(a->ip_version, b->ip_version);
     assert_int_equal(a->ip_proto, b->ip_proto);
@@ -88,6 +92,7 @@ static void test_round_trip_v4(void **state)
     assert_non_null(strstr(buf, "\"end_reason\":\"tcp_close\""));
     assert_non_null(strstr(buf, "\"event\":\"end\""));
     assert_non_null(strstr(buf, "\"s2c_bytes\":18000000000"));
+    assert_non_null(strstr(buf, "\"tunnel\":\"vxlan\",\"tunnel_id\":16777215"));
 }
 
 static void test_every_key_present(void **state)
@@ -96,7 +101,7 @@ static void test_every_key_present(void **state)
         "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto", "vlan", "first_seen",
         "last_seen", "c2s_packets", "c2s_bytes", "s2c_packets", "s2c_bytes", "app",
         "category", "server_name", "risks", "end_reason", "flow_id", "ip_version",
-        "tls_version", "ja3c", "event"};
+        "tls_version", "ja3c", "event", "tunnel", "tunnel_id"};
     struct tw_flow_record r;
     char buf[2048];
     json_object *o, *v;
@@ -121,6 +126,7 @@ static void test_every_key_present(void **state)
     assert_non_null(strstr(buf, "\"first_seen\":0.000000"));
     assert_non_null(strstr(buf, "\"event\":\"classified\""));
     assert_non_null(strstr(buf, "\"end_reason\":\"none\""));
+    assert_non_null(strstr(buf, "\"tunnel\":\"\",\"tunnel_id\":0"));
 }
 
 static void test_round_trip_v6(void **state)
@@ -238,6 +244,8 @@ static void test_worst_case_size(void **state)
     memset(r.dst_ip, 0xff, 16);
     r.src_port = r.dst_port = r.vlan = r.tls_version = UINT16_MAX;
     r.ip_proto = UINT8_MAX;
+    r.tunnel = TW_TUNNEL_ERSPAN2;           /* a longest tunnel name (7 characters) */
+    r.tunnel_id = UINT32_MAX;
     r.c2s_packets = r.c2s_bytes = r.s2c_packets = r.s2c_bytes = UINT64_MAX;
     r.first_seen_us = r.last_seen_us = UINT64_MAX;
     r.risks = ~(uint64_t)0;
@@ -296,6 +304,9 @@ static void test_bad_json(void **state)
         {"\"ip_version\":4", "\"ip_version\":5"},
         {"\"src_port\":51000", "\"src_port\":-1"},
         {"\"app\":\"TLS.Google\"", "\"app\":7"},
+        {"\"tunnel\":\"vxlan\"", "\"tunnel\":\"ipsec\""},
+        {"\"tunnel\":\"vxlan\"", "\"tunnel\":4"},
+        {"\"tunnel_id\":16777215", "\"tunnel_id\":4294967296"},
     };
     for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
         char *at = strstr(buf, edits[i].from);
@@ -305,6 +316,30 @@ static void test_bad_json(void **state)
         if (tw_record_from_json(text, &back, err, sizeof(err)) != -1)
             fail_msg("accepted: %s", edits[i].to);
     }
+}
+
+/* A record stored before the tunnel keys existed reads back with no tunnel. */
+static void test_record_without_tunnel_keys(void **state)
+{
+    struct tw_flow_record r, back;
+    char buf[2048], text[2048], err[128];
+    (void)state;
+
+    v4_record(&r);
+    tw_record_to_json(&r, buf, sizeof(buf));
+    char *at = strstr(buf, ",\"tunnel\":\"vxlan\",\"tunnel_id\":16777215");
+    assert_non_null(at);
+    snprintf(text, sizeof(text), "%.*s%s", (int)(at - buf), buf,
+             at + strlen(",\"tunnel\":\"vxlan\",\"tunnel_id\":16777215"));
+    assert_int_equal(tw_record_from_json(text, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.tunnel, TW_TUNNEL_NONE);
+    assert_int_equal(back.tunnel_id, 0);
+    assert_int_equal(back.vlan, 100);
+    for (unsigned i = 0; i < TW_TUNNEL__COUNT; i++)
+        assert_int_equal(tw_tunnel_from_name(tw_tunnel_name(i)), (int)i);
+    assert_string_equal(tw_tunnel_name(TW_TUNNEL_MPLS_PW), "mpls-pw");
+    assert_string_equal(tw_tunnel_name(200), "");
+    assert_int_equal(tw_tunnel_from_name("nope"), -1);
 }
 
 static void test_end_reason_names(void **state)
@@ -382,7 +417,7 @@ int main(void)
         cmocka_unit_test(test_odd_server_names),  cmocka_unit_test(test_worst_case_size),
         cmocka_unit_test(test_too_small_buffer),  cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_end_reason_names),  cmocka_unit_test(test_ipv4_text),
-        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_utf8_sanitize),     cmocka_unit_test(test_record_without_tunnel_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,23 +201,23 @@ static void test_packet(void **state)
     struct tw_tcp_gap g = {0, 0};
 
     ip[33] = TW_TCP_SYN;
-    assert_int_equal(tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &p), TW_C_PARSED);
+    assert_int_equal(tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &TW_NO_TUNNELS, &p), TW_C_PARSED);
     tw_tcp_seen_packet(&t, 0, 1, 0, &p, &g);
     assert_int_equal(t.end[0], 0xfffffff1u);
     ip[33] = TW_TCP_FIN | TW_TCP_ACK;
     ip[27] = 0xf1;
-    tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &p);
+    tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &TW_NO_TUNNELS, &p);
     tw_tcp_seen_packet(&t, 0, 0, 0, &p, &g);
     assert_int_equal(t.end[0], 0xfffffff2u);
     /* the other direction acknowledges with RST|ACK: not counted; with ACK: counted */
     ip[27] = 0x10; /* its seq */
     ip[28] = 0xff, ip[29] = 0xff, ip[30] = 0xff, ip[31] = 0xf2; /* ack */
     ip[33] = TW_TCP_RST | TW_TCP_ACK;
-    tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &p);
+    tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &TW_NO_TUNNELS, &p);
     tw_tcp_seen_packet(&t, 1, 1, 1, &p, &g);
     assert_int_equal(g.acked_bytes, 0);
     ip[33] = TW_TCP_ACK;
-    tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &p);
+    tw_parse(ip, sizeof(ip), sizeof(ip), TW_LINK_RAW, &TW_NO_TUNNELS, &p);
     tw_tcp_seen_packet(&t, 1, 0, 1, &p, &g);
     assert_int_equal(g.acked_bytes, 2);
     assert_int_equal(g.gap_bytes, 0);

@@ -253,6 +253,66 @@ static int group_teardown(void **state)
 
 /* ---- tests ---------------------------------------------------------------------------- */
 
+/* Tunnels: a VXLAN flow counts the inner Ethernet frame's bytes and names its VNI; a GTP-U
+ * connection whose two directions carry different TEIDs stays one flow (carrying IP, it counts
+ * the frame as received) and keeps the first packet's TEID. */
+static void test_tunnel_bytes(void **state)
+{
+    (void)state;
+    struct tw_worker w;
+    uint8_t inner[128], payload[192], f[256];
+    size_t ilen, len;
+
+    start(&w, 64, 60 * S, 0, 10 * S, 1);
+    tw_parse_settings_default(&w.p.parse);
+    static const uint8_t vxlan[8] = {0x08, 0, 0, 0, 0x00, 0x13, 0x89, 0}; /* I, VNI 5001 */
+    memcpy(payload, vxlan, 8);
+    ilen = tcp_frame(inner, CLIENT, 40000, SERVER, 80, TW_TCP_SYN, 0);
+    memcpy(payload + 8, inner, ilen);
+    len = udp_frame(f, 0xc0000201, 49152, 0xc0000202, 4789, payload, 8 + ilen);
+    tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0);
+    ilen = tcp_frame(inner, SERVER, 80, CLIENT, 40000, TW_TCP_SYN | TW_TCP_ACK, 6);
+    memcpy(payload + 8, inner, ilen);
+    len = udp_frame(f, 0xc0000201, 49152, 0xc0000202, 4789, payload, 8 + ilen);
+    tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0 + 1000);
+
+    /* GTP-U G-PDU, TEID 0x100 one way and 0x200 the other, carrying IPv4 + UDP */
+    static const uint8_t gtp[8] = {0x30, 0xff, 0, 0, 0, 0, 0x01, 0x00};
+    size_t glen[2];
+    for (int dir = 0; dir < 2; dir++) {
+        memcpy(payload, gtp, 8);
+        payload[6] = dir ? 0x02 : 0x01;
+        uint8_t dns[4] = {1, 2, 3, 4};
+        ilen = udp_frame(inner, dir ? SERVER : CLIENT, dir ? 53 : 5353, dir ? CLIENT : SERVER,
+                         dir ? 5353 : 53, dns, sizeof(dns));
+        memcpy(payload + 8, inner + 14, ilen - 14); /* the IP packet */
+        len = udp_frame(f, 0xc0000201, 2152, 0xc0000202, 2152, payload, 8 + ilen - 14);
+        glen[dir] = len;
+        tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0 + 2000 + dir);
+    }
+    assert_int_equal(tw_flow_table_count(w.flows), 2);
+    tw_worker_flush(&w, TW_END_EOF);
+    drain();
+    assert_int_equal(count_events(TW_EVENT_END, TW_END_EOF), 2);
+    for (unsigned i = 0; i < 2; i++) {
+        const struct tw_flow_record *r = nth_event(TW_EVENT_END, TW_END_EOF, i);
+        if (r->ip_proto == 6) {
+            assert_int_equal(r->tunnel, TW_TUNNEL_VXLAN);
+            assert_int_equal(r->tunnel_id, 5001);
+            assert_int_equal(r->c2s_bytes, 54);      /* the inner frame: 14 + 20 + 20 */
+            assert_int_equal(r->s2c_bytes, 54 + 6);
+        } else {
+            assert_int_equal(r->tunnel, TW_TUNNEL_GTPU);
+            assert_int_equal(r->tunnel_id, 0x100);   /* the first packet's TEID */
+            assert_int_equal(r->c2s_packets, 1);
+            assert_int_equal(r->s2c_packets, 1);
+            assert_int_equal(r->c2s_bytes, glen[0]); /* the frame as received */
+            assert_int_equal(r->s2c_bytes, glen[1]);
+        }
+    }
+    finish(&w);
+}
+
 static void test_both_directions(void **state)
 {
     (void)state;
@@ -834,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_flush),
         cmocka_unit_test(test_ts_backwards),
         cmocka_unit_test(test_accounting_mixed),
+        cmocka_unit_test(test_tunnel_bytes),
         cmocka_unit_test(test_dns_classified),
         cmocka_unit_test(test_alloc_aligned),
     };

@@ -1,0 +1,15 @@
+build-dev/control/policy/equipment_check.o: \
+ control/policy/equipment_check.c \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h \
+ control/policy/policy_model.h control/policy/policy.h \
+ control/record/netmatch.h dataplane/flow_record.h control/record/alert.h \
+ control/policy/daily_totals.h
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h:
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h:
+control/policy/policy_model.h:
+control/policy/policy.h:
+control/record/netmatch.h:
+dataplane/flow_record.h:
+control/record/alert.h:
+control/policy/daily_totals.h:

@@ -1,0 +1,14 @@
+build-dev/control/policy/timezone.o: control/policy/timezone.c \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h \
+ control/policy/policy_model.h control/policy/policy.h \
+ control/record/netmatch.h dataplane/flow_record.h control/record/alert.h \
+ control/policy/daily_totals.h
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h:
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h:
+control/policy/policy_model.h:
+control/policy/policy.h:
+control/record/netmatch.h:
+dataplane/flow_record.h:
+control/record/alert.h:
+control/policy/daily_totals.h:

@@ -1,0 +1,11 @@
+build-dev/control/query/cmd_alerts.o: control/query/cmd_alerts.c \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h \
+ control/query/query.h control/record/alert.h dataplane/flow_record.h \
+ control/record/keys.h
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h:
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h:
+control/query/query.h:
+control/record/alert.h:
+dataplane/flow_record.h:
+control/record/keys.h:

@@ -1,0 +1,16 @@
+build-dev/control/store/sink_redis_flows.o: \
+ control/store/sink_redis_flows.c \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h \
+ /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h \
+ control/store/sink.h control/record/alert.h dataplane/flow_record.h \
+ control/record/record_json.h control/store/alert_writer.h \
+ control/store/redis_engine.h control/store/store.h
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h:
+/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h:
+control/store/sink.h:
+control/record/alert.h:
+dataplane/flow_record.h:
+control/record/record_json.h:
+control/store/alert_writer.h:
+control/store/redis_engine.h:
+control/store/store.h:
