@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +29,22 @@
 
 #define VDEV_NAME TW_AFPACKET_VDEV
 
+unsigned tw_afpacket_frames(unsigned queues, int *reduced)
+{
+    enum { WANT = 8192, LEAST = 512, FRAME = 2048 };
+    struct rlimit rl;
+    unsigned frames = WANT;
+
+    *reduced = 0;
+    if (geteuid() == 0 || getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return WANT; /* root locks what it needs (CAP_IPC_LOCK) */
+    uint64_t fit = rl.rlim_cur / 2 / ((uint64_t)(queues ? queues : 1) * 2 * FRAME);
+    while (frames > LEAST && frames > fit)
+        frames /= 2;
+    *reduced = frames < WANT;
+    return frames;
+}
+
 int tw_afpacket_init(struct tw_afpacket_source *as, const struct tw_source_args *a, char *err,
                      size_t errlen)
 {
@@ -37,8 +54,14 @@ int tw_afpacket_init(struct tw_afpacket_source *as, const struct tw_source_args 
     tw_ethdev_init(&as->eth, a);
     as->eth.base.kind = &tw_source_afpacket;
     snprintf(as->iface, sizeof(as->iface), "%s", a->arg);
+    int reduced;
+    unsigned frames = tw_afpacket_frames(a->nb_queues, &reduced);
     snprintf(as->eth.base.eal_vdev, sizeof(as->eth.base.eal_vdev), VDEV_NAME "," TW_AFPACKET_ARGS,
-             a->arg, a->nb_queues);
+             a->arg, a->nb_queues, frames);
+    if (reduced)
+        snprintf(as->eth.base.note, sizeof(as->eth.base.note),
+                 "--iface %s: af_packet rings of %u frames, not 8192: RLIMIT_MEMLOCK is too small "
+                 "for more (LimitMEMLOCK=infinity in the unit, or ulimit -l)", a->arg, frames);
     snprintf(as->eth.base.name, sizeof(as->eth.base.name), "%s (af_packet)", a->arg);
     return 0;
 }
@@ -152,7 +175,9 @@ int tw_afpacket_reattach(struct tw_source *s, char *err, size_t errlen)
     for (unsigned i = 0; i < as->nfds; i++)
         close(as->fds[i]);
     as->nfds = 0;
-    snprintf(args, sizeof(args), TW_AFPACKET_ARGS, as->iface, as->eth.base.nb_queues);
+    int reduced;
+    snprintf(args, sizeof(args), TW_AFPACKET_ARGS, as->iface, as->eth.base.nb_queues,
+             tw_afpacket_frames(as->eth.base.nb_queues, &reduced));
     if (tw_ethdev_reattach(&as->eth, VDEV_NAME, args, tw_iface_promisc(as->iface) == 1, err,
                            errlen) != 0)
         return -1;

@@ -28,12 +28,17 @@ void tw_afpacket_close(struct tw_source *s);
 /* The row's reattach (source.h): the interface is back, net_af_packet opens it again. */
 int tw_afpacket_reattach(struct tw_source *s, char *err, size_t errlen);
 
-/* The vdev name and arguments of net_af_packet for iface with queues queue pairs.
- * framecnt: the frames of each queue's ring. The driver's default, 512, holds 10 ms at 50 k
- * packets/s: a worker that loses its CPU that long on a busy machine lost frames where
- * ndpiReader did not (README "Benchmark on a live link"). 8192 frames of 2048 bytes is
- * 16 MiB of ring per queue, mapped into the process. */
+/* The vdev name and arguments of net_af_packet for iface with queues queue pairs of rings
+ * of framecnt frames (tw_afpacket_frames). */
 #define TW_AFPACKET_VDEV "net_af_packet0"
-#define TW_AFPACKET_ARGS "iface=%s,qpairs=%u,framecnt=8192"
+#define TW_AFPACKET_ARGS "iface=%s,qpairs=%u,framecnt=%u"
+
+/* The frames of each queue's ring for queues queues. The driver's default, 512, holds 10 ms
+ * at 50 k packets/s: a worker that loses its CPU that long on a busy machine lost frames
+ * where ndpiReader did not (README "Benchmark on a live link"), so 8192 (16 MiB a ring).
+ * net_af_packet maps its receive and transmit rings locked (MAP_LOCKED): an unprivileged
+ * user under a small RLIMIT_MEMLOCK gets the most that fits in half of it (at least 512),
+ * and *reduced is set. */
+unsigned tw_afpacket_frames(unsigned queues, int *reduced);
 
 #endif

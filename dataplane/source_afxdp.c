@@ -112,7 +112,9 @@ static int fall_back(struct afxdp_source *xs, const struct tw_source_pool *p, ch
 {
     char args[64];
 
-    snprintf(args, sizeof(args), TW_AFPACKET_ARGS, xs->ap.iface, xs->workers_queues);
+    int reduced;
+    snprintf(args, sizeof(args), TW_AFPACKET_ARGS, xs->ap.iface, xs->workers_queues,
+             tw_afpacket_frames(xs->workers_queues, &reduced));
     if (rte_vdev_init(TW_AFPACKET_VDEV, args) != 0) {
         snprintf(err, errlen, "--iface %s --xdp: neither AF_XDP nor af_packet can open it",
                  xs->ap.iface);
