@@ -1,7 +1,8 @@
 /* source_afxdp.c - a kernel interface (--iface NAME --xdp, or `source: af_xdp`) through
  * DPDK's net_af_xdp: an XDP program on the interface hands frames to AF_XDP sockets, one per
- * receive channel, without the kernel's socket path (about twice af_packet's rate here: see
- * README "Benchmark on a live link").
+ * receive channel, without the kernel's socket path (on this project's veth benchmark it is
+ * not faster than af_packet: README "Benchmark on a live link"; on a NIC with native XDP it
+ * saves the kernel's copy).
  *
  * Every receive channel: the NIC spreads frames over its channels whatever our worker count,
  * and a channel without a socket would lose its share. So the port gets one queue per
