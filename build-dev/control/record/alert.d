@@ -1,9 +1,0 @@
-build-dev/control/record/alert.o: control/record/alert.c \
- /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h \
- /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h \
- control/record/alert.h dataplane/flow_record.h control/record/keys.h
-/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h:
-/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h:
-control/record/alert.h:
-dataplane/flow_record.h:
-control/record/keys.h:

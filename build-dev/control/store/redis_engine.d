@@ -1,8 +1,0 @@
-build-dev/control/store/redis_engine.o: control/store/redis_engine.c \
- /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h \
- /usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h \
- control/store/redis_engine.h control/store/redis_conn.h
-/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_config.h:
-/usr/include/dpdk/../x86_64-linux-gnu/dpdk/rte_build_config.h:
-control/store/redis_engine.h:
-control/store/redis_conn.h:
