@@ -5,41 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "control/record/record_json.h"
+
 static const char hex[] = "0123456789abcdef";
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes) and its code point, 0 when
- * invalid (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, v = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, v = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, v = c & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10ffff ||
-        (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return len;
-}
 
 /* Characters a terminal acts on or that change how the text around them is shown. */
 static int unsafe(uint32_t cp)
@@ -55,7 +23,7 @@ size_t tq_escape_text(const char *s, char *out, size_t len)
 
     for (size_t i = 0; i < n;) {
         uint32_t cp = 0;
-        size_t l = utf8_char(u + i, n - i, &cp);
+        size_t l = tw_utf8_char(u + i, n - i, &cp);
         size_t esc = l == 0 ? 1 : unsafe(cp) ? l : 0; /* bytes to write as \xNN */
         if (esc == 0) {
             if (o + l >= len)
@@ -113,7 +81,7 @@ size_t tq_json_text(const char *s, char *out, size_t len)
 
     for (size_t i = 0; i < n;) {
         uint32_t cp = 0;
-        size_t l = utf8_char(u + i, n - i, &cp);
+        size_t l = tw_utf8_char(u + i, n - i, &cp);
         if (l == 0) /* not UTF-8: JSON cannot hold it; the replacement character */
             l = 1, cp = 0xfffd;
         if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {

@@ -37,38 +37,35 @@ const char *tw_risk_name(unsigned bit)
     return ndpi_risk2str((ndpi_risk_enum)bit);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. Rejects
- * overlong forms, surrogates and code points above U+10FFFF, as RFC 3629 asks. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t tw_utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
 {
     unsigned char c = s[0];
     size_t len;
-    uint32_t cp;
+    uint32_t v;
 
-    if (c < 0x80)
+    if (c < 0x80) {
+        *cp = c;
         return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
     }
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, v = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, v = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, v = c & 0x07;
+    else
+        return 0;
     if (len > n)
         return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80)
             return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
+        v = (v << 6) | (s[i] & 0x3f);
     }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
+    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10ffff ||
+        (v >= 0xd800 && v <= 0xdfff))
         return 0;
+    *cp = v;
     return len;
 }
 
@@ -78,7 +75,8 @@ void tw_utf8_sanitize(const char *src, size_t srclen, char *out)
     size_t n = strnlen(src, srclen), o = 0;
 
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq_len(s + i, n - i);
+        uint32_t cp;
+        size_t l = tw_utf8_char(s + i, n - i, &cp);
         if (l == 0) {
             memcpy(out + o, "\xef\xbf\xbd", 3);
             o += 3;

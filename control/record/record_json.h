@@ -10,6 +10,7 @@
 #define TW_RECORD_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dataplane/flow_record.h"
 
@@ -45,6 +46,11 @@ int tw_record_from_json(const char *text, struct tw_flow_record *r, char *err, s
  * code points above U+10FFFF are invalid, as RFC 3629 says). out must hold 3 * srclen + 1
  * bytes. Used by tw_record_to_json for app, category, server_name and ja3c. */
 void tw_utf8_sanitize(const char *src, size_t srclen, char *out);
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), with its code point in *cp; 0
+ * when invalid (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). The
+ * one decoder of wire text: the record encoder and the query tool's escaping use it. */
+size_t tw_utf8_char(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* Name of nDPI risk bit n (as ndpi_risk2str prints it in nDPI 4.2), NULL if unused. */
 const char *tw_risk_name(unsigned bit);
