@@ -163,8 +163,10 @@ FUZZ_HDRS = $(wildcard dataplane/*.h control/*/*.h)
 fuzz_parse_SRCS := dataplane/parse.c dataplane/counters.c
 fuzz_pcap_SRCS := dataplane/source_pcap.c dataplane/pcap_map.c dataplane/pcap_pager.c dataplane/mbuf_meta.c dataplane/parse.c dataplane/counters.c
 fuzz_pcap_LIBS := -lpcap -lrte_mbuf -lrte_mempool -lrte_eal
-fuzz_config_SRCS := control/plane/config.c
-fuzz_config_LIBS := -lyaml
+# the configuration checks names against the lists of log.c and syslog_format.c (alert text)
+fuzz_config_SRCS := control/plane/config.c control/plane/log.c control/store/syslog_format.c \
+	control/record/alert.c control/record/keys.c control/record/record_json.c dataplane/flow_record.c
+fuzz_config_LIBS := -lyaml -ljson-c -lndpi -lm
 fuzz_timeparse_SRCS := control/query/timeparse.c
 fuzz_record_json_SRCS := control/record/record_json.c dataplane/flow_record.c
 fuzz_record_json_LIBS := -ljson-c -lndpi -lm

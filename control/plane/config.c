@@ -10,6 +10,8 @@
  * small recursive walk is enough and every event carries the line for the error message.
  */
 #include "control/plane/config.h"
+#include "control/plane/log.h"
+#include "control/store/syslog_format.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -135,15 +137,13 @@ static bool is_log_target(uint64_t n, const char *text)
            strcmp(text, "journal") == 0;
 }
 
+/* The names log.c and syslog_format.c take: one list each, asked here. */
 static bool is_log_level(uint64_t n, const char *text)
 {
-    static const char *const levels[] = {"error", "err", "warning", "notice", "info", "debug"};
+    enum tw_log_level level;
 
     (void)n;
-    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-        if (strcmp(text, levels[i]) == 0)
-            return true;
-    return false;
+    return tw_log_level_parse(text, &level) == 0;
 }
 
 /* Where alerts go as RFC 5424 syslog messages (control/store/sink_syslog.c). */
@@ -156,17 +156,8 @@ static bool is_syslog_target(uint64_t n, const char *text)
 
 static bool is_syslog_facility(uint64_t n, const char *text)
 {
-    static const char *const names[] = {
-        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-        "authpriv", "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2",
-        "local3", "local4", "local5", "local6", "local7",
-    };
-
     (void)n;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(text, names[i]) == 0)
-            return true;
-    return false;
+    return tw_syslog_facility(text) >= 0;
 }
 
 /* Up to TW_DECAP_PORTS UDP ports, comma-separated ("4789", "4789,8472"). Fills ports when
