@@ -94,9 +94,16 @@ struct tw_flow_record {
     uint8_t detection_done; /* 1 once nDPI decided or gave up */
     uint8_t worker;         /* worker that owns the flow */
     uint8_t tunnel;         /* enum tw_tunnel_kind: outermost tunnel, NONE if none */
-    uint8_t pad;
+    uint8_t has_src_mac;    /* 1 when the client's first frame had an Ethernet header */
     uint32_t tunnel_id;     /* GRE key, ERSPAN session, VNI, TEID, PW label; 0 if none */
-    uint8_t pad2[4];
+    uint8_t src_mac[6];     /* the client's source MAC (innermost Ethernet header) */
+    uint8_t pad2[2];
+    /* filled by the control plane (GeoIP, control/record/geoip.h), zero from the dataplane */
+    uint32_t src_asn;       /* 0: unknown */
+    uint32_t dst_asn;
+    char src_country[4];    /* ISO 3166 alpha-2, "" for private or unknown */
+    char dst_country[4];
+    uint8_t pad3[4];
     char app[TW_APP_LEN];
     char category[TW_CATEGORY_LEN];
     char server_name[TW_SERVER_NAME_LEN];
@@ -106,7 +113,7 @@ struct tw_flow_record {
 /* The ring stores records by value: keep the size a multiple of 8 and free of holes. */
 _Static_assert(sizeof(struct tw_flow_record) % 8 == 0, "flow record size");
 _Static_assert(sizeof(struct tw_flow_record) ==
-                   9 * 8 + 32 + 7 * 2 + 8 + 2 + 4 + 4 + TW_APP_LEN + TW_CATEGORY_LEN +
+                   9 * 8 + 32 + 7 * 2 + 8 + 2 + 4 + 8 + 8 + 8 + 4 + TW_APP_LEN + TW_CATEGORY_LEN +
                        TW_SERVER_NAME_LEN + TW_JA3_LEN,
                "flow record has padding holes");
 

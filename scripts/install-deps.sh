@@ -23,6 +23,7 @@ PKGS=(
     libfixbuf-dev nfdump tshark
     libmicrohttpd-dev curl prometheus
     systemd strace
+    libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
 )
 
 missing=()

@@ -91,7 +91,7 @@ __attribute__((format(printf, 4, 5))) static void fire(struct eval *ev, unsigned
 
     if (!ev->p->rules[kind].enabled || (ev->slot->fired >> kind & 1))
         return;
-    ev->slot->fired |= (uint8_t)(1u << kind);
+    ev->slot->fired |= (uint16_t)(1u << kind);
     memset(&a, 0, sizeof(a));
     a.flow_id = r->flow_id;
     a.record_hour = r->first_seen_us / TW_US_PER_HOUR;

@@ -35,6 +35,12 @@ static const uint8_t default_severity[TW_ALERT__COUNT] = {
     [TW_ALERT_UPLOAD_VOLUME] = TW_SEV_HIGH,
     [TW_ALERT_UNCLASSIFIED_CHANNEL] = TW_SEV_MEDIUM,
     [TW_ALERT_RISKY_FLOW] = TW_SEV_MEDIUM,
+    [TW_ALERT_CROSS_BORDER] = TW_SEV_HIGH,
+    [TW_ALERT_UNKNOWN_DEVICE] = TW_SEV_HIGH,
+    [TW_ALERT_SILENT_EQUIPMENT] = TW_SEV_MEDIUM,
+    [TW_ALERT_EQUIPMENT_BACK] = TW_SEV_LOW,
+    [TW_ALERT_MIRROR_SILENT] = TW_SEV_HIGH,
+    [TW_ALERT_MIRROR_BACK] = TW_SEV_LOW,
 };
 
 struct ld {
@@ -591,7 +597,7 @@ static int f_rules(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
                    const struct field *f)
 {
     struct tw_policy *p = obj;
-    char sub[180], names[320];
+    char sub[180], names[512];
     size_t seen[TW_ALERT__COUNT] = {0}, o = 0;
 
     (void)f;
@@ -599,7 +605,7 @@ static int f_rules(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
         o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", k ? ", " : "",
                               tw_alert_kind_name(k));
     if (v->type != YAML_MAPPING_NODE) {
-        char what[360];
+        char what[560];
         snprintf(what, sizeof(what), "a mapping of rules (%s)", names);
         return expected(ld, v, path, what);
     }
@@ -662,6 +668,8 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
     for (unsigned k = 0; k < TW_ALERT__COUNT; k++) {
         p->rules[k].enabled = 1;
         p->rules[k].severity = default_severity[k];
+        /* the first rounds' rules need no section of their own */
+        p->rules[k].configured = k <= TW_ALERT_RISKY_FLOW;
     }
     /* alert-worthy by default: what a bank's equipment should never show */
     p->risk_mask = UINT64_C(1) << NDPI_POSSIBLE_EXPLOIT | UINT64_C(1) << NDPI_CLEAR_TEXT_CREDENTIALS |

@@ -32,7 +32,7 @@ size_t tw_policy_rule_count(const struct tw_policy *p)
     size_t n = 0;
 
     for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
-        n += p->rules[k].enabled;
+        n += p->rules[k].enabled && p->rules[k].configured;
     return n;
 }
 

@@ -53,6 +53,8 @@ struct tz_change {
 struct rule {
     uint8_t enabled;
     uint8_t severity;
+    uint8_t configured; /* the rule's section exists (kinds that need one: cross_border,
+                         * unknown_device, the silence kinds); set by the loader */
 };
 
 struct tw_policy {
@@ -116,9 +118,9 @@ struct flow_slot {
     uint64_t flow_id;
     uint64_t counted[2]; /* [1] the client's c2s bytes, [0] the server's s2c bytes */
     uint64_t lru;
+    uint16_t fired;      /* bit k = alert kind k raised */
     uint8_t used;
-    uint8_t fired;       /* bit k = alert kind k raised */
-    uint8_t pad[6];
+    uint8_t pad[5];
 };
 
 /* The slot of flow_id, a new one (zeroed) when the flow is not tracked; a full bucket gives

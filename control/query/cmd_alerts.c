@@ -323,7 +323,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
 }
 
 /* ", undeclared_destination, ..., risky_flow": the kinds alert.h lists */
-#define KIND_NAME(sym, name) ", " name
+#define KIND_NAME(sym, name, rule) ", " name
 static const char kind_names[] = TW_ALERT_KINDS(KIND_NAME);
 #undef KIND_NAME
 
@@ -343,7 +343,8 @@ const struct tq_subcommand tq_cmd_alerts = {
         "                   newest first; T is the alert's packet time (ts); KIND is one of\n"
         "                   undeclared_destination, remote_access_unapproved_host,\n"
         "                   remote_access_outside_window, remote_access_protocol, upload_volume,\n"
-        "                   unclassified_channel, risky_flow\n",
+        "                   unclassified_channel, risky_flow, cross_border, unknown_device,\n"
+        "                   silent_equipment, equipment_back, mirror_silent, mirror_back\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
     .own = (const struct tq_option[]){{"kind", parse_kind}, {NULL, NULL}},
     .run = run,

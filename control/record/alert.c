@@ -17,7 +17,12 @@
 /* ---- names ---- */
 
 static const char *const kind_names[] = {
-#define TW_X(sym, name) name,
+#define TW_X(sym, name, rule) name,
+    TW_ALERT_KINDS(TW_X)
+#undef TW_X
+};
+static const char *const rule_ids[] = {
+#define TW_X(sym, name, rule) rule,
     TW_ALERT_KINDS(TW_X)
 #undef TW_X
 };
@@ -30,6 +35,24 @@ static const char *const sev_names[] = {
 const char *tw_alert_kind_name(unsigned kind)
 {
     return kind < TW_ALERT__COUNT ? kind_names[kind] : "unknown";
+}
+
+const char *tw_alert_rule_id(unsigned kind)
+{
+    return kind < TW_ALERT__COUNT ? rule_ids[kind] : "";
+}
+
+int tw_alert_kind_from_rule(const char *rule)
+{
+    for (unsigned i = 0; i < TW_ALERT__COUNT; i++)
+        if (strcmp(rule_ids[i], rule) == 0)
+            return (int)i;
+    return -1;
+}
+
+int tw_alert_kind_flowless(unsigned kind)
+{
+    return kind >= TW_ALERT_UNKNOWN_DEVICE && kind < TW_ALERT__COUNT;
 }
 
 const char *tw_severity_name(unsigned sev)

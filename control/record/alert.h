@@ -46,18 +46,27 @@
 
 #include "dataplane/flow_record.h"
 
-/* Alert kinds; the names are public (field `kind`, `rules:` keys, --kind). */
+/* Alert kinds: symbol, public name (field `kind`, `rules:` keys, --kind) and rule id (field
+ * `rule`, --rule; stable: a kind keeps its id forever, a new kind takes the next number). The
+ * last six belong to no flow ("flowless": flow_id 0, empty flow fields, see the write guard
+ * above). */
 #define TW_ALERT_KINDS(X)                                                              \
-    X(UNDECLARED_DESTINATION, "undeclared_destination")                                \
-    X(REMOTE_ACCESS_UNAPPROVED_HOST, "remote_access_unapproved_host")                  \
-    X(REMOTE_ACCESS_OUTSIDE_WINDOW, "remote_access_outside_window")                    \
-    X(REMOTE_ACCESS_PROTOCOL, "remote_access_protocol")                                \
-    X(UPLOAD_VOLUME, "upload_volume")                                                  \
-    X(UNCLASSIFIED_CHANNEL, "unclassified_channel")                                    \
-    X(RISKY_FLOW, "risky_flow")
+    X(UNDECLARED_DESTINATION, "undeclared_destination", "TW-R01")                      \
+    X(REMOTE_ACCESS_UNAPPROVED_HOST, "remote_access_unapproved_host", "TW-R02")        \
+    X(REMOTE_ACCESS_OUTSIDE_WINDOW, "remote_access_outside_window", "TW-R03")          \
+    X(REMOTE_ACCESS_PROTOCOL, "remote_access_protocol", "TW-R04")                      \
+    X(UPLOAD_VOLUME, "upload_volume", "TW-R05")                                        \
+    X(UNCLASSIFIED_CHANNEL, "unclassified_channel", "TW-R06")                          \
+    X(RISKY_FLOW, "risky_flow", "TW-R07")                                              \
+    X(CROSS_BORDER, "cross_border", "TW-R08")                                          \
+    X(UNKNOWN_DEVICE, "unknown_device", "TW-R09")                                      \
+    X(SILENT_EQUIPMENT, "silent_equipment", "TW-R10")                                  \
+    X(EQUIPMENT_BACK, "equipment_back", "TW-R11")                                      \
+    X(MIRROR_SILENT, "mirror_silent", "TW-R12")                                        \
+    X(MIRROR_BACK, "mirror_back", "TW-R13")
 
 enum tw_alert_kind {
-#define TW_X(sym, name) TW_ALERT_##sym,
+#define TW_X(sym, name, rule) TW_ALERT_##sym,
     TW_ALERT_KINDS(TW_X)
 #undef TW_X
         TW_ALERT__COUNT
@@ -74,6 +83,12 @@ enum tw_severity {
 
 /* Returns the public name, or "unknown" when out of range. */
 const char *tw_alert_kind_name(unsigned kind);
+/* Returns the rule id ("TW-R01"), or "" when out of range. */
+const char *tw_alert_rule_id(unsigned kind);
+/* Returns the kind of a rule id, or -1 when unknown. */
+int tw_alert_kind_from_rule(const char *rule);
+/* 1 for the kinds that belong to no flow (unknown_device, silent_equipment, ...). */
+int tw_alert_kind_flowless(unsigned kind);
 const char *tw_severity_name(unsigned sev);
 /* Returns the value for a public name, or -1 when unknown. */
 int tw_alert_kind_from_name(const char *name);
@@ -102,6 +117,15 @@ struct tw_alert {
     char app[TW_APP_LEN];
     char server_name[TW_SERVER_NAME_LEN];
     char detail[TW_DETAIL_LEN];
+    /* flowless alerts (flow_id 0): with the kind and the subject (equipment, or src_ip for
+     * unknown_device, "mirror" for mirror_*), the period makes the write guard: the local day
+     * number for unknown_device, the silence's first second for the silence kinds */
+    uint64_t guard_period;
+    uint8_t src_mac[6];     /* unknown_device: the frame's source MAC when it had one */
+    uint8_t has_mac;
+    uint8_t pad;
+    char policy_sha256[72]; /* hex SHA-256 of the policy file in force (64 digits, NUL) */
+    char geoip_sha256[72];  /* of the GeoIP database(s) in force, "" without one */
 };
 _Static_assert(sizeof(struct tw_alert) % 8 == 0, "alert size");
 
