@@ -173,7 +173,7 @@ fuzz_record_json_LIBS := -ljson-c -lndpi -lm
 # the policy loader (control/policy/) with what it links against: no Redis, no files written
 fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c control/record/alert.c \
 	control/record/keys.c control/record/record_json.c dataplane/flow_record.c
-fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm
+fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm -lcrypto
 # the parse target also runs what reads a parsed packet's bytes again (dedup, TCP sequences)
 fuzz_parse_SRCS += dataplane/dedup.c dataplane/tcp_seen.c
 fuzz_reassembly_SRCS := dataplane/reassembly.c dataplane/parse.c dataplane/counters.c

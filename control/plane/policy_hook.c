@@ -9,6 +9,7 @@ struct tw_policy_hook {
     struct tw_policy_state *state;
     struct tw_sinks *sinks;     /* where alerts and summary items go; NULL = nowhere */
     char path[512];
+    char geoip_sha256[72];      /* of the GeoIP database(s) in force, "" without one */
     struct tw_policy_hook_stats st;
 };
 
@@ -36,14 +37,35 @@ fail:
     return NULL;
 }
 
+/* Every alert leaves here: counted, and stamped with what decided it (the policy in force,
+ * the GeoIP databases), so each alert names the rules it was judged by. */
 static void emit(void *ctx, const struct tw_alert *a)
 {
     struct tw_policy_hook *h = ctx;
+    struct tw_alert stamped = *a;
 
     h->st.alerts++;
     if (a->kind < TW_ALERT__COUNT)
         h->st.by_kind[a->kind]++;
-    tw_sinks_alert(h->sinks, a);
+    snprintf(stamped.policy_sha256, sizeof(stamped.policy_sha256), "%s",
+             tw_policy_sha256(h->policy));
+    snprintf(stamped.geoip_sha256, sizeof(stamped.geoip_sha256), "%s", h->geoip_sha256);
+    tw_sinks_alert(h->sinks, &stamped);
+}
+
+void tw_policy_hook_emit(struct tw_policy_hook *h, const struct tw_alert *a)
+{
+    emit(h, a);
+}
+
+void tw_policy_hook_set_geoip_sha256(struct tw_policy_hook *h, const char *hex)
+{
+    snprintf(h->geoip_sha256, sizeof(h->geoip_sha256), "%s", hex ? hex : "");
+}
+
+const char *tw_policy_hook_geoip_sha256(const struct tw_policy_hook *h)
+{
+    return h->geoip_sha256;
 }
 
 void tw_policy_hook_event(void *ctx, const struct tw_flow_record *r)
@@ -124,6 +146,9 @@ void tw_policy_hook_summary(const struct tw_policy_hook *h, FILE *out)
     if (st.reloads || st.reload_errors)
         fprintf(out, "  policy reloads       %" PRIu64 " (failed %" PRIu64 ")\n", st.reloads,
                 st.reload_errors);
+    /* which rules judged this run's alerts (the last policy loaded) */
+    fprintf(out, "  policy sha256        %s\n", tw_policy_sha256(h->policy));
+    fprintf(out, "  geoip sha256         %s\n", h->geoip_sha256[0] ? h->geoip_sha256 : "-");
 }
 
 void tw_policy_hook_close(struct tw_policy_hook *h)

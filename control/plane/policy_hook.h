@@ -54,6 +54,17 @@ int tw_policy_hook_reload_from(struct tw_policy_hook *h, const char *path, char 
                                size_t errlen);
 
 const struct tw_policy *tw_policy_hook_policy(const struct tw_policy_hook *h);
+
+/* Hands an alert that belongs to no flow event (unknown_device, silent_equipment,
+ * equipment_back, mirror_silent, mirror_back: flow_id 0, flow fields empty, guard_period set)
+ * to the outputs, counted and stamped as the policy's own alerts are: policy_sha256 and
+ * geoip_sha256 are overwritten with those in force. */
+void tw_policy_hook_emit(struct tw_policy_hook *h, const struct tw_alert *a);
+
+/* The GeoIP databases in force (hex SHA-256, or "" or NULL for none): stamped on every alert
+ * from now on and printed in the summary. */
+void tw_policy_hook_set_geoip_sha256(struct tw_policy_hook *h, const char *hex);
+const char *tw_policy_hook_geoip_sha256(const struct tw_policy_hook *h);
 void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_hook_stats *out);
 
 /* Prints the alert lines of the end-of-run summary, with those of the outputs that take

@@ -63,6 +63,10 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen);
 /* Frees a policy. NULL is fine. */
 void tw_policy_free(struct tw_policy *p);
 
+/* The SHA-256 of the policy file's bytes, as the loader read and parsed them: 64 lowercase
+ * hex digits (what `sha256sum FILE` prints). Stamped on every alert (policy_sha256). */
+const char *tw_policy_sha256(const struct tw_policy *p);
+
 /* Numbers for "policy OK: N equipment, M rules" (M = enabled rules). */
 size_t tw_policy_equipment_count(const struct tw_policy *p);
 size_t tw_policy_rule_count(const struct tw_policy *p);

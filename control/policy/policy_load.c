@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include <ndpi/ndpi_typedefs.h>
+#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "control/record/record_json.h" /* tw_risk_name */
@@ -637,12 +638,65 @@ static const struct field top_fields[] = {
     {.key = "rules", .node = f_rules},
 };
 
+/* A policy larger than this is a mistake (4096 equipment of 1024 entries fit in far less). */
+#define TW_POLICY_FILE_MAX (64u << 20)
+
+/* Reads the whole of f into a new buffer (*len bytes, NUL after them). Returns it, or NULL
+ * with the reason in err. One read: the bytes hashed are the bytes parsed. */
+static unsigned char *read_all(FILE *f, const char *path, size_t *len, char *err, size_t errlen)
+{
+    size_t cap = 65536, n = 0;
+    unsigned char *buf = malloc(cap + 1), *grown;
+
+    while (buf != NULL) {
+        errno = 0;
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+            free(buf);
+            return NULL;
+        }
+        if (feof(f)) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        if (cap >= TW_POLICY_FILE_MAX) {
+            snprintf(err, errlen, "%s: larger than %u MiB, not a policy", path,
+                     TW_POLICY_FILE_MAX >> 20);
+            free(buf);
+            return NULL;
+        }
+        cap *= 2;
+        if ((grown = realloc(buf, cap + 1)) == NULL)
+            free(buf);
+        buf = grown;
+    }
+    snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+    return NULL;
+}
+
+/* The SHA-256 of data as 64 lowercase hex digits into out (72 bytes). Returns 0 or -1. */
+static int sha256_hex(const unsigned char *data, size_t len, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+        return -1;
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
 struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
 {
     struct ld ld = {.path = path, .err = err, .errlen = errlen};
     yaml_parser_t parser;
     struct tw_policy *p;
     struct stat st;
+    unsigned char *text;
+    size_t textlen;
     FILE *f;
     int rc = -1;
 
@@ -656,13 +710,18 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
         fclose(f);
         return NULL;
     }
+    text = read_all(f, path, &textlen, err, errlen);
+    fclose(f);
+    if (text == NULL)
+        return NULL;
     p = calloc(1, sizeof(*p));
     if (p != NULL)
         p->owners = tw_prefix_set_new();
-    if (p == NULL || p->owners == NULL || !yaml_parser_initialize(&parser)) {
+    if (p == NULL || p->owners == NULL || sha256_hex(text, textlen, p->sha256) != 0 ||
+        !yaml_parser_initialize(&parser)) {
         snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
         tw_policy_free(p);
-        fclose(f);
+        free(text);
         return NULL;
     }
     for (unsigned k = 0; k < TW_ALERT__COUNT; k++) {
@@ -678,7 +737,7 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
                    UINT64_C(1) << NDPI_URL_POSSIBLE_XSS | UINT64_C(1) << NDPI_SUSPICIOUS_DGA_DOMAIN |
                    UINT64_C(1) << NDPI_MALICIOUS_JA3 | UINT64_C(1) << NDPI_MALICIOUS_SHA1_CERTIFICATE;
     ld.p = p;
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, text, textlen);
     if (!yaml_parser_load(&parser, &ld.doc)) {
         size_t line = (parser.error == YAML_READER_ERROR ? parser.mark.line : parser.problem_mark.line) + 1;
         /* for an unclosed bracket or quote the error is at the end of the file: the line
@@ -721,7 +780,7 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
     yaml_document_delete(&ld.doc);
 out_parser:
     yaml_parser_delete(&parser);
-    fclose(f);
+    free(text);
     if (rc != 0) {
         tw_policy_free(p);
         return NULL;

@@ -22,6 +22,11 @@ void tw_policy_free(struct tw_policy *p)
     free(p);
 }
 
+const char *tw_policy_sha256(const struct tw_policy *p)
+{
+    return p->sha256;
+}
+
 size_t tw_policy_equipment_count(const struct tw_policy *p)
 {
     return p->neq;

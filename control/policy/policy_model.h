@@ -75,6 +75,7 @@ struct tw_policy {
     uint64_t upload_per_flow, upload_per_day;
     struct rule rules[TW_ALERT__COUNT];
     uint64_t risk_mask;
+    char sha256[72]; /* of the file's bytes as read, hex (tw_policy_sha256) */
 };
 
 /* 1 when addr (of family v4) is inside one of the count nets, else 0. */

@@ -106,11 +106,31 @@ static void add_str(json_object *o, const char *key, const char *val, size_t siz
     json_object_object_add(o, key, json_object_new_string(tmp));
 }
 
+/* A SHA-256 in hex as stored ("" unless it is 1 to 64 lowercase hex digits): the bound of
+ * TW_ALERT_JSON_MAX counts 64 bytes for it. */
+static void add_hex(json_object *o, const char *key, const char *val, size_t size)
+{
+    size_t n = strnlen(val, size);
+
+    if (n > 64 || val[strspn(val, "0123456789abcdef")] != '\0')
+        n = 0;
+    json_object_object_add(o, key, json_object_new_string_len(val, (int)n));
+}
+
+void tw_mac_text(const uint8_t *mac, char *out, size_t len)
+{
+    snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
+}
+
 int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, size_t len)
 {
     json_object *o = json_object_new_object();
     char text[128];
     int v4 = a->ip_version == 4;
+    /* an alert of no flow: its flow fields are empty (its src_ip is unknown_device's
+     * address), whatever the struct holds */
+    int flowless = tw_alert_kind_flowless(a->kind);
 
     if (o == NULL)
         return -1;
@@ -119,28 +139,41 @@ int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, si
         return -1;
     }
     json_object_object_add(o, "kind", json_object_new_string(tw_alert_kind_name(a->kind)));
+    json_object_object_add(o, "rule", json_object_new_string(tw_alert_rule_id(a->kind)));
     json_object_object_add(o, "severity", json_object_new_string(tw_severity_name(a->severity)));
     add_str(o, "equipment", a->equipment, sizeof(a->equipment));
     add_str(o, "vendor", a->vendor, sizeof(a->vendor));
     snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
     json_object_object_add(o, "ts", json_object_new_double_s((double)a->ts_us / 1e6, text));
-    tw_addr_text(a->src_ip, v4, text, sizeof(text));
+    text[0] = '\0';
+    if (!flowless || (a->kind == TW_ALERT_UNKNOWN_DEVICE && a->ip_version != 0))
+        tw_addr_text(a->src_ip, v4, text, sizeof(text));
     json_object_object_add(o, "src_ip", json_object_new_string(text));
-    json_object_object_add(o, "src_port", json_object_new_int(a->src_port));
-    tw_addr_text(a->dst_ip, v4, text, sizeof(text));
+    text[0] = '\0';
+    if (a->has_mac)
+        tw_mac_text(a->src_mac, text, sizeof(text));
+    json_object_object_add(o, "src_mac", json_object_new_string(text));
+    json_object_object_add(o, "src_port", json_object_new_int(flowless ? 0 : a->src_port));
+    text[0] = '\0';
+    if (!flowless)
+        tw_addr_text(a->dst_ip, v4, text, sizeof(text));
     json_object_object_add(o, "dst_ip", json_object_new_string(text));
-    json_object_object_add(o, "dst_port", json_object_new_int(a->dst_port));
-    json_object_object_add(o, "ip_proto", json_object_new_int(a->ip_proto));
-    add_str(o, "app", a->app, sizeof(a->app));
-    add_str(o, "server_name", a->server_name, sizeof(a->server_name));
+    json_object_object_add(o, "dst_port", json_object_new_int(flowless ? 0 : a->dst_port));
+    json_object_object_add(o, "ip_proto", json_object_new_int(flowless ? 0 : a->ip_proto));
+    add_str(o, "app", flowless ? "" : a->app, sizeof(a->app));
+    add_str(o, "server_name", flowless ? "" : a->server_name, sizeof(a->server_name));
     add_str(o, "detail", a->detail, sizeof(a->detail));
-    snprintf(text, sizeof(text), "%016" PRIx64, a->flow_id);
+    text[0] = '\0';
+    if (!flowless)
+        snprintf(text, sizeof(text), "%016" PRIx64, a->flow_id);
     json_object_object_add(o, "flow_id", json_object_new_string(text));
-    if (a->record_hour == TW_HOUR_UNKNOWN ||
+    if (flowless || a->record_hour == TW_HOUR_UNKNOWN ||
         tw_key_record(text, sizeof(text), sensor, a->record_hour, a->flow_id) < 0)
         text[0] = '\0';
     json_object_object_add(o, "flow_key", json_object_new_string(text));
     add_str(o, "sensor", sensor, strlen(sensor) + 1);
+    add_hex(o, "policy_sha256", a->policy_sha256, sizeof(a->policy_sha256));
+    add_hex(o, "geoip_sha256", a->geoip_sha256, sizeof(a->geoip_sha256));
 
     const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -200,17 +233,43 @@ static int ferr(char *err, size_t errlen, const char *field)
     return -1;
 }
 
+/* "aa:bb:cc:dd:ee:ff" into mac. Returns 0 or -1. */
+static int parse_mac(const char *t, uint8_t *mac)
+{
+    unsigned b[6];
+    char end;
+
+    if (strlen(t) != 17 || sscanf(t, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+                                  &b[4], &b[5], &end) != 6)
+        return -1;
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)b[i];
+    return 0;
+}
+
+/* A stored SHA-256: "" or 64 lowercase hex digits. Returns 0 or -1. */
+static int take_hex(const char *t, char *out, size_t size)
+{
+    size_t n = strlen(t);
+
+    if ((n != 0 && n != 64) || t[strspn(t, "0123456789abcdef")] != '\0' || n >= size)
+        return -1;
+    memcpy(out, t, n + 1);
+    return 0;
+}
+
 int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
                          const char *const *values, size_t n, char *err, size_t errlen)
 {
     const char *need[] = {"kind", "severity", "equipment", "ts", "src_ip", "dst_ip", "flow_id"};
-    const char *v[16] = {0};
+    const char *v[24] = {0};
     static const char *const names[] = {"kind",     "severity", "equipment", "vendor",
                                         "ts",       "src_ip",   "src_port",  "dst_ip",
                                         "dst_port", "ip_proto", "app",       "server_name",
-                                        "detail",   "flow_id",  "flow_key"};
+                                        "detail",   "flow_id",  "flow_key",  "src_mac",
+                                        "policy_sha256", "geoip_sha256"};
     enum { KIND, SEV, EQ, VEND, TS, SIP, SPORT, DIP, DPORT, PROTO, APP, SNI, DETAIL, FID, FKEY,
-           NF };
+           MAC, PSHA, GSHA, NF };
     uint64_t u;
     unsigned shard;
     int k;
@@ -224,6 +283,7 @@ int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
         for (int j = 0; j < NF; j++)
             if (strcmp(need[i], names[j]) == 0 && v[j] == NULL)
                 return ferr(err, errlen, need[i]);
+    /* the field rule is not read: the kind says it (entries older than rule have none) */
     if ((k = tw_alert_kind_from_name(v[KIND])) < 0)
         return ferr(err, errlen, "kind");
     a->kind = (uint8_t)k;
@@ -234,6 +294,29 @@ int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
     snprintf(a->vendor, sizeof(a->vendor), "%s", v[VEND] ? v[VEND] : "");
     if (parse_ts(v[TS], &a->ts_us) < 0)
         return ferr(err, errlen, "ts");
+    snprintf(a->detail, sizeof(a->detail), "%s", v[DETAIL] ? v[DETAIL] : "");
+    if ((v[PSHA] && take_hex(v[PSHA], a->policy_sha256, sizeof(a->policy_sha256)) < 0))
+        return ferr(err, errlen, "policy_sha256");
+    if ((v[GSHA] && take_hex(v[GSHA], a->geoip_sha256, sizeof(a->geoip_sha256)) < 0))
+        return ferr(err, errlen, "geoip_sha256");
+    if (v[MAC] && v[MAC][0] != '\0') {
+        if (parse_mac(v[MAC], a->src_mac) < 0)
+            return ferr(err, errlen, "src_mac");
+        a->has_mac = 1;
+    }
+    if (tw_alert_kind_flowless(a->kind)) {
+        /* no flow: flow fields empty; only unknown_device names an address (src_ip) */
+        a->record_hour = TW_HOUR_UNKNOWN;
+        if (v[SIP][0] == '\0')
+            return 0;
+        if (inet_pton(AF_INET, v[SIP], a->src_ip) == 1)
+            a->ip_version = 4;
+        else if (inet_pton(AF_INET6, v[SIP], a->src_ip) == 1)
+            a->ip_version = 6;
+        else
+            return ferr(err, errlen, "src_ip");
+        return 0;
+    }
     if (inet_pton(AF_INET, v[SIP], a->src_ip) == 1 && inet_pton(AF_INET, v[DIP], a->dst_ip) == 1)
         a->ip_version = 4;
     else if (inet_pton(AF_INET6, v[SIP], a->src_ip) == 1 &&
@@ -249,7 +332,6 @@ int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
         a->ip_proto = (uint8_t)u;
     snprintf(a->app, sizeof(a->app), "%s", v[APP] ? v[APP] : "");
     snprintf(a->server_name, sizeof(a->server_name), "%s", v[SNI] ? v[SNI] : "");
-    snprintf(a->detail, sizeof(a->detail), "%s", v[DETAIL] ? v[DETAIL] : "");
     if (strlen(v[FID]) != 16 || parse_u64(v[FID], 16, UINT64_MAX, &a->flow_id) < 0)
         return ferr(err, errlen, "flow_id");
     /* tw:{S}:flow:<id> of older entries names no record: unknown rather than wrong */
@@ -258,4 +340,3 @@ int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
         a->record_hour = TW_HOUR_UNKNOWN;
     return 0;
 }
-

@@ -6,11 +6,19 @@
  *
  * An alert is a fixed-size value without pointers, like a flow record. Its JSON object
  * (the --alerts-jsonl line, what `tapwatch-query alerts --format json` prints) has the keys:
- *   kind, severity, equipment, vendor, ts (packet time, epoch seconds with microseconds),
- *   src_ip, src_port, dst_ip, dst_port, ip_proto (as in a flow record), app, server_name,
+ *   kind, rule (its rule id, "TW-R01"), severity, equipment, vendor, ts (packet time, epoch
+ *   seconds with microseconds), src_ip, src_mac ("aa:bb:cc:dd:ee:ff" when the frame had one,
+ *   else ""), src_port, dst_ip, dst_port, ip_proto (as in a flow record), app, server_name,
  *   detail (one human line), flow_id (16 hex digits), flow_key (the hash holding the flow's
  *   record, tw_key_record of store_keys.h: tw:{S}:f:<H>, H its first_seen hour; the field is
- *   flow_id), sensor.
+ *   flow_id), sensor, policy_sha256 (hex SHA-256 of the policy file in force), geoip_sha256
+ *   (of the GeoIP databases in force; "" without one).
+ * Flowless alerts (tw_alert_kind_flowless: unknown_device, silent_equipment, equipment_back,
+ * mirror_silent, mirror_back) belong to no flow: flow_id "", flow_key "", src_port, dst_port
+ * and ip_proto 0, app, server_name and dst_ip ""; src_ip is "" except for unknown_device,
+ * where it is the unknown device's address (and src_mac its MAC when the frame had one);
+ * equipment is "" for unknown_device and mirror_*. Entries written before rule and the hashes
+ * existed read back with rule from kind and empty hashes.
  *
  * Redis keys (sensor S, equipment E; all carry EX redis.retention):
  *   tw:{S}:alerts                 stream, one entry per alert, fields = the JSON keys above
@@ -19,9 +27,16 @@
  *                                 hour of ts: the time index tapwatch-query alerts reads
  *   tw:{S}:alerts:hours           zset hour -> hour: the hours of the time index
  *   tw:{S}:alert-seen:<flow_id>:<kind>   "1": that alert is written (the write guard)
+ *   tw:{S}:alert-seen:<kind>:<subject>:<period>   the same for a flowless alert: subject is
+ *                                 the equipment (silent_equipment, equipment_back), the
+ *                                 device's address as src_ip text (unknown_device) or "mirror"
+ *                                 (mirror_*); period is guard_period in decimal (the local day
+ *                                 number for unknown_device, the silence's first second for the
+ *                                 others): once per address per day, once per silence
  *   tw:{S}:sum:E:h:<hour>         hash per equipment and epoch hour (first_seen / 3600 s):
  *   tw:{S}:sum:E:d:<day>          hash per equipment and epoch day (first_seen / 86400 s):
- *       flows, bytes_out, bytes_in, packets_out, packets_in, alerts:<kind>
+ *       flows, bytes_out, bytes_in, packets_out, packets_in, alerts:<kind> (alerts of no
+ *       equipment, unknown_device and mirror_*, count in no summary)
  *       ("out" = sent by the equipment, whichever end of the flow it is)
  *   tw:{S}:sum:E:h:<hour>:peers   zset peer address -> bytes both ways (the top peers)
  *   tw:{S}:sum:E:h:<hour>:apps    zset nDPI application -> bytes both ways
@@ -136,15 +151,16 @@ _Static_assert(sizeof(struct tw_alert) % 8 == 0, "alert size");
 
 /* The longest object tw_alert_to_json writes, with its NUL: a buffer of this size always
  * suffices (tests/unit/test_policy.c builds the worst alerts and checks they fit):
- *   TW_ALERT_JSON_FIXED   keys and punctuation, two full IPv6 addresses, the largest time,
- *                         port and flow id, the longest kind and severity names, a record key
- *                         of the largest hour with an empty sensor
+ *   TW_ALERT_JSON_FIXED   keys and punctuation, two full IPv6 addresses, a MAC, the largest
+ *                         time, port and flow id, the longest kind and severity names, a rule
+ *                         id, a record key of the largest hour with an empty sensor, two full
+ *                         SHA-256 (64 hex digits each)
  *   2 bytes a field byte  equipment, vendor, app, server_name, detail (printable ASCII, '"'
  *                         and '\\' escaped), each full, without NUL
  *   2 + 6 bytes a sensor byte  field sensor (printable ASCII, escaped as above) and inside
  *                         flow_key (as given: a control byte would be \u00XX), plus ":<k>" of
  *                         a sharded record key */
-#define TW_ALERT_JSON_FIXED 388
+#define TW_ALERT_JSON_FIXED 599
 #define TW_ALERT_JSON_MAX                                                                    \
     (TW_ALERT_JSON_FIXED +                                                                   \
      2 * (TW_EQUIPMENT_LEN + TW_VENDOR_LEN + TW_APP_LEN + TW_SERVER_NAME_LEN + TW_DETAIL_LEN) + \
@@ -161,6 +177,9 @@ int tw_alert_to_json(const struct tw_alert *a, const char *sensor, char *buf, si
  * key of flow_id, as in entries written before records were sharded). Returns 0, or -1 with a reason in err when a needed field is missing or malformed. */
 int tw_alert_from_fields(struct tw_alert *a, const char *const *fields,
                          const char *const *values, size_t n, char *err, size_t errlen);
+
+/* A MAC address as "aa:bb:cc:dd:ee:ff" (len at least 18). */
+void tw_mac_text(const uint8_t *mac, char *out, size_t len);
 
 /* An address as text (inet_ntop; "?" when it cannot be written). */
 void tw_addr_text(const uint8_t *a, int v4, char *out, size_t len);

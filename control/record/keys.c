@@ -237,6 +237,35 @@ int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_i
                       len);
 }
 
+int tw_key_alert_seen_flowless(char *buf, size_t len, const char *sensor, unsigned kind,
+                               const char *subject, uint64_t period)
+{
+    if (subject[0] == '\0')
+        return -1;
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:alert-seen:%s:%s:%" PRIu64, sensor,
+                                     tw_alert_kind_name(kind), subject, period),
+                            len);
+}
+
+int tw_key_alert_guard(char *buf, size_t len, const char *sensor, const struct tw_alert *a)
+{
+    char subject[64];
+
+    if (!tw_alert_kind_flowless(a->kind))
+        return tw_key_alert_seen(buf, len, sensor, a->flow_id, a->kind);
+    if (a->kind == TW_ALERT_UNKNOWN_DEVICE) {
+        if (a->ip_version != 4 && a->ip_version != 6)
+            return -1;
+        tw_addr_text(a->src_ip, a->ip_version == 4, subject, sizeof(subject));
+    } else if (a->kind == TW_ALERT_MIRROR_SILENT || a->kind == TW_ALERT_MIRROR_BACK) {
+        snprintf(subject, sizeof(subject), "mirror");
+    } else {
+        /* a policy's equipment name: [A-Za-z0-9_.-], nothing that could break the key */
+        tw_ascii_copy(a->equipment, sizeof(a->equipment) - 1, subject);
+    }
+    return tw_key_alert_seen_flowless(buf, len, sensor, a->kind, subject, a->guard_period);
+}
+
 int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour)
 {
     return alert_key_result(snprintf(buf, len, "tw:{%s}:summed:%" PRIu64, sensor, hour), len);

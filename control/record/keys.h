@@ -136,6 +136,16 @@ int tw_key_alerts_hours(char *buf, size_t len, const char *sensor);
 int tw_key_alert_seen(char *buf, size_t len, const char *sensor, uint64_t flow_id,
                       unsigned kind);
 int tw_key_summed(char *buf, size_t len, const char *sensor, uint64_t hour);
+/* tw:{S}:alert-seen:<kind>:<subject>:<period>, the guard of a flowless alert (alert.h);
+ * -1 also when subject is empty */
+int tw_key_alert_seen_flowless(char *buf, size_t len, const char *sensor, unsigned kind,
+                               const char *subject, uint64_t period);
+struct tw_alert;
+/* The write guard of alert a: tw_key_alert_seen for a flow's alert, else
+ * tw_key_alert_seen_flowless with its subject (equipment, src_ip text for unknown_device,
+ * "mirror" for mirror_*) and guard_period. Returns the length, or -1 (buf too small, no
+ * subject: unknown_device without an address, a silence alert without equipment). */
+int tw_key_alert_guard(char *buf, size_t len, const char *sensor, const struct tw_alert *a);
 int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
                    uint64_t bucket, const char *suffix);
 /* tw:{S}:sum:E:hours or :days */

@@ -3,10 +3,12 @@
  *
  *   put_alert / put_summary ──copy──> ring of items (bounded) ──poll──> one pipelined batch,
  *   one EVALSHA per item (the two scripts below, SCRIPT LOADed on every new connection):
- *     alert:    SET alert-seen:<flow_id>:<kind> 1 NX EX retention, and only when it was not
- *               set: XADD tw:{S}:alerts MINID ~ <now - retention> * field value ...;
- *               ZADD alerts:t:<hour> <ts_us> <id>; ZADD alerts:hours; HINCRBY
- *               sum:E:{h,d}:<bucket> alerts:<kind> 1; ZADD hours/days; EXPIRE of each key
+ *     alert:    SET alert-seen:<flow_id>:<kind> (a flowless alert:
+ *               alert-seen:<kind>:<subject>:<period>, tw_key_alert_guard) 1 NX EX retention,
+ *               and only when it was not set: XADD tw:{S}:alerts MINID ~ <now - retention> *
+ *               field value ...; ZADD alerts:t:<hour> <ts_us> <id>; ZADD alerts:hours; when
+ *               the alert names equipment, HINCRBY sum:E:{h,d}:<bucket> alerts:<kind> 1 and
+ *               ZADD hours/days; EXPIRE of each key
  *     summary:  SADD summed:<hour> <flow_id>:<end>, and only when it was new: per bucket
  *               (hour, day) HINCRBY flows/bytes_out/bytes_in/packets_out/packets_in, ZINCRBY
  *               :peers, ZINCRBY :apps, ZADD hours/days; EXPIRE of each key
@@ -230,18 +232,24 @@ int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary
 
 /* The alert script. KEYS: 1 alert-seen guard, 2 stream, 3 alerts:t:<hour>, 4 alerts:hours,
  * 5 sum:E:h:<hour>, 6 sum:E:d:<day>, 7 sum:E:hours, 8 sum:E:days. ARGV: 1 retention (s),
- * 2 MINID, 3 ts_us, 4 hour, 5 day, 6 the counter field alerts:<kind>, 7.. the stream fields
- * and values. Returns 1 when written, 0 when it was already. */
+ * 2 MINID, 3 ts_us, 4 hour, 5 day, 6 the counter field alerts:<kind>, 7 "1" to count it in
+ * the equipment's summaries ("0": the alert names no equipment, keys 5 to 8 are not
+ * touched), 8.. the stream fields and values. Returns 1 when written, 0 when it was
+ * already. */
 static const char alert_lua[] =
     "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
-    "local id = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 7))\n"
+    "local id = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 8))\n"
     "redis.call('ZADD', KEYS[3], ARGV[3], id)\n"
     "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[4])\n"
-    "redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
-    "redis.call('HINCRBY', KEYS[6], ARGV[6], 1)\n"
-    "redis.call('ZADD', KEYS[7], ARGV[4], ARGV[4])\n"
-    "redis.call('ZADD', KEYS[8], ARGV[5], ARGV[5])\n"
-    "for i = 2, 8 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
+    "local last = 4\n"
+    "if ARGV[7] == '1' then\n"
+    "  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
+    "  redis.call('HINCRBY', KEYS[6], ARGV[6], 1)\n"
+    "  redis.call('ZADD', KEYS[7], ARGV[4], ARGV[4])\n"
+    "  redis.call('ZADD', KEYS[8], ARGV[5], ARGV[5])\n"
+    "  last = 8\n"
+    "end\n"
+    "for i = 2, last do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
     "return 1\n";
 
 /* The summary script. KEYS: 1 summed:<hour> guard, then per bucket (hour at 2, day at 6): the
@@ -306,13 +314,16 @@ static unsigned evalsha(struct tw_buf *out, const char *sha, int nkeys, const ch
 static unsigned encode_alert(struct tw_alert_store *s, struct tw_buf *out,
                              const struct tw_alert *a)
 {
-    char k[8][TW_KEY_LEN], minid[32], tsus[24], hour[24], day[24], ts[32], sip[48], dip[48],
-        sport[8], dport[8], proto[8], fid[20], fkey[TW_KEY_LEN], field[64];
+    char k[8][TW_KEY_LEN], minid[32], tsus[24], hour[24], day[24], ts[32], sip[48] = "",
+        dip[48] = "", mac[24] = "", sport[8], dport[8], proto[8], fid[20] = "", fkey[TW_KEY_LEN],
+        field[64];
     uint64_t now = tw_wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
     uint64_t h = a->ts_us / TW_US_PER_HOUR, d = a->ts_us / 86400000000ULL;
     int v4 = a->ip_version == 4;
+    /* the same values as the alert's JSON (alert.h): a flowless alert's flow fields empty */
+    int flowless = tw_alert_kind_flowless(a->kind);
 
-    if (tw_key_alert_seen(k[0], sizeof(k[0]), s->sensor, a->flow_id, a->kind) < 0 ||
+    if (tw_key_alert_guard(k[0], sizeof(k[0]), s->sensor, a) < 0 ||
         tw_key_alerts(k[1], sizeof(k[1]), s->sensor) < 0 ||
         tw_key_alerts_time(k[2], sizeof(k[2]), s->sensor, h) < 0 ||
         tw_key_alerts_hours(k[3], sizeof(k[3]), s->sensor) < 0 ||
@@ -327,24 +338,33 @@ static unsigned encode_alert(struct tw_alert_store *s, struct tw_buf *out,
     snprintf(day, sizeof(day), "%" PRIu64, d);
     snprintf(field, sizeof(field), "alerts:%s", tw_alert_kind_name(a->kind));
     snprintf(ts, sizeof(ts), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
-    tw_addr_text(a->src_ip, v4, sip, sizeof(sip));
-    tw_addr_text(a->dst_ip, v4, dip, sizeof(dip));
-    snprintf(sport, sizeof(sport), "%u", a->src_port);
-    snprintf(dport, sizeof(dport), "%u", a->dst_port);
-    snprintf(proto, sizeof(proto), "%u", a->ip_proto);
-    snprintf(fid, sizeof(fid), "%016" PRIx64, a->flow_id);
-    if (a->record_hour == TW_HOUR_UNKNOWN ||
+    if (!flowless || (a->kind == TW_ALERT_UNKNOWN_DEVICE && a->ip_version != 0))
+        tw_addr_text(a->src_ip, v4, sip, sizeof(sip));
+    if (a->has_mac)
+        tw_mac_text(a->src_mac, mac, sizeof(mac));
+    snprintf(sport, sizeof(sport), "%u", flowless ? 0 : a->src_port);
+    snprintf(dport, sizeof(dport), "%u", flowless ? 0 : a->dst_port);
+    snprintf(proto, sizeof(proto), "%u", flowless ? 0 : a->ip_proto);
+    if (!flowless) {
+        tw_addr_text(a->dst_ip, v4, dip, sizeof(dip));
+        snprintf(fid, sizeof(fid), "%016" PRIx64, a->flow_id);
+    }
+    if (flowless || a->record_hour == TW_HOUR_UNKNOWN ||
         tw_key_record(fkey, sizeof(fkey), s->sensor, a->record_hour, a->flow_id) < 0)
         fkey[0] = '\0';
     const char *keys[8] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
-    const char *args[] = {s->ex, minid, tsus, hour, day, field,
+    const char *args[] = {s->ex, minid, tsus, hour, day, field, a->equipment[0] ? "1" : "0",
                           "kind", tw_alert_kind_name(a->kind),
+                          "rule", tw_alert_rule_id(a->kind),
                           "severity", tw_severity_name(a->severity),
                           "equipment", a->equipment, "vendor", a->vendor, "ts", ts,
-                          "src_ip", sip, "src_port", sport, "dst_ip", dip, "dst_port", dport,
-                          "ip_proto", proto, "app", a->app, "server_name", a->server_name,
+                          "src_ip", sip, "src_mac", mac, "src_port", sport, "dst_ip", dip,
+                          "dst_port", dport, "ip_proto", proto,
+                          "app", flowless ? "" : a->app,
+                          "server_name", flowless ? "" : a->server_name,
                           "detail", a->detail, "flow_id", fid, "flow_key", fkey,
-                          "sensor", s->sensor};
+                          "sensor", s->sensor, "policy_sha256", a->policy_sha256,
+                          "geoip_sha256", a->geoip_sha256};
     return evalsha(out, s->sha_alert, 8, keys, (int)(sizeof(args) / sizeof(args[0])), args);
 }
 

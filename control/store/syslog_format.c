@@ -109,25 +109,36 @@ int tw_syslog_format(char *buf, size_t len, const struct tw_alert *a, int facili
     n = snprintf(text, sizeof(text), " tapwatch %ld %s [tapwatch@32473", pid,
                  tw_alert_kind_name(a->kind));
     put(&o, text, (size_t)n);
-    tw_addr_text(a->src_ip, a->ip_version == 4, src, sizeof(src));
-    tw_addr_text(a->dst_ip, a->ip_version == 4, dst, sizeof(dst));
+    /* the values of the alert's JSON (alert.h): a flowless alert's flow fields empty */
+    int flowless = tw_alert_kind_flowless(a->kind);
+    src[0] = dst[0] = '\0';
+    if (!flowless || (a->kind == TW_ALERT_UNKNOWN_DEVICE && a->ip_version != 0))
+        tw_addr_text(a->src_ip, a->ip_version == 4, src, sizeof(src));
+    if (!flowless)
+        tw_addr_text(a->dst_ip, a->ip_version == 4, dst, sizeof(dst));
     param(&o, "kind", tw_alert_kind_name(a->kind), 64);
+    param(&o, "rule", tw_alert_rule_id(a->kind), 16);
     param(&o, "severity", tw_severity_name(a->severity), 64);
     param(&o, "sensor", sensor, 64);
     param(&o, "equipment", a->equipment, sizeof(a->equipment));
     param(&o, "vendor", a->vendor, sizeof(a->vendor));
     param(&o, "src", src, sizeof(src));
-    snprintf(text, sizeof(text), "%u", a->src_port);
+    snprintf(text, sizeof(text), "%u", flowless ? 0 : a->src_port);
     param(&o, "src_port", text, sizeof(text));
     param(&o, "dst", dst, sizeof(dst));
-    snprintf(text, sizeof(text), "%u", a->dst_port);
+    snprintf(text, sizeof(text), "%u", flowless ? 0 : a->dst_port);
     param(&o, "dst_port", text, sizeof(text));
-    snprintf(text, sizeof(text), "%u", a->ip_proto);
+    snprintf(text, sizeof(text), "%u", flowless ? 0 : a->ip_proto);
     param(&o, "ip_proto", text, sizeof(text));
-    param(&o, "app", a->app, sizeof(a->app));
-    param(&o, "server_name", a->server_name, sizeof(a->server_name));
-    snprintf(text, sizeof(text), "%016" PRIx64, a->flow_id);
+    param(&o, "app", flowless ? "" : a->app, sizeof(a->app));
+    param(&o, "server_name", flowless ? "" : a->server_name, sizeof(a->server_name));
+    text[0] = '\0';
+    if (!flowless)
+        snprintf(text, sizeof(text), "%016" PRIx64, a->flow_id);
     param(&o, "flow_id", text, sizeof(text));
+    /* 64 hex digits each (alert.h); TW_SYSLOG_MSG_MAX counts them escaped */
+    param(&o, "policy_sha256", a->policy_sha256, 64);
+    param(&o, "geoip_sha256", a->geoip_sha256, 64);
     put(&o, "]", 1);
     /* MSG: the detail, one line of printable ASCII */
     if (a->detail[0]) {

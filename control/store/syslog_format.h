@@ -9,8 +9,9 @@
  *
  * TIMESTAMP is the alert's packet time in UTC with microseconds. The SD-ID uses 32473, the
  * enterprise number RFC 5612 reserves for documentation (tapwatch has none of its own).
- * SD-PARAMs: kind severity sensor equipment vendor src src_port dst dst_port ip_proto app
- * server_name flow_id. Values come from the wire (server_name, app, detail): '"', '\' and ']'
+ * SD-PARAMs: kind rule severity sensor equipment vendor src src_port dst dst_port ip_proto
+ * app server_name flow_id policy_sha256 geoip_sha256 (a flowless alert, alert.h: src, dst,
+ * flow_id "", ports and ip_proto 0, except unknown_device's src). Values come from the wire (server_name, app, detail): '"', '\' and ']'
  * are escaped with a backslash as RFC 5424 section 6.3.3 says, and every byte that is not
  * printable ASCII (control bytes, newlines, bytes of 0x80 and up) is written as the four
  * characters \xHH, so a message is always one line of printable ASCII and its framing
@@ -36,6 +37,6 @@ int tw_syslog_format(char *buf, size_t len, const struct tw_alert *a, int facili
 /* Every field at its longest with every byte escaped (4 bytes each), and the fixed text. */
 #define TW_SYSLOG_MSG_MAX                                                                   \
     (512 + 4 * (TW_EQUIPMENT_LEN + TW_VENDOR_LEN + TW_APP_LEN + TW_SERVER_NAME_LEN +         \
-                TW_DETAIL_LEN + 64 + 255))
+                TW_DETAIL_LEN + 64 + 255 + 2 * 64))
 
 #endif

@@ -915,7 +915,19 @@ static void test_alert_json_bound(void **state)
     a.ip_proto = UINT8_MAX;
     a.ts_us = a.flow_id = UINT64_MAX;
     a.record_hour = UINT64_MAX - 1; /* the largest hour that is not TW_HOUR_UNKNOWN */
+    a.has_mac = 1;
+    memset(a.policy_sha256, 'f', 64); /* full hashes: 64 hex digits, NUL after */
+    memset(a.geoip_sha256, 'f', 64);
+    assert_false(tw_alert_kind_flowless(a.kind)); /* a flow's alert: every field written */
     assert_int_equal(tw_alert_to_json(&a, "", buf, sizeof(buf)), TW_ALERT_JSON_FIXED);
+    /* a longest flowless alert (an address, a MAC, no flow) is shorter */
+    for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
+        if (tw_alert_kind_flowless(k)) {
+            struct tw_alert f = a;
+            f.kind = (uint8_t)k;
+            int n = tw_alert_to_json(&f, "", buf, sizeof(buf));
+            assert_true(n > 0 && n < TW_ALERT_JSON_FIXED);
+        }
 
     memset(a.equipment, '"', sizeof(a.equipment)); /* full fields, no NUL */
     memset(a.vendor, '"', sizeof(a.vendor));

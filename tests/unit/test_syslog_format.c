@@ -45,10 +45,12 @@ static void test_plain(void **state)
     /* local0 (16) * 8 + warning (4) = 132 */
     const char *want =
         "<132>1 2026-03-02T09:00:01.050300Z sensor-host tapwatch 4242 undeclared_destination "
-        "[tapwatch@32473 kind=\"undeclared_destination\" severity=\"medium\" sensor=\"s1\" "
+        "[tapwatch@32473 kind=\"undeclared_destination\" rule=\"TW-R01\" severity=\"medium\" "
+        "sensor=\"s1\" "
         "equipment=\"atm-ctrl-01\" vendor=\"Vendor A\" src=\"10.40.1.11\" src_port=\"41000\" "
         "dst=\"198.51.100.7\" dst_port=\"8080\" ip_proto=\"6\" app=\"HTTP\" "
-        "server_name=\"www.example\" flow_id=\"9bc9850277ad888d\"] atm-ctrl-01 opened tcp/8080";
+        "server_name=\"www.example\" flow_id=\"9bc9850277ad888d\" policy_sha256=\"\" "
+        "geoip_sha256=\"\"] atm-ctrl-01 opened tcp/8080";
     assert_int_equal(n, (int)strlen(want));
     buf[n] = '\0';
     assert_string_equal(buf, want);
