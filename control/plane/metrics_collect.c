@@ -42,6 +42,10 @@ void tw_metrics_collect(struct tw_control *c, const struct tw_metrics_feed *f,
         out->reloads = ps.reloads;
         out->reload_errors = ps.reload_errors;
         out->last_reload_ok = ps.last_reload_ok;
+        snprintf(out->policy_sha256, sizeof(out->policy_sha256), "%s",
+                 tw_policy_sha256(tw_policy_hook_policy(f->policy)));
+        snprintf(out->geoip_sha256, sizeof(out->geoip_sha256), "%s",
+                 tw_policy_hook_geoip_sha256(f->policy));
     }
     out->version = f->version;
     out->start_time_s = f->start_time_s;

@@ -27,6 +27,8 @@ struct tw_metrics_snapshot {
     uint64_t summaries;
     uint64_t reloads, reload_errors;
     int last_reload_ok;              /* 1 when the last reload (or the load at start) worked */
+    char policy_sha256[72];          /* the policy in force (hex), as stamped on alerts */
+    char geoip_sha256[72];           /* the GeoIP databases in force, "" without */
     const char *version;             /* tapwatch's version */
     double start_time_s;             /* process start, seconds since the epoch */
 };

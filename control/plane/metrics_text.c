@@ -235,6 +235,15 @@ size_t tw_metrics_render(const struct tw_metrics_snapshot *s, char *buf, size_t 
         family(&o, "tapwatch_policy_last_reload_success", "gauge",
                "1 when the last policy load or reload worked");
         sample(&o, "tapwatch_policy_last_reload_success", NULL, NULL, s->last_reload_ok != 0);
+        /* what alerts are stamped with: a change of file shows as a new series */
+        family(&o, "tapwatch_policy_info", "gauge",
+               "SHA-256 of the policy file in force and of the GeoIP databases (empty without); "
+               "the value is always 1");
+        put(&o, "tapwatch_policy_info{sha256=\"");
+        put_escaped(&o, s->policy_sha256, 0);
+        put(&o, "\",geoip_sha256=\"");
+        put_escaped(&o, s->geoip_sha256, 0);
+        put(&o, "\"} 1\n");
     }
     return o.used;
 }

@@ -15,11 +15,13 @@
 #include "control/record/keys.h"
 
 static int a_kind = -1; /* --kind, -1 = any */
+static int a_rule = -1; /* --rule, as the kind it names; -1 = any */
 
-static const char *const alert_csv_keys[] = {"kind",     "severity", "equipment", "vendor",
-                                       "ts",       "src_ip",   "src_port",  "dst_ip",
-                                       "dst_port", "ip_proto", "app",       "server_name",
-                                       "detail",   "flow_id",  "flow_key"};
+/* the JSON keys (alert.h), in its order */
+static const char *const alert_csv_keys[] = {
+    "kind",     "rule",     "severity", "equipment", "vendor", "ts",          "src_ip",
+    "src_mac",  "src_port", "dst_ip",   "dst_port",  "ip_proto", "app",       "server_name",
+    "detail",   "flow_id",  "flow_key", "policy_sha256", "geoip_sha256"};
 #define N_ALERT_KEYS (sizeof(alert_csv_keys) / sizeof(alert_csv_keys[0]))
 
 static void alert_endpoint(const struct tw_alert *a, const uint8_t *ip, uint16_t port, char *out,
@@ -38,8 +40,23 @@ static void alert_value(const struct tw_alert *a, const char *sensor, const char
 {
     char ip[INET6_ADDRSTRLEN];
     int v4 = a->ip_version == 4;
+    int flowless = tw_alert_kind_flowless(a->kind);
 
+    /* a flowless alert's flow fields are empty, as in its JSON (alert.h) */
+    if (flowless && (strcmp(key, "dst_ip") == 0 || strcmp(key, "flow_id") == 0 ||
+                     strcmp(key, "flow_key") == 0 ||
+                     (strcmp(key, "src_ip") == 0 && a->ip_version == 0))) {
+        out[0] = '\0';
+        return;
+    }
     if (strcmp(key, "kind") == 0) snprintf(out, len, "%s", tw_alert_kind_name(a->kind));
+    else if (strcmp(key, "rule") == 0) snprintf(out, len, "%s", tw_alert_rule_id(a->kind));
+    else if (strcmp(key, "src_mac") == 0) {
+        out[0] = '\0';
+        if (a->has_mac)
+            tw_mac_text(a->src_mac, out, len);
+    } else if (strcmp(key, "policy_sha256") == 0) snprintf(out, len, "%s", a->policy_sha256);
+    else if (strcmp(key, "geoip_sha256") == 0) snprintf(out, len, "%s", a->geoip_sha256);
     else if (strcmp(key, "severity") == 0) snprintf(out, len, "%s", tw_severity_name(a->severity));
     else if (strcmp(key, "equipment") == 0) snprintf(out, len, "%s", a->equipment);
     else if (strcmp(key, "vendor") == 0) snprintf(out, len, "%s", a->vendor);
@@ -69,21 +86,29 @@ static void alert_value(const struct tw_alert *a, const char *sensor, const char
             *p = '?';
 }
 
-static const char *const table_cols[] = {"TIME_UTC", "KIND",     "SEVERITY", "EQUIPMENT",
-                                         "SRC",      "DST",      "APP",      "DETAIL"};
+static const char *const table_cols[] = {"TIME_UTC", "RULE", "KIND",     "SEVERITY", "EQUIPMENT",
+                                         "SRC",      "DST",  "APP",      "DETAIL"};
 
 static void cell(const void *rows, size_t i, size_t col, char *out, size_t len)
 {
     const struct tw_alert *a = (const struct tw_alert *)rows + i;
+    int flowless = tw_alert_kind_flowless(a->kind);
 
+    out[0] = '\0';
     switch (col) {
     case 0: tq_utc_text(a->ts_us, 1, out, len); break;
-    case 1: alert_value(a, "", "kind", out, len); break;
-    case 2: alert_value(a, "", "severity", out, len); break;
-    case 3: alert_value(a, "", "equipment", out, len); break;
-    case 4: alert_endpoint(a, a->src_ip, a->src_port, out, len); break;
-    case 5: alert_endpoint(a, a->dst_ip, a->dst_port, out, len); break;
-    case 6: alert_value(a, "", "app", out, len); break;
+    case 1: alert_value(a, "", "rule", out, len); break;
+    case 2: alert_value(a, "", "kind", out, len); break;
+    case 3: alert_value(a, "", "severity", out, len); break;
+    case 4: alert_value(a, "", "equipment", out, len); break;
+    case 5: /* a flowless alert: unknown_device's address, no port */
+        if (!flowless)
+            alert_endpoint(a, a->src_ip, a->src_port, out, len);
+        else
+            alert_value(a, "", "src_ip", out, len);
+        break;
+    case 6: if (!flowless) alert_endpoint(a, a->dst_ip, a->dst_port, out, len); break;
+    case 7: alert_value(a, "", "app", out, len); break;
     default: alert_value(a, "", "detail", out, len); break;
     }
     if (out[0] == '\0')
@@ -128,7 +153,7 @@ static void alert_entry(struct alert_out *w, const redisReply *e)
         return; /* not ours, or from a newer version: skip rather than fail */
     if ((o->has_since && a.ts_us < o->since_us) || (o->has_until && a.ts_us > o->until_us) ||
         (o->equipment[0] && strcmp(o->equipment, a.equipment) != 0) ||
-        (a_kind >= 0 && a.kind != a_kind))
+        (a_kind >= 0 && a.kind != a_kind) || (a_rule >= 0 && a.kind != a_rule))
         return;
     w->found++;
     if (o->format == TQ_JSON) {
@@ -327,7 +352,12 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
 static const char kind_names[] = TW_ALERT_KINDS(KIND_NAME);
 #undef KIND_NAME
 
-/* --kind, the only option of alerts' own */
+/* ", TW-R01, ..., TW-R13": the rule ids alert.h lists */
+#define RULE_ID(sym, name, rule) ", " rule
+static const char rule_ids[] = TW_ALERT_KINDS(RULE_ID);
+#undef RULE_ID
+
+/* --kind and --rule, the options of alerts' own */
 static int parse_kind(const char *val)
 {
     a_kind = tw_alert_kind_from_name(val);
@@ -335,17 +365,26 @@ static int parse_kind(const char *val)
                        : tq_usage_error("unknown --kind \"%s\": use one of %s", val, kind_names + 2);
 }
 
+static int parse_rule(const char *val)
+{
+    a_rule = tw_alert_kind_from_rule(val);
+    return a_rule >= 0 ? 0
+                       : tq_usage_error("unknown --rule \"%s\": use one of %s", val, rule_ids + 2);
+}
+
 const struct tq_subcommand tq_cmd_alerts = {
     .name = "alerts",
     .summary = "alerts by time, kind, equipment",
     .usage =
-        "alerts [--since T] [--until T] [--equipment NAME] [--kind KIND] [--limit N] [--format F]\n"
+        "alerts [--since T] [--until T] [--equipment NAME] [--kind KIND] [--rule ID] [--limit N]\n"
+        "       [--format F]\n"
         "                   newest first; T is the alert's packet time (ts); KIND is one of\n"
         "                   undeclared_destination, remote_access_unapproved_host,\n"
         "                   remote_access_outside_window, remote_access_protocol, upload_volume,\n"
         "                   unclassified_channel, risky_flow, cross_border, unknown_device,\n"
-        "                   silent_equipment, equipment_back, mirror_silent, mirror_back\n",
+        "                   silent_equipment, equipment_back, mirror_silent, mirror_back;\n"
+        "                   ID is its rule id, TW-R01 ... TW-R13 in that order\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
-    .own = (const struct tq_option[]){{"kind", parse_kind}, {NULL, NULL}},
+    .own = (const struct tq_option[]){{"kind", parse_kind}, {"rule", parse_rule}, {NULL, NULL}},
     .run = run,
 };
