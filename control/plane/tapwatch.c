@@ -1,6 +1,7 @@
 /* tapwatch.c - main(): options, configuration, outputs, the pipeline (dataplane/pipeline.h)
  * and DPDK start-up, control loop, summary.
  * The only place that prints errors and ends the process. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -149,6 +150,9 @@ struct options {
     const char *log_level; /* --log-level (else the config's log_level:) */
     const char *run_dir;   /* --run-dir (else the config's run_dir:) */
     const char *print_acl; /* --print-acl SENSOR */
+    const char *explain;   /* --explain ADDR (with --check-config) */
+    uint8_t explain_addr[16];
+    int explain_v4;
     int eal_argc;   /* EAL arguments after "--" */
     char **eal_argv;
 };
@@ -174,6 +178,9 @@ static void usage(FILE *out)
             "  --config FILE        appliance configuration (YAML), see config/tapwatch.yaml;\n"
             "                       installed as /etc/tapwatch/tapwatch.yaml\n"
             "  --check-config       check the configuration and policy, print the memory budget, exit\n"
+            "  --explain ADDR       with --check-config: print what the policy says about the\n"
+            "                       address (equipment, what it may reach, maintenance, limits,\n"
+            "                       rules) instead of the budget\n"
             "  --redis URL          store records in Redis: unix:///path, redis://host:port or\n"
             "                       rediss://host:port (TLS); [user:password@] before the host\n"
             "                       (better: redis.user and redis.password_file)\n"
@@ -261,7 +268,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
            O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
            O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY, O_LOG, O_LOG_LEVEL, O_RUN_DIR,
-           O_PRINT_ACL };
+           O_PRINT_ACL, O_EXPLAIN };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -278,7 +285,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"telemetry", no_argument, 0, O_TELEMETRY},
         {"log", required_argument, 0, O_LOG}, {"log-level", required_argument, 0, O_LOG_LEVEL},
         {"run-dir", required_argument, 0, O_RUN_DIR},
-        {"print-acl", required_argument, 0, O_PRINT_ACL}, {0, 0, 0, 0},
+        {"print-acl", required_argument, 0, O_PRINT_ACL},
+        {"explain", required_argument, 0, O_EXPLAIN}, {0, 0, 0, 0},
     };
     int c;
 
@@ -339,6 +347,16 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_LOG_LEVEL: o->log_level = optarg; break;
         case O_RUN_DIR: o->run_dir = optarg; break;
         case O_PRINT_ACL: o->print_acl = optarg; break;
+        case O_EXPLAIN:
+            o->explain = optarg;
+            if (inet_pton(AF_INET, optarg, o->explain_addr) == 1) {
+                o->explain_v4 = 1;
+            } else if (inet_pton(AF_INET6, optarg, o->explain_addr) != 1) {
+                fprintf(stderr, "tapwatch: --explain: expected an IPv4 or IPv6 address, got "
+                                "'%s'\n", optarg);
+                return -1;
+            }
+            break;
         case O_VERSION: printf("tapwatch %s\n", TW_VERSION); return 1;
         case O_HELP: usage(stdout); return 1;
         case ':':
@@ -351,6 +369,10 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
         fprintf(stderr, "tapwatch: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    if (o->explain && !o->check_config) {
+        fprintf(stderr, "tapwatch: --explain needs --check-config and a policy (see --help)\n");
         return -1;
     }
     o->eal_argc = argc - optind;
@@ -644,7 +666,19 @@ int main(int argc, char **argv)
         if (o.check_config)
             printf("tapwatch: policy OK: %zu equipment, %zu rules\n", tw_policy_equipment_count(pol),
                    tw_policy_rule_count(pol));
+        if (o.explain) {
+            int failed = tw_policy_explain(pol, o.explain_addr, o.explain_v4, stdout) != 0 ||
+                         fflush(stdout) != 0;
+            tw_policy_free(pol);
+            if (failed)
+                fprintf(stderr, "tapwatch: --explain: cannot write the explanation\n");
+            return failed ? 1 : 0;
+        }
         tw_policy_free(pol);
+    } else if (o.explain) {
+        tw_log(TW_LOG_ERR, "--explain needs a policy: --policy FILE or policy: in the "
+                           "configuration");
+        return 2;
     } else if (o.alerts_jsonl) {
         tw_log(TW_LOG_ERR, "--alerts-jsonl needs a policy: --policy FILE or policy: in the "
                            "configuration");

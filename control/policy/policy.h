@@ -42,6 +42,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "control/record/netmatch.h"
 
@@ -74,6 +75,13 @@ size_t tw_policy_rule_count(const struct tw_policy *p);
 /* The name of the equipment that owns addr (16 bytes, v4 in the first 4), or NULL. A
  * longest-prefix lookup (netmatch.h), no allocation. */
 const char *tw_policy_equipment_of(const struct tw_policy *p, const uint8_t *addr, int v4);
+
+/* Prints what the policy says about addr (16 bytes, v4 in the first 4) as plain lines in a
+ * fixed order (policy_explain.c): which equipment it is or "not equipment" (and then which
+ * equipment is declared to reach it, whether it is a maintenance host), what it may reach,
+ * maintenance, limits, the rules with their ids and severities. Returns 0, or -1 when
+ * writing to out failed. */
+int tw_policy_explain(const struct tw_policy *p, const uint8_t *addr, int v4, FILE *out);
 
 /* ---- evaluation ---- */
 

@@ -320,6 +320,7 @@ static int f_timezone(struct ld *ld, const char *path, yaml_node_t *v, void *obj
             return fail(ld, v, "%s: out of memory", path);
         return expected(ld, v, path, what);
     }
+    snprintf(p->tz_name, sizeof(p->tz_name), "%s", t);
     return 0;
 }
 
@@ -777,6 +778,8 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
         rc = -1;
     }
+    if (p->tz_name[0] == '\0')
+        snprintf(p->tz_name, sizeof(p->tz_name), "UTC");
     yaml_document_delete(&ld.doc);
 out_parser:
     yaml_parser_delete(&parser);

@@ -76,6 +76,7 @@ struct tw_policy {
     struct rule rules[TW_ALERT__COUNT];
     uint64_t risk_mask;
     char sha256[72]; /* of the file's bytes as read, hex (tw_policy_sha256) */
+    char tz_name[64]; /* timezone: as written ("UTC" when absent), for --explain */
 };
 
 /* 1 when addr (of family v4) is inside one of the count nets, else 0. */
