@@ -56,11 +56,33 @@ for cap in undeclared remote upload unclassified risky; do
     fi
     "$query" --redis "$url" --sensor "$sensor" alerts --limit 1000 --format json >"$tmp/$cap.query.json" ||
         fail "$cap: alerts query"
+    n=0
     for kind in undeclared_destination remote_access_unapproved_host remote_access_outside_window \
         remote_access_protocol upload_volume unclassified_channel risky_flow; do
         "$query" --redis "$url" --sensor "$sensor" alerts --kind "$kind" --format json \
             >"$tmp/$cap.$kind.json" || fail "$cap: alerts --kind $kind"
+        # --rule selects by the kind's rule id (README's table: TW-R01 ... in this order)
+        n=$((n + 1))
+        rule=$(printf 'TW-R%02d' "$n")
+        "$query" --redis "$url" --sensor "$sensor" alerts --rule "$rule" --format json \
+            >"$tmp/$cap.$rule.json" || fail "$cap: alerts --rule $rule"
+        cmp -s "$tmp/$cap.$kind.json" "$tmp/$cap.$rule.json" || fail "$cap: --rule $rule is not --kind $kind"
+        if [ -s "$tmp/$cap.$kind.json" ] &&
+            ! python3 -c 'import json,sys; sys.exit(any(json.loads(l)["rule"] != sys.argv[2] for l in open(sys.argv[1])))' \
+                "$tmp/$cap.$kind.json" "$rule"; then
+            fail "$cap: $kind alerts do not carry rule $rule"
+        fi
     done
+    # every alert names the policy in force: sha256sum of its file, in Redis and JSON lines
+    sha=$(sha256sum "$policy" | cut -d' ' -f1)
+    for f in "$tmp/$cap.query.json" "$tmp/$cap.alerts.jsonl"; do
+        [ -s "$f" ] || fail "$cap: no alerts in $f"
+        python3 -c 'import json,sys; sys.exit(any(json.loads(l)["policy_sha256"] != sys.argv[2] or json.loads(l)["geoip_sha256"] != "" or not json.loads(l)["rule"].startswith("TW-R") for l in open(sys.argv[1])))' \
+            "$f" "$sha" || fail "$cap: alerts in $(basename "$f") do not carry policy_sha256 $sha"
+    done
+    grep -qx "  policy sha256        $sha" "$tmp/$cap.out" || fail "$cap: summary lacks the policy's sha256"
+    "$query" --redis "$url" --sensor "$sensor" alerts --format csv | head -1 |
+        grep -q '^kind,rule,severity,' || fail "$cap: csv header lacks rule"
     # equipment filter and table/csv forms answer
     "$query" --redis "$url" --sensor "$sensor" alerts --equipment nosuch --format json >"$tmp/none.json" ||
         fail "$cap: --equipment"
