@@ -237,13 +237,11 @@ size_t tw_metrics_render(const struct tw_metrics_snapshot *s, char *buf, size_t 
         sample(&o, "tapwatch_policy_last_reload_success", NULL, NULL, s->last_reload_ok != 0);
         /* what alerts are stamped with: a change of file shows as a new series */
         family(&o, "tapwatch_policy_info", "gauge",
-               "SHA-256 of the policy file in force and of the GeoIP databases (empty without); "
-               "the value is always 1");
-        put(&o, "tapwatch_policy_info{sha256=\"");
-        put_escaped(&o, s->policy_sha256, 0);
-        put(&o, "\",geoip_sha256=\"");
-        put_escaped(&o, s->geoip_sha256, 0);
-        put(&o, "\"} 1\n");
+               "SHA-256 of the policy file in force; the value is always 1");
+        sample(&o, "tapwatch_policy_info", "sha256", s->policy_sha256, 1);
+        family(&o, "tapwatch_geoip_info", "gauge",
+               "SHA-256 of the GeoIP databases in force (empty without); the value is always 1");
+        sample(&o, "tapwatch_geoip_info", "sha256", s->geoip_sha256, 1);
     }
     return o.used;
 }

@@ -121,6 +121,11 @@ if start main --pcap "$tmp/caps/reload.pcap" --replay-speed 2 --policy "$policy"
     grep -q '^  policy reloads *1 (failed 0)$' "$tmp/main.out" ||
         fail "the SIGHUP during the run did not reload the policy: $(grep reload "$tmp/main.out" "$tmp/main.err")"
     grep -q '^  alerts *[1-9]' "$tmp/main.out" || fail "the run raised no alert: the check proves little"
+    # the policy in force, as the alerts name it (sha256sum of its file); no GeoIP database
+    grep -qx "tapwatch_policy_info{sha256=\"$(sha256sum "$policy" | cut -d' ' -f1)\"} 1" "$tmp/main.final" ||
+        fail "tapwatch_policy_info is not the policy's sha256sum: $(grep policy_info "$tmp/main.final")"
+    grep -qx 'tapwatch_geoip_info{sha256=""} 1' "$tmp/main.final" ||
+        fail "tapwatch_geoip_info: $(grep geoip_info "$tmp/main.final")"
 fi
 
 # ---- 2. drop reasons -------------------------------------------------------------------------
