@@ -4,7 +4,8 @@
  * "no crash, no leak, no sanitizer report":
  *   - a refusal is one non-empty line naming the file;
  *   - a policy that loads is evaluated on a few fixed flow events (IPv4 and IPv6, each event
- *     kind, remote-access and unknown apps, big uploads), so what the loader built is walked.
+ *     kind, remote-access and unknown apps, big uploads), so what the loader built is walked;
+ *     it has a SHA-256 and is explained (--explain) for an equipment-side and a peer address.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +94,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 tw_policy_evaluate(p, st, &r, count_alert, &alerts);
             }
     (void)tw_policy_equipment_of(p, r.src_ip, 0);
+    /* --explain walks every list the loader built: an equipment end and a peer, v4 and v6 */
+    static FILE *devnull;
+    if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
+        abort();
+    if (strlen(tw_policy_sha256(p)) != 64)
+        abort();
+    for (int v6 = 0; v6 < 2; v6++) {
+        record(&r, v6, 1, 200, "SSH", "RemoteAccess", TW_EVENT_END, 1);
+        tw_policy_explain(p, r.src_ip, !v6, devnull);
+        tw_policy_explain(p, r.dst_ip, !v6, devnull);
+    }
     tw_policy_state_free(st);
     tw_policy_free(p);
     return 0;
