@@ -48,8 +48,8 @@
  * first_seen), so the memory they take grows with equipment x buckets, plus one guard member
  * per summed flow end.
  *
- * Every write is idempotent: an alert (flow_id, kind) and a flow end's summary contribution
- * (flow_id, end) are applied at most once, by a Lua script that checks and sets the guard and
+ * Every write is idempotent: an alert (flow_id, kind; a flowless one: kind, subject, period)
+ * and a flow end's summary contribution (flow_id, end) are applied at most once, by a Lua script that checks and sets the guard and
  * does the writes in one step; re-sending a batch or replaying a capture into the same sensor
  * changes nothing (within redis.retention, while the guard lives).
  */
