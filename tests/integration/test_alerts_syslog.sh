@@ -146,7 +146,7 @@ for cap in names:
             fails.append("%s: PRI %d for a %s alert (local0)" % (cap, pri, a["severity"]))
         if ts[:19] != __import__("time").strftime("%Y-%m-%dT%H:%M:%S", __import__("time").gmtime(int(a["ts"]))):
             fails.append("%s: TIMESTAMP %s, alert ts %s" % (cap, ts, a["ts"]))
-        for f in ("severity", "equipment", "vendor", "app", "server_name"):
+        for f in ("severity", "equipment", "vendor", "app", "server_name", "rule", "policy_sha256", "geoip_sha256"):
             if printable(params.get(f, b"")) != a[f]:
                 fails.append("%s: %s %r, --alerts-jsonl %r" % (cap, f, params.get(f), a[f]))
         if sd.get("sensor") != "s1" or sd.get("ip_proto") != str(a["ip_proto"]):
