@@ -32,6 +32,7 @@ struct tw_policy_hook_stats {
     uint64_t reloads, reload_errors;
     int last_reload_ok;                 /* 1 when the last reload (or the load at start) worked */
     uint64_t evicted;                   /* dedupe entries pushed out of the full table */
+    uint64_t reached_forgotten;         /* cross_border memory entries forgotten (full) */
 };
 
 struct tw_policy_hook;
@@ -54,6 +55,8 @@ int tw_policy_hook_reload_from(struct tw_policy_hook *h, const char *path, char 
                                size_t errlen);
 
 const struct tw_policy *tw_policy_hook_policy(const struct tw_policy_hook *h);
+/* The evaluation state (to seed cross_border's memory at start, reached_load.h). */
+struct tw_policy_state *tw_policy_hook_state(struct tw_policy_hook *h);
 void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_hook_stats *out);
 
 /* Prints the alert lines of the end-of-run summary, with those of the outputs that take
