@@ -701,7 +701,7 @@ static int f_cb_equipment(struct ld *ld, const char *path, yaml_node_t *v, void 
         const char *key = scalar(k);
         struct cb_rule *r = &p->cb_eq[p->ncb_eq];
         if (key == NULL || s_eq_name(key, r->name, sizeof(r->name)) != 0)
-            return expected(ld, k, path, "an equipment name");
+            return expected(ld, k, path, "an equipment name (1 to 63 characters A-Z a-z 0-9 _ . -)");
         snprintf(sub, sizeof(sub), "%.170s.%.60s", path, key);
         for (size_t i = 0; i < p->ncb_eq; i++)
             if (strcmp(p->cb_eq[i].name, key) == 0)
@@ -824,11 +824,8 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
     yaml_node_t *root = yaml_document_get_root_node(&ld.doc);
     if (root == NULL || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
         snprintf(err, errlen, "%s: empty policy", path);
-    } else if (root->type != YAML_MAPPING_NODE) {
-        expected(&ld, root, "top level", "a mapping of timezone, domestic_networks, equipment, "
-                                         "maintenance, limits, rules, cross_border");
-    } else if (walk_map(&ld, "", root, top_fields, sizeof(top_fields) / sizeof(top_fields[0]),
-                        p, NULL) == 0 &&
+    } else if (walk_map(&ld, "", root, top_fields, sizeof(top_fields) / sizeof(top_fields[0]), p,
+                        NULL) == 0 && /* (not a mapping: "expected a mapping of <its keys>") */
                cb_resolve(&ld) == 0) {
         rc = 0;
     }
