@@ -48,13 +48,12 @@ static int sent_payload(const struct tw_flow_record *r, int is_client)
 }
 
 /* Remembers code; returns 1 when it is a first contact. */
-static int touch(const struct tw_policy *p, struct tw_policy_state *st, const struct equipment *e,
-                 uint64_t code, int64_t day, uint32_t days)
+static int touch(struct tw_policy_state *st, const struct equipment *e, uint64_t code,
+                 int64_t day, uint32_t days)
 {
     int advanced, first = tw_reached_touch(tw_policy_state_reached(st), e->name, code, day, days,
                                            &advanced);
 
-    (void)p;
     if (advanced)
         tw_policy_state_note_reached(st, e->name, code, day, days);
     return first == 1;
@@ -86,10 +85,10 @@ int tw_cross_border_decide(const struct tw_policy *p, struct tw_policy_state *st
     if (v.first_contact) {
         int64_t day;
         tw_policy_local_time(p, r->last_seen_us, NULL, NULL, &day);
-        first_cc = touch(p, st, e, (uint64_t)(unsigned char)cc[0] << 8 | (unsigned char)cc[1],
+        first_cc = touch(st, e, (uint64_t)(unsigned char)cc[0] << 8 | (unsigned char)cc[1],
                          day, v.days);
         if (asn != 0)
-            first_as = touch(p, st, e, TW_REACHED_ASN | asn, day, v.days);
+            first_as = touch(st, e, TW_REACHED_ASN | asn, day, v.days);
     }
     if (!disallowed && !first_cc && !first_as)
         return 0;
