@@ -13,6 +13,18 @@ struct tw_policy_hook {
     struct tw_policy_hook_stats st;
 };
 
+/* cross_border's memory moved: the store keeps it for the next start */
+static void on_reached(void *ctx, const char *equipment, const char *what, int64_t day,
+                       uint32_t days)
+{
+    struct tw_policy_hook *h = ctx;
+    struct tw_reached_item it = {.day = day, .days = days, .max = TW_REACHED_MAX};
+
+    snprintf(it.equipment, sizeof(it.equipment), "%s", equipment);
+    snprintf(it.what, sizeof(it.what), "%s", what);
+    tw_sinks_reached(h->sinks, &it);
+}
+
 struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p, char *err,
                                            size_t errlen)
 {
@@ -30,6 +42,7 @@ struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p
         goto fail;
     }
     h->sinks = p->sinks;
+    tw_policy_state_on_reached(h->state, on_reached, h);
     h->st.last_reload_ok = 1;
     return h;
 fail:
@@ -126,6 +139,12 @@ void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_h
     *out = h->st;
     tw_policy_state_get_stats(h->state, &ss);
     out->evicted = ss.evicted;
+    out->reached_forgotten = ss.reached_forgotten;
+}
+
+struct tw_policy_state *tw_policy_hook_state(struct tw_policy_hook *h)
+{
+    return h->state;
 }
 
 void tw_policy_hook_summary(const struct tw_policy_hook *h, FILE *out)
@@ -143,6 +162,9 @@ void tw_policy_hook_summary(const struct tw_policy_hook *h, FILE *out)
     fprintf(out, "%s\n", any ? ")" : "");
     if (h->sinks != NULL)
         tw_sinks_stats(h->sinks, out, TW_TAKES_ALERTS);
+    if (st.reached_forgotten)
+        fprintf(out, "  cross_border memory  %" PRIu64 " countries/ASNs forgotten (full)\n",
+                st.reached_forgotten);
     if (st.reloads || st.reload_errors)
         fprintf(out, "  policy reloads       %" PRIu64 " (failed %" PRIu64 ")\n", st.reloads,
                 st.reload_errors);

@@ -32,6 +32,7 @@ struct tw_policy_hook_stats {
     uint64_t reloads, reload_errors;
     int last_reload_ok;                 /* 1 when the last reload (or the load at start) worked */
     uint64_t evicted;                   /* dedupe entries pushed out of the full table */
+    uint64_t reached_forgotten;         /* cross_border memory entries forgotten (full) */
 };
 
 struct tw_policy_hook;
@@ -65,6 +66,9 @@ void tw_policy_hook_emit(struct tw_policy_hook *h, const struct tw_alert *a);
  * from now on and printed in the summary. */
 void tw_policy_hook_set_geoip_sha256(struct tw_policy_hook *h, const char *hex);
 const char *tw_policy_hook_geoip_sha256(const struct tw_policy_hook *h);
+
+/* The evaluation state (to seed cross_border's memory at start, reached_load.h). */
+struct tw_policy_state *tw_policy_hook_state(struct tw_policy_hook *h);
 void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_hook_stats *out);
 
 /* Prints the alert lines of the end-of-run summary, with those of the outputs that take

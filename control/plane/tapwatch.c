@@ -32,6 +32,7 @@
 #include "control/store/run_dir.h"
 #include "control/store/redis_acl.h"
 #include "control/store/redis_check.h"
+#include "control/plane/reached_load.h"
 #include "control/store/redis_conn.h"
 
 #define TW_VERSION "0.1.0"
@@ -844,6 +845,10 @@ int main(int argc, char **argv)
             tw_log(TW_LOG_ERR, "%s", err);
             goto out;
         }
+        /* cross_border's first_contact memory survives restarts in Redis (reached_load.h) */
+        if (redis && tw_reached_load(policy, redis, cfg.sensor, 2000, err, sizeof(err)) < 0)
+            tw_log(TW_LOG_WARNING, "cross_border: %s; what equipment reached before this start "
+                                   "is not known (a first contact may alert again)", err);
     }
     struct tw_control ctl = {
         .pipeline = pipeline, .sinks = &sinks,

@@ -30,6 +30,11 @@
  *                                 gave up with app Unknown, and payload was seen (UDP: any
  *                                 packet; TCP: a segment with PSH)
  *   risky_flow                    equipment at either end, a risk of rules.risky_flow.risks set
+ *   cross_border                  an end that is equipment sends payload (unclassified_channel's
+ *                                 sense, in its own direction) to a peer whose country is
+ *                                 known and not in its allowed_countries, or (first_contact)
+ *                                 to a country or ASN it did not reach in first_contact_days;
+ *                                 one alert per flow (cross_border.c, reached.c)
  * Files: policy_load.c (YAML), equipment_check.c (names unique, an address in one equipment),
  * timezone.c (time zones, windows), policy_state.c (per-flow state, daily_totals.c),
  * policy_eval.c (evaluation), policy_model.c/.h (the loaded policy, shared inside).
@@ -96,6 +101,7 @@ struct tw_policy_state_stats {
     uint64_t tracked;  /* flows in the dedupe table now */
     uint64_t evicted;  /* flows pushed out of the full table (may alert twice) */
     uint64_t alerts;   /* alerts emitted */
+    uint64_t reached_forgotten; /* cross_border memory: countries/ASNs forgotten (full) */
 };
 void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out);
 
@@ -117,6 +123,24 @@ struct tw_policy_ends {
 int tw_policy_evaluate_ends(const struct tw_policy *p, struct tw_policy_state *st,
                             const struct tw_flow_record *r, tw_alert_emit_fn emit, void *ctx,
                             struct tw_policy_ends *ends);
+
+/* ---- cross_border's memory of what each equipment reached (first_contact) ---- */
+
+/* Told each time an equipment's last day for a country ("DE") or an ASN ("AS3320") moves
+ * forward (day: local day number of the policy; days: its first_contact_days), so that the
+ * caller keeps it across restarts (Redis, tw:{S}:reached:<equipment>). */
+#define TW_REACHED_MAX 1024 /* countries and ASNs remembered per equipment, oldest forgotten */
+typedef void (*tw_reached_note_fn)(void *ctx, const char *equipment, const char *what,
+                                   int64_t day, uint32_t days);
+void tw_policy_state_on_reached(struct tw_policy_state *st, tw_reached_note_fn fn, void *ctx);
+/* Remembers that equipment reached what ("DE", "AS3320") on day (a later day known wins).
+ * Returns 0, or -1 when what is neither form or the memory is full. */
+int tw_policy_state_seed_reached(struct tw_policy_state *st, const char *equipment,
+                                 const char *what, int64_t day);
+/* For equipment i (0 .. tw_policy_equipment_count - 1): its name and first_contact_days, and
+ * 1 when cross_border's first_contact is on for it, else 0. */
+int tw_policy_first_contact(const struct tw_policy *p, size_t i, const char **name,
+                            uint32_t *days);
 
 /* ---- pieces, exported for the unit tests ---- */
 

@@ -158,6 +158,15 @@ static void check_upload(struct eval *ev, const struct equipment *e, int is_clie
     }
 }
 
+/* cross_border for the end of the flow that is equipment e (cross_border.c decides). */
+static void check_cross_border(struct eval *ev, const struct equipment *e, int is_client)
+{
+    char detail[TW_DETAIL_LEN];
+
+    if (tw_cross_border_decide(ev->p, ev->st, ev->r, e, is_client, detail, sizeof(detail)))
+        fire(ev, TW_ALERT_CROSS_BORDER, e, "%s", detail);
+}
+
 int tw_policy_evaluate_ends(const struct tw_policy *p, struct tw_policy_state *st,
                             const struct tw_flow_record *r, tw_alert_emit_fn emit, void *ctx,
                             struct tw_policy_ends *ends)
@@ -186,6 +195,11 @@ int tw_policy_evaluate_ends(const struct tw_policy *p, struct tw_policy_state *s
         check_upload(&ev, src, 1);
     if (dst)
         check_upload(&ev, dst, 0);
+    /* payload needs no application: decided on every event, as upload_volume */
+    if (src)
+        check_cross_border(&ev, src, 1);
+    if (dst)
+        check_cross_border(&ev, dst, 0);
 
     if (decided && src && !declared_match(src, r, r->dst_ip))
         fire(&ev, TW_ALERT_UNDECLARED_DESTINATION, src,

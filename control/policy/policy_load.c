@@ -630,6 +630,133 @@ static int f_rules(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
     return 0;
 }
 
+/* -- cross_border -- */
+
+static int s_country(const char *t, void *out, size_t aux)
+{
+    (void)aux;
+    if (t[0] < 'A' || t[0] > 'Z' || t[1] < 'A' || t[1] > 'Z' || t[2] != '\0')
+        return -1;
+    memcpy(out, t, 3);
+    return 0;
+}
+
+static int s_flag(const char *t, void *out, size_t aux)
+{
+    static const char *const words[] = {"false", "no", "off", "true", "yes", "on"};
+
+    (void)aux;
+    for (unsigned i = 0; i < 6; i++)
+        if (strcasecmp(t, words[i]) == 0) {
+            *(uint8_t *)out = i >= 3;
+            return 0;
+        }
+    return -1;
+}
+
+static int s_cb_days(const char *t, void *out, size_t aux)
+{
+    (void)aux;
+    if (!isdigit((unsigned char)t[0]) || strlen(t) > 4 || t[strspn(t, "0123456789")] != '\0' ||
+        atoi(t) < 1 || atoi(t) > TW_CB_DAYS_MAX)
+        return -1;
+    *(uint32_t *)out = (uint32_t)atoi(t);
+    return 0;
+}
+
+static const struct field country_item = {
+    .scalar = s_country, .what = "an ISO 3166 country code of two capital letters such as CN"};
+
+/* The keys an equipment entry shares with the section, in the order of the CB_* bits. */
+#define CB_FIELDS                                                                               \
+    {.key = "allowed_countries", .node = f_list, .what = "country codes",                      \
+     .off = offsetof(struct cb_rule, allowed), .aux = offsetof(struct cb_rule, nallowed),       \
+     .sub = &country_item, .size = 4},                                                          \
+    {.key = "first_contact", .scalar = s_flag, .what = "true or false",                        \
+     .off = offsetof(struct cb_rule, first_contact)},                                           \
+    {.key = "first_contact_days", .scalar = s_cb_days, .what = "a number of days from 1 to 3650", \
+     .off = offsetof(struct cb_rule, days)}
+
+static const struct field cb_eq_fields[] = {CB_FIELDS};
+
+/* cross_border.equipment: a mapping of equipment name -> its keys (checked against the
+ * inventory once the whole file is read: the sections may come in any order) */
+static int f_cb_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                          const struct field *f)
+{
+    struct tw_policy *p = ld->p;
+    char sub[240];
+
+    (void)obj;
+    (void)f;
+    if (v->type != YAML_MAPPING_NODE)
+        return expected(ld, v, path, "a mapping of equipment names to allowed_countries, "
+                                     "first_contact, first_contact_days");
+    long n = v->data.mapping.pairs.top - v->data.mapping.pairs.start;
+    if (n > TW_POLICY_MAX_EQUIPMENT)
+        return fail(ld, v, "%s: expected at most %d entries, got %ld", path,
+                    TW_POLICY_MAX_EQUIPMENT, n);
+    if ((p->cb_eq = calloc((size_t)n + 1, sizeof(*p->cb_eq))) == NULL)
+        return fail(ld, v, "%s: out of memory", path);
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = node(ld, pr->key), *val = node(ld, pr->value);
+        const char *key = scalar(k);
+        struct cb_rule *r = &p->cb_eq[p->ncb_eq];
+        if (key == NULL || s_eq_name(key, r->name, sizeof(r->name)) != 0)
+            return expected(ld, k, path, "an equipment name (1 to 63 characters A-Z a-z 0-9 _ . -)");
+        snprintf(sub, sizeof(sub), "%.170s.%.60s", path, key);
+        for (size_t i = 0; i < p->ncb_eq; i++)
+            if (strcmp(p->cb_eq[i].name, key) == 0)
+                return fail(ld, k, "%s: duplicate key, first set on line %zu", sub,
+                            p->cb_eq[i].line);
+        r->line = k->start_mark.line + 1;
+        p->ncb_eq++;
+        if (walk_map(ld, sub, val, cb_eq_fields, 3, r, &r->keys) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const struct field cb_fields[] = {
+    CB_FIELDS,
+    {.key = "equipment", .node = f_cb_equipment},
+};
+
+static int f_cross_border(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                          const struct field *f)
+{
+    struct tw_policy *p = obj;
+
+    (void)f;
+    if (walk_map(ld, path, v, cb_fields, 4, &p->cb, &p->cb.keys) != 0)
+        return -1;
+    p->cb.keys &= CB_ALLOWED | CB_FIRST | CB_DAYS;
+    p->rules[TW_ALERT_CROSS_BORDER].configured = 1;
+    return 0;
+}
+
+/* Each cross_border.equipment entry names an equipment of the inventory. Returns 0, or -1
+ * with the error in ld->err. */
+static int cb_resolve(struct ld *ld)
+{
+    struct tw_policy *p = ld->p;
+
+    for (size_t i = 0; i < p->ncb_eq; i++) {
+        struct cb_rule *r = &p->cb_eq[i];
+        size_t j;
+        for (j = 0; j < p->neq && strcmp(p->eq[j].name, r->name) != 0; j++)
+            ;
+        if (j == p->neq) {
+            snprintf(ld->err, ld->errlen, "%s:%zu: cross_border.equipment.%s: expected the name "
+                     "of an equipment of the inventory, got \"%s\"", ld->path, r->line, r->name,
+                     r->name);
+            return -1;
+        }
+        p->eq[j].cb = r;
+    }
+    return 0;
+}
+
 static const struct field top_fields[] = {
     {.key = "timezone", .node = f_timezone},
     NET_LIST("domestic_networks", 0, struct tw_policy, domestic, ndomestic),
@@ -637,6 +764,7 @@ static const struct field top_fields[] = {
     {.key = "maintenance", .node = f_map, .sub = maintenance_fields, .aux = 3},
     {.key = "limits", .node = f_map, .sub = limits_fields, .aux = 2},
     {.key = "rules", .node = f_rules},
+    {.key = "cross_border", .node = f_cross_border},
 };
 
 /* A policy larger than this is a mistake (4096 equipment of 1024 entries fit in far less). */
@@ -731,6 +859,7 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
         /* the first rounds' rules need no section of their own */
         p->rules[k].configured = k <= TW_ALERT_RISKY_FLOW;
     }
+    p->cb.days = TW_CB_DAYS_DEFAULT;
     /* alert-worthy by default: what a bank's equipment should never show */
     p->risk_mask = UINT64_C(1) << NDPI_POSSIBLE_EXPLOIT | UINT64_C(1) << NDPI_CLEAR_TEXT_CREDENTIALS |
                    UINT64_C(1) << NDPI_URL_POSSIBLE_RCE_INJECTION |
@@ -755,10 +884,9 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
     yaml_node_t *root = yaml_document_get_root_node(&ld.doc);
     if (root == NULL || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
         snprintf(err, errlen, "%s: empty policy", path);
-    } else if (root->type != YAML_MAPPING_NODE) {
-        expected(&ld, root, "top level", "a mapping of timezone, domestic_networks, equipment, "
-                                         "maintenance, limits, rules");
-    } else if (walk_map(&ld, "", root, top_fields, 6, p, NULL) == 0) {
+    } else if (walk_map(&ld, "", root, top_fields, sizeof(top_fields) / sizeof(top_fields[0]), p,
+                        NULL) == 0 && /* (not a mapping: "expected a mapping of <its keys>") */
+               cb_resolve(&ld) == 0) {
         rc = 0;
     }
     if (rc == 0) {

@@ -19,6 +19,10 @@ void tw_policy_free(struct tw_policy *p)
     free(p->mhosts);
     free(p->mprotos);
     free(p->windows);
+    free(p->cb.allowed);
+    for (size_t i = 0; i < p->ncb_eq; i++)
+        free(p->cb_eq[i].allowed);
+    free(p->cb_eq);
     free(p);
 }
 

@@ -30,6 +30,8 @@ struct declared {
     char server_name[TW_SERVER_NAME_LEN];
 };
 
+struct cb_rule;
+
 struct equipment {
     char name[TW_EQUIPMENT_LEN];
     char vendor[TW_VENDOR_LEN];
@@ -38,6 +40,20 @@ struct equipment {
     size_t naddrs;
     struct declared *decl;
     size_t ndecl;
+    const struct cb_rule *cb; /* its cross_border.equipment entry, NULL: the section's defaults */
+};
+
+/* cross_border: the section's defaults, or one equipment's entry (keys: the CB_* it set,
+ * the others come from the defaults). */
+enum { CB_ALLOWED = 1, CB_FIRST = 2, CB_DAYS = 4 };
+struct cb_rule {
+    char (*allowed)[4];    /* ISO 3166 alpha-2 codes, NUL-terminated */
+    size_t nallowed;
+    uint32_t days;         /* first_contact_days */
+    uint8_t first_contact;
+    unsigned keys;         /* CB_* */
+    char name[TW_EQUIPMENT_LEN]; /* equipment entries: the equipment's name ... */
+    size_t line;                 /* ... and the line of its key */
 };
 
 struct window {
@@ -77,6 +93,9 @@ struct tw_policy {
     uint64_t risk_mask;
     char sha256[72]; /* of the file's bytes as read, hex (tw_policy_sha256) */
     char tz_name[64]; /* timezone: as written ("UTC" when absent), for --explain */
+    struct cb_rule cb;     /* cross_border (cross_border.c) */
+    struct cb_rule *cb_eq; /* cross_border.equipment entries */
+    size_t ncb_eq;
 };
 
 /* 1 when addr (of family v4) is inside one of the count nets, else 0. */
@@ -111,6 +130,59 @@ int tw_policy_set_timezone(struct tw_policy *p, const char *text);
 
 /* "mon" ... "sun" for weekday 0 ... 6. */
 const char *tw_weekday_name(unsigned weekday);
+
+/* ---- cross_border (cross_border.c, reached.c) ---- */
+
+#define TW_CB_DAYS_DEFAULT 30
+#define TW_CB_DAYS_MAX 3650
+
+/* The rule in force for equipment e: allowed countries (has_allowed 0: every country is
+ * allowed, the section named none), first contact and its days. */
+struct cb_view {
+    const char (*allowed)[4];
+    size_t nallowed;
+    int has_allowed;
+    int first_contact;
+    uint32_t days;
+};
+void tw_cross_border_view(const struct tw_policy *p, const struct equipment *e,
+                          struct cb_view *out);
+
+/* cross_border for the end of r that is equipment e (is_client: it sent c2s). Records the
+ * country and ASN reached in the state's memory when first_contact is on. Returns 1 with the
+ * alert's detail in detail when the flow must alert, else 0. */
+int tw_cross_border_decide(const struct tw_policy *p, struct tw_policy_state *st,
+                           const struct tw_flow_record *r, const struct equipment *e,
+                           int is_client, char *detail, size_t len);
+
+/* The memory of what each equipment reached (reached.c): per equipment at most
+ * TW_REACHED_MAX countries and ASNs with the last local day each was reached; the oldest is
+ * forgotten (counted) when a new one does not fit. Codes: a country "DE" is ('D' << 8 | 'E'),
+ * an ASN n is (1 << 32 | n). */
+#define TW_REACHED_ASN (UINT64_C(1) << 32)
+struct tw_reached;
+struct tw_reached *tw_reached_new(void);
+void tw_reached_free(struct tw_reached *m);
+/* Equipment reached code on day. Returns 1 when it had not reached it in the days before
+ * (day - last >= days, or never: a first contact), else 0, and -1 when the equipment does
+ * not fit (TW_POLICY_MAX_EQUIPMENT * 2 names; not remembered, counted). *advanced is 1 when
+ * the remembered day moved forward (the caller writes it through). */
+int tw_reached_touch(struct tw_reached *m, const char *equipment, uint64_t code, int64_t day,
+                     uint32_t days, int *advanced);
+/* Remembers code reached on day unless a later day is known (a load from Redis). Returns 0,
+ * or -1 (the equipment does not fit). */
+int tw_reached_seed(struct tw_reached *m, const char *equipment, uint64_t code, int64_t day);
+/* What the memory forgot or could not hold. */
+uint64_t tw_reached_forgotten(const struct tw_reached *m);
+/* "DE" or "AS3320" for a code (out: 16 bytes); returns 0, or -1 when code is neither. The
+ * inverse parses such text. */
+int tw_reached_code_text(uint64_t code, char *out, size_t len);
+int tw_reached_code_parse(const char *text, uint64_t *code);
+
+/* The state's memory and its note on each advance (policy_state.c). */
+struct tw_reached *tw_policy_state_reached(struct tw_policy_state *st);
+void tw_policy_state_note_reached(struct tw_policy_state *st, const char *equipment,
+                                  uint64_t code, int64_t day, uint32_t days);
 
 /* ---- evaluation state (policy_state.c) ---- */
 

@@ -23,6 +23,9 @@ struct tw_policy_state {
     uint32_t nbuckets;
     uint64_t clock;
     struct tw_upload_acc *acc;
+    struct tw_reached *reached;  /* cross_border's first_contact memory (reached.c) */
+    tw_reached_note_fn note;     /* told each advance of it (the store writes it through) */
+    void *note_ctx;
     struct tw_policy_state_stats st;
     struct flow_slot slots[]; /* nbuckets * TW_WAYS, allocated with the state */
 };
@@ -35,7 +38,10 @@ struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
     while ((uint64_t)nb * TW_WAYS < flows_max && nb < (1u << 26))
         nb *= 2;
     st = calloc(1, sizeof(*st) + (size_t)nb * TW_WAYS * sizeof(st->slots[0]));
-    if (st == NULL || (st->acc = tw_upload_acc_new()) == NULL) {
+    if (st == NULL || (st->acc = tw_upload_acc_new()) == NULL ||
+        (st->reached = tw_reached_new()) == NULL) {
+        if (st != NULL)
+            tw_upload_acc_free(st->acc);
         free(st);
         errno = ENOMEM;
         return NULL;
@@ -46,14 +52,17 @@ struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
 
 void tw_policy_state_free(struct tw_policy_state *st)
 {
-    if (st != NULL)
+    if (st != NULL) {
         tw_upload_acc_free(st->acc);
+        tw_reached_free(st->reached);
+    }
     free(st);
 }
 
 void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out)
 {
     *out = st->st;
+    out->reached_forgotten = tw_reached_forgotten(st->reached);
 }
 
 struct flow_slot *tw_policy_state_slot(struct tw_policy_state *st, uint64_t id)
@@ -102,4 +111,34 @@ uint64_t tw_policy_state_add_upload(struct tw_policy_state *st, const char *equi
                                     int *first_over)
 {
     return tw_upload_acc_add(st->acc, equipment, day, bytes, limit, first_over);
+}
+
+struct tw_reached *tw_policy_state_reached(struct tw_policy_state *st)
+{
+    return st->reached;
+}
+
+void tw_policy_state_on_reached(struct tw_policy_state *st, tw_reached_note_fn fn, void *ctx)
+{
+    st->note = fn;
+    st->note_ctx = ctx;
+}
+
+void tw_policy_state_note_reached(struct tw_policy_state *st, const char *equipment,
+                                  uint64_t code, int64_t day, uint32_t days)
+{
+    char what[16];
+
+    if (st->note != NULL && tw_reached_code_text(code, what, sizeof(what)) == 0)
+        st->note(st->note_ctx, equipment, what, day, days);
+}
+
+int tw_policy_state_seed_reached(struct tw_policy_state *st, const char *equipment,
+                                 const char *what, int64_t day)
+{
+    uint64_t code;
+
+    if (tw_reached_code_parse(what, &code) != 0)
+        return -1;
+    return tw_reached_seed(st->reached, equipment, code, day);
 }

@@ -1,8 +1,10 @@
 /* cmd_summary.c - `tapwatch-query summary`: per equipment and hour or day, its flows, bytes,
- * packets, top peers and apps, alerts (keys in control/record/keys.h).
+ * packets, top peers and apps, alerts, and per day the bytes it sent to each country (keys in
+ * control/record/keys.h).
  *
  * The equipment's bucket set (hours or days) gives the buckets in range; each is one HGETALL
- * and the top 5 of its peers and apps (ZREVRANGE).
+ * and the top 5 of its peers and apps (ZREVRANGE); a day also its countries (ZREVRANGE of
+ * sum:E:d:<day>:countries, the largest COUNTRIES_MAX).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "control/record/keys.h"
 
 #define TOP_N 5
+#define COUNTRIES_MAX 32
 
 static char s_by = 'd'; /* --by: 'h' (hour) or 'd' (day) */
 
@@ -28,7 +31,28 @@ struct bucket_sum {
     char apps[TOP_N][TW_APP_LEN];
     uint64_t app_bytes[TOP_N];
     size_t napps;
+    char countries[COUNTRIES_MAX][48];
+    uint64_t country_bytes[COUNTRIES_MAX];
+    size_t ncountries;
 };
+
+/* The countries of a day (bytes sent by the equipment), largest first. */
+static int read_countries(struct tw_rclient *c, const char *key, struct bucket_sum *s)
+{
+    redisReply *r = tw_rclient_command(c, "ZREVRANGE %s 0 %d WITHSCORES", key, COUNTRIES_MAX - 1);
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "ZREVRANGE");
+    s->ncountries = 0;
+    for (size_t i = 0; i + 1 < r->elements && s->ncountries < COUNTRIES_MAX; i += 2) {
+        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        snprintf(s->countries[s->ncountries], sizeof(s->countries[0]), "%s", r->element[i]->str);
+        s->country_bytes[s->ncountries++] = strtoull(r->element[i + 1]->str, NULL, 10);
+    }
+    freeReplyObject(r);
+    return 0;
+}
 
 static int read_top(struct tw_rclient *c, const char *key, char names[][TW_APP_LEN > 48 ? TW_APP_LEN : 48],
                     size_t namelen, uint64_t *scores, size_t *n)
@@ -87,6 +111,11 @@ static int read_bucket(struct tw_rclient *c, const struct tq_opts *o, uint64_t b
         return -1;
     for (size_t i = 0; i < s->napps; i++)
         snprintf(s->apps[i], sizeof(s->apps[i]), "%s", names[i]);
+    if (s_by == 'd') { /* countries are counted per day only */
+        tw_key_summary(key, sizeof(key), o->sensor, o->equipment, s_by, b, "countries");
+        if (read_countries(c, key, s) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -110,8 +139,14 @@ static void join_top(char names[][48], const uint64_t *v, size_t n, char *out, s
 }
 
 static void summary_texts(const struct bucket_sum *s, char *peers, char *apps, char *alerts,
-                          size_t len)
+                          char *countries, size_t len)
 {
+    size_t oc = 0;
+
+    countries[0] = '\0';
+    for (size_t i = 0; i < s->ncountries && oc < len; i++)
+        oc += (size_t)snprintf(countries + oc, len - oc, "%s%s=%" PRIu64, i ? ";" : "",
+                               s->countries[i], s->country_bytes[i]);
     char names[TOP_N][48];
     size_t o = 0;
 
@@ -167,6 +202,9 @@ static void print_summary_json(const struct tq_opts *o, const struct bucket_sum 
     for (unsigned k = 0; k < TW_ALERT__COUNT; k++)
         json_object_object_add(a, tw_alert_kind_name(k), json_object_new_uint64(s->alerts[k]));
     json_object_object_add(j, "alerts", a);
+    json_object_object_add(j, "countries", top_json("country", s->countries[0],
+                                                    sizeof(s->countries[0]), s->country_bytes,
+                                                    s->ncountries));
     tq_json_line(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
 }
@@ -174,10 +212,11 @@ static void print_summary_json(const struct tq_opts *o, const struct bucket_sum 
 static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     static const char *const keys[] = {"equipment", "by", "bucket", "flows", "bytes_out", "bytes_in",
-                                 "packets_out", "packets_in", "top_peers", "top_apps", "alerts"};
+                                 "packets_out", "packets_in", "top_peers", "top_apps", "alerts",
+                                 "countries"};
     uint64_t unit = s_by == 'h' ? TW_US_PER_HOUR : TW_US_PER_HOUR * 24;
     char key[TW_KEY_LEN], min[24], max[24], label[32], num[24];
-    char peers[512], apps[512], alerts[512];
+    char peers[512], apps[512], alerts[512], countries[512];
     redisReply *bk;
     int failed = 0;
 
@@ -196,7 +235,8 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         tq_csv_header(keys, sizeof(keys) / sizeof(keys[0]));
     if (o->format == TQ_TABLE)
         printf("%-17s %8s %14s %14s %11s %11s  %s\n", s_by == 'h' ? "HOUR_UTC" : "DAY_UTC", "FLOWS",
-               "BYTES_OUT", "BYTES_IN", "PKTS_OUT", "PKTS_IN", "TOP_PEERS / TOP_APPS / ALERTS");
+               "BYTES_OUT", "BYTES_IN", "PKTS_OUT", "PKTS_IN",
+               "TOP_PEERS / TOP_APPS / ALERTS / COUNTRIES");
     for (size_t i = 0; i < bk->elements && !failed; i++) {
         struct bucket_sum s;
         uint64_t b;
@@ -208,7 +248,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
             break;
         }
         bucket_label(b, label, sizeof(label));
-        summary_texts(&s, peers, apps, alerts, sizeof(peers));
+        summary_texts(&s, peers, apps, alerts, countries, sizeof(peers));
         switch (o->format) {
         case TQ_JSON: print_summary_json(o, &s); break;
         case TQ_CSV: {
@@ -222,18 +262,22 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
             }
             tq_csv_field(peers, 0);
             tq_csv_field(apps, 0);
-            tq_csv_field(alerts, 1);
+            tq_csv_field(alerts, 0);
+            tq_csv_field(countries, 1);
             break;
         }
         case TQ_TABLE: {
             /* app names came from the wire: escaped for the terminal (escape.h) */
-            char safe_peers[4 * sizeof(peers)], safe_apps[4 * sizeof(apps)];
+            char safe_peers[4 * sizeof(peers)], safe_apps[4 * sizeof(apps)],
+                safe_countries[4 * sizeof(countries)];
             tq_escape_text(peers, safe_peers, sizeof(safe_peers));
             tq_escape_text(apps, safe_apps, sizeof(safe_apps));
+            tq_escape_text(countries, safe_countries, sizeof(safe_countries));
             printf("%-17s %8" PRIu64 " %14" PRIu64 " %14" PRIu64 " %11" PRIu64 " %11" PRIu64
-                   "  %s / %s / %s\n", label, s.flows, s.bytes_out, s.bytes_in, s.packets_out,
-                   s.packets_in, peers[0] ? safe_peers : "-", apps[0] ? safe_apps : "-",
-                   alerts[0] ? alerts : "-");
+                   "  %s / %s / %s / %s\n", label, s.flows, s.bytes_out, s.bytes_in,
+                   s.packets_out, s.packets_in, peers[0] ? safe_peers : "-",
+                   apps[0] ? safe_apps : "-", alerts[0] ? alerts : "-",
+                   countries[0] ? safe_countries : "-");
             break;
         }
         }
@@ -265,7 +309,8 @@ static int check(const struct tq_opts *o)
 
 const struct tq_subcommand tq_cmd_summary = {
     .name = "summary",
-    .summary = "per equipment and hour or day: flows, bytes, packets, top peers and apps, alerts",
+    .summary = "per equipment and hour or day: flows, bytes, packets, top peers and apps, alerts, "
+               "bytes out per country (days)",
     .usage =
         "summary --equipment NAME [--since T] [--until T] [--by hour|day] [--format F]\n"
         "                   one row per hour or day (default day, UTC) that holds flows or alerts\n",

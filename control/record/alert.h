@@ -41,6 +41,10 @@
  *   tw:{S}:sum:E:h:<hour>:peers   zset peer address -> bytes both ways (the top peers)
  *   tw:{S}:sum:E:h:<hour>:apps    zset nDPI application -> bytes both ways
  *   tw:{S}:sum:E:d:<day>:peers, tw:{S}:sum:E:d:<day>:apps   the same per day
+ *   tw:{S}:sum:E:d:<day>:countries  zset peer country -> bytes_out (per day only)
+ *   tw:{S}:reached:E              zset "CC" / "AS<n>" -> last local day E sent payload there
+ *                                 (cross_border's first_contact memory; TTL first_contact_days
+ *                                 + 1 day, trimmed to the window and 1024 entries)
  *   tw:{S}:sum:E:hours, tw:{S}:sum:E:days   zsets bucket -> bucket: the buckets that exist
  *   tw:{S}:summed:<hour>          set of "<flow_id>:c" / "<flow_id>:s" (equipment at the client
  *                                 / server end) already summed, per first_seen hour (the guard)

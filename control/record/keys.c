@@ -287,6 +287,11 @@ int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char
                       len);
 }
 
+int tw_key_reached(char *buf, size_t len, const char *sensor, const char *equipment)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:reached:%s", sensor, equipment), len);
+}
+
 /* Every key name above starts with this: the ACL pattern is made from the same text. */
 static int key_prefix(char *buf, size_t len, const char *sensor)
 {

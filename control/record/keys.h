@@ -148,6 +148,9 @@ struct tw_alert;
 int tw_key_alert_guard(char *buf, size_t len, const char *sensor, const struct tw_alert *a);
 int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipment, char by,
                    uint64_t bucket, const char *suffix);
+/* tw:{S}:reached:<equipment>: zset "DE" / "AS3320" -> the last local day (policy timezone)
+ * the equipment sent payload there (cross_border's first_contact memory) */
+int tw_key_reached(char *buf, size_t len, const char *sensor, const char *equipment);
 /* tw:{S}:sum:E:hours or :days */
 int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
                            char by);

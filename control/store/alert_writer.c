@@ -11,7 +11,10 @@
  *               ZADD hours/days; EXPIRE of each key
  *     summary:  SADD summed:<hour> <flow_id>:<end>, and only when it was new: per bucket
  *               (hour, day) HINCRBY flows/bytes_out/bytes_in/packets_out/packets_in, ZINCRBY
- *               :peers, ZINCRBY :apps, ZADD hours/days; EXPIRE of each key
+ *               :peers, ZINCRBY :apps, ZADD hours/days, ZINCRBY sum:E:d:<day>:countries
+ *               (the peer's country, bytes_out); EXPIRE of each key
+ *     reached:  ZADD reached:<E> GT <day> <what>, ZREMRANGEBYSCORE (older than the window),
+ *               ZREMRANGEBYRANK (beyond the max), EXPIRE: plain commands, idempotent
  *
  * It runs on the writers' engine (redis_engine.h), as the flow-record writer does, so it
  * never waits on Redis: its own connection, made without waiting; the two SCRIPT LOADs go
@@ -66,11 +69,15 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
     tw_ascii_copy(r->app, sizeof(r->app) - 1, it->app);
     if (it->app[0] == '\0')
         snprintf(it->app, sizeof(it->app), "Unknown");
+    /* two capital letters or nothing: the field is a key member */
+    const char *cc = is_client ? r->dst_country : r->src_country;
+    if (cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' && cc[2] == '\0')
+        memcpy(it->country, cc, 3);
 }
 
 /* ---- the writer ---- */
 
-enum { ITEM_ALERT = 1, ITEM_SUMMARY = 2 };
+enum { ITEM_ALERT = 1, ITEM_SUMMARY = 2, ITEM_REACHED = 3 };
 
 struct item {
     uint8_t type;
@@ -78,6 +85,7 @@ struct item {
     union {
         struct tw_alert alert;
         struct tw_summary_item sum;
+        struct tw_reached_item reached;
     } u;
 };
 
@@ -230,6 +238,14 @@ int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary
     return put(s, &it);
 }
 
+int tw_alert_store_put_reached(struct tw_alert_store *s, const struct tw_reached_item *ri)
+{
+    struct item it = {.type = ITEM_REACHED};
+
+    it.u.reached = *ri;
+    return put(s, &it);
+}
+
 /* The alert script. KEYS: 1 alert-seen guard, 2 stream, 3 alerts:t:<hour>, 4 alerts:hours,
  * 5 sum:E:h:<hour>, 6 sum:E:d:<day>, 7 sum:E:hours, 8 sum:E:days. ARGV: 1 retention (s),
  * 2 MINID, 3 ts_us, 4 hour, 5 day, 6 the counter field alerts:<kind>, 7 "1" to count it in
@@ -255,7 +271,8 @@ static const char alert_lua[] =
 /* The summary script. KEYS: 1 summed:<hour> guard, then per bucket (hour at 2, day at 6): the
  * hash, its :peers, its :apps, the equipment's hours/days set. ARGV: 1 retention (s), 2 guard
  * member, 3 hour, 4 day, 5 bytes_out, 6 bytes_in, 7 packets_out, 8 packets_in, 9 bytes both
- * ways, 10 peer, 11 app, 12 guard lifetime (s). Returns 1 when applied, 0 when it was
+ * ways, 10 peer, 11 app, 12 guard lifetime (s), 13 the peer's country ("" unknown) whose day
+ * zset (KEY 10, sum:E:d:<day>:countries) gains bytes_out. Returns 1 when applied, 0 when it was
  * already. The guard lives as long as flow records (hot window), not as long as the
  * summaries: a replay older than that would count again, but guard memory stays bounded. */
 static const char summary_lua[] =
@@ -270,6 +287,10 @@ static const char summary_lua[] =
     "  redis.call('ZINCRBY', KEYS[k + 1], ARGV[9], ARGV[10])\n"
     "  redis.call('ZINCRBY', KEYS[k + 2], ARGV[9], ARGV[11])\n"
     "  redis.call('ZADD', KEYS[k + 3], ARGV[3 + i], ARGV[3 + i])\n"
+    "end\n"
+    "if ARGV[13] ~= '' then\n"
+    "  redis.call('ZINCRBY', KEYS[10], ARGV[5], ARGV[13])\n"
+    "  redis.call('EXPIRE', KEYS[10], ARGV[1])\n"
     "end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[12])\n"
     "for i = 2, 9 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
@@ -371,7 +392,7 @@ static unsigned encode_alert(struct tw_alert_store *s, struct tw_buf *out,
 static unsigned encode_summary(struct tw_alert_store *s, struct tw_buf *out,
                                const struct tw_summary_item *it)
 {
-    char k[9][TW_KEY_LEN], member[24], hour[24], day[24], num[5][24];
+    char k[10][TW_KEY_LEN], member[24], hour[24], day[24], num[5][24];
     uint64_t b[2] = {it->first_seen_us / TW_US_PER_HOUR, it->first_seen_us / 86400000000ULL};
 
     if (tw_key_summed(k[0], sizeof(k[0]), s->sensor, b[0]) < 0)
@@ -385,6 +406,8 @@ static unsigned encode_summary(struct tw_alert_store *s, struct tw_buf *out,
             tw_key_summary_buckets(kk[3], TW_KEY_LEN, s->sensor, it->equipment, by) < 0)
             return 0;
     }
+    if (tw_key_summary(k[9], TW_KEY_LEN, s->sensor, it->equipment, 'd', b[1], "countries") < 0)
+        return 0;
     snprintf(member, sizeof(member), "%016" PRIx64 ":%c", it->flow_id, it->end);
     snprintf(hour, sizeof(hour), "%" PRIu64, b[0]);
     snprintf(day, sizeof(day), "%" PRIu64, b[1]);
@@ -393,10 +416,35 @@ static unsigned encode_summary(struct tw_alert_store *s, struct tw_buf *out,
     snprintf(num[2], sizeof(num[2]), "%" PRIu64, it->packets_out);
     snprintf(num[3], sizeof(num[3]), "%" PRIu64, it->packets_in);
     snprintf(num[4], sizeof(num[4]), "%" PRIu64, it->bytes_out + it->bytes_in);
-    const char *keys[9] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]};
-    const char *args[] = {s->ex,  member, hour,   day,      num[0], num[1],
-                          num[2], num[3], num[4], it->peer, it->app, s->guard_ex};
-    return evalsha(out, s->sha_summary, 9, keys, (int)(sizeof(args) / sizeof(args[0])), args);
+    const char *keys[10] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9]};
+    const char *args[] = {s->ex,  member, hour,   day,      num[0],  num[1],      num[2],
+                          num[3], num[4], it->peer, it->app, s->guard_ex, it->country};
+    return evalsha(out, s->sha_summary, 10, keys, (int)(sizeof(args) / sizeof(args[0])), args);
+}
+
+/* cross_border's memory: the day of the country or ASN (ZADD GT: a day only moves forward,
+ * so a batch sent again changes nothing), what fell out of the window and what exceeds max
+ * (the oldest days), and the key's lifetime: the window and a day. Four replies. */
+static unsigned encode_reached(struct tw_alert_store *s, struct tw_buf *out,
+                               const struct tw_reached_item *it)
+{
+    char key[TW_KEY_LEN], day[24], old[24], rank[24], ex[24];
+    const char *zadd[] = {"ZADD", key, "GT", day, it->what};
+    const char *trim[] = {"ZREMRANGEBYSCORE", key, "-inf", old};
+    const char *cap[] = {"ZREMRANGEBYRANK", key, "0", rank};
+    const char *expire[] = {"EXPIRE", key, ex};
+
+    if (tw_key_reached(key, sizeof(key), s->sensor, it->equipment) < 0 || it->max == 0)
+        return 0;
+    snprintf(day, sizeof(day), "%" PRId64, it->day);
+    snprintf(old, sizeof(old), "%" PRId64, it->day - (int64_t)it->days);
+    snprintf(rank, sizeof(rank), "-%" PRIu32, it->max + 1);
+    snprintf(ex, sizeof(ex), "%" PRIu64, ((uint64_t)it->days + 1) * 86400);
+    tw_buf_command(out, 5, zadd);
+    tw_buf_command(out, 4, trim);
+    tw_buf_command(out, 4, cap);
+    tw_buf_command(out, 3, expire);
+    return 4;
 }
 
 /* The first n items leave the queue (written, or dropped after refusals). */
@@ -445,7 +493,7 @@ static void on_done(void *ctx, const struct tw_engine_batch *b, int ok)
         const struct item *it = &s->ring[(s->head + i) % s->cap];
         if (it->type == ITEM_ALERT)
             s->st.alerts_written++;
-        else
+        else if (it->type == ITEM_SUMMARY)
             s->st.summaries_written++;
     }
     advance(s, b->items);
@@ -462,8 +510,9 @@ static int send_batch(struct tw_alert_store *s, uint32_t n, uint64_t now_ms)
 
     for (uint32_t i = 0; i < n; i++) {
         const struct item *it = &s->ring[(s->head + s->sent + i) % s->cap];
-        ncmds += it->type == ITEM_ALERT ? encode_alert(s, out, &it->u.alert)
-                                        : encode_summary(s, out, &it->u.sum);
+        ncmds += it->type == ITEM_ALERT     ? encode_alert(s, out, &it->u.alert)
+                 : it->type == ITEM_REACHED ? encode_reached(s, out, &it->u.reached)
+                                            : encode_summary(s, out, &it->u.sum);
     }
     if (ncmds == 0) { /* nothing could be encoded (keys too long): they are done */
         tw_engine_abort(s->e);

@@ -27,6 +27,18 @@ struct tw_summary_item {
     char peer[48];          /* the other end, inet_ntop text */
     char app[TW_APP_LEN];
     char end;               /* 'c': equipment is the client, 's': the server */
+    char country[4];        /* the peer's country (record's GeoIP field, "" unknown) */
+};
+
+/* cross_border's memory: equipment reached what ("DE", "AS3320") on day (local day number of
+ * the policy); tw:{S}:reached:<equipment> keeps the last day of each, trimmed to the days
+ * of the window and the max entries, and expires days + 1 days after its last update. */
+struct tw_reached_item {
+    char equipment[TW_EQUIPMENT_LEN];
+    char what[16];
+    int64_t day;
+    uint32_t days;          /* first_contact_days */
+    uint32_t max;           /* entries kept per equipment */
 };
 
 /* Fills a summary item for equipment seen at the client (is_client 1) or server end. */
@@ -64,6 +76,7 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
  * counted). Never block. */
 int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a);
 int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *it);
+int tw_alert_store_put_reached(struct tw_alert_store *s, const struct tw_reached_item *it);
 /* Writes what is due (a full batch, or a partial one after flush_ms). now_ms is monotonic.
  * Returns 0, or -1 when Redis is unreachable (items stay queued). */
 int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);

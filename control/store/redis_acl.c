@@ -12,6 +12,7 @@ static const char *const sensor_commands[] = {
     "evalsha", "script|load",                                /* alert_writer.c */
     "set", "xadd", "hincrby", "sadd", "zincrby",             /* its Lua scripts */
     "info",                                                  /* evicted keys, persistence */
+    "zremrangebyrank", "zrange",                             /* reached:<E> (cross_border) */
 };
 
 /* What tapwatch-query sends (control/query/cmd_*.c): reads only. */

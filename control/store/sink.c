@@ -85,6 +85,14 @@ void tw_sinks_summary(struct tw_sinks *l, const struct tw_summary_item *it)
             l->refused++;
 }
 
+void tw_sinks_reached(struct tw_sinks *l, const struct tw_reached_item *it)
+{
+    for (unsigned i = 0; l != NULL && i < l->n; i++)
+        if ((l->s[i].takes & TW_TAKES_SUMMARY) && l->s[i].ops->put_reached != NULL &&
+            l->s[i].ops->put_reached(l->s[i].ctx, it))
+            l->refused++;
+}
+
 void tw_sinks_counters(struct tw_sinks *l, const char *const *names, const uint64_t *values,
                        size_t n)
 {

@@ -71,6 +71,8 @@ struct tw_sink_ops {
     int (*put_flow)(void *ctx, const struct tw_flow_record *r, const char *json, size_t len);
     int (*put_alert)(void *ctx, const struct tw_alert *a, const char *json, size_t len);
     int (*put_summary)(void *ctx, const struct tw_summary_item *it);
+    /* cross_border's memory (taken by the sinks that take summaries and have the op) */
+    int (*put_reached)(void *ctx, const struct tw_reached_item *it);
     void (*put_counters)(void *ctx, const char *const *names, const uint64_t *values, size_t n);
     /* the I/O that is due, without waiting (now_ms monotonic) */
     void (*poll)(void *ctx, uint64_t now_ms);
@@ -128,6 +130,7 @@ static inline int tw_sinks_takes(const struct tw_sinks *l, unsigned mask)
 void tw_sinks_flow(struct tw_sinks *l, const struct tw_flow_record *r);
 void tw_sinks_alert(struct tw_sinks *l, const struct tw_alert *a);
 void tw_sinks_summary(struct tw_sinks *l, const struct tw_summary_item *it);
+void tw_sinks_reached(struct tw_sinks *l, const struct tw_reached_item *it);
 void tw_sinks_counters(struct tw_sinks *l, const char *const *names, const uint64_t *values,
                        size_t n);
 void tw_sinks_poll(struct tw_sinks *l, uint64_t now_ms);

@@ -19,6 +19,11 @@ static int put_summary(void *ctx, const struct tw_summary_item *it)
     return tw_alert_store_put_summary(ctx, it);
 }
 
+static int put_reached(void *ctx, const struct tw_reached_item *it)
+{
+    return tw_alert_store_put_reached(ctx, it);
+}
+
 static void poll_store(void *ctx, uint64_t now_ms)
 {
     tw_alert_store_poll(ctx, now_ms);
@@ -94,6 +99,7 @@ static void tune(void *ctx, const struct tw_sink_tuning *t)
 
 static const struct tw_sink_ops redis_alerts_ops = {
     .name = "redis-alerts", .json = 0, .put_alert = put_alert, .put_summary = put_summary,
+    .put_reached = put_reached,
     .poll = poll_store, .drain = drain, .persist = persist, .stats = stats, .notes = notes,
     .close = close_alerts, .tune = tune, .metrics = metrics,
 };

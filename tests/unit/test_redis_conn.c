@@ -226,7 +226,7 @@ static void test_acl_pattern(void **state)
     for (int k = 0; k < 2; k++) {
         const char *s = sensors[k];
         int want = k == 0 ? 0 : FNM_NOMATCH;
-        char keys[16][TW_KEY_LEN];
+        char keys[24][TW_KEY_LEN];
         int n = 0;
         tw_key_hours(keys[n++], TW_KEY_LEN, s);
         tw_key_record(keys[n++], TW_KEY_LEN, s, 493000, 7);
@@ -243,6 +243,8 @@ static void test_acl_pattern(void **state)
         tw_key_summed(keys[n++], TW_KEY_LEN, s, 493000);
         tw_key_summary(keys[n++], TW_KEY_LEN, s, "core-sw", 'h', 493000, "peers");
         tw_key_summary_buckets(keys[n++], TW_KEY_LEN, s, "core-sw", 'd');
+        tw_key_summary(keys[n++], TW_KEY_LEN, s, "core-sw", 'd', 20514, "countries");
+        tw_key_reached(keys[n++], TW_KEY_LEN, s, "core-sw");
         for (int i = 0; i < n; i++)
             if (fnmatch(pat + 1, keys[i], 0) != want)
                 fail_msg("%s %s %s", pat, want ? "matches" : "misses", keys[i]);
