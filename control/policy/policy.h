@@ -30,7 +30,12 @@
  *                                 gave up with app Unknown, and payload was seen (UDP: any
  *                                 packet; TCP: a segment with PSH)
  *   risky_flow                    equipment at either end, a risk of rules.risky_flow.risks set
+ *   unknown_device                an end inside monitored_networks that no equipment owns and
+ *                                 that sends (the client, or a server that answered): once
+ *                                 per address per local day, whatever the flow
+ *                                 (unknown_device.c; the one rule flows without equipment raise)
  * Files: policy_load.c (YAML), equipment_check.c (names unique, an address in one equipment),
+ * unknown_device.c and device_days.c (the unknown_device rule and its per-day memory),
  * timezone.c (time zones, windows), policy_state.c (per-flow state, daily_totals.c),
  * policy_eval.c (evaluation), policy_model.c/.h (the loaded policy, shared inside).
  *
@@ -84,6 +89,8 @@ struct tw_policy_state_stats {
     uint64_t tracked;  /* flows in the dedupe table now */
     uint64_t evicted;  /* flows pushed out of the full table (may alert twice) */
     uint64_t alerts;   /* alerts emitted */
+    uint64_t devices;  /* unknown devices remembered (device_days.h) */
+    uint64_t devices_evicted; /* ... forgotten to make room (may alert twice a day) */
 };
 void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out);
 

@@ -1,6 +1,6 @@
 /* policy_state.c - the evaluation state that outlives a policy reload (see policy.h): one
- * alert per flow per kind, the bytes of each flow already added to the daily totals, and the
- * daily totals (daily_totals.c).
+ * alert per flow per kind, the bytes of each flow already added to the daily totals, the
+ * daily totals (daily_totals.c) and the days unknown devices alerted (device_days.c).
  *
  * A set-associative table of flows, TW_WAYS slots per bucket, keyed by flow_id. A full bucket
  * evicts its least recently used slot (counted): the table never grows, and END events free
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "control/policy/daily_totals.h"
+#include "control/policy/device_days.h"
 
 #define TW_WAYS 8
 
@@ -23,6 +24,7 @@ struct tw_policy_state {
     uint32_t nbuckets;
     uint64_t clock;
     struct tw_upload_acc *acc;
+    struct tw_device_days *devices;
     struct tw_policy_state_stats st;
     struct flow_slot slots[]; /* nbuckets * TW_WAYS, allocated with the state */
 };
@@ -35,7 +37,10 @@ struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
     while ((uint64_t)nb * TW_WAYS < flows_max && nb < (1u << 26))
         nb *= 2;
     st = calloc(1, sizeof(*st) + (size_t)nb * TW_WAYS * sizeof(st->slots[0]));
-    if (st == NULL || (st->acc = tw_upload_acc_new()) == NULL) {
+    if (st == NULL || (st->acc = tw_upload_acc_new()) == NULL ||
+        (st->devices = tw_device_days_new()) == NULL) {
+        if (st != NULL)
+            tw_upload_acc_free(st->acc);
         free(st);
         errno = ENOMEM;
         return NULL;
@@ -46,14 +51,21 @@ struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
 
 void tw_policy_state_free(struct tw_policy_state *st)
 {
-    if (st != NULL)
+    if (st != NULL) {
         tw_upload_acc_free(st->acc);
+        tw_device_days_free(st->devices);
+    }
     free(st);
 }
 
 void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out)
 {
+    struct tw_device_days_stats ds;
+
     *out = st->st;
+    tw_device_days_get_stats(st->devices, &ds);
+    out->devices = ds.tracked;
+    out->devices_evicted = ds.evicted;
 }
 
 struct flow_slot *tw_policy_state_slot(struct tw_policy_state *st, uint64_t id)
@@ -102,4 +114,10 @@ uint64_t tw_policy_state_add_upload(struct tw_policy_state *st, const char *equi
                                     int *first_over)
 {
     return tw_upload_acc_add(st->acc, equipment, day, bytes, limit, first_over);
+}
+
+int tw_policy_state_device_new_day(struct tw_policy_state *st, const uint8_t *addr, int v4,
+                                   int64_t day)
+{
+    return tw_device_days_mark(st->devices, addr, v4, day);
 }
