@@ -32,6 +32,8 @@ struct tw_policy_hook_stats {
     uint64_t reloads, reload_errors;
     int last_reload_ok;                 /* 1 when the last reload (or the load at start) worked */
     uint64_t evicted;                   /* dedupe entries pushed out of the full table */
+    uint64_t devices;                   /* unknown devices remembered (one alert a day) */
+    uint64_t devices_evicted;           /* ... forgotten to make room: may alert twice a day */
 };
 
 struct tw_policy_hook;

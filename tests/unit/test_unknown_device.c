@@ -392,6 +392,8 @@ static void test_reload_remembers(void **state)
     tw_policy_hook_event(h, &r);
     tw_policy_hook_get_stats(h, &hs);
     assert_int_equal(hs.by_kind[TW_ALERT_UNKNOWN_DEVICE], 2);
+    assert_int_equal(hs.devices, 1);
+    assert_int_equal(hs.devices_evicted, 0);
     tw_policy_hook_close(h);
     unlink(path);
 }
