@@ -85,7 +85,8 @@ struct tw_flow {
     uint8_t src_mac[6];      /* written once, at creation: in the fifth line's spare bytes */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct tw_flow) <= 320, "tracked flow must stay within 320 bytes");
-_Static_assert(offsetof(struct tw_flow, src_mac) >= 256, "the client MAC stays off the lines a packet touches");
+_Static_assert(offsetof(struct tw_flow, src_mac) >= 256,
+               "the client MAC stays off the lines a packet touches");
 _Static_assert(offsetof(struct tw_flow, tcp) + sizeof(struct tw_tcp_seen) <= 192,
                "the TCP state shares the lines every packet touches");
 

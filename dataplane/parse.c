@@ -648,7 +648,7 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
         pkt->l3 = ip;
         pkt->l4_off = (uint16_t)l4off; /* at most 40 + 16 extension headers of 2 KiB */
         pkt->l3_len = cap > 0xffff ? 0xffff : (uint16_t)cap;
-        /* a few link headers and shims lie between: the distance always fits */
+        /* a few link headers and shims lie between; one that would not fit gives none */
         pkt->mac_back = mac && off - mac <= 0xffff ? (uint16_t)(off - mac) : 0;
 
         switch (proto) {

@@ -122,8 +122,8 @@ void tw_policy_hook_summary(const struct tw_policy_hook *h, FILE *out)
         }
     fprintf(out, "%s\n", any ? ")" : "");
     if (st.devices || st.devices_evicted)
-        fprintf(out, "  unknown devices      %" PRIu64 " remembered, %" PRIu64 " forgotten (table full)\n",
-                st.devices, st.devices_evicted);
+        fprintf(out, "  unknown devices      %" PRIu64 " remembered, %" PRIu64
+                     " forgotten (table full)\n", st.devices, st.devices_evicted);
     if (h->sinks != NULL)
         tw_sinks_stats(h->sinks, out, TW_TAKES_ALERTS);
     if (st.reloads || st.reload_errors)

@@ -248,7 +248,8 @@ static void test_once_a_day(void **state)
     tw_policy_free(p);
 
     char text[sizeof(policy_text) + 64];
-    snprintf(text, sizeof(text), "timezone: \"+08:00\"\n%s", policy_text + strlen("timezone: UTC\n"));
+    snprintf(text, sizeof(text), "timezone: \"+08:00\"\n%s",
+             policy_text + strlen("timezone: UTC\n"));
     p = load_text(text);
     st = tw_policy_state_new(1024);
     r = rec(6, "10.40.9.8", "203.0.113.5", 7 * HOUR - 60); /* 15:59 UTC = 23:59 local */
