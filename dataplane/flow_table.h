@@ -77,13 +77,16 @@ struct tw_flow {
     uint8_t detection_done;
     uint8_t guessed;
     uint8_t has_ja3;
-    uint8_t pad;
+    uint8_t has_src_mac;     /* the client's first frame had a MAC of its own (src_mac) */
     uint32_t tunnel_id;      /* the first packet's tunnel id (the record's tunnel_id) */
     struct tw_tcp_seen tcp;  /* sequence state per direction: upstream loss (tcp_seen.h) */
     uint8_t ja3c[16];        /* JA3 client hash, binary */
     char server_name[TW_FLOW_SERVER_NAME_LEN];
+    uint8_t src_mac[6];      /* written once, at creation: in the fifth line's spare bytes */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct tw_flow) <= 320, "tracked flow must stay within 320 bytes");
+_Static_assert(offsetof(struct tw_flow, src_mac) >= 256,
+               "the client MAC stays off the lines a packet touches");
 _Static_assert(offsetof(struct tw_flow, tcp) + sizeof(struct tw_tcp_seen) <= 192,
                "the TCP state shares the lines every packet touches");
 

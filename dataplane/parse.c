@@ -136,10 +136,15 @@ static uint16_t ethertype_of_af(uint32_t af)
     return 0;
 }
 
-/* Decodes the link header: sets *off to the first byte after it and *type to the
- * ethertype that follows. Returns TW_C_PARSED or a drop counter. */
+/* Decodes the link header: sets *off to the first byte after it, *type to the ethertype
+ * that follows and *mac to the offset of the sender's MAC (left alone when the header has
+ * none). Returns TW_C_PARSED or a drop counter.
+ *
+ *   Linux cooked v1: type(2) ARPHRD(2) addr len(2) addr(8) protocol(2)
+ *   Linux cooked v2: protocol(2) reserved(2) ifindex(4) ARPHRD(2) type(1) addr len(1) addr(8)
+ * The cooked address is the frame's source MAC (both directions) when ARPHRD is Ethernet. */
 static int parse_link(const uint8_t *f, uint32_t caplen, int linktype, uint32_t *off,
-                      uint16_t *type)
+                      uint16_t *type, uint32_t *mac)
 {
     uint32_t af;
 
@@ -149,6 +154,7 @@ static int parse_link(const uint8_t *f, uint32_t caplen, int linktype, uint32_t 
             return TW_C_DROP_TOO_SHORT;
         *type = be16(f + 12);
         *off = 14;
+        *mac = 6;
         if (*type <= 1500) { /* 802.3 length: only LLC/SNAP carries an ethertype */
             if (caplen < 17)
                 return TW_C_DROP_L2_TRUNCATED; /* LLC header cut */
@@ -165,12 +171,16 @@ static int parse_link(const uint8_t *f, uint32_t caplen, int linktype, uint32_t 
             return TW_C_DROP_TOO_SHORT;
         *type = be16(f + 14);
         *off = 16;
+        if (be16(f + 2) == 1 && be16(f + 4) == 6)
+            *mac = 6;
         return TW_C_PARSED;
     case TW_LINK_LINUX_SLL2: /* 20 bytes, protocol first */
         if (caplen < 20)
             return TW_C_DROP_TOO_SHORT;
         *type = be16(f);
         *off = 20;
+        if (be16(f + 8) == 1 && f[11] == 6)
+            *mac = 12;
         return TW_C_PARSED;
     case TW_LINK_NULL: /* address family in the writer's byte order */
     case TW_LINK_LOOP: /* address family in network order */
@@ -499,15 +509,17 @@ static int open_udp(const uint8_t *h, uint32_t avail, uint16_t dport,
 }
 
 /* An Ethernet frame a tunnel carried, at *off: it is the frame the monitored link saw, so
- * the bytes the flow counts start here; its own link header and shims follow. */
+ * the bytes the flow counts start here, and its source MAC (*mac) is the sender's; its own
+ * link header and shims follow. */
 static int open_ethernet(const uint8_t *f, uint32_t caplen, uint32_t *off, uint16_t *type,
                          const struct tw_parse_settings *s, unsigned *tunnels,
-                         struct tw_packet *pkt)
+                         struct tw_packet *pkt, uint32_t *mac)
 {
     while (*type == ETH_P_TEB) {
         if (caplen < *off + 14)
             return TW_C_DROP_TUNNEL_TRUNCATED;
         pkt->outer_len = *off;
+        *mac = *off + 6;
         pkt->vlan = 0; /* the inner frame's tags are the monitored link's */
         *type = be16(f + *off + 12);
         *off += 14;
@@ -522,6 +534,7 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
              const struct tw_parse_settings *s, struct tw_packet *pkt)
 {
     uint32_t off = 0, l4off, l4len; /* l4off from the IP header; l4len per the IP length */
+    uint32_t mac = 0;               /* offset of the sender's MAC, 0: none */
     uint16_t type = 0;
     uint8_t proto;
     unsigned tunnels = 0;
@@ -531,7 +544,7 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
     memset(pkt, 0, sizeof(*pkt));
     pkt->snapped = caplen < wirelen;
 
-    rc = parse_link(f, caplen, linktype, &off, &type);
+    rc = parse_link(f, caplen, linktype, &off, &type, &mac);
     if (rc != TW_C_PARSED)
         return rc;
     rc = parse_l2_shims(f, caplen, &off, &type, s, &tunnels, pkt);
@@ -540,7 +553,7 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
 
     for (unsigned depth = 0;; depth++) {
         if (type == ETH_P_TEB) {
-            rc = open_ethernet(f, caplen, &off, &type, s, &tunnels, pkt);
+            rc = open_ethernet(f, caplen, &off, &type, s, &tunnels, pkt, &mac);
             if (rc != TW_C_PARSED)
                 return rc;
         }
@@ -605,6 +618,7 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
                 return TW_C_DROP_IP_TRUNCATED;
             off += l4off;
             type = proto == 4 ? ETH_P_IPV4 : ETH_P_IPV6;
+            mac = 0; /* the outer frame came from the tunnel's end, not from the sender */
             continue;
         }
 
@@ -626,6 +640,7 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
                 return rc;
             off += l4off + t.hlen + (proto == 17 ? 8 : 0);
             type = t.type;
+            mac = 0; /* as IP-in-IP; an Ethernet frame inside sets it again */
             continue;
         }
 
@@ -633,6 +648,8 @@ int tw_parse(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype,
         pkt->l3 = ip;
         pkt->l4_off = (uint16_t)l4off; /* at most 40 + 16 extension headers of 2 KiB */
         pkt->l3_len = cap > 0xffff ? 0xffff : (uint16_t)cap;
+        /* a few link headers and shims lie between; one that would not fit gives none */
+        pkt->mac_back = mac && off - mac <= 0xffff ? (uint16_t)(off - mac) : 0;
 
         switch (proto) {
         case 6: { /* TCP */

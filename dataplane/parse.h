@@ -17,6 +17,7 @@
 #ifndef TW_PARSE_H
 #define TW_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "flow_record.h"
@@ -98,6 +99,9 @@ struct tw_packet {
     uint32_t tunnel_id;   /* that tunnel's GRE key, ERSPAN session, VNI, TEID or PW label */
     uint32_t outer_len;   /* bytes before the innermost Ethernet frame a tunnel carried:
                            * the flow counts wire length - outer_len (0 without one) */
+    uint16_t mac_back;    /* the sender's MAC is at l3 - mac_back (tw_packet_src_mac); 0: the
+                           * frame has none that is the sender's (raw IP, a tunnel that
+                           * carried IP). Kept as a distance so the parse can ride in an mbuf */
     /* The outermost fragmented IP header met, for reassembly: its fragment's payload as
      * captured (frag_caplen bytes, frag_len per the IP length), where it goes in the
      * datagram, and (IPv6) the next header after the fragment header. */
@@ -110,6 +114,16 @@ struct tw_packet {
     uint8_t frag_more;    /* more fragments follow */
     uint8_t frag_proto;   /* protocol of the datagram's payload */
 };
+
+/* Returns the packet sender's source MAC (6 bytes inside the frame, valid as long as the
+ * frame is), or NULL when the frame has none: the innermost Ethernet header's source (after
+ * ERSPAN, VXLAN, Geneve, GRE or MPLS pseudowire decapsulation the carried frame's), or a
+ * Linux cooked header's Ethernet address. Raw IP, and a tunnel or IP-in-IP carrying IP,
+ * have none: the outer frame's MAC is the tunnel end's, not the sender's. */
+static inline const uint8_t *tw_packet_src_mac(const struct tw_packet *pkt)
+{
+    return pkt->mac_back ? pkt->l3 - pkt->mac_back : NULL;
+}
 
 /* Decodes one frame. caplen is the captured length, wirelen the length on the wire; s says
  * which tunnels to open. Returns TW_C_PARSED with *pkt filled, or the TW_C_DROP_* counter

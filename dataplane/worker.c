@@ -110,6 +110,8 @@ static void fill_record(struct tw_worker *w, const struct tw_flow *f, struct tw_
     r->ip_proto = k->ip_proto;
     r->tunnel = k->tunnel;
     r->tunnel_id = f->tunnel_id;
+    r->has_src_mac = f->has_src_mac;
+    memcpy(r->src_mac, f->src_mac, 6);
     r->event = (uint8_t)kind;
     r->end_reason = (uint8_t)why;
     r->c2s_tcp_flags = f->c2s_tcp_flags;
@@ -291,6 +293,12 @@ static void account(struct tw_worker *w, const struct tw_packet *pkt,
         }
         f->client_is_a = (uint8_t)from_a;
         f->tunnel_id = pkt->tunnel_id;
+        /* the first packet's sender is the client: its frame's MAC is the client's */
+        const uint8_t *mac = tw_packet_src_mac(pkt);
+        if (mac) {
+            memcpy(f->src_mac, mac, 6);
+            f->has_src_mac = 1;
+        }
         f->first_us = f->last_export_us = ts_us;
         f->flow_id = tw_flow_id(f);
         w->counters.v[TW_C_FLOWS_CREATED]++;

@@ -140,6 +140,8 @@ void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_h
     tw_policy_state_get_stats(h->state, &ss);
     out->evicted = ss.evicted;
     out->reached_forgotten = ss.reached_forgotten;
+    out->devices = ss.devices;
+    out->devices_evicted = ss.devices_evicted;
 }
 
 struct tw_policy_state *tw_policy_hook_state(struct tw_policy_hook *h)
@@ -160,6 +162,9 @@ void tw_policy_hook_summary(const struct tw_policy_hook *h, FILE *out)
             any = 1;
         }
     fprintf(out, "%s\n", any ? ")" : "");
+    if (st.devices || st.devices_evicted)
+        fprintf(out, "  unknown devices      %" PRIu64 " remembered, %" PRIu64
+                     " forgotten (table full)\n", st.devices, st.devices_evicted);
     if (h->sinks != NULL)
         tw_sinks_stats(h->sinks, out, TW_TAKES_ALERTS);
     if (st.reached_forgotten)

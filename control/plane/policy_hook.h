@@ -33,6 +33,8 @@ struct tw_policy_hook_stats {
     int last_reload_ok;                 /* 1 when the last reload (or the load at start) worked */
     uint64_t evicted;                   /* dedupe entries pushed out of the full table */
     uint64_t reached_forgotten;         /* cross_border memory entries forgotten (full) */
+    uint64_t devices;                   /* unknown devices remembered (one alert a day) */
+    uint64_t devices_evicted;           /* ... forgotten to make room: may alert twice a day */
 };
 
 struct tw_policy_hook;

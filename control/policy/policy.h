@@ -35,7 +35,12 @@
  *                                 known and not in its allowed_countries, or (first_contact)
  *                                 to a country or ASN it did not reach in first_contact_days;
  *                                 one alert per flow (cross_border.c, reached.c)
+ *   unknown_device                an end inside monitored_networks that no equipment owns and
+ *                                 that sends (the client, or a server that answered): once
+ *                                 per address per local day, whatever the flow
+ *                                 (unknown_device.c; the one rule flows without equipment raise)
  * Files: policy_load.c (YAML), equipment_check.c (names unique, an address in one equipment),
+ * unknown_device.c and device_days.c (the unknown_device rule and its per-day memory),
  * timezone.c (time zones, windows), policy_state.c (per-flow state, daily_totals.c),
  * policy_eval.c (evaluation), policy_model.c/.h (the loaded policy, shared inside).
  *
@@ -102,6 +107,8 @@ struct tw_policy_state_stats {
     uint64_t evicted;  /* flows pushed out of the full table (may alert twice) */
     uint64_t alerts;   /* alerts emitted */
     uint64_t reached_forgotten; /* cross_border memory: countries/ASNs forgotten (full) */
+    uint64_t devices;  /* unknown devices remembered (device_days.h) */
+    uint64_t devices_evicted; /* ... forgotten to make room (may alert twice a day) */
 };
 void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out);
 

@@ -180,10 +180,12 @@ int tw_policy_evaluate_ends(const struct tw_policy *p, struct tw_policy_state *s
         ends->src = src ? src->name : NULL;
         ends->dst = dst ? dst->name : NULL;
     }
+    /* an unknown device is by definition no equipment: before the equipment rules' exit */
+    int n = tw_unknown_device_check(p, st, r, src, dst, emit, ctx);
     if (src == NULL && dst == NULL)
-        return 0;
+        return n;
     struct eval ev = {.p = p, .st = st, .r = r, .slot = tw_policy_state_slot(st, r->flow_id),
-                      .emit = emit, .ctx = ctx};
+                      .emit = emit, .ctx = ctx, .n = n};
     int decided = r->detection_done || r->event == TW_EVENT_END;
     const struct equipment *any = src ? src : dst;
     const char *app = r->app[0] ? r->app : "Unknown";

@@ -757,9 +757,36 @@ static int cb_resolve(struct ld *ld)
     return 0;
 }
 
+/* -- monitored networks -- */
+
+/* The equipment segments: the list, then its lookup table; a list with a network turns the
+ * unknown_device rule on. */
+static int f_monitored(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                       const struct field *f)
+{
+    struct tw_policy *p = obj;
+
+    if (f_list(ld, path, v, obj, f) != 0)
+        return -1;
+    if (p->nmonitored == 0)
+        return 0;
+    if ((p->monitored_set = tw_prefix_set_new()) == NULL)
+        return fail(ld, v, "%s: out of memory", path);
+    for (size_t i = 0; i < p->nmonitored; i++) {
+        const struct net *n = &p->monitored[i];
+        if (tw_prefix_set_add(p->monitored_set, n->addr, n->v4, n->bits, 0) != 0)
+            return fail(ld, v, "%s: out of memory", path);
+    }
+    p->rules[TW_ALERT_UNKNOWN_DEVICE].configured = 1;
+    return 0;
+}
+
 static const struct field top_fields[] = {
     {.key = "timezone", .node = f_timezone},
     NET_LIST("domestic_networks", 0, struct tw_policy, domestic, ndomestic),
+    {.key = "monitored_networks", .node = f_monitored, .what = "addresses or CIDRs",
+     .off = offsetof(struct tw_policy, monitored), .aux = offsetof(struct tw_policy, nmonitored),
+     .sub = &net_item, .size = sizeof(struct net)},
     {.key = "equipment", .required = 1, .node = f_equipment},
     {.key = "maintenance", .node = f_map, .sub = maintenance_fields, .aux = 3},
     {.key = "limits", .node = f_map, .sub = limits_fields, .aux = 2},

@@ -16,6 +16,8 @@ void tw_policy_free(struct tw_policy *p)
     tw_prefix_set_free(p->owners);
     free(p->tz);
     free(p->domestic);
+    free(p->monitored);
+    tw_prefix_set_free(p->monitored_set);
     free(p->mhosts);
     free(p->mprotos);
     free(p->windows);

@@ -78,6 +78,9 @@ struct tw_policy {
     size_t ntz;
     struct net *domestic;
     size_t ndomestic;
+    struct net *monitored;      /* monitored_networks: the equipment segments */
+    size_t nmonitored;
+    struct tw_prefix_set *monitored_set; /* the same, for the lookup per event */
     struct equipment *eq;
     size_t neq;
     struct tw_prefix_set *owners; /* every equipment address -> its index in eq */
@@ -207,9 +210,23 @@ void tw_policy_state_release(struct tw_policy_state *st, struct flow_slot *slot)
 /* Counts one alert emitted. */
 void tw_policy_state_count_alert(struct tw_policy_state *st);
 
+/* 1 when addr has not alerted unknown_device on local day yet, and remembers that it now
+ * has; 0 when it already has (device_days.h: bounded, a forgotten address may alert again). */
+int tw_policy_state_device_new_day(struct tw_policy_state *st, const uint8_t *addr, int v4,
+                                   int64_t day);
+
 /* tw_upload_acc_add on the state's daily totals (daily_totals.h). */
 uint64_t tw_policy_state_add_upload(struct tw_policy_state *st, const char *equipment,
                                     int64_t day, uint64_t bytes, uint64_t limit,
                                     int *first_over);
+
+/* ---- unknown devices (unknown_device.c) ---- */
+
+/* unknown_device for each end of r inside monitored_networks that no equipment owns (src,
+ * dst: the ends' equipment, NULL when none) and that sends (the client; the server when it
+ * answered): at most once per address per local day. Returns the number of alerts emitted. */
+int tw_unknown_device_check(const struct tw_policy *p, struct tw_policy_state *st,
+                            const struct tw_flow_record *r, const struct equipment *src,
+                            const struct equipment *dst, tw_alert_emit_fn emit, void *ctx);
 
 #endif

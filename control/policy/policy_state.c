@@ -1,6 +1,6 @@
 /* policy_state.c - the evaluation state that outlives a policy reload (see policy.h): one
- * alert per flow per kind, the bytes of each flow already added to the daily totals, and the
- * daily totals (daily_totals.c).
+ * alert per flow per kind, the bytes of each flow already added to the daily totals, the
+ * daily totals (daily_totals.c) and the days unknown devices alerted (device_days.c).
  *
  * A set-associative table of flows, TW_WAYS slots per bucket, keyed by flow_id. A full bucket
  * evicts its least recently used slot (counted): the table never grows, and END events free
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "control/policy/daily_totals.h"
+#include "control/policy/device_days.h"
 
 #define TW_WAYS 8
 
@@ -26,6 +27,7 @@ struct tw_policy_state {
     struct tw_reached *reached;  /* cross_border's first_contact memory (reached.c) */
     tw_reached_note_fn note;     /* told each advance of it (the store writes it through) */
     void *note_ctx;
+    struct tw_device_days *devices;
     struct tw_policy_state_stats st;
     struct flow_slot slots[]; /* nbuckets * TW_WAYS, allocated with the state */
 };
@@ -39,10 +41,9 @@ struct tw_policy_state *tw_policy_state_new(uint32_t flows_max)
         nb *= 2;
     st = calloc(1, sizeof(*st) + (size_t)nb * TW_WAYS * sizeof(st->slots[0]));
     if (st == NULL || (st->acc = tw_upload_acc_new()) == NULL ||
-        (st->reached = tw_reached_new()) == NULL) {
-        if (st != NULL)
-            tw_upload_acc_free(st->acc);
-        free(st);
+        (st->reached = tw_reached_new()) == NULL ||
+        (st->devices = tw_device_days_new()) == NULL) {
+        tw_policy_state_free(st);
         errno = ENOMEM;
         return NULL;
     }
@@ -55,14 +56,20 @@ void tw_policy_state_free(struct tw_policy_state *st)
     if (st != NULL) {
         tw_upload_acc_free(st->acc);
         tw_reached_free(st->reached);
+        tw_device_days_free(st->devices);
     }
     free(st);
 }
 
 void tw_policy_state_get_stats(const struct tw_policy_state *st, struct tw_policy_state_stats *out)
 {
+    struct tw_device_days_stats ds;
+
     *out = st->st;
     out->reached_forgotten = tw_reached_forgotten(st->reached);
+    tw_device_days_get_stats(st->devices, &ds);
+    out->devices = ds.tracked;
+    out->devices_evicted = ds.evicted;
 }
 
 struct flow_slot *tw_policy_state_slot(struct tw_policy_state *st, uint64_t id)
@@ -141,4 +148,10 @@ int tw_policy_state_seed_reached(struct tw_policy_state *st, const char *equipme
     if (tw_reached_code_parse(what, &code) != 0)
         return -1;
     return tw_reached_seed(st->reached, equipment, code, day);
+}
+
+int tw_policy_state_device_new_day(struct tw_policy_state *st, const uint8_t *addr, int v4,
+                                   int64_t day)
+{
+    return tw_device_days_mark(st->devices, addr, v4, day);
 }

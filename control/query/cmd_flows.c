@@ -135,13 +135,14 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
 /* CSV: one line per record, its columns in the order of csv_keys. */
 enum { K_ID, K_EVENT, K_IPV, K_SRC, K_SPORT, K_DST, K_DPORT, K_PROTO, K_VLAN, K_FIRST, K_LAST,
        K_CP, K_CB, K_SP, K_SB, K_APP, K_CAT, K_SNI, K_RISKS, K_END, K_TLS, K_JA3, K_TUN,
-       K_TUNID, NCSV };
+       K_TUNID, K_MAC, NCSV };
 static const char *const csv_keys[NCSV] = {"flow_id",    "event",       "ip_version", "src_ip",
                                  "src_port",   "dst_ip",      "dst_port",   "ip_proto",
                                  "vlan",       "first_seen",  "last_seen",  "c2s_packets",
                                  "c2s_bytes",  "s2c_packets", "s2c_bytes",  "app",
                                  "category",   "server_name", "risks",      "end_reason",
-                                 "tls_version", "ja3c",       "tunnel",     "tunnel_id"};
+                                 "tls_version", "ja3c",       "tunnel",     "tunnel_id",
+                                 "src_mac"};
 
 static void addr_text(const struct tw_flow_record *r, const uint8_t *a, char *out, size_t len)
 {
@@ -191,6 +192,12 @@ static const char *csv_text(const struct tw_flow_record *r, size_t col, char *bu
     case K_END: return tw_end_reason_name(r->end_reason);
     case K_JA3: return r->ja3c;
     case K_TUN: return tw_tunnel_name(r->tunnel);
+    case K_MAC:
+        if (!r->has_src_mac)
+            return "";
+        snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", r->src_mac[0], r->src_mac[1],
+                 r->src_mac[2], r->src_mac[3], r->src_mac[4], r->src_mac[5]);
+        return buf;
     default: snprintf(buf, len, "%" PRIu64, num[col]); return buf;
     }
 }

@@ -257,6 +257,7 @@ enum field_kind {
     F_RISKS,   /* an array of risk labels */
     F_REASON,  /* tw_end_reason_name */
     F_TUNNEL,  /* tw_tunnel_name */
+    F_MAC,     /* "aa:bb:cc:dd:ee:ff", "" when has_src_mac is 0 */
 };
 
 struct field {
@@ -307,6 +308,7 @@ static const struct field fields[] = {
     KEY(end_reason, F_REASON),
     NUM(tls_version, UINT16_MAX),
     TEXT(ja3c),
+    ROW_OPT("src_mac", F_MAC, src_mac, 0),
 };
 
 /* The unsigned member of f (1, 2, 4 or 8 bytes wide; offsetof keeps it aligned). */
@@ -356,6 +358,25 @@ static void put_risks(struct out *o, uint64_t risks)
         put_name(o, name);
     }
     put_mem(o, "]", 1);
+}
+
+static void put_mac(struct out *o, const struct tw_flow_record *r)
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[19];
+
+    if (!r->has_src_mac) {
+        put_mem(o, "\"\"", 2);
+        return;
+    }
+    text[0] = text[18] = '"';
+    for (int i = 0; i < 6; i++) {
+        text[1 + 3 * i] = hex[r->src_mac[i] >> 4];
+        text[2 + 3 * i] = hex[r->src_mac[i] & 0xf];
+        if (i < 5)
+            text[3 + 3 * i] = ':';
+    }
+    put_mem(o, text, 19);
 }
 
 static void put_flow_id(struct out *o, uint64_t id)
@@ -410,6 +431,9 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
             break;
         case F_TUNNEL:
             put_name(&o, tw_tunnel_name(r->tunnel));
+            break;
+        case F_MAC:
+            put_mac(&o, r);
             break;
         }
     }
@@ -636,6 +660,30 @@ static int get_tunnel(json_object *o, uint8_t *tunnel, char *err, size_t errlen)
     return 0;
 }
 
+/* "aa:bb:cc:dd:ee:ff" (either case) sets the MAC, "" leaves none. */
+static int get_mac(json_object *o, struct tw_flow_record *r, char *err, size_t errlen)
+{
+    json_object *v = get_key(o, "src_mac", json_type_string, err, errlen);
+    const char *s;
+    unsigned b[6];
+    char end;
+
+    if (v == NULL)
+        return -1;
+    s = json_object_get_string(v);
+    if (s[0] == '\0')
+        return 0;
+    if (strlen(s) != 17 || strspn(s, "0123456789abcdefABCDEF:") != 17 ||
+        sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+               &end) != 6 ||
+        s[2] != ':' || s[5] != ':' || s[8] != ':' || s[11] != ':' || s[14] != ':')
+        return fail(err, errlen, "key \"src_mac\": expected \"aa:bb:cc:dd:ee:ff\" or \"\"");
+    for (int i = 0; i < 6; i++)
+        r->src_mac[i] = (uint8_t)b[i];
+    r->has_src_mac = 1;
+    return 0;
+}
+
 /* Reads the key of f into the record. Returns 0, or -1 with a reason in err. */
 static int get_field(json_object *o, const struct field *f, struct tw_flow_record *r, char *err,
                      size_t errlen)
@@ -673,6 +721,8 @@ static int get_field(json_object *o, const struct field *f, struct tw_flow_recor
         return get_reason(o, &r->end_reason, err, errlen);
     case F_TUNNEL:
         return get_tunnel(o, &r->tunnel, err, errlen);
+    case F_MAC:
+        return get_mac(o, r, err, errlen);
     }
     return fail(err, errlen, "key \"%s\": unknown kind", f->name);
 }

@@ -58,6 +58,8 @@ static void record(struct tw_flow_record *r, int v6, uint8_t a, uint8_t b, const
     snprintf(r->app, sizeof(r->app), "%s", app);
     snprintf(r->category, sizeof(r->category), "%s", category);
     snprintf(r->server_name, sizeof(r->server_name), "host.example.com");
+    r->has_src_mac = a & 1; /* unknown_device copies the client's MAC when there is one */
+    r->src_mac[5] = a;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

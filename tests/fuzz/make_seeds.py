@@ -286,6 +286,9 @@ def build(out, tmp):
         rec4.replace('"c2s_bytes":1200', '"c2s_bytes":18446744073709551615'),
         rec4.replace('"vlan":12', '"vlan":-1'),
         rec4.replace('"event":"end"', '"event":"update"').replace('"end_reason":"tcp_close"', '"end_reason":"none"'),
+        rec4[:-1] + ',"src_mac":"02:42:AC:11:00:07"}',
+        rec4[:-1] + ',"src_mac":""}',
+        rec4[:-1] + ',"src_mac":"02:42:ac:11:00"}',
         '{}', '[]', '"x"', '{"flow_id":"0123456789abcdef"}',
     ]
     for i, r in enumerate(recs):
@@ -300,6 +303,15 @@ def build(out, tmp):
         shutil.copy(p, os.path.join(d, os.path.basename(p)))
     if not os.listdir(d):
         write(d, "minimal.yaml", b"equipment: []\n")
+    # monitored_networks (unknown_device): segments holding the target's flow ends, one of them
+    # equipment, so that a loaded policy walks the rule
+    write(d, "monitored_networks.yaml",
+          b"timezone: \"+08:00\"\n"
+          b"monitored_networks: [10.0.0.0/24, \"2001:db8::/64\", 10.0.0.2]\n"
+          b"equipment:\n"
+          b"  - {name: atm-01, addresses: [10.0.0.1, \"2001:db8::1\"]}\n"
+          b"rules:\n"
+          b"  unknown_device: {severity: critical}\n")
     counts["policy"] = len(os.listdir(d))
     return counts
 

@@ -10,7 +10,9 @@ tunnel carries an Ethernet frame, else plain.pcap's plus each frame's encapsulat
 per frame by the generator), checked exactly. The two-session capture must give each inner
 flow once per ERSPAN session. With the capture's decap switch off, the capture gives what it
 gave before decapsulation existed: one outer flow (GRE or UDP), or nothing (Ethernet over
-MPLS: drop_not_ip). Prints what differs; exits 1 on any difference.
+MPLS: drop_not_ip). src_mac, the client's MAC: plain.pcap's when the tunnel carries an
+Ethernet frame, "" when it carries IP (the outer frame is the tunnel end's), and the frame's own
+source when there is no tunnel (PPPoE). Prints what differs; exits 1 on any difference.
 """
 import concurrent.futures
 import json
@@ -18,7 +20,7 @@ import os
 import subprocess
 import sys
 
-SKIP = {"flow_id", "tunnel", "tunnel_id", "c2s_bytes", "s2c_bytes", "seq", "worker"}
+SKIP = {"flow_id", "tunnel", "tunnel_id", "c2s_bytes", "s2c_bytes", "seq", "worker", "src_mac"}
 SUMMARY_DROPS = ("drop_tunnel_truncated", "drop_tunnel_bad_header", "drop_not_ip")
 
 
@@ -50,6 +52,13 @@ def frame_flows(pcap):
         l4 = p[TCP] if TCP in p else p[UDP]
         out.append((ip.src, l4.sport, ip.dst, l4.dport))
     return out
+
+
+def first_src_mac(pcap):
+    """The source MAC of a capture's first frame (Ethernet), as records write it."""
+    with open(pcap, "rb") as f:
+        f.seek(24 + 16)
+        return ":".join("%02x" % b for b in f.read(12)[6:12])
 
 
 def main():
@@ -100,6 +109,8 @@ def main():
         return c2s, s2c
 
     def compare(name, recs, tunnel, tid, extra, shift_us=0):
+        # the client's MAC: the carried frame's, none behind a tunnel carrying IP, else the frame's
+        mac = None if extra is None else "" if tunnel else first_src_mac(os.path.join(capdir, name))
         got = {}
         for r in recs:
             got[key(r)[:-1]] = r
@@ -119,6 +130,9 @@ def main():
                             name, k, f, g[f], p[f], shift_us))
                 elif f not in SKIP and p[f] != g[f]:
                     failures.append("%s: %s field %s = %r, unwrapped %r" % (name, k, f, g[f], p[f]))
+            want_mac = p["src_mac"] if mac is None else mac
+            if g["src_mac"] != want_mac or (mac is None and not want_mac):
+                failures.append("%s: %s src_mac %r, want %r" % (name, k, g["src_mac"], want_mac))
             wb = expected_bytes(p, extra)
             if (g["c2s_bytes"], g["s2c_bytes"]) != wb:
                 failures.append("%s: %s bytes %d/%d, want %d/%d" % (

@@ -1242,6 +1242,90 @@ static void test_snapped(void **state)
     assert_int_equal(p.snapped, 0);
 }
 
+/* ---- the sender's MAC ------------------------------------------------------------------ */
+
+static const uint8_t OUTER_MAC[6] = {0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}; /* ETH_V4's source */
+static const uint8_t INNER_MAC[6] = {0x02, 0x00, 0x00, 0x0a, 0x09, 0x07};
+
+/* Asserts the packet's sender MAC is want (NULL: none). */
+static void check_mac(const struct tw_packet *p, const uint8_t *want, const char *what)
+{
+    const uint8_t *mac = tw_packet_src_mac(p);
+
+    if (want == NULL && mac != NULL)
+        fail_msg("%s: a MAC where none belongs to the sender", what);
+    if (want != NULL && (mac == NULL || memcmp(mac, want, 6) != 0))
+        fail_msg("%s: %s", what, mac ? "another MAC than the sender's" : "no MAC");
+}
+
+/* forward: the tunnel headers and tunnel_frame are below */
+static size_t tunnel_frame(uint8_t *f, size_t cap, int v6, uint8_t proto, uint16_t dport,
+                           const uint8_t *hdr, size_t hlen, const uint8_t *inner, size_t ilen,
+                           size_t *at);
+static const uint8_t GRE_V4[4], VXLAN_12345[8], ERSPAN2[16], GENEVE_IP4[8], GTPU[8];
+
+/* The plain frame's source MAC; inside a tunnel carrying Ethernet the carried frame's
+ * (02:00:00:0a:09:07, not the outer 66:77:88:99:aa:bb); none behind a tunnel or IP-in-IP
+ * carrying IP, nor for raw IP; a Linux cooked header's address when it is Ethernet's. */
+static void test_src_mac(void **state)
+{
+    uint8_t f[256], inner[14 + sizeof(IP4_TCP)], sll[16];
+    size_t n, at;
+    (void)state;
+
+    n = cat(f, sizeof(f), P(ETH_V4), P(IP4_TCP), NULL);
+    check_mac(&(struct tw_packet){0}, NULL, "zeroed packet");
+    struct tw_packet p = parse_ok(f, n, TW_LINK_ETHERNET, "eth");
+    check_mac(&p, OUTER_MAC, "plain ethernet");
+    n = cat(f, sizeof(f), P(ETH_QINQ), P(STAG200_TO_8100), P(CTAG300_V4), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "qinq");
+    check_mac(&p, OUTER_MAC, "qinq");
+    p = parse_ok(IP4_TCP, sizeof(IP4_TCP), TW_LINK_RAW, "raw");
+    check_mac(&p, NULL, "raw ip");
+
+    memcpy(inner, ETH_V4, 14);
+    memcpy(inner + 6, INNER_MAC, 6);
+    memcpy(inner + 14, IP4_TCP, sizeof(IP4_TCP));
+    n = tunnel_frame(f, sizeof(f), 0, 17, 4789, P(VXLAN_12345), P(inner), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "vxlan");
+    check_ip4_tcp(&p);
+    check_mac(&p, INNER_MAC, "vxlan inner frame");
+    n = tunnel_frame(f, sizeof(f), 1, 47, 0, P(ERSPAN2), P(inner), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "erspan2");
+    check_mac(&p, INNER_MAC, "erspan2 inner frame");
+    n = cat(f, sizeof(f), P(ETH_MPLS), P(MPLS_BOTTOM), PW_CONTROL_WORD, (size_t)4, P(inner), NULL);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "mpls pw");
+    check_mac(&p, INNER_MAC, "pseudowire inner frame");
+
+    n = tunnel_frame(f, sizeof(f), 0, 47, 0, P(GRE_V4), P(IP4_TCP), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "gre ipv4");
+    check_ip4_tcp(&p);
+    check_mac(&p, NULL, "gre carrying ip");
+    n = tunnel_frame(f, sizeof(f), 0, 17, 6081, P(GENEVE_IP4), P(IP4_TCP), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "geneve ipv4");
+    check_mac(&p, NULL, "geneve carrying ip");
+    n = tunnel_frame(f, sizeof(f), 0, 17, 2152, P(GTPU), P(IP4_TCP), &at);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "gtpu");
+    check_mac(&p, NULL, "gtp-u");
+    n = cat(f, sizeof(f), P(ETH_V4), P(OUTER4_4), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_ETHERNET, "4in4");
+    check_ip4_tcp(&p);
+    check_mac(&p, NULL, "ip-in-ip");
+
+    n = cat(f, sizeof(f), P(SLL_V4), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_LINUX_SLL, "sll");
+    check_mac(&p, OUTER_MAC, "linux cooked v1");
+    n = cat(f, sizeof(f), P(SLL2_V4), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_LINUX_SLL2, "sll2");
+    check_mac(&p, OUTER_MAC, "linux cooked v2");
+    memcpy(sll, SLL_V4, 16);
+    sll[3] = 0x00; /* ARPHRD 0x200 (a tunnel device): its address is no Ethernet MAC */
+    sll[2] = 0x02;
+    n = cat(f, sizeof(f), P(sll), P(IP4_TCP), NULL);
+    p = parse_ok(f, n, TW_LINK_LINUX_SLL, "sll tunnel device");
+    check_mac(&p, NULL, "linux cooked, not Ethernet");
+}
+
 /* ---- tunnels -------------------------------------------------------------------------- */
 
 /* Tunnel headers. The outer IP and UDP headers are written by tunnel_frame (lengths to fit),
@@ -1631,6 +1715,10 @@ static void check_sane(int rc, const struct tw_packet *p, const uint8_t *f, uint
     if (p->ip_version == 4)
         for (unsigned i = 4; i < 16; i++)
             assert_true(p->src[i] == 0 && p->dst[i] == 0);
+    /* the sender's MAC, when there is one, is 6 bytes of the frame before the IP header */
+    const uint8_t *mac = tw_packet_src_mac(p);
+    if (mac != NULL)
+        assert_true(mac >= f && mac + 6 <= p->l3);
 }
 
 /* Feeds a frame to tw_parse at every caplen 0..len, not snapped and snapped. The bytes sit
@@ -1758,6 +1846,7 @@ int main(void)
         cmocka_unit_test(test_gre),
         cmocka_unit_test(test_erspan),
         cmocka_unit_test(test_vxlan_geneve),
+        cmocka_unit_test(test_src_mac),
         cmocka_unit_test(test_gtpu),
         cmocka_unit_test(test_mpls_pw),
         cmocka_unit_test(test_ppp_compressed),

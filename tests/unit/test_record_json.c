@@ -42,6 +42,9 @@ static void v4_record(struct tw_flow_record *r)
     snprintf(r->category, sizeof(r->category), "Web");
     snprintf(r->server_name, sizeof(r->server_name), "www.example.com");
     snprintf(r->ja3c, sizeof(r->ja3c), "e7d705a3286e19ea42f587b344ee6865");
+    static const uint8_t mac[6] = {0x02, 0x00, 0x5e, 0x10, 0xab, 0xcd};
+    memcpy(r->src_mac, mac, 6);
+    r->has_src_mac = 1;
 }
 
 /* Only the fields the JSON carries (record_json.h); the rest come back zero. */
@@ -71,6 +74,8 @@ static void assert_same_public(const struct tw_flow_record *a, const struct tw_f
     assert_string_equal(a->category, b->category);
     assert_string_equal(a->server_name, b->server_name);
     assert_string_equal(a->ja3c, b->ja3c);
+    assert_int_equal(a->has_src_mac, b->has_src_mac);
+    assert_memory_equal(a->src_mac, b->src_mac, 6);
 }
 
 static void test_round_trip_v4(void **state)
@@ -93,6 +98,7 @@ static void test_round_trip_v4(void **state)
     assert_non_null(strstr(buf, "\"event\":\"end\""));
     assert_non_null(strstr(buf, "\"s2c_bytes\":18000000000"));
     assert_non_null(strstr(buf, "\"tunnel\":\"vxlan\",\"tunnel_id\":16777215"));
+    assert_non_null(strstr(buf, "\"src_mac\":\"02:00:5e:10:ab:cd\""));
 }
 
 static void test_every_key_present(void **state)
@@ -101,7 +107,7 @@ static void test_every_key_present(void **state)
         "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto", "vlan", "first_seen",
         "last_seen", "c2s_packets", "c2s_bytes", "s2c_packets", "s2c_bytes", "app",
         "category", "server_name", "risks", "end_reason", "flow_id", "ip_version",
-        "tls_version", "ja3c", "event", "tunnel", "tunnel_id"};
+        "tls_version", "ja3c", "event", "tunnel", "tunnel_id", "src_mac"};
     struct tw_flow_record r;
     char buf[2048];
     json_object *o, *v;
@@ -127,6 +133,7 @@ static void test_every_key_present(void **state)
     assert_non_null(strstr(buf, "\"event\":\"classified\""));
     assert_non_null(strstr(buf, "\"end_reason\":\"none\""));
     assert_non_null(strstr(buf, "\"tunnel\":\"\",\"tunnel_id\":0"));
+    assert_non_null(strstr(buf, "\"src_mac\":\"\""));
 }
 
 static void test_round_trip_v6(void **state)
@@ -246,6 +253,8 @@ static void test_worst_case_size(void **state)
     r.ip_proto = UINT8_MAX;
     r.tunnel = TW_TUNNEL_ERSPAN2;           /* a longest tunnel name (7 characters) */
     r.tunnel_id = UINT32_MAX;
+    r.has_src_mac = 1;
+    memset(r.src_mac, 0xff, 6);
     r.c2s_packets = r.c2s_bytes = r.s2c_packets = r.s2c_bytes = UINT64_MAX;
     r.first_seen_us = r.last_seen_us = UINT64_MAX;
     r.risks = ~(uint64_t)0;
@@ -307,6 +316,12 @@ static void test_bad_json(void **state)
         {"\"tunnel\":\"vxlan\"", "\"tunnel\":\"ipsec\""},
         {"\"tunnel\":\"vxlan\"", "\"tunnel\":4"},
         {"\"tunnel_id\":16777215", "\"tunnel_id\":4294967296"},
+        {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\"02:00:5e:10:ab\""},
+        {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\"02-00-5e-10-ab-cd\""},
+        {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\"02:00:5e:10:ab:cg\""},
+        {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\" 2:00:5e:10:ab:cd\""},
+        {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\"02:00:5e:10:ab:cd0\""},
+        {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":2"},
     };
     for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
         char *at = strstr(buf, edits[i].from);
@@ -340,6 +355,34 @@ static void test_record_without_tunnel_keys(void **state)
     assert_string_equal(tw_tunnel_name(TW_TUNNEL_MPLS_PW), "mpls-pw");
     assert_string_equal(tw_tunnel_name(200), "");
     assert_int_equal(tw_tunnel_from_name("nope"), -1);
+}
+
+/* src_mac: upper case reads back, "" is no MAC, and a record stored before the key existed
+ * reads as no MAC. */
+static void test_src_mac(void **state)
+{
+    struct tw_flow_record r, back;
+    char buf[2048], text[2048], err[128];
+    (void)state;
+
+    v4_record(&r);
+    tw_record_to_json(&r, buf, sizeof(buf));
+    char *at = strstr(buf, ",\"src_mac\":\"02:00:5e:10:ab:cd\"");
+    assert_non_null(at);
+    snprintf(text, sizeof(text), "%.*s%s", (int)(at - buf), buf,
+             at + strlen(",\"src_mac\":\"02:00:5e:10:ab:cd\""));
+    assert_int_equal(tw_record_from_json(text, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.has_src_mac, 0);
+    snprintf(text, sizeof(text), "%.*s,\"src_mac\":\"02:00:5E:10:AB:CD\"%s", (int)(at - buf),
+             buf, at + strlen(",\"src_mac\":\"02:00:5e:10:ab:cd\""));
+    assert_int_equal(tw_record_from_json(text, &back, err, sizeof(err)), 0);
+    assert_same_public(&r, &back);
+    r.has_src_mac = 0;
+    memset(r.src_mac, 0, 6);
+    tw_record_to_json(&r, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"src_mac\":\"\""));
+    assert_int_equal(tw_record_from_json(buf, &back, err, sizeof(err)), 0);
+    assert_same_public(&r, &back);
 }
 
 static void test_end_reason_names(void **state)
@@ -415,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_v4),     cmocka_unit_test(test_every_key_present),
         cmocka_unit_test(test_round_trip_v6),     cmocka_unit_test(test_risks),
         cmocka_unit_test(test_odd_server_names),  cmocka_unit_test(test_worst_case_size),
+        cmocka_unit_test(test_src_mac),
         cmocka_unit_test(test_too_small_buffer),  cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_end_reason_names),  cmocka_unit_test(test_ipv4_text),
         cmocka_unit_test(test_utf8_sanitize),     cmocka_unit_test(test_record_without_tunnel_keys),

@@ -313,6 +313,75 @@ static void test_tunnel_bytes(void **state)
     finish(&w);
 }
 
+/* The record's src_mac is the client's (the first packet's sender's) source MAC, taken from
+ * its first frame: not the server's, not a later frame's; inside VXLAN the inner frame's; none
+ * behind a tunnel carrying IP (GTP-U). */
+static void test_client_mac(void **state)
+{
+    (void)state;
+    struct tw_worker w;
+    uint8_t inner[128], payload[192], f[256];
+    size_t ilen, len;
+    static const uint8_t client_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
+    static const uint8_t server_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
+    static const uint8_t later_mac[6] = {0x02, 0, 0, 0, 0, 0x03};
+    static const uint8_t inner_mac[6] = {0x02, 0, 0, 0, 0, 0x04};
+
+    start(&w, 64, 60 * S, 0, 10 * S, 1);
+    tw_parse_settings_default(&w.p.parse);
+    /* plain: client 10.0.0.2 (first sender), server answers, client again from another MAC */
+    len = tcp_frame(f, CLIENT, 40000, SERVER, 80, TW_TCP_SYN, 0);
+    memcpy(f + 6, client_mac, 6);
+    tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0);
+    len = tcp_frame(f, SERVER, 80, CLIENT, 40000, TW_TCP_SYN | TW_TCP_ACK, 0);
+    memcpy(f + 6, server_mac, 6);
+    tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0 + 1000);
+    len = tcp_frame(f, CLIENT, 40000, SERVER, 80, TW_TCP_ACK, 0);
+    memcpy(f + 6, later_mac, 6);
+    tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0 + 2000);
+
+    /* VXLAN: the outer frame's MAC is the VTEP's, the inner one the client's */
+    static const uint8_t vxlan[8] = {0x08, 0, 0, 0, 0x00, 0x13, 0x89, 0}; /* I, VNI 5001 */
+    memcpy(payload, vxlan, 8);
+    ilen = tcp_frame(inner, CLIENT, 40001, SERVER, 443, TW_TCP_SYN, 0);
+    memcpy(inner + 6, inner_mac, 6);
+    memcpy(payload + 8, inner, ilen);
+    len = udp_frame(f, 0xc0000201, 49152, 0xc0000202, 4789, payload, 8 + ilen);
+    memcpy(f + 6, server_mac, 6);
+    tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0 + 3000);
+
+    /* GTP-U G-PDU carrying IPv4 + UDP: no Ethernet header of the client's */
+    static const uint8_t gtp[8] = {0x30, 0xff, 0, 0, 0, 0, 0x01, 0x00};
+    uint8_t dns[4] = {1, 2, 3, 4};
+    memcpy(payload, gtp, 8);
+    ilen = udp_frame(inner, CLIENT, 5353, SERVER, 53, dns, sizeof(dns));
+    memcpy(payload + 8, inner + 14, ilen - 14);
+    len = udp_frame(f, 0xc0000201, 2152, 0xc0000202, 2152, payload, 8 + ilen - 14);
+    memcpy(f + 6, client_mac, 6);
+    tw_worker_packet(&w, f, (uint32_t)len, (uint32_t)len, TW_LINK_ETHERNET, T0 + 4000);
+
+    tw_worker_flush(&w, TW_END_EOF);
+    drain();
+    assert_int_equal(count_events(TW_EVENT_END, TW_END_EOF), 3);
+    for (unsigned i = 0; i < 3; i++) {
+        const struct tw_flow_record *r = nth_event(TW_EVENT_END, TW_END_EOF, i);
+        if (r->dst_port == 80) {
+            assert_int_equal(r->has_src_mac, 1);
+            assert_memory_equal(r->src_mac, client_mac, 6);
+        } else if (r->dst_port == 443) {
+            assert_int_equal(r->tunnel, TW_TUNNEL_VXLAN);
+            assert_int_equal(r->has_src_mac, 1);
+            assert_memory_equal(r->src_mac, inner_mac, 6);
+        } else {
+            assert_int_equal(r->tunnel, TW_TUNNEL_GTPU);
+            assert_int_equal(r->has_src_mac, 0);
+            static const uint8_t zero[6];
+            assert_memory_equal(r->src_mac, zero, 6);
+        }
+    }
+    finish(&w);
+}
+
 static void test_both_directions(void **state)
 {
     (void)state;
@@ -883,6 +952,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_directions),
+        cmocka_unit_test(test_client_mac),
         cmocka_unit_test(test_idle_split_by_packet),
         cmocka_unit_test(test_idle_expire),
         cmocka_unit_test(test_active_timeout),
