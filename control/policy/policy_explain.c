@@ -208,13 +208,18 @@ static void explain_maintenance_host(const struct tw_policy *p, const uint8_t *a
 
 /* Spot for unknown_device: whether the address is inside monitored_networks (an address
  * there that is not equipment alerts). Nothing is printed until the policy has them. */
+/* An address that is no equipment's inside the equipment segments is an unknown device. */
 static void explain_monitored_networks(const struct tw_policy *p, const uint8_t *addr, int v4,
                                        FILE *out)
 {
-    (void)p;
-    (void)addr;
-    (void)v4;
-    (void)out;
+    if (p->nmonitored == 0) {
+        fprintf(out, "monitored networks: none (unknown_device is off)\n");
+        return;
+    }
+    fprintf(out, "inside the monitored networks: %s\n",
+            tw_nets_contain(p->monitored, p->nmonitored, addr, v4)
+                ? "yes: sending traffic raises unknown_device (once a day)"
+                : "no");
 }
 
 static void explain_maintenance(const struct tw_policy *p, FILE *out)
@@ -256,11 +261,29 @@ static void explain_limits(const struct tw_policy *p, FILE *out)
 
 /* Spot for cross_border: the countries (and ASNs) the equipment may send to, and
  * first_contact. Nothing is printed until the policy has them. */
+/* cross_border as it applies to e (its own entry over the section's defaults). */
 static void explain_countries(const struct tw_policy *p, const struct equipment *e, FILE *out)
 {
-    (void)p;
-    (void)e;
-    (void)out;
+    struct cb_view v;
+
+    if (e == NULL)
+        return;
+    if (!p->rules[TW_ALERT_CROSS_BORDER].configured) {
+        fprintf(out, "countries: no cross_border section (any country)\n");
+        return;
+    }
+    tw_cross_border_view(p, e, &v);
+    fprintf(out, "countries:\n  allowed: ");
+    if (!v.has_allowed)
+        fprintf(out, "any");
+    for (size_t i = 0; v.has_allowed && i < v.nallowed; i++)
+        fprintf(out, "%s%s", i ? ", " : "", v.allowed[i]);
+    fprintf(out, "%s\n", v.has_allowed && v.nallowed == 0 ? "none" : "");
+    if (v.first_contact)
+        fprintf(out, "  first contact: alerts on a country or ASN not reached in %" PRIu32
+                     " days\n", v.days);
+    else
+        fprintf(out, "  first contact: off\n");
 }
 
 static void explain_rules(const struct tw_policy *p, FILE *out)

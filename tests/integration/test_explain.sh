@@ -26,6 +26,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cat >"$tmp/policy.yaml" <<'YAML'
 timezone: Asia/Shanghai
 domestic_networks: [10.0.0.0/8, "2001:db8::/32"]
+monitored_networks: [10.20.9.0/24]
 equipment:
   - name: atm-01
     vendor: Vendor A
@@ -47,6 +48,12 @@ limits:
 rules:
   risky_flow: {enabled: false, severity: low}
   upload_volume: {severity: critical}
+cross_border:
+  allowed_countries: [CN]
+  first_contact: true
+  first_contact_days: 14
+  equipment:
+    core-v6: {allowed_countries: [CN, HK], first_contact: false}
 YAML
 sha=$(sha256sum "$tmp/policy.yaml" | cut -d' ' -f1)
 
@@ -58,8 +65,8 @@ rules="rules:
   TW-R05 upload_volume                  critical on
   TW-R06 unclassified_channel           medium   on
   TW-R07 risky_flow                     low      off
-  TW-R08 cross_border                   high     off (not configured)
-  TW-R09 unknown_device                 high     off (not configured)
+  TW-R08 cross_border                   high     on
+  TW-R09 unknown_device                 high     on
   TW-R10 silent_equipment               medium   off (not configured)
   TW-R11 equipment_back                 low      off (not configured)
   TW-R12 mirror_silent                  high     off (not configured)
@@ -71,8 +78,7 @@ common="maintenance (remote access to equipment; times in Asia/Shanghai):
 limits (bytes the equipment sends):
   per flow: no limit
   per day (Asia/Shanghai) to peers outside the domestic networks: 100000000 bytes
-  domestic networks: 10.0.0.0/8, 2001:db8::/32
-$rules"
+  domestic networks: 10.0.0.0/8, 2001:db8::/32"
 anyone="equipment that may reach any peer by protocol, name or application:
   core-v6: app TLS (any peer)"
 
@@ -82,10 +88,10 @@ expect() { # address, expected stdout (after the "policy OK" line)
     rc=$?
     [ "$rc" = 0 ] || fail "--explain $1: exit $rc ($(cat "$tmp/err"))"
     [ -s "$tmp/err" ] && fail "--explain $1: wrote to stderr: $(cat "$tmp/err")"
-    if [ "$out" != "tapwatch: policy OK: 2 equipment, 6 rules
+    if [ "$out" != "tapwatch: policy OK: 2 equipment, 8 rules
 $2" ]; then
         fail "--explain $1: unexpected output"
-        diff <(printf '%s\n' "$out") <(printf 'tapwatch: policy OK: 2 equipment, 6 rules\n%s\n' "$2") | head -20
+        diff <(printf '%s\n' "$out") <(printf 'tapwatch: policy OK: 2 equipment, 8 rules\n%s\n' "$2") | head -20
     fi
 }
 
@@ -97,7 +103,11 @@ equipment: atm-01
 may open connections to (declared; anything else raises undeclared_destination):
   peer 10.20.0.53, udp, port 53
   peer 10.0.50.30, tcp, port 443, server name *.hq.branchbank.cn
-$common"
+$common
+countries:
+  allowed: CN
+  first contact: alerts on a country or ASN not reached in 14 days
+$rules"
 
 expect 2001:db8:20::7 "address 2001:db8:20::7
 policy sha256 $sha
@@ -107,7 +117,11 @@ equipment: core-v6
 may open connections to (declared; anything else raises undeclared_destination):
   peer 2001:db8:99::1, sctp
   app TLS (any peer)
-$common"
+$common
+countries:
+  allowed: CN, HK
+  first contact: off
+$rules"
 
 expect 10.20.0.53 "address 10.20.0.53
 policy sha256 $sha
@@ -117,7 +131,9 @@ equipment declared to reach it:
 $anyone
 approved maintenance host: no
 inside the domestic networks: yes
-$common"
+inside the monitored networks: no
+$common
+$rules"
 
 expect 10.20.9.6 "address 10.20.9.6
 policy sha256 $sha
@@ -127,7 +143,9 @@ equipment declared to reach it:
 $anyone
 approved maintenance host: yes
 inside the domestic networks: yes
-$common"
+inside the monitored networks: yes: sending traffic raises unknown_device (once a day)
+$common
+$rules"
 
 expect 203.0.113.9 "address 203.0.113.9
 policy sha256 $sha
@@ -137,7 +155,9 @@ equipment declared to reach it:
 $anyone
 approved maintenance host: no
 inside the domestic networks: no
-$common"
+inside the monitored networks: no
+$common
+$rules"
 
 expect 2001:db8:99::1 "address 2001:db8:99::1
 policy sha256 $sha
@@ -147,7 +167,9 @@ equipment declared to reach it:
 $anyone
 approved maintenance host: no
 inside the domestic networks: yes
-$common"
+inside the monitored networks: no
+$common
+$rules"
 
 # every equipment of the example policy, by each of its addresses
 ex_sha=$(sha256sum "$root/config/policy.yaml" | cut -d' ' -f1)
