@@ -4,7 +4,9 @@
 #   scripts/make_geoip_db.pl OUT.mmdb country CIDR=CC [CIDR=CC ...]
 #   scripts/make_geoip_db.pl OUT.mmdb asn CIDR=NUMBER[:ORG] [CIDR=NUMBER[:ORG] ...]
 #
-# country: database_type "GeoLite2-Country", each network {country => {iso_code => CC}}.
+# country: database_type "GeoLite2-Country", each network {country => {iso_code => CC}};
+#          CIDR=registered:CC gives {registered_country => {iso_code => CC}} only, as GeoLite2
+#          has for some networks (anycast, satellite providers).
 # asn:     database_type "GeoLite2-ASN", each network {autonomous_system_number => NUMBER,
 #          autonomous_system_organization => ORG} (ORG left out when not given).
 # IPv4 networks sit in the IPv6 tree at ::a.b.c.d, as in MaxMind's own databases.
@@ -34,7 +36,7 @@ my ($out, $kind, @nets) = @ARGV;
 usage() unless defined $out && defined $kind && @nets && ($kind eq 'country' || $kind eq 'asn');
 
 my %types = $kind eq 'country'
-  ? (country => 'map', iso_code => 'utf8_string')
+  ? (country => 'map', registered_country => 'map', iso_code => 'utf8_string')
   : (autonomous_system_number => 'uint32', autonomous_system_organization => 'utf8_string');
 
 my $tree = MaxMind::DB::Writer::Tree->new(
@@ -60,7 +62,9 @@ for my $arg (@nets) {
     my $data;
     if ($kind eq 'country') {
         # any text is accepted here on purpose: tests build hostile databases too
-        $data = { country => { iso_code => $value } };
+        $data = $value =~ /^registered:(.*)$/s
+          ? { registered_country => { iso_code => $1 } }
+          : { country => { iso_code => $value } };
     } else {
         my ($num, $org) = split /:/, $value, 2;
         die "make_geoip_db.pl: $arg: expected CIDR=NUMBER[:ORG]\n"
