@@ -13,7 +13,7 @@ struct slot {
     char src_country[4], dst_country[4];
     uint8_t pad[4];
 };
-_Static_assert(sizeof(struct slot) == 32, "cache slot size");
+_Static_assert(sizeof(struct slot) == TW_GEOIP_SLOT_BYTES, "cache slot size");
 
 struct tw_geoip_enrich {
     struct tw_geoip *db;

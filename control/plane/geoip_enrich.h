@@ -19,7 +19,8 @@
 #include "dataplane/flow_record.h"
 #include "control/record/geoip.h"
 
-#define TW_GEOIP_CACHE_SLOTS (1u << 16) /* 32 bytes each: 2 MiB, made with the first database */
+#define TW_GEOIP_CACHE_SLOTS (1u << 16) /* made with the first database: 2 MiB */
+#define TW_GEOIP_SLOT_BYTES 32
 
 struct tw_geoip_enrich;
 

@@ -551,6 +551,8 @@ static void print_budget(const struct tw_config *cfg)
            b.packet_pools / mib, b.event_rings / mib, b.redis_buffer / mib, b.base / mib);
     if (b.ipfix_queue)
         printf(", IPFIX queue %.0f", b.ipfix_queue / mib);
+    if (b.geoip)
+        printf(", GeoIP %.0f", b.geoip / mib);
     putchar('\n');
     if (b.reassembly)
         printf("tapwatch: of which IP reassembly %.0f MiB\n", b.reassembly / mib);

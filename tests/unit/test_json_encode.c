@@ -52,6 +52,16 @@ static void ref_addr(json_object *o, const char *key, const uint8_t *addr, int v
     json_object_object_add_ex(o, key, json_object_new_string(text), KEYF);
 }
 
+/* A country is two capital letters or "": anything else in the field is written as "". */
+static void ref_country(json_object *o, const char *key, const char *field)
+{
+    char cc[3] = "";
+
+    if (field[0] >= 'A' && field[0] <= 'Z' && field[1] >= 'A' && field[1] <= 'Z' && !field[2])
+        memcpy(cc, field, 3);
+    json_object_object_add_ex(o, key, json_object_new_string(cc), KEYF);
+}
+
 static int ref_to_json(const struct tw_flow_record *r, char *buf, size_t len)
 {
     static const char *const events[] = {"unknown", "classified", "update", "end"};
@@ -75,6 +85,10 @@ static int ref_to_json(const struct tw_flow_record *r, char *buf, size_t len)
     json_object_object_add_ex(o, "vlan", json_object_new_int(r->vlan), KEYF);
     json_object_object_add_ex(o, "tunnel", json_object_new_string(tw_tunnel_name(r->tunnel)), KEYF);
     json_object_object_add_ex(o, "tunnel_id", json_object_new_int64(r->tunnel_id), KEYF);
+    ref_country(o, "src_country", r->src_country);
+    ref_country(o, "dst_country", r->dst_country);
+    json_object_object_add_ex(o, "src_asn", json_object_new_int64(r->src_asn), KEYF);
+    json_object_object_add_ex(o, "dst_asn", json_object_new_int64(r->dst_asn), KEYF);
     ref_time(o, "first_seen", r->first_seen_us);
     ref_time(o, "last_seen", r->last_seen_us);
     json_object_object_add_ex(o, "c2s_packets", json_object_new_uint64(r->c2s_packets), KEYF);
@@ -166,6 +180,18 @@ static void rnd_record(struct tw_flow_record *r)
     r->vlan = (uint16_t)(rnd() % 4096);
     r->tunnel = (uint8_t)(rnd() % (TW_TUNNEL__COUNT + 1)); /* one beyond: named "" */
     r->tunnel_id = (uint32_t)rnd();
+    /* countries: mostly a code or none, sometimes any bytes (a record altered in Redis) */
+    for (int end = 0; end < 2; end++) {
+        char *cc = end ? r->dst_country : r->src_country;
+        unsigned kind = (unsigned)(rnd() % 4);
+        if (kind == 1)
+            memcpy(cc, "CN", 3);
+        else if (kind >= 2)
+            for (int i = 0; i < 4; i++)
+                cc[i] = kind == 2 ? (char)('A' + rnd() % 28) : (char)rnd();
+    }
+    r->src_asn = (uint32_t)(rnd() % 2 ? 0 : rnd());
+    r->dst_asn = (uint32_t)rnd();
     r->tls_version = (uint16_t)(rnd() % 2 ? 0x0303 : rnd());
     r->ip_proto = (uint8_t)rnd();
     r->event = (uint8_t)(rnd() % 5);
