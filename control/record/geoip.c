@@ -222,9 +222,11 @@ static int is_local(const uint8_t *a, int v4)
         return a[0] == 10 || a[0] == 127 || a[0] == 0 || a[0] >= 224 ||
                (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
                (a[0] == 169 && a[1] == 254) || (a[0] == 100 && (a[1] & 0xc0) == 64);
-    static const uint8_t zero[15];
+    static const uint8_t zero[15], mapped[12] = {[10] = 0xff, [11] = 0xff};
     if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1))
         return 1; /* :: and ::1 */
+    if (memcmp(a, mapped, 12) == 0) /* ::ffff:a.b.c.d is a.b.c.d (the databases alias it) */
+        return is_local(a + 12, 1);
     return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff;
 }
 

@@ -153,6 +153,8 @@ static void test_lookups(void **state)
         {"2001:db8:87::1", "", 0},
         {"fe80::1", "", 0},
         {"::1", "", 0},
+        {"::ffff:10.1.2.3", "", 0},         /* private, mapped into IPv6 */
+        {"::ffff:198.51.100.7", "CN", 4134}, /* a mapped address is its IPv4 address */
     };
     struct tw_geoip_stats st;
     char err[512], cc[4];
@@ -178,7 +180,7 @@ static void test_lookups(void **state)
     tw_geoip_get_stats(g, &st);
     assert_int_equal(st.rejected, 2);
     assert_int_equal(st.errors, 0);
-    assert_int_equal(st.lookups, 8); /* the private and link-local ones are not looked up */
+    assert_int_equal(st.lookups, 9); /* the private and link-local ones are not looked up */
     tw_geoip_close(g);
 
     /* alone, the hash is the file's; with an ASN database, another one */
