@@ -27,6 +27,9 @@ struct tw_metrics_snapshot {
     uint64_t summaries;
     uint64_t reloads, reload_errors;
     int last_reload_ok;              /* 1 when the last reload (or the load at start) worked */
+    int geoip;                       /* 1: a GeoIP database is open, the fields below mean
+                                      * something (control/plane/geoip_enrich.h) */
+    uint64_t geoip_records, geoip_cache_hits, geoip_lookups, geoip_errors, geoip_refused;
     const char *version;             /* tapwatch's version */
     double start_time_s;             /* process start, seconds since the epoch */
 };

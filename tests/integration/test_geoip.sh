@@ -122,6 +122,33 @@ grep -Eq "^  geoip +country\+asn $want_both, records 12 " "$tmp/both.out" ||
     fail "both: summary line: $(grep geoip "$tmp/both.out")"
 grep -Eq "refused answers 1\$" "$tmp/both.out" ||
     fail "both: the entry \"cn\" should be one refused answer: $(grep geoip "$tmp/both.out")"
+# the metrics endpoint's GeoIP counters are the summary's (lingering after the replay)
+if command -v curl >/dev/null; then
+    "$tapwatch" --pcap "$tmp/cap/geoip.pcap" --quiet --config "$tmp/both.yaml" \
+        --metrics 127.0.0.1:0 --metrics-linger 30 >"$tmp/m.out" 2>"$tmp/m.err" &
+    pid=$!
+    url=
+    for _ in $(seq 100); do
+        grep -q '^  packets/s' "$tmp/m.out" && url=$(sed -n 's/.* metrics at \(http[^ ]*\)$/\1/p' "$tmp/m.err")
+        [ -n "$url" ] && break
+        sleep 0.1
+    done
+    if [ -n "$url" ] && curl -sf -o "$tmp/m.txt" "$url"; then
+        sum=$(grep -E '^  geoip ' "$tmp/m.out")
+        for pair in records:records "cache_hits:cache hits" lookups:lookups errors:errors \
+            "refused_answers:refused answers"; do
+            metric=tapwatch_geoip_${pair%%:*}_total words=${pair#*:}
+            got=$(sed -n "s/^$metric \([0-9]*\)\$/\1/p" "$tmp/m.txt")
+            want=$(sed -n "s/.*[(,] *$words \([0-9]*\).*/\1/p" <<<"$sum")
+            [ -n "$got" ] && [ "$got" = "$want" ] || fail "metrics: $metric is '$got', summary says '$want' ($sum)"
+        done
+    else
+        fail "metrics: no scrape: $(head -c 600 "$tmp/m.err")"
+    fi
+    kill -INT "$pid"
+    wait "$pid"
+    pid=
+fi
 run country "$tmp/country.yaml"
 check country country
 run none
