@@ -8,6 +8,8 @@ PKGS := libdpdk libndpi hiredis yaml-0.1 json-c libpcap zlib libmicrohttpd
 IPFIX_PKGS := libfixbuf
 # OpenSSL's libssl: the Redis TLS transport (control/store/redis_transport.c)
 PKGS += openssl
+# libmaxminddb: countries and ASNs of flow ends (control/record/geoip.c, geoip.country_db)
+PKGS += libmaxminddb
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member

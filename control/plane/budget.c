@@ -2,11 +2,13 @@
 #include "control/plane/budget.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "dataplane/classify.h"
 #include "dataplane/dedup.h"
 #include "dataplane/flow_record.h"
 #include "dataplane/flow_table.h"
+#include "control/plane/geoip_enrich.h"
 #include "control/store/store.h"
 
 /* Measured on Debian 12 (DPDK 22.11 --no-huge, nDPI 4.2): a run with the smallest tables
@@ -36,8 +38,17 @@ void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
     b->ipfix_queue = cfg->ipfix.collector[0] ? (uint64_t)cfg->ipfix.queue * cfg->ipfix.mtu : 0;
     b->reassembly = cfg->reassembly.enabled ? w * (uint64_t)cfg->reassembly.datagrams *
                                                   (65600 + 8ull * cfg->reassembly.fragments) : 0;
+    b->geoip = 0;
+    if (cfg->geoip.country_db[0]) { /* the files as they are now (geoip.c copies them) */
+        struct stat st;
+        b->geoip = (uint64_t)TW_GEOIP_CACHE_SLOTS * TW_GEOIP_SLOT_BYTES;
+        if (stat(cfg->geoip.country_db, &st) == 0)
+            b->geoip += 2 * (uint64_t)st.st_size;
+        if (cfg->geoip.asn_db[0] && stat(cfg->geoip.asn_db, &st) == 0)
+            b->geoip += 2 * (uint64_t)st.st_size;
+    }
     b->total = b->base + b->ndpi_modules + b->flow_tables + b->dpi_states + b->packet_pools +
-               b->event_rings + b->redis_buffer + b->ipfix_queue + b->reassembly;
+               b->event_rings + b->redis_buffer + b->ipfix_queue + b->reassembly + b->geoip;
 }
 
 uint64_t tw_peak_rss(void)

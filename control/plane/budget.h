@@ -18,6 +18,8 @@ struct tw_memory_budget {
     uint64_t redis_buffer;  /* records waiting for Redis */
     uint64_t ipfix_queue;   /* IPFIX messages waiting to be sent (with ipfix.collector) */
     uint64_t reassembly;    /* IP reassembly slots of 64 KiB, per worker */
+    uint64_t geoip;         /* the GeoIP databases' copies, twice (a reload maps the new ones
+                             * before the old ones go), and the per-flow cache */
     uint64_t total;
 };
 

@@ -266,6 +266,8 @@ static const struct key_row rows[] = {
     {"decap.geneve_ports",        KEY_STRING,   FIELD(decap.geneve_ports),    1,      31,              "6081",     is_port_list,    "1 to 4 UDP ports, comma-separated"},
     {"decap.gtpu",                KEY_BOOL,     BOOLF(decap.gtpu),            0,      1,               "true",     NULL,            NULL},
     {"decap.mpls_pw",             KEY_BOOL,     BOOLF(decap.mpls_pw),         0,      1,               "true",     NULL,            NULL},
+    {"geoip.country_db",          KEY_STRING,   FIELD(geoip.country_db),      0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
+    {"geoip.asn_db",              KEY_STRING,   FIELD(geoip.asn_db),          0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
 };
 #pragma GCC diagnostic pop
 
@@ -620,6 +622,12 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen)
     if (cfg->redis.buffer_records < cfg->redis.batch) {
         snprintf(err, errlen, "redis.buffer: expected at least redis.batch (%u), got %u",
                  cfg->redis.batch, cfg->redis.buffer_records);
+        return -1;
+    }
+    /* The ASN database adds to the countries (geoip.h): one without the other is a slip. */
+    if (cfg->geoip.asn_db[0] && !cfg->geoip.country_db[0]) {
+        snprintf(err, errlen, "geoip.asn_db: expected geoip.country_db too (the ASN database "
+                              "adds to a country database)");
         return -1;
     }
     /* Summaries are built from flow records: records cannot outlive the retention. */

@@ -95,6 +95,10 @@ struct tw_config {
         bool gtpu;                 /* decap.gtpu: GTP-U G-PDU on UDP 2152, default true */
         bool mpls_pw;              /* decap.mpls_pw: Ethernet over MPLS with control word, default true */
     } decap;
+    struct {                       /* geoip: countries and ASNs of flow ends (control/record/geoip.h) */
+        char country_db[TW_PATH_LEN]; /* geoip.country_db: MaxMind-format country database, "" = none */
+        char asn_db[TW_PATH_LEN];  /* geoip.asn_db: MaxMind-format ASN database, "" = none */
+    } geoip;
 };
 
 /* Fills every field with its default. */

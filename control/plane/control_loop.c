@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "control/plane/budget.h"
+#include "control/plane/geoip_enrich.h"
 #include "control/plane/log.h"
 #include "control/plane/metrics_collect.h"
 
@@ -23,10 +24,12 @@ uint64_t tw_control_counter(struct tw_control *c, unsigned i)
     return tw_pipeline_counter(c->pipeline, i);
 }
 
-static void handle(struct tw_control *c, const struct tw_flow_record *r)
+static void handle(struct tw_control *c, struct tw_flow_record *r)
 {
     if (r->event < 4)
         c->events[r->event]++;
+    /* countries and ASNs first: the policy and every output see the same record */
+    tw_geoip_enrich_record(c->geoip, r);
     if (c->hook)
         c->hook(c->hook_ctx, r);
     if (c->sinks)

@@ -15,6 +15,7 @@
 #include "control/store/sink.h"
 
 struct tw_metrics_feed;
+struct tw_geoip_enrich;
 
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);
@@ -24,6 +25,8 @@ struct tw_control {
     struct tw_sinks *sinks;      /* the outputs (outputs.h); NULL = none */
     tw_event_hook hook;
     void *hook_ctx;
+    struct tw_geoip_enrich *geoip; /* fills countries and ASNs before the hook and the outputs
+                                    * (geoip_enrich.h); NULL = none */
     void (*tick)(void *ctx);     /* called every loop iteration (policy reload); NULL = none */
     void *tick_ctx;
     uint32_t stats_interval_s;   /* 0 = no live line */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "control/plane/control_loop.h"
+#include "control/plane/geoip_enrich.h"
 #include "dataplane/iface.h"
 
 void tw_metrics_collect(struct tw_control *c, const struct tw_metrics_feed *f,
@@ -46,6 +47,16 @@ void tw_metrics_collect(struct tw_control *c, const struct tw_metrics_feed *f,
                  tw_policy_sha256(tw_policy_hook_policy(f->policy)));
         snprintf(out->geoip_sha256, sizeof(out->geoip_sha256), "%s",
                  tw_policy_hook_geoip_sha256(f->policy));
+    }
+    if (tw_geoip_enrich_db(c->geoip) != NULL) {
+        struct tw_geoip_enrich_stats gs;
+        tw_geoip_enrich_get_stats(c->geoip, &gs);
+        out->geoip = 1;
+        out->geoip_records = gs.records;
+        out->geoip_cache_hits = gs.cache_hits;
+        out->geoip_lookups = gs.db.lookups;
+        out->geoip_errors = gs.db.errors;
+        out->geoip_refused = gs.db.rejected;
     }
     out->version = f->version;
     out->start_time_s = f->start_time_s;

@@ -29,6 +29,9 @@ struct tw_metrics_snapshot {
     int last_reload_ok;              /* 1 when the last reload (or the load at start) worked */
     char policy_sha256[72];          /* the policy in force (hex), as stamped on alerts */
     char geoip_sha256[72];           /* the GeoIP databases in force, "" without */
+    int geoip;                       /* 1: a GeoIP database is open, the fields below mean
+                                      * something (control/plane/geoip_enrich.h) */
+    uint64_t geoip_records, geoip_cache_hits, geoip_lookups, geoip_errors, geoip_refused;
     const char *version;             /* tapwatch's version */
     double start_time_s;             /* process start, seconds since the epoch */
 };

@@ -243,5 +243,22 @@ size_t tw_metrics_render(const struct tw_metrics_snapshot *s, char *buf, size_t 
                "SHA-256 of the GeoIP databases in force (empty without); the value is always 1");
         sample(&o, "tapwatch_geoip_info", "sha256", s->geoip_sha256, 1);
     }
+    if (s->geoip) {
+        family(&o, "tapwatch_geoip_records_total", "counter",
+               "Flow events given countries and ASNs");
+        sample(&o, "tapwatch_geoip_records_total", NULL, NULL, s->geoip_records);
+        family(&o, "tapwatch_geoip_cache_hits_total", "counter",
+               "Of those, answered from the per-flow cache");
+        sample(&o, "tapwatch_geoip_cache_hits_total", NULL, NULL, s->geoip_cache_hits);
+        family(&o, "tapwatch_geoip_lookups_total", "counter",
+               "Addresses looked up in the GeoIP databases");
+        sample(&o, "tapwatch_geoip_lookups_total", NULL, NULL, s->geoip_lookups);
+        family(&o, "tapwatch_geoip_errors_total", "counter",
+               "Lookups a database could not answer (left unknown)");
+        sample(&o, "tapwatch_geoip_errors_total", NULL, NULL, s->geoip_errors);
+        family(&o, "tapwatch_geoip_refused_answers_total", "counter",
+               "Database answers that were not a country code or a 32-bit ASN (left unknown)");
+        sample(&o, "tapwatch_geoip_refused_answers_total", NULL, NULL, s->geoip_refused);
+    }
     return o.used;
 }

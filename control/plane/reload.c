@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control/plane/geoip_enrich.h"
 #include "control/plane/log.h"
 #include "control/store/redis_conn.h"
 
 /* How each key that can change while running is applied; a row flagged reload in config.c
  * without an entry here would be refused (the unit test keeps the two lists equal). */
-enum { A_STATS, A_POLICY, A_SINKS, A_LOG };
+enum { A_STATS, A_POLICY, A_SINKS, A_LOG, A_GEOIP };
 static const struct {
     const char *key;
     int how;
@@ -20,6 +21,8 @@ static const struct {
     {"redis.batch", A_SINKS},
     {"redis.flush_interval", A_SINKS},
     {"log_level", A_LOG},
+    {"geoip.country_db", A_GEOIP},
+    {"geoip.asn_db", A_GEOIP},
 };
 
 static int applier_of(const char *key)
@@ -41,6 +44,26 @@ static void say(struct tw_reload_result *res, const char *sep, const char *text)
     size_t n = strlen(res->changed);
 
     snprintf(res->changed + n, sizeof(res->changed) - n, "%s%s", n ? sep : "", text);
+}
+
+/* Puts the databases just opened in force (NULL: none), unless they are the ones in force
+ * already (same SHA-256: the cache stays warm), and says which. */
+static void swap_geoip(struct tw_geoip_enrich *e, struct tw_geoip *g, struct tw_reload_result *res)
+{
+    char line[128];
+    const char *now = tw_geoip_sha256(tw_geoip_enrich_db(e));
+
+    if (g == NULL && now[0] == '\0')
+        return; /* none before, none now: nothing to say */
+    if (strcmp(tw_geoip_sha256(g), now) == 0) {
+        tw_geoip_close(g);
+        snprintf(line, sizeof(line), "geoip unchanged");
+    } else if (tw_geoip_enrich_set(e, g) != 0) { /* no memory for the cache: the old stays */
+        snprintf(line, sizeof(line), "geoip not replaced (out of memory)");
+    } else {
+        snprintf(line, sizeof(line), "geoip %s", g ? tw_geoip_sha256(g) : "none");
+    }
+    say(res, "; ", line);
 }
 
 int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err, size_t errlen)
@@ -89,11 +112,19 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
         log_change |= how == A_LOG;
     }
 
+    /* the GeoIP databases are opened again whether their keys changed or not: a file
+     * replaced under the same name is the usual update (geoipupdate) */
+    struct tw_geoip *geoip = NULL;
+    if (r->geoip != NULL && next.geoip.country_db[0] &&
+        (geoip = tw_geoip_open(next.geoip.country_db, next.geoip.asn_db, err, errlen)) == NULL)
+        return -1;
+
     /* the policy last of what can fail: after it, nothing can */
     if (r->policy != NULL &&
         (policy_changes ? tw_policy_hook_reload_from(r->policy, next.policy_file, err, errlen)
                         : tw_policy_hook_reload(r->policy, err, errlen)) != 0) {
         res->policy_failed = 1;
+        tw_geoip_close(geoip);
         return -1;
     }
 
@@ -118,6 +149,12 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
                                                           .flush_ms = r->live->redis.flush_ms});
     if (res->changed[0] == '\0')
         say(res, "", "no configuration key changed");
+    if (r->geoip != NULL) {
+        swap_geoip(r->geoip, geoip, res);
+        if (r->policy != NULL) /* alerts from now on name the databases in force */
+            tw_policy_hook_set_geoip_sha256(r->policy,
+                                            tw_geoip_sha256(tw_geoip_enrich_db(r->geoip)));
+    }
     if (r->policy != NULL) {
         char line[128];
         const struct tw_policy *p = tw_policy_hook_policy(r->policy);

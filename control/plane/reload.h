@@ -17,6 +17,9 @@
  *   redis.batch,          read by the writers when they make the next batch; batches in
  *   redis.flush_interval  flight keep their own count
  *   log_level             the log module's threshold, read by every line
+ *   geoip.country_db,     the databases are opened again at every reload (a file replaced
+ *   geoip.asn_db          under the same name is taken too) and swapped in between two events;
+ *                         one that does not open fails the reload, the old ones stay
  * The workers, rings, pools and flow tables are sized and handed their timeouts at start
  * (per-worker state, read on the packet path without locks); the Redis connection, the
  * sensor's key names, run_dir's files and the buffers are made once: those need a restart.
@@ -28,6 +31,7 @@
 
 #include "control/plane/config.h"
 #include "control/plane/control_loop.h"
+#include "control/plane/geoip_enrich.h"
 #include "control/plane/policy_hook.h"
 #include "control/store/sink.h"
 
@@ -40,6 +44,8 @@ struct tw_reload {
     struct tw_control *ctl;        /* the live line's period */
     struct tw_policy_hook *policy; /* NULL: no policy was loaded at start (none can be added) */
     struct tw_sinks *sinks;        /* the Redis writers' batch and flush interval */
+    struct tw_geoip_enrich *geoip; /* the GeoIP databases, opened again at every reload;
+                                    * NULL: left alone */
 };
 
 #define TW_RELOAD_REFUSED_MAX 64

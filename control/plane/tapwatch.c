@@ -20,6 +20,7 @@
 #include "control/plane/budget.h"
 #include "control/plane/config.h"
 #include "control/plane/eal_start.h"
+#include "control/plane/geoip_enrich.h"
 #include "control/plane/control_loop.h"
 #include "control/plane/log.h"
 #include "control/plane/outputs.h"
@@ -38,6 +39,10 @@
 #define TW_VERSION "0.1.0"
 
 static volatile int stop_requested;
+
+/* The GeoIP databases (geoip_enrich.h): opened with the configuration, before anything
+ * starts; kept here so that the early returns of main leave nothing unreachable. */
+static struct tw_geoip_enrich *geoip;
 
 static void on_signal(int sig)
 {
@@ -212,9 +217,9 @@ static void usage(FILE *out)
             "the end-of-run summary on stdout (on stderr when a JSON-lines output is stdout);\n"
             "alerts also as RFC 5424 syslog messages with alerts_syslog.target (configuration).\n"
             "\n"
-            "signals: SIGHUP reloads the policy (a bad one is refused, the old one stays);\n"
-            "SIGINT and SIGTERM end the run cleanly: active flows end as \"shutdown\", queued\n"
-            "records are written (or kept in run_dir for the next start), the summary prints.\n"
+            "signals: SIGHUP reloads the policy and the GeoIP databases (a bad one is refused, the\n"
+            "old one stays); SIGINT and SIGTERM end the run cleanly: active flows end as \"shutdown\",\n"
+            "queued records are written (or kept in run_dir for the next start), the summary prints.\n"
             "\n"
             "exit status: 0 the run completed and every record reached its outputs; 1 the input\n"
             "could not be read, DPDK did not start, or records were lost; 2 a bad command line\n"
@@ -569,6 +574,8 @@ static void print_budget(const struct tw_config *cfg)
            b.packet_pools / mib, b.event_rings / mib, b.redis_buffer / mib, b.base / mib);
     if (b.ipfix_queue)
         printf(", IPFIX queue %.0f", b.ipfix_queue / mib);
+    if (b.geoip)
+        printf(", GeoIP %.0f", b.geoip / mib);
     putchar('\n');
     if (b.reassembly)
         printf("tapwatch: of which IP reassembly %.0f MiB\n", b.reassembly / mib);
@@ -684,6 +691,27 @@ int main(int argc, char **argv)
         tw_log(TW_LOG_ERR, "--alerts-jsonl needs a policy: --policy FILE or policy: in the "
                            "configuration");
         return 2;
+    }
+    /* a database that does not open is a configuration error, said before anything starts */
+    if (!(geoip = tw_geoip_enrich_new())) {
+        tw_log(TW_LOG_ERR, "geoip: out of memory");
+        return 1;
+    }
+    if (cfg.geoip.country_db[0]) {
+        struct tw_geoip *db = tw_geoip_open(cfg.geoip.country_db, cfg.geoip.asn_db, err,
+                                            sizeof(err));
+        if (!db) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            return 2;
+        }
+        if (tw_geoip_enrich_set(geoip, db) != 0) {
+            tw_log(TW_LOG_ERR, "geoip: out of memory");
+            return 1;
+        }
+        if (o.check_config)
+            printf("tapwatch: geoip OK: %s sha256 %s\n",
+                   tw_geoip_has_asn(db) ? "country and ASN databases," : "country database,",
+                   tw_geoip_sha256(db));
     }
     if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
         tw_log(TW_LOG_ERR, "--metrics-linger needs --metrics HOST:PORT or metrics.listen");
@@ -845,6 +873,8 @@ int main(int argc, char **argv)
             tw_log(TW_LOG_ERR, "%s", err);
             goto out;
         }
+        /* alerts name the GeoIP databases that gave their countries */
+        tw_policy_hook_set_geoip_sha256(policy, tw_geoip_sha256(tw_geoip_enrich_db(geoip)));
         /* cross_border's first_contact memory survives restarts in Redis (reached_load.h) */
         if (redis && tw_reached_load(policy, redis, cfg.sensor, 2000, err, sizeof(err)) < 0)
             tw_log(TW_LOG_WARNING, "cross_border: %s; what equipment reached before this start "
@@ -853,13 +883,13 @@ int main(int argc, char **argv)
     struct tw_control ctl = {
         .pipeline = pipeline, .sinks = &sinks,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
-        .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy,
+        .hook = policy ? tw_policy_hook_event : NULL, .hook_ctx = policy, .geoip = geoip,
         .wait_for_interface = cfg.wait_for_interface,
     };
     /* SIGHUP: the configuration and the policy again (reload.h) */
     struct tw_reload reload = {
         .config_path = o.config, .options = reload_options, .options_ctx = &o, .live = &cfg,
-        .ctl = &ctl, .policy = policy, .sinks = &sinks,
+        .ctl = &ctl, .policy = policy, .sinks = &sinks, .geoip = geoip,
     };
     ctl.tick = reload_tick;
     ctl.tick_ctx = &reload;
@@ -878,6 +908,7 @@ int main(int argc, char **argv)
     tw_pipeline_wait(pipeline);
     const char *end_note = tw_pipeline_end_note(pipeline);
     tw_control_summary(&ctl, report, tw_pipeline_input_name(pipeline), end_note);
+    tw_geoip_enrich_summary(geoip, report);
     if (policy)
         tw_policy_hook_summary(policy, report);
     if (end_note[0])
@@ -897,6 +928,7 @@ int main(int argc, char **argv)
 out:
     tw_metrics_http_stop(http);
     tw_policy_hook_close(policy);
+    tw_geoip_enrich_free(geoip);
     tw_sinks_close(&sinks);
     tw_redis_target_close(redis); /* after the writers that borrow it */
     tw_pipeline_close(pipeline);

@@ -17,6 +17,7 @@
  * buckets the hour's nets zset lists in that range), the --port key, the --app part key.
  * Postings carry the host byte or port, so most misses are dropped before a record is read;
  * the records fetched (pipelined HGETs) are then filtered exactly on every filter.
+ * --country and --asn have no index of their own: they filter the records so fetched.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "control/query/query.h"
 #include "control/record/keys.h"
@@ -38,7 +40,9 @@ static struct {
     int port; /* -1 = any */
     char app[TW_APP_LEN];
     int64_t tunnel_id; /* -1 = any */
-} f = {.port = -1, .tunnel_id = -1};
+    char country[3];   /* "" = any */
+    int64_t asn;       /* -1 = any */
+} f = {.port = -1, .tunnel_id = -1, .asn = -1};
 
 /* ---- options ---- */
 
@@ -106,6 +110,31 @@ static int parse_tunnel_id(const char *val)
     return 0;
 }
 
+/* ISO 3166 alpha-2, as records carry it (control/record/geoip.h); "cn" means CN. */
+static int parse_country(const char *val)
+{
+    if (strlen(val) != 2 || !isalpha((unsigned char)val[0]) || !isalpha((unsigned char)val[1]))
+        return tq_usage_error("bad --country \"%s\": expected a two-letter ISO 3166 country "
+                              "code, e.g. CN", val);
+    f.country[0] = (char)toupper((unsigned char)val[0]);
+    f.country[1] = (char)toupper((unsigned char)val[1]);
+    f.country[2] = '\0';
+    return 0;
+}
+
+static int parse_asn(const char *val)
+{
+    uint64_t v;
+    /* "AS4134" is how ASNs are often written */
+    const char *digits = strncasecmp(val, "AS", 2) == 0 ? val + 2 : val;
+
+    if (tq_parse_uint(digits, 1, UINT32_MAX, &v) < 0)
+        return tq_usage_error("bad --asn \"%s\": expected an AS number from 1 to 4294967295",
+                              val);
+    f.asn = (int64_t)v;
+    return 0;
+}
+
 /* ---- matching ---- */
 
 static int record_matches(const struct tq_opts *o, const struct tw_flow_record *r)
@@ -127,6 +156,12 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
         return 0;
     if (f.tunnel_id >= 0 && r->tunnel_id != (uint64_t)f.tunnel_id)
         return 0;
+    /* either end: a flow to the country or from it */
+    if (f.country[0] != '\0' && strcmp(r->src_country, f.country) != 0 &&
+        strcmp(r->dst_country, f.country) != 0)
+        return 0;
+    if (f.asn >= 0 && r->src_asn != (uint64_t)f.asn && r->dst_asn != (uint64_t)f.asn)
+        return 0;
     return 1;
 }
 
@@ -135,14 +170,15 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
 /* CSV: one line per record, its columns in the order of csv_keys. */
 enum { K_ID, K_EVENT, K_IPV, K_SRC, K_SPORT, K_DST, K_DPORT, K_PROTO, K_VLAN, K_FIRST, K_LAST,
        K_CP, K_CB, K_SP, K_SB, K_APP, K_CAT, K_SNI, K_RISKS, K_END, K_TLS, K_JA3, K_TUN,
-       K_TUNID, K_MAC, NCSV };
+       K_TUNID, K_MAC, K_SCC, K_DCC, K_SASN, K_DASN, NCSV };
 static const char *const csv_keys[NCSV] = {"flow_id",    "event",       "ip_version", "src_ip",
                                  "src_port",   "dst_ip",      "dst_port",   "ip_proto",
                                  "vlan",       "first_seen",  "last_seen",  "c2s_packets",
                                  "c2s_bytes",  "s2c_packets", "s2c_bytes",  "app",
                                  "category",   "server_name", "risks",      "end_reason",
                                  "tls_version", "ja3c",       "tunnel",     "tunnel_id",
-                                 "src_mac"};
+                                 "src_mac",    "src_country", "dst_country", "src_asn",
+                                 "dst_asn"};
 
 static void addr_text(const struct tw_flow_record *r, const uint8_t *a, char *out, size_t len)
 {
@@ -159,7 +195,7 @@ static const char *csv_text(const struct tw_flow_record *r, size_t col, char *bu
         [K_PROTO] = r->ip_proto,      [K_VLAN] = r->vlan,          [K_FIRST] = r->first_seen_us,
         [K_LAST] = r->last_seen_us,   [K_CP] = r->c2s_packets,     [K_CB] = r->c2s_bytes,
         [K_SP] = r->s2c_packets,      [K_SB] = r->s2c_bytes,       [K_TLS] = r->tls_version,
-        [K_TUNID] = r->tunnel_id};
+        [K_TUNID] = r->tunnel_id,     [K_SASN] = r->src_asn,       [K_DASN] = r->dst_asn};
     size_t o = 0;
 
     switch (col) {
@@ -198,6 +234,8 @@ static const char *csv_text(const struct tw_flow_record *r, size_t col, char *bu
         snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", r->src_mac[0], r->src_mac[1],
                  r->src_mac[2], r->src_mac[3], r->src_mac[4], r->src_mac[5]);
         return buf;
+    case K_SCC: return r->src_country;
+    case K_DCC: return r->dst_country;
     default: snprintf(buf, len, "%" PRIu64, num[col]); return buf;
     }
 }
@@ -682,10 +720,13 @@ const struct tq_subcommand tq_cmd_flows = {
         "  --port N         either end uses port N (1-65535)\n"
         "  --app NAME       nDPI application, e.g. TLS.Google, or one part of it: Google, TLS\n"
         "  --tunnel-id N    the tunnel's id: ERSPAN session, VXLAN/Geneve VNI, GRE key, GTP-U TEID\n"
+        "  --country CC     either end is in country CC (ISO 3166 code, e.g. CN; needs geoip)\n"
+        "  --asn N          either end is in autonomous system N (needs geoip.asn_db)\n"
         "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
         "  --format F       table (default), json (one object per line) or csv\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
     .own = (const struct tq_option[]){{"ip", parse_ip}, {"port", parse_port}, {"app", parse_app},
-                                      {"tunnel-id", parse_tunnel_id}, {NULL, NULL}},
+                                      {"tunnel-id", parse_tunnel_id}, {"country", parse_country},
+                                      {"asn", parse_asn}, {NULL, NULL}},
     .run = run,
 };

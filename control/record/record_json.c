@@ -257,6 +257,7 @@ enum field_kind {
     F_RISKS,   /* an array of risk labels */
     F_REASON,  /* tw_end_reason_name */
     F_TUNNEL,  /* tw_tunnel_name */
+    F_COUNTRY, /* "" or two capital letters (control/record/geoip.h) */
     F_MAC,     /* "aa:bb:cc:dd:ee:ff", "" when has_src_mac is 0 */
 };
 
@@ -295,6 +296,10 @@ static const struct field fields[] = {
     NUM(vlan, 4095),
     ROW_OPT("tunnel", F_TUNNEL, tunnel, 0),
     ROW_OPT("tunnel_id", F_UINT, tunnel_id, UINT32_MAX),
+    ROW_OPT("src_country", F_COUNTRY, src_country, 0),
+    ROW_OPT("dst_country", F_COUNTRY, dst_country, 0),
+    ROW_OPT("src_asn", F_UINT, src_asn, UINT32_MAX),
+    ROW_OPT("dst_asn", F_UINT, dst_asn, UINT32_MAX),
     TIME("first_seen", first_seen_us),
     TIME("last_seen", last_seen_us),
     NUM(c2s_packets, UINT64_MAX),
@@ -358,6 +363,21 @@ static void put_risks(struct out *o, uint64_t risks)
         put_name(o, name);
     }
     put_mem(o, "]", 1);
+}
+
+/* A country field holds what geoip.c checked: two capital letters, or nothing. Anything
+ * else (a record altered in Redis) is written and read as nothing, never as text. */
+static int country_valid(const char *c)
+{
+    return c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] == '\0';
+}
+
+static void put_country(struct out *o, const char *c)
+{
+    put_mem(o, "\"", 1);
+    if (country_valid(c))
+        put_mem(o, c, 2);
+    put_mem(o, "\"", 1);
 }
 
 static void put_mac(struct out *o, const struct tw_flow_record *r)
@@ -431,6 +451,9 @@ int tw_record_to_json(const struct tw_flow_record *r, char *buf, size_t len)
             break;
         case F_TUNNEL:
             put_name(&o, tw_tunnel_name(r->tunnel));
+            break;
+        case F_COUNTRY:
+            put_country(&o, member);
             break;
         case F_MAC:
             put_mac(&o, r);
@@ -660,6 +683,23 @@ static int get_tunnel(json_object *o, uint8_t *tunnel, char *err, size_t errlen)
     return 0;
 }
 
+static int get_country(json_object *o, const char *key, char *field, char *err, size_t errlen)
+{
+    json_object *v = get_key(o, key, json_type_string, err, errlen);
+    const char *s;
+
+    if (v == NULL)
+        return -1;
+    s = json_object_get_string(v);
+    memset(field, 0, 4);
+    if (s[0] == '\0')
+        return 0;
+    if (json_object_get_string_len(v) != 2 || !country_valid(s))
+        return fail(err, errlen, "key \"%s\": expected \"\" or two capital letters", key);
+    memcpy(field, s, 2);
+    return 0;
+}
+
 /* "aa:bb:cc:dd:ee:ff" (either case) sets the MAC, "" leaves none. */
 static int get_mac(json_object *o, struct tw_flow_record *r, char *err, size_t errlen)
 {
@@ -721,6 +761,8 @@ static int get_field(json_object *o, const struct field *f, struct tw_flow_recor
         return get_reason(o, &r->end_reason, err, errlen);
     case F_TUNNEL:
         return get_tunnel(o, &r->tunnel, err, errlen);
+    case F_COUNTRY:
+        return get_country(o, f->name, member, err, errlen);
     case F_MAC:
         return get_mac(o, r, err, errlen);
     }

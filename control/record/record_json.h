@@ -4,9 +4,10 @@
  * Keys, all always present: src_ip, src_port, dst_ip, dst_port, ip_proto, vlan, first_seen,
  * last_seen (epoch seconds, microsecond decimals), c2s_packets, c2s_bytes, s2c_packets,
  * s2c_bytes, app, category, server_name, risks (array of nDPI risk names), end_reason,
- * and extras: flow_id (16 hex digits), ip_version, tls_version, ja3c, event, tunnel, tunnel_id,
- * src_mac (the client's MAC "aa:bb:cc:dd:ee:ff", "" when its frame had none; optional when
- * read back: records stored before it read as no MAC).
+ * and extras: flow_id (16 hex digits), ip_version, tls_version, ja3c, event, tunnel,
+ * tunnel_id, src_country and dst_country ("" or ISO 3166 alpha-2), src_asn and dst_asn (0:
+ * unknown), src_mac (the client's MAC "aa:bb:cc:dd:ee:ff", "" when its frame had none).
+ * Keys added after the first records (tunnel ... dst_asn, src_mac) read as zero when absent.
  */
 #ifndef TW_RECORD_JSON_H
 #define TW_RECORD_JSON_H
@@ -21,14 +22,15 @@
  * checks the sum is exact):
  *   TW_RECORD_JSON_FIXED  keys and punctuation, two full IPv6 addresses, 20-digit counters
  *                         and times, the longest event ("classified"), end reason and tunnel
- *                         names, a 10-digit tunnel_id, a src_mac (17 characters),
+ *                         names, a 10-digit tunnel_id, two countries and two 10-digit
+ *                         ASNs, a src_mac (17 characters),
  *                         and the quotes of the four strings
  *   6 bytes a string byte every byte of app, category, server_name and ja3c a control byte
  *                         (\u00XX), none NUL
  *   TW_RISKS_JSON_MAX     all 64 risk bits: nDPI 4.2's names quoted, with commas (the test
  *                         adds them up from tw_risk_label: a newer nDPI with longer names
  *                         fails it instead of losing records) */
-#define TW_RECORD_JSON_FIXED 613
+#define TW_RECORD_JSON_FIXED 693
 #define TW_RISKS_JSON_MAX 1227
 #define TW_RECORD_JSON_MAX                                                                   \
     (TW_RECORD_JSON_FIXED +                                                                  \

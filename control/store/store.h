@@ -51,12 +51,13 @@
 
 #define TW_SPOOL_PATH_LEN 512
 /* The memory buffer (redis.buffer records) keeps each record's JSON text beside it, in a
- * byte ring of this many bytes per record on average: records take 425 bytes on average on the
- * generated and nDPI captures (480 at most there, TW_RECORD_JSON_MAX at worst), so the ring
- * holds redis.buffer typical records. A record that finds the ring of records or of text full
- * goes to the spool file. (1024 here made the buffer cost 346 MiB at the defaults, 86 MiB
- * before the text was kept; 512 makes it 221 MiB.) */
-#define TW_STORE_JSON_BYTES 512u
+ * byte ring of this many bytes per record on average: records take 490 to 512 bytes on average
+ * on the generated and nDPI captures since the GeoIP keys (564 at most there,
+ * TW_RECORD_JSON_MAX at worst), so the ring holds redis.buffer typical records. A record that
+ * finds the ring of records or of text full goes to the spool file. (1024 here made the buffer
+ * cost 346 MiB at the defaults, 86 MiB before the text was kept; 512 made it 221 MiB, until
+ * the four GeoIP keys made records some 60 bytes longer; 576 makes it 237 MiB.) */
+#define TW_STORE_JSON_BYTES 576u
 /* What one record of redis.buffer costs in memory: the record, its spool number, its text's
  * place and the text's share of the arena (control/plane/budget.c). */
 #define TW_STORE_BYTES_PER_RECORD                                                          \

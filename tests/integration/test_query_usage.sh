@@ -45,6 +45,14 @@ flows --port 0	bad --port "0": expected 1 to 65535
 flows --app ""	bad --app "": expected an application name
 flows --limit 0	bad --limit "0": expected 1 to 10000000
 flows --format xml	unknown format "xml": use table, json or csv
+flows --country C	bad --country "C": expected a two-letter ISO 3166 country code, e.g. CN
+flows --country C1	bad --country "C1": expected a two-letter ISO 3166 country code, e.g. CN
+flows --country CHN	bad --country "CHN": expected a two-letter ISO 3166 country code, e.g. CN
+flows --country ""	bad --country "": expected a two-letter ISO 3166 country code, e.g. CN
+flows --asn 0	bad --asn "0": expected an AS number from 1 to 4294967295
+flows --asn 4294967296	bad --asn "4294967296": expected an AS number from 1 to 4294967295
+flows --asn AS	bad --asn "AS": expected an AS number from 1 to 4294967295
+flows --asn -5	bad --asn "-5": expected an AS number from 1 to 4294967295
 flows --equipment x	flows does not take one of the options given
 flows --kind risky_flow	flows does not take one of the options given
 flows --by day	flows does not take one of the options given
@@ -58,6 +66,7 @@ alerts --limit 10000001	bad --limit "10000001": expected 1 to 10000000
 alerts --format yaml	unknown format "yaml": use table, json or csv
 alerts --ip 10.0.0.1	alerts does not take one of the options given
 alerts --by hour	alerts does not take one of the options given
+alerts --country CN	alerts does not take one of the options given
 summary	summary needs --equipment NAME
 summary --equipment a --since 2026-03-02T09:00:00	--since: bad time "2026-03-02T09:00:00": add a time zone: Z for UTC or an offset like +08:00
 summary --equipment a --until 1e9	--until: bad time "1e9": expected epoch seconds, YYYY-MM-DD[Thh:mm[:ss]Z] or -N[smhd]
@@ -90,7 +99,7 @@ for sub in flows alerts summary; do
     grep -q "^$sub " "$tmp/help" || fail "--help has no section for $sub"
     "$query" "$sub" --help | cmp -s - "$tmp/help" || fail "$sub --help differs from --help"
 done
-for opt in --since --until --ip --port --app --limit --format --equipment --kind --by; do
+for opt in --since --until --ip --port --app --country --asn --limit --format --equipment --kind --by; do
     grep -q -- "$opt" "$tmp/help" || fail "--help does not mention $opt"
 done
 

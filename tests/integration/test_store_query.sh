@@ -41,16 +41,18 @@ import json, sys
 T0 = 1772442000
 bpk = int(sys.argv[1])
 def rec(fid, first, last, src, sport, dst, dport, proto, app, cat, sni, v=4, risks=(), pk=10,
-        tunnel=("", 0)):
+        tunnel=("", 0), geo=("", "", 0, 0)):
     return {"flow_id": fid, "event": "end", "ip_version": v, "src_ip": src, "src_port": sport,
             "dst_ip": dst, "dst_port": dport, "ip_proto": proto, "vlan": 0,
             "tunnel": tunnel[0], "tunnel_id": tunnel[1],
+            "src_country": geo[0], "dst_country": geo[1], "src_asn": geo[2], "dst_asn": geo[3],
             "first_seen": float("%d.000000" % (T0 + first)), "last_seen": T0 + last + 0.25,
             "c2s_packets": pk, "c2s_bytes": pk * 100, "s2c_packets": pk + 1, "s2c_bytes": 5000,
             "app": app, "category": cat, "server_name": sni, "risks": list(risks),
             "end_reason": "idle", "tls_version": 0, "ja3c": ""}
 rows = [
-    rec("00000000000000aa", 100, 200, "10.1.2.3", 50001, "93.184.216.34", 443, 6, "TLS.Google", "Web", "www.google.com"),
+    rec("00000000000000aa", 100, 200, "10.1.2.3", 50001, "93.184.216.34", 443, 6, "TLS.Google", "Web", "www.google.com",
+        geo=("", "US", 0, 15133)),
     rec("00000000000000bb", 3610, 3620, "10.1.2.4", 50002, "8.8.8.8", 53, 17, "DNS", "Network", "example.org", pk=bpk,
         tunnel=("vxlan", 5001)),
     rec("00000000000000cc", 1800, 10805, "10.9.0.5", 50003, "93.184.216.34", 443, 6, "TLS.Google", "Web", "mail.google.com",

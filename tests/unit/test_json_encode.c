@@ -52,6 +52,16 @@ static void ref_addr(json_object *o, const char *key, const uint8_t *addr, int v
     json_object_object_add_ex(o, key, json_object_new_string(text), KEYF);
 }
 
+/* A country is two capital letters or "": anything else in the field is written as "". */
+static void ref_country(json_object *o, const char *key, const char *field)
+{
+    char cc[3] = "";
+
+    if (field[0] >= 'A' && field[0] <= 'Z' && field[1] >= 'A' && field[1] <= 'Z' && !field[2])
+        memcpy(cc, field, 3);
+    json_object_object_add_ex(o, key, json_object_new_string(cc), KEYF);
+}
+
 static int ref_to_json(const struct tw_flow_record *r, char *buf, size_t len)
 {
     static const char *const events[] = {"unknown", "classified", "update", "end"};
@@ -75,6 +85,10 @@ static int ref_to_json(const struct tw_flow_record *r, char *buf, size_t len)
     json_object_object_add_ex(o, "vlan", json_object_new_int(r->vlan), KEYF);
     json_object_object_add_ex(o, "tunnel", json_object_new_string(tw_tunnel_name(r->tunnel)), KEYF);
     json_object_object_add_ex(o, "tunnel_id", json_object_new_int64(r->tunnel_id), KEYF);
+    ref_country(o, "src_country", r->src_country);
+    ref_country(o, "dst_country", r->dst_country);
+    json_object_object_add_ex(o, "src_asn", json_object_new_int64(r->src_asn), KEYF);
+    json_object_object_add_ex(o, "dst_asn", json_object_new_int64(r->dst_asn), KEYF);
     ref_time(o, "first_seen", r->first_seen_us);
     ref_time(o, "last_seen", r->last_seen_us);
     json_object_object_add_ex(o, "c2s_packets", json_object_new_uint64(r->c2s_packets), KEYF);
@@ -101,6 +115,14 @@ static int ref_to_json(const struct tw_flow_record *r, char *buf, size_t len)
                               json_object_new_string(tw_end_reason_name(r->end_reason)), KEYF);
     json_object_object_add_ex(o, "tls_version", json_object_new_int(r->tls_version), KEYF);
     ref_str(o, "ja3c", r->ja3c, sizeof(r->ja3c));
+    if (r->has_src_mac) {
+        char mac[18];
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", r->src_mac[0], r->src_mac[1],
+                 r->src_mac[2], r->src_mac[3], r->src_mac[4], r->src_mac[5]);
+        json_object_object_add_ex(o, "src_mac", json_object_new_string(mac), KEYF);
+    } else {
+        json_object_object_add_ex(o, "src_mac", json_object_new_string(""), KEYF);
+    }
     text = json_object_to_json_string_length(
         o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     if (text == NULL || n >= len) {
@@ -166,6 +188,21 @@ static void rnd_record(struct tw_flow_record *r)
     r->vlan = (uint16_t)(rnd() % 4096);
     r->tunnel = (uint8_t)(rnd() % (TW_TUNNEL__COUNT + 1)); /* one beyond: named "" */
     r->tunnel_id = (uint32_t)rnd();
+    /* countries: mostly a code or none, sometimes any bytes (a record altered in Redis) */
+    for (int end = 0; end < 2; end++) {
+        char *cc = end ? r->dst_country : r->src_country;
+        unsigned kind = (unsigned)(rnd() % 4);
+        if (kind == 1)
+            memcpy(cc, "CN", 3);
+        else if (kind >= 2)
+            for (int i = 0; i < 4; i++)
+                cc[i] = kind == 2 ? (char)('A' + rnd() % 28) : (char)rnd();
+    }
+    r->src_asn = (uint32_t)(rnd() % 2 ? 0 : rnd());
+    r->dst_asn = (uint32_t)rnd();
+    r->has_src_mac = (uint8_t)(rnd() % 2);
+    for (int i = 0; i < 6; i++)
+        r->src_mac[i] = (uint8_t)rnd();
     r->tls_version = (uint16_t)(rnd() % 2 ? 0x0303 : rnd());
     r->ip_proto = (uint8_t)rnd();
     r->event = (uint8_t)(rnd() % 5);

@@ -33,6 +33,8 @@ static void v4_record(struct tw_flow_record *r)
     r->vlan = 100;
     r->tunnel = TW_TUNNEL_VXLAN;
     r->tunnel_id = 16777215; /* the largest VNI */
+    memcpy(r->dst_country, "US", 3); /* the source is private: no country, no ASN */
+    r->dst_asn = 15133;
     r->tls_version = 0x0303;
     r->ip_version = 4;
     r->ip_proto = 6;
@@ -65,6 +67,10 @@ static void assert_same_public(const struct tw_flow_record *a, const struct tw_f
     assert_int_equal(a->vlan, b->vlan);
     assert_int_equal(a->tunnel, b->tunnel);
     assert_int_equal(a->tunnel_id, b->tunnel_id);
+    assert_string_equal(a->src_country, b->src_country);
+    assert_string_equal(a->dst_country, b->dst_country);
+    assert_int_equal(a->src_asn, b->src_asn);
+    assert_int_equal(a->dst_asn, b->dst_asn);
     assert_int_equal(a->tls_version, b->tls_version);
     assert_int_equal(a->ip_version, b->ip_version);
     assert_int_equal(a->ip_proto, b->ip_proto);
@@ -97,8 +103,10 @@ static void test_round_trip_v4(void **state)
     assert_non_null(strstr(buf, "\"end_reason\":\"tcp_close\""));
     assert_non_null(strstr(buf, "\"event\":\"end\""));
     assert_non_null(strstr(buf, "\"s2c_bytes\":18000000000"));
-    assert_non_null(strstr(buf, "\"tunnel\":\"vxlan\",\"tunnel_id\":16777215"));
     assert_non_null(strstr(buf, "\"src_mac\":\"02:00:5e:10:ab:cd\""));
+    assert_non_null(strstr(buf, "\"tunnel\":\"vxlan\",\"tunnel_id\":16777215"));
+    assert_non_null(strstr(buf, "\"src_country\":\"\",\"dst_country\":\"US\","
+                                "\"src_asn\":0,\"dst_asn\":15133"));
 }
 
 static void test_every_key_present(void **state)
@@ -107,7 +115,8 @@ static void test_every_key_present(void **state)
         "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto", "vlan", "first_seen",
         "last_seen", "c2s_packets", "c2s_bytes", "s2c_packets", "s2c_bytes", "app",
         "category", "server_name", "risks", "end_reason", "flow_id", "ip_version",
-        "tls_version", "ja3c", "event", "tunnel", "tunnel_id", "src_mac"};
+        "tls_version", "ja3c", "event", "tunnel", "tunnel_id", "src_country", "dst_country",
+        "src_asn", "dst_asn", "src_mac"};
     struct tw_flow_record r;
     char buf[2048];
     json_object *o, *v;
@@ -253,6 +262,9 @@ static void test_worst_case_size(void **state)
     r.ip_proto = UINT8_MAX;
     r.tunnel = TW_TUNNEL_ERSPAN2;           /* a longest tunnel name (7 characters) */
     r.tunnel_id = UINT32_MAX;
+    memcpy(r.src_country, "ZZ", 3);         /* a country is two letters at most */
+    memcpy(r.dst_country, "ZZ", 3);
+    r.src_asn = r.dst_asn = UINT32_MAX;
     r.has_src_mac = 1;
     memset(r.src_mac, 0xff, 6);
     r.c2s_packets = r.c2s_bytes = r.s2c_packets = r.s2c_bytes = UINT64_MAX;
@@ -316,6 +328,13 @@ static void test_bad_json(void **state)
         {"\"tunnel\":\"vxlan\"", "\"tunnel\":\"ipsec\""},
         {"\"tunnel\":\"vxlan\"", "\"tunnel\":4"},
         {"\"tunnel_id\":16777215", "\"tunnel_id\":4294967296"},
+        {"\"dst_country\":\"US\"", "\"dst_country\":\"us\""},
+        {"\"dst_country\":\"US\"", "\"dst_country\":\"USA\""},
+        {"\"dst_country\":\"US\"", "\"dst_country\":\"U\""},
+        {"\"dst_country\":\"US\"", "\"dst_country\":\"\\u001b[\""},
+        {"\"dst_country\":\"US\"", "\"dst_country\":1"},
+        {"\"dst_asn\":15133", "\"dst_asn\":4294967296"},
+        {"\"dst_asn\":15133", "\"dst_asn\":-5"},
         {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\"02:00:5e:10:ab\""},
         {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\"02-00-5e-10-ab-cd\""},
         {"\"src_mac\":\"02:00:5e:10:ab:cd\"", "\"src_mac\":\"02:00:5e:10:ab:cg\""},
@@ -355,6 +374,33 @@ static void test_record_without_tunnel_keys(void **state)
     assert_string_equal(tw_tunnel_name(TW_TUNNEL_MPLS_PW), "mpls-pw");
     assert_string_equal(tw_tunnel_name(200), "");
     assert_int_equal(tw_tunnel_from_name("nope"), -1);
+}
+
+/* A record stored before the GeoIP keys reads back without countries or ASNs; a country
+ * field that is not two capital letters is written as "" (record_json.c). */
+static void test_country_keys(void **state)
+{
+    static const char old_keys[] = ",\"src_country\":\"\",\"dst_country\":\"US\","
+                                   "\"src_asn\":0,\"dst_asn\":15133";
+    struct tw_flow_record r, back;
+    char buf[2048], text[2048], err[128];
+    (void)state;
+
+    v4_record(&r);
+    tw_record_to_json(&r, buf, sizeof(buf));
+    char *at = strstr(buf, old_keys);
+    assert_non_null(at);
+    snprintf(text, sizeof(text), "%.*s%s", (int)(at - buf), buf, at + strlen(old_keys));
+    assert_int_equal(tw_record_from_json(text, &back, err, sizeof(err)), 0);
+    assert_string_equal(back.dst_country, "");
+    assert_int_equal(back.dst_asn, 0);
+    assert_int_equal(back.tunnel_id, 16777215);
+
+    memcpy(r.src_country, "\x1b[4", 4); /* not NUL-terminated, not letters */
+    memcpy(r.dst_country, "us", 3);
+    tw_record_to_json(&r, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"src_country\":\"\",\"dst_country\":\"\","));
+    assert_int_equal(tw_record_from_json(buf, &back, err, sizeof(err)), 0);
 }
 
 /* src_mac: upper case reads back, "" is no MAC, and a record stored before the key existed
@@ -462,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_too_small_buffer),  cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_end_reason_names),  cmocka_unit_test(test_ipv4_text),
         cmocka_unit_test(test_utf8_sanitize),     cmocka_unit_test(test_record_without_tunnel_keys),
+        cmocka_unit_test(test_country_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
