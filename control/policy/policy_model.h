@@ -38,6 +38,9 @@ struct equipment {
     size_t naddrs;
     struct declared *decl;
     size_t ndecl;
+    struct window *expect;   /* expect_traffic: when it must be heard (silence.c) */
+    size_t nexpect;
+    uint32_t silent_after_s; /* silent_after; 0 = the policy's */
 };
 
 struct window {
@@ -75,6 +78,8 @@ struct tw_policy {
     uint64_t upload_per_flow, upload_per_day;
     struct rule rules[TW_ALERT__COUNT];
     uint64_t risk_mask;
+    uint32_t silent_after_s;        /* silent_after: default of the equipment's, 1 h */
+    uint32_t mirror_silent_after_s; /* mirror_silent_after, 60 s */
 };
 
 /* 1 when addr (of family v4) is inside one of the count nets, else 0. */
