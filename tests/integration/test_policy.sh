@@ -40,7 +40,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # --check-config validates the policy
 out=$("$tw" --check-config --policy "$policy" 2>&1)
-echo "$out" | grep -qx 'tapwatch: policy OK: 2 equipment, 9 rules' || fail "check-config: $out"
+echo "$out" | grep -qx 'tapwatch: policy OK: 2 equipment, 7 rules' || fail "check-config: $out"
 "$tw" --check-config --policy "$root/tests/fixtures/policy/bad-window.yaml" >/dev/null 2>"$tmp/bad.err"
 rc=$?
 [ $rc -eq 2 ] || fail "bad policy: expected exit 2, got $rc"
