@@ -286,6 +286,9 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
     if (c->link.downs || c->link.ups || c->link.removals)
         fprintf(out, "  link                 down %" PRIu64 ", up %" PRIu64 ", removed %" PRIu64 "\n",
                 c->link.downs, c->link.ups, c->link.removals);
+    if (tw_pipeline_gaps_dropped(c->pipeline)) /* the silence rules missed these (time_gaps.h) */
+        fprintf(out, "  time holes lost      %" PRIu64 " (not taken by the control loop in time)\n",
+                tw_pipeline_gaps_dropped(c->pipeline));
     if (tw_control_counter(c, TW_C_TS_BACKWARDS))
         fprintf(out, "  timestamps backwards %" PRIu64 "\n", tw_control_counter(c, TW_C_TS_BACKWARDS));
     fprintf(out, "  flows                %" PRIu64 "\n", flows);

@@ -5,7 +5,7 @@
  * or refilled by a late report within the report lag; a silence found whole between the
  * horizon and a later activity (silent and back together); the state kept across a reload
  * by equipment name; the mirror's holes (replay) and its pulse (live); the loader's keys and
- * which rules they make configured.
+ * which rules they make configured; the reader's hole queue (dataplane/time_gaps.h).
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -22,6 +22,7 @@
 #include "control/policy/policy.h"
 #include "control/policy/silence.h"
 #include "control/record/alert.h"
+#include "dataplane/time_gaps.h"
 
 #define SEC 1000000ULL
 #define MIN (60 * SEC)
@@ -354,6 +355,34 @@ static void test_configured(void **state)
     tw_policy_free(p);
 }
 
+/* Holes found in read order: time going back makes none, a full queue counts drops. */
+static void test_time_gaps(void **state)
+{
+    (void)state;
+    static struct tw_time_gaps g;
+    uint64_t a, b, t = MON;
+
+    tw_time_gaps_see(&g, t, 60 * SEC);
+    assert_int_equal(g.first_us, t);
+    tw_time_gaps_see(&g, t + 59 * SEC, 60 * SEC);
+    tw_time_gaps_see(&g, t + 10 * SEC, 60 * SEC); /* back: nothing */
+    tw_time_gaps_see(&g, t + 119 * SEC, 60 * SEC);
+    assert_int_equal(tw_time_gaps_pop(&g, &a, &b), 1);
+    assert_int_equal(a, t + 59 * SEC);
+    assert_int_equal(b, t + 119 * SEC);
+    assert_int_equal(tw_time_gaps_pop(&g, &a, &b), 0);
+    tw_time_gaps_see(&g, t + HOUR, 0); /* threshold 0: none looked for */
+    assert_int_equal(tw_time_gaps_pop(&g, &a, &b), 0);
+    for (unsigned i = 1; i <= TW_TIME_GAPS + 3; i++)
+        tw_time_gaps_see(&g, t + HOUR + i * 2 * MIN, 60 * SEC);
+    assert_int_equal(g.dropped, 3);
+    for (unsigned i = 0; i < TW_TIME_GAPS; i++)
+        assert_int_equal(tw_time_gaps_pop(&g, &a, &b), 1);
+    assert_int_equal(b, t + HOUR + TW_TIME_GAPS * 2 * MIN);
+    assert_int_equal(tw_time_gaps_pop(&g, &a, &b), 0);
+    assert_int_equal(g.first_us, t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_across_midnight), cmocka_unit_test(test_report_lag),
         cmocka_unit_test(test_start_and_reload), cmocka_unit_test(test_mirror_gap),
         cmocka_unit_test(test_mirror_live),    cmocka_unit_test(test_configured),
+        cmocka_unit_test(test_time_gaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
