@@ -200,7 +200,6 @@ static bool is_port_list(uint64_t n, const char *text)
         0 * sizeof(char[sizeof(((struct tw_config *)0)->f) == sizeof(bool) ? 1 : -1]), \
         sizeof(bool)
 
-#define MIN_S 60u
 #define HOUR_S 3600u
 #define DAY_S 86400u
 

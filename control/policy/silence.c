@@ -93,7 +93,7 @@ int tw_silence_bind(struct tw_silence *s, const struct tw_policy *p)
         of[i] = -1;
         if (q->nexpect == 0)
             continue;
-        /* the same name keeps its state (a reload); names are few hundred: a plain search */
+        /* the same name keeps its state (a reload); a plain search, at load only */
         const struct eq_silence *old = NULL;
         for (size_t k = 0; k < s->n && old == NULL; k++)
             if (strcmp(s->e[k].name, q->name) == 0)
