@@ -166,14 +166,14 @@ fuzz_parse_SRCS := dataplane/parse.c dataplane/counters.c
 fuzz_pcap_SRCS := dataplane/source_pcap.c dataplane/pcap_map.c dataplane/pcap_pager.c dataplane/mbuf_meta.c dataplane/parse.c dataplane/counters.c
 fuzz_pcap_LIBS := -lpcap -lrte_mbuf -lrte_mempool -lrte_eal
 # the configuration checks names against the lists of log.c and syslog_format.c (alert text)
-fuzz_config_SRCS := control/plane/config.c control/plane/log.c control/store/syslog_format.c \
+fuzz_config_SRCS := control/plane/config.c control/plane/log.c control/store/syslog_format.c control/record/units.c \
 	control/record/alert.c control/record/keys.c control/record/record_json.c dataplane/flow_record.c
 fuzz_config_LIBS := -lyaml -ljson-c -lndpi -lm
 fuzz_timeparse_SRCS := control/query/timeparse.c
 fuzz_record_json_SRCS := control/record/record_json.c dataplane/flow_record.c
 fuzz_record_json_LIBS := -ljson-c -lndpi -lm
 # the policy loader (control/policy/) with what it links against: no Redis, no files written
-fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c control/record/alert.c \
+fuzz_policy_SRCS := $(wildcard control/policy/*.c) control/record/netmatch.c control/record/alert.c control/record/units.c \
 	control/record/keys.c control/record/record_json.c dataplane/flow_record.c
 fuzz_policy_LIBS := -lyaml -ljson-c -lndpi -lm -lcrypto
 # the parse target also runs what reads a parsed packet's bytes again (dedup, TCP sequences)

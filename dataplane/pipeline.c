@@ -13,6 +13,7 @@
 #include <rte_ring_elem.h>
 
 #include "pipeline.h"
+#include "time_gaps.h"
 
 struct tw_pipeline {
     struct tw_pipeline_params p;
@@ -325,4 +326,36 @@ int tw_pipeline_reattach(struct tw_pipeline *pl, char *err, size_t errlen)
     rc = pl->src->kind->reattach(pl->src, err, errlen);
     __atomic_store_n(&pl->pause, 0, __ATOMIC_RELEASE);
     return rc;
+}
+
+void tw_pipeline_progress(const struct tw_pipeline *pl, struct tw_pipeline_progress *out)
+{
+    uint64_t now = UINT64_MAX, packets = 0;
+
+    for (unsigned w = 0; w < pl->p.workers; w++) {
+        uint64_t t = __atomic_load_n(&pl->workers[w].published_now_us, __ATOMIC_ACQUIRE);
+        if (t < now)
+            now = t;
+        packets += pl->workers[w].counters.v[TW_C_RECEIVED];
+    }
+    out->now_us = now == UINT64_MAX ? 0 : now;
+    out->packets = packets;
+    out->replay = pl->src->replayable;
+    out->first_us = pl->src->gaps ? __atomic_load_n(&pl->src->gaps->first_us, __ATOMIC_ACQUIRE) : 0;
+}
+
+void tw_pipeline_set_gap_threshold(struct tw_pipeline *pl, uint64_t us)
+{
+    if (pl->src->gaps)
+        __atomic_store_n(&pl->src->gaps->threshold_us, us, __ATOMIC_RELAXED);
+}
+
+int tw_pipeline_next_gap(struct tw_pipeline *pl, uint64_t *start_us, uint64_t *end_us)
+{
+    return pl->src->gaps ? tw_time_gaps_pop(pl->src->gaps, start_us, end_us) : 0;
+}
+
+uint64_t tw_pipeline_gaps_dropped(const struct tw_pipeline *pl)
+{
+    return pl->src->gaps ? __atomic_load_n(&pl->src->gaps->dropped, __ATOMIC_RELAXED) : 0;
 }

@@ -101,4 +101,26 @@ const char *tw_pipeline_end_note(const struct tw_pipeline *pl);
 /* 1 when the input is a file mapped in memory (it can shrink under us: SIGBUS). */
 int tw_pipeline_maps_file(const struct tw_pipeline *pl);
 
+/* How far the dataplane has come, for the policy's silence rules (control/policy/silence.h).
+ * Read it before tw_pipeline_events: every event of a packet time up to now_us is then in
+ * the rings. */
+struct tw_pipeline_progress {
+    uint64_t now_us;   /* the packet time every worker has reached (0: one has none yet) */
+    uint64_t first_us; /* the first packet time of a file (0: none yet, or a live source) */
+    uint64_t packets;  /* packets the workers received */
+    int replay;        /* 1: a file, time is packet time; 0: live, time is the clock */
+};
+void tw_pipeline_progress(const struct tw_pipeline *pl, struct tw_pipeline_progress *out);
+
+/* Holes of at least us microseconds in a file's packet times are looked for from now on
+ * (0: none); a live source ignores it. */
+void tw_pipeline_set_gap_threshold(struct tw_pipeline *pl, uint64_t us);
+
+/* The oldest hole found (time_gaps.h). Returns 1 with it, 0 when none waits. One caller
+ * (the control lcore). */
+int tw_pipeline_next_gap(struct tw_pipeline *pl, uint64_t *start_us, uint64_t *end_us);
+
+/* Holes lost because the control lcore did not take them in time (queue full). */
+uint64_t tw_pipeline_gaps_dropped(const struct tw_pipeline *pl);
+
 #endif

@@ -18,6 +18,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct tw_time_gaps;
 
 /* Per-packet metadata kept in the mbuf (registered as a dynamic field at start-up). */
 struct tw_mbuf_meta {
@@ -112,6 +113,8 @@ struct tw_source {
     char end_note[320];  /* set at the end of input when it ended early (cut file...) */
     char note[200];      /* set by start() when the operator must know something (a
                           * fall-back to another way of reading); main prints it */
+    struct tw_time_gaps *gaps; /* holes in the packet times, found in read order (a file:
+                                * time_gaps.h); NULL for live sources */
 };
 
 /* The data room of the pool for big frames of copied files (pcapng, pipes): an mbuf's data

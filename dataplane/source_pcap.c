@@ -24,6 +24,7 @@
 #include "pcap_map.h"
 #include "pcap_pager.h"
 #include "source.h"
+#include "time_gaps.h"
 
 #define PCAP_READ_BUFFER (1u << 20)
 #define SPARE_MBUFS 32
@@ -60,6 +61,7 @@ struct pcap_source {
     /* a record read but held back by pacing or an empty pool */
     struct tw_pcap_rec held;
     int has_held;
+    struct tw_time_gaps gaps; /* holes in the packet times (the policy's mirror_silent) */
 };
 
 /* Checks the first bytes so that an empty or foreign file gets a precise message. */
@@ -160,6 +162,7 @@ struct tw_source *tw_source_pcap_open(const char *path, char *err, size_t errlen
     ps->base.replayable = 1;
     ps->base.maps_file = ps->map.base != NULL;
     ps->base.nb_queues = 1;
+    ps->base.gaps = &ps->gaps;
     snprintf(ps->base.name, sizeof(ps->base.name), "%s (%s)", path,
              tw_linktype_name(ps->base.linktype, lname, sizeof(lname)));
     return &ps->base;
@@ -387,6 +390,7 @@ static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint
 {
     struct pcap_source *ps = (struct pcap_source *)s;
     uint16_t got = 0;
+    uint64_t gap_threshold = __atomic_load_n(&ps->gaps.threshold_us, __ATOMIC_RELAXED);
 
     (void)q;
     if (ps->ended)
@@ -425,6 +429,7 @@ static int file_rx(struct tw_source *s, uint16_t q, struct rte_mbuf **pkts, uint
                 break;
             }
             pkts[got++] = m;
+            tw_time_gaps_see(&ps->gaps, tw_mbuf_meta(m)->ts_us, gap_threshold);
             ps->stats.packets++;
             ps->stats.bytes += tw_mbuf_meta(m)->wire_len;
             continue;

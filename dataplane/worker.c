@@ -395,6 +395,7 @@ void tw_worker_expire(struct tw_worker *w)
     if (w->reasm)
         tw_reasm_expire(w->reasm, w->now_us, &w->counters);
     w->active_flows = tw_flow_table_count(w->flows);
+    __atomic_store_n(&w->published_now_us, w->now_us, __ATOMIC_RELEASE);
 }
 
 void tw_worker_flush(struct tw_worker *w, enum tw_end_reason why)

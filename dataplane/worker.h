@@ -84,6 +84,9 @@ struct tw_worker {
     int done;                          /* 1 once run() has flushed and returned: stored with
                                         * release after its last ring write, read with acquire */
     volatile uint32_t active_flows;    /* published for the live stats */
+    uint64_t published_now_us;         /* now_us once a burst's events are in the ring
+                                        * (release): the packet time the control plane
+                                        * has every event up to (tw_pipeline_progress) */
 };
 
 /* The workers' state is cache-line aligned (counters first, each worker on its own lines):

@@ -12,6 +12,7 @@
 #include "control/plane/config.h"
 #include "control/plane/log.h"
 #include "control/store/syslog_format.h"
+#include "control/record/units.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -199,7 +200,6 @@ static bool is_port_list(uint64_t n, const char *text)
         0 * sizeof(char[sizeof(((struct tw_config *)0)->f) == sizeof(bool) ? 1 : -1]), \
         sizeof(bool)
 
-#define MIN_S 60u
 #define HOUR_S 3600u
 #define DAY_S 86400u
 
@@ -273,65 +273,6 @@ static const struct key_row rows[] = {
 
 #define N_KEYS (sizeof(rows) / sizeof(rows[0]))
 
-/* ---- amounts with a unit suffix ------------------------------------------------------ */
-
-struct unit {
-    const char *suffix;
-    uint32_t mult;
-};
-
-/* Ascending; the first row is the unit of a bare number. */
-static const struct unit second_units[] = {
-    {"", 1}, {"s", 1}, {"m", MIN_S}, {"h", HOUR_S}, {"d", DAY_S}, {NULL, 0},
-};
-static const struct unit ms_units[] = {
-    {"", 1}, {"ms", 1}, {"s", 1000}, {NULL, 0},
-};
-static const struct unit us_units[] = {
-    {"", 1}, {"us", 1}, {"ms", 1000}, {"s", 1000000}, {NULL, 0},
-};
-
-/* Parses digits followed by one of the suffixes. Returns 0, or -1 on anything else
- * (sign, blank, fraction, unknown suffix, more than 32 bits). */
-static int parse_amount(const char *text, const struct unit *units, uint32_t *out)
-{
-    uint64_t n = 0;
-    const char *p = text;
-
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        n = n * 10 + (uint64_t)(*p - '0');
-        if (n > UINT32_MAX)
-            return -1;
-    }
-    for (const struct unit *u = units; u->suffix; u++) {
-        if (strcmp(p, u->suffix) == 0) {
-            if (n * u->mult > UINT32_MAX)
-                return -1;
-            *out = (uint32_t)(n * u->mult);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* Writes n in the largest unit that divides it exactly ("2m", "7d", "90s", "0"). */
-static void format_amount(uint32_t n, const struct unit *units, char *buf, size_t len)
-{
-    const struct unit *best = &units[0];
-
-    for (const struct unit *u = units; u->suffix; u++)
-        if (u->suffix[0] != '\0' && n != 0 && n % u->mult == 0)
-            best = u;
-    snprintf(buf, len, "%u%s", n / best->mult, n == 0 ? "" : best->suffix);
-}
-
-int tw_parse_duration(const char *text, uint32_t *seconds)
-{
-    return parse_amount(text, second_units, seconds);
-}
-
 /* ---- rows ------------------------------------------------------------------------------ */
 
 static const struct key_row *find_row(const char *name)
@@ -353,9 +294,9 @@ static const struct key_row *find_section(const char *name)
     return NULL;
 }
 
-static const struct unit *units_of(const struct key_row *r)
+static const struct tw_unit *units_of(const struct key_row *r)
 {
-    return r->type == KEY_MS ? ms_units : r->type == KEY_US ? us_units : second_units;
+    return r->type == KEY_MS ? tw_ms_units : r->type == KEY_US ? tw_us_units : tw_second_units;
 }
 
 /* "an integer from 1 to 64", "a duration from 1s to 1d (e.g. ...)", ... */
@@ -371,8 +312,8 @@ static void describe(const struct key_row *r, char *buf, size_t len)
     case KEY_DURATION:
     case KEY_MS:
     case KEY_US:
-        format_amount((uint32_t)r->min, units_of(r), lo, sizeof(lo));
-        format_amount((uint32_t)r->max, units_of(r), hi, sizeof(hi));
+        tw_format_amount((uint32_t)r->min, units_of(r), lo, sizeof(lo));
+        tw_format_amount((uint32_t)r->max, units_of(r), hi, sizeof(hi));
         snprintf(buf, len, "a duration from %s to %s (e.g. %s)", lo, hi,
                  r->type == KEY_MS ? "100ms, 2s" : r->type == KEY_US ? "100us, 1ms" : "30s, 5m, 2h, 7d");
         break;
@@ -468,13 +409,13 @@ static int apply(struct tw_config *cfg, const struct key_row *r, const char *tex
         return value_error(r, got, msg, msglen);
     }
     case KEY_UINT:
-        if (parse_amount(text, (const struct unit[]){{"", 1}, {NULL, 0}}, &num) != 0)
+        if (tw_parse_amount(text, (const struct tw_unit[]){{"", 1}, {NULL, 0}}, &num) != 0)
             return value_error(r, got, msg, msglen);
         break;
     case KEY_DURATION:
     case KEY_MS:
     case KEY_US:
-        if (parse_amount(text, units_of(r), &num) != 0)
+        if (tw_parse_amount(text, units_of(r), &num) != 0)
             return value_error(r, got, msg, msglen);
         break;
     }
@@ -504,7 +445,7 @@ static int format_row(const struct tw_config *cfg, const struct key_row *r, char
     default: {
         char tmp[24];
         memcpy(&num, field, sizeof(num));
-        format_amount(num, units_of(r), tmp, sizeof(tmp));
+        tw_format_amount(num, units_of(r), tmp, sizeof(tmp));
         n = snprintf(buf, len, "%s", tmp);
         break;
     }
@@ -594,11 +535,11 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen)
             return -1;
 
     const uint32_t idle = cfg->flow_table.idle_timeout_s;
-    format_amount(idle, second_units, b, sizeof(b));
+    tw_format_amount(idle, tw_second_units, b, sizeof(b));
     /* A periodic update shorter than the idle timeout would report a flow as alive more
      * often than we can tell it is alive; 0 turns updates off. */
     if (cfg->flow_table.active_timeout_s != 0 && cfg->flow_table.active_timeout_s < idle) {
-        format_amount(cfg->flow_table.active_timeout_s, second_units, a, sizeof(a));
+        tw_format_amount(cfg->flow_table.active_timeout_s, tw_second_units, a, sizeof(a));
         snprintf(err, errlen,
                  "flow_table.active_timeout: expected 0 (off) or at least "
                  "flow_table.idle_timeout (%s), got %s", b, a);
@@ -606,7 +547,7 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen)
     }
     /* A closed flow lingers for late packets; longer than idle would never be reached. */
     if (cfg->flow_table.tcp_close_timeout_s > idle) {
-        format_amount(cfg->flow_table.tcp_close_timeout_s, second_units, a, sizeof(a));
+        tw_format_amount(cfg->flow_table.tcp_close_timeout_s, tw_second_units, a, sizeof(a));
         snprintf(err, errlen,
                  "flow_table.tcp_close_timeout: expected at most flow_table.idle_timeout (%s), got %s",
                  b, a);
@@ -632,8 +573,8 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen)
     }
     /* Summaries are built from flow records: records cannot outlive the retention. */
     if (cfg->redis.hot_window_s > cfg->redis.retention_s) {
-        format_amount(cfg->redis.hot_window_s, second_units, a, sizeof(a));
-        format_amount(cfg->redis.retention_s, second_units, b, sizeof(b));
+        tw_format_amount(cfg->redis.hot_window_s, tw_second_units, a, sizeof(a));
+        tw_format_amount(cfg->redis.retention_s, tw_second_units, b, sizeof(b));
         snprintf(err, errlen, "redis.hot_window: expected at most redis.retention (%s), got %s",
                  b, a);
         return -1;

@@ -138,8 +138,7 @@ struct tw_parse_settings;
  * load). */
 void tw_config_parse_settings(const struct tw_config *cfg, struct tw_parse_settings *s);
 
-/* Parses a duration such as "30", "30s", "5m", "2h", "7d" into seconds.
- * Returns 0, or -1 when the text is not a duration or does not fit in 32 bits. */
-int tw_parse_duration(const char *text, uint32_t *seconds);
+/* tw_parse_duration: control/record/units.h (shared with the policy loader). */
+#include "control/record/units.h"
 
 #endif

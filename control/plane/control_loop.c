@@ -171,6 +171,29 @@ static void watch_link(struct tw_control *c, volatile int *stop, uint64_t now)
     }
 }
 
+/* The silence rules' time: packet time on a replay (what every worker has handed over, read
+ * before the rings were polled), the clock live; and the holes the file reader found. */
+static void clock_tick(struct tw_control *c, const struct tw_pipeline_progress *pr, int final)
+{
+    struct tw_silence_clock clk = {.packets = pr->packets, .replay = (uint8_t)pr->replay,
+                                   .final = (uint8_t)final};
+    uint64_t gaps[16][2];
+    unsigned ng;
+
+    if (pr->replay) {
+        clk.start_us = pr->first_us;
+        clk.now_us = pr->now_us > pr->first_us ? pr->now_us : pr->first_us;
+    } else {
+        clk.start_us = c->clock_start_us;
+        clk.now_us = tw_wall_us();
+    }
+    do {
+        for (ng = 0; ng < 16 && tw_pipeline_next_gap(c->pipeline, &gaps[ng][0], &gaps[ng][1]);)
+            ng++;
+        tw_pipeline_set_gap_threshold(c->pipeline, c->clock(c->clock_ctx, &clk, gaps, ng));
+    } while (ng == 16);
+}
+
 void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
 {
     /* workers watch stop; we run until they have flushed */
@@ -180,6 +203,9 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
     for (;;) {
         /* read before polling (acquire), so nothing enqueued before it is missed */
         int done = tw_pipeline_done(c->pipeline);
+        struct tw_pipeline_progress pr;
+        if (c->clock) /* before the poll: every event up to pr.now_us is then handled */
+            tw_pipeline_progress(c->pipeline, &pr);
         unsigned n = tw_control_poll(c);
         uint64_t now = tw_mono_ns();
 
@@ -198,6 +224,8 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
             watch_link(c, stop, now);
         if (c->tick)
             c->tick(c->tick_ctx);
+        if (c->clock)
+            clock_tick(c, &pr, done && n == 0);
         if (c->metrics)
             tw_metrics_feed_tick(c->metrics, c, now, 0);
         if (done && n == 0)
@@ -261,6 +289,9 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
     if (c->link.downs || c->link.ups || c->link.removals)
         fprintf(out, "  link                 down %" PRIu64 ", up %" PRIu64 ", removed %" PRIu64 "\n",
                 c->link.downs, c->link.ups, c->link.removals);
+    if (tw_pipeline_gaps_dropped(c->pipeline)) /* the silence rules missed these (time_gaps.h) */
+        fprintf(out, "  time holes lost      %" PRIu64 " (not taken by the control loop in time)\n",
+                tw_pipeline_gaps_dropped(c->pipeline));
     if (tw_control_counter(c, TW_C_TS_BACKWARDS))
         fprintf(out, "  timestamps backwards %" PRIu64 "\n", tw_control_counter(c, TW_C_TS_BACKWARDS));
     fprintf(out, "  flows                %" PRIu64 "\n", flows);

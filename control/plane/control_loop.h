@@ -13,12 +13,18 @@
 #include "dataplane/flow_record.h"
 #include "dataplane/pipeline.h"
 #include "control/store/sink.h"
+#include "control/policy/silence.h"
 
 struct tw_metrics_feed;
 struct tw_geoip_enrich;
 
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);
+
+/* Called every iteration with the time (silence.h) and the holes found in a replay's packet
+ * times; returns the shortest hole the source must report (tw_policy_hook_clock). */
+typedef uint64_t (*tw_clock_hook)(void *ctx, const struct tw_silence_clock *clk,
+                                  const uint64_t (*gaps)[2], unsigned ngaps);
 
 struct tw_control {
     struct tw_pipeline *pipeline; /* the dataplane, through its view only */
@@ -29,6 +35,9 @@ struct tw_control {
                                     * (geoip_enrich.h); NULL = none */
     void (*tick)(void *ctx);     /* called every loop iteration (policy reload); NULL = none */
     void *tick_ctx;
+    tw_clock_hook clock;         /* the silence rules' time; NULL = none */
+    void *clock_ctx;
+    uint64_t clock_start_us;     /* live: CLOCK_REALTIME when the run began */
     uint32_t stats_interval_s;   /* 0 = no live line */
     int quiet;
     uint64_t start_ns;

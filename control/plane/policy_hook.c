@@ -7,6 +7,8 @@
 struct tw_policy_hook {
     struct tw_policy *policy;   /* the one in use; replaced whole by a reload */
     struct tw_policy_state *state;
+    struct tw_silence *silence; /* the silence rules' state, kept across reloads */
+    uint64_t report_lag_us;
     struct tw_sinks *sinks;     /* where alerts and summary items go; NULL = nowhere */
     char path[512];
     char geoip_sha256[72];      /* of the GeoIP database(s) in force, "" without one */
@@ -41,6 +43,11 @@ struct tw_policy_hook *tw_policy_hook_open(const struct tw_policy_hook_params *p
         snprintf(err, errlen, "policy: out of memory for the flow state");
         goto fail;
     }
+    if ((h->silence = tw_silence_new()) == NULL || tw_silence_bind(h->silence, h->policy) != 0) {
+        snprintf(err, errlen, "policy: out of memory for the silence state");
+        goto fail;
+    }
+    h->report_lag_us = p->report_lag_us;
     h->sinks = p->sinks;
     tw_policy_state_on_reached(h->state, on_reached, h);
     h->st.last_reload_ok = 1;
@@ -87,6 +94,7 @@ void tw_policy_hook_event(void *ctx, const struct tw_flow_record *r)
     struct tw_policy_ends ends;
 
     tw_policy_evaluate_ends(h->policy, h->state, r, emit, h, &ends);
+    tw_silence_activity(h->silence, r);
     if (r->event != TW_EVENT_END || !tw_sinks_takes(h->sinks, TW_TAKES_SUMMARY))
         return;
     /* summaries: the whole flow once, for each end that is equipment */
@@ -112,6 +120,13 @@ int tw_policy_hook_reload_from(struct tw_policy_hook *h, const char *path, char 
     struct tw_policy *p = tw_policy_load(path, err, errlen);
 
     if (p == NULL) {
+        h->st.reload_errors++;
+        h->st.last_reload_ok = 0;
+        return -1;
+    }
+    if (tw_silence_bind(h->silence, p) != 0) {
+        snprintf(err, errlen, "%s: out of memory for the silence state", path);
+        tw_policy_free(p);
         h->st.reload_errors++;
         h->st.last_reload_ok = 0;
         return -1;
@@ -170,6 +185,11 @@ void tw_policy_hook_summary(const struct tw_policy_hook *h, FILE *out)
     if (st.reached_forgotten)
         fprintf(out, "  cross_border memory  %" PRIu64 " countries/ASNs forgotten (full)\n",
                 st.reached_forgotten);
+    struct tw_silence_stats ss;
+    tw_silence_get_stats(h->silence, &ss);
+    if (ss.equipment_silent || ss.mirror_silent)
+        fprintf(out, "  silent at the end    %" PRIu64 " equipment%s\n", ss.equipment_silent,
+                ss.mirror_silent ? ", the mirror" : "");
     if (st.reloads || st.reload_errors)
         fprintf(out, "  policy reloads       %" PRIu64 " (failed %" PRIu64 ")\n", st.reloads,
                 st.reload_errors);
@@ -178,10 +198,29 @@ void tw_policy_hook_summary(const struct tw_policy_hook *h, FILE *out)
     fprintf(out, "  geoip sha256         %s\n", h->geoip_sha256[0] ? h->geoip_sha256 : "-");
 }
 
+uint64_t tw_policy_hook_gap_threshold_us(const struct tw_policy_hook *h)
+{
+    return tw_silence_gap_threshold_us(h->policy);
+}
+
+uint64_t tw_policy_hook_clock(void *ctx, const struct tw_silence_clock *clk,
+                              const uint64_t (*gaps)[2], unsigned ngaps)
+{
+    struct tw_policy_hook *h = ctx;
+    struct tw_silence_clock c = *clk;
+
+    for (unsigned i = 0; i < ngaps; i++)
+        tw_silence_gap(h->silence, gaps[i][0], gaps[i][1], emit, h);
+    c.report_lag_us = h->report_lag_us;
+    tw_silence_tick(h->silence, &c, emit, h);
+    return tw_policy_hook_gap_threshold_us(h);
+}
+
 void tw_policy_hook_close(struct tw_policy_hook *h)
 {
     if (h == NULL)
         return;
+    tw_silence_free(h->silence);
     tw_policy_state_free(h->state);
     tw_policy_free(h->policy);
     free(h);

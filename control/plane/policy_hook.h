@@ -17,12 +17,15 @@
 #include "dataplane/flow_record.h"
 #include "control/store/sink.h"
 #include "control/policy/policy.h"
+#include "control/policy/silence.h"
 
 struct tw_policy_hook_params {
     const char *policy_path;   /* loaded now and on every reload */
     uint32_t flows_max;        /* concurrent equipment flows the dedupe table holds */
     struct tw_sinks *sinks;    /* the outputs alerts and summary items go to (NULL = none);
                                 * not owned by the hook */
+    uint64_t report_lag_us;    /* active_timeout + idle_timeout: how late a flow's activity
+                                * may be heard of (silence.h) */
 };
 
 struct tw_policy_hook_stats {
@@ -72,6 +75,17 @@ const char *tw_policy_hook_geoip_sha256(const struct tw_policy_hook *h);
 /* The evaluation state (to seed cross_border's memory at start, reached_load.h). */
 struct tw_policy_state *tw_policy_hook_state(struct tw_policy_hook *h);
 void tw_policy_hook_get_stats(const struct tw_policy_hook *h, struct tw_policy_hook_stats *out);
+
+/* The silence rules' clock (control/policy/silence.h), called by the control loop every
+ * iteration with ctx = the hook: decides equipment and mirror silences up to clk, and turns
+ * the ngaps holes found in a replay's packet times (start, end) into mirror_silent and
+ * mirror_back. Returns the shortest hole the capture source must report: mirror_silent_after
+ * in microseconds, 0 when mirror_silent is disabled. */
+uint64_t tw_policy_hook_clock(void *ctx, const struct tw_silence_clock *clk,
+                              const uint64_t (*gaps)[2], unsigned ngaps);
+
+/* What tw_policy_hook_clock returns, before the run starts. */
+uint64_t tw_policy_hook_gap_threshold_us(const struct tw_policy_hook *h);
 
 /* Prints the alert lines of the end-of-run summary, with those of the outputs that take
  * alerts. */

@@ -868,6 +868,8 @@ int main(int argc, char **argv)
         struct tw_policy_hook_params hp = {
             .policy_path = policy_path,
             .flows_max = cfg.flow_table.capacity * cfg.workers, .sinks = &sinks,
+            .report_lag_us = ((uint64_t)cfg.flow_table.active_timeout_s +
+                              cfg.flow_table.idle_timeout_s) * 1000000u,
         };
         if (!(policy = tw_policy_hook_open(&hp, err, sizeof(err)))) {
             tw_log(TW_LOG_ERR, "%s", err);
@@ -901,6 +903,12 @@ int main(int argc, char **argv)
         .start_time_s = (double)started_at.tv_sec + started_at.tv_nsec / 1e9,
     };
     ctl.metrics = board ? &feed : NULL;
+    if (policy) { /* the silence rules (silence.h): holes are looked for from the first packet */
+        ctl.clock = tw_policy_hook_clock;
+        ctl.clock_ctx = policy;
+        ctl.clock_start_us = tw_wall_us();
+        tw_pipeline_set_gap_threshold(pipeline, tw_policy_hook_gap_threshold_us(policy));
+    }
     started = tw_pipeline_launch(pipeline);
     if (started < cfg.workers)
         tw_log(TW_LOG_ERR, "cannot start worker %u", started);

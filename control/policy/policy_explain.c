@@ -14,8 +14,8 @@
  *   countries       allowed countries
  *   rules           rule id, kind, severity, on/off
  *
- * The sections of the second round's rules (countries, monitored networks, expected traffic
- * hours) are functions of their own below, for those rules' code to fill.
+ * The second round's rules (countries, monitored networks, expected traffic hours) have a
+ * function each.
  */
 #include "control/policy/policy_model.h"
 
@@ -155,12 +155,23 @@ static void explain_may_reach(const struct equipment *e, FILE *out)
 
 /* Spot for the silence rules (silent_equipment): the equipment's expect_traffic hours and
  * silent_after. Nothing is printed until the policy has them. */
+/* When the equipment must be heard (silent_equipment), in the policy's timezone. */
 static void explain_expected_traffic(const struct tw_policy *p, const struct equipment *e,
                                      FILE *out)
 {
-    (void)p;
-    (void)e;
-    (void)out;
+    char t[96];
+
+    if (e->nexpect == 0) {
+        fprintf(out, "expected traffic: not set (its silence raises nothing)\n");
+        return;
+    }
+    fprintf(out, "expected traffic (times in %s): ", p->tz_name);
+    for (size_t i = 0; i < e->nexpect; i++) {
+        window_text(&e->expect[i], t, sizeof(t));
+        fprintf(out, "%s%s", i ? ", " : "", t);
+    }
+    fprintf(out, "\n  silent after: %" PRIu32 " s without a flow inside those hours\n",
+            e->silent_after_s ? e->silent_after_s : p->silent_after_s);
 }
 
 /* An address that is not equipment: the equipment declared to reach it (a declared peer

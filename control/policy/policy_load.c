@@ -27,6 +27,7 @@
 #include <yaml.h>
 
 #include "control/record/record_json.h" /* tw_risk_name */
+#include "control/record/units.h"       /* tw_parse_duration */
 
 static const uint8_t default_severity[TW_ALERT__COUNT] = {
     [TW_ALERT_UNDECLARED_DESTINATION] = TW_SEV_MEDIUM,
@@ -405,6 +406,46 @@ static int f_declared(struct ld *ld, const char *path, yaml_node_t *v, void *obj
 
 static const struct field declared_item = {.node = f_declared};
 
+/* -- silence (silence.c) -- */
+
+static int s_window(const char *t, void *out, size_t aux);
+
+#define EXPECT_WHAT "a window such as \"mon-fri 08:00-18:00\" or a list of them"
+static const struct field expect_item = {.scalar = s_window, .what = EXPECT_WHAT};
+
+/* expect_traffic: one window as a string, or a non-empty list of them */
+static int f_expect(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
+                    const struct field *f)
+{
+    struct equipment *e = obj;
+
+    if (v->type == YAML_SEQUENCE_NODE) {
+        struct field nonempty = *f; /* a list must hold a window */
+        nonempty.required = 1;
+        return f_list(ld, path, v, obj, &nonempty);
+    }
+    if ((e->expect = calloc(1, sizeof(*e->expect))) == NULL)
+        return fail(ld, v, "%s: out of memory", path);
+    if (take(ld, path, v, e->expect, &expect_item) != 0)
+        return -1;
+    e->nexpect = 1;
+    return 0;
+}
+
+/* A duration from 1 s to aux seconds ("90s", "15m", "1h", "2d"; units.h). */
+static int s_duration(const char *t, void *out, size_t max)
+{
+    uint32_t s;
+
+    if (tw_parse_duration(t, &s) != 0 || s == 0 || s > max)
+        return -1;
+    *(uint32_t *)out = s;
+    return 0;
+}
+
+#define SILENT_AFTER_MAX (30u * 86400u)
+#define MIRROR_AFTER_MAX 86400u
+
 static const struct field equipment_fields[] = {
     {.key = "name", .required = 1, .scalar = s_eq_name,
      .what = "a name of 1 to 63 characters A-Z a-z 0-9 _ . -",
@@ -415,6 +456,12 @@ static const struct field equipment_fields[] = {
     {.key = "declared", .node = f_list, .what = "declared entries",
      .off = offsetof(struct equipment, decl), .aux = offsetof(struct equipment, ndecl),
      .sub = &declared_item, .size = sizeof(struct declared)},
+    {.key = "expect_traffic", .node = f_expect, .what = "windows",
+     .off = offsetof(struct equipment, expect), .aux = offsetof(struct equipment, nexpect),
+     .sub = &expect_item, .size = sizeof(struct window)},
+    {.key = "silent_after", .scalar = s_duration,
+     .what = "a duration from 1s to 30d (e.g. 90s, 15m, 1h, 2d)",
+     .off = offsetof(struct equipment, silent_after_s), .aux = SILENT_AFTER_MAX},
 };
 
 static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *obj,
@@ -440,7 +487,7 @@ static int f_equipment(struct ld *ld, const char *path, yaml_node_t *v, void *ob
         snprintf(sub, sizeof(sub), "%s[%ld]", path, walked);
         e->line = item->start_mark.line + 1;
         p->neq++;
-        if (walk_map(ld, sub, item, equipment_fields, 4, e, NULL) != 0)
+        if (walk_map(ld, sub, item, equipment_fields, 6, e, NULL) != 0)
             break; /* its error stands, unless an equipment before it breaks the rule below */
     }
     /* names are Redis key parts and alert fields: they must be unique; an address must
@@ -792,6 +839,12 @@ static const struct field top_fields[] = {
     {.key = "limits", .node = f_map, .sub = limits_fields, .aux = 2},
     {.key = "rules", .node = f_rules},
     {.key = "cross_border", .node = f_cross_border},
+    {.key = "silent_after", .scalar = s_duration,
+     .what = "a duration from 1s to 30d (e.g. 90s, 15m, 1h, 2d)",
+     .off = offsetof(struct tw_policy, silent_after_s), .aux = SILENT_AFTER_MAX},
+    {.key = "mirror_silent_after", .scalar = s_duration,
+     .what = "a duration from 1s to 1d (e.g. 60s, 5m)",
+     .off = offsetof(struct tw_policy, mirror_silent_after_s), .aux = MIRROR_AFTER_MAX},
 };
 
 /* A policy larger than this is a mistake (4096 equipment of 1024 entries fit in far less). */
@@ -893,6 +946,12 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
                    UINT64_C(1) << NDPI_URL_POSSIBLE_SQL_INJECTION |
                    UINT64_C(1) << NDPI_URL_POSSIBLE_XSS | UINT64_C(1) << NDPI_SUSPICIOUS_DGA_DOMAIN |
                    UINT64_C(1) << NDPI_MALICIOUS_JA3 | UINT64_C(1) << NDPI_MALICIOUS_SHA1_CERTIFICATE;
+    p->silent_after_s = 3600;
+    p->mirror_silent_after_s = 60;
+    /* mirror_silent and mirror_back are the sensor's own: on in every policy (rules: can
+     * disable them); the equipment's silence rules need an expect_traffic (below) */
+    p->rules[TW_ALERT_MIRROR_SILENT].configured = 1;
+    p->rules[TW_ALERT_MIRROR_BACK].configured = 1;
     ld.p = p;
     yaml_parser_set_input_string(&parser, text, textlen);
     if (!yaml_parser_load(&parser, &ld.doc)) {
@@ -929,6 +988,10 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
             yaml_document_delete(&more);
         }
     }
+    for (size_t i = 0; rc == 0 && i < p->neq; i++)
+        if (p->eq[i].nexpect > 0)
+            p->rules[TW_ALERT_SILENT_EQUIPMENT].configured =
+                p->rules[TW_ALERT_EQUIPMENT_BACK].configured = 1;
     if (rc == 0 && p->ntz == 0 && tw_policy_set_timezone(p, "UTC") != 0) { /* absent: UTC */
         snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
         rc = -1;

@@ -11,6 +11,7 @@ void tw_policy_free(struct tw_policy *p)
     for (size_t i = 0; i < p->neq; i++) {
         free(p->eq[i].addrs);
         free(p->eq[i].decl);
+        free(p->eq[i].expect);
     }
     free(p->eq);
     tw_prefix_set_free(p->owners);

@@ -40,6 +40,9 @@ struct equipment {
     size_t naddrs;
     struct declared *decl;
     size_t ndecl;
+    struct window *expect;   /* expect_traffic: when it must be heard (silence.c) */
+    size_t nexpect;
+    uint32_t silent_after_s; /* silent_after; 0 = the policy's */
     const struct cb_rule *cb; /* its cross_border.equipment entry, NULL: the section's defaults */
 };
 
@@ -99,6 +102,8 @@ struct tw_policy {
     struct cb_rule cb;     /* cross_border (cross_border.c) */
     struct cb_rule *cb_eq; /* cross_border.equipment entries */
     size_t ncb_eq;
+    uint32_t silent_after_s;        /* silent_after: default of the equipment's, 1 h */
+    uint32_t mirror_silent_after_s; /* mirror_silent_after, 60 s */
 };
 
 /* 1 when addr (of family v4) is inside one of the count nets, else 0. */

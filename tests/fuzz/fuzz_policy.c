@@ -6,6 +6,8 @@
  *   - a policy that loads is evaluated on a few fixed flow events (IPv4 and IPv6, each event
  *     kind, remote-access and unknown apps, big uploads), so what the loader built is walked;
  *     it has a SHA-256 and is explained (--explain) for an equipment-side and a peer address.
+ *     the same events feed the silence rules (silence.h: expect_traffic windows, silent_after,
+ *     mirror_silent_after), whose clock then runs over a week of packet time, with a hole.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "control/policy/policy.h"
+#include "control/policy/silence.h"
 #include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -77,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     struct tw_policy_state *st = tw_policy_state_new(1024);
-    if (st == NULL)
+    struct tw_silence *si = tw_silence_new();
+    if (st == NULL || si == NULL || tw_silence_bind(si, p) != 0)
         abort();
     static const char *const apps[][2] = {
         {"SSH", "RemoteAccess"}, {"Unknown", "Unspecified"}, {"TLS.Google", "Web"}, {"RDP", "RemoteAccess"},
@@ -94,7 +98,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 record(&r, v6, (uint8_t)(200 + a), (uint8_t)(1 + a), apps[a][0], apps[a][1],
                        events[e], id + 100);
                 tw_policy_evaluate(p, st, &r, count_alert, &alerts);
+                tw_silence_activity(si, &r);
             }
+    /* a week of packet time in 7-minute steps, then the end of the input */
+    struct tw_silence_clock clk = {.start_us = 1772442000000000ull, .replay = 1,
+                                   .report_lag_us = 420000000ull};
+    for (uint64_t t = 0; t <= 7 * 86400; t += 420) {
+        clk.now_us = clk.start_us + t * 1000000ull;
+        clk.final = t + 420 > 7 * 86400;
+        tw_silence_tick(si, &clk, count_alert, &alerts);
+    }
+    tw_silence_gap(si, clk.start_us, clk.start_us + 300000000ull, count_alert, &alerts);
     (void)tw_policy_equipment_of(p, r.src_ip, 0);
     /* --explain walks every list the loader built: an equipment end and a peer, v4 and v6 */
     static FILE *devnull;
@@ -107,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tw_policy_explain(p, r.src_ip, !v6, devnull);
         tw_policy_explain(p, r.dst_ip, !v6, devnull);
     }
+    tw_silence_free(si);
     tw_policy_state_free(st);
     tw_policy_free(p);
     return 0;

@@ -59,6 +59,8 @@ equipment:
     addresses: [10.40.2.5]
 rules:
   undeclared_destination: {enabled: false}
+  mirror_silent: {enabled: false}   # the captures span days: holes that are no silence
+  mirror_back: {enabled: false}
 cross_border:
   allowed_countries: [CN, HK]
   first_contact: true

@@ -31,6 +31,8 @@ equipment:
   - name: atm-01
     vendor: Vendor A
     addresses: [10.20.120.5]
+    expect_traffic: "mon-fri 08:00-18:00"
+    silent_after: 2h
     declared:
       - {peer: 10.20.0.53, proto: udp, port: 53}
       - {peer: 10.0.50.30, proto: tcp, port: 443, server_name: "*.hq.branchbank.cn"}
@@ -67,10 +69,10 @@ rules="rules:
   TW-R07 risky_flow                     low      off
   TW-R08 cross_border                   high     on
   TW-R09 unknown_device                 high     on
-  TW-R10 silent_equipment               medium   off (not configured)
-  TW-R11 equipment_back                 low      off (not configured)
-  TW-R12 mirror_silent                  high     off (not configured)
-  TW-R13 mirror_back                    low      off (not configured)"
+  TW-R10 silent_equipment               medium   on
+  TW-R11 equipment_back                 low      on
+  TW-R12 mirror_silent                  high     on
+  TW-R13 mirror_back                    low      on"
 common="maintenance (remote access to equipment; times in Asia/Shanghai):
   from hosts: 10.20.9.5, 10.20.9.6
   protocols: SSH, RDP
@@ -88,10 +90,10 @@ expect() { # address, expected stdout (after the "policy OK" line)
     rc=$?
     [ "$rc" = 0 ] || fail "--explain $1: exit $rc ($(cat "$tmp/err"))"
     [ -s "$tmp/err" ] && fail "--explain $1: wrote to stderr: $(cat "$tmp/err")"
-    if [ "$out" != "tapwatch: policy OK: 2 equipment, 8 rules
+    if [ "$out" != "tapwatch: policy OK: 2 equipment, 12 rules
 $2" ]; then
         fail "--explain $1: unexpected output"
-        diff <(printf '%s\n' "$out") <(printf 'tapwatch: policy OK: 2 equipment, 8 rules\n%s\n' "$2") | head -20
+        diff <(printf '%s\n' "$out") <(printf 'tapwatch: policy OK: 2 equipment, 12 rules\n%s\n' "$2") | head -20
     fi
 }
 
@@ -103,6 +105,8 @@ equipment: atm-01
 may open connections to (declared; anything else raises undeclared_destination):
   peer 10.20.0.53, udp, port 53
   peer 10.0.50.30, tcp, port 443, server name *.hq.branchbank.cn
+expected traffic (times in Asia/Shanghai): mon-fri 08:00-18:00
+  silent after: 7200 s without a flow inside those hours
 $common
 countries:
   allowed: CN
@@ -117,6 +121,7 @@ equipment: core-v6
 may open connections to (declared; anything else raises undeclared_destination):
   peer 2001:db8:99::1, sctp
   app TLS (any peer)
+expected traffic: not set (its silence raises nothing)
 $common
 countries:
   allowed: CN, HK

@@ -46,6 +46,9 @@ equipment:
     declared: [{peer: 0.0.0.0/0}]
   - name: srv-02
     addresses: [10.40.2.0/24]
+rules:                              # the captures span two days: holes that are no silence
+  mirror_silent: {enabled: false}
+  mirror_back: {enabled: false}
 YAML
 
 out=$("$tw" --check-config --policy "$tmp/policy.yaml" 2>&1)
