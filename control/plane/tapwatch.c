@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -664,34 +665,6 @@ int main(int argc, char **argv)
         tw_log(TW_LOG_ERR, "%s", err);
         return 2;
     }
-    const char *policy_path = o.policy ? o.policy : cfg.policy_file[0] ? cfg.policy_file : NULL;
-    if (policy_path) {
-        struct tw_policy *pol = tw_policy_load(policy_path, err, sizeof(err));
-        if (!pol) {
-            tw_log(TW_LOG_ERR, "%s", err);
-            return 2;
-        }
-        if (o.check_config)
-            printf("tapwatch: policy OK: %zu equipment, %zu rules\n", tw_policy_equipment_count(pol),
-                   tw_policy_rule_count(pol));
-        if (o.explain) {
-            int failed = tw_policy_explain(pol, o.explain_addr, o.explain_v4, stdout) != 0 ||
-                         fflush(stdout) != 0;
-            tw_policy_free(pol);
-            if (failed)
-                fprintf(stderr, "tapwatch: --explain: cannot write the explanation\n");
-            return failed ? 1 : 0;
-        }
-        tw_policy_free(pol);
-    } else if (o.explain) {
-        tw_log(TW_LOG_ERR, "--explain needs a policy: --policy FILE or policy: in the "
-                           "configuration");
-        return 2;
-    } else if (o.alerts_jsonl) {
-        tw_log(TW_LOG_ERR, "--alerts-jsonl needs a policy: --policy FILE or policy: in the "
-                           "configuration");
-        return 2;
-    }
     /* a database that does not open is a configuration error, said before anything starts */
     if (!(geoip = tw_geoip_enrich_new())) {
         tw_log(TW_LOG_ERR, "geoip: out of memory");
@@ -712,6 +685,43 @@ int main(int argc, char **argv)
             printf("tapwatch: geoip OK: %s sha256 %s\n",
                    tw_geoip_has_asn(db) ? "country and ASN databases," : "country database,",
                    tw_geoip_sha256(db));
+    }
+    const char *policy_path = o.policy ? o.policy : cfg.policy_file[0] ? cfg.policy_file : NULL;
+    if (policy_path) {
+        struct tw_policy *pol = tw_policy_load(policy_path, err, sizeof(err));
+        if (!pol) {
+            tw_log(TW_LOG_ERR, "%s", err);
+            return 2;
+        }
+        if (o.check_config)
+            printf("tapwatch: policy OK: %zu equipment, %zu rules\n", tw_policy_equipment_count(pol),
+                   tw_policy_rule_count(pol));
+        if (o.explain) {
+            char geo[96], *where = NULL;
+            struct tw_geoip *db = tw_geoip_enrich_db(geoip);
+            if (db != NULL) { /* the address's own country, as its flow records would carry */
+                char cc[4];
+                uint32_t asn;
+                tw_geoip_lookup(db, o.explain_addr, o.explain_v4, cc, &asn);
+                snprintf(geo, sizeof(geo), "%s, AS %" PRIu32, cc[0] ? cc : "no country", asn);
+                where = geo;
+            }
+            int failed = tw_policy_explain(pol, o.explain_addr, o.explain_v4, where, stdout) != 0 ||
+                         fflush(stdout) != 0;
+            tw_policy_free(pol);
+            if (failed)
+                fprintf(stderr, "tapwatch: --explain: cannot write the explanation\n");
+            return failed ? 1 : 0;
+        }
+        tw_policy_free(pol);
+    } else if (o.explain) {
+        tw_log(TW_LOG_ERR, "--explain needs a policy: --policy FILE or policy: in the "
+                           "configuration");
+        return 2;
+    } else if (o.alerts_jsonl) {
+        tw_log(TW_LOG_ERR, "--alerts-jsonl needs a policy: --policy FILE or policy: in the "
+                           "configuration");
+        return 2;
     }
     if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
         tw_log(TW_LOG_ERR, "--metrics-linger needs --metrics HOST:PORT or metrics.listen");

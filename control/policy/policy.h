@@ -89,9 +89,11 @@ const char *tw_policy_equipment_of(const struct tw_policy *p, const uint8_t *add
 /* Prints what the policy says about addr (16 bytes, v4 in the first 4) as plain lines in a
  * fixed order (policy_explain.c): which equipment it is or "not equipment" (and then which
  * equipment is declared to reach it, whether it is a maintenance host), what it may reach,
- * maintenance, limits, the rules with their ids and severities. Returns 0, or -1 when
+ * maintenance, limits, the rules with their ids and severities. geo, when not NULL, is what
+ * the GeoIP databases say of addr ("CN, AS 4134"), printed as its country. Returns 0, or -1 when
  * writing to out failed. */
-int tw_policy_explain(const struct tw_policy *p, const uint8_t *addr, int v4, FILE *out);
+int tw_policy_explain(const struct tw_policy *p, const uint8_t *addr, int v4, const char *geo,
+                      FILE *out);
 
 /* ---- evaluation ---- */
 

@@ -308,7 +308,8 @@ static void explain_rules(const struct tw_policy *p, FILE *out)
     }
 }
 
-int tw_policy_explain(const struct tw_policy *p, const uint8_t *addr, int v4, FILE *out)
+int tw_policy_explain(const struct tw_policy *p, const uint8_t *addr, int v4, const char *geo,
+                      FILE *out)
 {
     const struct equipment *e = tw_policy_find_equipment(p, addr, v4);
     char text[INET6_ADDRSTRLEN];
@@ -316,6 +317,8 @@ int tw_policy_explain(const struct tw_policy *p, const uint8_t *addr, int v4, FI
     tw_addr_text(addr, v4, text, sizeof(text));
     fprintf(out, "address %s\n", text);
     fprintf(out, "policy sha256 %s\n", p->sha256);
+    if (geo != NULL)
+        fprintf(out, "country (GeoIP): %s\n", geo);
     if (e != NULL) {
         explain_equipment(e, out);
         explain_may_reach(e, out);

@@ -118,8 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     for (int v6 = 0; v6 < 2; v6++) {
         record(&r, v6, 1, 200, "SSH", "RemoteAccess", TW_EVENT_END, 1);
-        tw_policy_explain(p, r.src_ip, !v6, devnull);
-        tw_policy_explain(p, r.dst_ip, !v6, devnull);
+        tw_policy_explain(p, r.src_ip, !v6, "CN, AS 4134", devnull);
+        tw_policy_explain(p, r.dst_ip, !v6, NULL, devnull);
     }
     tw_silence_free(si);
     tw_policy_state_free(st);

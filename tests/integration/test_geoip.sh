@@ -78,6 +78,18 @@ out=$("$tapwatch" --check-config --config "$tmp/both.yaml" 2>&1)
 grep -q "geoip OK: country and ASN databases, sha256 $want_both\$" <<<"$out" ||
     fail "check-config, both databases: want sha256 $want_both in: $out"
 
+# --explain names an address's country and AS as its records would carry them
+printf 'equipment:\n  - {name: e1, addresses: [10.1.1.1]}\n' >"$tmp/policy.yaml"
+read -r addr cc asn < <(python3 -c 'import json, sys
+f = [f for f in json.load(open(sys.argv[1]))["flows"] if f["dst_country"] and f["dst_asn"]][0]
+print(f["dst"], f["dst_country"], f["dst_asn"])' "$exp")
+for pair in "$addr=$cc, AS $asn" "10.1.1.1=no country, AS 0"; do
+    out=$("$tapwatch" --check-config --config "$tmp/both.yaml" --policy "$tmp/policy.yaml" \
+        --explain "${pair%%=*}" 2>&1)
+    grep -qx "country (GeoIP): ${pair#*=}" <<<"$out" ||
+        fail "--explain ${pair%%=*}: want 'country (GeoIP): ${pair#*=}' in: $out"
+done
+
 # 2. the records of the capture
 run() { # NAME [CONFIG]: replay into $tmp/NAME.jsonl
     local name=$1

@@ -101,7 +101,7 @@ if ok:
     # silent: 2 s after the last packet (the last ping left just before `stopped`; the control
     # loop looks at least every 10 ms); back: once the traffic came back
     ok = stopped + 1.0 <= silent <= stopped + 3.5 and restarted - 0.5 <= back <= restarted + 2.0
-    ok = ok and all(a["flow_id"] == "0000000000000000" and a["equipment"] == "" for a in alerts)
+    ok = ok and all(a["flow_id"] == "" and a["equipment"] == "" for a in alerts)
 print("ok: mirror_silent then mirror_back" if ok else f"FAIL: {alerts} (stopped {stopped}, restarted {restarted})")
 sys.exit(0 if ok else 1)
 PY

@@ -49,7 +49,7 @@ def rec(fid, first, last, src, sport, dst, dport, proto, app, cat, sni, v=4, ris
             "first_seen": float("%d.000000" % (T0 + first)), "last_seen": T0 + last + 0.25,
             "c2s_packets": pk, "c2s_bytes": pk * 100, "s2c_packets": pk + 1, "s2c_bytes": 5000,
             "app": app, "category": cat, "server_name": sni, "risks": list(risks),
-            "end_reason": "idle", "tls_version": 0, "ja3c": ""}
+            "end_reason": "idle", "tls_version": 0, "ja3c": "", "src_mac": ""}
 rows = [
     rec("00000000000000aa", 100, 200, "10.1.2.3", 50001, "93.184.216.34", 443, 6, "TLS.Google", "Web", "www.google.com",
         geo=("", "US", 0, 15133)),
