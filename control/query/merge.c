@@ -6,7 +6,11 @@
  *          tq_table_taker and printed again sized to every row; a subcommand that prints its
  *          own fixed-width lines, summary, gets the column in front of each line)
  *   csv    a "sensor" column first
- *   json   a "sensor" key first in each object
+ *   json   a "sensor" key first in each object, unless it has one (an alert names the
+ *          sensor that raised it)
+ *
+ * The sensor is named by its key namespace: "<bank>/<sensor>", or "<sensor>" without a bank,
+ * as alerts name it.
  *
  * The time each row is ordered by: a table's tq_table.key; in JSON the key, in CSV the column
  * of time_keys below. Each sensor's answer is already at most --limit rows newest first, so
@@ -182,11 +186,13 @@ static long csv_column(const char *header, const char *name)
     return -1;
 }
 
-static uint64_t json_key(const char *line, const char *key)
+/* The time of a JSON line at key; *has_sensor: the object has a "sensor" key of its own. */
+static uint64_t json_key(const char *line, const char *key, int *has_sensor)
 {
     json_object *j = json_tokener_parse(line), *v;
     uint64_t us = 0;
 
+    *has_sensor = j != NULL && json_object_object_get_ex(j, "sensor", NULL);
     if (j != NULL && json_object_object_get_ex(j, key, &v)) {
         double d = json_object_get_double(v);
         if (json_object_is_type(v, json_type_string))
@@ -226,7 +232,7 @@ static void take_lines(struct caught *k, const char *sub, char *text)
             break;
         }
         if (k->o->format == TQ_JSON)
-            r->key = json_key_name ? json_key(line, json_key_name) : 0;
+            r->key = json_key(line, json_key_name ? json_key_name : "", &r->has_sensor);
         else if (k->o->format == TQ_CSV) {
             csv_cell(line, csv_col < 0 ? 0 : (size_t)csv_col, cell, sizeof(cell));
             r->key = csv_col < 0 ? 0 : tq_merge_text_key(cell);
@@ -242,7 +248,7 @@ static void merged_cell(const void *rows, size_t i, size_t col, char *out, size_
 {
     const struct tq_merge_row *r = (const struct tq_merge_row *)rows + i;
 
-    snprintf(out, len, "%s", col == 0 ? printing_sensors[r->sensor].name : r->cells[col - 1]);
+    snprintf(out, len, "%s", col == 0 ? printing_sensors[r->sensor].ns : r->cells[col - 1]);
 }
 
 #define MAX_COLS 16
@@ -270,12 +276,12 @@ static void print_merged(const struct caught *k, const struct tq_sensor *sensors
         size_t w = strlen("SENSOR");
         char name[4 * 64];
         for (size_t i = 0; i < n; i++) {
-            size_t l = strlen(sensors[k->rows[i].sensor].name);
+            size_t l = strlen(sensors[k->rows[i].sensor].ns);
             w = l > w ? l : w;
         }
         printf("%-*s  %s\n", (int)w, "SENSOR", k->header);
         for (size_t i = 0; i < n; i++) {
-            tq_escape_text(sensors[k->rows[i].sensor].name, name, sizeof(name));
+            tq_escape_text(sensors[k->rows[i].sensor].ns, name, sizeof(name));
             printf("%-*s  %s\n", (int)w, name, k->rows[i].line);
         }
         return;
@@ -284,15 +290,19 @@ static void print_merged(const struct caught *k, const struct tq_sensor *sensors
         if (k->header != NULL)
             printf("sensor,%s\n", k->header);
         for (size_t i = 0; i < n; i++) {
-            tq_csv_field(sensors[k->rows[i].sensor].name, 0);
+            tq_csv_field(sensors[k->rows[i].sensor].ns, 0);
             puts(k->rows[i].line);
         }
         return;
     }
     for (size_t i = 0; i < n; i++) { /* JSON: the caught line is escaped already */
         const char *line = k->rows[i].line;
+        if (k->rows[i].has_sensor) { /* an alert names its sensor itself */
+            puts(line);
+            continue;
+        }
         /* names are [A-Za-z0-9_.-/]: nothing to escape in JSON */
-        printf("{\"sensor\":\"%s\"%s%s\n", sensors[k->rows[i].sensor].name,
+        printf("{\"sensor\":\"%s\"%s%s\n", sensors[k->rows[i].sensor].ns,
                line[0] == '{' && line[1] != '}' ? "," : "", line[0] == '{' ? line + 1 : line);
     }
 }

@@ -153,8 +153,8 @@ int tq_finish(int failed);
 
 /* One sensor a query reads: its registration when it has one. */
 struct tq_sensor {
-    char name[64];   /* as shown in the sensor column: "s1", or "A/s1" without --bank */
-    char ns[64];     /* its key namespace (fleet_keys.h) */
+    char name[64];   /* as --sensor names it: "s1", or "A/s1" without --bank */
+    char ns[64];     /* its key namespace (fleet_keys.h), as the sensor column names it */
     char sensor[64], bank[32];
     int registered;
     uint64_t first_seen_s, last_seen_us, started_us;
@@ -184,7 +184,8 @@ int tq_sensors_select(struct tw_rclient *c, const struct tq_opts *o, int registe
 
 /* Runs sub for the sensors the command line asks: once as before for one sensor, else once
  * per sensor with the answers merged newest first (by the time of tq_table.key, the JSON key
- * or CSV column of the subcommand's order), at most --limit rows, a sensor column first.
+ * or CSV column of the subcommand's order), at most --limit rows, a sensor column first
+ * (its key namespace: "<bank>/<sensor>" or "<sensor>").
  * Returns the exit status. */
 int tq_fleet_run(const struct tq_subcommand *sub, struct tw_rclient *c, struct tq_opts *o);
 
@@ -195,6 +196,7 @@ struct tq_merge_row {
     size_t seq;     /* its place in its sensor's answer (ties: kept) */
     char *line;     /* JSON, CSV or text line as the subcommand printed it */
     char **cells;   /* table cells (raw text), NULL for a line */
+    int has_sensor; /* a JSON line with a "sensor" key of its own */
 };
 
 /* Sorts rows newest first (key descending, then sensor, then seq ascending) and returns how
