@@ -699,12 +699,14 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *policy_path = o.policy ? o.policy : cfg.policy_file[0] ? cfg.policy_file : NULL;
+    char policy_sha256[65] = ""; /* the sensor's registration names it */
     if (policy_path) {
         struct tw_policy *pol = tw_policy_load(policy_path, err, sizeof(err));
         if (!pol) {
             tw_log(TW_LOG_ERR, "%s", err);
             return 2;
         }
+        snprintf(policy_sha256, sizeof(policy_sha256), "%s", tw_policy_sha256(pol));
         if (o.check_config)
             printf("tapwatch: policy OK: %zu equipment, %zu rules\n", tw_policy_equipment_count(pol),
                    tw_policy_rule_count(pol));
@@ -856,6 +858,7 @@ int main(int argc, char **argv)
     struct tw_sensor_info registry;
     int registered = tw_sensor_info_init(&registry, cfg.bank, cfg.sensor, TW_VERSION,
                                          tw_geoip_sha256(tw_geoip_enrich_db(geoip))) == 0;
+    snprintf(registry.policy_sha256, sizeof(registry.policy_sha256), "%s", policy_sha256);
     struct tw_outputs_params op = {.cfg = &cfg, .redis = redis, .flows_jsonl = o.flows_jsonl,
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL,
                                    .key_namespace = key_ns,

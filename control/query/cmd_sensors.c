@@ -39,7 +39,7 @@ static const struct tq_table sensor_table = {
 /* CSV columns and JSON keys */
 static const char *const keys[] = {"sensor", "bank", "namespace", "first_seen", "last_seen",
                                    "version", "hostname", "run", "started", "geoip_sha256",
-                                   "pubkey"};
+                                   "policy_sha256", "pubkey"};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static void epoch_text(uint64_t us, char *out, size_t len)
@@ -59,7 +59,8 @@ static void values(const struct tq_sensor *s, char v[NKEYS][256])
     snprintf(v[7], 256, "%s", s->run);
     epoch_text(s->started_us, v[8], 256);
     snprintf(v[9], 256, "%s", s->geoip_sha256);
-    snprintf(v[10], 256, "%s", s->pubkey);
+    snprintf(v[10], 256, "%s", s->policy_sha256);
+    snprintf(v[11], 256, "%s", s->pubkey);
 }
 
 static void print_json(const struct tq_sensor *s)

@@ -158,7 +158,7 @@ struct tq_sensor {
     char sensor[64], bank[32];
     int registered;
     uint64_t first_seen_s, last_seen_us, started_us;
-    char version[32], hostname[256], run[17], geoip_sha256[65], pubkey[128];
+    char version[32], hostname[256], run[17], geoip_sha256[65], policy_sha256[65], pubkey[128];
 };
 
 /* Checks --sensor and --bank once the command line is read. Returns 0, or EXIT_USAGE after

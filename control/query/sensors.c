@@ -153,6 +153,7 @@ static int parse_entry(const char *bank, const char *sensor, const char *json, s
         str_field(j, "hostname", s->hostname, sizeof(s->hostname)) < 0 ||
         str_field(j, "run", s->run, sizeof(s->run)) < 0 ||
         str_field(j, "geoip_sha256", s->geoip_sha256, sizeof(s->geoip_sha256)) < 0 ||
+        str_field(j, "policy_sha256", s->policy_sha256, sizeof(s->policy_sha256)) < 0 ||
         str_field(j, "pubkey", s->pubkey, sizeof(s->pubkey)) < 0 ||
         time_field(j, "last_seen", &s->last_seen_us) < 0 ||
         time_field(j, "started", &s->started_us) < 0)

@@ -58,6 +58,7 @@ int tw_sensor_info_json(const struct tw_sensor_info *info, uint64_t run_us, uint
     json_object_object_add(j, "started", epoch(run_us));
     json_object_object_add(j, "last_seen", epoch(now_us));
     json_object_object_add(j, "geoip_sha256", json_object_new_string(info->geoip_sha256));
+    json_object_object_add(j, "policy_sha256", json_object_new_string(info->policy_sha256));
     json_object_object_add(j, "pubkey", json_object_new_string(info->pubkey));
     n = snprintf(out, len, "%s",
                  json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |

@@ -9,7 +9,9 @@
  *
  *   {"sensor":"s1","bank":"A","namespace":"A/s1","version":"0.1.0","hostname":"h",
  *    "run":"<16 hex>","started":<epoch s>,"last_seen":<epoch s>,
- *    "geoip_sha256":"<hex or empty>","pubkey":""}
+ *    "geoip_sha256":"<hex or empty>","policy_sha256":"<hex or empty>","pubkey":""}
+ *
+ * (the GeoIP databases and the policy as at start: a SIGHUP reload does not change them)
  *
  * pubkey is the fingerprint of the sensor's signing key, empty until the evidence issue gives
  * sensors a key. Readers validate every field (control/query/sensors.c): anyone who can write
@@ -32,6 +34,7 @@ struct tw_sensor_info {
     char version[32];
     char hostname[256];
     char geoip_sha256[65];  /* "" = no GeoIP databases */
+    char policy_sha256[65]; /* the policy file at start, "" = no policy */
     char pubkey[128];       /* "" until sensors sign */
 };
 

@@ -117,7 +117,7 @@ got = [(r["bank"], r["sensor"], r["namespace"]) for r in rows]
 assert got == [("A", "branch-1", "A/branch-1"), ("A", "branch-2", "A/branch-2"), ("B", "hq-1", "B/hq-1")], got
 for r in rows:
     assert r["version"] and r["hostname"] and r["first_seen"] > 0 and r["last_seen"] >= r["first_seen"], r
-    assert r["pubkey"] == "" and len(r["run"]) == 16, r
+    assert r["pubkey"] == "" and len(r["run"]) == 16 and len(r["policy_sha256"]) == 64, r
 PY
 q sensors >"$tmp/sensors.txt" || fail "sensors (table)"
 head -1 "$tmp/sensors.txt" | grep -q '^SENSOR  *BANK  *FIRST_SEEN_UTC  *LAST_SEEN_UTC  *VERSION  *HOSTNAME$' ||

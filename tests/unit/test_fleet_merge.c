@@ -124,7 +124,7 @@ static void registration_json_and_commands(void **state)
     assert_string_equal(json, "{\"sensor\":\"s1\",\"bank\":\"A\",\"namespace\":\"A/s1\","
                               "\"version\":\"0.1.0\",\"hostname\":\"h\\\"x\",\"run\":\"00000000000f4240\","
                               "\"started\":1.000000,\"last_seen\":2.500000,\"geoip_sha256\":\"\","
-                              "\"pubkey\":\"\"}");
+                              "\"policy_sha256\":\"\",\"pubkey\":\"\"}");
     /* HSET registry, HSETNX first-seen, SADD tw:banks */
     assert_int_equal(tw_sensor_registry_put(&b, &info, 1000000, 2500000), 3);
     assert_false(b.oom);
