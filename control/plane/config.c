@@ -209,6 +209,7 @@ static bool is_port_list(uint64_t n, const char *text)
 static const struct key_row rows[] = {
     /* name                       type          field                         min     max              default     check            noun */
     {"sensor",                    KEY_STRING,   FIELD(sensor),                1,      TW_SENSOR_LEN - 1, "tapwatch", is_sensor_name,  "1 to 63 characters of A-Z a-z 0-9 _ . -"},
+    {"bank",                      KEY_STRING,   FIELD(bank),                  0,      TW_BANK_LEN - 1, "",         is_sensor_name,  "0 to 31 characters of A-Z a-z 0-9 _ . -"},
     {"workers",                   KEY_UINT,     U32(workers),                 1,      64,              "1",        NULL,            NULL},
     {"ring_size",                 KEY_UINT,     U32(ring_size),               1024,   1u << 24,        "16384",    is_power_of_two, "a power of two"},
     {"burst",                     KEY_UINT,     U32(burst),                   1,      512,             "32",       NULL,            NULL},
@@ -533,6 +534,12 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen)
     for (size_t i = 0; i < N_KEYS; i++)
         if (check_row(cfg, &rows[i], err, errlen) != 0)
             return -1;
+    /* the key namespace <bank>/<sensor> is kept where a sensor name fits (fleet_keys.h) */
+    if (cfg->bank[0] && strlen(cfg->bank) + 1 + strlen(cfg->sensor) >= TW_SENSOR_LEN) {
+        snprintf(err, errlen, "bank and sensor: expected at most %d characters together, got %zu",
+                 TW_SENSOR_LEN - 2, strlen(cfg->bank) + strlen(cfg->sensor));
+        return -1;
+    }
 
     const uint32_t idle = cfg->flow_table.idle_timeout_s;
     tw_format_amount(idle, tw_second_units, b, sizeof(b));

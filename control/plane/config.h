@@ -13,9 +13,13 @@
 
 #define TW_PATH_LEN 256
 #define TW_SENSOR_LEN 64
+#define TW_BANK_LEN 32
 
 struct tw_config {
     char sensor[TW_SENSOR_LEN];    /* sensor: name, [A-Za-z0-9_.-]+, default "tapwatch" */
+    char bank[TW_BANK_LEN];        /* bank: the bank the sensor belongs to, [A-Za-z0-9_.-]*,
+                                      default "" = none; keys then live under
+                                      tw:{<bank>/<sensor>} (control/record/fleet_keys.h) */
     uint32_t workers;              /* workers: worker lcores, 1..64, default 1 */
     uint32_t ring_size;            /* ring_size: events per worker ring, power of 2, default 16384 */
     uint32_t burst;                /* burst: packets per receive burst, 1..512, default 32 */

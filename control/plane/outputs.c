@@ -23,7 +23,8 @@ static struct tw_writer_params writer_params(const struct tw_outputs_params *p)
     const struct tw_config *c = p->cfg;
 
     return (struct tw_writer_params){
-        .url = c->redis.url, .target = p->redis, .sensor = c->sensor, .retention_s = c->redis.retention_s,
+        .url = c->redis.url, .target = p->redis, .sensor = p->key_namespace ? p->key_namespace : c->sensor,
+        .retention_s = c->redis.retention_s,
         .batch = c->redis.batch, .flush_ms = c->redis.flush_ms, .run_dir = c->run_dir,
     };
 }
@@ -35,6 +36,7 @@ static int open_redis_flows(struct tw_sink *s, const struct tw_outputs_params *p
     struct tw_store_params sp = {
         .w = writer_params(p), .hot_window_s = c->redis.hot_window_s,
         .buffer_records = c->redis.buffer_records, .spool_records = c->redis.spool_file_records,
+        .registry = p->registry,
     };
     return tw_sink_redis_flows_open(s, &sp, err, errlen);
 }

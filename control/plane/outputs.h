@@ -17,12 +17,17 @@
 #include "control/store/redis_conn.h"
 #include "control/store/sink.h"
 
+struct tw_sensor_info;
+
 struct tw_outputs_params {
     const struct tw_config *cfg;
     const struct tw_redis_target *redis; /* redis.url with credentials and TLS (NULL: none) */
     const char *flows_jsonl;  /* --flows-jsonl FILE ("-" = stdout), NULL = off */
     const char *alerts_jsonl; /* --alerts-jsonl FILE, NULL = off (needs a policy) */
     int policy;               /* a policy is loaded: alerts and summaries go to Redis too */
+    const char *key_namespace; /* the sensor's keys: "<bank>/<sensor>" or the sensor
+                               * (fleet_keys.h); NULL = cfg->sensor */
+    const struct tw_sensor_info *registry; /* registered with the flows' counters; NULL: no */
 };
 
 /* Opens every output the configuration and options name into l (tw_sinks_init first).

@@ -31,6 +31,8 @@
 #include "control/plane/metrics_http.h"
 #include "control/plane/metrics_telemetry.h"
 #include "control/plane/reload.h"
+#include "control/record/fleet_keys.h"
+#include "control/store/sensor_registry.h"
 #include "control/store/run_dir.h"
 #include "control/store/redis_acl.h"
 #include "control/store/redis_check.h"
@@ -156,7 +158,8 @@ struct options {
     const char *log;       /* --log: stderr, syslog, journal (else the config's log:) */
     const char *log_level; /* --log-level (else the config's log_level:) */
     const char *run_dir;   /* --run-dir (else the config's run_dir:) */
-    const char *print_acl; /* --print-acl SENSOR */
+    const char *print_acl; /* --print-acl SENSOR or BANK/SENSOR */
+    const char *print_acl_reader; /* --print-acl-reader BANK */
     const char *explain;   /* --explain ADDR (with --check-config) */
     uint8_t explain_addr[16];
     int explain_v4;
@@ -200,7 +203,10 @@ static void usage(FILE *out)
             "  --replay-speed X     1 = recorded pace, 0 = as fast as possible (default)\n"
             "  --loop N             replay the capture N times, each pass later in time\n"
             "  --stats-interval S   seconds between live stats lines (0 = off)\n"
-            "  --print-acl SENSOR   print the Redis ACL users for SENSOR (aclfile text) and exit\n"
+            "  --print-acl SENSOR   print the Redis ACL users for SENSOR (aclfile text) and exit;\n"
+            "                       BANK/SENSOR for a sensor whose configuration says bank: BANK\n"
+            "  --print-acl-reader BANK  print the ACL user reader-BANK: tapwatch-query on BANK's\n"
+            "                       sensors only (aclfile text) and exit\n"
             "  --quiet              no live stats line\n"
             "  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
             "  --metrics-linger S   after a replay, serve the final metrics S more seconds\n"
@@ -275,7 +281,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
            O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
            O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY, O_LOG, O_LOG_LEVEL, O_RUN_DIR,
-           O_PRINT_ACL, O_EXPLAIN };
+           O_PRINT_ACL, O_EXPLAIN, O_PRINT_ACL_READER };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -293,6 +299,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"log", required_argument, 0, O_LOG}, {"log-level", required_argument, 0, O_LOG_LEVEL},
         {"run-dir", required_argument, 0, O_RUN_DIR},
         {"print-acl", required_argument, 0, O_PRINT_ACL},
+        {"print-acl-reader", required_argument, 0, O_PRINT_ACL_READER},
         {"explain", required_argument, 0, O_EXPLAIN}, {0, 0, 0, 0},
     };
     int c;
@@ -354,6 +361,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_LOG_LEVEL: o->log_level = optarg; break;
         case O_RUN_DIR: o->run_dir = optarg; break;
         case O_PRINT_ACL: o->print_acl = optarg; break;
+        case O_PRINT_ACL_READER: o->print_acl_reader = optarg; break;
         case O_EXPLAIN:
             o->explain = optarg;
             if (inet_pton(AF_INET, optarg, o->explain_addr) == 1) {
@@ -618,10 +626,32 @@ int main(int argc, char **argv)
      * than end the process as SIGHUP does by default */
     signal(SIGHUP, on_hup);
     tw_config_defaults(&cfg);
-    if (o.print_acl) { /* the sensor name is checked as the configuration checks it */
+    if (o.print_acl_reader) { /* the bank name is checked as the configuration checks it */
         char acl[4096];
-        if (tw_config_set(&cfg, "sensor", o.print_acl, err, sizeof(err)) != 0 ||
-            tw_redis_acl_text(acl, sizeof(acl), cfg.sensor) < 0) {
+        if (tw_config_set(&cfg, "bank", o.print_acl_reader, err, sizeof(err)) != 0 ||
+            !cfg.bank[0] || tw_redis_acl_reader_text(acl, sizeof(acl), cfg.bank) < 0) {
+            fprintf(stderr, "tapwatch: --print-acl-reader: %s\n",
+                    cfg.bank[0] ? err : "expected a bank name");
+            return 2;
+        }
+        fputs(acl, stdout);
+        return 0;
+    }
+    if (o.print_acl) { /* the names are checked as the configuration checks them */
+        char acl[4096];
+        const char *slash = strchr(o.print_acl, '/');
+        char bank[TW_BANK_LEN + 1] = "";
+        if (slash != NULL) { /* BANK/SENSOR */
+            snprintf(bank, sizeof(bank), "%.*s", (int)(slash - o.print_acl), o.print_acl);
+            if (tw_config_set(&cfg, "bank", bank, err, sizeof(err)) != 0 || !cfg.bank[0]) {
+                fprintf(stderr, "tapwatch: --print-acl: %s\n", cfg.bank[0] ? err : "empty bank");
+                return 2;
+            }
+        }
+        err[0] = '\0';
+        if (tw_config_set(&cfg, "sensor", slash ? slash + 1 : o.print_acl, err, sizeof(err)) != 0 ||
+            tw_config_validate(&cfg, err, sizeof(err)) != 0 ||
+            tw_redis_acl_text(acl, sizeof(acl), cfg.bank, cfg.sensor) < 0) {
             fprintf(stderr, "tapwatch: --print-acl: %s\n", err);
             return 2;
         }
@@ -658,6 +688,10 @@ int main(int argc, char **argv)
             tw_log(TW_LOG_ERR, "%s", err);
         return 2;
     }
+    /* the sensor's keys: tw:{<bank>/<sensor>}:... with a bank (fleet_keys.h); checked to fit
+     * by tw_config_validate */
+    char key_ns[TW_NS_LEN];
+    tw_key_namespace(key_ns, sizeof(key_ns), cfg.bank, cfg.sensor);
     if (resolve_run_dir(&cfg, 1) != 0)
         return 2;
     /* the Redis writers keep files in run_dir: nobody else may write there (run_dir.h) */
@@ -687,12 +721,14 @@ int main(int argc, char **argv)
                    tw_geoip_sha256(db));
     }
     const char *policy_path = o.policy ? o.policy : cfg.policy_file[0] ? cfg.policy_file : NULL;
+    char policy_sha256[65] = ""; /* the sensor's registration names it */
     if (policy_path) {
         struct tw_policy *pol = tw_policy_load(policy_path, err, sizeof(err));
         if (!pol) {
             tw_log(TW_LOG_ERR, "%s", err);
             return 2;
         }
+        snprintf(policy_sha256, sizeof(policy_sha256), "%s", tw_policy_sha256(pol));
         if (o.check_config)
             printf("tapwatch: policy OK: %zu equipment, %zu rules\n", tw_policy_equipment_count(pol),
                    tw_policy_rule_count(pol));
@@ -773,7 +809,7 @@ int main(int argc, char **argv)
         struct tw_redis_check chk;
         /* OpenSSL writes with write(): a server that hung up must be an error, not SIGPIPE */
         signal(SIGPIPE, SIG_IGN);
-        if (tw_redis_check_start(redis, cfg.sensor, 2000, &chk, err, sizeof(err)) != 0) {
+        if (tw_redis_check_start(redis, key_ns, 2000, &chk, err, sizeof(err)) != 0) {
             tw_log(TW_LOG_ERR, "%s", err);
             tw_redis_target_close(redis);
             return 2;
@@ -829,9 +865,15 @@ int main(int argc, char **argv)
 
     /* the outputs (outputs.h): a file that cannot be made fails before DPDK starts */
     struct tw_sinks sinks;
+    struct tw_sensor_info registry;
+    int registered = tw_sensor_info_init(&registry, cfg.bank, cfg.sensor, TW_VERSION,
+                                         tw_geoip_sha256(tw_geoip_enrich_db(geoip))) == 0;
+    snprintf(registry.policy_sha256, sizeof(registry.policy_sha256), "%s", policy_sha256);
     struct tw_outputs_params op = {.cfg = &cfg, .redis = redis, .flows_jsonl = o.flows_jsonl,
-                                   .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL};
-    tw_sinks_init(&sinks, cfg.sensor);
+                                   .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL,
+                                   .key_namespace = key_ns,
+                                   .registry = registered ? &registry : NULL};
+    tw_sinks_init(&sinks, key_ns);
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
         tw_log(TW_LOG_ERR, "%s", err);
         tw_pipeline_close(pipeline);
@@ -888,7 +930,7 @@ int main(int argc, char **argv)
         /* alerts name the GeoIP databases that gave their countries */
         tw_policy_hook_set_geoip_sha256(policy, tw_geoip_sha256(tw_geoip_enrich_db(geoip)));
         /* cross_border's first_contact memory survives restarts in Redis (reached_load.h) */
-        if (redis && tw_reached_load(policy, redis, cfg.sensor, 2000, err, sizeof(err)) < 0)
+        if (redis && tw_reached_load(policy, redis, key_ns, 2000, err, sizeof(err)) < 0)
             tw_log(TW_LOG_WARNING, "cross_border: %s; what equipment reached before this start "
                                    "is not known (a first contact may alert again)", err);
     }

@@ -115,9 +115,15 @@ static void cell(const void *rows, size_t i, size_t col, char *out, size_t len)
         snprintf(out, len, "-");
 }
 
+/* the order of the answer: newest first by ts */
+static uint64_t row_key(const void *rows, size_t i)
+{
+    return ((const struct tw_alert *)rows)[i].ts_us;
+}
+
 static const struct tq_table alert_table = {
     .ncols = sizeof(table_cols) / sizeof(table_cols[0]), .names = table_cols, .cell = cell,
-    .none = "no alerts match"};
+    .none = "no alerts match", .key = row_key};
 
 /* What run keeps while it reads stream entries. */
 struct alert_out {

@@ -309,8 +309,15 @@ static void cell(const void *rows, size_t i, size_t col, char *out, size_t len)
     }
 }
 
+/* the order of the answer: newest first by last_seen */
+static uint64_t row_key(const void *rows, size_t i)
+{
+    return ((const struct tw_flow_record *)rows)[i].last_seen_us;
+}
+
 static const struct tq_table flow_table = {
-    .ncols = NCOLS, .names = col_names, .right = col_right, .cell = cell, .none = "no flows match"};
+    .ncols = NCOLS, .names = col_names, .right = col_right, .cell = cell, .none = "no flows match",
+    .key = row_key};
 
 /* ---- flow ids already printed ---- */
 

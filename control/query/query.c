@@ -24,7 +24,7 @@
 #define CONNECT_TIMEOUT_MS 3000
 
 /* The subcommands, in --help order: one row each, X(name) for tq_cmd_<name> of cmd_<name>.c. */
-#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary)
+#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors)
 
 #define DECLARE(name) extern const struct tq_subcommand tq_cmd_##name;
 SUBCOMMANDS(DECLARE)
@@ -56,6 +56,12 @@ static void usage(FILE *f)
           "                   else the system's)\n"
           "  --redis-tls-cert FILE, --redis-tls-key FILE   a client certificate and its key\n"
           "  --sensor NAME    sensor whose records to read (default: tapwatch)\n"
+          "  --sensor a,b,c   several sensors, or a glob over the registered ones: 'branch-*';\n"
+          "                   flows, alerts and summary then merge their answers newest first\n"
+          "                   with a sensor column (without --bank a name is BANK/SENSOR for a\n"
+          "                   sensor that has a bank)\n"
+          "  --all-sensors    every registered sensor (of --bank, else of every bank)\n"
+          "  --bank NAME      the bank of the sensors (the configuration's bank:)\n"
           "  --help           this text\n"
           "\n"
           "subcommands:\n",
@@ -109,7 +115,8 @@ static const struct tq_option *own_option(const struct tq_subcommand *given, con
 static const struct tq_subcommand *find_subcommand(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+            strcmp(argv[i], "--all-sensors") == 0)
             continue;
         if (strncmp(argv[i], "--", 2) == 0) {
             if (strchr(argv[i], '=') == NULL)
@@ -142,8 +149,10 @@ static int shared_option(struct cmdline *cl, const char *name, unsigned bit, con
             cl->redis.tls_cert = val;
         else if (strcmp(name, "redis-tls-key") == 0)
             cl->redis.tls_key = val;
+        else if (strcmp(name, "bank") == 0)
+            o->bank = val;
         else
-            o->sensor = val;
+            o->sensor = o->sensor_sel = val;
         break;
     case TQ_OPT_SINCE: *since = val; break;
     case TQ_OPT_UNTIL: *until = val; break;
@@ -179,7 +188,8 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     static const struct {
         const char *name;
         unsigned bit; /* 0 = global */
-    } shared[] = {{"redis", 0},          {"sensor", 0},          {"redis-password-file", 0},
+    } shared[] = {{"redis", 0},          {"sensor", 0},          {"bank", 0},
+                  {"redis-password-file", 0},
                   {"redis-user", 0},     {"redis-tls-ca", 0},    {"redis-tls-cert", 0},
                   {"redis-tls-key", 0},          {"since", TQ_OPT_SINCE},
                   {"until", TQ_OPT_UNTIL}, {"limit", TQ_OPT_LIMIT}, {"format", TQ_OPT_FORMAT},
@@ -210,6 +220,10 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
 
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             cl->help = 1;
+            continue;
+        }
+        if (strcmp(arg, "--all-sensors") == 0) { /* the one option without a value */
+            o->all_sensors = 1;
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {
@@ -255,10 +269,10 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     }
     if (o->has_since && o->has_until && o->since_us > o->until_us)
         return tq_usage_error("--since is after --until");
-    if (!tq_valid_name(o->sensor))
+    if (!tq_sensors_several(o) && strchr(o->sensor, '/') == NULL && !tq_valid_name(o->sensor))
         return tq_usage_error("bad --sensor \"%s\": expected letters, digits, '_', '.', '-'",
                               o->sensor);
-    return 0;
+    return tq_sensors_check(o);
 }
 
 int main(int argc, char **argv)
@@ -298,7 +312,7 @@ int main(int argc, char **argv)
         tw_redis_target_close(target);
         return why == TW_RCLIENT_CONFIG ? EXIT_USAGE : EXIT_REDIS;
     }
-    rc = sub->run(c, &cl.o);
+    rc = tq_fleet_run(sub, c, &cl.o); /* one sensor, or several merged (merge.c) */
     tw_rclient_close(c);
     tw_redis_target_close(target);
     return rc == EXIT_REDIS && tq_refused() ? EXIT_USAGE : rc;

@@ -7,6 +7,10 @@
  *   output.c       table (columns sized to their cells), CSV, JSON lines, end of the answer
  *   escape.c       text from the wire made safe for a terminal and a spreadsheet
  *   timeparse.c    the times a user types (--since, --until)
+ *   sensors.c      which sensors a query reads: --sensor a,b / 'glob', --all-sensors, --bank,
+ *                  the registry of sensors per bank (control/record/fleet_keys.h)
+ *   merge.c        a subcommand run once per sensor, its answers merged newest first with a
+ *                  sensor column
  *
  * A new subcommand is one cmd_<name>.c that defines `const struct tq_subcommand
  * tq_cmd_<name>` and one row in query.c's SUBCOMMANDS list.
@@ -53,6 +57,10 @@ struct tq_opts {
     uint64_t limit;
     enum tq_format format;
     char equipment[TW_EQUIPMENT_LEN]; /* "" = any */
+    /* which sensors (sensors.c): sensor above is the key namespace a subcommand reads */
+    const char *bank;       /* --bank NAME, NULL = none */
+    const char *sensor_sel; /* --sensor as given (a name, a list a,b,c, a glob), NULL = not given */
+    int all_sensors;        /* --all-sensors */
 };
 
 /* One of a subcommand's own options: its name (no leading "--") and parse(value), called when
@@ -125,7 +133,14 @@ struct tq_table {
     /* writes the text of row i, column col into out (at most len bytes) */
     void (*cell)(const void *rows, size_t i, size_t col, char *out, size_t len);
     const char *none; /* said on stderr when there is no row: "no flows match" */
+    /* the time (epoch µs) the rows are ordered by, newest first: merge.c merges sensors'
+     * tables on it. NULL: the rows have no such time. */
+    uint64_t (*key)(const void *rows, size_t i);
 };
+
+/* merge.c, while it runs a subcommand for one sensor of several: tq_table_print hands it the
+ * table instead of printing it. NULL otherwise. */
+extern void (*tq_table_taker)(const struct tq_table *t, const void *rows, size_t n);
 
 /* Prints the header and n rows, each column as wide as its widest cell. */
 void tq_table_print(const struct tq_table *t, const void *rows, size_t n);
@@ -133,5 +148,64 @@ void tq_table_print(const struct tq_table *t, const void *rows, size_t n);
 /* Ends the answer: flushes stdout. Returns the exit status: EXIT_REDIS when failed (already
  * said) or when stdout cannot be written (said), else 0. */
 int tq_finish(int failed);
+
+/* ---- sensors.c ---- */
+
+/* One sensor a query reads: its registration when it has one. */
+struct tq_sensor {
+    char name[64];   /* as --sensor names it: "s1", or "A/s1" without --bank */
+    char ns[64];     /* its key namespace (fleet_keys.h), as the sensor column names it */
+    char sensor[64], bank[32];
+    int registered;
+    uint64_t first_seen_s, last_seen_us, started_us;
+    char version[32], hostname[256], run[17], geoip_sha256[65], policy_sha256[65], pubkey[128];
+};
+
+/* Checks --sensor and --bank once the command line is read. Returns 0, or EXIT_USAGE after
+ * one line on stderr. */
+int tq_sensors_check(const struct tq_opts *o);
+
+/* 1 when the command line asks several sensors (--sensor a,b, a glob, --all-sensors): the
+ * answer then has a sensor column. */
+int tq_sensors_several(const struct tq_opts *o);
+
+/* The key namespace of the one sensor asked (--bank and --sensor) into out (64 bytes). */
+void tq_sensor_namespace(const struct tq_opts *o, char *out, size_t len);
+
+/* The sensors the command line selects, sorted by name, into *out (n of them, free()):
+ * a list is taken as given; a glob or --all-sensors reads the registry of --bank, or without
+ * it those of every bank (tw:banks) and of the sensors without a bank. registered_only: a
+ * listed name must be registered too (the sensors subcommand). Returns 0, or -1 after saying
+ * why (Redis failed). */
+int tq_sensors_select(struct tw_rclient *c, const struct tq_opts *o, int registered_only,
+                      struct tq_sensor **out, size_t *n);
+
+/* ---- merge.c ---- */
+
+/* Runs sub for the sensors the command line asks: once as before for one sensor, else once
+ * per sensor with the answers merged newest first (by the time of tq_table.key, the JSON key
+ * or CSV column of the subcommand's order), at most --limit rows, a sensor column first
+ * (its key namespace: "<bank>/<sensor>" or "<sensor>").
+ * Returns the exit status. */
+int tq_fleet_run(const struct tq_subcommand *sub, struct tw_rclient *c, struct tq_opts *o);
+
+/* One row of a merged answer. */
+struct tq_merge_row {
+    uint64_t key;   /* its time: newest first */
+    size_t sensor;  /* index of its sensor (ties: the earlier sensor first) */
+    size_t seq;     /* its place in its sensor's answer (ties: kept) */
+    char *line;     /* JSON, CSV or text line as the subcommand printed it */
+    char **cells;   /* table cells (raw text), NULL for a line */
+    int has_sensor; /* a JSON line with a "sensor" key of its own */
+};
+
+/* Sorts rows newest first (key descending, then sensor, then seq ascending) and returns how
+ * many to print: at most limit (0: all). */
+size_t tq_merge_order(struct tq_merge_row *rows, size_t n, uint64_t limit);
+
+/* The time of a cell or a line's first field: "1700000000.123456" (epoch seconds with up to
+ * six decimals) in µs; else the digits of its first word ("2026-03-02" -> 20260302), which
+ * order dates and hours as time does. 0 when it has no digit. */
+uint64_t tq_merge_text_key(const char *text);
 
 #endif

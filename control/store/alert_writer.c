@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/record/fleet_keys.h"
 #include "control/record/keys.h"
 #include "control/store/run_dir.h"
 #include "control/store/spill.h"
@@ -166,8 +167,10 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
         return NULL;
     }
     if (p->w.run_dir != NULL && p->w.run_dir[0] != '\0') {
+        char file_part[TW_NS_LEN]; /* a bank's "A/s1" is "A+s1" in a file name */
+        tw_namespace_file_part(p->w.sensor, file_part, sizeof(file_part));
         int n = snprintf(hold_path, sizeof(hold_path), "%s/redis-alerts-%s.dat", p->w.run_dir,
-                         p->w.sensor);
+                         file_part);
         if (n < 0 || (size_t)n >= sizeof(hold_path)) {
             seterr(err, errlen, "redis: run_dir too long for the alert hold file");
             return NULL;

@@ -49,7 +49,9 @@
 #include "control/store/redis_engine.h"
 #include "control/store/run_dir.h"
 #include "control/store/spill.h"
+#include "control/store/sensor_registry.h"
 #include "control/store/store.h"
+#include "control/record/fleet_keys.h"
 #include "control/record/keys.h"
 
 #define REC_SIZE ((uint32_t)sizeof(struct tw_flow_record)) /* a spill item */
@@ -125,6 +127,8 @@ struct tw_store {
     struct tw_buf counters;
     int counters_pending;
     unsigned counters_cmds;    /* commands in counters (one reply each) */
+    struct tw_sensor_info registry; /* sent with the counters when has_registry */
+    int has_registry;
     uint32_t retention_s;      /* lifetime of the run's tw:{S}:stats:<run> hash */
     /* gaps: closed ones wait in gaps[0..ngaps), the first gaps_sent are in flight */
     struct gap gaps[TW_GAPS_MAX];
@@ -869,9 +873,15 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         return NULL;
     }
     snprintf(s->sensor, sizeof(s->sensor), "%s", p->w.sensor);
+    if (p->registry != NULL) {
+        s->registry = *p->registry;
+        s->has_registry = 1;
+    }
     if (p->w.run_dir != NULL && p->w.run_dir[0] != '\0' && p->spool_records > 0) {
+        char file_part[TW_NS_LEN]; /* a bank's "A/s1" is "A+s1" in a file name */
+        tw_namespace_file_part(p->w.sensor, file_part, sizeof(file_part));
         int n = snprintf(s->spool_path, sizeof(s->spool_path), "%s/redis-spool-%s.dat",
-                         p->w.run_dir, p->w.sensor);
+                         p->w.run_dir, file_part);
         if (n < 0 || (size_t)n >= sizeof(s->spool_path)) {
             errf(err, errlen, "redis: run_dir too long for the spool file");
             tw_store_close(s);
@@ -1091,6 +1101,11 @@ int tw_store_put_counters(struct tw_store *s, const char *const *names, const ui
     tw_buf_str(&s->counters, text);
     put_expire_cmd(&s->counters, runs, s->retention_s);
     s->counters_cmds = 6;
+    if (s->has_registry) { /* the sensor's registration, refreshed with its counters */
+        int k = tw_sensor_registry_put(&s->counters, &s->registry, s->run_us, now_us);
+        if (k > 0)
+            s->counters_cmds += (unsigned)k;
+    }
     if (s->counters.oom) {
         s->counters.len = 0;
         return -1;

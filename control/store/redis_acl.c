@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "control/record/fleet_keys.h"
 #include "control/record/keys.h"
 
 /* What a sensor sends, and where from: a command missing here is a NOPERM in
@@ -13,12 +14,14 @@ static const char *const sensor_commands[] = {
     "set", "xadd", "hincrby", "sadd", "zincrby",             /* its Lua scripts */
     "info",                                                  /* evicted keys, persistence */
     "zremrangebyrank", "zrange",                             /* reached:<E> (cross_border) */
+    "hsetnx",                                                /* sensor_registry.c */
 };
 
 /* What tapwatch-query sends (control/query/cmd_*.c): reads only. */
 static const char *const regulator_commands[] = {
     "exists", "getrange", "hget", "hgetall", "strlen", "xrange", "xrevrange",
     "zrangebylex", "zrangebyscore", "zrevrange", "zrevrangebyscore",
+    "smembers", /* tw:banks (cmd_sensors.c, sensors.c) */
 };
 
 static int put(char *buf, size_t len, size_t *o, const char *fmt, const char *a, const char *b)
@@ -39,19 +42,21 @@ static int commands(char *buf, size_t len, size_t *o, const char *const *list, s
     return put(buf, len, o, "%s%s\n", "", "");
 }
 
-int tw_redis_acl_text(char *buf, size_t len, const char *sensor)
+int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *sensor)
 {
-    char pattern[TW_KEY_LEN], user[TW_KEY_LEN];
+    char ns[TW_NS_LEN], pattern[TW_KEY_LEN], user[TW_KEY_LEN], reg[TW_KEY_LEN];
     size_t o = 0;
 
-    if (len == 0 || tw_key_acl_pattern(pattern, sizeof(pattern), sensor) < 0)
+    if (len == 0 || tw_key_namespace(ns, sizeof(ns), bank, sensor) < 0 ||
+        tw_key_acl_pattern(pattern, sizeof(pattern), ns) < 0 ||
+        tw_key_acl_registration(reg, sizeof(reg), bank) < 0)
         return -1;
-    snprintf(user, sizeof(user), "tapwatch-%s", sensor);
+    snprintf(user, sizeof(user), "tapwatch-%s", ns);
     buf[0] = '\0';
     /* redis-server 7.0 refuses comments in an aclfile: the explanation is in README */
     if (put(buf, len, &o, "user %s on #SHA256-OF-THE-PASSWORD-OF-%s resetchannels resetkeys",
             user, user) < 0 ||
-        put(buf, len, &o, " %s -@all%s", pattern, "") < 0 ||
+        put(buf, len, &o, " %s %s -@all", pattern, reg) < 0 ||
         commands(buf, len, &o, sensor_commands,
                  sizeof(sensor_commands) / sizeof(sensor_commands[0])) < 0 ||
         put(buf, len, &o, "user regulator on #SHA256-OF-THE-PASSWORD-OF-regulator "
@@ -60,6 +65,23 @@ int tw_redis_acl_text(char *buf, size_t len, const char *sensor)
         commands(buf, len, &o, regulator_commands,
                  sizeof(regulator_commands) / sizeof(regulator_commands[0])) < 0 ||
         put(buf, len, &o, "user default off resetchannels resetkeys -@all%s%s\n", "", "") < 0)
+        return -1;
+    return (int)o;
+}
+
+int tw_redis_acl_reader_text(char *buf, size_t len, const char *bank)
+{
+    char keys[TW_KEY_LEN];
+    size_t o = 0;
+
+    if (len == 0 || tw_key_acl_bank_reader(keys, sizeof(keys), bank) < 0)
+        return -1;
+    buf[0] = '\0';
+    if (put(buf, len, &o, "user reader-%s on #SHA256-OF-THE-PASSWORD-OF-reader-%s "
+                          "resetchannels resetkeys", bank, bank) < 0 ||
+        put(buf, len, &o, " %s -@all%s", keys, "") < 0 ||
+        commands(buf, len, &o, regulator_commands,
+                 sizeof(regulator_commands) / sizeof(regulator_commands[0])) < 0)
         return -1;
     return (int)o;
 }

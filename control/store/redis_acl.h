@@ -5,6 +5,7 @@
  *
  *   tapwatch-<sensor>  the commands the sensor sends, on its own keys (tw_key_acl_pattern)
  *   regulator          the commands tapwatch-query sends, read-only, on every sensor's keys
+ *   reader-<bank>      the same on one bank's sensors and registry (--print-acl-reader BANK)
  *   default            off
  *
  * One line per user, nothing else: redis-server 7.0 refuses comments in an aclfile. Each
@@ -16,8 +17,14 @@
 
 #include <stddef.h>
 
-/* Writes the aclfile text for sensor into buf. Returns its length, or -1 when buf is too
- * small. */
-int tw_redis_acl_text(char *buf, size_t len, const char *sensor);
+/* Writes the aclfile text for sensor of bank ("" or NULL: none) into buf: the sensor's user
+ * is tapwatch-<sensor> or tapwatch-<bank>/<sensor>, on its keys and its registration keys
+ * (fleet_keys.h). Returns its length, or -1 when buf is too small. */
+int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *sensor);
+
+/* Writes the aclfile line of reader-<bank>: what tapwatch-query sends, read-only, on bank's
+ * sensors and registry only (fleet_keys.h: tw_key_acl_bank_reader). Returns its length, or -1
+ * when buf is too small or bank is empty. */
+int tw_redis_acl_reader_text(char *buf, size_t len, const char *bank);
 
 #endif

@@ -65,6 +65,7 @@
      TW_STORE_JSON_BYTES)
 
 struct tw_store;
+struct tw_sensor_info;
 
 struct tw_store_params {
     /* w.retention_s: how long each run's counters are kept (0 = hot_window_s); w.run_dir:
@@ -74,6 +75,9 @@ struct tw_store_params {
     uint32_t buffer_records; /* the memory ring */
     uint32_t spool_records;  /* the spool file's size in records; 0 (or no run_dir) = memory
                               * only */
+    /* the sensor's registration under its bank, sent with the counters (sensor_registry.h);
+     * NULL: none */
+    const struct tw_sensor_info *registry;
 };
 
 struct tw_store_stats {
