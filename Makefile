@@ -70,6 +70,8 @@ ARCHIVES := plane policy store query record dp
 QUERY_REDIS_SRCS := control/store/redis_conn.c
 # the transport (TCP, unix, TLS) and the blocking command client over it
 QUERY_REDIS_SRCS += control/store/redis_transport.c control/store/redis_client.c
+# the cluster's key-slot rule and RESP walk (the client follows MOVED and ASK)
+QUERY_REDIS_SRCS += control/store/redis_slot.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 objs = $(1:%.c=$(BUILD)/%.o)
