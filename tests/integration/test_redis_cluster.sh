@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# test_redis_cluster.sh - tapwatch on a real Redis Cluster (redis.cluster: true).
+#
+# Six redis-server on free 127.0.0.1 ports, three masters and three replicas made by
+# `redis-cli --cluster create ... --cluster-replicas 1` (cluster-node-timeout 1000 ms), removed
+# afterwards. Then:
+#   1. three sensors (their keys tw:{S}:... hash to slots of three different masters) replay a
+#      capture with a policy at once, while the slot of one sensor is migrated to another
+#      master (CLUSTER SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE): the writers follow
+#      ASK and MOVED. Every record of --flows-jsonl is in the cluster exactly once and byte for
+#      byte, every alert once; the keys lie on at least two masters; tapwatch-query against the
+#      cluster answers flows, alerts and summary exactly as against one redis-server holding
+#      the same keys;
+#   2. redis.wait_replicas: 1: the master of the sensor's slot is SIGKILLed mid-run, its
+#      replica is promoted; nothing is lost; the summary says how long writes waited;
+#   3. the same without WAIT: acknowledged writes lost to the asynchronous replication are
+#      counted and printed (not a failure: that is what WAIT is for).
+#
+#   bash tests/integration/test_redis_cluster.sh BUILD_DIR     (from the repo root)
+# Exit 0 pass, 1 fail, 77 skip (no redis-server/redis-cli, binary or scapy).
+set -uo pipefail
+
+build=${1:-build}
+tapwatch=$build/tapwatch
+query=$build/tapwatch-query
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+for tool in redis-server redis-cli python3; do
+    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+for bin in "$tapwatch" "$query"; do
+    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
+done
+/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+
+tmp=$(mktemp -d /tmp/tw-cluster.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for f in "$tmp"/n*/redis.pid "$tmp"/single/redis.pid; do
+        [ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+if ! /usr/bin/python3 "$root/scripts/gen_captures.py" "$tmp/cap" >"$tmp/gen.log" 2>&1; then
+    echo "FAIL: scripts/gen_captures.py failed:"; cat "$tmp/gen.log"; exit 1
+fi
+
+# six ports whose cluster bus ports (+10000) are free too
+read -r -a ports < <(python3 - <<'PY'
+import random, socket
+def free(p):
+    for q in (p, p + 10000):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", q))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+out, p = [], random.randrange(20000, 29000)
+while len(out) < 7:
+    if free(p):
+        out.append(p)
+    p += 1
+print(" ".join(map(str, out)))
+PY
+)
+single_port=${ports[6]}
+ports=("${ports[@]:0:6}")
+
+start_node() { # start_node DIR PORT [cluster yes/no]
+    mkdir -p "$1"
+    redis-server - >"$1/start.log" 2>&1 <<CONF
+port $2
+bind 127.0.0.1
+dir $1
+daemonize yes
+pidfile $1/redis.pid
+logfile $1/redis.log
+save ""
+appendonly no
+cluster-enabled ${3:-yes}
+cluster-config-file $1/nodes.conf
+cluster-node-timeout 1000
+CONF
+    for _ in $(seq 1 100); do
+        [ "$(redis-cli -p "$2" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.05
+    done
+    fail "redis-server on port $2 did not start: $(cat "$1/start.log" "$1/redis.log" 2>/dev/null | tail -3)"
+    return 1
+}
+for i in 0 1 2 3 4 5; do start_node "$tmp/n$i" "${ports[$i]}" || exit 1; done
+hosts=()
+for p in "${ports[@]}"; do hosts+=("127.0.0.1:$p"); done
+redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >"$tmp/create.log" 2>&1 ||
+    { echo "FAIL: redis-cli --cluster create:"; tail -5 "$tmp/create.log"; exit 1; }
+cluster_ok() { # every node says ok
+    for p in "${ports[@]}"; do
+        [ -s "$tmp/down.$p" ] && continue
+        redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+    done
+}
+for _ in $(seq 1 100); do cluster_ok && break; sleep 0.1; done
+cluster_ok || { echo "FAIL: the cluster did not come up"; exit 1; }
+seeds="redis://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+
+# the master port of a key's slot, and the masters
+slot_of() { redis-cli -p "${ports[0]}" cluster keyslot "$1"; }
+owner_of() { # owner_of SLOT: PORT of its master, asked of any live node
+    local p
+    for p in "${ports[@]}"; do
+        [ -s "$tmp/down.$p" ] && continue
+        redis-cli -p "$p" cluster slots 2>/dev/null | python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+# CLUSTER SLOTS in redis-cli raw form: start, end, host, port, id, ... per line
+import re
+slot = int(sys.argv[1])
+vals = [l for l in lines]
+i = 0
+while i + 3 < len(vals):
+    if vals[i].isdigit() and vals[i+1].isdigit() and vals[i+3].isdigit() and not vals[i+2].isdigit():
+        lo, hi, port = int(vals[i]), int(vals[i+1]), vals[i+3]
+        if lo <= slot <= hi:
+            print(port); sys.exit(0)
+        i += 4
+    else:
+        i += 1
+sys.exit(1)' "$1" && return 0
+    done
+    return 1
+}
+masters() {
+    local p
+    for p in "${ports[@]}"; do
+        [ -s "$tmp/down.$p" ] && continue
+        redis-cli -p "$p" role 2>/dev/null | head -1 | grep -q master && echo "$p"
+    done
+}
+
+cat >"$tmp/tw.yaml" <<YAML
+run_dir: $tmp/run
+redis:
+  cluster: true
+  batch: 64
+  flush_interval: 20ms
+YAML
+cat >"$tmp/tw-wait.yaml" <<YAML
+run_dir: $tmp/run
+redis:
+  cluster: true
+  batch: 64
+  flush_interval: 20ms
+  wait_replicas: 1
+  wait_timeout: 500ms
+YAML
+
+# replay SENSOR CONFIG SPEED [ARGS...]: in the background; its pid in $last_pid
+replay() {
+    local sn=$1 conf=$2 speed=$3
+    shift 3
+    "$tapwatch" --pcap "$tmp/cap/sample.pcap" --config "$conf" --redis "$seeds" --sensor "$sn" \
+        --replay-speed "$speed" --stats-interval 1 --flows-jsonl "$tmp/$sn.jsonl" "$@" \
+        >"$tmp/$sn.sum" 2>"$tmp/$sn.err" &
+    last_pid=$!
+    pids+=("$last_pid")
+}
+finish() { # finish SENSOR PID
+    wait "$2"
+    local rc=$?
+    [ $rc -eq 0 ] || fail "$1: tapwatch exited $rc: $(tail -c 800 "$tmp/$1.err")"
+    grep -v 'redis alerts' "$tmp/$1.sum" | grep -q 'not written 0, dropped (buffer full) 0' ||
+        fail "$1: summary says records were lost: $(grep redis "$tmp/$1.sum")"
+}
+
+# every key of the cluster matching PATTERN, with its master port
+keys_of() {
+    local p
+    for p in $(masters); do redis-cli -p "$p" --scan --pattern "$1" | sed "s/^/$p /"; done
+}
+
+# compare SENSOR: the records in the cluster are those of --flows-jsonl, byte for byte, once
+# each (prints how many are missing when LOSS_OK is set, instead of failing)
+compare() {
+    local sn=$1
+    keys_of "tw:{$sn}:f:*" | while read -r p k; do redis-cli -p "$p" --raw hgetall "$k"; done >"$tmp/$sn.hash"
+    python3 - "$tmp/$sn.hash" "$tmp/$sn.jsonl" "${LOSS_OK:-}" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+redis = dict(zip(lines[0::2], lines[1::2]))
+redis.pop("", None)
+want = {}
+for l in open(sys.argv[2]):
+    l = l.rstrip("\n")
+    want[json.loads(l)["flow_id"]] = l
+missing, extra = set(want) - set(redis), set(redis) - set(want)
+if sys.argv[3]:
+    print("    without WAIT: %d of %d acknowledged-or-queued records missing after the failover" % (len(missing), len(want)))
+    sys.exit(0)
+assert not missing and not extra, "missing %d %s, extra %d %s" % (len(missing), sorted(missing)[:5], len(extra), sorted(extra)[:5])
+diff = [f for f in want if want[f] != redis[f]]
+assert not diff, "%d records differ, e.g. %s" % (len(diff), diff[0])
+print("    %d records equal" % len(want))
+PY
+}
+
+# --- 1. three sensors at once, a slot migrated during the run, queries -----------------------
+declare -A slot owner
+for sn in s1 s2 s3; do
+    slot[$sn]=$(slot_of "{$sn}")
+    owner[$sn]=$(owner_of "${slot[$sn]}")
+done
+echo "    slots: s1 ${slot[s1]} on ${owner[s1]}, s2 ${slot[s2]} on ${owner[s2]}, s3 ${slot[s3]} on ${owner[s3]}"
+t0=$(date +%s.%N)
+declare -A pid
+for sn in s1 s2 s3; do
+    replay "$sn" "$tmp/tw.yaml" 80 --policy "$root/config/policy.yaml" --alerts-jsonl "$tmp/$sn.alerts.jsonl"
+    pid[$sn]=$last_pid
+done
+# migrate s1's slot to another master while the three write
+sleep 2.5
+src=${owner[s1]}
+dst=$(masters | grep -v "^$src$" | head -1)
+src_id=$(redis-cli -p "$src" cluster myid)
+dst_id=$(redis-cli -p "$dst" cluster myid)
+s=${slot[s1]}
+redis-cli -p "$dst" cluster setslot "$s" importing "$src_id" >/dev/null
+redis-cli -p "$src" cluster setslot "$s" migrating "$dst_id" >/dev/null
+moved_keys=0
+for _ in $(seq 1 50); do
+    keys=$(redis-cli -p "$src" cluster getkeysinslot "$s" 100)
+    [ -z "$keys" ] && break
+    # shellcheck disable=SC2086
+    redis-cli -p "$src" migrate 127.0.0.1 "$dst" "" 0 5000 replace keys $keys >/dev/null
+    moved_keys=$((moved_keys + $(echo "$keys" | wc -l)))
+    sleep 0.2 # keys keep coming (ASK sends new ones to dst) while this runs
+done
+for p in $(masters); do redis-cli -p "$p" cluster setslot "$s" node "$dst_id" >/dev/null; done
+echo "    slot $s (s1) migrated from $src to $dst during the run: $moved_keys keys"
+for sn in s1 s2 s3; do finish "$sn" "${pid[$sn]}"; done
+echo "    replays done in $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)") s"
+for sn in s1 s2 s3; do compare "$sn" || fail "$sn: the cluster differs from --flows-jsonl"; done
+nm=$(for sn in s1 s2 s3; do keys_of "tw:{$sn}:*"; done | cut -d' ' -f1 | sort -u | wc -l)
+[ "$nm" -ge 2 ] || fail "the keys lie on $nm master(s), expected 2 or more"
+echo "    keys on $nm masters"
