@@ -80,6 +80,8 @@ struct tw_cluster {
     unsigned nnodes;
     uint16_t slot_node[TW_CLUSTER_SLOTS];
     int map_known;
+    int primed; /* a node answered the writer's hello: batches may be made (they may hold
+                 * what the hello returned, e.g. the SHA1 of a script, the same on every node) */
     uint64_t last_refresh_ms, refresh_at_ms;
     uint32_t sample_ms;
     struct tw_buf staging; /* tw_cluster_begin's buffer */
@@ -543,6 +545,10 @@ int tw_cluster_poll(struct tw_cluster *c, uint64_t now_ms)
     }
     if (!c->map_known)
         rc = -1;
+    for (unsigned i = 0; i < c->nnodes; i++) /* every master gets its connection now */
+        if (c->nodes[i].master && c->map_known && node_engine(c, i) != NULL &&
+            tw_engine_ready(c->nodes[i].e, now_ms))
+            c->primed = 1;
     progress(c, now_ms);
     return rc;
 }
@@ -550,7 +556,7 @@ int tw_cluster_poll(struct tw_cluster *c, uint64_t now_ms)
 int tw_cluster_ready(const struct tw_cluster *c, uint64_t now_ms)
 {
     (void)now_ms;
-    if (!c->map_known || c->nbatches == TW_ENGINE_FLIGHTS)
+    if (!c->map_known || !c->primed || c->nbatches == TW_ENGINE_FLIGHTS)
         return 0;
     for (unsigned i = 0; i < c->nnodes; i++)
         if (c->nodes[i].e != NULL && c->nodes[i].master &&

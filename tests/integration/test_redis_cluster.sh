@@ -41,7 +41,7 @@ cleanup() {
     for f in "$tmp"/n*/redis.pid "$tmp"/single/redis.pid; do
         [ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
     done
-    rm -rf "$tmp"
+    [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
 failures=0
@@ -251,3 +251,51 @@ for sn in s1 s2 s3; do compare "$sn" || fail "$sn: the cluster differs from --fl
 nm=$(for sn in s1 s2 s3; do keys_of "tw:{$sn}:*"; done | cut -d' ' -f1 | sort -u | wc -l)
 [ "$nm" -ge 2 ] || fail "the keys lie on $nm master(s), expected 2 or more"
 echo "    keys on $nm masters"
+redirects=0
+for p in "${ports[@]}"; do
+    n=$(redis-cli -p "$p" info errorstats | sed -n 's/^errorstat_\(ASK\|MOVED\):count=\([0-9]*\).*/\2/p' | paste -sd+ | bc 2>/dev/null)
+    redirects=$((redirects + ${n:-0}))
+done
+[ "$redirects" -gt 0 ] || fail "the migration caused no MOVED or ASK: it proved nothing"
+echo "    the cluster answered $redirects MOVED/ASK during the migration"
+
+# alerts: once each, as --alerts-jsonl has them
+for sn in s1 s2 s3; do
+    "$query" --redis "$seeds" --sensor "$sn" alerts --limit 1000000 --format json >"$tmp/$sn.alerts.query" ||
+        { fail "$sn: tapwatch-query alerts failed: $(head -c 300 "$tmp/$sn.alerts.query")"; continue; }
+    python3 - "$tmp/$sn.alerts.jsonl" "$tmp/$sn.alerts.query" "$sn" <<'PY' || fail "$sn: the alerts in the cluster differ from --alerts-jsonl"
+import collections, json, sys
+F = ("kind", "equipment", "flow_id", "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto")
+def load(path):
+    keys = [tuple(json.loads(l).get(f) for f in F) for l in open(path) if l.strip()]
+    return set(keys), len(keys), [k for k, n in collections.Counter(keys).items() if n > 1]
+want, nw, dupw = load(sys.argv[1])
+got, ng, dupg = load(sys.argv[2])
+print("    %s: alerts: %d in --alerts-jsonl, %d in the cluster" % (sys.argv[3], nw, ng))
+sys.exit(0 if nw > 0 and not dupw and not dupg and want == got else 1)
+PY
+done
+
+# the same keys copied into one redis-server: tapwatch-query answers the same
+start_node "$tmp/single" "$single_port" no || exit 1
+for p in $(masters); do
+    redis-cli -p "$p" --scan --pattern 'tw:*' >"$tmp/keys.$p"
+    while read -r k; do
+        redis-cli -p "$p" migrate 127.0.0.1 "$single_port" "$k" 0 5000 copy >/dev/null
+    done <"$tmp/keys.$p"
+done
+same=0
+for sn in s1 s2 s3; do
+    for q in "flows --limit 1000000" "alerts --limit 1000000" "summary" "flows --limit 1000000 --port 53" "flows --limit 1000000 --port 443"; do
+        # shellcheck disable=SC2086
+        "$query" --redis "$seeds" --sensor "$sn" $q --format json >"$tmp/q.cluster" 2>&1
+        # shellcheck disable=SC2086
+        "$query" --redis "redis://127.0.0.1:$single_port" --sensor "$sn" $q --format json >"$tmp/q.single" 2>&1
+        if cmp -s "$tmp/q.cluster" "$tmp/q.single" && [ -s "$tmp/q.single" ]; then
+            same=$((same + 1))
+        else
+            fail "$sn: tapwatch-query $q differs between the cluster and one Redis: $(diff "$tmp/q.cluster" "$tmp/q.single" | head -4)"
+        fi
+    done
+done
+echo "    $same query answers equal between the cluster and one redis-server"
