@@ -89,6 +89,7 @@ appendonly no
 cluster-enabled ${3:-yes}
 cluster-config-file $1/nodes.conf
 cluster-node-timeout 1000
+repl-diskless-sync-delay 0
 CONF
     for _ in $(seq 1 100); do
         [ "$(redis-cli -p "$2" ping 2>/dev/null)" = PONG ] && return 0
@@ -103,6 +104,7 @@ for p in "${ports[@]}"; do hosts+=("127.0.0.1:$p"); done
 redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >"$tmp/create.log" 2>&1 ||
     { echo "FAIL: redis-cli --cluster create:"; tail -5 "$tmp/create.log"; exit 1; }
 cluster_ok() { # every node says ok
+    local p
     for p in "${ports[@]}"; do
         [ -s "$tmp/down.$p" ] && continue
         redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
@@ -113,7 +115,22 @@ cluster_ok || { echo "FAIL: the cluster did not come up"; exit 1; }
 seeds="redis://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 
 # the master port of a key's slot, and the masters
-slot_of() { redis-cli -p "${ports[0]}" cluster keyslot "$1"; }
+slot_of() { # the slot of a key (CRC16-XMODEM of its hash tag), without asking a node
+    python3 -c '
+import sys
+k = sys.argv[1].encode()
+o = k.find(b"{")
+if o >= 0:
+    c = k.find(b"}", o + 1)
+    if c > o + 1:
+        k = k[o + 1:c]
+crc = 0
+for x in k:
+    crc ^= x << 8
+    for _ in range(8):
+        crc = ((crc << 1) ^ 0x1021) & 0xffff if crc & 0x8000 else (crc << 1) & 0xffff
+print(crc % 16384)' "$1"
+}
 owner_of() { # owner_of SLOT: PORT of its master, asked of any live node
     local p
     for p in "${ports[@]}"; do
@@ -299,3 +316,56 @@ for sn in s1 s2 s3; do
     done
 done
 echo "    $same query answers equal between the cluster and one redis-server"
+
+# --- 2. and 3. a master SIGKILLed mid-run, with and without redis.wait_replicas ---------------
+# pick_sensor: a sensor name (from a fixed list) whose slot's master has a replica now
+pick_sensor() {
+    local sn p
+    for sn in "$@"; do
+        p=$(owner_of "$(slot_of "{$sn}")") || continue
+        redis-cli -p "$p" info replication | grep -q '^connected_slaves:[1-9]' && { echo "$sn $p"; return 0; }
+    done
+    return 1
+}
+port_dir() { local i; for i in 0 1 2 3 4 5; do [ "${ports[$i]}" = "$1" ] && echo "$tmp/n$i"; done; }
+# failover_run SENSOR CONFIG: replays, SIGKILLs the sensor's master after 2.5 s, waits for its
+# replica to take over, then starts the old master again (it comes back as a replica)
+failover_run() {
+    local sn=$1 conf=$2 victim=$3 dir t
+    replay "$sn" "$conf" 80
+    local tw=$last_pid
+    sleep 2.5
+    dir=$(port_dir "$victim")
+    kill -9 "$(cat "$dir/redis.pid")"
+    echo "$victim" >"$tmp/down.$victim"
+    t=$(date +%s.%N)
+    for _ in $(seq 1 100); do
+        sleep 0.1
+        np=$(owner_of "$(slot_of "{$sn}")" 2>/dev/null) && [ "$np" != "$victim" ] && break
+    done
+    echo "    $sn: master $victim killed; $(owner_of "$(slot_of "{$sn}")") owns the slot after $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t" "$(date +%s.%N)") s"
+    rm -f "$dir/redis.pid"
+    start_node "$dir" "$victim" || return 1
+    rm -f "$tmp/down.$victim"
+    finish "$sn" "$tw"
+}
+
+read -r f1 victim1 < <(pick_sensor f1 f2 f3 f4 f5 f6) || { fail "no sensor on a master with a replica"; victim1=; }
+if [ -n "$victim1" ]; then
+    failover_run "$f1" "$tmp/tw-wait.yaml" "$victim1"
+    compare "$f1" || fail "$f1: with redis.wait_replicas 1, records were lost in the failover"
+    grep -q 'redis replicas       flows waited [0-9.]* ms (max [0-9.]* ms), batches resent [0-9]*' "$tmp/$f1.sum" ||
+        fail "$f1: the summary does not say how long writes waited for replicas"
+    grep 'redis replicas' "$tmp/$f1.sum" | sed 's/^/  /'
+fi
+
+for _ in $(seq 1 50); do cluster_ok && break; sleep 0.1; done
+read -r f2 victim2 < <(pick_sensor g1 g2 g3 g4 g5 g6 g7 g8) || { fail "no sensor on a master with a replica"; victim2=; }
+if [ -n "$victim2" ]; then
+    failover_run "$f2" "$tmp/tw.yaml" "$victim2"
+    LOSS_OK=1 compare "$f2"
+fi
+
+[ $failures -eq 0 ] && echo "test_redis_cluster: pass" && exit 0
+echo "test_redis_cluster: $failures failure(s)"
+exit 1
