@@ -82,7 +82,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/store_driver
 
 .PHONY: all deps demo test test-sanitized unit integration parity check clean bench fuzz
-.PHONY: bench-live
+.PHONY: bench-live bench-wait
 all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query
 
 deps:
@@ -136,6 +136,11 @@ demo: deps all
 # tapwatch against ndpiReader on the same large capture (see scripts/bench.sh).
 bench: deps all $(BUILD)/tests/store_driver
 	@bash scripts/bench.sh $(BUILD)
+
+# what redis.wait_replicas costs: the record writer against a local master and replica, WAIT 0
+# vs 1 (scripts/bench_wait.sh; apart from `make bench`, which it would make longer)
+bench-wait: all $(BUILD)/tests/store_driver
+	@bash scripts/bench_wait.sh $(BUILD)
 
 # tapwatch and ndpiReader on a veth pair fed by tcpreplay at rising rates (scripts/bench_live.sh)
 bench-live: all
