@@ -4,7 +4,9 @@
  * What it shows: CRC16-XMODEM gives the reference vector; a key's slot is that of its hash
  * tag ({...}), so keys with the same tag share a slot and tapwatch's keys of one sensor
  * ("tw:{S}:...") stay together; an empty tag is no tag; the walk finds each command's length
- * and the key it routes by (argv[1]; the first key of EVALSHA; none for WAIT or SCRIPT). */
+ * and the key it routes by (argv[1]; the first key of EVALSHA; none for WAIT or SCRIPT); a
+ * list of seed nodes in redis.url is the first node's URL plus the others' host:port, and is
+ * refused without redis.cluster. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "control/store/redis_conn.h"
 #include "control/store/redis_slot.h"
 
 static unsigned slot_of(const char *k)
@@ -66,11 +69,37 @@ static void test_resp_walk(void **state)
     assert_int_equal(tw_resp_next("+OK\r\n", 5, &c), -1);
 }
 
+static void test_seed_list(void **state)
+{
+    struct tw_redis_options o = {.tls_verify_host = 1, .cluster = 1, .wait_replicas = 1};
+    struct tw_redis_target *t;
+    char err[256];
+    (void)state;
+
+    t = tw_redis_target_open("redis://u:pw@127.0.0.1:7000,127.0.0.1:7001,h:7002", &o, err,
+                             sizeof(err));
+    assert_non_null(t);
+    assert_string_equal(t->url.host, "127.0.0.1");
+    assert_int_equal(t->url.port, 7000);
+    assert_string_equal(t->seeds, "127.0.0.1:7001,h:7002");
+    assert_string_equal(t->user, "u");
+    assert_int_equal(t->password_len, 2);
+    assert_int_equal(t->cluster, 1);
+    assert_int_equal(t->wait_replicas, 1);
+    assert_int_equal(t->wait_timeout_ms, 1000);
+    assert_null(strstr(tw_redis_target_url(t), "pw"));
+    tw_redis_target_close(t);
+    o.cluster = 0;
+    assert_null(tw_redis_target_open("redis://a:7000,b:7001", &o, err, sizeof(err)));
+    assert_non_null(strstr(err, "redis.cluster"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc_and_slots),
         cmocka_unit_test(test_resp_walk),
+        cmocka_unit_test(test_seed_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
