@@ -454,11 +454,32 @@ static void route(struct tw_cluster *c, struct batch *b, unsigned seq, uint64_t 
     }
 }
 
-/* Routes what waits and finishes, in order, the batches that are done. */
+/* 1 when a command of b waits to be routed (new, MOVED, ASK, or its node lost its slots). */
+static int unrouted(const struct batch *b)
+{
+    for (unsigned k = 0; k < b->ncmds; k++)
+        if (b->cmds[k].state == TO_ROUTE || b->cmds[k].state == TO_ASK)
+            return 1;
+    return 0;
+}
+
+/* Routes what waits and finishes, in order, the batches that are done. A batch is routed only
+ * once every batch before it is: a command sent again after MOVED goes to its new node
+ * before any later command of the same key (an END record is never overwritten by the
+ * UPDATE before it), since each node's commands travel in order on one connection. */
+static void route_all(struct tw_cluster *c, uint64_t now_ms)
+{
+    for (unsigned k = 0; k < c->nbatches; k++) {
+        struct batch *b = &c->batches[(c->first + k) % TW_ENGINE_FLIGHTS];
+        route(c, b, c->seq_first + k, now_ms);
+        if (unrouted(b))
+            break;
+    }
+}
+
 static void progress(struct tw_cluster *c, uint64_t now_ms)
 {
-    for (unsigned k = 0; k < c->nbatches; k++)
-        route(c, &c->batches[(c->first + k) % TW_ENGINE_FLIGHTS], c->seq_first + k, now_ms);
+    route_all(c, now_ms);
     while (c->nbatches > 0) {
         struct batch *b = &c->batches[c->first];
         int waiting = b->subs_open > 0;
@@ -613,7 +634,7 @@ int tw_cluster_commit(struct tw_cluster *c, const struct tw_engine_batch *tag, u
     c->staging.len = 0;
     c->staging.oom = 0;
     c->nbatches++;
-    route(c, b, c->seq_first + c->nbatches - 1, now_ms);
+    route_all(c, now_ms); /* sends it now unless an earlier batch waits (done: in polls) */
     return 0;
 fail:
     tw_cluster_abort(c);
