@@ -70,6 +70,8 @@ ARCHIVES := plane policy store query record dp
 QUERY_REDIS_SRCS := control/store/redis_conn.c
 # the transport (TCP, unix, TLS) and the blocking command client over it
 QUERY_REDIS_SRCS += control/store/redis_transport.c control/store/redis_client.c
+# the cluster's key-slot rule and RESP walk (the client follows MOVED and ASK)
+QUERY_REDIS_SRCS += control/store/redis_slot.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 objs = $(1:%.c=$(BUILD)/%.o)
@@ -80,7 +82,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/store_driver
 
 .PHONY: all deps demo test test-sanitized unit integration parity check clean bench fuzz
-.PHONY: bench-live
+.PHONY: bench-live bench-wait
 all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query
 
 deps:
@@ -134,6 +136,11 @@ demo: deps all
 # tapwatch against ndpiReader on the same large capture (see scripts/bench.sh).
 bench: deps all $(BUILD)/tests/store_driver
 	@bash scripts/bench.sh $(BUILD)
+
+# what redis.wait_replicas costs: the record writer against a local master and replica, WAIT 0
+# vs 1 (scripts/bench_wait.sh; apart from `make bench`, which it would make longer)
+bench-wait: all $(BUILD)/tests/store_driver
+	@bash scripts/bench_wait.sh $(BUILD)
 
 # tapwatch and ndpiReader on a veth pair fed by tcpreplay at rising rates (scripts/bench_live.sh)
 bench-live: all

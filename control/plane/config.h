@@ -69,6 +69,9 @@ struct tw_config {
         bool tls_verify_host;      /* redis.tls_verify_host: certificate must name the host, default true */
         bool require_safe;         /* redis.require_safe: refuse a Redis that can lose what it
                                       acknowledged (evicts, or no persistence), default false */
+        bool cluster;              /* redis.cluster: url names seed nodes of a Redis Cluster */
+        uint32_t wait_replicas;    /* redis.wait_replicas: WAIT for this many replicas per batch */
+        uint32_t wait_timeout_ms;  /* redis.wait_timeout: how long one WAIT waits, default 1s */
     } redis;
     struct {
         char collector[TW_PATH_LEN]; /* ipfix.collector: HOST:PORT ([IPV6]:PORT), "" = no export */

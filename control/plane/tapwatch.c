@@ -779,6 +779,8 @@ int main(int argc, char **argv)
             .user = cfg.redis.user, .password_file = cfg.redis.password_file,
             .tls_ca = cfg.redis.tls_ca, .tls_cert = cfg.redis.tls_cert,
             .tls_key = cfg.redis.tls_key, .tls_verify_host = cfg.redis.tls_verify_host,
+            .cluster = cfg.redis.cluster, .wait_replicas = cfg.redis.wait_replicas,
+            .wait_timeout_ms = cfg.redis.wait_timeout_ms,
         };
         if (!(redis = tw_redis_target_open(cfg.redis.url, &ro, err, sizeof(err)))) {
             tw_log(TW_LOG_ERR, "%s", err);

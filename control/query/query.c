@@ -301,6 +301,8 @@ int main(int argc, char **argv)
         return rc;
     if (cl.redis_url == NULL)
         return tq_usage_error("no Redis named: use --redis URL");
+    /* redis://a:7000,b:7001: a Redis Cluster's nodes; the client follows MOVED and ASK */
+    cl.redis.cluster = cl.redis_url != NULL && strchr(cl.redis_url, ',') != NULL;
     if ((target = tw_redis_target_open(cl.redis_url, &cl.redis, err, sizeof(err))) == NULL)
         return tq_usage_error("%s", err);
     tw_redis_url_mask((char *)cl.redis_url); /* argv or the environment: what ps shows */

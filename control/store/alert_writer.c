@@ -608,6 +608,11 @@ void tw_alert_store_get_stats(const struct tw_alert_store *s, struct tw_alert_st
     *out = s->st;
     out->pending = s->count;
     tw_engine_fold_stats(s->e, &out->connected, &out->reconnects, &out->errors);
+    struct tw_engine_stats es;
+    tw_engine_get_stats(s->e, &es);
+    out->wait_us = es.wait_us;
+    out->wait_max_us = es.wait_max_us;
+    out->wait_resent = es.wait_resent;
 }
 
 void tw_alert_store_close(struct tw_alert_store *s)

@@ -64,6 +64,7 @@ struct tw_alert_store_stats {
     uint64_t errors, reconnects;
     uint64_t recovered;     /* items an earlier run left in the hold file, queued first */
     uint64_t held;          /* items the last tw_alert_store_hold kept for the next start */
+    uint64_t wait_us, wait_max_us, wait_resent; /* redis.wait_replicas (store.h) */
     int connected;
 };
 

@@ -1201,6 +1201,9 @@ void tw_store_get_stats(const struct tw_store *s, struct tw_store_stats *out)
     struct tw_engine_stats es;
     tw_engine_get_stats(s->e, &es);
     out->redis_evicted_keys = es.evicted_keys;
+    out->wait_us = es.wait_us;
+    out->wait_max_us = es.wait_max_us;
+    out->wait_resent = es.wait_resent;
 }
 
 void tw_store_close(struct tw_store *s)

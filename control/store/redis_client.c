@@ -7,7 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/store/redis_slot.h"
 #include "control/store/redis_transport.h"
+
+#define SIDES_MAX 16 /* cluster nodes a client was redirected to, kept open */
+
+struct tw_rclient;
+struct side { /* another node of a cluster, for commands redirected there */
+    struct tw_redis_target t;
+    struct tw_rclient *c;
+};
 
 struct tw_rclient {
     const struct tw_redis_target *t;
@@ -20,6 +29,13 @@ struct tw_rclient {
     int got_reply;        /* a reply came on this connection */
     int tls_refused;      /* TLS: closed before the first reply (a client certificate refused) */
     char err[256];
+    /* Redis Cluster: commands sent and not yet answered, kept to go again to the node a
+     * MOVED or ASK names (the AUTH is never kept: tracking starts after it) */
+    int track;
+    char *pend;
+    size_t plen, pcap, pfirst;
+    struct side *sides;
+    unsigned nsides;
 };
 
 static int io_error(struct tw_rclient *c, const char *why)
@@ -107,8 +123,116 @@ static int flush(struct tw_rclient *c)
         }
         return net_error(c, tw_conn_error(c->conn));
     }
+    if (c->track) { /* kept until answered */
+        if (c->pfirst == c->plen)
+            c->plen = c->pfirst = 0;
+        if (c->plen + c->len > c->pcap) {
+            size_t cap = c->pcap ? c->pcap : 4096;
+            while (cap < c->plen + c->len)
+                cap *= 2;
+            char *p = realloc(c->pend, cap);
+            if (p == NULL)
+                return io_error(c, "out of memory");
+            c->pend = p;
+            c->pcap = cap;
+        }
+        memcpy(c->pend + c->plen, c->out, c->len);
+        c->plen += c->len;
+    }
     explicit_bzero(c->out, c->len);
     c->len = 0;
+    return REDIS_OK;
+}
+
+/* "MOVED 3999 host:port" or "ASK 3999 host:port": a client to that node (opened once and
+ * kept), *ask set for ASK. Returns NULL when the reply is no redirection or the node cannot
+ * be reached (the error reply is then the answer). */
+static struct tw_rclient *redirected(struct tw_rclient *c, const redisReply *r, int *ask)
+{
+    const char *sp, *colon;
+    size_t skip;
+
+    if (r->type != REDIS_REPLY_ERROR)
+        return NULL;
+    if (strncmp(r->str, "MOVED ", 6) == 0)
+        skip = 6, *ask = 0;
+    else if (strncmp(r->str, "ASK ", 4) == 0)
+        skip = 4, *ask = 1;
+    else
+        return NULL;
+    if ((sp = strchr(r->str + skip, ' ')) == NULL || (colon = strrchr(sp, ':')) == NULL ||
+        (size_t)(colon - sp - 1) >= sizeof(c->t->url.host) || colon == sp + 1)
+        return NULL;
+    size_t hl = (size_t)(colon - sp - 1);
+    int port = atoi(colon + 1);
+    for (unsigned i = 0; i < c->nsides; i++)
+        if (c->sides[i].t.url.port == port && strlen(c->sides[i].t.url.host) == hl &&
+            memcmp(c->sides[i].t.url.host, sp + 1, hl) == 0)
+            return c->sides[i].c;
+    if (c->sides == NULL && (c->sides = calloc(SIDES_MAX, sizeof(*c->sides))) == NULL)
+        return NULL;
+    if (c->nsides == SIDES_MAX)
+        return NULL;
+    struct side *s = &c->sides[c->nsides];
+    enum tw_rclient_fail why;
+    char err[256];
+    s->t = *c->t; /* the same credentials and TLS, another host */
+    memset(s->t.url.host, 0, sizeof(s->t.url.host));
+    memcpy(s->t.url.host, sp + 1, hl);
+    s->t.url.port = port;
+    snprintf(s->t.url.text, sizeof(s->t.url.text), "%s://%.*s:%d",
+             c->t->url.is_tls ? "rediss" : "redis", (int)hl, sp + 1, port);
+    if ((s->c = tw_rclient_open(&s->t, c->timeout_ms, &why, err, sizeof(err))) == NULL) {
+        explicit_bzero(s->t.password, sizeof(s->t.password));
+        return NULL;
+    }
+    c->nsides++;
+    return s->c;
+}
+
+/* The reply r answers the oldest command kept: when it is a MOVED or ASK, the command goes
+ * to the node named and that node's reply replaces r. */
+static void follow(struct tw_rclient *c, redisReply **r)
+{
+    struct tw_resp_cmd cmd;
+    struct tw_rclient *to;
+    int ask;
+
+    if (c->pfirst >= c->plen ||
+        tw_resp_next(c->pend + c->pfirst, c->plen - c->pfirst, &cmd) < 0)
+        return;
+    c->pfirst += cmd.len;
+    for (int hops = 0; hops < 5 && (to = redirected(c, *r, &ask)) != NULL; hops++) {
+        redisReply *again = NULL;
+        if (ask) {
+            redisReply *ok = tw_rclient_command(to, "ASKING");
+            freeReplyObject(ok);
+        }
+        /* the command's own bytes, as they were sent */
+        if (tw_rclient_raw(to, c->pend + c->pfirst - cmd.len, cmd.len) != REDIS_OK ||
+            tw_rclient_get_reply(to, &again) != REDIS_OK || again == NULL)
+            return;
+        freeReplyObject(*r);
+        *r = again;
+    }
+}
+
+int tw_rclient_raw(struct tw_rclient *c, const char *bytes, size_t n)
+{
+    if (c->failed)
+        return REDIS_ERR;
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n)
+            cap *= 2;
+        char *p = realloc(c->out, cap);
+        if (p == NULL)
+            return io_error(c, "out of memory");
+        c->out = p;
+        c->cap = cap;
+    }
+    memcpy(c->out + c->len, bytes, n);
+    c->len += n;
     return REDIS_OK;
 }
 
@@ -133,6 +257,8 @@ int tw_rclient_get_reply(struct tw_rclient *c, redisReply **r)
                         rr->str[i] = '?';
             c->got_reply = 1;
             *r = reply;
+            if (c->track)
+                follow(c, r);
             return REDIS_OK;
         }
         ssize_t n = tw_conn_read(c->conn, buf, sizeof(buf));
@@ -215,8 +341,10 @@ struct tw_rclient *tw_rclient_open(const struct tw_redis_target *t, unsigned tim
         tw_rclient_close(c);
         return NULL;
     }
-    if (t->password_len == 0)
+    if (t->password_len == 0) {
+        c->track = 1;
         return c;
+    }
     if (auth(c, t) != REDIS_OK || tw_rclient_get_reply(c, &r) != REDIS_OK) {
         if (tw_rclient_tls_failed(c))
             *why = TW_RCLIENT_CONFIG;
@@ -232,6 +360,7 @@ struct tw_rclient *tw_rclient_open(const struct tw_redis_target *t, unsigned tim
         return NULL;
     }
     freeReplyObject(r);
+    c->track = 1; /* a cluster's MOVED and ASK are followed from here on */
     return c;
 }
 
@@ -245,5 +374,11 @@ void tw_rclient_close(struct tw_rclient *c)
     if (c->out != NULL)
         explicit_bzero(c->out, c->cap);
     free(c->out);
+    free(c->pend);
+    for (unsigned i = 0; i < c->nsides; i++) {
+        tw_rclient_close(c->sides[i].c);
+        explicit_bzero(c->sides[i].t.password, sizeof(c->sides[i].t.password));
+    }
+    free(c->sides);
     free(c);
 }

@@ -35,7 +35,12 @@ redisReply *tw_rclient_command(struct tw_rclient *c, const char *fmt, ...)
 /* Queues one command (sent with the next get_reply). Returns REDIS_OK or REDIS_ERR. */
 int tw_rclient_append(struct tw_rclient *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Sends what is queued and reads the next reply into *r. Returns REDIS_OK or REDIS_ERR. */
+/* Queues n bytes that are already RESP commands. Returns REDIS_OK or REDIS_ERR. */
+int tw_rclient_raw(struct tw_rclient *c, const char *bytes, size_t n);
+/* Sends what is queued and reads the next reply into *r. Returns REDIS_OK or REDIS_ERR.
+ * A Redis Cluster's MOVED or ASK is followed: the command goes again (after ASKING for an
+ * ASK) to the node named, over a connection to it kept with the client, and its reply is
+ * the one returned; the commands are the same bytes as on a single Redis. */
 int tw_rclient_get_reply(struct tw_rclient *c, redisReply **r);
 
 /* The last I/O error ("" when none). */

@@ -268,8 +268,35 @@ struct tw_redis_target *tw_redis_target_open(const char *url, const struct tw_re
         snprintf(err, errlen, "redis: out of memory");
         return NULL;
     }
-    if (tw_redis_parse_url(url, &t->url, err, errlen) < 0)
+    /* redis://a:7000,b:7001 (cluster seeds): the URL is the first, the rest are host:port */
+    char first[TW_REDIS_URL_LEN * 2];
+    const char *comma = strchr(url, ',');
+    if (comma != NULL && strncmp(url, "unix:", 5) != 0) {
+        size_t n = (size_t)(comma - url);
+        const char *path = strchr(comma, '/');
+        size_t sl = path != NULL ? (size_t)(path - comma - 1) : strlen(comma + 1);
+        if (n >= sizeof(first) || sl >= sizeof(t->seeds)) {
+            snprintf(err, errlen, "redis: the list of seed nodes is too long");
+            return target_fail(t);
+        }
+        snprintf(first, sizeof(first), "%.*s%s", (int)n, url, path != NULL ? path : "");
+        memcpy(t->seeds, comma + 1, sl);
+        t->seeds[sl] = '\0';
+        url = first;
+        if (!o->cluster) {
+            snprintf(err, errlen, "redis: several hosts in redis.url need redis.cluster: true");
+            explicit_bzero(first, sizeof(first));
+            return target_fail(t);
+        }
+    }
+    int bad = tw_redis_parse_url(url, &t->url, err, errlen) < 0;
+    if (url == first)
+        explicit_bzero(first, sizeof(first));
+    if (bad)
         return target_fail(t);
+    t->cluster = o->cluster;
+    t->wait_replicas = o->wait_replicas;
+    t->wait_timeout_ms = o->wait_timeout_ms ? o->wait_timeout_ms : 1000;
     /* the secret moves to its one place */
     memcpy(t->password, t->url.password, sizeof(t->password));
     t->password_len = t->url.has_password ? strlen(t->password) : 0;

@@ -57,6 +57,9 @@ struct tw_redis_options {
     const char *tls_cert;      /* redis.tls_cert: client certificate (PEM) */
     const char *tls_key;       /* redis.tls_key: its key (PEM), owner-only like the password */
     int tls_verify_host;       /* redis.tls_verify_host: the certificate must name the host */
+    int cluster;               /* redis.cluster: the URL's hosts are seeds of a Redis Cluster */
+    unsigned wait_replicas;    /* redis.wait_replicas: WAIT for this many replicas per batch */
+    unsigned wait_timeout_ms;  /* redis.wait_timeout: WAIT's timeout (0: 1000 ms) */
 };
 
 /* One Redis to talk to, with who we are there. Read-only once opened; connections borrow it. */
@@ -67,6 +70,9 @@ struct tw_redis_target {
     size_t password_len;       /* 0 = no AUTH */
     void *tls;                 /* SSL_CTX (redis_transport.c), NULL without TLS */
     int verify_host;
+    int cluster;               /* redis_cluster.h: the URL is the first seed, seeds the rest */
+    char seeds[TW_REDIS_URL_LEN]; /* "host:port,host:port" after the URL's first host, or "" */
+    unsigned wait_replicas, wait_timeout_ms; /* redis_engine.h: WAIT after each batch */
 };
 
 /* Parses url, reads the password file (checking its owner and mode) and loads the TLS

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "control/store/redis_cluster.h"
 #include "control/store/redis_conn.h"
 #include "control/store/redis_transport.h"
 
@@ -115,6 +116,8 @@ struct flight {
     unsigned ncmds, got; /* replies expected, replies read */
     unsigned retry, refused, reload;
     int internal;        /* the engine's own INFO sample, not a writer's batch */
+    int wait;            /* its last command is the engine's WAIT (redis.wait_replicas) */
+    unsigned short_acks; /* WAIT answered fewer replicas than asked: sent again */
 };
 
 enum conn_state { C_DOWN, C_CONNECTING, C_UP };
@@ -147,6 +150,9 @@ struct tw_engine {
     unsigned tries;         /* refusals since flight 0 last changed */
     uint64_t hold_until_ms;
     struct tw_engine_stats st;
+    unsigned wait_n, wait_ms; /* redis.wait_replicas, its timeout */
+    uint64_t data_us;         /* when the reply before a WAIT came (the wait starts) */
+    struct tw_cluster *cl;    /* redis.cluster: the engine is a router over one per node */
 };
 
 struct tw_engine *tw_engine_open(const char *url, const struct tw_redis_target *target,
@@ -167,7 +173,28 @@ struct tw_engine *tw_engine_open(const char *url, const struct tw_redis_target *
     e->t = target != NULL ? target : e->own_t;
     e->ops = *ops;
     e->ctx = ctx;
+    if (e->t->cluster &&
+        (e->cl = tw_cluster_open(e->t, ops, ctx, err, errlen)) == NULL) {
+        tw_engine_close(e);
+        return NULL;
+    }
+    if (!e->t->cluster)
+        tw_engine_set_wait(e, e->t->wait_replicas, e->t->wait_timeout_ms);
     return e;
+}
+
+void tw_engine_set_wait(struct tw_engine *e, unsigned n, unsigned timeout_ms)
+{
+    e->wait_n = n;
+    e->wait_ms = timeout_ms ? timeout_ms : 1000;
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 const char *tw_engine_url(const struct tw_engine *e)
@@ -177,16 +204,22 @@ const char *tw_engine_url(const struct tw_engine *e)
 
 void tw_engine_sample_evictions(struct tw_engine *e, uint32_t every_ms)
 {
+    if (e->cl != NULL)
+        tw_cluster_sample_evictions(e->cl, every_ms);
     e->sample_ms = every_ms;
 }
 
 const char *tw_engine_refusal(const struct tw_engine *e)
 {
+    if (e->cl != NULL)
+        return tw_cluster_refusal(e->cl);
     return e->refusal[0] ? e->refusal : NULL;
 }
 
 const char *tw_engine_last_error(const struct tw_engine *e)
 {
+    if (e->cl != NULL)
+        return tw_cluster_last_error(e->cl);
     return e->why[0] ? e->why : NULL;
 }
 
@@ -426,8 +459,25 @@ static int take_reply(struct tw_engine *e, const redisReply *reply, uint64_t now
             rewind_now(e, now_ms);
         return 0;
     }
-    /* the writers' data waits (as in an outage) until the configuration is fixed */
-    enum tw_verdict v = refused ? TW_REPLY_RETRY : e->ops.reply(e->ctx, &f->tag, reply);
+    enum tw_verdict v;
+    if (f->wait && f->got + 1 == f->ncmds) { /* the engine's WAIT: enough replicas? */
+        uint64_t waited = mono_us() - e->data_us;
+        e->st.wait_us += waited;
+        if (waited > e->st.wait_max_us)
+            e->st.wait_max_us = waited;
+        v = TW_REPLY_OK;
+        if (reply->type != REDIS_REPLY_INTEGER || reply->integer < (long long)e->wait_n) {
+            v = TW_REPLY_RETRY; /* not on enough replicas: the batch goes again */
+            f->short_acks++;
+            e->st.wait_resent++;
+        }
+    } else {
+        /* the writers' data waits (as in an outage) until the configuration is fixed */
+        f->tag.reply_index = f->got;
+        v = refused ? TW_REPLY_RETRY : e->ops.reply(e->ctx, &f->tag, reply);
+        if (f->wait && f->got + 2 == f->ncmds)
+            e->data_us = mono_us();
+    }
     if (refused)
         set_refusal(e, reply->str, 0);
     switch (v) {
@@ -495,8 +545,13 @@ static int replies_due(const struct tw_engine *e)
     return e->hello_replies > 0 || e->sent > e->base;
 }
 
+static int commit_flight(struct tw_engine *e, const struct tw_engine_batch *b, unsigned ncmds,
+                         uint64_t now_ms, int internal);
+
 int tw_engine_poll(struct tw_engine *e, uint64_t now_ms)
 {
+    if (e->cl != NULL)
+        return tw_cluster_poll(e->cl, now_ms);
     if (ensure_connected(e, now_ms) < 0)
         return -1;
     if (replies_due(e) && read_replies(e, now_ms) < 0)
@@ -510,7 +565,7 @@ int tw_engine_poll(struct tw_engine *e, uint64_t now_ms)
          now_ms < e->last_sample_ms)) {
         const char *info[] = {"INFO", "stats"};
         tw_buf_command(tw_engine_begin(e), 2, info);
-        if (tw_engine_commit(e, &(struct tw_engine_batch){0}, 1, now_ms) == 0)
+        if (commit_flight(e, &(struct tw_engine_batch){0}, 1, now_ms, 1) == 0)
             e->flights[e->nflights - 1].internal = 1;
         e->last_sample_ms = now_ms;
     }
@@ -527,6 +582,8 @@ int tw_engine_poll(struct tw_engine *e, uint64_t now_ms)
 
 int tw_engine_ready(const struct tw_engine *e, uint64_t now_ms)
 {
+    if (e->cl != NULL)
+        return tw_cluster_ready(e->cl, now_ms);
     return e->state == C_UP && e->hello_replies == 0 && !e->need_hello && !e->rewinding &&
            e->nflights < TW_ENGINE_FLIGHTS && (e->tries == 0 || now_ms >= e->hold_until_ms) &&
            q_end(e) - e->sent < OUT_HIGH;
@@ -534,6 +591,8 @@ int tw_engine_ready(const struct tw_engine *e, uint64_t now_ms)
 
 struct tw_buf *tw_engine_begin(struct tw_engine *e)
 {
+    if (e->cl != NULL)
+        return tw_cluster_begin(e->cl);
     e->begin = e->q.len;
     e->q.oom = 0;
     return &e->q;
@@ -541,15 +600,28 @@ struct tw_buf *tw_engine_begin(struct tw_engine *e)
 
 void tw_engine_abort(struct tw_engine *e)
 {
+    if (e->cl != NULL) {
+        tw_cluster_abort(e->cl);
+        return;
+    }
     e->q.len = e->begin;
     e->q.oom = 0;
 }
 
-int tw_engine_commit(struct tw_engine *e, const struct tw_engine_batch *b, unsigned ncmds,
-                     uint64_t now_ms)
+static int commit_flight(struct tw_engine *e, const struct tw_engine_batch *b, unsigned ncmds,
+                         uint64_t now_ms, int internal)
 {
     struct flight *f;
+    int wait = e->wait_n > 0 && !internal && ncmds > 0;
 
+    if (wait) { /* WAIT n timeout: its reply says how many replicas have the batch */
+        char n[16], ms[16];
+        const char *argv[] = {"WAIT", n, ms};
+        snprintf(n, sizeof(n), "%u", e->wait_n);
+        snprintf(ms, sizeof(ms), "%u", e->wait_ms);
+        tw_buf_command(&e->q, 3, argv);
+        ncmds++;
+    }
     if (e->q.oom || ncmds == 0 || e->nflights == TW_ENGINE_FLIGHTS) {
         if (e->q.oom)
             e->st.errors++;
@@ -561,18 +633,43 @@ int tw_engine_commit(struct tw_engine *e, const struct tw_engine_batch *b, unsig
     f->tag = *b;
     f->len = e->q.len - e->begin;
     f->ncmds = ncmds;
+    f->wait = wait;
     if (e->nflights == 1 && e->hello_replies == 0)
         e->last_io_ms = now_ms; /* the reply clock starts now */
     return 0;
 }
 
+int tw_engine_commit(struct tw_engine *e, const struct tw_engine_batch *b, unsigned ncmds,
+                     uint64_t now_ms)
+{
+    if (e->cl != NULL)
+        return tw_cluster_commit(e->cl, b, ncmds, now_ms);
+    return commit_flight(e, b, ncmds, now_ms, 0);
+}
+
 unsigned tw_engine_in_flight(const struct tw_engine *e)
 {
+    if (e->cl != NULL)
+        return tw_cluster_in_flight(e->cl);
     return e->nflights;
+}
+
+int tw_engine_pollfd(const struct tw_engine *e, struct pollfd *pfd)
+{
+    if (e->state != C_UP || !replies_due(e))
+        return 0;
+    pfd->fd = tw_conn_fd(e->c);
+    pfd->events = tw_conn_events(e->c, e->hello_off < e->hello.len || e->sent < q_end(e));
+    pfd->revents = 0;
+    if (tw_conn_pending(e->c) > 0)
+        pfd->revents = POLLIN; /* already read (TLS): no need to wait */
+    return 1;
 }
 
 int tw_engine_wait(struct tw_engine *e, unsigned timeout_ms)
 {
+    if (e->cl != NULL)
+        return tw_cluster_wait(e->cl, timeout_ms);
     if (e->state == C_UP && replies_due(e)) {
         int out = e->hello_off < e->hello.len || e->sent < q_end(e);
         struct pollfd pfd = {.fd = tw_conn_fd(e->c), .events = tw_conn_events(e->c, out)};
@@ -588,6 +685,10 @@ int tw_engine_wait(struct tw_engine *e, unsigned timeout_ms)
 
 void tw_engine_get_stats(const struct tw_engine *e, struct tw_engine_stats *out)
 {
+    if (e->cl != NULL) {
+        tw_cluster_get_stats(e->cl, out);
+        return;
+    }
     *out = e->st;
     out->connected = e->state == C_UP;
 }
@@ -595,6 +696,14 @@ void tw_engine_get_stats(const struct tw_engine *e, struct tw_engine_stats *out)
 void tw_engine_fold_stats(const struct tw_engine *e, int *connected, uint64_t *reconnects,
                           uint64_t *errors)
 {
+    if (e->cl != NULL) {
+        struct tw_engine_stats st;
+        tw_cluster_get_stats(e->cl, &st);
+        *connected = st.connected;
+        *reconnects = st.reconnects;
+        *errors += st.errors;
+        return;
+    }
     *connected = e->state == C_UP;
     *reconnects = e->st.reconnects;
     *errors += e->st.errors;
@@ -604,6 +713,7 @@ void tw_engine_close(struct tw_engine *e)
 {
     if (e == NULL)
         return;
+    tw_cluster_close(e->cl);
     tw_conn_close(e->c);
     if (e->reader != NULL)
         redisReaderFree(e->reader);

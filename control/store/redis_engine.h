@@ -84,6 +84,7 @@ enum tw_verdict {
 struct tw_engine_batch {
     uint32_t items, aux;
     int kind;
+    unsigned reply_index; /* set by the engine for ops.reply: which command of the batch */
 };
 
 struct tw_engine_ops {
@@ -103,6 +104,8 @@ struct tw_engine_stats {
     uint64_t evicted_keys; /* Redis's INFO stats evicted_keys, last sampled */
     int evicted_known;     /* 1 once a sample came back */
     int connected;
+    uint64_t wait_us, wait_max_us; /* redis.wait_replicas: time batches waited for replicas */
+    uint64_t wait_resent;          /* batches sent again: WAIT counted too few replicas */
 };
 
 struct tw_engine;
@@ -155,6 +158,16 @@ void tw_engine_get_stats(const struct tw_engine *e, struct tw_engine_stats *out)
  * engine's errors to *errors (which holds the writer's own). */
 void tw_engine_fold_stats(const struct tw_engine *e, int *connected, uint64_t *reconnects,
                           uint64_t *errors);
+
+/* redis.wait_replicas: each batch ends with WAIT n timeout_ms; a batch whose WAIT counts
+ * fewer than n replicas is sent again (batches are idempotent), so a master that dies after
+ * answering loses nothing that its replica had not. n 0: no WAIT (the default). */
+void tw_engine_set_wait(struct tw_engine *e, unsigned n, unsigned timeout_ms);
+
+/* The socket to wait on (for the cluster's poll over its nodes): fills pfd, returns 1, or 0
+ * when nothing is to be waited on. */
+struct pollfd;
+int tw_engine_pollfd(const struct tw_engine *e, struct pollfd *pfd);
 
 /* Closes the connection and frees the engine (unfinished batches are forgotten). NULL is
  * fine. */

@@ -52,6 +52,9 @@ static void stats(void *ctx, FILE *out)
             st.spooled, st.spool_pending + st.persisted, st.gaps, st.refused, st.recovered);
     /* keys Redis itself threw away (maxmemory-policy): records the store cannot vouch for */
     fprintf(out, "  redis server         redis_evicted_keys %" PRIu64 "\n", st.redis_evicted_keys);
+    if (st.wait_us || st.wait_resent) /* redis.wait_replicas: what the guarantee cost */
+        fprintf(out, "  redis replicas       flows waited %.1f ms (max %.1f ms), batches resent %"
+                     PRIu64 "\n", st.wait_us / 1000.0, st.wait_max_us / 1000.0, st.wait_resent);
 }
 
 static void live(void *ctx, FILE *out)

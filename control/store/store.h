@@ -96,6 +96,8 @@ struct tw_store_stats {
     uint64_t errors;        /* failed connections, refused batches, spool I/O errors */
     uint64_t redis_evicted_keys; /* Redis's own count of keys it evicted for memory (INFO
                               * stats evicted_keys, sampled every 10 s; 0 until known) */
+    uint64_t wait_us, wait_max_us; /* redis.wait_replicas: time batches waited for replicas */
+    uint64_t wait_resent;   /* batches sent again because too few replicas had them */
     int connected;          /* 1 while the connection is up */
 };
 

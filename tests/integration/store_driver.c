@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "control/record/record_json.h"
+#include "control/store/redis_conn.h"
 #include "control/store/store.h"
 
 static uint64_t mono_ms(void)
@@ -35,6 +36,9 @@ static void print_stats(struct tw_store *s, const char *what)
             " dropped_full %" PRIu64 " reconnects %" PRIu64 " errors %" PRIu64 " connected %d\n",
             what, st.queued, st.written, st.pending, st.dropped_full, st.reconnects, st.errors,
             st.connected);
+    if (st.wait_us || st.wait_resent)
+        fprintf(stderr, "store_driver %s: waited for replicas %.1f ms (max %.1f ms), resent %"
+                PRIu64 "\n", what, st.wait_us / 1000.0, st.wait_max_us / 1000.0, st.wait_resent);
 }
 
 /* Queues r with its JSON (encoded once here, as the control loop does), polling while the
@@ -218,6 +222,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "bench") == 0 && argc > 5)
         p.w.batch = (uint32_t)strtoul(argv[5], NULL, 10);
+    /* STORE_DRIVER_WAIT_REPLICAS=N: redis.wait_replicas N (what WAIT costs, scripts/bench_wait.sh) */
+    struct tw_redis_target *t = NULL;
+    const char *wait = getenv("STORE_DRIVER_WAIT_REPLICAS");
+    if (wait != NULL && wait[0]) {
+        struct tw_redis_options o = {.tls_verify_host = 1,
+                                     .wait_replicas = (unsigned)strtoul(wait, NULL, 10)};
+        if ((t = tw_redis_target_open(p.w.url, &o, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "store_driver: %s\n", err);
+            return 1;
+        }
+        p.w.target = t;
+    }
     if ((s = tw_store_open(&p, err, sizeof(err))) == NULL) {
         fprintf(stderr, "store_driver: %s\n", err);
         return 1;
@@ -235,5 +251,6 @@ int main(int argc, char **argv)
     if (rc == 0 && strcmp(argv[1], "down") != 0)
         print_stats(s, argv[1]);
     tw_store_close(s);
+    tw_redis_target_close(t);
     return rc;
 }

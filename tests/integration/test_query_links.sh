@@ -4,7 +4,8 @@
 #
 #   1. it defines no global symbol of the writers and outputs: the objects of libstore.a other
 #      than the ones it may link (redis_conn.o, the URL, credentials and target;
-#      redis_transport.o, TCP/unix/TLS; redis_client.o, blocking request-reply), and those
+#      redis_transport.o, TCP/unix/TLS; redis_client.o, blocking request-reply; redis_slot.o, the cluster's key-slot
+#      rule and RESP walk), and those
 #      of libplane.a and libpolicy.a. The forbidden set is read from the archives, so a writer
 #      file added there later is caught without editing this test.
 #   2. it calls no hiredis function of the write side: hiredis's non-blocking contexts
@@ -21,7 +22,7 @@ export LC_ALL=C # sort, comm and join agree on the order
 build=${1:-${TW_BUILD:-build}}
 prog=${2:-$build/tapwatch-query}
 # objects of libstore.a tapwatch-query may link (the Makefile's QUERY_REDIS_SRCS)
-may_link="redis_conn.o redis_transport.o redis_client.o"
+may_link="redis_conn.o redis_transport.o redis_client.o redis_slot.o"
 # what a blocking request-reply reader needs from hiredis (connections are redis_transport.o's)
 reader_calls="redisvFormatCommand redisReaderCreate redisReaderFeed redisReaderGetReply"
 reader_calls+=" redisReaderFree freeReplyObject"

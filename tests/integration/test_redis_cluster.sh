@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# test_redis_cluster.sh - tapwatch on a real Redis Cluster (redis.cluster: true).
+#
+# Six redis-server on free 127.0.0.1 ports, three masters and three replicas made by
+# `redis-cli --cluster create ... --cluster-replicas 1` (cluster-node-timeout 1000 ms), removed
+# afterwards. Then:
+#   1. three sensors (their keys tw:{S}:... hash to slots of three different masters) replay a
+#      capture with a policy at once, while the slot of one sensor is migrated to another
+#      master (CLUSTER SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE): the writers follow
+#      ASK and MOVED. Every record of --flows-jsonl is in the cluster exactly once and byte for
+#      byte, every alert once; the keys lie on at least two masters; tapwatch-query against the
+#      cluster answers flows, alerts and summary exactly as against one redis-server holding
+#      the same keys;
+#   2. redis.wait_replicas: 1: the master of the sensor's slot is SIGKILLed mid-run, its
+#      replica is promoted; nothing is lost; the summary says how long writes waited;
+#   3. the same without WAIT: acknowledged writes lost to the asynchronous replication are
+#      counted and printed (not a failure: that is what WAIT is for).
+#
+#   bash tests/integration/test_redis_cluster.sh BUILD_DIR     (from the repo root)
+# Exit 0 pass, 1 fail, 77 skip (no redis-server/redis-cli, binary or scapy).
+set -uo pipefail
+
+build=${1:-build}
+tapwatch=$build/tapwatch
+query=$build/tapwatch-query
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+for tool in redis-server redis-cli python3; do
+    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+for bin in "$tapwatch" "$query"; do
+    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
+done
+/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+
+tmp=$(mktemp -d /tmp/tw-cluster.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for f in "$tmp"/n*/redis.pid "$tmp"/single/redis.pid; do
+        [ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+    done
+    [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+if ! /usr/bin/python3 "$root/scripts/gen_captures.py" "$tmp/cap" >"$tmp/gen.log" 2>&1; then
+    echo "FAIL: scripts/gen_captures.py failed:"; cat "$tmp/gen.log"; exit 1
+fi
+
+# six ports whose cluster bus ports (+10000) are free too
+read -r -a ports < <(python3 - <<'PY'
+import random, socket
+def free(p):
+    for q in (p, p + 10000):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", q))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+out, p = [], random.randrange(20000, 29000)
+while len(out) < 7:
+    if free(p):
+        out.append(p)
+    p += 1
+print(" ".join(map(str, out)))
+PY
+)
+single_port=${ports[6]}
+ports=("${ports[@]:0:6}")
+
+start_node() { # start_node DIR PORT [cluster yes/no]
+    mkdir -p "$1"
+    redis-server - >"$1/start.log" 2>&1 <<CONF
+port $2
+bind 127.0.0.1
+dir $1
+daemonize yes
+pidfile $1/redis.pid
+logfile $1/redis.log
+save ""
+appendonly no
+cluster-enabled ${3:-yes}
+cluster-config-file $1/nodes.conf
+cluster-node-timeout 1000
+repl-diskless-sync-delay 0
+CONF
+    for _ in $(seq 1 100); do
+        [ "$(redis-cli -p "$2" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.05
+    done
+    fail "redis-server on port $2 did not start: $(cat "$1/start.log" "$1/redis.log" 2>/dev/null | tail -3)"
+    return 1
+}
+for i in 0 1 2 3 4 5; do start_node "$tmp/n$i" "${ports[$i]}" || exit 1; done
+hosts=()
+for p in "${ports[@]}"; do hosts+=("127.0.0.1:$p"); done
+redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >"$tmp/create.log" 2>&1 ||
+    { echo "FAIL: redis-cli --cluster create:"; tail -5 "$tmp/create.log"; exit 1; }
+cluster_ok() { # every node says ok
+    local p
+    for p in "${ports[@]}"; do
+        [ -s "$tmp/down.$p" ] && continue
+        redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+    done
+}
+for _ in $(seq 1 100); do cluster_ok && break; sleep 0.1; done
+cluster_ok || { echo "FAIL: the cluster did not come up"; exit 1; }
+seeds="redis://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+
+# the master port of a key's slot, and the masters
+slot_of() { # the slot of a key (CRC16-XMODEM of its hash tag), without asking a node
+    python3 -c '
+import sys
+k = sys.argv[1].encode()
+o = k.find(b"{")
+if o >= 0:
+    c = k.find(b"}", o + 1)
+    if c > o + 1:
+        k = k[o + 1:c]
+crc = 0
+for x in k:
+    crc ^= x << 8
+    for _ in range(8):
+        crc = ((crc << 1) ^ 0x1021) & 0xffff if crc & 0x8000 else (crc << 1) & 0xffff
+print(crc % 16384)' "$1"
+}
+owner_of() { # owner_of SLOT: PORT of its master, asked of any live node
+    local p
+    for p in "${ports[@]}"; do
+        [ -s "$tmp/down.$p" ] && continue
+        redis-cli -p "$p" cluster slots 2>/dev/null | python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+# CLUSTER SLOTS in redis-cli raw form: start, end, host, port, id, ... per line
+import re
+slot = int(sys.argv[1])
+vals = [l for l in lines]
+i = 0
+while i + 3 < len(vals):
+    if vals[i].isdigit() and vals[i+1].isdigit() and vals[i+3].isdigit() and not vals[i+2].isdigit():
+        lo, hi, port = int(vals[i]), int(vals[i+1]), vals[i+3]
+        if lo <= slot <= hi:
+            print(port); sys.exit(0)
+        i += 4
+    else:
+        i += 1
+sys.exit(1)' "$1" && return 0
+    done
+    return 1
+}
+masters() {
+    local p
+    for p in "${ports[@]}"; do
+        [ -s "$tmp/down.$p" ] && continue
+        redis-cli -p "$p" role 2>/dev/null | head -1 | grep -q master && echo "$p"
+    done
+}
+
+cat >"$tmp/tw.yaml" <<YAML
+run_dir: $tmp/run
+redis:
+  cluster: true
+  batch: 64
+  flush_interval: 20ms
+YAML
+cat >"$tmp/tw-wait.yaml" <<YAML
+run_dir: $tmp/run
+redis:
+  cluster: true
+  batch: 64
+  flush_interval: 20ms
+  wait_replicas: 1
+  wait_timeout: 500ms
+YAML
+
+# replay SENSOR CONFIG SPEED [ARGS...]: in the background; its pid in $last_pid
+replay() {
+    local sn=$1 conf=$2 speed=$3
+    shift 3
+    "$tapwatch" --pcap "$tmp/cap/sample.pcap" --config "$conf" --redis "$seeds" --sensor "$sn" \
+        --replay-speed "$speed" --stats-interval 1 --flows-jsonl "$tmp/$sn.jsonl" "$@" \
+        >"$tmp/$sn.sum" 2>"$tmp/$sn.err" &
+    last_pid=$!
+    pids+=("$last_pid")
+}
+finish() { # finish SENSOR PID
+    wait "$2"
+    local rc=$?
+    [ $rc -eq 0 ] || fail "$1: tapwatch exited $rc: $(tail -c 800 "$tmp/$1.err")"
+    grep -v 'redis alerts' "$tmp/$1.sum" | grep -q 'not written 0, dropped (buffer full) 0' ||
+        fail "$1: summary says records were lost: $(grep redis "$tmp/$1.sum")"
+}
+
+# every key of the cluster matching PATTERN, with its master port
+keys_of() {
+    local p
+    for p in $(masters); do redis-cli -p "$p" --scan --pattern "$1" | sed "s/^/$p /"; done
+}
+
+# compare SENSOR: the records in the cluster are those of --flows-jsonl, byte for byte, once
+# each (prints how many are missing when LOSS_OK is set, instead of failing)
+compare() {
+    local sn=$1
+    keys_of "tw:{$sn}:f:*" | while read -r p k; do redis-cli -p "$p" --raw hgetall "$k"; done >"$tmp/$sn.hash"
+    python3 - "$tmp/$sn.hash" "$tmp/$sn.jsonl" "${LOSS_OK:-}" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+redis = dict(zip(lines[0::2], lines[1::2]))
+redis.pop("", None)
+want = {}
+for l in open(sys.argv[2]):
+    l = l.rstrip("\n")
+    want[json.loads(l)["flow_id"]] = l
+missing, extra = set(want) - set(redis), set(redis) - set(want)
+if sys.argv[3]:
+    print("    without WAIT: %d of %d acknowledged-or-queued records missing after the failover" % (len(missing), len(want)))
+    sys.exit(0)
+assert not missing and not extra, "missing %d %s, extra %d %s" % (len(missing), sorted(missing)[:5], len(extra), sorted(extra)[:5])
+diff = [f for f in want if want[f] != redis[f]]
+assert not diff, "%d records differ, e.g. %s" % (len(diff), diff[0])
+print("    %d records equal" % len(want))
+PY
+}
+
+# --- 1. three sensors at once, a slot migrated during the run, queries -----------------------
+declare -A slot owner
+for sn in s1 s2 s3; do
+    slot[$sn]=$(slot_of "{$sn}")
+    owner[$sn]=$(owner_of "${slot[$sn]}")
+done
+echo "    slots: s1 ${slot[s1]} on ${owner[s1]}, s2 ${slot[s2]} on ${owner[s2]}, s3 ${slot[s3]} on ${owner[s3]}"
+t0=$(date +%s.%N)
+declare -A pid
+for sn in s1 s2 s3; do
+    replay "$sn" "$tmp/tw.yaml" 80 --policy "$root/config/policy.yaml" --alerts-jsonl "$tmp/$sn.alerts.jsonl"
+    pid[$sn]=$last_pid
+done
+# migrate s1's slot to another master while the three write
+sleep 2.5
+src=${owner[s1]}
+dst=$(masters | grep -v "^$src$" | head -1)
+src_id=$(redis-cli -p "$src" cluster myid)
+dst_id=$(redis-cli -p "$dst" cluster myid)
+s=${slot[s1]}
+redis-cli -p "$dst" cluster setslot "$s" importing "$src_id" >/dev/null
+redis-cli -p "$src" cluster setslot "$s" migrating "$dst_id" >/dev/null
+moved_keys=0
+for _ in $(seq 1 50); do
+    keys=$(redis-cli -p "$src" cluster getkeysinslot "$s" 100)
+    [ -z "$keys" ] && break
+    # shellcheck disable=SC2086
+    redis-cli -p "$src" migrate 127.0.0.1 "$dst" "" 0 5000 replace keys $keys >/dev/null
+    moved_keys=$((moved_keys + $(echo "$keys" | wc -l)))
+    sleep 0.2 # keys keep coming (ASK sends new ones to dst) while this runs
+done
+for p in $(masters); do redis-cli -p "$p" cluster setslot "$s" node "$dst_id" >/dev/null; done
+echo "    slot $s (s1) migrated from $src to $dst during the run: $moved_keys keys"
+for sn in s1 s2 s3; do finish "$sn" "${pid[$sn]}"; done
+echo "    ($SECONDS s) replays done in $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)") s"
+for sn in s1 s2 s3; do compare "$sn" || fail "$sn: the cluster differs from --flows-jsonl"; done
+nm=$(for sn in s1 s2 s3; do keys_of "tw:{$sn}:*"; done | cut -d' ' -f1 | sort -u | wc -l)
+[ "$nm" -ge 2 ] || fail "the keys lie on $nm master(s), expected 2 or more"
+echo "    keys on $nm masters"
+redirects=0
+for p in "${ports[@]}"; do
+    n=$(redis-cli -p "$p" info errorstats | sed -n 's/^errorstat_\(ASK\|MOVED\):count=\([0-9]*\).*/\2/p' | paste -sd+ | bc 2>/dev/null)
+    redirects=$((redirects + ${n:-0}))
+done
+[ "$redirects" -gt 0 ] || fail "the migration caused no MOVED or ASK: it proved nothing"
+echo "    the cluster answered $redirects MOVED/ASK during the migration"
+
+# alerts: once each, as --alerts-jsonl has them
+for sn in s1 s2 s3; do
+    "$query" --redis "$seeds" --sensor "$sn" alerts --limit 1000000 --format json >"$tmp/$sn.alerts.query" ||
+        { fail "$sn: tapwatch-query alerts failed: $(head -c 300 "$tmp/$sn.alerts.query")"; continue; }
+    python3 - "$tmp/$sn.alerts.jsonl" "$tmp/$sn.alerts.query" "$sn" <<'PY' || fail "$sn: the alerts in the cluster differ from --alerts-jsonl"
+import collections, json, sys
+F = ("kind", "equipment", "flow_id", "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto")
+def load(path):
+    keys = [tuple(json.loads(l).get(f) for f in F) for l in open(path) if l.strip()]
+    return set(keys), len(keys), [k for k, n in collections.Counter(keys).items() if n > 1]
+want, nw, dupw = load(sys.argv[1])
+got, ng, dupg = load(sys.argv[2])
+print("    %s: alerts: %d in --alerts-jsonl, %d in the cluster" % (sys.argv[3], nw, ng))
+sys.exit(0 if nw > 0 and not dupw and not dupg and want == got else 1)
+PY
+done
+
+# the same keys copied into one redis-server: tapwatch-query answers the same
+start_node "$tmp/single" "$single_port" no || exit 1
+for p in $(masters); do
+    for sn in s1 s2 s3; do # one sensor's keys share a slot: one MIGRATE moves them all
+        keys=$(redis-cli -p "$p" --scan --pattern "tw:{$sn}:*")
+        [ -z "$keys" ] && continue
+        # shellcheck disable=SC2086
+        redis-cli -p "$p" migrate 127.0.0.1 "$single_port" "" 0 5000 copy keys $keys >/dev/null
+    done
+done
+same=0
+for sn in s1 s2 s3; do
+    for q in "flows --limit 1000000" "alerts --limit 1000000" "summary" "flows --limit 1000000 --port 53" "flows --limit 1000000 --port 443"; do
+        # shellcheck disable=SC2086
+        "$query" --redis "$seeds" --sensor "$sn" $q --format json >"$tmp/q.cluster" 2>&1
+        # shellcheck disable=SC2086
+        "$query" --redis "redis://127.0.0.1:$single_port" --sensor "$sn" $q --format json >"$tmp/q.single" 2>&1
+        if cmp -s "$tmp/q.cluster" "$tmp/q.single" && [ -s "$tmp/q.single" ]; then
+            same=$((same + 1))
+        else
+            fail "$sn: tapwatch-query $q differs between the cluster and one Redis: $(diff "$tmp/q.cluster" "$tmp/q.single" | head -4)"
+        fi
+    done
+done
+echo "    ($SECONDS s) $same query answers equal between the cluster and one redis-server"
+
+# --- 2. and 3. a master SIGKILLed mid-run, with and without redis.wait_replicas ---------------
+# pick_sensor: a sensor name (from a fixed list) whose slot's master has a replica now
+pick_sensor() {
+    local sn p
+    for sn in "$@"; do
+        p=$(owner_of "$(slot_of "{$sn}")") || continue
+        redis-cli -p "$p" info replication | grep -q '^connected_slaves:[1-9]' && { echo "$sn $p"; return 0; }
+    done
+    return 1
+}
+port_dir() { local i; for i in 0 1 2 3 4 5; do [ "${ports[$i]}" = "$1" ] && echo "$tmp/n$i"; done; }
+# failover_run SENSOR CONFIG: replays, SIGKILLs the sensor's master after 2.5 s, waits for its
+# replica to take over, then starts the old master again (it comes back as a replica)
+failover_run() {
+    local sn=$1 conf=$2 victim=$3 dir t
+    replay "$sn" "$conf" 80
+    local tw=$last_pid
+    sleep 2.5
+    dir=$(port_dir "$victim")
+    local replica
+    replica=$(redis-cli -p "$victim" info replication | sed -n 's/^slave0:.*port=\([0-9]*\),.*/\1/p')
+    kill -9 "$(cat "$dir/redis.pid")"
+    echo "$victim" >"$tmp/down.$victim"
+    t=$(date +%s.%N)
+    for _ in $(seq 1 200); do
+        sleep 0.05
+        [ "$(redis-cli -p "$replica" role 2>/dev/null | head -1)" = master ] && break
+    done
+    echo "    ($SECONDS s) $sn: master $victim killed; $(owner_of "$(slot_of "{$sn}")") owns the slot after $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t" "$(date +%s.%N)") s"
+    rm -f "$dir/redis.pid"
+    start_node "$dir" "$victim" || return 1
+    rm -f "$tmp/down.$victim"
+    finish "$sn" "$tw"
+    echo "    ($SECONDS s) $sn: replay done"
+}
+
+read -r f1 victim1 < <(pick_sensor f1 f2 f3 f4 f5 f6) || { fail "no sensor on a master with a replica"; victim1=; }
+if [ -n "$victim1" ]; then
+    failover_run "$f1" "$tmp/tw-wait.yaml" "$victim1"
+    compare "$f1" || fail "$f1: with redis.wait_replicas 1, records were lost in the failover"
+    grep -q 'redis replicas       flows waited [0-9.]* ms (max [0-9.]* ms), batches resent [0-9]*' "$tmp/$f1.sum" ||
+        fail "$f1: the summary does not say how long writes waited for replicas"
+    grep 'redis replicas' "$tmp/$f1.sum" | sed 's/^/  /'
+fi
+
+for _ in $(seq 1 50); do cluster_ok && break; sleep 0.1; done
+read -r f2 victim2 < <(pick_sensor g1 g2 g3 g4 g5 g6 g7 g8) || { fail "no sensor on a master with a replica"; victim2=; }
+if [ -n "$victim2" ]; then
+    failover_run "$f2" "$tmp/tw.yaml" "$victim2"
+    LOSS_OK=1 compare "$f2"
+fi
+
+[ $failures -eq 0 ] && echo "test_redis_cluster: pass" && exit 0
+echo "test_redis_cluster: $failures failure(s)"
+exit 1
