@@ -45,6 +45,7 @@
 
 #include "dataplane/clock.h"
 #include "control/record/record_json.h"
+#include "control/store/compact_writer.h"
 #include "control/store/redis_conn.h"
 #include "control/store/redis_engine.h"
 #include "control/store/run_dir.h"
@@ -147,6 +148,8 @@ struct tw_store {
     char spool_path[TW_SPOOL_PATH_LEN];
     char run_dir[TW_SPOOL_PATH_LEN];
     uint32_t spool_records;    /* configured; the file is made the first time it is needed */
+    struct tw_cw *cw;          /* redis.format 2: the compact writer; NULL = format 1 */
+    uint32_t block_seq;        /* the next compact block's number in this run */
 };
 
 /* ---- key set ---- */
@@ -596,6 +599,35 @@ static void encode_commands(struct batch_ctx *b, unsigned ngaps)
     }
 }
 
+/* Format 2: the n records from the first unsent one as compact blocks (compact_writer.c).
+ * A batch sent again is the same bytes (the engine keeps them), so its block id stays. */
+static int encode_compact(struct batch_ctx *b, uint32_t n, uint64_t now_ms)
+{
+    struct tw_store *s = b->s;
+    const struct tw_flow_record **recs = malloc(n * sizeof(*recs));
+    const char **json = malloc(n * sizeof(*json));
+    uint16_t *jlen = malloc(n * sizeof(*jlen));
+    long cmds = -1;
+
+    if (recs != NULL && json != NULL && jlen != NULL) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t k = (s->head + s->sent + i) % s->cap;
+            recs[i] = &s->ring[k];
+            json[i] = s->jarena + s->json_off[k];
+            jlen[i] = s->json_len[k];
+        }
+        cmds = tw_cw_encode(s->cw, s->out, s->run_us, s->block_seq, recs, json, jlen, n, now_ms);
+    }
+    free(recs);
+    free(json);
+    free(jlen);
+    if (cmds < 0)
+        return -1;
+    s->block_seq++;
+    b->ncmds += (size_t)cmds;
+    return 0;
+}
+
 /* Encodes the next n records of the ring (and the gaps waiting) as one batch of the engine.
  * Returns 0, or -1 when out of memory (nothing is queued then). */
 static int encode_batch(struct tw_store *s, uint32_t n, uint64_t now_ms)
@@ -612,8 +644,13 @@ static int encode_batch(struct tw_store *s, uint32_t n, uint64_t now_ms)
     s->vals.len = 0;
     s->vals.oom = 0;
     s->out = tw_engine_begin(s->e);
-    for (uint32_t i = 0; i < n && !b.oom; i++)
-        encode_record(&b, (s->head + s->sent + i) % s->cap);
+    if (s->cw != NULL) {
+        if (encode_compact(&b, n, now_ms) < 0)
+            b.oom = 1;
+    } else {
+        for (uint32_t i = 0; i < n && !b.oom; i++)
+            encode_record(&b, (s->head + s->sent + i) % s->cap);
+    }
     if (!b.oom)
         encode_commands(&b, ngaps);
     if (b.oom || s->vals.oom || tw_engine_commit(s->e, &tag, (unsigned)b.ncmds, now_ms) < 0) {
@@ -697,6 +734,8 @@ static int on_hello(void *ctx, struct tw_buf *out)
 
     (void)out;
     keyset_reset(&s->expired);
+    if (s->cw != NULL)
+        tw_cw_forget(s->cw);
     return 0;
 }
 
@@ -899,6 +938,11 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     s->run_us = tw_wall_us();
     s->retention_s = p->w.retention_s ? p->w.retention_s : p->hot_window_s;
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->hot_window_s);
+    if (p->format != 1 && (s->cw = tw_cw_new(s->sensor, p->hot_window_s, s->max_hours)) == NULL) {
+        errf(err, errlen, "redis: out of memory");
+        tw_store_close(s);
+        return NULL;
+    }
     refill(s);
     tw_engine_poll(s->e, tw_mono_ms());
     return s;
@@ -1199,6 +1243,7 @@ void tw_store_close(struct tw_store *s)
     free(s->expired.slots);
     free(s->expired.arena.p);
     free(s->gtab);
+    tw_cw_free(s->cw);
     free(s->groups);
     free(s->entries);
     free(s->vals.p);

@@ -74,6 +74,8 @@ struct tw_store_params {
     uint32_t buffer_records; /* the memory ring */
     uint32_t spool_records;  /* the spool file's size in records; 0 (or no run_dir) = memory
                               * only */
+    uint32_t format;         /* redis.format: 1 (a hash field and postings per record) or 2
+                              * (compact blocks, control/record/compact.h); 0 = 2 */
 };
 
 struct tw_store_stats {
