@@ -898,3 +898,16 @@ const struct tq_subcommand tq_cmd_flows = {
                                       {"asn", parse_asn}, {NULL, NULL}},
     .run = run,
 };
+
+/* One record in the --format of o, as `flows` prints it (`flow FLOW_ID`, cmd_flow.c). */
+void tq_flows_print_one(const struct tq_opts *o, const char *json, const struct tw_flow_record *r)
+{
+    switch (o->format) {
+    case TQ_JSON: tq_json_line(json); break;
+    case TQ_CSV:
+        tq_csv_header(csv_keys, NCSV);
+        print_csv(r);
+        break;
+    case TQ_TABLE: tq_table_print(&flow_table, r, 1); break;
+    }
+}

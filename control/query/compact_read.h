@@ -11,6 +11,7 @@
 
 #include "control/record/compact.h"
 #include "control/store/redis_client.h"
+#include "dataplane/flow_record.h"
 
 /* 1 when hour holds compact record blocks (tw:{S:H}:b exists), 0 when not, -1 when Redis
  * failed (said on stderr). */
@@ -47,5 +48,10 @@ int tq_cx_fetch(struct tw_rclient *c, struct tq_cx_cache *k, const char *sensor,
 /* The JSON text of a record (not NUL-terminated, *len bytes), or NULL when its block was not
  * found or is shorter. Call tq_cx_fetch for it first. */
 const char *tq_cx_json(const struct tq_cx_cache *k, const struct tq_cx_ref *r, size_t *len);
+
+/* Prints one flow record in o's --format as `flows` does (cmd_flows.c). */
+struct tq_opts;
+void tq_flows_print_one(const struct tq_opts *o, const char *json,
+                        const struct tw_flow_record *r);
 
 #endif
