@@ -13,7 +13,8 @@ int tq_cx_hour_has(struct tw_rclient *c, const char *sensor, uint64_t hour)
     redisReply *r;
     int has;
 
-    if (tw_key_cx_blocks(key, sizeof(key), sensor, hour) < 0)
+    /* the time postings: every hour a flow spans has them, also one no record starts in */
+    if (tw_key_cx_index(key, sizeof(key), sensor, hour, tw_cx_bucket(TW_POST_TIME, NULL, 0)) < 0)
         return 0;
     r = tw_rclient_command(c, "EXISTS %s", key);
     if (r == NULL || r->type != REDIS_REPLY_INTEGER)

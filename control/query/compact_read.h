@@ -13,8 +13,8 @@
 #include "control/store/redis_client.h"
 #include "dataplane/flow_record.h"
 
-/* 1 when hour holds compact record blocks (tw:{S:H}:b exists), 0 when not, -1 when Redis
- * failed (said on stderr). */
+/* 1 when hour holds compact data (its time postings, tw:{S:H}:x:<bucket of t>, exist: an hour
+ * a flow spans may hold no record block), 0 when not, -1 when Redis failed (said). */
 int tq_cx_hour_has(struct tw_rclient *c, const char *sensor, uint64_t hour);
 
 /* Where one record version is: ordinal ord of block id of tw:{S:rec_hour}:b. */
