@@ -713,7 +713,11 @@ static int walk_hour_cx(struct walk *w, uint64_t hour, int newest)
         goto fail;
     for (size_t i = 0; i < n && w->found < o->limit;) {
         /* a page never splits equal last_seen: they are ordered by flow id once read */
-        size_t m = i + TQ_PAGE < n ? i + TQ_PAGE : n, nrows = 0;
+        /* no more than --limit still needs (a block holds 2048 records: reading one is the
+         * cost), at least 16 */
+        uint64_t want = o->limit - w->found < TQ_PAGE ? o->limit - w->found : TQ_PAGE;
+        size_t page = want < 16 ? 16 : (size_t)want;
+        size_t m = i + page < n ? i + page : n, nrows = 0;
         while (m < n && m > i && refs[m].last_us == refs[m - 1].last_us)
             m++;
         if (m - i > TQ_PAGE + 1) { /* a long tie: grow the page */
