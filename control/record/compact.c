@@ -20,6 +20,12 @@ int tw_key_cx_index(char *buf, size_t len, const char *sensor, uint64_t hour, un
     return n >= 0 && (size_t)n < len ? n : -1;
 }
 
+int tw_key_cx_acl_pattern(char *buf, size_t len, const char *sensor)
+{
+    int n = snprintf(buf, len, "~tw:{%s:*", sensor);
+    return n >= 0 && (size_t)n < len && strpbrk(sensor, "*?[]\\:{}") == NULL ? n : -1;
+}
+
 unsigned tw_cx_bucket(enum tw_post_kind kind, const void *value, size_t vlen)
 {
     const uint8_t *v = value;

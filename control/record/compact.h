@@ -62,6 +62,11 @@
 int tw_key_cx_blocks(char *buf, size_t len, const char *sensor, uint64_t hour);
 int tw_key_cx_index(char *buf, size_t len, const char *sensor, uint64_t hour, unsigned bucket);
 
+/* The ACL key pattern of a sensor's compact keys, "~tw:{S:*" (S has no glob character nor
+ * ':', config.c's sensor names), beside tw_key_acl_pattern's "~tw:{S}:*". Returns its length
+ * or -1 (buf too small). */
+int tw_key_cx_acl_pattern(char *buf, size_t len, const char *sensor);
+
 /* The index bucket of a (kind, binary value) pair: 0 .. TW_CX_BUCKETS-1. */
 unsigned tw_cx_bucket(enum tw_post_kind kind, const void *value, size_t vlen);
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "control/record/compact.h"
 #include "control/record/keys.h"
 
 /* What a sensor sends, and where from: a command missing here is a NOPERM in
@@ -41,17 +42,18 @@ static int commands(char *buf, size_t len, size_t *o, const char *const *list, s
 
 int tw_redis_acl_text(char *buf, size_t len, const char *sensor)
 {
-    char pattern[TW_KEY_LEN], user[TW_KEY_LEN];
+    char pattern[TW_KEY_LEN], hourly[TW_KEY_LEN], user[TW_KEY_LEN];
     size_t o = 0;
 
-    if (len == 0 || tw_key_acl_pattern(pattern, sizeof(pattern), sensor) < 0)
+    if (len == 0 || tw_key_acl_pattern(pattern, sizeof(pattern), sensor) < 0 ||
+        tw_key_cx_acl_pattern(hourly, sizeof(hourly), sensor) < 0)
         return -1;
     snprintf(user, sizeof(user), "tapwatch-%s", sensor);
     buf[0] = '\0';
     /* redis-server 7.0 refuses comments in an aclfile: the explanation is in README */
     if (put(buf, len, &o, "user %s on #SHA256-OF-THE-PASSWORD-OF-%s resetchannels resetkeys",
             user, user) < 0 ||
-        put(buf, len, &o, " %s -@all%s", pattern, "") < 0 ||
+        put(buf, len, &o, " %s %s -@all", pattern, hourly) < 0 || /* compact.h's tw:{S:H} */
         commands(buf, len, &o, sensor_commands,
                  sizeof(sensor_commands) / sizeof(sensor_commands[0])) < 0 ||
         put(buf, len, &o, "user regulator on #SHA256-OF-THE-PASSWORD-OF-regulator "
