@@ -52,7 +52,8 @@ size_t tw_cx_bound(size_t n)
     return 4 + ZSTD_compressBound(n);
 }
 
-long tw_cx_pack(char what, const void *raw, size_t n, void *out, size_t cap, int level)
+long tw_cx_pack(char what, const void *raw, size_t n, void *out, size_t cap, int level,
+                void *cctx)
 {
     uint8_t *o = out;
     size_t z;
@@ -63,7 +64,8 @@ long tw_cx_pack(char what, const void *raw, size_t n, void *out, size_t cap, int
     o[1] = 'W';
     o[2] = (uint8_t)what;
     o[3] = TW_CX_VERSION;
-    z = ZSTD_compress(o + 4, cap - 4, raw, n, level);
+    z = cctx != NULL ? ZSTD_compressCCtx(cctx, o + 4, cap - 4, raw, n, level)
+                     : ZSTD_compress(o + 4, cap - 4, raw, n, level);
     if (ZSTD_isError(z))
         return -1;
     return (long)(z + 4);

@@ -74,9 +74,12 @@ unsigned tw_cx_bucket(enum tw_post_kind kind, const void *value, size_t vlen);
 size_t tw_cx_detail_len(enum tw_post_kind kind);
 
 /* Compresses raw[0..n) behind the 4-byte prefix of a record block ('R') or an index slice
- * ('X') into out (at least tw_cx_bound(n) bytes). level: zstd's. Returns the size, or -1. */
+ * ('X') into out (at least tw_cx_bound(n) bytes). level: zstd's; cctx: a ZSTD_CCtx to reuse
+ * (a writer compresses thousands of values a second: making a context each time cost more than
+ * compressing), or NULL. Returns the size, or -1. */
 size_t tw_cx_bound(size_t n);
-long tw_cx_pack(char what, const void *raw, size_t n, void *out, size_t cap, int level);
+long tw_cx_pack(char what, const void *raw, size_t n, void *out, size_t cap, int level,
+                void *cctx);
 
 /* Checks the prefix ('R' or 'X') and version of a stored value and decompresses it into a
  * malloc'd buffer (*raw, *rawlen; free() it). Returns 0, or -1 with one line in err: not a

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "control/record/compact.h"
 #include "control/store/compact_writer.h"
 
@@ -46,6 +48,8 @@ struct tw_cw {
     uint8_t *raw, *packed;
     size_t raw_cap, packed_cap;
     struct cw_hour hours[CW_HOURS_CACHED];
+    ZSTD_CCtx *zc;
+    uint32_t *by_hour; /* record indexes of a batch, by hour */
     uint64_t period_ms;
 };
 
@@ -58,6 +62,10 @@ struct tw_cw *tw_cw_new(const char *sensor, uint32_t hot_window_s, uint32_t max_
     snprintf(w->sensor, sizeof(w->sensor), "%s", sensor);
     snprintf(w->ex, sizeof(w->ex), "%u", hot_window_s);
     w->max_hours = max_hours ? max_hours : 1;
+    if ((w->zc = ZSTD_createCCtx()) == NULL) {
+        free(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -70,6 +78,8 @@ void tw_cw_free(struct tw_cw *w)
     free(w->ordinal);
     free(w->raw);
     free(w->packed);
+    free(w->by_hour);
+    ZSTD_freeCCtx(w->zc);
     free(w);
 }
 
@@ -117,6 +127,17 @@ static int add_post(struct tw_cw *w, uint64_t hour, enum tw_post_kind kind, cons
         memcpy(p->detail, detail, tw_cx_detail_len(kind));
     p->bucket = (uint8_t)tw_cx_bucket(kind, value, vlen);
     return 0;
+}
+
+static const uint64_t *sort_ctx; /* qsort has no context argument: the hours being sorted */
+
+static int by_hour_order(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+    if (sort_ctx[a] != sort_ctx[b])
+        return sort_ctx[a] < sort_ctx[b] ? -1 : 1;
+    return a < b ? -1 : a > b;
 }
 
 static int post_order(const void *pa, const void *pb)
@@ -216,7 +237,7 @@ static int put_value(struct tw_cw *w, struct tw_buf *out, const char *key, int k
 
     if (reserve((void **)&w->packed, &w->packed_cap, tw_cx_bound(rawlen), 1) < 0)
         return -1;
-    if ((z = tw_cx_pack(what, w->raw, rawlen, w->packed, w->packed_cap, CW_LEVEL)) < 0)
+    if ((z = tw_cx_pack(what, w->raw, rawlen, w->packed, w->packed_cap, CW_LEVEL, w->zc)) < 0)
         return -1;
     tw_buf_array(out, 4);
     tw_buf_str(out, "HSET");
@@ -253,30 +274,32 @@ long tw_cw_encode(struct tw_cw *w, struct tw_buf *out, uint64_t run_us, uint32_t
     for (size_t i = 0; i < n; i++)
         w->rec_hour[i] = recs[i]->first_seen_us / TW_US_PER_HOUR;
 
-    /* record blocks: one per hour the batch's records start in (almost always one) */
-    for (size_t i = 0; i < n; i++) {
-        uint64_t h = w->rec_hour[i];
-        size_t rawlen = 2, cnt = 0;
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = w->rec_hour[j] == h;
-        if (seen)
-            continue;
-        for (size_t j = i; j < n; j++)
-            if (w->rec_hour[j] == h)
-                rawlen += 2 + jlen[j];
+    /* record blocks: one per hour the batch's records start in (almost always one); the
+     * records of an hour keep their batch order (the sort is by hour, then index) */
+    free(w->by_hour);
+    if ((w->by_hour = malloc(n * sizeof(*w->by_hour))) == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        w->by_hour[i] = (uint32_t)i;
+    sort_ctx = w->rec_hour;
+    qsort(w->by_hour, n, sizeof(*w->by_hour), by_hour_order);
+    for (size_t gi = 0; gi < n;) {
+        uint64_t h = w->rec_hour[w->by_hour[gi]];
+        size_t rawlen = 2, cnt = 0, ge = gi;
+        while (ge < n && w->rec_hour[w->by_hour[ge]] == h)
+            rawlen += 2 + jlen[w->by_hour[ge++]];
         if (reserve((void **)&w->raw, &w->raw_cap, rawlen, 1) < 0)
             return -1;
         rawlen = 2;
-        for (size_t j = i; j < n; j++) {
-            if (w->rec_hour[j] != h)
-                continue;
+        for (size_t gj = gi; gj < ge; gj++) {
+            size_t j = w->by_hour[gj];
             w->ordinal[j] = (uint16_t)cnt++;
             w->raw[rawlen] = (uint8_t)(jlen[j] >> 8);
             w->raw[rawlen + 1] = (uint8_t)jlen[j];
             memcpy(w->raw + rawlen + 2, json[j], jlen[j]);
             rawlen += 2 + jlen[j];
         }
+        gi = ge;
         w->raw[0] = (uint8_t)(cnt >> 8);
         w->raw[1] = (uint8_t)cnt;
         if ((klen = tw_key_cx_blocks(key, sizeof(key), w->sensor, h)) < 0 ||

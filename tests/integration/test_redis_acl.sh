@@ -139,7 +139,7 @@ out=$(as tapwatch-s10 HSET "tw:{s10}:f:1" a b 2>&1)
 # 5. refused while running: records wait, the live line says why, nothing is lost
 # the user may write s1run's keys for this run, but not HSET for now (the start-up check
 # does not use it: the run starts, and its first batch is refused)
-admin ACL SETUSER tapwatch-s1 '~tw:{s1run}:*' -hset >/dev/null
+admin ACL SETUSER tapwatch-s1 '~tw:{s1run}:*' '~tw:{s1run:*' -hset >/dev/null
 "$tapwatch" --pcap "$tmp/cap/sample.pcap" --config "$tmp/s1.yaml" --redis "unix://$sock" --sensor s1run \
     --replay-speed 150 --stats-interval 1 --flows-jsonl "$tmp/run.jsonl" >"$tmp/run.sum" 2>"$tmp/run.err" &
 tw_pid=$!

@@ -18,7 +18,7 @@
 
 static long pack(char what, const void *raw, size_t n, uint8_t *out, size_t cap)
 {
-    return tw_cx_pack(what, raw, n, out, cap, 1);
+    return tw_cx_pack(what, raw, n, out, cap, 1, NULL);
 }
 
 static void test_block_roundtrip(void **state)
