@@ -154,7 +154,7 @@ grep -q 'redis refused: NOPERM' "$tmp/run.err" ||
 grep -v 'redis alerts' "$tmp/run.sum" | grep -q 'not written 0, dropped (buffer full) 0' ||
     fail "records lost after the refusal: $(grep redis "$tmp/run.sum")"
 # counted by the regulator's query (either redis.format; the flows of sample.pcap end once each)
-n=$("$query" --redis "unix://regulator@$sock" --sensor s1run flows --limit 1000000 --format json | wc -l)
+n=$(TAPWATCH_REDIS_PASSWORD_FILE=$tmp/regulator.pw "$query" --redis "unix://regulator@$sock" --sensor s1run flows --limit 1000000 --format json | wc -l)
 [ "$n" -eq "$(wc -l <"$tmp/run.jsonl")" ] || fail "after the refusal: $n records in Redis, $(wc -l <"$tmp/run.jsonl") written"
 
 # 6. configuration errors: exit 2, one line, the URL without the password
