@@ -10,6 +10,8 @@ IPFIX_PKGS := libfixbuf
 PKGS += openssl
 # libmaxminddb: countries and ASNs of flow ends (control/record/geoip.c, geoip.country_db)
 PKGS += libmaxminddb
+# libzstd: the compact store format's blocks (control/record/compact.c, redis.format 2)
+PKGS += libzstd
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member

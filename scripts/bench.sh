@@ -55,7 +55,23 @@ measure() { # label cmd...
 }
 
 declare -A RESULT
-CASES=(ndpiReader tapwatch-redis tapwatch-nostore tapwatch-2workers)
+# tapwatch-redis writes the compact format (redis.format 2, the default), tapwatch-redis-f1
+# the format before it: each run also notes Redis's used_memory and CPU deltas per record
+CASES=(ndpiReader tapwatch-redis tapwatch-redis-f1 tapwatch-nostore tapwatch-2workers)
+printf 'redis:\n  format: 1\n' >"$RDIR/format1.yaml"
+rinfo() { redis-cli -s "$SOCK" info "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k {print $2}'; }
+rcpu() { awk -v u="$(rinfo cpu used_cpu_user)" -v s="$(rinfo cpu used_cpu_sys)" 'BEGIN{printf "%.6f", u + s}'; }
+# store_cost NAME cmd...: measure with Redis's memory and CPU deltas noted in NAME.cost
+store_cost() {
+    local name=$1 m0 c0 out; shift
+    redis-cli -s "$SOCK" flushall >/dev/null
+    m0=$(rinfo memory used_memory); c0=$(rcpu)
+    out=$(measure "$@")
+    echo "$out"
+    awk -v m="$(( $(rinfo memory used_memory) - m0 ))" -v c0="$c0" -v c1="$(rcpu)" \
+        -v n="$(echo "$out" | awk '{print $6}')" \
+        'BEGIN{if (n > 0) printf "%.1f %.3f %d\n", m / n, (c1 - c0) * 1e6 / n, n}' >>"$RDIR/$name.cost"
+}
 BEFORE=${BENCH_BEFORE:-}
 [ -n "$BEFORE" ] && CASES+=(before-redis before-nostore)
 run_once() { # name
@@ -66,8 +82,10 @@ run_once() { # name
     before-nostore) measure "$BEFORE/tapwatch" --pcap "$CAP" --quiet ;;
     ndpiReader) measure ndpiReader -i "$CAP" -q ;;
     tapwatch-redis)
-        redis-cli -s "$SOCK" flushall >/dev/null
-        measure "$BUILD/tapwatch" --pcap "$CAP" --quiet --redis "unix://$SOCK" --sensor bench ;;
+        store_cost "$1" "$BUILD/tapwatch" --pcap "$CAP" --quiet --redis "unix://$SOCK" --sensor bench ;;
+    tapwatch-redis-f1)
+        store_cost "$1" "$BUILD/tapwatch" --config "$RDIR/format1.yaml" --pcap "$CAP" --quiet \
+            --redis "unix://$SOCK" --sensor bench ;;
     tapwatch-nostore) measure "$BUILD/tapwatch" --pcap "$CAP" --quiet ;;
     tapwatch-2workers) measure "$BUILD/tapwatch" --pcap "$CAP" --quiet --workers 2 ;;
     esac
@@ -136,4 +154,17 @@ echo "flow-record writer alone (store_driver bench, 500k records) vs XADD -P 64 
 printf '%s' "$store_pairs" | awk 'NF == 2 && $2 > 0 {printf "  writer %8d records/s   XADD %8d/s   ratio %.2f\n", $1, $2, $1 / $2}'
 printf '%s' "$store_pairs" | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | sort -n |
     awk '{a[NR] = $1} END {if (NR) printf "  median ratio %.2f\n", a[int((NR + 1) / 2)]}'
+echo "Redis cost of the main job's records (used_memory delta and used_cpu_user+sys of"
+echo "redis-server over the run, per record written, indexes included; median run):"
+for name in tapwatch-redis tapwatch-redis-f1; do
+    [ -s "$RDIR/$name.cost" ] || continue
+    sort -n "$RDIR/$name.cost" | awk -v n="$name" '{a[NR] = $0} END {split(a[int((NR + 1) / 2)], v, " ");
+        printf "  %-20s redis.format %s: %7.1f bytes/record  %6.3f us Redis CPU/record  (%d records)\n",
+               n, (n ~ /f1$/ ? 1 : 2), v[1], v[2], v[3]}'
+done
+awk -v a="${RESULT[tapwatch-redis]%% *}" -v b="${RESULT[tapwatch-nostore]%% *}" -v c="${RESULT[tapwatch-redis-f1]%% *}" \
+    'BEGIN{printf "  main job wall / no store: format 2 %.3f, format 1 %.3f (target: within 1.05)\n", a / b, c / b}'
+echo
+# the store alone, both formats, and the /24-over-24h query on a 10 M-record store
+bash scripts/bench_store.sh "$BUILD" "$SOCK"
 echo "bench: wall = whole process (DPDK start-up, reading, DPI, Redis drain); medians of $RUNS runs"

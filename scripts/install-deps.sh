@@ -8,6 +8,7 @@ PKGS=(
     libdpdk-dev dpdk libnuma-dev libbsd-dev
     libndpi-dev libndpi-bin
     libhiredis-dev
+    libzstd-dev
     libpcap-dev
     libyaml-dev
     libjson-c-dev

@@ -53,6 +53,7 @@ struct tw_config {
         uint32_t hot_window_s;     /* redis.hot_window: flow records kept, default 7 d */
         uint32_t retention_s;      /* redis.retention: summaries and alerts kept, default 180 d */
         uint32_t batch;            /* redis.batch: records per pipelined batch, default 512 */
+        uint32_t format;           /* redis.format: flow record layout, 1 or 2 (compact, default) */
         uint32_t buffer_records;   /* redis.buffer: records waiting while Redis is slow, default 262144 */
         uint32_t flush_ms;         /* redis.flush_interval: ms before a partial batch is sent, default 100 */
         uint32_t alert_buffer;     /* redis.alert_buffer: alerts and summary updates waiting, default 65536 */

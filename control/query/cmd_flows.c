@@ -27,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "control/query/compact_read.h"
 #include "control/query/query.h"
 #include "control/record/keys.h"
 #include "control/record/netmatch.h"
@@ -366,6 +367,7 @@ struct walk {
     struct tw_rclient *c;
     const struct tq_opts *o;
     struct idset seen;
+    struct idset decided; /* compact hours: flows whose newest version was met */
     struct tw_flow_record *rows; /* table: printed at the end */
     size_t nrows, cap;
     uint64_t found;
@@ -608,6 +610,169 @@ static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
 
 /* The flows of one hour, newest first: flows whose last_seen lies in the hour, or at or after
  * it for the newest hour walked. Picks the cheapest index the filters allow. */
+/* ---- hours in the compact format (control/record/compact.h) ---- */
+
+/* Does a compact posting pass the filter of the index it was read for? */
+static int cx_keep(const struct tw_cx_posting *p, void *arg)
+{
+    enum tw_post_kind kind = *(const enum tw_post_kind *)arg;
+    uint8_t addr[16] = {0};
+
+    if (p->kind != kind)
+        return 0;
+    switch (kind) {
+    case TW_POST_PORT: return (p->detail[0] << 8 | p->detail[1]) == f.port;
+    case TW_POST_NET4:
+    case TW_POST_NET6: {
+        unsigned nb = kind == TW_POST_NET4 ? 3 : 8;
+        if (p->vlen != nb)
+            return 0;
+        memcpy(addr, p->value, nb);
+        memcpy(addr + nb, p->detail, kind == TW_POST_NET4 ? 1 : 8);
+        return tw_cidr_contains(f.ip, (uint8_t)f.ip_bits, addr);
+    }
+    default: return 1;
+    }
+}
+
+static int cx_newest_first(const void *pa, const void *pb)
+{
+    const struct tq_cx_ref *a = pa, *b = pb;
+    int c;
+
+    if (a->last_us != b->last_us)
+        return a->last_us < b->last_us ? 1 : -1;
+    if (a->rec_hour != b->rec_hour)
+        return a->rec_hour < b->rec_hour ? 1 : -1;
+    if ((c = strcmp(a->block, b->block)) != 0)
+        return -c;
+    return a->ord < b->ord ? 1 : a->ord > b->ord ? -1 : 0;
+}
+
+/* A record version read back, for ordering a page exactly as format 1 prints. */
+struct cx_row {
+    const struct tq_cx_ref *ref;
+    struct tw_flow_record r;
+    char *json;
+    int ok;
+};
+
+static int cx_row_order(const void *pa, const void *pb)
+{
+    const struct cx_row *a = pa, *b = pb;
+
+    if (a->ref->last_us != b->ref->last_us)
+        return a->ref->last_us < b->ref->last_us ? 1 : -1;
+    if (a->r.flow_id != b->r.flow_id) /* format 1's tie order */
+        return a->r.flow_id < b->r.flow_id ? 1 : -1;
+    return cx_newest_first(a->ref, b->ref); /* the later-written version first */
+}
+
+/* The flows of one compact hour: the postings of the index the filters allow (an address,
+ * a port, else time), newest first. Every version of a flow is a record there; the newest
+ * (greatest last_seen, then the last written) stands for the flow, as format 1's overwritten
+ * hash field does: a flow is decided at its first version met, matching or not. The app
+ * index is not used here: a flow's app can change between versions, and its older versions
+ * would then answer for it; --app filters the records exactly instead. */
+static int walk_hour_cx(struct walk *w, uint64_t hour, int newest)
+{
+    const struct tq_opts *o = w->o;
+    uint64_t lo = hour * TW_US_PER_HOUR, hi = newest ? UINT64_MAX : lo + TW_US_PER_HOUR - 1;
+    enum tw_post_kind kind = TW_POST_TIME;
+    unsigned buckets[TW_CX_BUCKETS];
+    size_t nb = 0, n = 0, cap = 0;
+    struct tq_cx_ref *refs = NULL;
+    struct tq_cx_cache *cache = tq_cx_cache_new();
+    struct cx_row *rows = NULL;
+    int rc = -1;
+
+    if (cache == NULL)
+        goto out;
+    if (o->has_since && o->since_us > lo)
+        lo = o->since_us;
+    if (f.has_ip && f.ip_bits >= (f.ip_v4 ? 24u : 64u)) {
+        kind = f.ip_v4 ? TW_POST_NET4 : TW_POST_NET6;
+        buckets[nb++] = tw_cx_bucket(kind, f.ip, f.ip_v4 ? 3 : 8);
+    } else if (f.has_ip) { /* a shorter prefix: its buckets are anywhere */
+        kind = f.ip_v4 ? TW_POST_NET4 : TW_POST_NET6;
+        for (unsigned k = 0; k < TW_CX_BUCKETS; k++)
+            buckets[nb++] = k;
+    } else if (f.port >= 0) {
+        uint16_t bk = tw_port_bucket((uint16_t)f.port);
+        uint8_t v[2] = {(uint8_t)(bk >> 8), (uint8_t)bk};
+        kind = TW_POST_PORT;
+        buckets[nb++] = tw_cx_bucket(kind, v, 2);
+    } else {
+        buckets[nb++] = tw_cx_bucket(TW_POST_TIME, NULL, 0);
+    }
+    if (tq_cx_postings(w->c, o->sensor, hour, buckets, nb, cx_keep, &kind, lo, hi, &refs, &n,
+                       &cap) < 0)
+        goto fail;
+    if (n > 1)
+        qsort(refs, n, sizeof(*refs), cx_newest_first);
+    /* one record can be posted twice (both ends in one /24) */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || cx_newest_first(&refs[k - 1], &refs[i]) != 0)
+            refs[k++] = refs[i];
+    n = k;
+    if ((rows = calloc(TQ_PAGE + 1, sizeof(*rows))) == NULL && n > 0)
+        goto fail;
+    for (size_t i = 0; i < n && w->found < o->limit;) {
+        /* a page never splits equal last_seen: they are ordered by flow id once read */
+        /* no more than --limit still needs (a block holds 2048 records: reading one is the
+         * cost), at least 16 */
+        uint64_t want = o->limit - w->found < TQ_PAGE ? o->limit - w->found : TQ_PAGE;
+        size_t page = want < 16 ? 16 : (size_t)want;
+        size_t m = i + page < n ? i + page : n, nrows = 0;
+        while (m < n && m > i && refs[m].last_us == refs[m - 1].last_us)
+            m++;
+        if (m - i > TQ_PAGE + 1) { /* a long tie: grow the page */
+            struct cx_row *more = realloc(rows, (m - i) * sizeof(*rows));
+            if (more == NULL)
+                goto fail;
+            rows = more;
+        }
+        if (tq_cx_fetch(w->c, cache, o->sensor, refs + i, m - i) < 0)
+            goto fail;
+        for (size_t j = i; j < m; j++) {
+            struct cx_row *row = &rows[nrows++];
+            size_t len;
+            const char *text = tq_cx_json(cache, &refs[j], &len);
+            memset(row, 0, sizeof(*row));
+            row->ref = &refs[j];
+            if (text == NULL || (row->json = malloc(len + 1)) == NULL)
+                continue;
+            memcpy(row->json, text, len);
+            row->json[len] = '\0';
+            row->ok = tw_record_from_json(row->json, &row->r, NULL, 0) == 0;
+        }
+        qsort(rows, nrows, sizeof(*rows), cx_row_order);
+        for (size_t j = 0; j < nrows; j++) {
+            struct cx_row *row = &rows[j];
+            if (row->ok && w->found < o->limit) {
+                int isnew = idset_add(&w->decided, row->r.flow_id);
+                if (isnew < 0)
+                    goto fail;
+                if (isnew && record_matches(o, &row->r) && emit(w, row->json, &row->r) < 0)
+                    goto fail;
+            }
+            free(row->json);
+            row->json = NULL;
+        }
+        i = m;
+    }
+    rc = 0;
+    goto out;
+fail:
+    w->failed = 1;
+out:
+    free(rows);
+    free(refs);
+    tq_cx_cache_free(cache);
+    return rc;
+}
+
 static int walk_hour(struct walk *w, uint64_t hour, int newest)
 {
     const struct tq_opts *o = w->o;
@@ -616,8 +781,14 @@ static int walk_hour(struct walk *w, uint64_t hour, int newest)
     struct cand *cands = NULL;
     struct idset here = {0};
     uint64_t lo = hour * TW_US_PER_HOUR, hi = newest ? UINT64_MAX : lo + TW_US_PER_HOUR - 1;
-    int rc = -1;
+    int rc = -1, cx = tq_cx_hour_has(w->c, o->sensor, hour);
 
+    if (cx < 0) {
+        w->failed = 1;
+        return -1;
+    }
+    if (cx) /* a compact hour (redis.format 2); else format 1's keys */
+        return walk_hour_cx(w, hour, newest);
     if (o->has_since && o->since_us > lo)
         lo = o->since_us;
     memset(plans, 0, sizeof(plans));
@@ -712,6 +883,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         tq_table_print(&flow_table, w.rows, w.nrows);
     free(w.rows);
     free(w.seen.slots);
+    free(w.decided.slots);
     return tq_finish(w.failed);
 }
 
@@ -737,3 +909,16 @@ const struct tq_subcommand tq_cmd_flows = {
                                       {"asn", parse_asn}, {NULL, NULL}},
     .run = run,
 };
+
+/* One record in the --format of o, as `flows` prints it (`flow FLOW_ID`, cmd_flow.c). */
+void tq_flows_print_one(const struct tq_opts *o, const char *json, const struct tw_flow_record *r)
+{
+    switch (o->format) {
+    case TQ_JSON: tq_json_line(json); break;
+    case TQ_CSV:
+        tq_csv_header(csv_keys, NCSV);
+        print_csv(r);
+        break;
+    case TQ_TABLE: tq_table_print(&flow_table, r, 1); break;
+    }
+}

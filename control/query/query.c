@@ -24,7 +24,7 @@
 #define CONNECT_TIMEOUT_MS 3000
 
 /* The subcommands, in --help order: one row each, X(name) for tq_cmd_<name> of cmd_<name>.c. */
-#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors)
+#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors) X(flow)
 
 #define DECLARE(name) extern const struct tq_subcommand tq_cmd_##name;
 SUBCOMMANDS(DECLARE)
@@ -39,6 +39,7 @@ struct cmdline {
     struct tw_redis_options redis; /* credentials and TLS: files, never a secret on argv */
     const char *subcommand; /* the word given, NULL if none */
     int help;
+    int word_given; /* the subcommand's word (tq_subcommand.word) was read */
     unsigned given;    /* TQ_OPT_* seen */
     int foreign_given; /* an option of another subcommand's own was seen */
 };
@@ -229,6 +230,12 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
         if (strncmp(arg, "--", 2) != 0) {
             if (arg[0] == '-' && arg[1] != '\0')
                 return tq_usage_error("unknown option \"%s\"", arg);
+            if (cl->subcommand != NULL && sub != NULL && sub->word != NULL && !cl->word_given) {
+                cl->word_given = 1;
+                if ((rc = sub->word(arg)) != 0)
+                    return rc;
+                continue;
+            }
             if (cl->subcommand != NULL)
                 return tq_usage_error("unexpected argument \"%s\"", arg);
             cl->subcommand = arg;

@@ -79,6 +79,9 @@ struct tq_subcommand {
     /* What the options need together, once all are read (NULL: nothing). Returns 0, or
      * EXIT_USAGE after one line on stderr. */
     int (*check)(const struct tq_opts *o);
+    /* Its one word after the subcommand's name (`flow FLOW_ID`), or NULL: it takes none.
+     * Returns 0, or EXIT_USAGE after one line on stderr. */
+    int (*word)(const char *value);
     /* Answers on stdout. Returns the exit status (0, or EXIT_REDIS after saying why). */
     int (*run)(struct tw_rclient *c, const struct tq_opts *o);
 };

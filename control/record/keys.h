@@ -41,6 +41,9 @@
  *
  * The nets zset lists "4:<6 hex>" and "6:<16 hex>" for every n4/n6 key of the hour, so that
  * a CIDR shorter than /24 (/64) is one ZRANGEBYLEX away from the buckets it covers.
+ *
+ * The above is redis.format 1. Format 2 (the default) keeps the same posting kinds and values
+ * in zstd blocks under tw:{S:H}:b and tw:{S:H}:x:<bucket>: control/record/compact.h.
  */
 #ifndef TW_STORE_KEYS_H
 #define TW_STORE_KEYS_H

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "control/record/compact.h"
 #include "control/record/fleet_keys.h"
 #include "control/record/keys.h"
 
@@ -44,11 +45,13 @@ static int commands(char *buf, size_t len, size_t *o, const char *const *list, s
 
 int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *sensor)
 {
-    char ns[TW_NS_LEN], pattern[TW_KEY_LEN], user[TW_KEY_LEN], reg[TW_KEY_LEN];
+    char ns[TW_NS_LEN], pattern[TW_KEY_LEN], hourly[TW_KEY_LEN], user[TW_KEY_LEN],
+        reg[TW_KEY_LEN];
     size_t o = 0;
 
     if (len == 0 || tw_key_namespace(ns, sizeof(ns), bank, sensor) < 0 ||
         tw_key_acl_pattern(pattern, sizeof(pattern), ns) < 0 ||
+        tw_key_cx_acl_pattern(hourly, sizeof(hourly), ns) < 0 ||
         tw_key_acl_registration(reg, sizeof(reg), bank) < 0)
         return -1;
     snprintf(user, sizeof(user), "tapwatch-%s", ns);
@@ -56,7 +59,9 @@ int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *senso
     /* redis-server 7.0 refuses comments in an aclfile: the explanation is in README */
     if (put(buf, len, &o, "user %s on #SHA256-OF-THE-PASSWORD-OF-%s resetchannels resetkeys",
             user, user) < 0 ||
-        put(buf, len, &o, " %s %s -@all", pattern, reg) < 0 ||
+        /* compact.h's hourly tw:{S:H} keys, then the registration under the bank */
+        put(buf, len, &o, " %s %s", pattern, hourly) < 0 ||
+        put(buf, len, &o, " %s%s -@all", reg, "") < 0 ||
         commands(buf, len, &o, sensor_commands,
                  sizeof(sensor_commands) / sizeof(sensor_commands[0])) < 0 ||
         put(buf, len, &o, "user regulator on #SHA256-OF-THE-PASSWORD-OF-regulator "

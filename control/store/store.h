@@ -78,6 +78,8 @@ struct tw_store_params {
     /* the sensor's registration under its bank, sent with the counters (sensor_registry.h);
      * NULL: none */
     const struct tw_sensor_info *registry;
+    uint32_t format;         /* redis.format: 1 (a hash field and postings per record) or 2
+                              * (compact blocks, control/record/compact.h); 0 = 2 */
 };
 
 struct tw_store_stats {

@@ -7,6 +7,9 @@
  *                                                  records/s on stdout
  *   store_driver down URL SENSOR                    a store whose Redis is unreachable: checks
  *                                                  that records wait and are counted
+ * env: STORE_FORMAT 1 or 2 (redis.format, default 2); STORE_SPAN_S: bench's N records end
+ * evenly over this many seconds (default: 100 k records a second), e.g. 86400 to fill a
+ * day for the query benchmark.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -104,6 +107,8 @@ static uint64_t mix(uint64_t x)
  * 20000 clients in 10.0.0.0/16 (a few hundred busy ones make a third of the flows), 2000
  * servers of which a few dozen take most flows, their port and app fixed per server, client
  * ports random in the Linux ephemeral range. */
+static uint64_t step_us = 10; /* between two records' last_seen */
+
 static void synth(struct tw_flow_record *r, uint64_t i)
 {
     static const char *const apps[] = {"TLS.Google", "TLS", "DNS", "HTTP", "QUIC.YouTube",
@@ -119,7 +124,7 @@ static void synth(struct tw_flow_record *r, uint64_t i)
     /* from 2026-03-02T09:30:00Z on: mid-hour, as most flows are. Starting on the hour made
      * every 2-minute flow span two hours and cost two index postings, which real traffic
      * pays only for the flows that cross an hour boundary. */
-    r->last_seen_us = 1772443800000000ULL + i * 10;
+    r->last_seen_us = 1772443800000000ULL + i * step_us;
     r->first_seen_us = r->last_seen_us - (h >> 8) % 120000000;
     r->c2s_packets = 10 + h % 50;
     r->c2s_bytes = 1500 + h % 100000;
@@ -234,6 +239,10 @@ int main(int argc, char **argv)
         }
         p.w.target = t;
     }
+    if (getenv("STORE_FORMAT") != NULL)
+        p.format = (uint32_t)strtoul(getenv("STORE_FORMAT"), NULL, 10);
+    if (getenv("STORE_SPAN_S") != NULL && argc > 4 && strtoull(argv[4], NULL, 10) > 0)
+        step_us = strtoull(getenv("STORE_SPAN_S"), NULL, 10) * 1000000 / strtoull(argv[4], NULL, 10);
     if ((s = tw_store_open(&p, err, sizeof(err))) == NULL) {
         fprintf(stderr, "store_driver: %s\n", err);
         return 1;

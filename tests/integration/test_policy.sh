@@ -90,8 +90,8 @@ for cap in undeclared remote upload unclassified risky; do
     "$query" --redis "$url" --sensor "$sensor" alerts --format csv >/dev/null || fail "$cap: csv"
     "$query" --redis "$url" --sensor "$sensor" alerts >/dev/null 2>&1 || fail "$cap: table"
 
-    python3 - "$tmp" "$cap" "$sensor" "$sock" <<'PY' || fail "$cap: alerts differ (above)"
-import json, re, subprocess, sys
+    TQ="$query" TQ_URL="$url" python3 - "$tmp" "$cap" "$sensor" "$sock" <<'PY' || fail "$cap: alerts differ (above)"
+import json, os, re, subprocess, sys
 tmp, cap, sensor, sock = sys.argv[1:]
 exp = json.load(open(f"{tmp}/caps/expected.json"))["captures"][cap + ".pcap"]
 key = lambda a: (a["kind"], a["equipment"], a["src_ip"], a["src_port"], a["dst_ip"], a["dst_port"])
@@ -111,6 +111,10 @@ for a in allq + jsonl:
     m = re.fullmatch(r"tw:\{(.+)\}:f:(\d+)(:\d+)?", fkey)  # the shard when built with shards
     got = subprocess.run(["redis-cli", "-s", sock, "--raw", "HGET", fkey, a["flow_id"]],
                          capture_output=True, text=True).stdout.strip() if m else ""
+    if m and not got:  # redis.format 2: no such hash; the query tool resolves the key
+        got = subprocess.run([os.environ["TQ"], "--redis", os.environ["TQ_URL"], "--sensor",
+                              sensor, "flow", a["flow_id"], "--key", fkey, "--format", "json"],
+                             capture_output=True, text=True).stdout.strip()
     try:
         rec = json.loads(got) if got else None
     except ValueError:

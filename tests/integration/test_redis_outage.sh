@@ -54,6 +54,9 @@ config() {
     cat >"$1" <<YAML
 run_dir: $tmp/run
 redis:
+  # format 1: this test reads the record hashes directly (the writer's buffer, spool and
+  # resend are the same code for both formats; format 2's answers: test_compact_format)
+  format: 1
   buffer: $2
   batch: $3
   flush_interval: 20ms

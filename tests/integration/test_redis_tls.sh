@@ -118,7 +118,7 @@ written tls
     --format json >"$tmp/tls.query" 2>"$tmp/tls.qerr" || fail "tls: tapwatch-query failed: $(cat "$tmp/tls.qerr")"
 [ "$(wc -l <"$tmp/tls.query")" -eq "$(wc -l <"$tmp/tls.jsonl")" ] ||
     fail "tls: the query read $(wc -l <"$tmp/tls.query") records, $(wc -l <"$tmp/tls.jsonl") were written"
-[ "$(rcli hlen "$(rcli --scan --pattern 'tw:{tls}:f:*' | head -1)")" -gt 0 ] || fail "tls: no record in Redis"
+[ "$(rcli --scan --pattern 'tw:{tls:*}:b' | wc -l)" -gt 0 ] || fail "tls: no record block in Redis"
 
 # 2. a CA that did not sign it; a host it does not name
 conf wrongca "tls_ca: $tmp/other-ca.crt"

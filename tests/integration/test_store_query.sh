@@ -9,6 +9,12 @@ set -uo pipefail
 build=${1:-build}
 query=$build/tapwatch-query
 driver=$build/tests/store_driver
+# Both layouts (redis.format, control/record/compact.h): the whole test runs for format 2 in a
+# child first, then for format 1, whose key layout it also checks.
+if [ -z "${STORE_FORMAT:-}" ] && [ -x "$build/tests/store_driver" ]; then
+    STORE_FORMAT=2 bash "$0" "$@" || { echo "test_store_query: format 2 failed (above)"; exit 1; }
+fi
+export STORE_FORMAT=${STORE_FORMAT:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 redis_local=$here/../../scripts/redis-local.sh
 
@@ -238,6 +244,7 @@ out=$("$query" --redis "$url" flows --app dns --format csv | python3 -c '
 import csv, sys; print([r["c2s_packets"] for r in csv.DictReader(sys.stdin)])')
 [ "$out" = "['99']" ] || fail "rewritten b: expected c2s_packets ['99'], got $out"
 h=$((T0 / 3600))
+if [ "$STORE_FORMAT" = 1 ]; then # format 1's layout (store.h)
 n=0
 for k in $(redis-cli -s "$sock" --scan --pattern 'tw:{tapwatch}:f:*'); do
     n=$((n + $(redis-cli -s "$sock" hlen "$k")))
@@ -271,6 +278,11 @@ for k in "x:$h:p:443" "x:$((h + 1)):p:53" "x:$((h + 5)):p:22" "x:$((h + 5)):p:49
     [ "$(redis-cli -s "$sock" exists "tw:{tapwatch}:$k")" = 1 ] || [ "$k" = gaps ] ||
         fail "key tw:{tapwatch}:$k missing"
 done
+else # format 2: five records in blocks, none in format 1's hashes
+[ -z "$(redis-cli -s "$sock" --scan --pattern 'tw:{tapwatch}:f:*')" ] || fail "format 2 wrote format 1 record hashes"
+[ "$(redis-cli -s "$sock" --scan --pattern 'tw:{tapwatch:*}:b' | wc -l)" = 4 ] ||
+    fail "format 2: expected block hashes for the 4 first_seen hours, got $(redis-cli -s "$sock" --scan --pattern 'tw:{tapwatch:*}:b' | tr '\n' ' ')"
+fi
 [ "$(redis-cli -s "$sock" exists 'tw:{tapwatch}:gaps')" = 0 ] || fail "a gap record without a loss"
 hours=$(redis-cli -s "$sock" zrange 'tw:{tapwatch}:hours' 0 -1 | tr '\n' ' ')
 [ "$hours" = "$h $((h + 1)) $((h + 2)) $((h + 3)) $((h + 5)) " ] || fail "hours: $hours"
@@ -282,5 +294,5 @@ if [ $failures -ne 0 ]; then
     echo "test_store_query: $failures failure(s)"
     exit 1
 fi
-echo "test_store_query: pass"
+echo "test_store_query: pass (redis.format $STORE_FORMAT)"
 exit 0
