@@ -163,10 +163,12 @@ masters() {
     done
 }
 
+# format 1: the checks below read the record hashes and move one sensor's keys by name
 cat >"$tmp/tw.yaml" <<YAML
 run_dir: $tmp/run
 redis:
   cluster: true
+  format: 1
   batch: 64
   flush_interval: 20ms
 YAML
@@ -174,6 +176,7 @@ cat >"$tmp/tw-wait.yaml" <<YAML
 run_dir: $tmp/run
 redis:
   cluster: true
+  format: 1
   batch: 64
   flush_interval: 20ms
   wait_replicas: 1
