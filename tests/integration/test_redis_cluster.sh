@@ -163,7 +163,16 @@ masters() {
     done
 }
 
-# format 1: the checks below read the record hashes and move one sensor's keys by name
+# format 1 (record hashes, read with HGETALL) and format 2 (the default: record blocks per
+# sensor and hour, read through tapwatch-query)
+cat >"$tmp/tw2.yaml" <<YAML
+run_dir: $tmp/run
+redis:
+  cluster: true
+  format: 2
+  batch: 64
+  flush_interval: 20ms
+YAML
 cat >"$tmp/tw.yaml" <<YAML
 run_dir: $tmp/run
 redis:
@@ -232,58 +241,130 @@ print("    %d records equal" % len(want))
 PY
 }
 
-# --- 1. three sensors at once, a slot migrated during the run, queries -----------------------
-declare -A slot owner
-for sn in s1 s2 s3; do
-    slot[$sn]=$(slot_of "{$sn}")
-    owner[$sn]=$(owner_of "${slot[$sn]}")
-done
-echo "    slots: s1 ${slot[s1]} on ${owner[s1]}, s2 ${slot[s2]} on ${owner[s2]}, s3 ${slot[s3]} on ${owner[s3]}"
-t0=$(date +%s.%N)
-declare -A pid
-for sn in s1 s2 s3; do
-    replay "$sn" "$tmp/tw.yaml" 80 --policy "$root/config/policy.yaml" --alerts-jsonl "$tmp/$sn.alerts.jsonl"
-    pid[$sn]=$last_pid
-done
-# migrate s1's slot to another master while the three write
-sleep 2.5
-src=${owner[s1]}
-dst=$(masters | grep -v "^$src$" | head -1)
-src_id=$(redis-cli -p "$src" cluster myid)
-dst_id=$(redis-cli -p "$dst" cluster myid)
-s=${slot[s1]}
-redis-cli -p "$dst" cluster setslot "$s" importing "$src_id" >/dev/null
-redis-cli -p "$src" cluster setslot "$s" migrating "$dst_id" >/dev/null
-moved_keys=0
-for _ in $(seq 1 50); do
-    keys=$(redis-cli -p "$src" cluster getkeysinslot "$s" 100)
-    [ -z "$keys" ] && break
-    # shellcheck disable=SC2086
-    redis-cli -p "$src" migrate 127.0.0.1 "$dst" "" 0 5000 replace keys $keys >/dev/null
-    moved_keys=$((moved_keys + $(echo "$keys" | wc -l)))
-    sleep 0.2 # keys keep coming (ASK sends new ones to dst) while this runs
-done
-for p in $(masters); do redis-cli -p "$p" cluster setslot "$s" node "$dst_id" >/dev/null; done
-echo "    slot $s (s1) migrated from $src to $dst during the run: $moved_keys keys"
-for sn in s1 s2 s3; do finish "$sn" "${pid[$sn]}"; done
-echo "    ($SECONDS s) replays done in $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)") s"
-for sn in s1 s2 s3; do compare "$sn" || fail "$sn: the cluster differs from --flows-jsonl"; done
-nm=$(for sn in s1 s2 s3; do keys_of "tw:{$sn}:*"; done | cut -d' ' -f1 | sort -u | wc -l)
-[ "$nm" -ge 2 ] || fail "the keys lie on $nm master(s), expected 2 or more"
-echo "    keys on $nm masters"
-redirects=0
-for p in "${ports[@]}"; do
-    n=$(redis-cli -p "$p" info errorstats | sed -n 's/^errorstat_\(ASK\|MOVED\):count=\([0-9]*\).*/\2/p' | paste -sd+ | bc 2>/dev/null)
-    redirects=$((redirects + ${n:-0}))
-done
-[ "$redirects" -gt 0 ] || fail "the migration caused no MOVED or ASK: it proved nothing"
-echo "    the cluster answered $redirects MOVED/ASK during the migration"
+# compare_query SENSOR: the same for format 2, through the query tool: `flows` answers each
+# record of --flows-jsonl exactly once and equal, and `flow FLOW_ID` finds one of them
+compare_query() {
+    local sn=$1 id
+    "$query" --redis "$seeds" --sensor "$sn" flows --limit 1000000 --format json >"$tmp/$sn.flows" 2>&1 ||
+        { echo "tapwatch-query flows failed: $(head -c 300 "$tmp/$sn.flows")"; return 1; }
+    python3 - "$tmp/$sn.flows" "$tmp/$sn.jsonl" <<'PY' || return 1
+import collections, json, sys
+got = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+want = {}
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    want[r["flow_id"]] = r
+seen = collections.Counter(r["flow_id"] for r in got)
+dup = [f for f, n in seen.items() if n > 1]
+missing, extra = set(want) - set(seen), set(seen) - set(want)
+assert not dup and not missing and not extra, "twice %d %s, missing %d %s, extra %d %s" % (
+    len(dup), dup[:5], len(missing), sorted(missing)[:5], len(extra), sorted(extra)[:5])
+diff = [r["flow_id"] for r in got if r != want[r["flow_id"]]]
+assert not diff, "%d records differ, e.g. %s" % (len(diff), diff[0])
+print("    %d records answered once each, equal" % len(want))
+PY
+    id=$(tail -1 "$tmp/$sn.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin)["flow_id"])')
+    "$query" --redis "$seeds" --sensor "$sn" flow "$id" --format json >"$tmp/$sn.flow1" 2>&1 &&
+        python3 -c 'import json, sys; a = json.loads(open(sys.argv[1]).read()); b = json.loads(open(sys.argv[2]).readlines()[-1]); sys.exit(0 if a == b else 1)' \
+            "$tmp/$sn.flow1" "$tmp/$sn.jsonl" ||
+        { echo "tapwatch-query flow $id: $(head -c 300 "$tmp/$sn.flow1")"; return 1; }
+}
 
-# alerts: once each, as --alerts-jsonl has them
-for sn in s1 s2 s3; do
-    "$query" --redis "$seeds" --sensor "$sn" alerts --limit 1000000 --format json >"$tmp/$sn.alerts.query" ||
-        { fail "$sn: tapwatch-query alerts failed: $(head -c 300 "$tmp/$sn.alerts.query")"; continue; }
-    python3 - "$tmp/$sn.alerts.jsonl" "$tmp/$sn.alerts.query" "$sn" <<'PY' || fail "$sn: the alerts in the cluster differ from --alerts-jsonl"
+# --- 1. three sensors at once, a slot migrated during the run, queries -----------------------
+redirects_now() { # MOVED and ASK answered by the nodes so far
+    local p n r=0
+    for p in "${ports[@]}"; do
+        n=$(redis-cli -p "$p" info errorstats | sed -n 's/^errorstat_\(ASK\|MOVED\):count=\([0-9]*\).*/\2/p' | paste -sd+ | bc 2>/dev/null)
+        r=$((r + ${n:-0}))
+    done
+    echo "$r"
+}
+# copy_keys PATTERN: every key matching it, on every master, copied into the single redis-server
+# (MIGRATE COPY, DUMP/RESTORE inside, one key a command: format 2's keys of one sensor lie in
+# several slots, and one MIGRATE may name keys of one slot only)
+copy_keys() {
+    local p
+    for p in $(masters); do
+        redis-cli -p "$p" --scan --pattern "$1" |
+            sed "s/^/MIGRATE 127.0.0.1 $single_port \"\" 0 5000 COPY REPLACE KEYS /" |
+            redis-cli -p "$p" >/dev/null
+    done
+}
+# migrate_run FORMAT CONFIG A B C: sensors A B C replay at once while A's slot {A} moves
+migrate_run() {
+    local fmt=$1 conf=$2
+    shift 2
+    local sns=("$@") sn
+    local a=${sns[0]}
+    declare -A slot owner pid
+    echo "    -- format $fmt: sensors ${sns[*]}"
+    for sn in "${sns[@]}"; do
+        slot[$sn]=$(slot_of "{$sn}")
+        owner[$sn]=$(owner_of "${slot[$sn]}")
+    done
+    echo "    slots: $(for sn in "${sns[@]}"; do printf '%s %s on %s, ' "$sn" "${slot[$sn]}" "${owner[$sn]}"; done)"
+    local r0 t0
+    r0=$(redirects_now)
+    t0=$(date +%s.%N)
+    for sn in "${sns[@]}"; do
+        replay "$sn" "$conf" 80 --policy "$root/config/policy.yaml" --alerts-jsonl "$tmp/$sn.alerts.jsonl"
+        pid[$sn]=$last_pid
+    done
+    # migrate A's slot to another master while the three write
+    sleep 2.5
+    local src dst src_id dst_id s keys moved_keys=0
+    src=${owner[$a]}
+    # to a master holding none of A's keys (format 2: not the one of its hourly keys {A:H})
+    dst=$(masters | grep -vxF -f <(echo "$src"; keys_of "tw:{$a:*" | cut -d' ' -f1) | head -1)
+    src_id=$(redis-cli -p "$src" cluster myid)
+    dst_id=$(redis-cli -p "$dst" cluster myid)
+    s=${slot[$a]}
+    redis-cli -p "$dst" cluster setslot "$s" importing "$src_id" >/dev/null
+    redis-cli -p "$src" cluster setslot "$s" migrating "$dst_id" >/dev/null
+    for _ in $(seq 1 50); do
+        keys=$(redis-cli -p "$src" cluster getkeysinslot "$s" 100)
+        [ -z "$keys" ] && break
+        # shellcheck disable=SC2086
+        redis-cli -p "$src" migrate 127.0.0.1 "$dst" "" 0 5000 replace keys $keys >/dev/null
+        moved_keys=$((moved_keys + $(echo "$keys" | wc -l)))
+        sleep 0.2 # keys keep coming (ASK sends new ones to dst) while this runs
+    done
+    for p in $(masters); do redis-cli -p "$p" cluster setslot "$s" node "$dst_id" >/dev/null; done
+    echo "    slot $s ($a) migrated from $src to $dst during the run: $moved_keys keys"
+    for sn in "${sns[@]}"; do finish "$sn" "${pid[$sn]}"; done
+    echo "    ($SECONDS s) replays done in $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)") s"
+    for sn in "${sns[@]}"; do
+        if [ "$fmt" = 1 ]; then
+            compare "$sn" || fail "$sn: the cluster differs from --flows-jsonl"
+        else
+            compare_query "$sn" || fail "$sn: tapwatch-query flows on the cluster differs from --flows-jsonl"
+        fi
+    done
+    local nm hm
+    for sn in "${sns[@]}"; do (keys_of "tw:{$sn}:*"; keys_of "tw:{$sn:*") >"$tmp/$sn.keys"; done
+    nm=$(for sn in "${sns[@]}"; do cut -d' ' -f1 "$tmp/$sn.keys"; done | sort -u | wc -l)
+    [ "$nm" -ge 2 ] || fail "format $fmt: the keys lie on $nm master(s), expected 2 or more"
+    echo "    ($SECONDS s) keys on $nm masters"
+    if [ "$fmt" = 2 ]; then
+        # each sensor's keys lie on two masters: {S} (hours, alerts) and {S:H} (its blocks)
+        for sn in "${sns[@]}"; do
+            hm=$(cut -d' ' -f1 "$tmp/$sn.keys" | sort -u | wc -l)
+            grep -q " tw:{$sn:[0-9]*}:b$" "$tmp/$sn.keys" || fail "$sn: no record block key tw:{$sn:H}:b"
+            [ "$hm" -ge 2 ] || fail "$sn: its format 2 keys lie on $hm master(s), expected 2 or more"
+            echo "    $sn: keys on $hm masters, record blocks in slot(s)" \
+                "$(grep " tw:{$sn:[0-9]*}:b$" "$tmp/$sn.keys" | while read -r _ k; do slot_of "$k"; done | paste -sd' '), {$sn} in ${slot[$sn]}"
+        done
+    fi
+    local redirects
+    redirects=$(($(redirects_now) - r0))
+    [ "$redirects" -gt 0 ] || fail "format $fmt: the migration caused no MOVED or ASK: it proved nothing"
+    echo "    the cluster answered $redirects MOVED/ASK during the migration"
+
+    # alerts: once each, as --alerts-jsonl has them
+    for sn in "${sns[@]}"; do
+        "$query" --redis "$seeds" --sensor "$sn" alerts --limit 1000000 --format json >"$tmp/$sn.alerts.query" ||
+            { fail "$sn: tapwatch-query alerts failed: $(head -c 300 "$tmp/$sn.alerts.query")"; continue; }
+        python3 - "$tmp/$sn.alerts.jsonl" "$tmp/$sn.alerts.query" "$sn" <<'PY' || fail "$sn: the alerts in the cluster differ from --alerts-jsonl"
 import collections, json, sys
 F = ("kind", "equipment", "flow_id", "src_ip", "src_port", "dst_ip", "dst_port", "ip_proto")
 def load(path):
@@ -294,33 +375,59 @@ got, ng, dupg = load(sys.argv[2])
 print("    %s: alerts: %d in --alerts-jsonl, %d in the cluster" % (sys.argv[3], nw, ng))
 sys.exit(0 if nw > 0 and not dupw and not dupg and want == got else 1)
 PY
-done
+    done
 
-# the same keys copied into one redis-server: tapwatch-query answers the same
+    echo "    ($SECONDS s) alerts checked"
+    # the same keys copied into one redis-server: tapwatch-query answers the same
+    for sn in "${sns[@]}"; do
+        copy_keys "tw:{$sn}:*"
+        [ "$fmt" = 2 ] && copy_keys "tw:{$sn:*"
+    done
+    local same=0 q
+    for sn in "${sns[@]}"; do
+        for q in "flows --limit 1000000" "alerts --limit 1000000" "summary" "flows --limit 1000000 --port 53" "flows --limit 1000000 --port 443"; do
+            # shellcheck disable=SC2086
+            "$query" --redis "$seeds" --sensor "$sn" $q --format json >"$tmp/q.cluster" 2>&1
+            # shellcheck disable=SC2086
+            "$query" --redis "redis://127.0.0.1:$single_port" --sensor "$sn" $q --format json >"$tmp/q.single" 2>&1
+            if cmp -s "$tmp/q.cluster" "$tmp/q.single" && [ -s "$tmp/q.single" ]; then
+                same=$((same + 1))
+            else
+                fail "$sn: tapwatch-query $q differs between the cluster and one Redis: $(diff "$tmp/q.cluster" "$tmp/q.single" | head -4)"
+            fi
+        done
+    done
+    echo "    ($SECONDS s) $same query answers equal between the cluster and one redis-server"
+}
+
 start_node "$tmp/single" "$single_port" no || exit 1
-for p in $(masters); do
-    for sn in s1 s2 s3; do # one sensor's keys share a slot: one MIGRATE moves them all
-        keys=$(redis-cli -p "$p" --scan --pattern "tw:{$sn}:*")
-        [ -z "$keys" ] && continue
-        # shellcheck disable=SC2086
-        redis-cli -p "$p" migrate 127.0.0.1 "$single_port" "" 0 5000 copy keys $keys >/dev/null
-    done
-done
-same=0
-for sn in s1 s2 s3; do
-    for q in "flows --limit 1000000" "alerts --limit 1000000" "summary" "flows --limit 1000000 --port 53" "flows --limit 1000000 --port 443"; do
-        # shellcheck disable=SC2086
-        "$query" --redis "$seeds" --sensor "$sn" $q --format json >"$tmp/q.cluster" 2>&1
-        # shellcheck disable=SC2086
-        "$query" --redis "redis://127.0.0.1:$single_port" --sensor "$sn" $q --format json >"$tmp/q.single" 2>&1
-        if cmp -s "$tmp/q.cluster" "$tmp/q.single" && [ -s "$tmp/q.single" ]; then
-            same=$((same + 1))
-        else
-            fail "$sn: tapwatch-query $q differs between the cluster and one Redis: $(diff "$tmp/q.cluster" "$tmp/q.single" | head -4)"
-        fi
-    done
-done
-echo "    ($SECONDS s) $same query answers equal between the cluster and one redis-server"
+migrate_run 1 "$tmp/tw.yaml" s1 s2 s3
+# format 2: the capture spans 10 minutes, one hour H, so a sensor's blocks lie in one slot
+# {S:H}; three sensor names whose {S:H} slot is on another master than their {S} slot, so every
+# sensor writes to two masters (the slots are fixed: names, H and create's slot ranges are)
+read -r -a csns < <(python3 - "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["start"] // 3600)' "$tmp/cap/expected.json")" <<'PY'
+import sys
+def slot(k):
+    crc = 0
+    for x in k.encode():
+        crc ^= x << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xffff if crc & 0x8000 else (crc << 1) & 0xffff
+    return crc % 16384
+# the slot ranges of the three masters as create made them: 0-5460, 5461-10922, 10923-16383
+shard = lambda s: 0 if s <= 5460 else 1 if s <= 10922 else 2
+out, used = [], set()
+for i in range(1, 100):
+    n = "c%d" % i
+    a, b = shard(slot(n)), shard(slot("%s:%s" % (n, sys.argv[1])))
+    if a != b and b not in used:
+        out.append(n); used.add(b)
+    if len(out) == 3:
+        break
+print(" ".join(out))
+PY
+)
+migrate_run 2 "$tmp/tw2.yaml" "${csns[@]}"
 
 # --- 2. and 3. a master SIGKILLed mid-run, with and without redis.wait_replicas ---------------
 # pick_sensor: a sensor name (from a fixed list) whose slot's master has a replica now
