@@ -4,14 +4,21 @@
 # Six redis-server on free 127.0.0.1 ports, three masters and three replicas made by
 # `redis-cli --cluster create ... --cluster-replicas 1` (cluster-node-timeout 1000 ms), removed
 # afterwards. Then:
-#   1. three sensors (their keys tw:{S}:... hash to slots of three different masters) replay a
-#      capture with a policy at once, while the slot of one sensor is migrated to another
-#      master (CLUSTER SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE): the writers follow
-#      ASK and MOVED. Every record of --flows-jsonl is in the cluster exactly once and byte for
-#      byte, every alert once; the keys lie on at least two masters; tapwatch-query against the
-#      cluster answers flows, alerts and summary exactly as against one redis-server holding
-#      the same keys;
-#   2. redis.wait_replicas: 1: the master of the sensor's slot is SIGKILLed mid-run, its
+#   1. in format 1 (record hashes, redis.format: 1) and again in format 2 (the default:
+#      record blocks and index slices per sensor and hour, control/record/compact.h), three
+#      sensors replay a capture with a policy at once, while the slot {S} of one sensor is
+#      migrated to another master (CLUSTER SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT
+#      NODE): the writers follow ASK and MOVED. Format 1: every record of --flows-jsonl is in
+#      the cluster exactly once and byte for byte (HGETALL). Format 2: `tapwatch-query flows`
+#      answers every record of --flows-jsonl exactly once and equal, `flow FLOW_ID` finds one;
+#      each sensor's keys lie on two masters ({S}: hours, alerts; {S:H}: its blocks - the
+#      capture spans one hour, so the sensor names are picked with {S:H} on another master
+#      than {S}). Only the {S} keys move with the migrated slot (the hourly keys {S:H} live in
+#      other slots): that still makes MOVED/ASK for the {S} writes, counted. Both formats:
+#      every alert once; tapwatch-query against the cluster answers flows, alerts and summary
+#      exactly as against one redis-server holding copies of the keys (MIGRATE COPY of
+#      tw:{S}:* and, format 2, tw:{S:*, from every master);
+#   2. (format 1) redis.wait_replicas: 1: the master of the sensor's slot is SIGKILLed mid-run, its
 #      replica is promoted; nothing is lost; the summary says how long writes waited;
 #   3. the same without WAIT: acknowledged writes lost to the asynchronous replication are
 #      counted and printed (not a failure: that is what WAIT is for).
