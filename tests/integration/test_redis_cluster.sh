@@ -18,9 +18,10 @@
 #      every alert once; tapwatch-query against the cluster answers flows, alerts and summary
 #      exactly as against one redis-server holding copies of the keys (MIGRATE COPY of
 #      tw:{S}:* and, format 2, tw:{S:*, from every master);
-#   2. (format 1) redis.wait_replicas: 1: the master of the sensor's slot is SIGKILLed mid-run, its
-#      replica is promoted; nothing is lost; the summary says how long writes waited;
-#   3. the same without WAIT: acknowledged writes lost to the asynchronous replication are
+#   2. (format 2) redis.wait_replicas: 1: the master of the slot of the sensor's record blocks
+#      {S:H} is SIGKILLed mid-run, its replica is promoted; nothing is lost (`flows` answers
+#      every record of --flows-jsonl once); the summary says how long writes waited;
+#   3. (format 1) the same without WAIT: acknowledged writes lost to the asynchronous replication are
 #      counted and printed (not a failure: that is what WAIT is for).
 #
 #   bash tests/integration/test_redis_cluster.sh BUILD_DIR     (from the repo root)
@@ -192,7 +193,7 @@ cat >"$tmp/tw-wait.yaml" <<YAML
 run_dir: $tmp/run
 redis:
   cluster: true
-  format: 1
+  format: 2
   batch: 64
   flush_interval: 20ms
   wait_replicas: 1
@@ -412,7 +413,8 @@ migrate_run 1 "$tmp/tw.yaml" s1 s2 s3
 # format 2: the capture spans 10 minutes, one hour H, so a sensor's blocks lie in one slot
 # {S:H}; three sensor names whose {S:H} slot is on another master than their {S} slot, so every
 # sensor writes to two masters (the slots are fixed: names, H and create's slot ranges are)
-read -r -a csns < <(python3 - "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["start"] // 3600)' "$tmp/cap/expected.json")" <<'PY'
+hour=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["start"] // 3600)' "$tmp/cap/expected.json")
+read -r -a csns < <(python3 - "$hour" <<'PY'
 import sys
 def slot(k):
     crc = 0
@@ -437,17 +439,18 @@ PY
 migrate_run 2 "$tmp/tw2.yaml" "${csns[@]}"
 
 # --- 2. and 3. a master SIGKILLed mid-run, with and without redis.wait_replicas ---------------
-# pick_sensor: a sensor name (from a fixed list) whose slot's master has a replica now
+# pick_sensor: a sensor name (from a fixed list) whose slot's master has a replica now (the
+# slot of {S:H}, its record blocks, when PICK_HOUR is set: format 2)
 pick_sensor() {
     local sn p
     for sn in "$@"; do
-        p=$(owner_of "$(slot_of "{$sn}")") || continue
+        p=$(owner_of "$(slot_of "{$sn${PICK_HOUR:+:$PICK_HOUR}}")") || continue
         redis-cli -p "$p" info replication | grep -q '^connected_slaves:[1-9]' && { echo "$sn $p"; return 0; }
     done
     return 1
 }
 port_dir() { local i; for i in 0 1 2 3 4 5; do [ "${ports[$i]}" = "$1" ] && echo "$tmp/n$i"; done; }
-# failover_run SENSOR CONFIG: replays, SIGKILLs the sensor's master after 2.5 s, waits for its
+# failover_run SENSOR CONFIG VICTIM [:HOUR]: replays, SIGKILLs the sensor's master after 2.5 s, waits for its
 # replica to take over, then starts the old master again (it comes back as a replica)
 failover_run() {
     local sn=$1 conf=$2 victim=$3 dir t
@@ -464,7 +467,7 @@ failover_run() {
         sleep 0.05
         [ "$(redis-cli -p "$replica" role 2>/dev/null | head -1)" = master ] && break
     done
-    echo "    ($SECONDS s) $sn: master $victim killed; $(owner_of "$(slot_of "{$sn}")") owns the slot after $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t" "$(date +%s.%N)") s"
+    echo "    ($SECONDS s) $sn: master $victim killed; $(owner_of "$(slot_of "{$sn${4:-}}")") owns the slot after $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t" "$(date +%s.%N)") s"
     rm -f "$dir/redis.pid"
     start_node "$dir" "$victim" || return 1
     rm -f "$tmp/down.$victim"
@@ -472,10 +475,11 @@ failover_run() {
     echo "    ($SECONDS s) $sn: replay done"
 }
 
-read -r f1 victim1 < <(pick_sensor f1 f2 f3 f4 f5 f6) || { fail "no sensor on a master with a replica"; victim1=; }
+# with WAIT in format 2: the master of the sensor's record blocks {S:H} is the one killed
+read -r f1 victim1 < <(PICK_HOUR=$hour pick_sensor f1 f2 f3 f4 f5 f6) || { fail "no sensor on a master with a replica"; victim1=; }
 if [ -n "$victim1" ]; then
-    failover_run "$f1" "$tmp/tw-wait.yaml" "$victim1"
-    compare "$f1" || fail "$f1: with redis.wait_replicas 1, records were lost in the failover"
+    failover_run "$f1" "$tmp/tw-wait.yaml" "$victim1" ":$hour"
+    compare_query "$f1" || fail "$f1: with redis.wait_replicas 1, records were lost in the failover"
     grep -q 'redis replicas       flows waited [0-9.]* ms (max [0-9.]* ms), batches resent [0-9]*' "$tmp/$f1.sum" ||
         fail "$f1: the summary does not say how long writes waited for replicas"
     grep 'redis replicas' "$tmp/$f1.sum" | sed 's/^/  /'
