@@ -39,7 +39,7 @@ done
 if [ -z "${TW_SANITIZED:-}" ]; then
     keep=$(mktemp -d /tmp/tw-parity-keep.XXXXXX)
     run "parity/ndpireader" python3 tests/parity/parity.py "$BUILD" --keep "$keep"
-    run "parity/wrapped" python3 tests/parity/wrapped.py "$BUILD" --orig "$keep"
+    run "parity/wrapped" python3 tests/parity/wrapped.py "$BUILD" --orig "$keep" --alternate
     rm -rf "$keep"
 else
     # under the sanitizers the parity run proves "no crash, no report" on every capture
