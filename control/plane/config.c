@@ -231,6 +231,7 @@ static const struct key_row rows[] = {
     {"redis.hot_window",          KEY_DURATION, U32(redis.hot_window_s),      HOUR_S, 365 * DAY_S,     "7d",       NULL,            NULL},
     {"redis.retention",           KEY_DURATION, U32(redis.retention_s),       DAY_S,  3650 * DAY_S,    "180d",     NULL,            NULL},
     {"redis.format",              KEY_UINT,     U32(redis.format),            1,      2,               "2",        NULL,            NULL},
+    {"redis.quiet_hour_postings", KEY_UINT,     U32(redis.quiet_posts),       0,      1u << 20,        "16384",    NULL,            NULL},
     {"redis.batch",               KEY_UINT,     U32(redis.batch),             1,      65536,           "512",      NULL,            NULL, 1},
     {"redis.buffer",              KEY_UINT,     U32(redis.buffer_records),    1,      1u << 26,        "262144",   NULL,            NULL},
     {"redis.flush_interval",      KEY_MS,       U32(redis.flush_ms),          1,      60000,           "100ms",    NULL,            NULL, 1},

@@ -54,6 +54,7 @@ struct tw_config {
         uint32_t retention_s;      /* redis.retention: summaries and alerts kept, default 180 d */
         uint32_t batch;            /* redis.batch: records per pipelined batch, default 512 */
         uint32_t format;           /* redis.format: flow record layout, 1 or 2 (compact, default) */
+        uint32_t quiet_posts;      /* redis.quiet_hour_postings: an hour's first postings in one slice, default 16384 */
         uint32_t buffer_records;   /* redis.buffer: records waiting while Redis is slow, default 262144 */
         uint32_t flush_ms;         /* redis.flush_interval: ms before a partial batch is sent, default 100 */
         uint32_t alert_buffer;     /* redis.alert_buffer: alerts and summary updates waiting, default 65536 */

@@ -35,6 +35,7 @@ static int open_redis_flows(struct tw_sink *s, const struct tw_outputs_params *p
     const struct tw_config *c = p->cfg;
     struct tw_store_params sp = {
         .w = writer_params(p), .hot_window_s = c->redis.hot_window_s, .format = c->redis.format,
+        .quiet_posts = c->redis.quiet_posts,
         .buffer_records = c->redis.buffer_records, .spool_records = c->redis.spool_file_records,
         .registry = p->registry,
     };

@@ -84,7 +84,7 @@ static int find_v1(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
 /* Format 2: every block of the hour. Returns 1 (printed), 0 (not there), -1. */
 static int find_v2(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
 {
-    char key[TW_KEY_LEN], err[160], needle[40], best_block[TW_CX_BLOCK_ID_LEN + 1] = "";
+    char key[TW_KEY_LEN], err[160], needle[40], best_field[TW_CX_FIELD_LEN + 1] = "";
     char *best = NULL;
     struct tw_flow_record r, best_r;
     redisReply *all;
@@ -101,10 +101,14 @@ static int find_v2(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
         size_t rawlen;
         uint32_t *off;
         uint16_t *len;
+        char field[TW_CX_FIELD_LEN + 1];
         int n;
+        /* a block (version 2) or a frame of one (version 3: <block id>:<frame>) */
         if (fld->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-            fld->len != TW_CX_BLOCK_ID_LEN)
+            (fld->len != TW_CX_BLOCK_ID_LEN && fld->len != TW_CX_FIELD_LEN))
             continue;
+        memcpy(field, fld->str, fld->len);
+        field[fld->len] = '\0';
         if (tw_cx_unpack('R', v->str, v->len, &raw, &rawlen, err, sizeof(err)) < 0) {
             fprintf(stderr, PROG ": block %.*s of hour %" PRIu64 ": %s\n", (int)fld->len,
                     fld->str, hour, err);
@@ -133,13 +137,13 @@ static int find_v2(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
             uint64_t blast = best == NULL ? 0
                              : best_r.last_seen_us > best_r.first_seen_us ? best_r.last_seen_us
                                                                           : best_r.first_seen_us;
-            /* newer: a greater last_seen, or the same written later (block id, ordinal) */
-            if (best == NULL || last > blast ||
-                (last == blast && memcmp(fld->str, best_block, TW_CX_BLOCK_ID_LEN) >= 0)) {
+            /* newer: a greater last_seen, or the same written later (block id, frame,
+             * ordinal) */
+            if (best == NULL || last > blast || (last == blast && strcmp(field, best_field) >= 0)) {
                 free(best);
                 best = json;
                 best_r = r;
-                memcpy(best_block, fld->str, TW_CX_BLOCK_ID_LEN);
+                memcpy(best_field, field, sizeof(field));
             } else {
                 free(json);
             }

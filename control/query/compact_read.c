@@ -9,14 +9,16 @@
 
 int tq_cx_hour_has(struct tw_rclient *c, const char *sensor, uint64_t hour)
 {
-    char key[TW_KEY_LEN];
+    char key[TW_KEY_LEN], quiet[TW_KEY_LEN];
     redisReply *r;
     int has;
 
-    /* the time postings: every hour a flow spans has them, also one no record starts in */
-    if (tw_key_cx_index(key, sizeof(key), sensor, hour, tw_cx_bucket(TW_POST_TIME, NULL, 0)) < 0)
+    /* the time postings: every hour a flow spans has them, also one no record starts in; in
+     * its time bucket, or in its quiet slices (one slot: the same hash tag) */
+    if (tw_key_cx_index(key, sizeof(key), sensor, hour, tw_cx_bucket(TW_POST_TIME, NULL, 0)) < 0 ||
+        tw_key_cx_index_quiet(quiet, sizeof(quiet), sensor, hour) < 0)
         return 0;
-    r = tw_rclient_command(c, "EXISTS %s", key);
+    r = tw_rclient_command(c, "EXISTS %s %s", key, quiet);
     if (r == NULL || r->type != REDIS_REPLY_INTEGER)
         return tq_reply_failed(c, r, "EXISTS");
     has = r->integer > 0;
@@ -29,6 +31,7 @@ static int read_slice(const redisReply *v, uint64_t hour, tq_cx_keep keep, void 
                       uint64_t lo, uint64_t hi, const char *field, struct tq_cx_ref **refs,
                       size_t *n, size_t *cap)
 {
+    int version = tw_cx_version(v->str, v->len);
     uint8_t *raw;
     size_t rawlen;
     char err[160];
@@ -55,6 +58,7 @@ static int read_slice(const redisReply *v, uint64_t hour, tq_cx_keep keep, void 
         memcpy(r->block, field, TW_CX_BLOCK_ID_LEN);
         r->block[TW_CX_BLOCK_ID_LEN] = '\0';
         r->ord = p.ordinal;
+        r->version = (uint8_t)version;
     }
     free(raw);
     if (rc < 0)
@@ -69,11 +73,14 @@ int tq_cx_postings(struct tw_rclient *c, const char *sensor, uint64_t hour,
     char key[TW_KEY_LEN];
     int rc = 0;
 
+    /* the buckets asked for, and the quiet slices, which hold every bucket (compact.h) */
     for (size_t i = 0; i < nb; i++) {
         tw_key_cx_index(key, sizeof(key), sensor, hour, buckets[i]);
         tw_rclient_append(c, "HGETALL %s", key);
     }
-    for (size_t i = 0; i < nb; i++) {
+    tw_key_cx_index_quiet(key, sizeof(key), sensor, hour);
+    tw_rclient_append(c, "HGETALL %s", key);
+    for (size_t i = 0; i < nb + 1; i++) {
         redisReply *r = NULL;
         if (tw_rclient_get_reply(c, &r) != REDIS_OK || r == NULL ||
             r->type != REDIS_REPLY_ARRAY) {
@@ -98,7 +105,7 @@ int tq_cx_postings(struct tw_rclient *c, const char *sensor, uint64_t hour,
 
 struct cx_block {
     uint64_t hour;
-    char id[TW_CX_BLOCK_ID_LEN + 1];
+    char id[TW_CX_FIELD_LEN + 1]; /* the field: <block id> (version 2) or <block id>:<frame> */
     uint8_t *raw; /* NULL: absent or refused */
     uint32_t *off;
     uint16_t *len;
@@ -116,9 +123,20 @@ static uint64_t block_hash(uint64_t hour, const char *id)
 {
     uint64_t h = hour * 0x9e3779b97f4a7c15ULL;
 
-    for (int i = 0; i < TW_CX_BLOCK_ID_LEN; i++)
-        h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
+    for (const char *c = id; *c != '\0'; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
     return h ^ (h >> 31);
+}
+
+/* The field that holds r's record, and the record's index in that field's value. */
+static unsigned ref_field(const struct tq_cx_ref *r, char *field)
+{
+    if (r->version < 3) {
+        memcpy(field, r->block, TW_CX_BLOCK_ID_LEN + 1);
+        return r->ord;
+    }
+    tw_cx_frame_field(field, r->block, r->ord / TW_CX_FRAME_RECORDS);
+    return r->ord % TW_CX_FRAME_RECORDS;
 }
 
 struct tq_cx_cache *tq_cx_cache_new(void)
@@ -147,7 +165,7 @@ static struct cx_block *find(const struct tq_cx_cache *k, uint64_t hour, const c
     for (size_t j = block_hash(hour, id) & (k->tsize - 1); k->tab[j] != 0;
          j = (j + 1) & (k->tsize - 1)) {
         struct cx_block *b = &k->b[k->tab[j] - 1];
-        if (b->hour == hour && memcmp(b->id, id, TW_CX_BLOCK_ID_LEN) == 0)
+        if (b->hour == hour && strcmp(b->id, id) == 0)
             return b;
     }
     return NULL;
@@ -177,7 +195,7 @@ static struct cx_block *add(struct tq_cx_cache *k, uint64_t hour, const char *id
     b = &k->b[k->n];
     memset(b, 0, sizeof(*b));
     b->hour = hour;
-    memcpy(b->id, id, TW_CX_BLOCK_ID_LEN);
+    snprintf(b->id, sizeof(b->id), "%s", id);
     size_t j = block_hash(hour, id) & (k->tsize - 1);
     while (k->tab[j] != 0)
         j = (j + 1) & (k->tsize - 1);
@@ -188,14 +206,15 @@ static struct cx_block *add(struct tq_cx_cache *k, uint64_t hour, const char *id
 int tq_cx_fetch(struct tw_rclient *c, struct tq_cx_cache *k, const char *sensor,
                 const struct tq_cx_ref *refs, size_t n)
 {
-    char key[TW_KEY_LEN], err[160];
+    char key[TW_KEY_LEN], err[160], field[TW_CX_FIELD_LEN + 1];
     size_t first = k->n, sent;
     int rc = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (find(k, refs[i].rec_hour, refs[i].block) != NULL)
+        ref_field(&refs[i], field);
+        if (find(k, refs[i].rec_hour, field) != NULL)
             continue;
-        struct cx_block *b = add(k, refs[i].rec_hour, refs[i].block);
+        struct cx_block *b = add(k, refs[i].rec_hour, field);
         if (b == NULL) {
             fprintf(stderr, PROG ": out of memory\n");
             rc = -1;
@@ -235,10 +254,12 @@ int tq_cx_fetch(struct tw_rclient *c, struct tq_cx_cache *k, const char *sensor,
 
 const char *tq_cx_json(const struct tq_cx_cache *k, const struct tq_cx_ref *r, size_t *len)
 {
-    const struct cx_block *b = find(k, r->rec_hour, r->block);
+    char field[TW_CX_FIELD_LEN + 1];
+    unsigned i = ref_field(r, field);
+    const struct cx_block *b = find(k, r->rec_hour, field);
 
-    if (b == NULL || b->raw == NULL || r->ord >= b->n)
+    if (b == NULL || b->raw == NULL || i >= (unsigned)b->n)
         return NULL;
-    *len = b->len[r->ord];
-    return (const char *)b->raw + b->off[r->ord];
+    *len = b->len[i];
+    return (const char *)b->raw + b->off[i];
 }

@@ -13,33 +13,36 @@
 #include "control/store/redis_client.h"
 #include "dataplane/flow_record.h"
 
-/* 1 when hour holds compact data (its time postings, tw:{S:H}:x:<bucket of t>, exist: an hour
+/* 1 when hour holds compact data (its time postings, in tw:{S:H}:x:<bucket of t> or
+ * tw:{S:H}:x:a, exist: an hour
  * a flow spans may hold no record block), 0 when not, -1 when Redis failed (said). */
 int tq_cx_hour_has(struct tw_rclient *c, const char *sensor, uint64_t hour);
 
-/* Where one record version is: ordinal ord of block id of tw:{S:rec_hour}:b. */
+/* Where one record version is: ordinal ord of block id of tw:{S:rec_hour}:b, in frames
+ * (version 3) or in one field (version 2): the version of the slice that pointed at it. */
 struct tq_cx_ref {
     uint64_t last_us, rec_hour;
     char block[TW_CX_BLOCK_ID_LEN + 1];
     uint16_t ord;
+    uint8_t version;
 };
 
 /* Keeps a posting? (kind, its binary value, its detail bytes) */
 typedef int (*tq_cx_keep)(const struct tw_cx_posting *p, void *arg);
 
-/* Reads the index buckets buckets[0..nb) of hour and appends to *refs the postings with
+/* Reads the index buckets buckets[0..nb) of hour, and its quiet slices, and appends to *refs the postings with
  * last_seen in [lo, hi] that keep() accepts. Returns 0, or -1 (Redis failed, no memory, a
  * malformed slice: said on stderr). */
 int tq_cx_postings(struct tw_rclient *c, const char *sensor, uint64_t hour,
                    const unsigned *buckets, size_t nb, tq_cx_keep keep, void *arg, uint64_t lo,
                    uint64_t hi, struct tq_cx_ref **refs, size_t *n, size_t *cap);
 
-/* The record blocks read so far, decoded. */
+/* The record blocks (version 2) and frames (version 3) read so far, decoded. */
 struct tq_cx_cache;
 struct tq_cx_cache *tq_cx_cache_new(void);
 void tq_cx_cache_free(struct tq_cx_cache *k);
 
-/* Reads the blocks of refs[0..n) not yet in the cache (one pipelined round of HGET).
+/* Reads the blocks or frames of refs[0..n) not yet in the cache (one pipelined round of HGET).
  * Returns 0, or -1 (Redis failed, no memory). A block that is absent (expired) or refused is
  * remembered as empty: its records are then not found. */
 int tq_cx_fetch(struct tw_rclient *c, struct tq_cx_cache *k, const char *sensor,

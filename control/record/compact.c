@@ -20,10 +20,29 @@ int tw_key_cx_index(char *buf, size_t len, const char *sensor, uint64_t hour, un
     return n >= 0 && (size_t)n < len ? n : -1;
 }
 
+int tw_key_cx_index_quiet(char *buf, size_t len, const char *sensor, uint64_t hour)
+{
+    int n = snprintf(buf, len, "tw:{%s:%" PRIu64 "}:x:a", sensor, hour);
+    return n >= 0 && (size_t)n < len ? n : -1;
+}
+
 int tw_key_cx_acl_pattern(char *buf, size_t len, const char *sensor)
 {
     int n = snprintf(buf, len, "~tw:{%s:*", sensor);
     return n >= 0 && (size_t)n < len && strpbrk(sensor, "*?[]\\:{}") == NULL ? n : -1;
+}
+
+void tw_cx_frame_field(char *out, const char *id, unsigned frame)
+{
+    memcpy(out, id, TW_CX_BLOCK_ID_LEN);
+    snprintf(out + TW_CX_BLOCK_ID_LEN, 6, ":%04x", frame & 0xffffu);
+}
+
+int tw_cx_version(const void *val, size_t len)
+{
+    const uint8_t *v = val;
+
+    return len >= 4 && v[0] == 'T' && v[1] == 'W' ? v[3] : -1;
 }
 
 unsigned tw_cx_bucket(enum tw_post_kind kind, const void *value, size_t vlen)
@@ -86,9 +105,10 @@ int tw_cx_unpack(char what, const void *val, size_t len, uint8_t **raw, size_t *
                                                                            : "index slice");
         return -1;
     }
-    if (v[3] != TW_CX_VERSION) {
-        snprintf(err, errlen, "unknown compact format version %u (this tool reads version %u)",
-                 v[3], TW_CX_VERSION);
+    if (v[3] < TW_CX_VERSION_MIN || v[3] > TW_CX_VERSION) {
+        snprintf(err, errlen,
+                 "unknown compact format version %u (this tool reads versions %u to %u)", v[3],
+                 TW_CX_VERSION_MIN, TW_CX_VERSION);
         return -1;
     }
     size = ZSTD_getFrameContentSize(v + 4, len - 4);

@@ -7,18 +7,29 @@
  * so a big sensor's hours spread over the nodes; no command names two keys):
  *
  *   tw:{S}:hours          zset H -> H (as format 1): the hours that hold flows
- *   tw:{S:H}:b            hash <block id> -> record block: the records of one batch whose
- *                         first_seen is in H
+ *   tw:{S:H}:b            hash <block id>:<frame> -> record frame: the records of one batch
+ *                         whose first_seen is in H, TW_CX_FRAME_RECORDS a frame (frame: 4 hex
+ *                         digits, 0000 first; version 2 wrote one field <block id> -> all of them)
  *   tw:{S:H}:x:<k>        hash <block id> -> index slice: the postings of one batch, in hour
  *                         H, of the (kind, value) pairs whose bucket is k (0 ..
  *                         TW_CX_BUCKETS-1, decimal; tw_cx_bucket)
+ *   tw:{S:H}:x:a          hash <block id> -> index slice of every bucket (version 3): the
+ *                         postings of one batch in a quiet hour (below)
+ *
+ * A quiet hour: while an hour has had at most TW_CX_QUIET_POSTS postings from the writer, its
+ * batches' postings go, all buckets together, into one slice of tw:{S:H}:x:a; from the batch
+ * that would pass that, into the bucket slices. 64 slices per batch would cost an hour of a few
+ * hundred flows (a quiet branch, a replay of a long capture) more Redis memory and commands
+ * than its records; a reader reads x:a beside the buckets it wants (its size is bounded by
+ * TW_CX_QUIET_POSTS per writer run), and a slice's postings carry their kind and value, so
+ * the answer is the same.
  *
  * A block id is the run (epoch microseconds of the store's start, 16 hex digits) and the
  * batch's sequence number in the run (8 hex digits): 24 characters, ordered as written. A batch
  * sent again (a reconnect) sends the same bytes under the same id: HSET then changes nothing,
  * so a resend stores nothing twice. Every key gets EX hot_window.
  *
- * Record block (the value of a field of tw:{S:H}:b):
+ * Record frame (the value of a field of tw:{S:H}:b; version 2: the whole block in one):
  *
  *   0   3   4
  *   +---+---+-------------------------------------------------------------+
@@ -33,12 +44,20 @@
  *   |   |   |   n x { ordinal (u16) | back (u16) | last_seen_us (u64) | detail (d) }    |
  *   +---+---+-------------------------------------------------------------------------+
  *
- * Integers big endian; ver = TW_CX_VERSION. kind and value are format 1's posting kinds and
- * key values in binary (keys.h): t none; n4 the /24 (3 bytes) with detail the host byte (d=1);
- * n6 the /64 (8 bytes), detail the low 64 bits (d=8); p the port bucket (u16), detail the
- * port (d=2); a one lowercased part of the app name (text), no detail. A posting in hour H
- * points at record `ordinal` of block <same block id> of tw:{S:(H-back)}:b. Every flow has
- * postings in each hour it spans, as in format 1.
+ * Integers big endian; ver = TW_CX_VERSION (3; version 2, before frames and tw:{S:H}:x:a, is
+ * read too). kind and value are format 1's posting kinds and key values in binary (keys.h):
+ * t none; n4 the /24 (3 bytes) with detail the host byte (d=1); n6 the /64 (8 bytes), detail
+ * the low 64 bits (d=8); p the port bucket (u16), detail the port (d=2). Version 2 also wrote
+ * a (app name parts); no reader used them (a flow's app can change between its versions, so
+ * --app filters the records themselves), and version 3 writes none. A posting in hour H
+ * points at record `ordinal` of block <same block id> of tw:{S:(H-back)}:b: in version 3 record
+ * ordinal % TW_CX_FRAME_RECORDS of the frame ordinal / TW_CX_FRAME_RECORDS (a slice's version
+ * says which layout its block has). Every flow has postings in each hour it spans, as in
+ * format 1.
+ *
+ * Why frames: a query for a few flows spread over many blocks (a server /24's newest flows,
+ * one per block) read and decompressed a 2048-record block per flow; a frame is 64 records,
+ * and costs Redis a hash field (about one byte a record).
  *
  * Everything read back is untrusted: prefixes, versions, lengths and counts are checked
  * against the bytes actually there, the decompressed size is capped (TW_CX_MAX_RAW), and a
@@ -52,20 +71,33 @@
 
 #include "control/record/keys.h"
 
-#define TW_CX_VERSION 2
+#define TW_CX_VERSION 3
+#define TW_CX_VERSION_MIN 2 /* the oldest version a reader reads */
+#define TW_CX_QUIET_POSTS 16384
 #define TW_CX_BUCKETS 64
 #define TW_CX_BLOCK_ID_LEN 24
+#define TW_CX_FRAME_RECORDS 64
+#define TW_CX_FIELD_LEN (TW_CX_BLOCK_ID_LEN + 5) /* <block id>:<frame, 4 hex digits> */
 #define TW_CX_MAX_RECORDS 65535
 #define TW_CX_MAX_RAW ((size_t)64 << 20) /* what a block or slice may decompress to */
 
 /* tw:{S:H}:b and tw:{S:H}:x:<k>. Return the length, or -1 when buf is too small. */
 int tw_key_cx_blocks(char *buf, size_t len, const char *sensor, uint64_t hour);
 int tw_key_cx_index(char *buf, size_t len, const char *sensor, uint64_t hour, unsigned bucket);
+/* tw:{S:H}:x:a, the quiet hour's slices. Returns the length, or -1 when buf is too small. */
+int tw_key_cx_index_quiet(char *buf, size_t len, const char *sensor, uint64_t hour);
 
 /* The ACL key pattern of a sensor's compact keys, "~tw:{S:*" (S has no glob character nor
  * ':', config.c's sensor names), beside tw_key_acl_pattern's "~tw:{S}:*". Returns its length
  * or -1 (buf too small). */
 int tw_key_cx_acl_pattern(char *buf, size_t len, const char *sensor);
+
+/* The field of frame `frame` of block id (TW_CX_BLOCK_ID_LEN characters) in out (at least
+ * TW_CX_FIELD_LEN + 1 bytes, NUL-terminated). */
+void tw_cx_frame_field(char *out, const char *id, unsigned frame);
+
+/* The version byte of a stored value, or -1 when it has no compact prefix. */
+int tw_cx_version(const void *val, size_t len);
 
 /* The index bucket of a (kind, binary value) pair: 0 .. TW_CX_BUCKETS-1. */
 unsigned tw_cx_bucket(enum tw_post_kind kind, const void *value, size_t vlen);

@@ -19,29 +19,44 @@
 #define CW_EXPIRE_MS 60000u /* a key's EXPIRE is refreshed at most this often */
 #define CW_HOURS_CACHED 64
 
+#define CW_VALUE_MAX 8 /* the longest posting value: a /64 */
+
 struct cw_post {
-    uint64_t hour;
-    uint32_t seq; /* arrival: keeps a value's postings in order */
-    uint16_t ordinal, back;
     uint64_t last_us;
-    uint8_t bucket, kind, vlen;
-    uint8_t value[TW_APP_LEN];
+    uint16_t ordinal, back;
+    uint8_t kind, vlen;
+    uint8_t value[CW_VALUE_MAX];
     uint8_t detail[8];
 };
 
-/* keys of an hour that already have their EXPIRE in this period */
+/* What the postings are sorted by: (hour, bucket, kind, value length, value, arrival), in
+ * 24 bytes, so that the sort compares integers and moves little (it was a fifth of the
+ * writer's time when it sorted the postings themselves). */
+struct cw_key {
+    uint64_t hour;
+    uint64_t value; /* the value's bytes, big endian, zero-padded: orders as memcmp */
+    uint32_t bkv;   /* bucket << 16 | kind << 8 | vlen */
+    uint32_t seq;   /* arrival, and the posting's index in posts */
+};
+
+/* An hour the writer has written lately: which of its keys already have their EXPIRE in this
+ * period, and how many postings went to its quiet slices (compact.h) */
 struct cw_hour {
     uint64_t hour;
     uint64_t buckets; /* bit k: tw:{S:H}:x:<k> */
-    uint8_t blocks, listed, used;
+    uint32_t quiet_posts;
+    uint8_t blocks, listed, quiet, used;
+    uint8_t busy; /* passed TW_CX_QUIET_POSTS: bucket slices from now on */
 };
 
 struct tw_cw {
     char sensor[64];
     char ex[16];
     uint32_t max_hours;
+    uint32_t quiet_posts; /* TW_CX_QUIET_POSTS unless configured */
     struct cw_post *posts;
-    size_t nposts, cap;
+    struct cw_key *keys;
+    size_t nposts, cap, keys_cap;
     uint64_t *rec_hour;
     uint16_t *ordinal;
     size_t rec_cap;
@@ -53,7 +68,8 @@ struct tw_cw {
     uint64_t period_ms;
 };
 
-struct tw_cw *tw_cw_new(const char *sensor, uint32_t hot_window_s, uint32_t max_hours)
+struct tw_cw *tw_cw_new(const char *sensor, uint32_t hot_window_s, uint32_t max_hours,
+                        uint32_t quiet_posts)
 {
     struct tw_cw *w = calloc(1, sizeof(*w));
 
@@ -62,6 +78,7 @@ struct tw_cw *tw_cw_new(const char *sensor, uint32_t hot_window_s, uint32_t max_
     snprintf(w->sensor, sizeof(w->sensor), "%s", sensor);
     snprintf(w->ex, sizeof(w->ex), "%u", hot_window_s);
     w->max_hours = max_hours ? max_hours : 1;
+    w->quiet_posts = quiet_posts;
     if ((w->zc = ZSTD_createCCtx()) == NULL) {
         free(w);
         return NULL;
@@ -74,6 +91,7 @@ void tw_cw_free(struct tw_cw *w)
     if (w == NULL)
         return;
     free(w->posts);
+    free(w->keys);
     free(w->rec_hour);
     free(w->ordinal);
     free(w->raw);
@@ -85,7 +103,10 @@ void tw_cw_free(struct tw_cw *w)
 
 void tw_cw_forget(struct tw_cw *w)
 {
-    memset(w->hours, 0, sizeof(w->hours));
+    for (int i = 0; i < CW_HOURS_CACHED; i++) { /* keeps which hours are busy */
+        w->hours[i].buckets = 0;
+        w->hours[i].blocks = w->hours[i].listed = w->hours[i].quiet = 0;
+    }
 }
 
 static int reserve(void **p, size_t *cap, size_t need, size_t elem)
@@ -108,24 +129,33 @@ static int add_post(struct tw_cw *w, uint64_t hour, enum tw_post_kind kind, cons
                     size_t vlen, const uint8_t *detail, uint16_t ordinal, uint16_t back,
                     uint64_t last_us)
 {
+    const uint8_t *v = value;
     struct cw_post *p;
+    struct cw_key *k;
 
-    if (vlen > TW_APP_LEN || reserve((void **)&w->posts, &w->cap, w->nposts + 1, sizeof(*p)) < 0)
+    if (vlen > CW_VALUE_MAX || w->nposts >= UINT32_MAX ||
+        reserve((void **)&w->posts, &w->cap, w->nposts + 1, sizeof(*p)) < 0 ||
+        reserve((void **)&w->keys, &w->keys_cap, w->nposts + 1, sizeof(*k)) < 0)
         return -1;
     p = &w->posts[w->nposts];
-    p->hour = hour;
-    p->seq = (uint32_t)w->nposts++;
+    k = &w->keys[w->nposts];
     p->ordinal = ordinal;
     p->back = back;
     p->last_us = last_us;
     p->kind = (uint8_t)kind;
     p->vlen = (uint8_t)vlen;
+    memset(p->value, 0, sizeof(p->value));
     if (vlen)
         memcpy(p->value, value, vlen);
     memset(p->detail, 0, sizeof(p->detail));
     if (detail != NULL)
         memcpy(p->detail, detail, tw_cx_detail_len(kind));
-    p->bucket = (uint8_t)tw_cx_bucket(kind, value, vlen);
+    k->hour = hour;
+    k->value = 0;
+    for (size_t i = 0; i < CW_VALUE_MAX; i++)
+        k->value = k->value << 8 | (i < vlen ? v[i] : 0);
+    k->bkv = tw_cx_bucket(kind, value, vlen) << 16 | (uint32_t)kind << 8 | (uint32_t)vlen;
+    k->seq = (uint32_t)w->nposts++;
     return 0;
 }
 
@@ -140,31 +170,30 @@ static int by_hour_order(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-static int post_order(const void *pa, const void *pb)
+static int key_order(const void *pa, const void *pb)
 {
-    const struct cw_post *a = pa, *b = pb;
-    int c;
+    const struct cw_key *a = pa, *b = pb;
 
     if (a->hour != b->hour)
         return a->hour < b->hour ? -1 : 1;
-    if (a->bucket != b->bucket)
-        return a->bucket - b->bucket;
-    if (a->kind != b->kind)
-        return a->kind - b->kind;
-    if (a->vlen != b->vlen)
-        return a->vlen - b->vlen;
-    if ((c = memcmp(a->value, b->value, a->vlen)) != 0)
-        return c;
+    if (a->bkv != b->bkv)
+        return a->bkv < b->bkv ? -1 : 1;
+    if (a->value != b->value)
+        return a->value < b->value ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int same_value(const struct cw_key *a, const struct cw_key *b)
+{
+    return a->bkv == b->bkv && a->value == b->value;
 }
 
 static int index_record(struct tw_cw *w, const struct tw_flow_record *r, uint16_t ordinal)
 {
-    char apps[TW_APP_PARTS_MAX][TW_APP_LEN];
     uint64_t last_us = r->last_seen_us > r->first_seen_us ? r->last_seen_us : r->first_seen_us;
     uint64_t rec_h = r->first_seen_us / TW_US_PER_HOUR, first_h = rec_h;
     uint64_t last_h = last_us / TW_US_PER_HOUR;
-    int v4 = r->ip_version == 4, napps, rc = 0;
+    int v4 = r->ip_version == 4, rc = 0;
     const uint8_t *ends[2] = {r->src_ip, r->dst_ip};
     uint16_t ports[2] = {r->src_port, r->dst_port};
 
@@ -172,7 +201,6 @@ static int index_record(struct tw_cw *w, const struct tw_flow_record *r, uint16_
         first_h = last_h - w->max_hours + 1;
     if (last_h - rec_h > UINT16_MAX)
         return 0; /* a duration no capture has: not indexed (as format 1) */
-    napps = tw_app_parts(r->app, sizeof(r->app), apps, TW_APP_PARTS_MAX);
     for (uint64_t h = first_h; h <= last_h; h++) {
         uint16_t back = (uint16_t)(h - rec_h);
         rc |= add_post(w, h, TW_POST_TIME, NULL, 0, NULL, ordinal, back, last_us);
@@ -194,9 +222,6 @@ static int index_record(struct tw_cw *w, const struct tw_flow_record *r, uint16_
             uint8_t d[2] = {(uint8_t)(ports[e] >> 8), (uint8_t)ports[e]};
             rc |= add_post(w, h, TW_POST_PORT, v, 2, d, ordinal, back, last_us);
         }
-        for (int i = 0; i < napps; i++)
-            rc |= add_post(w, h, TW_POST_APP, apps[i], strlen(apps[i]), NULL, ordinal, back,
-                           last_us);
     }
     return rc;
 }
@@ -211,8 +236,9 @@ static struct cw_hour *hour_cache(struct tw_cw *w, uint64_t hour)
         if (!w->hours[i].used && free_slot == NULL)
             free_slot = &w->hours[i];
     }
-    if (free_slot == NULL) { /* full: forgetting only costs EXPIREs */
-        tw_cw_forget(w);
+    if (free_slot == NULL) { /* full: forgetting costs EXPIREs and, for an hour still busy,
+                                 * one more quiet slice of at most TW_CX_QUIET_POSTS */
+        memset(w->hours, 0, sizeof(w->hours));
         free_slot = &w->hours[0];
     }
     free_slot->used = 1;
@@ -229,22 +255,72 @@ static void put_expire(struct tw_cw *w, struct tw_buf *out, const char *key, int
     (*ncmds)++;
 }
 
-/* HSET key <id> <packed raw>. Returns 0, or -1. */
-static int put_value(struct tw_cw *w, struct tw_buf *out, const char *key, int klen,
-                     const char *id, char what, size_t rawlen, long *ncmds)
+/* Appends the field <field> with the value raw[0..rawlen) packed, to an HSET being written.
+ * Returns 0, or -1. */
+static int put_field(struct tw_cw *w, struct tw_buf *out, const char *field, size_t flen,
+                     char what, const uint8_t *raw, size_t rawlen)
 {
     long z;
 
     if (reserve((void **)&w->packed, &w->packed_cap, tw_cx_bound(rawlen), 1) < 0)
         return -1;
-    if ((z = tw_cx_pack(what, w->raw, rawlen, w->packed, w->packed_cap, CW_LEVEL, w->zc)) < 0)
+    if ((z = tw_cx_pack(what, raw, rawlen, w->packed, w->packed_cap, CW_LEVEL, w->zc)) < 0)
         return -1;
-    tw_buf_array(out, 4);
+    tw_buf_bulk(out, field, flen);
+    tw_buf_bulk(out, w->packed, (size_t)z);
+    return 0;
+}
+
+static void put_hset(struct tw_buf *out, const char *key, int klen, size_t fields, long *ncmds)
+{
+    tw_buf_array(out, 2 + 2 * fields);
     tw_buf_str(out, "HSET");
     tw_buf_bulk(out, key, (size_t)klen);
-    tw_buf_bulk(out, id, TW_CX_BLOCK_ID_LEN);
-    tw_buf_bulk(out, w->packed, (size_t)z);
     (*ncmds)++;
+}
+
+/* HSET key <id> <packed raw>. Returns 0, or -1. */
+static int put_value(struct tw_cw *w, struct tw_buf *out, const char *key, int klen,
+                     const char *id, char what, size_t rawlen, long *ncmds)
+{
+    put_hset(out, key, klen, 1, ncmds);
+    return put_field(w, out, id, TW_CX_BLOCK_ID_LEN, what, w->raw, rawlen);
+}
+
+/* The records by_hour[gi..ge) (one hour's, in batch order) as frames of
+ * TW_CX_FRAME_RECORDS: one HSET of fields <id>:<frame>. Numbers the records' ordinals.
+ * Returns 0, or -1. */
+static int put_frames(struct tw_cw *w, struct tw_buf *out, const char *key, int klen,
+                      const char *id, size_t gi, size_t ge, const char *const *json,
+                      const uint16_t *jlen, long *ncmds)
+{
+    size_t frames = (ge - gi + TW_CX_FRAME_RECORDS - 1) / TW_CX_FRAME_RECORDS;
+    char field[TW_CX_FIELD_LEN + 1];
+
+    put_hset(out, key, klen, frames, ncmds);
+    for (size_t f = 0; f < frames; f++) {
+        size_t from = gi + f * TW_CX_FRAME_RECORDS, cnt = 0, rawlen = 2;
+        size_t to = from + TW_CX_FRAME_RECORDS < ge ? from + TW_CX_FRAME_RECORDS : ge;
+        for (size_t g = from; g < to; g++)
+            rawlen += 2 + jlen[w->by_hour[g]];
+        if (reserve((void **)&w->raw, &w->raw_cap, rawlen, 1) < 0)
+            return -1;
+        rawlen = 2;
+        for (size_t g = from; g < to; g++) {
+            size_t j = w->by_hour[g];
+            w->ordinal[j] = (uint16_t)(g - gi);
+            w->raw[rawlen] = (uint8_t)(jlen[j] >> 8);
+            w->raw[rawlen + 1] = (uint8_t)jlen[j];
+            memcpy(w->raw + rawlen + 2, json[j], jlen[j]);
+            rawlen += 2 + jlen[j];
+            cnt++;
+        }
+        w->raw[0] = (uint8_t)(cnt >> 8);
+        w->raw[1] = (uint8_t)cnt;
+        tw_cx_frame_field(field, id, (unsigned)f);
+        if (put_field(w, out, field, TW_CX_FIELD_LEN, 'R', w->raw, rawlen) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -285,26 +361,13 @@ long tw_cw_encode(struct tw_cw *w, struct tw_buf *out, uint64_t run_us, uint32_t
     qsort(w->by_hour, n, sizeof(*w->by_hour), by_hour_order);
     for (size_t gi = 0; gi < n;) {
         uint64_t h = w->rec_hour[w->by_hour[gi]];
-        size_t rawlen = 2, cnt = 0, ge = gi;
+        size_t ge = gi;
         while (ge < n && w->rec_hour[w->by_hour[ge]] == h)
-            rawlen += 2 + jlen[w->by_hour[ge++]];
-        if (reserve((void **)&w->raw, &w->raw_cap, rawlen, 1) < 0)
-            return -1;
-        rawlen = 2;
-        for (size_t gj = gi; gj < ge; gj++) {
-            size_t j = w->by_hour[gj];
-            w->ordinal[j] = (uint16_t)cnt++;
-            w->raw[rawlen] = (uint8_t)(jlen[j] >> 8);
-            w->raw[rawlen + 1] = (uint8_t)jlen[j];
-            memcpy(w->raw + rawlen + 2, json[j], jlen[j]);
-            rawlen += 2 + jlen[j];
-        }
-        gi = ge;
-        w->raw[0] = (uint8_t)(cnt >> 8);
-        w->raw[1] = (uint8_t)cnt;
+            ge++;
         if ((klen = tw_key_cx_blocks(key, sizeof(key), w->sensor, h)) < 0 ||
-            put_value(w, out, key, klen, id, 'R', rawlen, &ncmds) < 0)
+            put_frames(w, out, key, klen, id, gi, ge, json, jlen, &ncmds) < 0)
             return -1;
+        gi = ge;
         struct cw_hour *c = hour_cache(w, h);
         if (!c->blocks) {
             c->blocks = 1;
@@ -317,20 +380,31 @@ long tw_cw_encode(struct tw_cw *w, struct tw_buf *out, uint64_t run_us, uint32_t
     for (size_t i = 0; i < n; i++)
         if (index_record(w, recs[i], w->ordinal[i]) < 0)
             return -1;
-    qsort(w->posts, w->nposts, sizeof(*w->posts), post_order);
-    for (size_t i = 0; i < w->nposts;) {
+    qsort(w->keys, w->nposts, sizeof(*w->keys), key_order);
+    for (size_t i = 0, hour_end = 0; i < w->nposts;) {
         size_t j = i, rawlen = 0;
-        while (j < w->nposts && w->posts[j].hour == w->posts[i].hour &&
-               w->posts[j].bucket == w->posts[i].bucket)
-            j++;
+        const struct cw_key *ks = w->keys;
+        struct cw_hour *c = hour_cache(w, ks[i].hour);
+        if (i == hour_end) { /* an hour's first posting: quiet or busy for this batch? */
+            while (hour_end < w->nposts && ks[hour_end].hour == ks[i].hour)
+                hour_end++;
+            if (!c->busy && c->quiet_posts + (hour_end - i) <= w->quiet_posts)
+                c->quiet_posts += (uint32_t)(hour_end - i);
+            else
+                c->busy = 1;
+        }
+        if (c->busy)
+            while (j < hour_end && ks[j].bkv >> 16 == ks[i].bkv >> 16)
+                j++;
+        else
+            j = hour_end;
         /* a group header per (kind, value) run, an entry per posting */
-        if (reserve((void **)&w->raw, &w->raw_cap, (j - i) * (4 + TW_APP_LEN + 12 + 8), 1) < 0)
+        if (reserve((void **)&w->raw, &w->raw_cap, (j - i) * (4 + CW_VALUE_MAX + 12 + 8), 1) < 0)
             return -1;
         for (size_t k = i; k < j;) {
-            const struct cw_post *g = &w->posts[k];
+            const struct cw_post *g = &w->posts[ks[k].seq];
             size_t m = k, d = tw_cx_detail_len((enum tw_post_kind)g->kind);
-            while (m < j && m - k < UINT16_MAX && w->posts[m].kind == g->kind &&
-                   w->posts[m].vlen == g->vlen && memcmp(w->posts[m].value, g->value, g->vlen) == 0)
+            while (m < j && m - k < UINT16_MAX && same_value(&ks[m], &ks[k]))
                 m++;
             uint8_t *o = w->raw + rawlen;
             *o++ = g->kind;
@@ -340,7 +414,7 @@ long tw_cw_encode(struct tw_cw *w, struct tw_buf *out, uint64_t run_us, uint32_t
             *o++ = (uint8_t)((m - k) >> 8);
             *o++ = (uint8_t)(m - k);
             for (size_t e = k; e < m; e++) {
-                const struct cw_post *p = &w->posts[e];
+                const struct cw_post *p = &w->posts[ks[e].seq];
                 *o++ = (uint8_t)(p->ordinal >> 8);
                 *o++ = (uint8_t)p->ordinal;
                 *o++ = (uint8_t)(p->back >> 8);
@@ -353,14 +427,17 @@ long tw_cw_encode(struct tw_cw *w, struct tw_buf *out, uint64_t run_us, uint32_t
             rawlen = (size_t)(o - w->raw);
             k = m;
         }
-        uint64_t h = w->posts[i].hour;
-        unsigned bucket = w->posts[i].bucket;
-        if ((klen = tw_key_cx_index(key, sizeof(key), w->sensor, h, bucket)) < 0 ||
-            put_value(w, out, key, klen, id, 'X', rawlen, &ncmds) < 0)
+        uint64_t h = ks[i].hour;
+        unsigned bucket = ks[i].bkv >> 16;
+        klen = c->busy ? tw_key_cx_index(key, sizeof(key), w->sensor, h, bucket)
+                       : tw_key_cx_index_quiet(key, sizeof(key), w->sensor, h);
+        if (klen < 0 || put_value(w, out, key, klen, id, 'X', rawlen, &ncmds) < 0)
             return -1;
-        struct cw_hour *c = hour_cache(w, h);
-        if (!(c->buckets >> bucket & 1)) {
-            c->buckets |= (uint64_t)1 << bucket;
+        if (c->busy ? !(c->buckets >> bucket & 1) : !c->quiet) {
+            if (c->busy)
+                c->buckets |= (uint64_t)1 << bucket;
+            else
+                c->quiet = 1;
             put_expire(w, out, key, klen, &ncmds);
         }
         if (!c->listed) {

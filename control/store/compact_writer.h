@@ -2,8 +2,9 @@
  * (redis.format: 2; the format is drawn in control/record/compact.h).
  *
  * Per batch: one HSET per hour the records start in (the record block), one HSET per
- * (hour, index bucket) the postings touch (the index slices), and, once a minute per key, the
- * EXPIRE and the ZADD of tw:{S}:hours. No command names two keys.
+ * (hour, index bucket) the postings touch (the index slices; one per hour while the hour is
+ * quiet), and, once a minute per key, the EXPIRE and the ZADD of tw:{S}:hours. No command
+ * names two keys.
  */
 #ifndef TW_STORE_COMPACT_WRITER_H
 #define TW_STORE_COMPACT_WRITER_H
@@ -16,9 +17,11 @@
 
 struct tw_cw;
 
-/* max_hours: a flow is indexed in at most its newest max_hours hours (as format 1). Returns
- * NULL on no memory. */
-struct tw_cw *tw_cw_new(const char *sensor, uint32_t hot_window_s, uint32_t max_hours);
+/* max_hours: a flow is indexed in at most its newest max_hours hours (as format 1);
+ * quiet_posts: the postings an hour may have in its quiet slices (compact.h; 0: none, every
+ * hour written in bucket slices). Returns NULL on no memory. */
+struct tw_cw *tw_cw_new(const char *sensor, uint32_t hot_window_s, uint32_t max_hours,
+                        uint32_t quiet_posts);
 void tw_cw_free(struct tw_cw *w);
 
 /* Forgets which keys were given their EXPIRE (a new connection: the server may have lost

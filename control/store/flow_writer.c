@@ -950,7 +950,8 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     s->run_us = tw_wall_us();
     s->retention_s = p->w.retention_s ? p->w.retention_s : p->hot_window_s;
     snprintf(s->ex, sizeof(s->ex), "%" PRIu32, p->hot_window_s);
-    if (p->format != 1 && (s->cw = tw_cw_new(s->sensor, p->hot_window_s, s->max_hours)) == NULL) {
+    if (p->format != 1 && (s->cw = tw_cw_new(s->sensor, p->hot_window_s, s->max_hours,
+                                                p->quiet_posts)) == NULL) {
         errf(err, errlen, "redis: out of memory");
         tw_store_close(s);
         return NULL;

@@ -80,6 +80,8 @@ struct tw_store_params {
     const struct tw_sensor_info *registry;
     uint32_t format;         /* redis.format: 1 (a hash field and postings per record) or 2
                               * (compact blocks, control/record/compact.h); 0 = 2 */
+    uint32_t quiet_posts;    /* redis.quiet_hour_postings: an hour's postings written in its
+                              * quiet slices (compact.h); 0 = none */
 };
 
 struct tw_store_stats {

@@ -9,7 +9,8 @@
  *                                                  that records wait and are counted
  * env: STORE_FORMAT 1 or 2 (redis.format, default 2); STORE_SPAN_S: bench's N records end
  * evenly over this many seconds (default: 100 k records a second), e.g. 86400 to fill a
- * day for the query benchmark.
+ * day for the query benchmark; STORE_QUIET: redis.quiet_hour_postings (default the
+ * configuration's, TW_CX_QUIET_POSTS).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/record/compact.h"
 #include "control/record/record_json.h"
 #include "control/store/redis_conn.h"
 #include "control/store/store.h"
@@ -239,6 +241,8 @@ int main(int argc, char **argv)
         }
         p.w.target = t;
     }
+    p.quiet_posts = getenv("STORE_QUIET") != NULL ? (uint32_t)strtoul(getenv("STORE_QUIET"), NULL, 10)
+                                                  : TW_CX_QUIET_POSTS;
     if (getenv("STORE_FORMAT") != NULL)
         p.format = (uint32_t)strtoul(getenv("STORE_FORMAT"), NULL, 10);
     if (getenv("STORE_SPAN_S") != NULL && argc > 4 && strtoull(argv[4], NULL, 10) > 0)

@@ -37,10 +37,14 @@ sock=$(bash "$redis_local" start "$tmp/r") || { echo "FAIL: cannot start redis-s
 url=unix://$sock
 printf 'redis:\n  format: 1\n' >"$tmp/f1.yaml"
 printf 'redis:\n  format: 2\n' >"$tmp/f2.yaml"
+# format 2 with every hour in bucket slices from the first batch (2b), and with hours that
+# turn from quiet to busy after 300 postings, in the middle of a capture (2c; compact.h)
+printf 'redis:\n  format: 2\n  quiet_hour_postings: 0\n' >"$tmp/f2b.yaml"
+printf 'redis:\n  format: 2\n  quiet_hour_postings: 300\n  batch: 8\n  buffer: 16\n' >"$tmp/f2c.yaml"
 
 caps="sample vlan raw6 timeouts"
 for cap in $caps; do
-    for f in 1 2; do
+    for f in 1 2 2b 2c; do
         timeout 120 "$tapwatch" --config "$tmp/f$f.yaml" --pcap "$tmp/cap/$cap.pcap" --redis "$url" \
             --sensor "cx$f-$cap" --quiet --flows-jsonl "$tmp/$cap.$f.jsonl" >"$tmp/$cap.$f.out" 2>&1 ||
             fail "$cap: tapwatch with redis.format $f exited $?: $(tail -3 "$tmp/$cap.$f.out")"
@@ -52,6 +56,14 @@ n2=$(redis-cli -s "$sock" --scan --pattern 'tw:{cx2-sample:*}:b' | wc -l)
 n2f=$(redis-cli -s "$sock" --scan --pattern 'tw:{cx2-sample}:f:*' | wc -l)
 [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && [ "$n2f" -eq 0 ] ||
     fail "keys: format 1 record hashes $n1, format 2 block hashes $n2, format 2 record hashes $n2f"
+# quiet slices (x:a) and bucket slices (x:<k>) where each variant should have them
+slices() { # sensor -> "quiet bucket" key counts
+    echo "$(redis-cli -s "$sock" --scan --pattern "tw:{$1:*}:x:a" | wc -l)" \
+         "$(redis-cli -s "$sock" --scan --pattern "tw:{$1:*}:x:[0-9]*" | wc -l)"
+}
+read -r q b <<<"$(slices cx2-sample)"; [ "$q" -gt 0 ] && [ "$b" -eq 0 ] || fail "format 2 default: quiet slices $q, bucket slices $b (want quiet only)"
+read -r q b <<<"$(slices cx2b-sample)"; [ "$q" -eq 0 ] && [ "$b" -gt 0 ] || fail "quiet_hour_postings 0: quiet slices $q, bucket slices $b (want buckets only)"
+read -r q b <<<"$(slices cx2c-sample)"; [ "$q" -gt 0 ] && [ "$b" -gt 0 ] || fail "quiet_hour_postings 300: quiet slices $q, bucket slices $b (want both)"
 
 # every query, both formats: same bytes
 queries=(
@@ -78,14 +90,17 @@ for cap in $caps; do
         # shellcheck disable=SC2086
         "$query" --redis "$url" --sensor "cx1-$cap" $q >"$tmp/a.out" 2>"$tmp/a.err"; ra=$?
         # shellcheck disable=SC2086
-        "$query" --redis "$url" --sensor "cx2-$cap" $q >"$tmp/b.out" 2>"$tmp/b.err"; rb=$?
         compared=$((compared + 1))
         [ -s "$tmp/a.out" ] && nonempty=$((nonempty + 1))
-        if [ $ra -ne $rb ] || ! cmp -s "$tmp/a.out" "$tmp/b.out"; then
-            fail "$cap: '$q': format 1 (exit $ra, $(wc -l <"$tmp/a.out") lines) and format 2 (exit $rb, $(wc -l <"$tmp/b.out") lines) differ:"
-            diff "$tmp/a.out" "$tmp/b.out" | head -6
-            head -2 "$tmp/b.err"
-        fi
+        for v in 2 2b 2c; do
+            # shellcheck disable=SC2086
+            "$query" --redis "$url" --sensor "cx$v-$cap" $q >"$tmp/b.out" 2>"$tmp/b.err"; rb=$?
+            if [ $ra -ne $rb ] || ! cmp -s "$tmp/a.out" "$tmp/b.out"; then
+                fail "$cap: '$q': format 1 (exit $ra, $(wc -l <"$tmp/a.out") lines) and format $v (exit $rb, $(wc -l <"$tmp/b.out") lines) differ:"
+                diff "$tmp/a.out" "$tmp/b.out" | head -6
+                head -2 "$tmp/b.err"
+            fi
+        done
     done
 done
 [ "$nonempty" -ge $((compared / 2)) ] || fail "only $nonempty of $compared queries found flows: the comparison proves little"

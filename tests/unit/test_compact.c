@@ -34,7 +34,7 @@ static void test_block_roundtrip(void **state)
 
     (void)state;
     assert_true(z > 4);
-    assert_memory_equal(packed, "TWR\x02", 4);
+    assert_memory_equal(packed, "TWR\x03", 4);
     assert_int_equal(tw_cx_unpack('R', packed, (size_t)z, &back, &backlen, err, sizeof(err)), 0);
     assert_int_equal(backlen, sizeof(raw));
     assert_int_equal(tw_cx_block_split(back, backlen, &off, &len), 2);
@@ -58,13 +58,33 @@ static void test_refusals(void **state)
     (void)state;
     packed[3] = 9; /* a version from the future */
     assert_int_equal(tw_cx_unpack('R', packed, (size_t)z, &back, &backlen, err, sizeof(err)), -1);
-    assert_string_equal(err, "unknown compact format version 9 (this tool reads version 2)");
+    assert_string_equal(err, "unknown compact format version 9 (this tool reads versions 2 to 3)");
     assert_null(back);
-    packed[3] = 2;
+    packed[3] = 1; /* before the compact format */
+    assert_int_equal(tw_cx_unpack('R', packed, (size_t)z, &back, &backlen, err, sizeof(err)), -1);
+    assert_string_equal(err, "unknown compact format version 1 (this tool reads versions 2 to 3)");
+    packed[3] = 2; /* version 2 (before the quiet slices) is read */
+    assert_int_equal(tw_cx_unpack('R', packed, (size_t)z, &back, &backlen, err, sizeof(err)), 0);
+    assert_int_equal(backlen, sizeof(raw));
+    free(back);
     /* cut short */
     assert_int_equal(tw_cx_unpack('R', packed, (size_t)z - 3, &back, &backlen, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "corrupt"));
     assert_int_equal(tw_cx_unpack('R', "TW", 2, &back, &backlen, err, sizeof(err)), -1);
+}
+
+static void test_frame_field_and_version(void **state)
+{
+    char field[TW_CX_FIELD_LEN + 1];
+    static const uint8_t v2[] = {'T', 'W', 'R', 2, 0};
+
+    (void)state;
+    tw_cx_frame_field(field, "0123456789abcdef00000007", 0x3ff);
+    assert_string_equal(field, "0123456789abcdef00000007:03ff");
+    assert_int_equal(strlen(field), TW_CX_FIELD_LEN);
+    assert_int_equal(tw_cx_version(v2, sizeof(v2)), 2);
+    assert_int_equal(tw_cx_version("TX", 2), -1);
+    assert_int_equal(tw_cx_version("XW\x03\x03", 4), -1);
 }
 
 static void test_block_split_bounds(void **state)
@@ -131,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_block_roundtrip),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_block_split_bounds),
+        cmocka_unit_test(test_frame_field_and_version),
         cmocka_unit_test(test_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
