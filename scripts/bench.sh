@@ -7,9 +7,18 @@
 # Each program runs RUNS times (default 3), in rounds of one run each; the table gives
 # medians of wall-clock packets/s, flows/s, CPU seconds and peak RSS, and each one's ratio to
 # ndpiReader, then every run's wall time.
+# The flow-heavy capture: the same capture with BENCH_FLOWHEAVY_FLOWS one-packet flows woven
+# in over its time span (scripts/gen_flood.py: half a SYN flood, half a UDP scan), built once
+# and kept in the bench directory beside it. The main job and the no-store job also run on it
+# in the same rounds (flowheavy-redis, flowheavy-nostore), to see the store's cost per flow
+# where flows are many and short (issue #15: main job within 5% of no store).
 # env: RUNS, BENCH_DIR (default bench-data), BENCH_FILE (use this capture instead),
 #      BENCH_BEFORE (another build directory: its main job and no-store job join the same
-#      rounds, and the table ends with this build's wall-time ratio to it)
+#      rounds, and the table ends with this build's wall-time ratio to it),
+#      BENCH_FLOWHEAVY (0: no flow-heavy capture or runs; default 1),
+#      BENCH_FLOWHEAVY_FLOWS (one-packet flows woven in, default 1000000: about six times
+#      bench-big's own 159 k flows, so that 86% of its flows are one-packet ones),
+#      STORE_N, QUERY_N, QUERY_RUNS (scripts/bench_store.sh's; STORE_N=0 QUERY_N=0 skip it)
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -37,6 +46,27 @@ fi
 packets=$(capinfos -c -M "$CAP" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
 size=$(stat -c %s "$CAP")
 echo "bench: $CAP: $packets packets, $((size / 1000000)) MB; $RUNS runs each; $(nproc) cores"
+
+# 1b. the flow-heavy capture (kept; rebuilt when the capture it comes from is newer)
+FHCAP=""
+if [ "${BENCH_FLOWHEAVY:-1}" != 0 ]; then
+    fh_flows=${BENCH_FLOWHEAVY_FLOWS:-1000000}
+    FHCAP=$OUT/$(basename "$CAP" .pcap)-flowheavy-$fh_flows.pcap
+    if [ ! -s "$FHCAP" ] || [ "$CAP" -nt "$FHCAP" ]; then
+        echo "bench: weaving $fh_flows one-packet flows into $(basename "$CAP") (scripts/gen_flood.py)"
+        if /usr/bin/python3 scripts/gen_flood.py "$FHCAP.tmp" "$CAP" "$fh_flows"; then
+            mv "$FHCAP.tmp" "$FHCAP"
+        else
+            echo "bench: gen_flood.py failed: no flow-heavy runs"
+            rm -f "$FHCAP.tmp"
+            FHCAP=""
+        fi
+    fi
+fi
+if [ -n "$FHCAP" ]; then
+    fh_packets=$(capinfos -c -M "$FHCAP" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
+    echo "bench: $FHCAP: $fh_packets packets, $(( $(stat -c %s "$FHCAP") / 1000000 )) MB"
+fi
 
 # 2. a private Redis for the main job
 RDIR=$(mktemp -d /tmp/tw-bench.XXXXXX)
@@ -74,6 +104,7 @@ store_cost() {
 }
 BEFORE=${BENCH_BEFORE:-}
 [ -n "$BEFORE" ] && CASES+=(before-redis before-nostore)
+[ -n "$FHCAP" ] && CASES+=(flowheavy-redis flowheavy-nostore)
 run_once() { # name
     case $1 in
     before-redis)
@@ -88,6 +119,9 @@ run_once() { # name
             --redis "unix://$SOCK" --sensor bench ;;
     tapwatch-nostore) measure "$BUILD/tapwatch" --pcap "$CAP" --quiet ;;
     tapwatch-2workers) measure "$BUILD/tapwatch" --pcap "$CAP" --quiet --workers 2 ;;
+    flowheavy-redis)
+        store_cost "$1" "$BUILD/tapwatch" --pcap "$FHCAP" --quiet --redis "unix://$SOCK" --sensor bench ;;
+    flowheavy-nostore) measure "$BUILD/tapwatch" --pcap "$FHCAP" --quiet ;;
     esac
 }
 # Round robin (one run of each program per round), so that a slow spell of the machine
@@ -133,11 +167,16 @@ for name in "${CASES[@]}"; do
         # -q prints no totals; make-corpus.sh counted ndpiReader's flows for this file
         flows=$(awk -v f="$(basename "$CAP")" '$1 == f {print $6}' "$OUT/corpus-stats.txt")
     fi
-    awk -v n="$name" -v p="$packets" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v f="$flows" \
+    # the flow-heavy rows: their own capture, which ndpiReader does not run on
+    pk=$packets; [[ $name == flowheavy-* ]] && pk=$fh_packets
+    awk -v n="$name" -v p="$pk" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v f="$flows" \
         -v np="$nd_pps" -v nr="$nd_rss" -v wr="$written" 'BEGIN{
-        pps = p / w; printf "%-20s %12.0f %10.0f %9.2f %9.2f %10.1f %9.2f %9.2f %12s\n",
-        n, pps, f / w, w, u + s, r / 1024, pps / np, r / nr, (wr > 0 ? sprintf("%.0f", wr / w) : "-") }'
+        pps = p / w; fh = n ~ /^flowheavy-/
+        printf "%-20s %12.0f %10.0f %9.2f %9.2f %10.1f %9s %9s %12s\n",
+        n, pps, f / w, w, u + s, r / 1024, (fh ? "-" : sprintf("%.2f", pps / np)),
+        (fh ? "-" : sprintf("%.2f", r / nr)), (wr > 0 ? sprintf("%.0f", wr / w) : "-") }'
 done
+[ -n "$FHCAP" ] && echo "flowheavy-*: $(basename "$FHCAP") ($fh_packets packets)"
 if [ -n "$BEFORE" ]; then
     for job in redis nostore; do
         awk -v j="$job" -v a="${RESULT[tapwatch-$job]%% *}" -v b="${RESULT[before-$job]%% *}" \
@@ -156,7 +195,7 @@ printf '%s' "$store_pairs" | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | sort -n |
     awk '{a[NR] = $1} END {if (NR) printf "  median ratio %.2f\n", a[int((NR + 1) / 2)]}'
 echo "Redis cost of the main job's records (used_memory delta and used_cpu_user+sys of"
 echo "redis-server over the run, per record written, indexes included; median run):"
-for name in tapwatch-redis tapwatch-redis-f1; do
+for name in tapwatch-redis tapwatch-redis-f1 flowheavy-redis; do
     [ -s "$RDIR/$name.cost" ] || continue
     sort -n "$RDIR/$name.cost" | awk -v n="$name" '{a[NR] = $0} END {split(a[int((NR + 1) / 2)], v, " ");
         printf "  %-20s redis.format %s: %7.1f bytes/record  %6.3f us Redis CPU/record  (%d records)\n",
@@ -164,6 +203,10 @@ for name in tapwatch-redis tapwatch-redis-f1; do
 done
 awk -v a="${RESULT[tapwatch-redis]%% *}" -v b="${RESULT[tapwatch-nostore]%% *}" -v c="${RESULT[tapwatch-redis-f1]%% *}" \
     'BEGIN{printf "  main job wall / no store: format 2 %.3f, format 1 %.3f (target: within 1.05)\n", a / b, c / b}'
+if [ -n "$FHCAP" ]; then
+    awk -v a="${RESULT[flowheavy-redis]%% *}" -v b="${RESULT[flowheavy-nostore]%% *}" \
+        'BEGIN{printf "  main job wall / no store, flow-heavy capture: format 2 %.3f (target: within 1.05)\n", a / b}'
+fi
 echo
 # the store alone, both formats, and the /24-over-24h query on a 10 M-record store
 bash scripts/bench_store.sh "$BUILD" "$SOCK"

@@ -4,7 +4,10 @@
 Writes SAMPLE.pcap's packets (normal traffic) with FLOWS one-packet flows woven in over the
 same time span: half a SYN flood (a new source address and port for every packet, all to
 one web server), half a UDP scan (one scanner to a new destination port and host each time).
-Deterministic; python3 stdlib only (scapy would take minutes for a million packets)."""
+SAMPLE.pcap: little-endian microsecond pcap (what gen_captures.py and make-corpus.sh write).
+Deterministic; python3 stdlib only (scapy would take minutes for a million packets); streamed,
+so memory stays small on a large sample (bench.sh's flow-heavy capture: bench-big.pcap, 781 MB,
+with a million flows woven in, in about 8 s)."""
 import os
 import struct
 import sys
@@ -36,31 +39,63 @@ def probe(i):
     return ETH + ipv4((203, 0, 113, 66), dst, 17, udp)
 
 
+def records(f):
+    """(ts_us, header, body) of each record of the pcap open at its first record."""
+    while True:
+        hdr = f.read(16)
+        if len(hdr) < 16:
+            return
+        sec, usec, incl, _ = struct.unpack("<IIII", hdr)
+        body = f.read(incl)
+        if len(body) < incl:
+            return  # a truncated last record: leave it out
+        yield sec * 1000000 + usec, hdr, body
+
+
 def main():
     out, sample, flows = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    data = open(sample, "rb").read()
-    if data[:4] != b"\xd4\xc3\xb2\xa1":
-        sys.exit("gen_flood: expected a little-endian microsecond pcap")
-    normal, off = [], 24
-    while off + 16 <= len(data):
-        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-        normal.append((sec * 1000000 + usec, data[off + 16:off + 16 + incl], orig))
-        off += 16 + incl
-    t0, t1 = normal[0][0], normal[-1][0]
-    step = max(1, (t1 - t0) // flows)
-    with open(out, "wb") as w:
-        w.write(data[:24])
-        k = 0
-        for i in range(flows):
-            t = t0 + i * step
-            while k < len(normal) and normal[k][0] <= t:
-                ts, body, orig = normal[k]
-                w.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(body), orig) + body)
-                k += 1
-            body = syn(i // 2) if i % 2 == 0 else probe(i // 2)
-            w.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(body), len(body)) + body)
-        for ts, body, orig in normal[k:]:
-            w.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(body), orig) + body)
+    # Streamed in two passes (the first reads record headers only), so that a capture of
+    # hundreds of MB (bench.sh's flow-heavy capture) is not held in memory.
+    with open(sample, "rb", buffering=1 << 20) as f:
+        ghdr = f.read(24)
+        if ghdr[:4] != b"\xd4\xc3\xb2\xa1" or len(ghdr) < 24:
+            sys.exit("gen_flood: expected a little-endian microsecond pcap")
+        t0 = t1 = None
+        while True:
+            hdr = f.read(16)
+            if len(hdr) < 16:
+                break
+            sec, usec, incl, _ = struct.unpack("<IIII", hdr)
+            t1 = sec * 1000000 + usec
+            if t0 is None:
+                t0 = t1
+            f.seek(incl, 1)
+        if t0 is None:
+            sys.exit("gen_flood: the sample capture has no packets")
+        step = max(1, (t1 - t0) // flows)
+        f.seek(24)
+        with open(out, "wb", buffering=1 << 20) as w:
+            w.write(ghdr)
+            i = 0
+
+            def flood_until(limit):
+                # flood packets due before limit (all of them if None), in time order
+                nonlocal i
+                while i < flows:
+                    t = t0 + i * step
+                    if limit is not None and t >= limit:
+                        return
+                    body = syn(i // 2) if i % 2 == 0 else probe(i // 2)
+                    w.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(body), len(body)))
+                    w.write(body)
+                    i += 1
+
+            # a flood packet goes after every normal packet of its time or earlier
+            for ts, hdr, body in records(f):
+                flood_until(ts)
+                w.write(hdr)
+                w.write(body)
+            flood_until(None)
 
 
 if __name__ == "__main__":
