@@ -5,8 +5,9 @@
  * field flow_id of that hash; in format 2 (compact) it is in one of the record blocks of
  * tw:{S:H}:b (control/record/compact.h), which this reads whole: every version of the flow is
  * there, and the newest (greatest last_seen, then the last written) is printed, the record
- * format 1 keeps. Without --key, the hours listed in tw:{S}:hours are tried newest first
- * (within --since/--until).
+ * format 1 keeps. An hour written in both formats is read in both, the newer record printed.
+ * Without --key, the hours listed in tw:{S}:hours are tried newest first (within
+ * --since/--until).
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -59,8 +60,20 @@ static int check(const struct tq_opts *o)
     return fl.has_id ? 0 : tq_usage_error("flow: which flow? tapwatch-query flow FLOW_ID");
 }
 
-/* Format 1: HGET. Returns 1 (printed), 0 (not there), -1. */
-static int find_v1(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
+/* A record found: its JSON (malloc'd) and the record. */
+struct found {
+    char *json;
+    struct tw_flow_record r;
+};
+
+static uint64_t found_last(const struct found *f)
+{
+    return f->r.last_seen_us > f->r.first_seen_us ? f->r.last_seen_us : f->r.first_seen_us;
+}
+
+/* Format 1: HGET. Returns 1 (into *out), 0 (not there), -1. */
+static int find_v1(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour,
+                   struct found *out)
 {
     char key[TW_KEY_LEN], id[17];
     struct tw_flow_record r;
@@ -74,15 +87,20 @@ static int find_v1(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
         return tq_reply_failed(c, e, "HGET");
     if (e->type == REDIS_REPLY_STRING && tw_record_from_json(e->str, &r, NULL, 0) == 0 &&
         r.flow_id == fl.id) {
-        tq_flows_print_one(o, e->str, &r);
-        found = 1;
+        if ((out->json = strdup(e->str)) == NULL) {
+            found = -1;
+        } else {
+            out->r = r;
+            found = 1;
+        }
     }
     freeReplyObject(e);
     return found;
 }
 
-/* Format 2: every block of the hour. Returns 1 (printed), 0 (not there), -1. */
-static int find_v2(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
+/* Format 2: every block of the hour. Returns 1 (into *out), 0 (not there), -1. */
+static int find_v2(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour,
+                   struct found *out)
 {
     char key[TW_KEY_LEN], err[160], needle[40], best_field[TW_CX_FIELD_LEN + 1] = "";
     char *best = NULL;
@@ -154,20 +172,39 @@ static int find_v2(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
     }
     freeReplyObject(all);
     if (rc == 0 && best != NULL) {
-        tq_flows_print_one(o, best, &best_r);
-        rc = 1;
+        out->json = best;
+        out->r = best_r;
+        return 1;
     }
     free(best);
     return rc;
 }
 
+/* The flow's record in hour, printed. A compact hour may hold format 1 records too (the
+ * format switched within the hour): the newer of the two is the flow's, format 2's when
+ * their last_seen are equal (a store goes from format 1 to format 2, as `flows` orders
+ * them). Returns 1 (printed), 0 (not there), -1. */
 static int find_in(struct tw_rclient *c, const struct tq_opts *o, uint64_t hour)
 {
-    int cx = tq_cx_hour_has(c, o->sensor, hour);
+    struct found v1 = {0}, v2 = {0};
+    int cx = tq_cx_hour_has(c, o->sensor, hour), r1 = 0, r2 = 0;
+    const struct found *pick;
 
     if (cx < 0)
         return -1;
-    return cx ? find_v2(c, o, hour) : find_v1(c, o, hour);
+    if (cx && (r2 = find_v2(c, o, hour, &v2)) < 0)
+        return -1;
+    if ((r1 = find_v1(c, o, hour, &v1)) < 0) {
+        free(v2.json);
+        return -1;
+    }
+    if (r1 == 0 && r2 == 0)
+        return 0;
+    pick = r1 == 0 ? &v2 : r2 == 0 ? &v1 : found_last(&v1) > found_last(&v2) ? &v1 : &v2;
+    tq_flows_print_one(o, pick->json, &pick->r);
+    free(v1.json);
+    free(v2.json);
+    return 1;
 }
 
 static int run(struct tw_rclient *c, const struct tq_opts *o)

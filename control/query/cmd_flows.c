@@ -18,6 +18,12 @@
  * Postings carry the host byte or port, so most misses are dropped before a record is read;
  * the records fetched (pipelined HGETs) are then filtered exactly on every filter.
  * --country and --asn have no index of their own: they filter the records so fetched.
+ *
+ * An hour is read in the format that holds it: compact (redis.format 2, compact_read.h), format
+ * 1's keys, or both when the format changed within the hour (a restart with redis.format
+ * switched, runs of each): then the postings of both are merged newest first and read a page
+ * at a time. In every case a flow is decided at its newest version met, whichever format
+ * holds it (w->decided), so an older version in the other format never answers for it.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -598,9 +604,19 @@ static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
         if (rc == 0 && w->found < w->o->limit && e->type == REDIS_REPLY_STRING &&
             tw_record_from_json(e->str, &r, NULL, 0) == 0 &&
             (r.last_seen_us > r.first_seen_us ? r.last_seen_us : r.first_seen_us) ==
-                cands[i].last_seen_us &&
-            record_matches(w->o, &r) && emit(w, e->str, &r) < 0)
-            rc = -1;
+                cands[i].last_seen_us) {
+            /* the flow's newest format 1 version; a newer one in format 2 (a newer hour)
+             * decided it already. Within format 1 alone this changes nothing: the record
+             * is met once, at its own last_seen. */
+            int isnew = idset_add(&w->decided, r.flow_id);
+            if (isnew < 0) {
+                fprintf(stderr, PROG ": out of memory\n");
+                w->failed = 1;
+                rc = -1;
+            } else if (isnew && record_matches(w->o, &r) && emit(w, e->str, &r) < 0) {
+                rc = -1;
+            }
+        }
         /* not a string: expired since the postings were read; not parsed: not ours, or
          * written by a newer version: skipped rather than failing */
         freeReplyObject(e);
@@ -608,8 +624,6 @@ static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
     return rc;
 }
 
-/* The flows of one hour, newest first: flows whose last_seen lies in the hour, or at or after
- * it for the newest hour walked. Picks the cheapest index the filters allow. */
 /* ---- hours in the compact format (control/record/compact.h) ---- */
 
 /* Does a compact posting pass the filter of the index it was read for? */
@@ -649,9 +663,11 @@ static int cx_newest_first(const void *pa, const void *pb)
     return a->ord < b->ord ? 1 : a->ord > b->ord ? -1 : 0;
 }
 
-/* A record version read back, for ordering a page exactly as format 1 prints. */
+/* A record version read back, for ordering a page exactly as format 1 prints: of a compact
+ * hour (ref), or in a mixed hour also a format 1 record (ref NULL). */
 struct cx_row {
     const struct tq_cx_ref *ref;
+    uint64_t last_us; /* the posting's */
     struct tw_flow_record r;
     char *json;
     int ok;
@@ -661,33 +677,32 @@ static int cx_row_order(const void *pa, const void *pb)
 {
     const struct cx_row *a = pa, *b = pb;
 
-    if (a->ref->last_us != b->ref->last_us)
-        return a->ref->last_us < b->ref->last_us ? 1 : -1;
+    if (a->last_us != b->last_us)
+        return a->last_us < b->last_us ? 1 : -1;
     if (a->r.flow_id != b->r.flow_id) /* format 1's tie order */
         return a->r.flow_id < b->r.flow_id ? 1 : -1;
-    return cx_newest_first(a->ref, b->ref); /* the later-written version first */
+    if (a->ref != NULL && b->ref != NULL)
+        return cx_newest_first(a->ref, b->ref); /* the later-written version first */
+    /* one version in each format with the same last_seen: which was written last is not
+     * recorded; a store goes from format 1 to format 2 (the default), so format 2's */
+    return (a->ref == NULL) - (b->ref == NULL);
 }
 
-/* The flows of one compact hour: the postings of the index the filters allow (an address,
- * a port, else time), newest first. Every version of a flow is a record there; the newest
- * (greatest last_seen, then the last written) stands for the flow, as format 1's overwritten
- * hash field does: a flow is decided at its first version met, matching or not. The app
- * index is not used here: a flow's app can change between versions, and its older versions
- * would then answer for it; --app filters the records exactly instead. */
-static int walk_hour_cx(struct walk *w, uint64_t hour, int newest)
+/* The compact postings of hour for the filters, newest first (cx_newest_first), each record
+ * version once: the index the filters allow (an address, a port, else time). The app index
+ * is not used: a flow's app can change between versions, and its older versions would then
+ * answer for it; --app filters the records exactly instead. Returns 0 or -1 (said). */
+static int cx_refs(struct walk *w, uint64_t hour, int newest, struct tq_cx_ref **refs,
+                   size_t *n)
 {
     const struct tq_opts *o = w->o;
     uint64_t lo = hour * TW_US_PER_HOUR, hi = newest ? UINT64_MAX : lo + TW_US_PER_HOUR - 1;
     enum tw_post_kind kind = TW_POST_TIME;
     unsigned buckets[TW_CX_BUCKETS];
-    size_t nb = 0, n = 0, cap = 0;
-    struct tq_cx_ref *refs = NULL;
-    struct tq_cx_cache *cache = tq_cx_cache_new();
-    struct cx_row *rows = NULL;
-    int rc = -1;
+    size_t nb = 0, cap = 0;
 
-    if (cache == NULL)
-        goto out;
+    *refs = NULL;
+    *n = 0;
     if (o->has_since && o->since_us > lo)
         lo = o->since_us;
     if (f.has_ip && f.ip_bits >= (f.ip_v4 ? 24u : 64u)) {
@@ -705,26 +720,92 @@ static int walk_hour_cx(struct walk *w, uint64_t hour, int newest)
     } else {
         buckets[nb++] = tw_cx_bucket(TW_POST_TIME, NULL, 0);
     }
-    if (tq_cx_postings(w->c, o->sensor, hour, buckets, nb, cx_keep, &kind, lo, hi, &refs, &n,
+    if (tq_cx_postings(w->c, o->sensor, hour, buckets, nb, cx_keep, &kind, lo, hi, refs, n,
                        &cap) < 0)
-        goto fail;
-    if (n > 1)
-        qsort(refs, n, sizeof(*refs), cx_newest_first);
+        return -1;
+    if (*n > 1)
+        qsort(*refs, *n, sizeof(**refs), cx_newest_first);
     /* one record can be posted twice (both ends in one /24) */
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || cx_newest_first(&refs[k - 1], &refs[i]) != 0)
-            refs[k++] = refs[i];
-    n = k;
+    for (size_t i = 0; i < *n; i++)
+        if (k == 0 || cx_newest_first(&(*refs)[k - 1], &(*refs)[i]) != 0)
+            (*refs)[k++] = (*refs)[i];
+    *n = k;
+    return 0;
+}
+
+/* Records per page of a compact or mixed hour: no more than --limit still needs (a block
+ * holds 2048 records: reading one is the cost), at least 16. */
+static size_t cx_page(const struct walk *w)
+{
+    uint64_t want = w->o->limit - w->found < TQ_PAGE ? w->o->limit - w->found : TQ_PAGE;
+
+    return want < 16 ? 16 : (size_t)want;
+}
+
+/* Emits the rows of one page in order: a flow is decided at its first version met (the
+ * newest), matching or not, as format 1's overwritten hash field is. Frees their JSON.
+ * Returns 0 or -1. */
+static int cx_emit_rows(struct walk *w, struct cx_row *rows, size_t nrows)
+{
+    int rc = 0;
+
+    qsort(rows, nrows, sizeof(*rows), cx_row_order);
+    for (size_t j = 0; j < nrows; j++) {
+        struct cx_row *row = &rows[j];
+        if (rc == 0 && row->ok && w->found < w->o->limit) {
+            int isnew = idset_add(&w->decided, row->r.flow_id);
+            if (isnew < 0)
+                rc = -1;
+            else if (isnew && record_matches(w->o, &row->r) && emit(w, row->json, &row->r) < 0)
+                rc = -1;
+        }
+        free(row->json);
+        row->json = NULL;
+    }
+    return rc;
+}
+
+/* Reads the compact record version of ref into row. Returns 0, or -1 (no memory). */
+static int cx_row_read(struct tq_cx_cache *cache, const struct tq_cx_ref *ref,
+                       struct cx_row *row)
+{
+    size_t len;
+    const char *text = tq_cx_json(cache, ref, &len);
+
+    memset(row, 0, sizeof(*row));
+    row->ref = ref;
+    row->last_us = ref->last_us;
+    if (text == NULL) /* its block expired or was refused */
+        return 0;
+    if ((row->json = malloc(len + 1)) == NULL)
+        return -1;
+    memcpy(row->json, text, len);
+    row->json[len] = '\0';
+    row->ok = tw_record_from_json(row->json, &row->r, NULL, 0) == 0;
+    return 0;
+}
+
+/* The flows of one compact hour (cx_refs), newest first. Every version of a flow is a record
+ * there; the newest (greatest last_seen, then the last written) stands for the flow. */
+static int walk_hour_cx(struct walk *w, uint64_t hour, int newest)
+{
+    const struct tq_opts *o = w->o;
+    size_t n = 0;
+    struct tq_cx_ref *refs = NULL;
+    struct tq_cx_cache *cache = tq_cx_cache_new();
+    struct cx_row *rows = NULL;
+    int rc = -1;
+
+    if (cache == NULL)
+        goto fail;
+    if (cx_refs(w, hour, newest, &refs, &n) < 0)
+        goto fail;
     if ((rows = calloc(TQ_PAGE + 1, sizeof(*rows))) == NULL && n > 0)
         goto fail;
     for (size_t i = 0; i < n && w->found < o->limit;) {
         /* a page never splits equal last_seen: they are ordered by flow id once read */
-        /* no more than --limit still needs (a block holds 2048 records: reading one is the
-         * cost), at least 16 */
-        uint64_t want = o->limit - w->found < TQ_PAGE ? o->limit - w->found : TQ_PAGE;
-        size_t page = want < 16 ? 16 : (size_t)want;
-        size_t m = i + page < n ? i + page : n, nrows = 0;
+        size_t page = cx_page(w), m = i + page < n ? i + page : n, nrows = 0;
         while (m < n && m > i && refs[m].last_us == refs[m - 1].last_us)
             m++;
         if (m - i > TQ_PAGE + 1) { /* a long tie: grow the page */
@@ -735,31 +816,14 @@ static int walk_hour_cx(struct walk *w, uint64_t hour, int newest)
         }
         if (tq_cx_fetch(w->c, cache, o->sensor, refs + i, m - i) < 0)
             goto fail;
-        for (size_t j = i; j < m; j++) {
-            struct cx_row *row = &rows[nrows++];
-            size_t len;
-            const char *text = tq_cx_json(cache, &refs[j], &len);
-            memset(row, 0, sizeof(*row));
-            row->ref = &refs[j];
-            if (text == NULL || (row->json = malloc(len + 1)) == NULL)
-                continue;
-            memcpy(row->json, text, len);
-            row->json[len] = '\0';
-            row->ok = tw_record_from_json(row->json, &row->r, NULL, 0) == 0;
-        }
-        qsort(rows, nrows, sizeof(*rows), cx_row_order);
-        for (size_t j = 0; j < nrows; j++) {
-            struct cx_row *row = &rows[j];
-            if (row->ok && w->found < o->limit) {
-                int isnew = idset_add(&w->decided, row->r.flow_id);
-                if (isnew < 0)
-                    goto fail;
-                if (isnew && record_matches(o, &row->r) && emit(w, row->json, &row->r) < 0)
-                    goto fail;
+        for (size_t j = i; j < m; j++)
+            if (cx_row_read(cache, &refs[j], &rows[nrows++]) < 0) {
+                while (nrows > 0)
+                    free(rows[--nrows].json);
+                goto fail;
             }
-            free(row->json);
-            row->json = NULL;
-        }
+        if (cx_emit_rows(w, rows, nrows) < 0)
+            goto fail;
         i = m;
     }
     rc = 0;
@@ -773,22 +837,19 @@ out:
     return rc;
 }
 
-static int walk_hour(struct walk *w, uint64_t hour, int newest)
+/* The format 1 postings of hour for the filters, newest first (cand_newest_first), each flow
+ * once: from the cheapest index the filters allow (by STRLEN). Returns 0 or -1. */
+static int f1_cands(struct walk *w, uint64_t hour, int newest, struct cand **cands, size_t *n)
 {
     const struct tq_opts *o = w->o;
     struct plan plans[4], *best = NULL;
-    size_t nplans = 0, n = 0, cap = 0;
-    struct cand *cands = NULL;
+    size_t nplans = 0, cap = 0;
     struct idset here = {0};
     uint64_t lo = hour * TW_US_PER_HOUR, hi = newest ? UINT64_MAX : lo + TW_US_PER_HOUR - 1;
-    int rc = -1, cx = tq_cx_hour_has(w->c, o->sensor, hour);
+    int rc = -1;
 
-    if (cx < 0) {
-        w->failed = 1;
-        return -1;
-    }
-    if (cx) /* a compact hour (redis.format 2); else format 1's keys */
-        return walk_hour_cx(w, hour, newest);
+    *cands = NULL;
+    *n = 0;
     if (o->has_since && o->since_us > lo)
         lo = o->since_us;
     memset(plans, 0, sizeof(plans));
@@ -822,32 +883,175 @@ static int walk_hour(struct walk *w, uint64_t hour, int newest)
         if (best == NULL || entries < best->bytes / tw_post_entry_size(best->kind))
             best = &plans[i];
     }
-    if (read_plan(w, best, hour, lo, hi, &cands, &n, &cap) < 0)
+    if (read_plan(w, best, hour, lo, hi, cands, n, &cap) < 0)
         goto out;
-    if (n > 1)
-        qsort(cands, n, sizeof(*cands), cand_newest_first);
+    if (*n > 1)
+        qsort(*cands, *n, sizeof(**cands), cand_newest_first);
     /* the same flow can be there twice (both ends in one /24, a batch sent again) */
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int isnew = idset_add(&here, cands[i].flow_id);
+    for (size_t i = 0; i < *n; i++) {
+        int isnew = idset_add(&here, (*cands)[i].flow_id);
         if (isnew < 0) {
             fprintf(stderr, PROG ": out of memory\n");
             w->failed = 1;
             goto out;
         }
         if (isnew)
-            cands[k++] = cands[i];
+            (*cands)[k++] = (*cands)[i];
     }
-    for (size_t i = 0; i < k && w->found < o->limit; i += TQ_PAGE)
-        if (fetch_and_emit(w, cands + i, k - i < TQ_PAGE ? k - i : TQ_PAGE) < 0)
-            goto out;
+    *n = k;
     rc = 0;
 out:
     for (size_t i = 0; i < nplans; i++)
         plan_free(&plans[i]);
     free(here.slots);
-    free(cands);
     return rc;
+}
+
+/* The records of format 1 candidates cands[0..n) (pipelined HGETs) appended to rows as
+ * versions: ok when the record is the version the posting names (same last_seen), as
+ * fetch_and_emit keeps them. Returns 0 or -1. */
+static int f1_rows(struct walk *w, const struct cand *cands, size_t n, struct cx_row *rows,
+                   size_t *nrows)
+{
+    char key[TW_KEY_LEN], id[17];
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        tw_key_record(key, sizeof(key), w->o->sensor, cands[i].rec_hour, cands[i].flow_id);
+        snprintf(id, sizeof(id), "%016" PRIx64, cands[i].flow_id);
+        tw_rclient_append(w->c, "HGET %s %s", key, id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *e = NULL;
+        struct cx_row *row = &rows[*nrows];
+        if (tw_rclient_get_reply(w->c, &e) != REDIS_OK || e == NULL)
+            return redis_failed(w, e, "HGET");
+        memset(row, 0, sizeof(*row));
+        row->last_us = cands[i].last_seen_us;
+        row->r.flow_id = cands[i].flow_id;
+        if (rc == 0 && e->type == REDIS_REPLY_STRING &&
+            tw_record_from_json(e->str, &row->r, NULL, 0) == 0 &&
+            (row->r.last_seen_us > row->r.first_seen_us ? row->r.last_seen_us
+                                                         : row->r.first_seen_us) ==
+                cands[i].last_seen_us) {
+            if ((row->json = strdup(e->str)) == NULL)
+                rc = -1;
+            row->ok = row->json != NULL;
+            (*nrows)++;
+        }
+        freeReplyObject(e);
+    }
+    return rc;
+}
+
+/* An hour written in both formats (redis.format switched mid-hour, or runs of each): both
+ * postings merged newest first, a page at a time, and each page's versions ordered and
+ * decided as one format's would be (cx_row_order, cx_emit_rows). */
+static int walk_hour_mixed(struct walk *w, uint64_t hour, int newest)
+{
+    const struct tq_opts *o = w->o;
+    size_t n1 = 0, n2 = 0, i1 = 0, i2 = 0, rows_cap = 0;
+    struct cand *cands = NULL;
+    struct tq_cx_ref *refs = NULL;
+    struct tq_cx_cache *cache = tq_cx_cache_new();
+    struct cx_row *rows = NULL;
+    int rc = -1;
+
+    if (cache == NULL || f1_cands(w, hour, newest, &cands, &n1) < 0 ||
+        cx_refs(w, hour, newest, &refs, &n2) < 0)
+        goto fail;
+    while ((i1 < n1 || i2 < n2) && w->found < o->limit) {
+        /* the next page of both, by last_seen; a page never splits equal last_seen */
+        size_t m1 = i1, m2 = i2, page = cx_page(w), nrows = 0;
+        uint64_t last = 0;
+        while (m1 + m2 - i1 - i2 < page && (m1 < n1 || m2 < n2)) {
+            if (m2 >= n2 || (m1 < n1 && cands[m1].last_seen_us >= refs[m2].last_us))
+                last = cands[m1++].last_seen_us;
+            else
+                last = refs[m2++].last_us;
+        }
+        while (m1 < n1 && cands[m1].last_seen_us == last)
+            m1++;
+        while (m2 < n2 && refs[m2].last_us == last)
+            m2++;
+        if (m1 - i1 + m2 - i2 > rows_cap) {
+            struct cx_row *more = realloc(rows, (m1 - i1 + m2 - i2) * sizeof(*rows));
+            if (more == NULL)
+                goto fail;
+            rows = more;
+            rows_cap = m1 - i1 + m2 - i2;
+        }
+        if (f1_rows(w, cands + i1, m1 - i1, rows, &nrows) < 0 ||
+            tq_cx_fetch(w->c, cache, o->sensor, refs + i2, m2 - i2) < 0) {
+            while (nrows > 0)
+                free(rows[--nrows].json);
+            goto fail;
+        }
+        for (size_t j = i2; j < m2; j++)
+            if (cx_row_read(cache, &refs[j], &rows[nrows++]) < 0) {
+                while (nrows > 0)
+                    free(rows[--nrows].json);
+                goto fail;
+            }
+        if (cx_emit_rows(w, rows, nrows) < 0)
+            goto fail;
+        i1 = m1;
+        i2 = m2;
+    }
+    rc = 0;
+    goto out;
+fail:
+    w->failed = 1;
+out:
+    free(rows);
+    free(cands);
+    free(refs);
+    tq_cx_cache_free(cache);
+    return rc;
+}
+
+/* The flows of one hour, newest first: flows whose last_seen lies in the hour, or at or after
+ * it for the newest hour walked. An hour holds compact data (redis.format 2), format 1's keys,
+ * or both (the format switched within the hour): each format is read as it is written. */
+static int walk_hour(struct walk *w, uint64_t hour, int newest)
+{
+    const struct tq_opts *o = w->o;
+    size_t k = 0;
+    struct cand *cands = NULL;
+    char tkey[TW_KEY_LEN];
+    int cx = tq_cx_hour_has(w->c, o->sensor, hour);
+
+    if (cx < 0) {
+        w->failed = 1;
+        return -1;
+    }
+    if (cx) {
+        /* format 1's time postings name every flow of its in the hour */
+        redisReply *r;
+        long long f1;
+        if (tw_key_post(tkey, sizeof(tkey), o->sensor, hour, TW_POST_TIME, NULL) < 0) {
+            w->failed = 1;
+            return -1;
+        }
+        r = tw_rclient_command(w->c, "EXISTS %s", tkey);
+        if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+            return redis_failed(w, r, "EXISTS");
+        f1 = r->integer;
+        freeReplyObject(r);
+        return f1 ? walk_hour_mixed(w, hour, newest) : walk_hour_cx(w, hour, newest);
+    }
+    if (f1_cands(w, hour, newest, &cands, &k) < 0) {
+        free(cands);
+        return -1;
+    }
+    for (size_t i = 0; i < k && w->found < o->limit; i += TQ_PAGE)
+        if (fetch_and_emit(w, cands + i, k - i < TQ_PAGE ? k - i : TQ_PAGE) < 0) {
+            free(cands);
+            return -1;
+        }
+    free(cands);
+    return 0;
 }
 
 static int run(struct tw_rclient *c, const struct tq_opts *o)

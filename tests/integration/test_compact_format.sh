@@ -4,7 +4,9 @@
 # (two sensors), and tapwatch-query's answers (json, csv, table; every filter; --limit) must be
 # byte for byte the same. Also: a store written in format 1 is read by this tapwatch-query (the
 # migration path: hour by hour, whichever format holds it); `tapwatch-query flow FLOW_ID`
-# gives the same record from both formats (with and without --key); a block of an unknown
+# gives the same record from both formats (with and without --key); hours written in both
+# formats (two runs into one sensor, redis.format switched between them) answer `flows` and
+# `flow` as the same runs written all in format 1 do; a block of an unknown
 # format version is refused with one line naming it; a resent batch stores nothing twice.
 #
 #   bash tests/integration/test_compact_format.sh BUILD_DIR     (from the repo root)
@@ -121,6 +123,105 @@ for l in open(sys.argv[1]):
 got = {json.loads(l)["flow_id"]: l.strip() for l in open(sys.argv[2])}
 sys.exit(0 if set(got) == set(last) else 1)
 PY
+
+# an hour written in both formats (redis.format switched mid-hour, or runs of each): read
+# whole, as one format would answer. Each capture, shifted to 5 minutes before an hour so
+# its flows span two hours, is cut in two by time (part a, part b); every store below gets
+# two runs into one sensor, and is compared with the same two runs all in format 1:
+#   halves  a in format 1, b in format 2; and a in format 2, b in format 1
+#   again   a in format 1, then the whole capture in format 2: the flows of a have versions in
+#           both formats, and the newest (format 2's, often of the next hour) must win
+/usr/bin/python3 - "$tmp/cap" "$tmp/mix" <<'PY' || fail "mixed hours: cannot cut the captures"
+import os, sys
+from scapy.all import rdpcap, wrpcap
+src, dst = sys.argv[1], sys.argv[2]
+os.makedirs(dst, exist_ok=True)
+for cap, cut in (("sample", 240), ("timeouts", 180)):
+    p = rdpcap(os.path.join(src, cap + ".pcap"))
+    t0 = float(p[0].time)
+    for x in p:
+        x.time = x.time - 300  # 09:00 -> 08:55
+    a = [x for x in p if float(x.time) < t0 - 300 + cut]
+    b = [x for x in p if float(x.time) >= t0 - 300 + cut]
+    assert a and b
+    wrpcap(os.path.join(dst, cap + ".a.pcap"), a)
+    wrpcap(os.path.join(dst, cap + ".b.pcap"), b)
+    wrpcap(os.path.join(dst, cap + ".whole.pcap"), p)
+PY
+mixcaps="sample timeouts"
+# sensor, then format and part of each run
+mixes=("ref 1 a 1 b" "half 1 a 2 b" "rev 2 a 1 b" "aref 1 a 1 whole" "again 1 a 2 whole")
+for cap in $mixcaps; do
+    for m in "${mixes[@]}"; do
+        read -r name fa pa fb pb <<<"$m"
+        for run in "$fa $pa" "$fb $pb"; do
+            read -r fmt part <<<"$run"
+            timeout 120 "$tapwatch" --config "$tmp/f$fmt.yaml" --pcap "$tmp/mix/$cap.$part.pcap" \
+                --redis "$url" --sensor "mx-$name-$cap" --quiet >"$tmp/mx.out" 2>&1 ||
+                fail "mixed $name $cap: tapwatch (format $fmt, part $part) exited $?: $(tail -3 "$tmp/mx.out")"
+        done
+    done
+    # the stores are what they say: both formats in one hour
+    for name in half rev again; do
+        h1=$(redis-cli -s "$sock" --scan --pattern "tw:{mx-$name-$cap}:x:*:t" | sort)
+        h2=$(redis-cli -s "$sock" --scan --pattern "tw:{mx-$name-$cap:*}:b" | sed 's/.*:\([0-9]*\)}:b$/\1/' | sort)
+        both=$(comm -12 <(sed 's/.*:x:\([0-9]*\):t$/\1/' <<<"$h1") <(echo "$h2") | wc -l)
+        [ "$both" -ge 1 ] || fail "mixed $name $cap: no hour holds both formats (format 1 $h1, format 2 $h2)"
+    done
+done
+mixq=(
+    "flows --format json --limit 100000"
+    "flows --format csv --limit 100000"
+    "flows --limit 100000"
+    "flows --format json --limit 7"
+    "flows --format json --limit 40"
+    "flows --format json --ip 10.0.0.0/8 --limit 100000"
+    "flows --format json --ip 10.20.0.0/16 --limit 3"
+    "flows --format json --ip 10.50.0.20"
+    "flows --format json --ip 2001:db8::/32"
+    "flows --format json --port 443 --limit 100000"
+    "flows --format json --port 53 --limit 5"
+    "flows --format json --port 9000"
+    "flows --format json --app TLS --limit 100000"
+    "flows --format json --app Microsoft365"
+    "flows --format json --app unknown"
+    "flows --format json --since 2026-03-02T08:57:00Z --until 2026-03-02T09:01:00Z"
+    "flows --format json --until 2026-03-02T08:59:30Z --limit 100000"
+    "flows --format json --since 2026-03-02T09:00:00Z --limit 100000"
+)
+mixcompared=0 mixnonempty=0
+for cap in $mixcaps; do
+    for pair in "ref half" "ref rev" "aref again"; do
+        read -r want got <<<"$pair"
+        for q in "${mixq[@]}"; do
+            # shellcheck disable=SC2086
+            "$query" --redis "$url" --sensor "mx-$want-$cap" $q >"$tmp/a.out" 2>"$tmp/a.err"; ra=$?
+            # shellcheck disable=SC2086
+            "$query" --redis "$url" --sensor "mx-$got-$cap" $q >"$tmp/b.out" 2>"$tmp/b.err"; rb=$?
+            mixcompared=$((mixcompared + 1))
+            [ -s "$tmp/a.out" ] && mixnonempty=$((mixnonempty + 1))
+            if [ $ra -ne $rb ] || ! cmp -s "$tmp/a.out" "$tmp/b.out"; then
+                fail "mixed $got $cap: '$q': all format 1 (exit $ra, $(wc -l <"$tmp/a.out") lines) and mixed (exit $rb, $(wc -l <"$tmp/b.out") lines) differ:"
+                diff "$tmp/a.out" "$tmp/b.out" | head -6
+                head -2 "$tmp/b.err"
+            fi
+        done
+    done
+    # flow FLOW_ID: the newest record, whichever format holds it
+    for pair in "ref half" "ref rev" "aref again"; do
+        read -r want got <<<"$pair"
+        "$query" --redis "$url" --sensor "mx-$want-$cap" flows --format json --limit 100000 >"$tmp/ids.json"
+        for id in $(python3 -c 'import json,sys; ids=sorted({json.loads(l)["flow_id"] for l in open(sys.argv[1])}); print(" ".join(ids[:4] + ids[-4:]))' "$tmp/ids.json"); do
+            "$query" --redis "$url" --sensor "mx-$want-$cap" flow "$id" --format json >"$tmp/f1.out" 2>&1
+            "$query" --redis "$url" --sensor "mx-$got-$cap" flow "$id" --format json >"$tmp/f2.out" 2>&1
+            [ -s "$tmp/f1.out" ] && cmp -s "$tmp/f1.out" "$tmp/f2.out" ||
+                fail "mixed $got $cap: flow $id differs from all format 1: $(head -c 200 "$tmp/f2.out")"
+        done
+    done
+done
+[ "$mixnonempty" -ge $((mixcompared / 2)) ] ||
+    fail "mixed hours: only $mixnonempty of $mixcompared queries found flows: the comparison proves little"
+compared=$((compared + mixcompared)) nonempty=$((nonempty + mixnonempty))
 
 # flow FLOW_ID: same record from both formats, with the alert's flow_key or by searching
 for cap in sample timeouts; do
