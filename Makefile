@@ -12,6 +12,8 @@ PKGS += openssl
 PKGS += libmaxminddb
 # libzstd: the compact store format's blocks (control/record/compact.c, redis.format 2)
 PKGS += libzstd
+# libsodium: the evidence's Ed25519 signatures (control/evidence/sign_key.c)
+PKGS += libsodium
 SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wno-address-of-packed-member
@@ -60,14 +62,16 @@ PKG_LIBS += $(shell pkg-config --libs $(IPFIX_PKGS) 2>/dev/null)
 #   store   Redis writers, spill files, outputs;   policy  the monitoring rules
 #   plane   the appliance's control plane (tapwatch.c is its main)
 #   query   the regulator's query tool (query.c is its main)
+#   evidence  keys, signatures and the signed log's format, for writers and verifiers alike
 dp_SRCS := $(wildcard dataplane/*.c)
 record_SRCS := $(wildcard control/record/*.c)
 store_SRCS := $(wildcard control/store/*.c)
 policy_SRCS := $(wildcard control/policy/*.c)
 plane_SRCS := $(filter-out control/plane/tapwatch.c,$(wildcard control/plane/*.c))
 query_SRCS := $(filter-out control/query/query.c,$(wildcard control/query/*.c))
+evidence_SRCS := $(wildcard control/evidence/*.c)
 # in link order: a folder's archive may use those after it
-ARCHIVES := plane policy store query record dp
+ARCHIVES := plane policy store query evidence record dp
 # what tapwatch-query may link besides the record contract: the Redis read side only
 QUERY_REDIS_SRCS := control/store/redis_conn.c
 # the transport (TCP, unix, TLS) and the blocking command client over it
@@ -111,10 +115,10 @@ $(BUILD)/tapwatch: $(BUILD)/control/plane/tapwatch.o $(CONTROL_LIBS) $(DPDK_LINK
 	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS)
 # The query tool reads Redis only: the record contract, the URL and connection code, and the
 # dataplane's record names; nothing that writes (tests/integration/test_query_links.sh).
-$(BUILD)/tapwatch-query: $(BUILD)/control/query/query.o $(BUILD)/libquery.a $(BUILD)/librecord.a \
-		$(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o
+$(BUILD)/tapwatch-query: $(BUILD)/control/query/query.o $(BUILD)/libquery.a $(BUILD)/libevidence.a \
+		$(BUILD)/librecord.a $(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o
 	$(CC) $(LDFLAGS) -o $@ $< $(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o \
-		-L$(BUILD) -lquery -lrecord $(NODPDK_LIBS)
+		-L$(BUILD) -lquery -levidence -lrecord $(NODPDK_LIBS)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CONTROL_LIBS) $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS) -lcmocka

@@ -9,6 +9,7 @@ PKGS=(
     libndpi-dev libndpi-bin
     libhiredis-dev
     libzstd-dev
+    libsodium-dev
     libpcap-dev
     libyaml-dev
     libjson-c-dev

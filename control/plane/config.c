@@ -273,6 +273,7 @@ static const struct key_row rows[] = {
     {"decap.gtpu",                KEY_BOOL,     BOOLF(decap.gtpu),            0,      1,               "true",     NULL,            NULL},
     {"decap.mpls_pw",             KEY_BOOL,     BOOLF(decap.mpls_pw),         0,      1,               "true",     NULL,            NULL},
     {"geoip.country_db",          KEY_STRING,   FIELD(geoip.country_db),      0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
+    {"signing.key",               KEY_STRING,   FIELD(signing.key),           0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
     {"geoip.asn_db",              KEY_STRING,   FIELD(geoip.asn_db),          0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
 };
 #pragma GCC diagnostic pop

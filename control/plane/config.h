@@ -108,6 +108,10 @@ struct tw_config {
         char country_db[TW_PATH_LEN]; /* geoip.country_db: MaxMind-format country database, "" = none */
         char asn_db[TW_PATH_LEN];  /* geoip.asn_db: MaxMind-format ASN database, "" = none */
     } geoip;
+    struct {
+        char key[TW_PATH_LEN];     /* signing.key: the sensor's Ed25519 secret key file
+                                    * (tapwatch keygen), "" = records are not signed */
+    } signing;
 };
 
 /* Fills every field with its default. */

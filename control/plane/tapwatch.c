@@ -21,6 +21,7 @@
 #include "control/plane/budget.h"
 #include "control/plane/config.h"
 #include "control/plane/eal_start.h"
+#include "control/plane/keygen_cmd.h"
 #include "control/plane/geoip_enrich.h"
 #include "control/plane/control_loop.h"
 #include "control/plane/log.h"
@@ -617,7 +618,11 @@ int main(int argc, char **argv)
     tw_tsc_rate_start(); /* EAL's TSC measure starts here, not with a sleep of its own */
     struct timespec started_at;
     clock_gettime(CLOCK_REALTIME, &started_at);
-    int rc = parse_options(argc, argv, &o);
+    int rc;
+
+    if (argc > 1 && strcmp(argv[1], "keygen") == 0) /* a command, not a run */
+        return tw_keygen_main(argc - 1, argv + 1);
+    rc = parse_options(argc, argv, &o);
 
     if (rc)
         return rc > 0 ? 0 : 2;
