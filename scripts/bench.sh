@@ -4,7 +4,7 @@
 # The capture: ../shared/bench/make-corpus.sh's bench-big.pcap (real traffic from nDPI's
 # test captures, 30 remapped copies) when ../shared is here, else the project's own
 # generated capture (scripts/gen_captures.py's sample, repeated with remapped addresses).
-# Each program runs RUNS times (default 3), in rounds of one run each; the table gives
+# Each program runs RUNS times (default 5), in rounds of one run each; the table gives
 # medians of wall-clock packets/s, flows/s, CPU seconds and peak RSS, and each one's ratio to
 # ndpiReader, then every run's wall time.
 # The flow-heavy capture: the same capture with BENCH_FLOWHEAVY_FLOWS one-packet flows woven
@@ -23,7 +23,7 @@ set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 OUT=${BENCH_DIR:-bench-data}
 SHARED=$(cd .. && pwd)/shared
 mkdir -p "$OUT"
@@ -207,6 +207,18 @@ if [ -n "$FHCAP" ]; then
     awk -v a="${RESULT[flowheavy-redis]%% *}" -v b="${RESULT[flowheavy-nostore]%% *}" \
         'BEGIN{printf "  main job wall / no store, flow-heavy capture: format 2 %.3f (target: within 1.05)\n", a / b}'
 fi
+# the same ratio round by round (each round runs both back to back, so a slow spell of a
+# shared machine falls on both): every round's, and their median
+round_ratios() { # label with-store-case no-store-case
+    local ratios
+    ratios=$(paste -d' ' <(awk '{print $1}' "$RDIR/$2.runs") <(awk '{print $1}' "$RDIR/$3.runs") |
+             awk 'NF == 2 && $2 > 0 {printf "%.3f\n", $1 / $2}')
+    [ -n "$ratios" ] || return 0
+    printf '  %s, round by round: %s; median %s\n' "$1" "$(echo $ratios)" \
+        "$(echo "$ratios" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
+}
+round_ratios "main job wall / no store (format 2)" tapwatch-redis tapwatch-nostore
+[ -n "$FHCAP" ] && round_ratios "flow-heavy main job wall / no store" flowheavy-redis flowheavy-nostore
 echo
 # the store alone, both formats, and the /24-over-24h query on a 10 M-record store
 bash scripts/bench_store.sh "$BUILD" "$SOCK"
