@@ -32,9 +32,40 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     run "unit/$(basename "$t")" "$t"
 done
+# Integration tests, TW_TEST_JOBS (default 2) at a time: most wait on redis-server, sleeps
+# or child processes more than they compute. Those listed in SERIAL run alone afterwards:
+# they measure time or rates, kill servers on a schedule, burn every core (the fuzz smoke), or
+# make network namespaces and interfaces of fixed names.
+SERIAL=" test_writer_nonblocking test_redis_outage test_redis_cluster test_fuzz_smoke
+ test_iface test_iface_caps test_iface_veth test_promisc test_silence_live test_source_drops
+ test_metrics test_service_unit "
+JOBS=${TW_TEST_JOBS:-2}
+running=0
 for t in tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
-    run "integration/$(basename "$t" .sh)" bash "$t" "$BUILD"
+    name=$(basename "$t" .sh)
+    [[ $SERIAL == *" $name "* ]] && continue
+    if [ "$running" -ge "$JOBS" ]; then
+        wait -n; running=$((running - 1))
+    fi
+    # in a subshell: its result goes to a file, counted below
+    ( pass=0 fail=0 skip=0
+      run "integration/$name" bash "$t" "$BUILD" >"$LOG/$name.result"
+      echo "$pass $fail $skip" >"$LOG/$name.counts" ) &
+    running=$((running + 1))
+done
+wait
+for c in "$LOG"/*.counts; do
+    [ -f "$c" ] || continue
+    read -r p f s <"$c"
+    cat "${c%.counts}.result"
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    [ "$f" -gt 0 ] && failed+=("integration/$(basename "$c" .counts)")
+done
+for t in tests/integration/test_*.sh; do
+    name=$(basename "$t" .sh)
+    [[ $SERIAL == *" $name "* ]] || continue
+    run "integration/$name" bash "$t" "$BUILD"
 done
 if [ -z "${TW_SANITIZED:-}" ]; then
     keep=$(mktemp -d /tmp/tw-parity-keep.XXXXXX)
