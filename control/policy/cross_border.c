@@ -9,6 +9,7 @@
  * local days of the policy's timezone.
  */
 #include "control/policy/policy_model.h"
+#include "control/record/geoip.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -32,7 +33,7 @@ void tw_cross_border_view(const struct tw_policy *p, const struct equipment *e,
  * GeoIP database from a file: neither is trusted to be well formed), else NULL. */
 static const char *country_of(const char *c, char out[3])
 {
-    if (c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] != '\0')
+    if (!tw_geoip_country_field_valid(c))
         return NULL;
     out[0] = c[0];
     out[1] = c[1];

@@ -63,6 +63,11 @@ void tw_geoip_get_stats(const struct tw_geoip *g, struct tw_geoip_stats *out);
  * A-Z. */
 int tw_geoip_country_valid(const char *s, size_t n);
 
+/* The same for a record's country field (src_country, dst_country: 3 bytes, NUL-terminated):
+ * 1 when it holds two capital letters and its NUL. The record came from the wire or from
+ * Redis, the database from a file: every reader of the field checks it with this. */
+int tw_geoip_country_field_valid(const char c[3]);
+
 /* Closes the databases. NULL is fine. */
 void tw_geoip_close(struct tw_geoip *g);
 

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <ndpi/ndpi_api.h>
 
+#include "control/record/geoip.h"
 #include "control/record/record_json.h"
 
 static const char *const event_names[] = {
@@ -367,15 +368,10 @@ static void put_risks(struct out *o, uint64_t risks)
 
 /* A country field holds what geoip.c checked: two capital letters, or nothing. Anything
  * else (a record altered in Redis) is written and read as nothing, never as text. */
-static int country_valid(const char *c)
-{
-    return c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] == '\0';
-}
-
 static void put_country(struct out *o, const char *c)
 {
     put_mem(o, "\"", 1);
-    if (country_valid(c))
+    if (tw_geoip_country_field_valid(c))
         put_mem(o, c, 2);
     put_mem(o, "\"", 1);
 }
@@ -694,7 +690,7 @@ static int get_country(json_object *o, const char *key, char *field, char *err, 
     memset(field, 0, 4);
     if (s[0] == '\0')
         return 0;
-    if (json_object_get_string_len(v) != 2 || !country_valid(s))
+    if (json_object_get_string_len(v) != 2 || !tw_geoip_country_valid(s, 2))
         return fail(err, errlen, "key \"%s\": expected \"\" or two capital letters", key);
     memcpy(field, s, 2);
     return 0;

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "control/record/fleet_keys.h"
+#include "control/record/geoip.h"
 #include "control/record/keys.h"
 #include "control/store/run_dir.h"
 #include "control/store/spill.h"
@@ -72,7 +73,7 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
         snprintf(it->app, sizeof(it->app), "Unknown");
     /* two capital letters or nothing: the field is a key member */
     const char *cc = is_client ? r->dst_country : r->src_country;
-    if (cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' && cc[2] == '\0')
+    if (tw_geoip_country_field_valid(cc))
         memcpy(it->country, cc, 3);
 }
 
