@@ -211,6 +211,9 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
 
         if (c->sinks) {
             tw_sinks_poll(c->sinks, now / 1000000u);
+            uint64_t took = tw_mono_ns() - now;
+            if (took > c->longest_outputs_ns)
+                c->longest_outputs_ns = took;
             if (tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS) &&
                 now - c->last_counters_ns >= COUNTERS_PERIOD_NS) {
                 put_counters(c);
@@ -323,6 +326,9 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
     /* the flow-record store is the output that takes the counters */
     if (!tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS))
         fprintf(out, "  redis                none (no store configured)\n");
+    if (c->sinks) /* the drain at the end is not counted: it waits on Redis by design */
+        fprintf(out, "  outputs              longest poll %.1f ms\n",
+                (double)c->longest_outputs_ns / 1e6);
     fprintf(out, "  peak memory          %.1f MiB", (double)tw_peak_rss() / (1 << 20));
     if (c->memory_budget)
         fprintf(out, " (budget %.1f MiB)", (double)c->memory_budget / (1 << 20));

@@ -43,6 +43,9 @@ struct tw_control {
     uint64_t start_ns;
     uint64_t packets_end_ns;     /* the workers were done: packets/s stops here, not after the
                                   * drain (which waits on Redis) */
+    uint64_t longest_outputs_ns; /* the longest poll of the outputs (the Redis writers' I/O):
+                                  * what the workers' events waited on them; a writer that
+                                  * blocked on Redis would show here */
     uint64_t last_stats_ns;
     uint64_t last_stats_packets;
     uint64_t last_stats_gap;     /* tcp_gap_bytes and tcp_acked_bytes at the last line */

@@ -2,14 +2,16 @@
 # test_writer_nonblocking.sh - the Redis writers never block the control lcore.
 #
 # With a policy loaded (tests/integration/policy.yaml, the upload capture of
-# scripts/gen_policy_captures.py looped), tapwatch runs three ways in each of five rounds:
-# without Redis; (a) pointed at an address whose SYNs are dropped (an nft DROP rule in a
-# network namespace the test makes); (b) pointed at a server on 127.0.0.1 that accepts and
-# never replies. The packets/s of (a) and of (b) must be within 10% of the round's run
-# without Redis (median of the rounds' ratios; redis.drain_timeout 500ms keeps the runs
-# short), no event may be lost, and every flow record the store took must
-# be in the spool file at exit (the summary's `redis spool ... in spool file N` equals the
-# run's update + end events, and the file is there). All runs happen inside the namespace.
+# scripts/gen_policy_captures.py looped), tapwatch runs two ways: (a) pointed at an address
+# whose SYNs are dropped (an nft DROP rule in a network namespace the test makes); (b) pointed
+# at a server on 127.0.0.1 that accepts and never replies. In both, the outputs' longest poll
+# (the summary's `outputs longest poll`, the Redis writers' work in one control-loop turn)
+# stays under 250 ms, where a blocking connect or read would take seconds (a SYN's first
+# retry alone is 1 s; the mute server never answers); no event may be lost; and every flow
+# record the store took must be in the spool file at exit (the summary's `redis spool ... in
+# spool file N` equals the run's update + end events, and the file is there). All runs happen
+# inside the namespace. (It compared packets/s with and without Redis before: a timed test,
+# which a busy machine failed; the property it stood for is this one.)
 #
 #   bash tests/integration/test_writer_nonblocking.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail, 77 skip (not root, no ip netns or nft, no scapy, no binaries).
@@ -89,19 +91,19 @@ YAML
     echo $? >"$tmp/$name.rc"
 }
 
-pps() { sed -n 's/^ *packets\/s *\([0-9]*\).*/\1/p' "$tmp/$1.sum"; }
+run drop1 "redis://192.0.2.1:6379"
+run mute1 "redis://127.0.0.1:6380"
+grep -q '^ *outputs *longest poll' "$tmp/drop1.sum" ||
+    { echo "FAIL: no 'outputs longest poll' in the summary: $(head -c 600 "$tmp/drop1.err")"; exit 1; }
 
-rounds=5
-for i in $(seq $rounds); do
-    run "none$i" ""
-    run "drop$i" "redis://192.0.2.1:6379"
-    run "mute$i" "redis://127.0.0.1:6380"
-done
-[ -n "$(pps none1)" ] || { echo "FAIL: no packets/s in the summary: $(head -c 600 "$tmp/none1.err")"; exit 1; }
-
-# each run with Redis: nothing lost, every record it took in the spool file
-for name in $(for i in $(seq $rounds); do echo "drop$i mute$i"; done); do
+# each run with Redis: the writers never held the loop, nothing lost, every record it took in
+# the spool file
+for name in drop1 mute1; do
     sum=$tmp/$name.sum
+    longest=$(sed -n 's/^ *outputs *longest poll \([0-9.]*\) ms.*/\1/p' "$sum")
+    echo "    $name: outputs' longest poll ${longest:-?} ms"
+    awk -v l="${longest:-99999}" 'BEGIN{exit !(l < 250)}' ||
+        fail "$name: the outputs' longest poll took ${longest:-?} ms (a writer blocked on Redis?)"
     read -r upd end lost < <(sed -n 's/^ *events .*update \([0-9]*\), end \([0-9]*\), lost \([0-9]*\).*/\1 \2 \3/p' "$sum")
     spooled=$(sed -n 's/^ *redis spool .*in spool file \([0-9]*\),.*/\1/p' "$sum")
     [ "${lost:-x}" = 0 ] || fail "$name: events lost ${lost:-?} (the control loop stalled)"
@@ -112,27 +114,6 @@ for name in $(for i in $(seq $rounds); do echo "drop$i mute$i"; done); do
         fail "$name: $(grep '^ *redis ' "$sum")"
 done
 
-# Rounds run the three cases back to back, so a slow spell of the machine falls on a round:
-# each case is compared with the run without Redis of its own round, and the median of the
-# rounds' ratios must be at least 0.90.
-for kind in drop mute; do
-    ratios=() line=""
-    for i in $(seq $rounds); do
-        with=$(pps "$kind$i") without=$(pps "none$i")
-        ratios+=("$((with * 1000 / without))")
-        line+=" $with/$without"
-    done
-    m=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(((rounds + 1) / 2))p")
-    echo "    $kind: packets/s with/without Redis by round:$line; median ratio $(awk -v m="$m" 'BEGIN{printf "%.3f", m / 1000}')"
-    # Under ASan the control thread's extra work (spooling, encoding) is instrumented and the
-    # worker's nDPI mostly is not, so the ratio measures the sanitizer: reported, not checked
-    # (the checks above, nothing lost and everything spooled, still hold there).
-    if [ -n "${TW_SANITIZED:-}" ]; then
-        echo "    (sanitized build: the ratio is reported, not checked)"
-    elif [ "$m" -lt 900 ]; then
-        fail "$kind: median ratio of packets/s with Redis to without is $m/1000, below 0.9"
-    fi
-done
 echo "    spool: $(sed -n 's/^ *redis spool *//p' "$tmp/drop1.sum") (drop1);" \
      "$(sed -n 's/^ *events *//p' "$tmp/drop1.sum")"
 
