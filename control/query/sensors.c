@@ -186,47 +186,118 @@ static struct tq_sensor *add(struct list *l)
     return &v[l->n++];
 }
 
-/* The registered sensors of bank ("" = without a bank) appended to l, shown as "bank/sensor"
- * unless with_bank_prefix is 0. Returns 0, or -1 after saying why. */
-static int read_registry(struct tw_rclient *c, const char *bank, int with_bank_prefix,
-                         struct list *l)
+#define MEMBERS_MAX 65536 /* sensors a bank lists; more is not ours */
+
+static int listed(const struct list *l, size_t from, const char *sensor)
 {
-    char key[128], fkey[128];
-    redisReply *r, *f;
+    for (size_t i = from; i < l->n; i++)
+        if (strcmp(l->v[i].sensor, sensor) == 0)
+            return 1;
+    return 0;
+}
+
+/* Adds one registration (sensor's JSON, and its first-seen text or NULL) to l. */
+static int add_entry(struct list *l, const char *bank, const char *where, const char *sensor,
+                     const redisReply *json, const redisReply *first, int with_bank_prefix)
+{
+    struct tq_sensor s = {0}, *d;
+    const char *why;
+
+    if (json == NULL || json->type != REDIS_REPLY_STRING)
+        return 0; /* listed, but its registration expired (or never was) */
+    if (parse_entry(bank, sensor, json->str, json->len, &s, &why) < 0) {
+        fprintf(stderr, PROG ": registry %s: entry of %.64s left out: %s\n", where, sensor, why);
+        return 0;
+    }
+    if (first != NULL && first->type == REDIS_REPLY_STRING) /* its first_seen, if a number */
+        (void)tq_parse_uint(first->str, 0, 99999999999ULL, &s.first_seen_s);
+    snprintf(s.name, sizeof(s.name), "%s", with_bank_prefix ? s.ns : s.sensor);
+    if ((d = add(l)) == NULL)
+        return -1;
+    *d = s;
+    return 0;
+}
+
+/* The registry before per-sensor keys (fleet_keys.h): its sensors not listed already. */
+static int read_old_registry(struct tw_rclient *c, const char *bank, int with_bank_prefix,
+                             struct list *l, size_t from)
+{
+    char key[128];
+    redisReply *r;
+    int rc = 0;
 
     tw_key_bank_sensors(key, sizeof(key), bank);
-    tw_key_bank_first_seen(fkey, sizeof(fkey), bank);
     r = tw_rclient_command(c, "HGETALL %s", key);
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0)
         return tq_reply_failed(c, r, "HGETALL (registry)");
-    f = tw_rclient_command(c, "HGETALL %s", fkey);
-    if (f == NULL || f->type != REDIS_REPLY_ARRAY || f->elements % 2 != 0) {
-        freeReplyObject(r);
-        return tq_reply_failed(c, f, "HGETALL (first-seen)");
-    }
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        redisReply *k = r->element[i], *v = r->element[i + 1];
-        struct tq_sensor s = {0}, *d;
-        const char *why;
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+    for (size_t i = 0; i + 1 < r->elements && rc == 0; i += 2) {
+        const redisReply *k = r->element[i];
+        if (k->type != REDIS_REPLY_STRING || listed(l, from, k->str))
             continue;
-        if (parse_entry(bank, k->str, v->str, v->len, &s, &why) < 0) {
-            fprintf(stderr, PROG ": registry %s: entry left out: %s\n", key, why);
+        rc = add_entry(l, bank, key, k->str, r->element[i + 1], NULL, with_bank_prefix);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The registered sensors of bank ("" = without a bank) appended to l, shown as "bank/sensor"
+ * unless with_bank_prefix is 0: the members set, then each member's registration and first
+ * seen (one pipelined round; one slot, the bank's hash tag). Returns 0, or -1 after saying
+ * why. */
+static int read_registry(struct tw_rclient *c, const char *bank, int with_bank_prefix,
+                         struct list *l)
+{
+    char key[128], fkey[128], mkey[128];
+    size_t from = l->n, asked = 0;
+    redisReply *m;
+    int rc = 0;
+
+    tw_key_bank_members(mkey, sizeof(mkey), bank);
+    m = tw_rclient_command(c, "SMEMBERS %s", mkey);
+    if (m == NULL || m->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, m, "SMEMBERS (registry)");
+    for (size_t i = 0; i < m->elements && i < MEMBERS_MAX; i++) {
+        const redisReply *e = m->element[i];
+        if (e->type != REDIS_REPLY_STRING || !tw_fleet_valid_name(e->str))
+            continue; /* not a sensor name: not ours */
+        tw_key_bank_sensor(key, sizeof(key), bank, e->str);
+        tw_key_bank_first_seen(fkey, sizeof(fkey), bank, e->str);
+        tw_rclient_append(c, "GET %s", key);
+        tw_rclient_append(c, "GET %s", fkey);
+        asked++;
+    }
+    for (size_t i = 0, k = 0; k < asked; i++) {
+        const redisReply *e = m->element[i];
+        redisReply *json = NULL, *first = NULL;
+        if (e->type != REDIS_REPLY_STRING || !tw_fleet_valid_name(e->str))
+            continue;
+        k++;
+        if (tw_rclient_get_reply(c, &json) != 0 || tw_rclient_get_reply(c, &first) != 0 ||
+            json == NULL || first == NULL || json->type == REDIS_REPLY_ERROR ||
+            first->type == REDIS_REPLY_ERROR) {
+            redisReply *bad = json != NULL && json->type == REDIS_REPLY_ERROR    ? json
+                              : first != NULL && first->type == REDIS_REPLY_ERROR ? first
+                                                                                  : NULL;
+            if (rc == 0)
+                tq_reply_failed(c, bad, "GET (registry)"); /* frees bad */
+            else
+                freeReplyObject(bad);
+            if (json != bad)
+                freeReplyObject(json);
+            if (first != bad)
+                freeReplyObject(first);
+            rc = -1;
             continue;
         }
-        for (size_t j = 0; j + 1 < f->elements; j += 2) /* its first_seen, if a number */
-            if (f->element[j]->type == REDIS_REPLY_STRING &&
-                f->element[j + 1]->type == REDIS_REPLY_STRING &&
-                strcmp(f->element[j]->str, s.sensor) == 0)
-                (void)tq_parse_uint(f->element[j + 1]->str, 0, 99999999999ULL, &s.first_seen_s);
-        snprintf(s.name, sizeof(s.name), "%s", with_bank_prefix ? s.ns : s.sensor);
-        if ((d = add(l)) == NULL)
-            break;
-        *d = s;
+        if (rc == 0 && add_entry(l, bank, mkey, e->str, json, first, with_bank_prefix) < 0)
+            rc = -1;
+        freeReplyObject(json);
+        freeReplyObject(first);
     }
-    freeReplyObject(f);
-    freeReplyObject(r);
-    return 0;
+    freeReplyObject(m);
+    if (rc == 0)
+        rc = read_old_registry(c, bank, with_bank_prefix, l, from);
+    return rc;
 }
 
 /* Every registered sensor: of --bank, or of every bank and without one. */

@@ -32,9 +32,19 @@ int tw_key_bank_sensors(char *buf, size_t len, const char *bank)
     return fits(snprintf(buf, len, "tw:{bank:%s}:sensors", bank ? bank : ""), len);
 }
 
-int tw_key_bank_first_seen(char *buf, size_t len, const char *bank)
+int tw_key_bank_sensor(char *buf, size_t len, const char *bank, const char *sensor)
 {
-    return fits(snprintf(buf, len, "tw:{bank:%s}:first-seen", bank ? bank : ""), len);
+    return fits(snprintf(buf, len, "tw:{bank:%s}:sensor:%s", bank ? bank : "", sensor), len);
+}
+
+int tw_key_bank_first_seen(char *buf, size_t len, const char *bank, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{bank:%s}:first-seen:%s", bank ? bank : "", sensor), len);
+}
+
+int tw_key_bank_members(char *buf, size_t len, const char *bank)
+{
+    return fits(snprintf(buf, len, "tw:{bank:%s}:members", bank ? bank : ""), len);
 }
 
 int tw_key_acl_bank_reader(char *buf, size_t len, const char *bank)
@@ -45,12 +55,14 @@ int tw_key_acl_bank_reader(char *buf, size_t len, const char *bank)
     return fits(snprintf(buf, len, "%%R~tw:{%s/* %%R~tw:{bank:%s}:*", bank, bank), len);
 }
 
-int tw_key_acl_registration(char *buf, size_t len, const char *bank)
+int tw_key_acl_registration(char *buf, size_t len, const char *bank, const char *sensor)
 {
     const char *b = bank ? bank : "";
 
-    return fits(snprintf(buf, len, "~tw:{bank:%s}:sensors ~tw:{bank:%s}:first-seen%s", b, b,
-                         b[0] ? " ~" TW_KEY_BANKS : ""),
+    /* names hold no glob character: the patterns name exactly these keys */
+    return fits(snprintf(buf, len,
+                         "~tw:{bank:%s}:sensor:%s ~tw:{bank:%s}:first-seen:%s ~tw:{bank:%s}:members%s",
+                         b, sensor, b, sensor, b, b[0] ? " ~" TW_KEY_BANKS : ""),
                 len);
 }
 

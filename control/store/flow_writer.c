@@ -1184,7 +1184,8 @@ int tw_store_put_counters(struct tw_store *s, const char *const *names, const ui
     put_expire_cmd(&s->counters, runs, s->retention_s);
     s->counters_cmds = 6;
     if (s->has_registry) { /* the sensor's registration, refreshed with its counters */
-        int k = tw_sensor_registry_put(&s->counters, &s->registry, s->run_us, now_us);
+        int k = tw_sensor_registry_put(&s->counters, &s->registry, s->run_us, now_us,
+                                       s->retention_s);
         if (k > 0)
             s->counters_cmds += (unsigned)k;
     }

@@ -15,14 +15,13 @@ static const char *const sensor_commands[] = {
     "set", "xadd", "hincrby", "sadd", "zincrby",             /* its Lua scripts */
     "info",                                                  /* evicted keys, persistence */
     "zremrangebyrank", "zrange",                             /* reached:<E> (cross_border) */
-    "hsetnx",                                                /* sensor_registry.c */
 };
 
 /* What tapwatch-query sends (control/query/cmd_*.c): reads only. */
 static const char *const regulator_commands[] = {
     "exists", "getrange", "hget", "hgetall", "strlen", "xrange", "xrevrange",
     "zrangebylex", "zrangebyscore", "zrevrange", "zrevrangebyscore",
-    "smembers", /* tw:banks (cmd_sensors.c, sensors.c) */
+    "smembers", "get", /* tw:banks, the registry (cmd_sensors.c, sensors.c) */
 };
 
 static int put(char *buf, size_t len, size_t *o, const char *fmt, const char *a, const char *b)
@@ -45,14 +44,13 @@ static int commands(char *buf, size_t len, size_t *o, const char *const *list, s
 
 int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *sensor)
 {
-    char ns[TW_NS_LEN], pattern[TW_KEY_LEN], hourly[TW_KEY_LEN], user[TW_KEY_LEN],
-        reg[TW_KEY_LEN];
+    char ns[TW_NS_LEN], pattern[TW_KEY_LEN], hourly[TW_KEY_LEN], user[TW_KEY_LEN], reg[512];
     size_t o = 0;
 
     if (len == 0 || tw_key_namespace(ns, sizeof(ns), bank, sensor) < 0 ||
         tw_key_acl_pattern(pattern, sizeof(pattern), ns) < 0 ||
         tw_key_cx_acl_pattern(hourly, sizeof(hourly), ns) < 0 ||
-        tw_key_acl_registration(reg, sizeof(reg), bank) < 0)
+        tw_key_acl_registration(reg, sizeof(reg), bank, sensor) < 0)
         return -1;
     snprintf(user, sizeof(user), "tapwatch-%s", ns);
     buf[0] = '\0';

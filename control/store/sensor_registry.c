@@ -70,30 +70,48 @@ out:
     return n;
 }
 
-int tw_sensor_registry_put(struct tw_buf *b, const struct tw_sensor_info *info, uint64_t run_us,
-                           uint64_t now_us)
+static void expire(struct tw_buf *b, const char *key, uint32_t ttl_s)
 {
-    char json[TW_REG_JSON_MAX], key[128], first[128];
+    tw_buf_array(b, 3);
+    tw_buf_str(b, "EXPIRE");
+    tw_buf_str(b, key);
+    tw_buf_u64(b, ttl_s);
+}
+
+int tw_sensor_registry_put(struct tw_buf *b, const struct tw_sensor_info *info, uint64_t run_us,
+                           uint64_t now_us, uint32_t ttl_s)
+{
+    char json[TW_REG_JSON_MAX], key[128], first[128], members[128];
     int n = tw_sensor_info_json(info, run_us, now_us, json, sizeof(json));
 
-    if (n < 0 || tw_key_bank_sensors(key, sizeof(key), info->bank) < 0 ||
-        tw_key_bank_first_seen(first, sizeof(first), info->bank) < 0)
+    if (n < 0 || ttl_s == 0 || tw_key_bank_sensor(key, sizeof(key), info->bank, info->sensor) < 0 ||
+        tw_key_bank_first_seen(first, sizeof(first), info->bank, info->sensor) < 0 ||
+        tw_key_bank_members(members, sizeof(members), info->bank) < 0)
         return -1;
-    tw_buf_array(b, 4);
-    tw_buf_str(b, "HSET");
+    tw_buf_array(b, 5);
+    tw_buf_str(b, "SET");
     tw_buf_str(b, key);
-    tw_buf_str(b, info->sensor);
     tw_buf_bulk(b, json, (size_t)n);
-    tw_buf_array(b, 4);
-    tw_buf_str(b, "HSETNX");
+    tw_buf_str(b, "EX");
+    tw_buf_u64(b, ttl_s);
+    tw_buf_array(b, 6);
+    tw_buf_str(b, "SET");
     tw_buf_str(b, first);
-    tw_buf_str(b, info->sensor);
     tw_buf_u64(b, now_us / 1000000);
+    tw_buf_str(b, "NX");
+    tw_buf_str(b, "EX");
+    tw_buf_u64(b, ttl_s);
+    expire(b, first, ttl_s);
+    tw_buf_array(b, 3);
+    tw_buf_str(b, "SADD");
+    tw_buf_str(b, members);
+    tw_buf_str(b, info->sensor);
+    expire(b, members, ttl_s);
     if (info->bank[0] == '\0')
-        return 2;
+        return 5;
     tw_buf_array(b, 3);
     tw_buf_str(b, "SADD");
     tw_buf_str(b, TW_KEY_BANKS);
     tw_buf_str(b, info->bank);
-    return 3;
+    return 6;
 }

@@ -1,8 +1,13 @@
 /* sensor_registry.h - a sensor registers itself under its bank (fleet_keys.h):
  *
- *   HSET   tw:{bank:<B>}:sensors    <sensor> <registration JSON>
- *   HSETNX tw:{bank:<B>}:first-seen <sensor> <epoch seconds>
+ *   SET    tw:{bank:<B>}:sensor:<sensor> <registration JSON> EX <ttl>
+ *   SET    tw:{bank:<B>}:first-seen:<sensor> <epoch seconds> NX EX <ttl>, then EXPIRE (a
+ *          first-seen of a sensor still registering stays)
+ *   SADD   tw:{bank:<B>}:members <sensor>, EXPIRE
  *   SADD   tw:banks <B>                                     (only when it has a bank)
+ *
+ * Each its own keys: the sensor's ACL user names exactly these (fleet_keys.h), so no sensor
+ * can alter another's registration. ttl: redis.retention; renewed at every registration.
  *
  * sent by the flow store with its counters (tw_store_put_counters: every second while
  * running, and once more at exit), so last_seen is the latest of those. The JSON, one line:
@@ -14,8 +19,8 @@
  * (the GeoIP databases and the policy as at start: a SIGHUP reload does not change them)
  *
  * pubkey is the fingerprint of the sensor's signing key, empty until the evidence issue gives
- * sensors a key. Readers validate every field (control/query/sensors.c): anyone who can write
- * the hash can alter it.
+ * sensors a key. Readers validate every field (control/query/sensors.c): whoever can write the
+ * key (the sensor, an administrator of the Redis) can alter it.
  */
 #ifndef TW_SENSOR_REGISTRY_H
 #define TW_SENSOR_REGISTRY_H
@@ -51,6 +56,6 @@ int tw_sensor_info_json(const struct tw_sensor_info *info, uint64_t run_us, uint
 /* Appends the registration commands (above) to b. Returns how many commands (one reply
  * each), or -1 (b->oom may also be set: the caller checks once). */
 int tw_sensor_registry_put(struct tw_buf *b, const struct tw_sensor_info *info, uint64_t run_us,
-                           uint64_t now_us);
+                           uint64_t now_us, uint32_t ttl_s);
 
 #endif

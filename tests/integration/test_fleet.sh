@@ -128,6 +128,18 @@ head -1 "$tmp/sensors.txt" | grep -q '^SENSOR  *BANK  *FIRST_SEEN_UTC  *LAST_SEE
     fail "sensors --bank A --format csv: $(q --bank A sensors --format csv)"
 [ "$(q --sensor 'B/*' sensors --format csv | cut -d, -f1 | tail -n +2)" = hq-1 ] ||
     fail "sensors --sensor 'B/*'"
+# every registration key expires (redis.retention), renewed while its sensor runs
+for k in 'tw:{bank:A}:sensor:branch-1' 'tw:{bank:A}:first-seen:branch-1' 'tw:{bank:A}:members'; do
+    [ "$(admin ttl "$k")" -gt 0 ] || fail "$k: TTL $(admin ttl "$k"), expected to expire"
+done
+# a registry written by a tapwatch before per-sensor keys (one hash per bank) is still listed
+admin hset 'tw:{bank:C}:sensors' old-1 \
+    '{"sensor":"old-1","bank":"C","namespace":"C/old-1","version":"0.0.9","hostname":"h","run":"00000000000f4240","started":1.0,"last_seen":2.0,"geoip_sha256":"","policy_sha256":"","pubkey":""}' >/dev/null
+admin sadd tw:banks C >/dev/null
+[ "$(q --bank C sensors --format csv | cut -d, -f1,2 | tail -n +2)" = "old-1,C" ] ||
+    fail "sensors --bank C (the older registry hash): $(q --bank C sensors --format csv 2>&1)"
+admin del 'tw:{bank:C}:sensors' >/dev/null
+admin srem tw:banks C >/dev/null
 
 # 3. merged answers = the union of the per-sensor answers, newest first, with the sensor
 # each merged answer is checked at the end, all in one python (python starts slowly here)
@@ -202,19 +214,21 @@ for args in "--bank B --sensor hq-1 flows" "--bank B --sensor hq-1 alerts" "--ba
     [ $rc -eq 2 ] && echo "$out" | grep -q NOPERM || fail "reader-A: $args: exit $rc, not NOPERM: $out"
 done
 as_reader() { redis-cli -s "$sock" --user reader-A --pass "$(cat "$(pwfile reader-A)")" --no-auth-warning "$@"; }
-for cmd in "HGETALL tw:{bank:B}:sensors" "HGETALL tw:{bank:B}:first-seen" "SMEMBERS tw:banks" \
+for cmd in "GET tw:{bank:B}:sensor:hq-1" "GET tw:{bank:B}:first-seen:hq-1" "SMEMBERS tw:{bank:B}:members" "SMEMBERS tw:banks" \
     "ZRANGE tw:{B/hq-1}:hours 0 -1" "XRANGE tw:{B/hq-1}:alerts - +" "HGETALL tw:{hq-1}:stats" \
     "HSET tw:{A/branch-1}:stats x 1"; do
     # shellcheck disable=SC2086
     out=$(as_reader $cmd 2>&1)
     case $out in NOPERM*) ;; *) fail "reader-A: $cmd was not refused: $out" ;; esac
 done
-out=$(as_reader HGETALL 'tw:{bank:A}:sensors' 2>&1)
+out=$(as_reader GET 'tw:{bank:A}:sensor:branch-1' 2>&1)
 case $out in *branch-1*) ;; *) fail "reader-A cannot read bank A's registry: $out" ;; esac
 unset TAPWATCH_REDIS_PASSWORD_FILE
 # a sensor writes its own keys and registration, not another bank's
 as_sensor() { local u=$1; shift; redis-cli -s "$sock" --user "$u" --pass "$(cat "$(pwfile "$u")")" --no-auth-warning "$@"; }
-for cmd in "HSET tw:{bank:B}:sensors x y" "HSET tw:{B/hq-1}:stats x 1" "HGETALL tw:{bank:A}:sensors"; do
+# ... nor another sensor's registration of its own bank (one key each: fleet_keys.h)
+for cmd in "SET tw:{bank:B}:sensor:hq-1 x" "HSET tw:{B/hq-1}:stats x 1" "GET tw:{bank:A}:sensor:branch-1" \
+    "SET tw:{bank:A}:sensor:branch-2 forged" "SET tw:{bank:A}:first-seen:branch-2 1" "DEL tw:{bank:A}:sensor:branch-2"; do
     # shellcheck disable=SC2086
     out=$(as_sensor tapwatch-A/branch-1 $cmd 2>&1)
     case $out in NOPERM*) ;; *) fail "tapwatch-A/branch-1: $cmd was not refused: $out" ;; esac

@@ -84,15 +84,20 @@ static void bank_keys_and_patterns(void **state)
     assert_string_equal(b, "tw:{bank:A}:sensors");
     tw_key_bank_sensors(b, sizeof(b), "");
     assert_string_equal(b, "tw:{bank:}:sensors");
-    tw_key_bank_first_seen(b, sizeof(b), "A");
-    assert_string_equal(b, "tw:{bank:A}:first-seen");
+    tw_key_bank_sensor(b, sizeof(b), "A", "s1");
+    assert_string_equal(b, "tw:{bank:A}:sensor:s1");
+    tw_key_bank_first_seen(b, sizeof(b), "A", "s1");
+    assert_string_equal(b, "tw:{bank:A}:first-seen:s1");
+    tw_key_bank_members(b, sizeof(b), "");
+    assert_string_equal(b, "tw:{bank:}:members");
     tw_key_acl_bank_reader(b, sizeof(b), "A");
     assert_string_equal(b, "%R~tw:{A/* %R~tw:{bank:A}:*");
     assert_int_equal(tw_key_acl_bank_reader(b, sizeof(b), ""), -1);
-    tw_key_acl_registration(b, sizeof(b), "A");
-    assert_string_equal(b, "~tw:{bank:A}:sensors ~tw:{bank:A}:first-seen ~tw:banks");
-    tw_key_acl_registration(b, sizeof(b), "");
-    assert_string_equal(b, "~tw:{bank:}:sensors ~tw:{bank:}:first-seen");
+    /* a sensor's own registration keys, no other sensor's */
+    tw_key_acl_registration(b, sizeof(b), "A", "s1");
+    assert_string_equal(b, "~tw:{bank:A}:sensor:s1 ~tw:{bank:A}:first-seen:s1 ~tw:{bank:A}:members ~tw:banks");
+    tw_key_acl_registration(b, sizeof(b), "", "s1");
+    assert_string_equal(b, "~tw:{bank:}:sensor:s1 ~tw:{bank:}:first-seen:s1 ~tw:{bank:}:members");
     assert_int_equal(tw_key_namespace(b, 4, "A", "s1"), -1); /* too small */
     tw_namespace_file_part("A/s1", b, sizeof(b));
     assert_string_equal(b, "A+s1");
@@ -125,19 +130,25 @@ static void registration_json_and_commands(void **state)
                               "\"version\":\"0.1.0\",\"hostname\":\"h\\\"x\",\"run\":\"00000000000f4240\","
                               "\"started\":1.000000,\"last_seen\":2.500000,\"geoip_sha256\":\"\","
                               "\"policy_sha256\":\"\",\"pubkey\":\"\"}");
-    /* HSET registry, HSETNX first-seen, SADD tw:banks */
-    assert_int_equal(tw_sensor_registry_put(&b, &info, 1000000, 2500000), 3);
+    /* SET registration EX, SET first-seen NX EX, EXPIRE, SADD members, EXPIRE, SADD tw:banks */
+    assert_int_equal(tw_sensor_registry_put(&b, &info, 1000000, 2500000, 86400), 6);
     assert_false(b.oom);
-    assert_non_null(has(&b, "$4\r\nHSET\r\n$19\r\ntw:{bank:A}:sensors\r\n$2\r\ns1\r\n"));
-    assert_non_null(has(&b, "$6\r\nHSETNX\r\n$22\r\ntw:{bank:A}:first-seen\r\n$2\r\ns1\r\n$1\r\n2\r\n"));
+    assert_non_null(has(&b, "$3\r\nSET\r\n$21\r\ntw:{bank:A}:sensor:s1\r\n"));
+    assert_non_null(has(&b, "$3\r\nSET\r\n$25\r\ntw:{bank:A}:first-seen:s1\r\n$1\r\n2\r\n$2\r\nNX\r\n$2\r\nEX\r\n$5\r\n86400\r\n"));
+    assert_non_null(has(&b, "$4\r\nSADD\r\n$19\r\ntw:{bank:A}:members\r\n$2\r\ns1\r\n"));
     assert_non_null(has(&b, "$4\r\nSADD\r\n$8\r\ntw:banks\r\n$1\r\nA\r\n"));
+    assert_null(has(&b, "HSET")); /* the one hash every sensor could overwrite: gone */
     free(b.p);
-    /* without a bank: no SADD */
+    /* without a bank: no SADD of tw:banks */
     memset(&b, 0, sizeof(b));
     assert_int_equal(tw_sensor_info_init(&info, "", "s1", "0.1.0", ""), 0);
-    assert_int_equal(tw_sensor_registry_put(&b, &info, 1000000, 2500000), 2);
-    assert_null(has(&b, "SADD"));
-    assert_non_null(has(&b, "tw:{bank:}:sensors"));
+    assert_int_equal(tw_sensor_registry_put(&b, &info, 1000000, 2500000, 86400), 5);
+    assert_null(has(&b, "tw:banks"));
+    assert_non_null(has(&b, "tw:{bank:}:sensor:s1"));
+    free(b.p);
+    /* no TTL: refused (a registration must leave when its sensor does) */
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(tw_sensor_registry_put(&b, &info, 1000000, 2500000, 0), -1);
     free(b.p);
 }
 
