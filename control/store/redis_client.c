@@ -36,6 +36,7 @@ struct tw_rclient {
     size_t plen, pcap, pfirst;
     struct side *sides;
     unsigned nsides;
+    struct tw_redis_target seed; /* a cluster seed after the first, when that one was down */
 };
 
 static int io_error(struct tw_rclient *c, const char *why)
@@ -176,12 +177,8 @@ static struct tw_rclient *redirected(struct tw_rclient *c, const redisReply *r, 
     struct side *s = &c->sides[c->nsides];
     enum tw_rclient_fail why;
     char err[256];
-    s->t = *c->t; /* the same credentials and TLS, another host */
-    memset(s->t.url.host, 0, sizeof(s->t.url.host));
-    memcpy(s->t.url.host, sp + 1, hl);
-    s->t.url.port = port;
-    snprintf(s->t.url.text, sizeof(s->t.url.text), "%s://%.*s:%d",
-             c->t->url.is_tls ? "rediss" : "redis", (int)hl, sp + 1, port);
+    if (tw_redis_target_at(c->t, sp + 1, hl, port, &s->t) < 0) /* the same credentials and TLS */
+        return NULL;
     if ((s->c = tw_rclient_open(&s->t, c->timeout_ms, &why, err, sizeof(err))) == NULL) {
         explicit_bzero(s->t.password, sizeof(s->t.password));
         return NULL;
@@ -320,6 +317,30 @@ static int auth(struct tw_rclient *c, const struct tw_redis_target *t)
                       : tw_rclient_append(c, "AUTH %s", t->password);
 }
 
+/* A cluster's first seed did not answer: the others in turn (redis://a:7000,b:7001). The
+ * connection, with c->t the seed that answered, or NULL (err says the last one's why). */
+static struct tw_conn *open_other_seed(struct tw_rclient *c, const struct tw_redis_target *t,
+                                       int *tls_failed, char *err, size_t errlen)
+{
+    for (const char *p = t->seeds; *p != '\0' && !*tls_failed;) {
+        const char *end = strchr(p, ','), *colon;
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        char hostport[TW_REDIS_URL_LEN];
+        struct tw_conn *conn;
+        snprintf(hostport, sizeof(hostport), "%.*s", (int)n, p);
+        p += n + (end != NULL);
+        if ((colon = strrchr(hostport, ':')) == NULL ||
+            tw_redis_target_at(t, hostport, (size_t)(colon - hostport), atoi(colon + 1),
+                               &c->seed) < 0)
+            continue;
+        if ((conn = tw_conn_open_wait(&c->seed, c->timeout_ms, tls_failed, err, errlen)) != NULL) {
+            c->t = &c->seed;
+            return conn;
+        }
+    }
+    return NULL;
+}
+
 struct tw_rclient *tw_rclient_open(const struct tw_redis_target *t, unsigned timeout_ms,
                                    enum tw_rclient_fail *why, char *err, size_t errlen)
 {
@@ -335,7 +356,11 @@ struct tw_rclient *tw_rclient_open(const struct tw_redis_target *t, unsigned tim
     }
     c->t = t;
     c->timeout_ms = timeout_ms;
-    if ((c->conn = tw_conn_open_wait(t, timeout_ms, &tls_failed, err, errlen)) == NULL) {
+    c->conn = tw_conn_open_wait(t, timeout_ms, &tls_failed, err, errlen);
+    if (c->conn == NULL && !tls_failed && t->cluster)
+        c->conn = open_other_seed(c, t, &tls_failed, err, errlen);
+    t = c->t;
+    if (c->conn == NULL) {
         if (tls_failed)
             *why = TW_RCLIENT_CONFIG;
         tw_rclient_close(c);
@@ -380,5 +405,6 @@ void tw_rclient_close(struct tw_rclient *c)
         explicit_bzero(c->sides[i].t.password, sizeof(c->sides[i].t.password));
     }
     free(c->sides);
+    explicit_bzero(c->seed.password, sizeof(c->seed.password));
     free(c);
 }

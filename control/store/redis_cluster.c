@@ -129,16 +129,8 @@ static unsigned node_get(struct tw_cluster *c, const char *host, size_t host_len
     memset(n, 0, sizeof(*n));
     memcpy(n->host, host, host_len);
     n->port = port;
-    n->t = *c->t; /* credentials, transport, TLS context: the same for every node */
-    n->t.cluster = 0;
-    n->t.seeds[0] = '\0';
-    memset(n->t.url.host, 0, sizeof(n->t.url.host));
-    memcpy(n->t.url.host, host, host_len); /* host_len < sizeof(n->host) <= its size */
-    n->t.url.port = port;
-    char text[sizeof(n->t.url.text)];
-    snprintf(text, sizeof(text), "%s://%.*s:%d", n->t.url.is_tls ? "rediss" : "redis",
-             (int)host_len, host, port);
-    memcpy(n->t.url.text, text, sizeof(text));
+    if (tw_redis_target_at(c->t, host, host_len, port, &n->t) < 0)
+        return NO_NODE;
     n->nctx.c = c;
     n->nctx.node = c->nnodes;
     return c->nnodes++;

@@ -256,6 +256,22 @@ static struct tw_redis_target *target_fail(struct tw_redis_target *t)
     return NULL;
 }
 
+int tw_redis_target_at(const struct tw_redis_target *t, const char *host, size_t host_len,
+                       int port, struct tw_redis_target *out)
+{
+    if (host_len == 0 || host_len >= sizeof(out->url.host) || port <= 0 || port > 65535)
+        return -1;
+    *out = *t; /* credentials, transport, TLS context: the same for every node */
+    out->cluster = 0;
+    out->seeds[0] = '\0';
+    memset(out->url.host, 0, sizeof(out->url.host));
+    memcpy(out->url.host, host, host_len);
+    out->url.port = port;
+    snprintf(out->url.text, sizeof(out->url.text), "%s://%.*s:%d",
+             t->url.is_tls ? "rediss" : "redis", (int)host_len, host, port);
+    return 0;
+}
+
 struct tw_redis_target *tw_redis_target_open(const char *url, const struct tw_redis_options *o,
                                              char *err, size_t errlen)
 {

@@ -85,6 +85,12 @@ struct tw_redis_target *tw_redis_target_open(const char *url, const struct tw_re
 /* The URL for messages (password cut out). */
 const char *tw_redis_target_url(const struct tw_redis_target *t);
 
+/* One node of t's cluster: t's credentials, transport and TLS at host (host_len bytes) and
+ * port, as a target of its own (no seeds, not a cluster) in out. Returns 0, or -1 when the
+ * host does not fit or the port is not one. Wipe out->password when done with it. */
+int tw_redis_target_at(const struct tw_redis_target *t, const char *host, size_t host_len,
+                       int port, struct tw_redis_target *out);
+
 /* Wipes the secret and frees the target. NULL is fine. */
 void tw_redis_target_close(struct tw_redis_target *t);
 
