@@ -65,7 +65,7 @@ struct walk {
     const char (*fprs)[TW_SIGN_FPR_LEN + 1];
     size_t npk;
     size_t *signed_by; /* per key */
-    uint64_t entries, unsigned_n, findings, first_bad;
+    uint64_t entries, unsigned_n, unchecked, findings, first_bad;
     uint64_t first_seq, last_seq;
     char last_hash[TW_AUDIT_HASH_HEX + 1]; /* recomputed hash of the entry before */
     int have_last;
@@ -105,8 +105,12 @@ static void check_entry(struct walk *w, const struct tw_audit_entry *e, const ch
                 seq_text);
         return; /* no seq to place it by; the next entry's link says what it broke */
     }
-    if (c == TW_AUDIT_OK)
+    if (c == TW_AUDIT_UNKNOWN_KEY && w->npk == 0) /* no --pubkey: signatures not checked */
+        c = TW_AUDIT_OK;
+    if (c == TW_AUDIT_OK && which >= 0)
         w->signed_by[which]++;
+    else if (c == TW_AUDIT_OK)
+        w->unchecked++;
     else if (c == TW_AUDIT_UNSIGNED) {
         w->unsigned_n++;
         if (w->npk > 0)
@@ -239,8 +243,10 @@ int tq_audit_verify(struct tw_rclient *c, const char *bank, const uint8_t (*pks)
         fprintf(out, ", %zu signed by %s", signed_by[i], fprs[i]);
     fprintf(out, ", %" PRIu64 " unsigned", w.unsigned_n);
     if (npk == 0)
-        fprintf(out, "; no --pubkey: signatures not checked, the chain proves order, not who "
-                     "wrote it");
+        fprintf(out, ", %" PRIu64 " signed; no --pubkey: signatures not checked, the chain "
+                     "proves order, not who wrote it", w.unchecked);
+    else if (w.unsigned_n > 0)
+        fprintf(out, "; an unsigned entry proves nothing against whoever can write the trail");
     if (has_head)
         fprintf(out, "; head %llu:%s", hseq, hhash);
     if (w.findings == 0) {
