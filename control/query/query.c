@@ -11,8 +11,9 @@
  * Before the subcommand answers, its question is written to the audit trail (audit_trail.c);
  * afterwards, the rows it answered.
  *
- * Exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line, 3 verify-audit
- * found the trail altered, 4 refused: the question's audit entry could not be written.
+ * Exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line, 3 flow not
+ * found or verify-audit found the trail altered, 4 refused: the question's audit entry could
+ * not be written.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -84,8 +85,8 @@ static void usage(FILE *f)
           "who asked, when, what; and afterwards how many rows it answered\n"
           "\n"
           "exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line,\n"
-          "3 verify-audit: the trail does not verify, 4 refused: the audit entry could not be\n"
-          "written\n",
+          "3 flow: not found, verify-audit: the trail does not verify, 4 refused: the audit\n"
+          "entry could not be written\n",
           f);
 }
 
