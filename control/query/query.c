@@ -328,6 +328,10 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &cl)) != 0)
         return rc;
     if (cl.help) {
+        /* one write: `--help | grep -q` closing the pipe after the first line must not be a
+         * SIGPIPE halfway through (the text is longer than stdio's 4 KiB buffer) */
+        static char help_buf[1 << 16];
+        setvbuf(stdout, help_buf, _IOFBF, sizeof(help_buf));
         usage(stdout);
         return 0;
     }
