@@ -11,7 +11,9 @@
 #     ACLs cannot stop it), which verify-audit detects;
 #   - verify-audit: an untouched trail exits 0 (also after concurrent queries); an entry
 #     removed (XDEL), altered (rewritten by a script), the oldest trimmed (XTRIM), the newest
-#     gone, or signed by a key not given: exit 3 naming it.
+#     gone, or signed by a key not given: exit 3 naming it; a trail deleted with its head and
+#     started again verifies alone but not against the head a verification printed before
+#     (--known-head).
 #
 #   bash tests/integration/test_audit.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail, 77 skip (no redis-server or binaries).
@@ -217,6 +219,21 @@ last=$(admin XRANGE 'tw:{audit:T4}:trail' - + | grep -E '^[0-9]+-[0-9]+$' | tail
 admin XDEL 'tw:{audit:T4}:trail' "$last" >/dev/null
 # (verify-audit's own entry comes after it: the newest removed is a gap before that one)
 expect3 T4 "newest removed" '^removed: seq 6 to 6 are gone'
+
+# the trail and its head deleted together (an admin's DEL) and started again: only a head
+# kept from an earlier verification shows it (--known-head)
+fill T5
+verify T5 || fail "T5 untouched: $(cat "$tmp/v.out")"
+known=$(sed -n 's/.*; head \([0-9]*:[0-9a-f]*\); verifies$/\1/p' "$tmp/v.out")
+[ -n "$known" ] || fail "no head printed: $(cat "$tmp/v.out")"
+adm --bank T5 verify-audit --pubkey "$tmp/audit.key.pub" --known-head "$known" >"$tmp/v.out" 2>&1 ||
+    fail "--known-head $known on the same trail: $(cat "$tmp/v.out")"
+admin DEL 'tw:{audit:T5}:trail' 'tw:{audit:T5}:head' >/dev/null
+fill T5
+verify T5 || fail "a trail started again verifies alone: $(cat "$tmp/v.out")"
+adm --bank T5 verify-audit --pubkey "$tmp/audit.key.pub" --known-head "$known" >"$tmp/v.out" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "^altered: seq ${known%%:*} is not the entry of --known-head" "$tmp/v.out" ||
+    fail "trail deleted and started again, --known-head: exit $rc: $(cat "$tmp/v.out")"
 
 # 5. concurrent questions: one chain
 for i in $(seq 8); do adm --bank C sensors >/dev/null 2>&1 & done
