@@ -284,6 +284,7 @@ static void print_merged(const struct caught *k, const struct tq_sensor *sensors
             tq_escape_text(sensors[k->rows[i].sensor].ns, name, sizeof(name));
             printf("%-*s  %s\n", (int)w, name, k->rows[i].line);
         }
+        tq_rows += n;
         return;
     }
     if (o->format == TQ_CSV) {
@@ -293,8 +294,10 @@ static void print_merged(const struct caught *k, const struct tq_sensor *sensors
             tq_csv_field(sensors[k->rows[i].sensor].ns, 0);
             puts(k->rows[i].line);
         }
+        tq_rows += n;
         return;
     }
+    tq_rows += n;
     for (size_t i = 0; i < n; i++) { /* JSON: the caught line is escaped already */
         const char *line = k->rows[i].line;
         if (k->rows[i].has_sensor) { /* an alert names its sensor itself */
@@ -356,11 +359,13 @@ int tq_fleet_run(const struct tq_subcommand *sub, struct tw_rclient *c, struct t
 {
     struct tq_sensor *sensors;
     struct caught k = {.o = o};
+    uint64_t rows_before = tq_rows;
     char ns[64];
     size_t n, shown;
     int rc = 0;
 
-    if (strcmp(sub->name, "sensors") == 0)
+    if (strcmp(sub->name, "sensors") == 0 || strcmp(sub->name, "audit") == 0 ||
+        strcmp(sub->name, "verify-audit") == 0) /* not a sensor's keys: once */
         return sub->run(c, o);
     if (!tq_sensors_several(o)) { /* one sensor: as before */
         tq_sensor_namespace(o, ns, sizeof(ns));
@@ -378,6 +383,7 @@ int tq_fleet_run(const struct tq_subcommand *sub, struct tw_rclient *c, struct t
         o->sensor = sensors[i].ns;
         rc = run_caught(sub, c, o, &k);
     }
+    tq_rows = rows_before; /* the sensors' answers were caught: the merged one is the answer */
     if (rc == 0) {
         shown = tq_merge_order(k.rows, k.n, (sub->common & TQ_OPT_LIMIT) ? o->limit : 0);
         print_merged(&k, sensors, shown);

@@ -9,6 +9,8 @@
 #include "control/query/escape.h"
 #include "control/query/query.h"
 
+uint64_t tq_rows;
+
 void tq_csv_field(const char *s, int last)
 {
     char cell[2 * 4096 + 8];
@@ -16,6 +18,7 @@ void tq_csv_field(const char *s, int last)
     tq_csv_cell(s, cell, sizeof(cell));
     fputs(cell, stdout);
     putchar(last ? '\n' : ',');
+    tq_rows += last != 0;
 }
 
 void tq_json_line(const char *json)
@@ -29,6 +32,7 @@ void tq_json_line(const char *json)
     }
     tq_json_text(json, out, len);
     puts(out);
+    tq_rows++;
     free(out);
 }
 
@@ -36,6 +40,7 @@ void tq_csv_header(const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         tq_csv_field(names[i], i + 1 == n);
+    tq_rows--; /* a header is not a row */
 }
 
 void tq_utc_text(uint64_t us, int with_time, char *out, size_t len)
@@ -106,6 +111,7 @@ void tq_table_print(const struct tq_table *t, const void *rows, size_t n)
             fputs(c == nc - 1 ? "\n" : "  ", stdout);
         }
     }
+    tq_rows += n;
     if (n == 0)
         fprintf(stderr, PROG ": %s\n", t->none);
 }

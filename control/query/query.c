@@ -8,7 +8,12 @@
  * from the table below once and hands it its own options; the subcommand (cmd_<name>.c) reads
  * and prints. The tool only reads, so it works with a read-only Redis user.
  *
- * Exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line.
+ * Before the subcommand answers, its question is written to the audit trail (audit_trail.c);
+ * afterwards, the rows it answered.
+ *
+ * Exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line, 3 flow not
+ * found or verify-audit found the trail altered, 4 refused: the question's audit entry could
+ * not be written.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -24,7 +29,7 @@
 #define CONNECT_TIMEOUT_MS 3000
 
 /* The subcommands, in --help order: one row each, X(name) for tq_cmd_<name> of cmd_<name>.c. */
-#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors) X(flow)
+#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors) X(flow) X(audit) X(verify_audit)
 
 #define DECLARE(name) extern const struct tq_subcommand tq_cmd_##name;
 SUBCOMMANDS(DECLARE)
@@ -36,6 +41,7 @@ static const struct tq_subcommand *const subcommands[] = {SUBCOMMANDS(ROW)};
 struct cmdline {
     struct tq_opts o;
     const char *redis_url;
+    const char *audit_key; /* --audit-key FILE, $TAPWATCH_AUDIT_KEY; NULL: the default's */
     struct tw_redis_options redis; /* credentials and TLS: files, never a secret on argv */
     const char *subcommand; /* the word given, NULL if none */
     int help;
@@ -63,6 +69,9 @@ static void usage(FILE *f)
           "                   sensor that has a bank)\n"
           "  --all-sensors    every registered sensor (of --bank, else of every bank)\n"
           "  --bank NAME      the bank of the sensors (the configuration's bank:)\n"
+          "  --audit-key FILE the key that signs this program's audit entries (made by\n"
+          "                   `tapwatch keygen --out FILE`; default: $TAPWATCH_AUDIT_KEY, else\n"
+          "                   ~/.config/tapwatch/audit.key when it exists, else unsigned)\n"
           "  --help           this text\n"
           "\n"
           "subcommands:\n",
@@ -72,8 +81,30 @@ static void usage(FILE *f)
     for (size_t i = 0; i < N_SUBCOMMANDS; i++)
         fprintf(f, "\n%s", subcommands[i]->usage);
     fputs("\n"
-          "exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line\n",
+          "every question is first written to the audit trail of its bank (tw:{audit:BANK}:trail):\n"
+          "who asked, when, what; and afterwards how many rows it answered\n"
+          "\n"
+          "exit status: 0 answered, 1 Redis unreachable or failing, 2 bad command line,\n"
+          "3 flow: not found, verify-audit: the trail does not verify, 4 refused: the audit\n"
+          "entry could not be written\n",
           f);
+}
+
+/* The audit key: --audit-key, else $TAPWATCH_AUDIT_KEY (both must load), else
+ * ~/.config/tapwatch/audit.key when it exists. Returns 0 or EXIT_USAGE (said). */
+static int load_audit_key(const struct cmdline *cl)
+{
+    const char *path = cl->audit_key, *home;
+    char def[4096];
+
+    if (path == NULL && (path = getenv("TAPWATCH_AUDIT_KEY")) != NULL && path[0] == '\0')
+        path = NULL;
+    if (path != NULL)
+        return tq_audit_key(path, 1);
+    if ((home = getenv("HOME")) == NULL || home[0] == '\0')
+        return 0;
+    snprintf(def, sizeof(def), "%s/.config/tapwatch/audit.key", home);
+    return tq_audit_key(def, 0);
 }
 
 static const struct tq_subcommand *subcommand_named(const char *name)
@@ -152,6 +183,8 @@ static int shared_option(struct cmdline *cl, const char *name, unsigned bit, con
             cl->redis.tls_key = val;
         else if (strcmp(name, "bank") == 0)
             o->bank = val;
+        else if (strcmp(name, "audit-key") == 0)
+            cl->audit_key = val;
         else
             o->sensor = o->sensor_sel = val;
         break;
@@ -192,7 +225,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     } shared[] = {{"redis", 0},          {"sensor", 0},          {"bank", 0},
                   {"redis-password-file", 0},
                   {"redis-user", 0},     {"redis-tls-ca", 0},    {"redis-tls-cert", 0},
-                  {"redis-tls-key", 0},          {"since", TQ_OPT_SINCE},
+                  {"redis-tls-key", 0},  {"audit-key", 0},   {"since", TQ_OPT_SINCE},
                   {"until", TQ_OPT_UNTIL}, {"limit", TQ_OPT_LIMIT}, {"format", TQ_OPT_FORMAT},
                   {"equipment", TQ_OPT_EQUIPMENT}};
     const struct tq_subcommand *sub = find_subcommand(argc, argv);
@@ -295,6 +328,10 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &cl)) != 0)
         return rc;
     if (cl.help) {
+        /* one write: `--help | grep -q` closing the pipe after the first line must not be a
+         * SIGPIPE halfway through (the text is longer than stdio's 4 KiB buffer) */
+        static char help_buf[1 << 16];
+        setvbuf(stdout, help_buf, _IOFBF, sizeof(help_buf));
         usage(stdout);
         return 0;
     }
@@ -308,6 +345,8 @@ int main(int argc, char **argv)
         return rc;
     if (cl.redis_url == NULL)
         return tq_usage_error("no Redis named: use --redis URL");
+    if ((rc = load_audit_key(&cl)) != 0)
+        return rc;
     /* redis://a:7000,b:7001: a Redis Cluster's nodes; the client follows MOVED and ASK */
     cl.redis.cluster = cl.redis_url != NULL && strchr(cl.redis_url, ',') != NULL;
     if ((target = tw_redis_target_open(cl.redis_url, &cl.redis, err, sizeof(err))) == NULL)
@@ -321,7 +360,11 @@ int main(int argc, char **argv)
         tw_redis_target_close(target);
         return why == TW_RCLIENT_CONFIG ? EXIT_USAGE : EXIT_REDIS;
     }
-    rc = tq_fleet_run(sub, c, &cl.o); /* one sensor, or several merged (merge.c) */
+    /* the question is written to the audit trail before it is answered, or not answered */
+    if ((rc = tq_audit_begin(c, sub, &cl.o, argc, argv, cl.redis.user)) == 0) {
+        rc = tq_fleet_run(sub, c, &cl.o); /* one sensor, or several merged (merge.c) */
+        rc = tq_audit_end(c, rc == EXIT_REDIS && tq_refused() ? EXIT_USAGE : rc, tq_rows);
+    }
     tw_rclient_close(c);
     tw_redis_target_close(target);
     return rc == EXIT_REDIS && tq_refused() ? EXIT_USAGE : rc;

@@ -11,13 +11,16 @@
  *                  the registry of sensors per bank (control/record/fleet_keys.h)
  *   merge.c        a subcommand run once per sensor, its answers merged newest first with a
  *                  sensor column
+ *   audit_trail.c  the audit entries of every question, before and after its answer (the
+ *                  one place it writes to Redis: the trail, through one EVAL)
  *
  * A new subcommand is one cmd_<name>.c that defines `const struct tq_subcommand
  * tq_cmd_<name>` and one row in query.c's SUBCOMMANDS list.
  *
- * The tool only reads Redis (ZREVRANGEBYSCORE, GETRANGE, HGET, XREVRANGE, HGETALL...): it
- * works with a read-only Redis user, and links nothing that writes
- * (tests/integration/test_query_links.sh).
+ * The tool only reads the sensors' keys (ZREVRANGEBYSCORE, GETRANGE, HGET, XREVRANGE,
+ * HGETALL...) and links nothing that writes them (tests/integration/test_query_links.sh); its
+ * one write is the audit trail of the questions it answers (audit_trail.c), so its Redis user
+ * reads every sensor key and may append to the trail (control/store/redis_acl.c).
  */
 #ifndef TW_QUERY_H
 #define TW_QUERY_H
@@ -37,6 +40,9 @@
  * refuses us (NOAUTH, WRONGPASS, NOPERM, a certificate): a configuration error. */
 #define EXIT_REDIS 1
 #define EXIT_USAGE 2
+/* 4: the question's audit entry could not be written (audit_trail.c), so it was not answered
+ * (3 is verify's "does not verify") */
+#define EXIT_AUDIT 4
 
 #define TQ_DEFAULT_LIMIT 100 /* --limit not given */
 #define TQ_STR_(x) #x
@@ -151,6 +157,48 @@ void tq_table_print(const struct tq_table *t, const void *rows, size_t n);
 /* Ends the answer: flushes stdout. Returns the exit status: EXIT_REDIS when failed (already
  * said) or when stdout cannot be written (said), else 0. */
 int tq_finish(int failed);
+
+/* Rows answered so far: tq_table_print, tq_json_line and CSV lines count them (a header is
+ * not a row); merge.c sets it to what the merged answer printed. */
+extern uint64_t tq_rows;
+
+/* ---- audit_trail.c ---- */
+
+/* Loads the key that signs the audit entries: path given (--audit-key, $TAPWATCH_AUDIT_KEY):
+ * explicit; else the per-user default, which may be absent (entries then go unsigned).
+ * Returns 0, or EXIT_USAGE after one line on stderr (a key named that cannot be loaded). */
+int tq_audit_key(const char *path, int explicit);
+
+/* Writes the "query" entry of sub with the command line argv to the trail of the bank asked
+ * (--bank, else the bank of the sensors asked when they share one, else none). named_user:
+ * the ACL user the options name, said when ACL WHOAMI is not allowed. Returns 0, or
+ * EXIT_AUDIT after one line on stderr: the question must not be answered. */
+int tq_audit_begin(struct tw_rclient *c, const struct tq_subcommand *sub, struct tq_opts *o,
+                   int argc, char **argv, const char *named_user);
+
+/* Writes the "done" entry: rows answered and the exit status rc. Returns rc, or EXIT_AUDIT
+ * (after one line on stderr) when the entry could not be written and rc was 0. */
+int tq_audit_end(struct tw_rclient *c, int rc, uint64_t rows);
+
+/* The trail (and head) key of bank ("" or NULL: none); head may be NULL. */
+void tq_audit_bank_trail(const char *bank, char *trail, size_t tlen, char *head, size_t hlen);
+
+/* ---- cmd_audit.c ---- */
+
+struct tw_audit_entry;
+/* A stream entry reply [id, [field, value...]] into e (values borrowed from r), *id its stream
+ * id. Returns 0, 1 when it holds a field that is none of an audit entry's (or one twice),
+ * -1 when r is not a stream entry. */
+int tq_audit_entry_from_reply(const redisReply *r, struct tw_audit_entry *e, const char **id);
+
+/* ---- audit_verify.c ---- */
+
+/* Checks the audit trail of bank ("" or NULL: the one without a bank) against npk public keys
+ * (none: the chain alone), printing one line per finding and a summary line on out;
+ * known_head "SEQ:HASH" (NULL: none) is a head seen before that must still be there.
+ * Returns 0 when it verifies, 3 when not, EXIT_REDIS after saying why. */
+int tq_audit_verify(struct tw_rclient *c, const char *bank, const uint8_t (*pks)[32],
+                    const char (*fprs)[17], size_t npk, const char *known_head, FILE *out);
 
 /* ---- sensors.c ---- */
 

@@ -327,3 +327,21 @@ const char *tw_key_acl_read_all(void)
 {
     return "%R~tw:*";
 }
+
+int tw_key_audit_trail(char *buf, size_t len, const char *bank)
+{
+    return fits(snprintf(buf, len, "tw:{audit:%s}:trail", bank ? bank : ""), len);
+}
+
+int tw_key_audit_head(char *buf, size_t len, const char *bank)
+{
+    return fits(snprintf(buf, len, "tw:{audit:%s}:head", bank ? bank : ""), len);
+}
+
+int tw_key_acl_audit(char *buf, size_t len, const char *bank)
+{
+    /* bank names hold no glob character ([A-Za-z0-9_.-]): nothing to escape */
+    if (bank == NULL)
+        return fits(snprintf(buf, len, "~tw:{audit:*"), len);
+    return fits(snprintf(buf, len, "~tw:{audit:%s}:*", bank), len);
+}

@@ -167,4 +167,26 @@ int tw_key_acl_pattern(char *buf, size_t len, const char *sensor);
 /* Every sensor's keys, read-only (Redis 7 selector): "%R~tw:*". */
 const char *tw_key_acl_read_all(void);
 
+/* ---- the query audit trail (control/evidence/audit_entry.h), outside every sensor ----
+ *
+ *   tw:{audit:<bank>}:trail    stream: one entry per query asked of bank's sensors, before
+ *                              it is answered ("query") and after ("done"), hash-chained and
+ *                              signed by the answering program's key
+ *   tw:{audit:<bank>}:head     string "<seq> <hash>": the newest entry's, written by the same
+ *                              script as the entry, so that removing the newest entries of the
+ *                              stream (XDEL, XTRIM, XADD MAXLEN 0) leaves a head that names
+ *                              what is gone
+ *   tw:{audit:}:trail, :head   the same for queries without a bank (sensors without one, or
+ *                              --all-sensors over every bank)
+ *
+ * One hash tag {audit:<bank>} per trail: the script that appends reads :head and writes both
+ * keys in one slot of a Redis Cluster. Bank names hold no ':' or '}', so "audit:A" is neither
+ * a sensor namespace nor "bank:A" (fleet_keys.h), and no sensor's ACL pattern covers a trail.
+ * A trail per bank keeps bank A's reader from reading who asked what of bank B. */
+int tw_key_audit_trail(char *buf, size_t len, const char *bank);
+int tw_key_audit_head(char *buf, size_t len, const char *bank);
+/* The ACL key pattern of bank's trail and head, read and write: "~tw:{audit:<bank>}:*"
+ * (bank NULL: every bank's, "~tw:{audit:*"). Returns its length or -1 (buf too small). */
+int tw_key_acl_audit(char *buf, size_t len, const char *bank);
+
 #endif

@@ -17,11 +17,19 @@ static const char *const sensor_commands[] = {
     "zremrangebyrank", "zrange",                             /* reached:<E> (cross_border) */
 };
 
-/* What tapwatch-query sends (control/query/cmd_*.c): reads only. */
+/* What tapwatch-query sends (control/query/cmd_*.c): reads, and the appends of the audit
+ * trail (control/query/audit_trail.c). The write commands (eval and, inside its script, get,
+ * xadd, set) reach only the keys the user may write: the audit trail and its head (keys.h:
+ * tw_key_acl_audit); every sensor key is read-only (%R~). What the ACL cannot stop on the trail
+ * is what those commands can do: XADD ... MAXLEN 0 empties it, SET rewrites the head, XADD
+ * forges an entry; verify-audit detects each. DEL, UNLINK, XDEL, XTRIM, RENAME, EXPIRE,
+ * RESTORE are not granted (NOPERM). */
 static const char *const regulator_commands[] = {
     "exists", "getrange", "hget", "hgetall", "strlen", "xrange", "xrevrange",
     "zrangebylex", "zrangebyscore", "zrevrange", "zrevrangebyscore",
     "smembers", "get", /* tw:banks, the registry (cmd_sensors.c, sensors.c) */
+    "acl|whoami", "eval", "xadd", "set", /* audit_trail.c: who asks, the append */
+    "xinfo|stream",                      /* audit_verify.c: entries ever added */
 };
 
 static int put(char *buf, size_t len, size_t *o, const char *fmt, const char *a, const char *b)
@@ -44,7 +52,8 @@ static int commands(char *buf, size_t len, size_t *o, const char *const *list, s
 
 int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *sensor)
 {
-    char ns[TW_NS_LEN], pattern[TW_KEY_LEN], hourly[TW_KEY_LEN], user[TW_KEY_LEN], reg[512];
+    char ns[TW_NS_LEN], pattern[TW_KEY_LEN], hourly[TW_KEY_LEN], user[TW_KEY_LEN], reg[512],
+        audit[TW_KEY_LEN];
     size_t o = 0;
 
     if (len == 0 || tw_key_namespace(ns, sizeof(ns), bank, sensor) < 0 ||
@@ -62,9 +71,10 @@ int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *senso
         put(buf, len, &o, " %s%s -@all", reg, "") < 0 ||
         commands(buf, len, &o, sensor_commands,
                  sizeof(sensor_commands) / sizeof(sensor_commands[0])) < 0 ||
+        tw_key_acl_audit(audit, sizeof(audit), NULL) < 0 ||
         put(buf, len, &o, "user regulator on #SHA256-OF-THE-PASSWORD-OF-regulator "
-                          "resetchannels resetkeys %s -@all%s",
-            tw_key_acl_read_all(), "") < 0 ||
+                          "resetchannels resetkeys %s %s -@all",
+            tw_key_acl_read_all(), audit) < 0 ||
         commands(buf, len, &o, regulator_commands,
                  sizeof(regulator_commands) / sizeof(regulator_commands[0])) < 0 ||
         put(buf, len, &o, "user default off resetchannels resetkeys -@all%s%s\n", "", "") < 0)
@@ -74,15 +84,16 @@ int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *senso
 
 int tw_redis_acl_reader_text(char *buf, size_t len, const char *bank)
 {
-    char keys[TW_KEY_LEN];
+    char keys[TW_KEY_LEN], audit[TW_KEY_LEN];
     size_t o = 0;
 
-    if (len == 0 || tw_key_acl_bank_reader(keys, sizeof(keys), bank) < 0)
+    if (len == 0 || tw_key_acl_bank_reader(keys, sizeof(keys), bank) < 0 ||
+        tw_key_acl_audit(audit, sizeof(audit), bank) < 0)
         return -1;
     buf[0] = '\0';
     if (put(buf, len, &o, "user reader-%s on #SHA256-OF-THE-PASSWORD-OF-reader-%s "
                           "resetchannels resetkeys", bank, bank) < 0 ||
-        put(buf, len, &o, " %s -@all%s", keys, "") < 0 ||
+        put(buf, len, &o, " %s %s -@all", keys, audit) < 0 ||
         commands(buf, len, &o, regulator_commands,
                  sizeof(regulator_commands) / sizeof(regulator_commands[0])) < 0)
         return -1;

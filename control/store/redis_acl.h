@@ -4,8 +4,10 @@
  * that the two agree and that the users can do exactly what they must):
  *
  *   tapwatch-<sensor>  the commands the sensor sends, on its own keys (tw_key_acl_pattern)
- *   regulator          the commands tapwatch-query sends, read-only, on every sensor's keys
- *   reader-<bank>      the same on one bank's sensors and registry (--print-acl-reader BANK)
+ *   regulator          the commands tapwatch-query sends, read-only, on every sensor's keys,
+ *                      and the appends to every bank's query audit trail (keys.h)
+ *   reader-<bank>      the same on one bank's sensors, registry and audit trail
+ *                      (--print-acl-reader BANK)
  *   default            off
  *
  * One line per user, nothing else: redis-server 7.0 refuses comments in an aclfile. Each
