@@ -32,6 +32,7 @@
 #include "control/plane/metrics_http.h"
 #include "control/plane/metrics_telemetry.h"
 #include "control/plane/reload.h"
+#include "control/plane/statements.h"
 #include "control/record/fleet_keys.h"
 #include "control/store/sensor_registry.h"
 #include "control/store/run_dir.h"
@@ -133,6 +134,7 @@ static void reload_tick(void *ctx)
         tw_log(TW_LOG_WARNING, "reload: %s cannot change while running; restart to apply",
                res.refused[i]);
     tw_log(TW_LOG_NOTICE, "reloaded: %s", res.changed);
+    tw_statements_reload(rl->statements, rl->ctl); /* a reload is a statement of its own */
 }
 
 struct options {
@@ -907,6 +909,7 @@ int main(int argc, char **argv)
         signal(SIGBUS, on_sigbus);
 
     struct tw_policy_hook *policy = NULL;
+    struct tw_statements *ctl_statements = NULL;
     unsigned started = 0;
 
     if (started_dpdk != 0) /* the tables could not be built (said) */
@@ -962,6 +965,19 @@ int main(int argc, char **argv)
         .start_time_s = (double)started_at.tv_sec + started_at.tv_nsec / 1e9,
     };
     ctl.metrics = board ? &feed : NULL;
+    /* completeness statements (statements.h), into Redis through their own writer */
+    struct tw_statements_params stp = {
+        .sensor = key_ns, .interval_s = cfg.evidence.statement_interval_s,
+        .config_path = o.config, .key_path = cfg.signing.key, .policy = policy, .geoip = geoip,
+        .sinks = &sinks,
+    };
+    if (!(ctl.statements = tw_statements_open(&stp, err, sizeof(err)))) {
+        tw_log(TW_LOG_ERR, "%s", err);
+        goto out;
+    }
+    reload.statements = ctl_statements = ctl.statements;
+    if (tw_statements_signing(ctl_statements)[0])
+        tw_log(TW_LOG_INFO, "statements signed with key %s", tw_statements_signing(ctl_statements));
     if (policy) { /* the silence rules (silence.h): holes are looked for from the first packet */
         ctl.clock = tw_policy_hook_clock;
         ctl.clock_ctx = policy;
@@ -993,6 +1009,7 @@ int main(int argc, char **argv)
     }
 
 out:
+    tw_statements_close(ctl_statements);
     tw_metrics_http_stop(http);
     tw_policy_hook_close(policy);
     tw_geoip_enrich_free(geoip);

@@ -358,7 +358,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
 static const char kind_names[] = TW_ALERT_KINDS(KIND_NAME);
 #undef KIND_NAME
 
-/* ", TW-R01, ..., TW-R13": the rule ids alert.h lists */
+/* ", TW-R01, ..., TW-R14": the rule ids alert.h lists */
 #define RULE_ID(sym, name, rule) ", " rule
 static const char rule_ids[] = TW_ALERT_KINDS(RULE_ID);
 #undef RULE_ID
@@ -388,8 +388,9 @@ const struct tq_subcommand tq_cmd_alerts = {
         "                   undeclared_destination, remote_access_unapproved_host,\n"
         "                   remote_access_outside_window, remote_access_protocol, upload_volume,\n"
         "                   unclassified_channel, risky_flow, cross_border, unknown_device,\n"
-        "                   silent_equipment, equipment_back, mirror_silent, mirror_back;\n"
-        "                   ID is its rule id, TW-R01 ... TW-R13 in that order\n",
+        "                   silent_equipment, equipment_back, mirror_silent, mirror_back,\n"
+        "                   clock_step;\n"
+        "                   ID is its rule id, TW-R01 ... TW-R14 in that order\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
     .own = (const struct tq_option[]){{"kind", parse_kind}, {"rule", parse_rule}, {NULL, NULL}},
     .run = run,
