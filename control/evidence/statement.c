@@ -75,8 +75,9 @@ int tw_statement_to_json(const struct tw_statement *st, const char *sensor, char
     if (strlen(sensor) > 127 || strpbrk(sensor, "\"\\") != NULL)
         return -1;
     put(buf, len, &off, "{\"v\":1,\"sensor\":\"%s\",\"run\":\"%016" PRIx64 "\",\"n\":%" PRIu64
-        ",\"kind\":\"%s\",\"from\":%" PRIu64 ".%06" PRIu64 ",\"to\":%" PRIu64 ".%06" PRIu64,
-        sensor, st->run_us, st->n, tw_statement_kind_name(st->kind), st->from_us / 1000000,
+        ",\"kind\":\"%s\",\"interval\":%" PRIu64 ",\"from\":%" PRIu64 ".%06" PRIu64 ",\"to\":%" PRIu64 ".%06" PRIu64,
+        sensor, st->run_us, st->n, tw_statement_kind_name(st->kind), st->interval_s,
+        st->from_us / 1000000,
         st->from_us % 1000000, st->to_us / 1000000, st->to_us % 1000000);
     put(buf, len, &off, ",\"packets_received\":%" PRIu64 ",\"packets_parsed\":%" PRIu64
         ",\"packets_dropped\":%" PRIu64 ",\"dropped_by_reason\":{", st->received, st->parsed,
@@ -127,18 +128,6 @@ int tw_statement_sign(struct tw_statement *st, const char *sensor, const struct 
     if (k != NULL)
         tw_sign(k, text, (size_t)n, st->sig);
     return 0;
-}
-
-int tw_statement_check_sig(const char *text, size_t len, const char *sig_hex,
-                           const uint8_t pk[TW_SIGN_PK_LEN])
-{
-    uint8_t sig[TW_SIGN_SIG_LEN];
-
-    if (sig_hex == NULL || sig_hex[0] == '\0')
-        return 0;
-    if (tw_unhex(sig_hex, sig, sizeof(sig)) != 0)
-        return -1;
-    return tw_sign_verify(pk, text, len, sig) == 0 ? 1 : -1;
 }
 
 int tw_sha256_file(const char *path, uint8_t raw[32], char hex[65])

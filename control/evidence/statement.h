@@ -18,7 +18,9 @@
  * JSON keys (counters are those of the interval, not of the run, so the statements of a run
  * add up to its summary):
  *   v 1; sensor; run (16 hex: the run's start, epoch microseconds); n (0 = start, then 1, 2 ..
- *   within the run); kind start|interval|reload|stop|clock_step; from, to (epoch seconds with
+ *   within the run); kind start|interval|reload|stop|clock_step; interval (the configured
+ *   evidence.statement_interval, seconds: readers tell a late statement from a missing one
+ *   with it); from, to (epoch seconds with
  *   six decimals: the host's wall clock, also in a replay); packets_received, packets_parsed,
  *   packets_dropped, dropped_by_reason {counter name: n, only those not 0}; imissed, ierrors,
  *   rx_nombuf (the NIC and the kernel); tcp_gap_bytes, tcp_acked_bytes, tcp_flows_one_way,
@@ -51,6 +53,7 @@ enum tw_statement_kind { TW_ST_START, TW_ST_INTERVAL, TW_ST_RELOAD, TW_ST_STOP,
 struct tw_statement {
     uint64_t run_us;
     uint64_t n;
+    uint64_t interval_s;   /* evidence.statement_interval in force */
     uint64_t from_us, to_us;
     uint64_t received, parsed, dropped;
     uint64_t imissed, ierrors, rx_nombuf;

@@ -200,7 +200,6 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
     /* workers watch stop; we run until they have flushed */
     c->start_ns = c->last_stats_ns = c->last_counters_ns = tw_mono_ns();
     c->link.wait = c->wait_for_interface;
-    tw_statements_start(c->statements, c);
     unsigned idle_polls = 0;
     for (;;) {
         /* read before polling (acquire), so nothing enqueued before it is missed */

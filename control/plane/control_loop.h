@@ -57,8 +57,9 @@ struct tw_control {
     int input_gone;              /* the run ended because the interface was removed */
     struct tw_metrics_feed *metrics; /* published every period and at the end (metrics_collect.h);
                                       * NULL = no metrics */
-    struct tw_statements *statements; /* completeness statements at start, every interval and
-                                       * at stop, before the drain (statements.h); NULL none */
+    struct tw_statements *statements; /* completeness statements every interval and at stop,
+                                       * before the drain (statements.h; the start one is made
+                                       * before the workers start); NULL none */
 };
 
 /* Handles every event waiting in the rings now. Returns how many. */

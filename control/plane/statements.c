@@ -182,6 +182,7 @@ static void make(struct tw_statements *s, struct tw_control *c, enum tw_statemen
     tw_statement_fill(&st, &s->prev, &cur);
     st.run_us = s->run_us;
     st.n = s->n;
+    st.interval_s = s->p.interval_s;
     st.kind = (uint8_t)kind;
     /* a start statement covers the moment the run began; after a step back, the interval
      * cannot end before it began: from is clamped */

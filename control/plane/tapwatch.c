@@ -984,6 +984,7 @@ int main(int argc, char **argv)
         ctl.clock_start_us = tw_wall_us();
         tw_pipeline_set_gap_threshold(pipeline, tw_policy_hook_gap_threshold_us(policy));
     }
+    tw_statements_start(ctl.statements, &ctl); /* before the first packet: its counters are 0 */
     started = tw_pipeline_launch(pipeline);
     if (started < cfg.workers)
         tw_log(TW_LOG_ERR, "cannot start worker %u", started);

@@ -42,6 +42,10 @@ static int notes(void *ctx, int at_end, FILE *err)
     struct tw_alert_store_stats as;
 
     tw_alert_store_get_stats(ctx, &as);
+    /* statements kept for the next start are said by the summary line only: the operator's
+     * lines are about records and alerts; a loss is said */
+    if (as.pending <= as.held && !(at_end == 0 && as.recovered))
+        return 0;
     return tw_sink_carry_notes(
         &(struct tw_sink_carry){.url = tw_alert_store_url(ctx),
                                 .path = tw_alert_store_hold_path(ctx),
