@@ -123,6 +123,10 @@ static void unwatched(const struct tq_opts *o, uint64_t from, uint64_t to, const
 
     if (to <= from || !overlaps(o, from, to))
         return;
+    if (o->has_since && from < o->since_us) /* said within the asked range */
+        from = o->since_us;
+    if (o->has_until && to > o->until_us)
+        to = o->until_us;
     utc(from, a, sizeof(a));
     utc(to, b, sizeof(b));
     fprintf(stderr, PROG ": warning: unwatched: from %s to %s UTC, sensor ", a, b);
