@@ -224,7 +224,9 @@ void tw_statements_start(struct tw_statements *s, struct tw_control *c)
     make(s, c, TW_ST_START, tw_wall_us(), 0);
 }
 
-/* The clock_step alert (a policy's own kind: it may be disabled in rules:). */
+/* The clock_step alert: the sensor's own, raised whenever a policy is loaded (as the mirror
+ * alerts are), unless its rules: section disables it; it is not counted among the policy's
+ * rules (tw_policy_rule_count: its section does not need to exist). */
 static void clock_alert(struct tw_statements *s, uint64_t now_us, int64_t step_us)
 {
     const struct tw_policy *pol;

@@ -953,7 +953,6 @@ struct tw_policy *tw_policy_load(const char *path, char *err, size_t errlen)
      * disable them); the equipment's silence rules need an expect_traffic (below) */
     p->rules[TW_ALERT_MIRROR_SILENT].configured = 1;
     p->rules[TW_ALERT_MIRROR_BACK].configured = 1;
-    p->rules[TW_ALERT_CLOCK_STEP].configured = 1; /* the sensor's own too (statements.c) */
     ld.p = p;
     yaml_parser_set_input_string(&parser, text, textlen);
     if (!yaml_parser_load(&parser, &ld.doc)) {
