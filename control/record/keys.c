@@ -83,11 +83,9 @@ int tw_key_statements(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:statements", sensor), len);
 }
 
-int tw_key_statement_seen(char *buf, size_t len, const char *sensor, uint64_t run_us,
-                          uint64_t n)
+int tw_key_statements_seen(char *buf, size_t len, const char *sensor)
 {
-    return fits(snprintf(buf, len, "tw:{%s}:statement-seen:%016" PRIx64 ":%" PRIu64, sensor,
-                         run_us, n), len);
+    return fits(snprintf(buf, len, "tw:{%s}:statements:seen", sensor), len);
 }
 
 int tw_key_stats(char *buf, size_t len, const char *sensor)

@@ -15,10 +15,10 @@
  *               (the peer's country, bytes_out); EXPIRE of each key
  *     reached:  ZADD reached:<E> GT <day> <what>, ZREMRANGEBYSCORE (older than the window),
  *               ZREMRANGEBYRANK (beyond the max), EXPIRE: plain commands, idempotent
- *     statement: SET statement-seen:<run>:<n> 1 NX EX retention, and only when it was not
- *               set: XADD tw:{S}:statements MINID ~ <now - retention> * statement <text>
- *               sig <hex>; EXPIRE (the text is rendered here from the item, the same bytes
- *               that were signed: control/evidence/statement.h)
+ *     statement: ZADD statements:seen NX <now> <run>:<n>, and only when it was new: trim the
+ *               guard to a day, XADD tw:{S}:statements MINID ~ <now - retention> * statement
+ *               <text> sig <hex>; EXPIRE (the text is rendered here from the item, the same
+ *               bytes that were signed: control/evidence/statement.h)
  *
  * It runs on the writers' engine (redis_engine.h), as the flow-record writer does, so it
  * never waits on Redis: its own connection, made without waiting; the two SCRIPT LOADs go
@@ -317,12 +317,16 @@ static const char summary_lua[] =
     "for i = 2, 9 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
     "return 1\n";
 
-/* The statement script. KEYS: 1 statement-seen guard, 2 the stream. ARGV: 1 retention (s),
- * 2 MINID, 3 the canonical text, 4 the signature (hex, "" unsigned). Returns 1 when written,
- * 0 when it was already. */
+/* The statement script. KEYS: 1 the guard zset statements:seen, 2 the stream. ARGV:
+ * 1 retention (s), 2 MINID, 3 the canonical text, 4 the signature (hex, "" unsigned), 5 the
+ * guard member <run>:<n>, 6 now (epoch s), 7 the oldest guard kept (epoch s). Returns 1 when
+ * written, 0 when it was already. The guard only has to outlive a batch sent again after a
+ * reconnect, so it keeps a day: one key of bounded size, however many runs. */
 static const char statement_lua[] =
-    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
+    "if redis.call('ZADD', KEYS[1], 'NX', ARGV[6], ARGV[5]) == 0 then return 0 end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[7])\n"
     "redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', 'statement', ARGV[3], 'sig', ARGV[4])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[1])\n"
     "return 1\n";
 
@@ -482,19 +486,23 @@ static unsigned encode_reached(struct tw_alert_store *s, struct tw_buf *out,
 static unsigned encode_statement(struct tw_alert_store *s, struct tw_buf *out,
                                  const struct tw_statement *st)
 {
-    char k[2][TW_KEY_LEN], minid[32], text[TW_STATEMENT_JSON_MAX], sig[2 * TW_SIGN_SIG_LEN + 1] = "";
+    char k[2][TW_KEY_LEN], minid[32], text[TW_STATEMENT_JSON_MAX], sig[2 * TW_SIGN_SIG_LEN + 1] = "",
+        member[48], nows[24], oldest[24];
     uint64_t now = tw_wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
 
-    if (tw_key_statement_seen(k[0], sizeof(k[0]), s->sensor, st->run_us, st->n) < 0 ||
+    if (tw_key_statements_seen(k[0], sizeof(k[0]), s->sensor) < 0 ||
         tw_key_statements(k[1], sizeof(k[1]), s->sensor) < 0 ||
         tw_statement_to_json(st, s->sensor, text, sizeof(text)) < 0)
         return 0;
     if (st->is_signed)
         tw_hex(st->sig, sizeof(st->sig), sig);
     snprintf(minid, sizeof(minid), "%" PRIu64, now > keep_ms ? now - keep_ms : 0);
+    snprintf(member, sizeof(member), "%016" PRIx64 ":%" PRIu64, st->run_us, st->n);
+    snprintf(nows, sizeof(nows), "%" PRIu64, now / 1000);
+    snprintf(oldest, sizeof(oldest), "%" PRIu64, now / 1000 > 86400 ? now / 1000 - 86400 : 0);
     const char *keys[2] = {k[0], k[1]};
-    const char *args[] = {s->ex, minid, text, sig};
-    return evalsha(out, s->sha_statement, 2, keys, 4, args);
+    const char *args[] = {s->ex, minid, text, sig, member, nows, oldest};
+    return evalsha(out, s->sha_statement, 2, keys, 7, args);
 }
 
 /* The first n items leave the queue (written, or dropped after refusals). */

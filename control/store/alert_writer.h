@@ -82,7 +82,7 @@ int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a)
 int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *it);
 int tw_alert_store_put_reached(struct tw_alert_store *s, const struct tw_reached_item *it);
 /* A completeness statement (statement.h), signed or not: XADD tw:{S}:statements statement
- * <canonical text> sig <hex or "">, once (guard tw:{S}:statement-seen:<run>:<n>). */
+ * <canonical text> sig <hex or "">, once (guard tw:{S}:statements:seen, keys.h). */
 int tw_alert_store_put_statement(struct tw_alert_store *s, const struct tw_statement *st);
 /* Writes what is due (a full batch, or a partial one after flush_ms). now_ms is monotonic.
  * Returns 0, or -1 when Redis is unreachable (items stay queued). */

@@ -42,9 +42,9 @@ static int notes(void *ctx, int at_end, FILE *err)
     struct tw_alert_store_stats as;
 
     tw_alert_store_get_stats(ctx, &as);
-    /* statements kept for the next start are said by the summary line only: the operator's
-     * lines are about records and alerts; a loss is said */
-    if (as.pending <= as.held && !(at_end == 0 && as.recovered))
+    /* statements recovered at start or kept for the next one are said by the summary line
+     * only (the operator's lines are about records and alerts); a loss is said */
+    if (at_end == 0 || as.pending <= as.held)
         return 0;
     return tw_sink_carry_notes(
         &(struct tw_sink_carry){.url = tw_alert_store_url(ctx),
