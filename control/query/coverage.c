@@ -10,6 +10,10 @@
 #include "control/query/escape.h"
 #include "control/record/keys.h"
 
+/* Statements read at most (a week at 60 s is 10080): a query over more checks the newest only,
+ * and says so. */
+#define TQ_STATEMENTS_MAX 20000
+
 json_object *tq_json_parse(const char *text, size_t len)
 {
     json_tokener *tok = json_tokener_new();
@@ -139,15 +143,23 @@ int tq_coverage_warn(struct tw_rclient *c, const struct tq_opts *o)
     char key[TW_KEY_LEN];
     struct st *s = NULL;
     size_t n = 0, cap = 0;
-    char end[48] = "+";
+    char end[48] = "+", lo[32] = "-";
     redisReply *r;
+    int truncated = 0;
 
     if (gaps(c, o) < 0)
         return -1;
-    /* every statement (a day of them at 60 s is 1440 entries: read in pages) */
+    /* the statements that may cover the range, newest first in pages: an entry is written at
+     * or after its statement's `to`, so none ending after --since has an older ID */
     tw_key_statements(key, sizeof(key), o->sensor);
+    if (o->has_since)
+        snprintf(lo, sizeof(lo), "%" PRIu64, o->since_us / 1000);
     for (;;) {
-        r = tw_rclient_command(c, "XREVRANGE %s %s - COUNT %d", key, end, TQ_PAGE);
+        if (n >= TQ_STATEMENTS_MAX) {
+            truncated = 1;
+            break;
+        }
+        r = tw_rclient_command(c, "XREVRANGE %s %s %s COUNT %d", key, end, lo, TQ_PAGE);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
             free(s);
             return tq_reply_failed(c, r, "XREVRANGE");
@@ -200,8 +212,13 @@ int tq_coverage_warn(struct tw_rclient *c, const struct tq_opts *o)
         return 0;
     }
     qsort(s, n, sizeof(*s), by_to);
-    if (o->has_since)
+    if (truncated) {
+        fprintf(stderr, PROG ": warning: more than %d completeness statements: unwatched spans "
+                        "checked over the newest %d only (narrow the range with --since)\n",
+                TQ_STATEMENTS_MAX, TQ_STATEMENTS_MAX);
+    } else if (o->has_since) {
         unwatched(o, o->since_us, s[0].from, "before the first completeness statement");
+    }
     for (size_t i = 0; i + 1 < n; i++) {
         const struct st *a = &s[i], *b = &s[i + 1];
         if (strcmp(a->run, b->run) == 0) {

@@ -19,7 +19,9 @@
  *              statement of its time, and says so when a range asks for it.
  *   invalid    a record, alert or statement that is not valid JSON (or not a record): its key
  *              and field (or stream ID), and it is left out of the answer.
- * A sensor without any statement (written before they existed) gets no unwatched line.
+ * A sensor without any statement (written before they existed) gets no unwatched line. The
+ * statements read are those written since --since (all without it), at most 20000 (a
+ * fortnight at 60 s): beyond, the newest only, said in one line.
  */
 #ifndef TW_QUERY_COVERAGE_H
 #define TW_QUERY_COVERAGE_H
