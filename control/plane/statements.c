@@ -63,7 +63,7 @@ struct tw_statements *tw_statements_open(const struct tw_statements_params *p, c
     if (p->key_path != NULL && p->key_path[0] != '\0') {
         char why[256];
         if (tw_sign_key_load(p->key_path, &s->key, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "signing.key %s: %s", p->key_path, why);
+            snprintf(err, errlen, "signing.key: %s", why);
             free(s);
             return NULL;
         }

@@ -33,6 +33,7 @@
 #include "control/plane/metrics_telemetry.h"
 #include "control/plane/reload.h"
 #include "control/plane/statements.h"
+#include "control/evidence/sign_key.h"
 #include "control/record/fleet_keys.h"
 #include "control/store/sensor_registry.h"
 #include "control/store/run_dir.h"
@@ -765,6 +766,18 @@ int main(int argc, char **argv)
         tw_log(TW_LOG_ERR, "--alerts-jsonl needs a policy: --policy FILE or policy: in the "
                            "configuration");
         return 2;
+    }
+    /* the signing key is a configuration error when it cannot be used (a file others may
+     * read, not ours, not a key), said before anything starts; statements.c loads it again */
+    if (cfg.signing.key[0]) {
+        struct tw_sign_key k;
+        if (tw_sign_key_load(cfg.signing.key, &k, err, sizeof(err)) != 0) {
+            tw_log(TW_LOG_ERR, "signing.key: %s", err);
+            return 2;
+        }
+        if (o.check_config)
+            printf("tapwatch: signing key OK: fingerprint %s\n", k.fpr);
+        tw_sign_key_wipe(&k);
     }
     if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
         tw_log(TW_LOG_ERR, "--metrics-linger needs --metrics HOST:PORT or metrics.listen");

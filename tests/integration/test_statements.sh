@@ -7,7 +7,8 @@
 #     upstream loss, records emitted = records written);
 #   - signed with signing.key: `statements --pubkey KEY.pub` says verified for each; another
 #     key's .pub says BAD for each; a statement edited in Redis says BAD, the others verified;
-#     a run without a key writes statements marked unsigned;
+#     a run without a key writes statements marked unsigned; a key file others may read is
+#     refused at start (exit 2, one line);
 #   - `flows` prints on stderr one line per planted gap record overlapping the range and per
 #     unwatched span (a statement deleted, a range before the first statement), stdout unchanged;
 #   - a format 1 record replaced by `not json {{{` and an alert entry that is not an alert are
@@ -222,6 +223,15 @@ redis-cli -s "$sock" XADD "tw:{$s2}:alerts" '*' kind nonsense >/dev/null
 "${Q[@]}" --sensor "$s2" alerts >/dev/null 2>"$tmp/abad.err" || fail "alerts with an invalid entry: exit $?"
 grep -qF "warning: tw:{$s2}:alerts " "$tmp/abad.err" ||
     fail "alerts: the invalid entry is not reported: $(cat "$tmp/abad.err")"
+
+# 5. a secret key others may read is refused before anything starts: exit 2, one line
+cp "$tmp/key" "$tmp/open.key" && chmod 0644 "$tmp/open.key"
+config "$tmp/open.yaml" 2 "$tmp/open.key"
+"$tapwatch" --config "$tmp/open.yaml" --pcap "$tmp/cap/eth.pcap" --sensor st3-$$ --quiet \
+    >/dev/null 2>"$tmp/open.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$tmp/open.err")" = 1 ] && grep -q "signing.key: .*mode 0644" "$tmp/open.err" ||
+    fail "a key file mode 0644: exit $rc, expected 2 and one line: $(cat "$tmp/open.err")"
 
 [ $failures -eq 0 ] && echo "ok: statements, signatures, gap/unwatched/invalid lines" && exit 0
 exit 1
