@@ -224,6 +224,12 @@ redis-cli -s "$sock" XADD "tw:{$s2}:alerts" '*' kind nonsense >/dev/null
 grep -qF "warning: tw:{$s2}:alerts " "$tmp/abad.err" ||
     fail "alerts: the invalid entry is not reported: $(cat "$tmp/abad.err")"
 
+# a statement whose text is not JSON is said, not skipped in silence
+sid=$(redis-cli -s "$sock" XADD "tw:{$s2}:statements" '*' statement 'not json {{{' sig '')
+"${Q[@]}" --sensor "$s2" statements >/dev/null 2>"$tmp/sbad.err" || fail "statements with an invalid entry: exit $?"
+grep -qF "warning: tw:{$s2}:statements $sid: not valid JSON" "$tmp/sbad.err" ||
+    fail "statements: the invalid entry is not reported: $(cat "$tmp/sbad.err")"
+
 # 5. a secret key others may read is refused before anything starts: exit 2, one line
 cp "$tmp/key" "$tmp/open.key" && chmod 0644 "$tmp/open.key"
 config "$tmp/open.yaml" 2 "$tmp/open.key"
