@@ -274,6 +274,7 @@ static const struct key_row rows[] = {
     {"decap.mpls_pw",             KEY_BOOL,     BOOLF(decap.mpls_pw),         0,      1,               "true",     NULL,            NULL},
     {"geoip.country_db",          KEY_STRING,   FIELD(geoip.country_db),      0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
     {"signing.key",               KEY_STRING,   FIELD(signing.key),           0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
+    {"evidence.statement_interval", KEY_DURATION, U32(evidence.statement_interval_s), 1, DAY_S,         "60s",      NULL,            NULL},
     {"geoip.asn_db",              KEY_STRING,   FIELD(geoip.asn_db),          0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
 };
 #pragma GCC diagnostic pop

@@ -112,6 +112,10 @@ struct tw_config {
         char key[TW_PATH_LEN];     /* signing.key: the sensor's Ed25519 secret key file
                                     * (tapwatch keygen), "" = records are not signed */
     } signing;
+    struct {
+        uint32_t statement_interval_s; /* evidence.statement_interval: seconds between two
+                                    * completeness statements (statements.h), default 60 */
+    } evidence;
 };
 
 /* Fills every field with its default. */

@@ -13,6 +13,7 @@
 #include "control/plane/geoip_enrich.h"
 #include "control/plane/log.h"
 #include "control/plane/metrics_collect.h"
+#include "control/plane/statements.h"
 
 #define DEQUEUE_BURST 64
 #define COUNTERS_PERIOD_NS 1000000000ull
@@ -227,6 +228,7 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
             watch_link(c, stop, now);
         if (c->tick)
             c->tick(c->tick_ctx);
+        tw_statements_tick(c->statements, c);
         if (c->clock)
             clock_tick(c, &pr, done && n == 0);
         if (c->metrics)
@@ -246,6 +248,8 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
         }
     }
     c->packets_end_ns = tw_mono_ns();
+    /* every event is handled: the stop statement counts them all, and drains with the rest */
+    tw_statements_stop(c->statements, c);
     if (c->sinks) {
         if (tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS))
             put_counters(c);
@@ -322,7 +326,7 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
             acked ? 100.0 * (double)gap / (double)acked : 0.0, gap, acked, one_way, tcp_ended,
             tcp_ended ? 100.0 * (double)one_way / (double)tcp_ended : 0.0);
     if (c->sinks)
-        tw_sinks_stats(c->sinks, out, TW_TAKES_FLOWS);
+        tw_sinks_stats(c->sinks, out, TW_TAKES_FLOWS | TW_TAKES_STATEMENT);
     /* the flow-record store is the output that takes the counters */
     if (!tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS))
         fprintf(out, "  redis                none (no store configured)\n");

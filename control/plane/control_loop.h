@@ -17,6 +17,7 @@
 
 struct tw_metrics_feed;
 struct tw_geoip_enrich;
+struct tw_statements;
 
 /* Called for every event before it is stored: the seam for the policy engine. */
 typedef void (*tw_event_hook)(void *ctx, const struct tw_flow_record *r);
@@ -59,6 +60,9 @@ struct tw_control {
     int input_gone;              /* the run ended because the interface was removed */
     struct tw_metrics_feed *metrics; /* published every period and at the end (metrics_collect.h);
                                       * NULL = no metrics */
+    struct tw_statements *statements; /* completeness statements every interval and at stop,
+                                       * before the drain (statements.h; the start one is made
+                                       * before the workers start); NULL none */
 };
 
 /* Handles every event waiting in the rings now. Returns how many. */

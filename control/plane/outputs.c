@@ -53,6 +53,16 @@ static int open_redis_alerts(struct tw_sink *s, const struct tw_outputs_params *
     return tw_sink_redis_alerts_open(s, &ap, err, errlen);
 }
 
+/* statements are few (one a statement_interval): a small buffer holds an hour's outage many
+ * times over, and the hold file keeps the rest */
+static int open_redis_statements(struct tw_sink *s, const struct tw_outputs_params *p,
+                                 char *err, size_t errlen)
+{
+    struct tw_alert_store_params ap = {.w = writer_params(p), .buffer_items = 4096};
+    ap.w.batch = 16;
+    return tw_sink_redis_statements_open(s, &ap, err, errlen);
+}
+
 static int open_ipfix(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
                       size_t errlen)
 {
@@ -95,6 +105,7 @@ static const struct {
     {has_redis_alerts, open_redis_alerts},
     {has_ipfix, open_ipfix},
     {has_alerts_syslog, open_alerts_syslog},
+    {has_redis, open_redis_statements},
 };
 
 int tw_outputs_open(struct tw_sinks *l, const struct tw_outputs_params *p, char *err,

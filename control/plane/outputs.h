@@ -6,6 +6,7 @@
  *   redis.url with a policy alerts and summaries                (sink_redis_alerts.c)
  *   --ipfix / ipfix.collector  finished flows to an IPFIX collector (sink_ipfix.c)
  *   alerts_syslog.target    alerts as RFC 5424 syslog messages  (sink_syslog.c)
+ *   redis.url               completeness statements             (sink_redis_statements.c)
  * One row each in outputs.c; a new output (IPFIX) is one more row.
  */
 #ifndef TW_OUTPUTS_H

@@ -35,6 +35,8 @@
 #include "control/plane/policy_hook.h"
 #include "control/store/sink.h"
 
+struct tw_statements;
+
 struct tw_reload {
     const char *config_path; /* --config FILE, NULL: defaults and options only */
     /* puts the command-line options over cfg, exactly as at start */
@@ -46,6 +48,8 @@ struct tw_reload {
     struct tw_sinks *sinks;        /* the Redis writers' batch and flush interval */
     struct tw_geoip_enrich *geoip; /* the GeoIP databases, opened again at every reload;
                                     * NULL: left alone */
+    struct tw_statements *statements; /* a reload that went through is a statement of its
+                                       * own (statements.h); NULL: none */
 };
 
 #define TW_RELOAD_REFUSED_MAX 64

@@ -32,6 +32,8 @@
 #include "control/plane/metrics_http.h"
 #include "control/plane/metrics_telemetry.h"
 #include "control/plane/reload.h"
+#include "control/plane/statements.h"
+#include "control/evidence/sign_key.h"
 #include "control/record/fleet_keys.h"
 #include "control/store/sensor_registry.h"
 #include "control/store/run_dir.h"
@@ -133,6 +135,7 @@ static void reload_tick(void *ctx)
         tw_log(TW_LOG_WARNING, "reload: %s cannot change while running; restart to apply",
                res.refused[i]);
     tw_log(TW_LOG_NOTICE, "reloaded: %s", res.changed);
+    tw_statements_reload(rl->statements, rl->ctl); /* a reload is a statement of its own */
 }
 
 struct options {
@@ -764,6 +767,18 @@ int main(int argc, char **argv)
                            "configuration");
         return 2;
     }
+    /* the signing key is a configuration error when it cannot be used (a file others may
+     * read, not ours, not a key), said before anything starts; statements.c loads it again */
+    if (cfg.signing.key[0]) {
+        struct tw_sign_key k;
+        if (tw_sign_key_load(cfg.signing.key, &k, err, sizeof(err)) != 0) {
+            tw_log(TW_LOG_ERR, "signing.key: %s", err);
+            return 2;
+        }
+        if (o.check_config)
+            printf("tapwatch: signing key OK: fingerprint %s\n", k.fpr);
+        tw_sign_key_wipe(&k);
+    }
     if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
         tw_log(TW_LOG_ERR, "--metrics-linger needs --metrics HOST:PORT or metrics.listen");
         return 2;
@@ -907,6 +922,7 @@ int main(int argc, char **argv)
         signal(SIGBUS, on_sigbus);
 
     struct tw_policy_hook *policy = NULL;
+    struct tw_statements *ctl_statements = NULL;
     unsigned started = 0;
 
     if (started_dpdk != 0) /* the tables could not be built (said) */
@@ -962,12 +978,26 @@ int main(int argc, char **argv)
         .start_time_s = (double)started_at.tv_sec + started_at.tv_nsec / 1e9,
     };
     ctl.metrics = board ? &feed : NULL;
+    /* completeness statements (statements.h), into Redis through their own writer */
+    struct tw_statements_params stp = {
+        .sensor = key_ns, .interval_s = cfg.evidence.statement_interval_s,
+        .config_path = o.config, .key_path = cfg.signing.key, .policy = policy, .geoip = geoip,
+        .sinks = &sinks,
+    };
+    if (!(ctl.statements = tw_statements_open(&stp, err, sizeof(err)))) {
+        tw_log(TW_LOG_ERR, "%s", err);
+        goto out;
+    }
+    reload.statements = ctl_statements = ctl.statements;
+    if (tw_statements_signing(ctl_statements)[0])
+        tw_log(TW_LOG_INFO, "statements signed with key %s", tw_statements_signing(ctl_statements));
     if (policy) { /* the silence rules (silence.h): holes are looked for from the first packet */
         ctl.clock = tw_policy_hook_clock;
         ctl.clock_ctx = policy;
         ctl.clock_start_us = tw_wall_us();
         tw_pipeline_set_gap_threshold(pipeline, tw_policy_hook_gap_threshold_us(policy));
     }
+    tw_statements_start(ctl.statements, &ctl); /* before the first packet: its counters are 0 */
     started = tw_pipeline_launch(pipeline);
     if (started < cfg.workers)
         tw_log(TW_LOG_ERR, "cannot start worker %u", started);
@@ -993,6 +1023,7 @@ int main(int argc, char **argv)
     }
 
 out:
+    tw_statements_close(ctl_statements);
     tw_metrics_http_stop(http);
     tw_policy_hook_close(policy);
     tw_geoip_enrich_free(geoip);

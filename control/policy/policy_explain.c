@@ -304,7 +304,10 @@ static void explain_rules(const struct tw_policy *p, FILE *out)
         const struct rule *r = &p->rules[k];
         fprintf(out, "  %s %-30s %-8s %s\n", tw_alert_rule_id(k), tw_alert_kind_name(k),
                 tw_severity_name(r->severity),
-                !r->configured ? "off (not configured)" : r->enabled ? "on" : "off");
+                /* clock_step is the sensor's own: it needs no section (statements.c) */
+                !r->configured && k != TW_ALERT_CLOCK_STEP ? "off (not configured)"
+                : r->enabled                               ? "on"
+                                                           : "off");
     }
 }
 

@@ -43,6 +43,7 @@ static const uint8_t default_severity[TW_ALERT__COUNT] = {
     [TW_ALERT_EQUIPMENT_BACK] = TW_SEV_LOW,
     [TW_ALERT_MIRROR_SILENT] = TW_SEV_HIGH,
     [TW_ALERT_MIRROR_BACK] = TW_SEV_LOW,
+    [TW_ALERT_CLOCK_STEP] = TW_SEV_HIGH,
 };
 
 struct ld {

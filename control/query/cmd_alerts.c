@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/query/coverage.h"
 #include "control/query/query.h"
 #include "control/record/keys.h"
 
@@ -155,8 +156,13 @@ static void alert_entry(struct alert_out *w, const redisReply *e)
         f[nf] = fv->element[j]->str;
         v[nf++] = fv->element[j + 1]->str;
     }
-    if (tw_alert_from_fields(&a, f, v, nf, err, sizeof(err)) < 0)
-        return; /* not ours, or from a newer version: skip rather than fail */
+    if (tw_alert_from_fields(&a, f, v, nf, err, sizeof(err)) < 0) {
+        /* not ours, altered, or from a newer version: said, and left out (coverage.h) */
+        char key[TW_KEY_LEN];
+        tw_key_alerts(key, sizeof(key), o->sensor);
+        tq_warn_invalid(key, e->element[0]->str, err);
+        return;
+    }
     if ((o->has_since && a.ts_us < o->since_us) || (o->has_until && a.ts_us > o->until_us) ||
         (o->equipment[0] && strcmp(o->equipment, a.equipment) != 0) ||
         (a_kind >= 0 && a.kind != a_kind) || (a_rule >= 0 && a.kind != a_rule))
@@ -336,6 +342,8 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     struct alert_out w = {.o = o};
 
     tw_key_alerts(key, sizeof(key), o->sensor);
+    if (tq_coverage_warn(c, o) < 0) /* gaps and unwatched spans, on stderr */
+        return tq_finish(1);
     if (o->format == TQ_CSV)
         tq_csv_header(alert_csv_keys, N_ALERT_KEYS);
     if (o->has_since || o->has_until) {
@@ -358,7 +366,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
 static const char kind_names[] = TW_ALERT_KINDS(KIND_NAME);
 #undef KIND_NAME
 
-/* ", TW-R01, ..., TW-R13": the rule ids alert.h lists */
+/* ", TW-R01, ..., TW-R14": the rule ids alert.h lists */
 #define RULE_ID(sym, name, rule) ", " rule
 static const char rule_ids[] = TW_ALERT_KINDS(RULE_ID);
 #undef RULE_ID
@@ -388,8 +396,9 @@ const struct tq_subcommand tq_cmd_alerts = {
         "                   undeclared_destination, remote_access_unapproved_host,\n"
         "                   remote_access_outside_window, remote_access_protocol, upload_volume,\n"
         "                   unclassified_channel, risky_flow, cross_border, unknown_device,\n"
-        "                   silent_equipment, equipment_back, mirror_silent, mirror_back;\n"
-        "                   ID is its rule id, TW-R01 ... TW-R13 in that order\n",
+        "                   silent_equipment, equipment_back, mirror_silent, mirror_back,\n"
+        "                   clock_step;\n"
+        "                   ID is its rule id, TW-R01 ... TW-R14 in that order\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
     .own = (const struct tq_option[]){{"kind", parse_kind}, {"rule", parse_rule}, {NULL, NULL}},
     .run = run,

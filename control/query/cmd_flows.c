@@ -34,6 +34,7 @@
 #include <strings.h>
 
 #include "control/query/compact_read.h"
+#include "control/query/coverage.h"
 #include "control/query/query.h"
 #include "control/record/keys.h"
 #include "control/record/netmatch.h"
@@ -420,6 +421,16 @@ struct cand {
     uint64_t last_seen_us, flow_id, rec_hour;
 };
 
+/* A format 1 record that is not a record (not JSON, altered): said, left out (coverage.h). */
+static void f1_invalid(const struct tq_opts *o, const struct cand *cd)
+{
+    char key[TW_KEY_LEN], id[17];
+
+    tw_key_record(key, sizeof(key), o->sensor, cd->rec_hour, cd->flow_id);
+    snprintf(id, sizeof(id), "%016" PRIx64, cd->flow_id);
+    tq_warn_invalid(key, id, "not valid JSON");
+}
+
 static int cand_newest_first(const void *pa, const void *pb)
 {
     const struct cand *a = pa, *b = pb;
@@ -601,6 +612,8 @@ static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
         struct tw_flow_record r;
         if (tw_rclient_get_reply(w->c, &e) != REDIS_OK || e == NULL)
             return redis_failed(w, e, "HGET");
+        if (e->type == REDIS_REPLY_STRING && tw_record_from_json(e->str, &r, NULL, 0) < 0)
+            f1_invalid(w->o, &cands[i]);
         if (rc == 0 && w->found < w->o->limit && e->type == REDIS_REPLY_STRING &&
             tw_record_from_json(e->str, &r, NULL, 0) == 0 &&
             (r.last_seen_us > r.first_seen_us ? r.last_seen_us : r.first_seen_us) ==
@@ -768,7 +781,7 @@ static int cx_emit_rows(struct walk *w, struct cx_row *rows, size_t nrows)
 
 /* Reads the compact record version of ref into row. Returns 0, or -1 (no memory). */
 static int cx_row_read(struct tq_cx_cache *cache, const struct tq_cx_ref *ref,
-                       struct cx_row *row)
+                       struct cx_row *row, const char *sensor)
 {
     size_t len;
     const char *text = tq_cx_json(cache, ref, &len);
@@ -783,6 +796,12 @@ static int cx_row_read(struct tq_cx_cache *cache, const struct tq_cx_ref *ref,
     memcpy(row->json, text, len);
     row->json[len] = '\0';
     row->ok = tw_record_from_json(row->json, &row->r, NULL, 0) == 0;
+    if (!row->ok) { /* said, not skipped in silence (coverage.h) */
+        char key[TW_KEY_LEN], field[64];
+        tw_key_cx_blocks(key, sizeof(key), sensor, ref->rec_hour);
+        snprintf(field, sizeof(field), "block %s record %u", ref->block, (unsigned)ref->ord);
+        tq_warn_invalid(key, field, "not a valid flow record");
+    }
     return 0;
 }
 
@@ -817,7 +836,7 @@ static int walk_hour_cx(struct walk *w, uint64_t hour, int newest)
         if (tq_cx_fetch(w->c, cache, o->sensor, refs + i, m - i) < 0)
             goto fail;
         for (size_t j = i; j < m; j++)
-            if (cx_row_read(cache, &refs[j], &rows[nrows++]) < 0) {
+            if (cx_row_read(cache, &refs[j], &rows[nrows++], o->sensor) < 0) {
                 while (nrows > 0)
                     free(rows[--nrows].json);
                 goto fail;
@@ -930,6 +949,8 @@ static int f1_rows(struct walk *w, const struct cand *cands, size_t n, struct cx
         memset(row, 0, sizeof(*row));
         row->last_us = cands[i].last_seen_us;
         row->r.flow_id = cands[i].flow_id;
+        if (e->type == REDIS_REPLY_STRING && tw_record_from_json(e->str, &row->r, NULL, 0) < 0)
+            f1_invalid(w->o, &cands[i]);
         if (rc == 0 && e->type == REDIS_REPLY_STRING &&
             tw_record_from_json(e->str, &row->r, NULL, 0) == 0 &&
             (row->r.last_seen_us > row->r.first_seen_us ? row->r.last_seen_us
@@ -989,7 +1010,7 @@ static int walk_hour_mixed(struct walk *w, uint64_t hour, int newest)
             goto fail;
         }
         for (size_t j = i2; j < m2; j++)
-            if (cx_row_read(cache, &refs[j], &rows[nrows++]) < 0) {
+            if (cx_row_read(cache, &refs[j], &rows[nrows++], o->sensor) < 0) {
                 while (nrows > 0)
                     free(rows[--nrows].json);
                 goto fail;
@@ -1061,6 +1082,8 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     redisReply *hours;
 
     tw_key_hours(hours_key, sizeof(hours_key), o->sensor);
+    if (tq_coverage_warn(c, o) < 0) /* gaps and unwatched spans, on stderr */
+        return tq_finish(1);
     if (o->has_until)
         snprintf(max, sizeof(max), "%" PRIu64, o->until_us / TW_US_PER_HOUR);
     else

@@ -32,6 +32,7 @@ static const struct {
     {"flows", "last_seen", "last_seen"},
     {"alerts", "ts", "ts"},
     {"summary", "start", "bucket"},
+    {"statements", "to", "to"},
 };
 
 /* What the sensors' runs leave. */

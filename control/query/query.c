@@ -17,6 +17,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "dataplane/clock.h"
@@ -29,7 +30,7 @@
 #define CONNECT_TIMEOUT_MS 3000
 
 /* The subcommands, in --help order: one row each, X(name) for tq_cmd_<name> of cmd_<name>.c. */
-#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors) X(flow) X(audit) X(verify_audit)
+#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors) X(flow) X(statements) X(audit) X(verify_audit)
 
 #define DECLARE(name) extern const struct tq_subcommand tq_cmd_##name;
 SUBCOMMANDS(DECLARE)
@@ -50,7 +51,34 @@ struct cmdline {
     int foreign_given; /* an option of another subcommand's own was seen */
 };
 
+static void usage_text(FILE *f);
+
+/* The text is longer than a stdio buffer (4096 bytes): written in one write() when it can be
+ * composed first, so that a reader that stops at its first line (`--help | grep -q usage`,
+ * with pipefail) does not make the rest of it a SIGPIPE. */
 static void usage(FILE *f)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+
+    if (m == NULL) {
+        usage_text(f);
+        return;
+    }
+    usage_text(m);
+    if (fclose(m) == 0) {
+        /* past stdio, whose 4096-byte buffer would split it */
+        size_t off = 0;
+        ssize_t n = 0;
+        fflush(f);
+        while (off < len && (n = write(fileno(f), text + off, len - off)) > 0)
+            off += (size_t)n;
+    }
+    free(text);
+}
+
+static void usage_text(FILE *f)
 {
     fputs("usage: " PROG " [--redis URL] [--sensor NAME] SUBCOMMAND [options]\n"
           "\n"

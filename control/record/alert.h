@@ -14,7 +14,7 @@
  *   flow_id), sensor, policy_sha256 (hex SHA-256 of the policy file in force), geoip_sha256
  *   (of the GeoIP databases in force; "" without one).
  * Flowless alerts (tw_alert_kind_flowless: unknown_device, silent_equipment, equipment_back,
- * mirror_silent, mirror_back) belong to no flow: flow_id "", flow_key "", src_port, dst_port
+ * mirror_silent, mirror_back, clock_step) belong to no flow: flow_id "", flow_key "", src_port, dst_port
  * and ip_proto 0, app, server_name and dst_ip ""; src_ip is "" except for unknown_device,
  * where it is the unknown device's address (and src_mac its MAC when the frame had one);
  * equipment is "" for unknown_device and mirror_*. Entries written before rule and the hashes
@@ -29,8 +29,8 @@
  *   tw:{S}:alert-seen:<flow_id>:<kind>   "1": that alert is written (the write guard)
  *   tw:{S}:alert-seen:<kind>:<subject>:<period>   the same for a flowless alert: subject is
  *                                 the equipment (silent_equipment, equipment_back), the
- *                                 device's address as src_ip text (unknown_device) or "mirror"
- *                                 (mirror_*); period is guard_period in decimal (the local day
+ *                                 device's address as src_ip text (unknown_device), "mirror"
+ *                                 (mirror_*) or "clock" (clock_step); period is guard_period in decimal (the local day
  *                                 number for unknown_device, the silence's first second for the
  *                                 others): once per address per day, once per silence
  *   tw:{S}:sum:E:h:<hour>         hash per equipment and epoch hour (first_seen / 3600 s):
@@ -68,7 +68,8 @@
 /* Alert kinds: symbol, public name (field `kind`, `rules:` keys, --kind) and rule id (field
  * `rule`, --rule; stable: a kind keeps its id forever, a new kind takes the next number). The
  * last six belong to no flow ("flowless": flow_id 0, empty flow fields, see the write guard
- * above). */
+ * above). clock_step is the sensor's own (control/plane/statements.c): the host's wall clock
+ * jumped against CLOCK_MONOTONIC; flowless too, its guard subject "clock". */
 #define TW_ALERT_KINDS(X)                                                              \
     X(UNDECLARED_DESTINATION, "undeclared_destination", "TW-R01")                      \
     X(REMOTE_ACCESS_UNAPPROVED_HOST, "remote_access_unapproved_host", "TW-R02")        \
@@ -82,7 +83,8 @@
     X(SILENT_EQUIPMENT, "silent_equipment", "TW-R10")                                  \
     X(EQUIPMENT_BACK, "equipment_back", "TW-R11")                                      \
     X(MIRROR_SILENT, "mirror_silent", "TW-R12")                                        \
-    X(MIRROR_BACK, "mirror_back", "TW-R13")
+    X(MIRROR_BACK, "mirror_back", "TW-R13")                                            \
+    X(CLOCK_STEP, "clock_step", "TW-R14")
 
 enum tw_alert_kind {
 #define TW_X(sym, name, rule) TW_ALERT_##sym,

@@ -78,6 +78,16 @@ int tw_key_gaps(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:gaps", sensor), len);
 }
 
+int tw_key_statements(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:statements", sensor), len);
+}
+
+int tw_key_statements_seen(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:statements:seen", sensor), len);
+}
+
 int tw_key_stats(char *buf, size_t len, const char *sensor)
 {
     return fits(snprintf(buf, len, "tw:{%s}:stats", sensor), len);
@@ -259,6 +269,8 @@ int tw_key_alert_guard(char *buf, size_t len, const char *sensor, const struct t
         tw_addr_text(a->src_ip, a->ip_version == 4, subject, sizeof(subject));
     } else if (a->kind == TW_ALERT_MIRROR_SILENT || a->kind == TW_ALERT_MIRROR_BACK) {
         snprintf(subject, sizeof(subject), "mirror");
+    } else if (a->kind == TW_ALERT_CLOCK_STEP) {
+        snprintf(subject, sizeof(subject), "clock"); /* period: the step's second */
     } else {
         /* a policy's equipment name: [A-Za-z0-9_.-], nothing that could break the key */
         tw_ascii_copy(a->equipment, sizeof(a->equipment) - 1, subject);

@@ -14,6 +14,14 @@
  *   tw:{S}:stats:<run>           the same hash for each run, kept redis.retention
  *   tw:{S}:runs                  zset run start (epoch seconds) -> run: the runs that have a
  *                                stats:<run> hash (the history of drops)
+ *   tw:{S}:statements            stream of completeness statements (control/evidence/
+ *                                statement.h), one entry each: fields statement (the canonical
+ *                                JSON text, the signed bytes) and sig (Ed25519, 128 hex digits,
+ *                                "" unsigned); EX redis.retention, trimmed with XADD MINID ~
+ *                                now-retention; written by the alert writer's engine
+ *   tw:{S}:statements:seen       zset "<run>:<n>" -> when written (epoch s): the statements'
+ *                                write guard, trimmed to a day (a batch sent again after a
+ *                                reconnect writes nothing twice), EX redis.retention
  * A run is the store's start time in epoch microseconds as 16 hex digits (also the <run> of
  * gap records); started and ended are epoch seconds with six decimals, ended being the time
  * of the latest refresh (every second while running, the last one at exit).
@@ -97,6 +105,9 @@ int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour);
 int tw_key_gaps(char *buf, size_t len, const char *sensor);
 /* tw:{S}:stats, tw:{S}:stats:<run> and tw:{S}:runs (run: 16 hex digits, see above) */
 int tw_key_stats(char *buf, size_t len, const char *sensor);
+/* tw:{S}:statements and its write guard tw:{S}:statements:seen (above) */
+int tw_key_statements(char *buf, size_t len, const char *sensor);
+int tw_key_statements_seen(char *buf, size_t len, const char *sensor);
 int tw_key_stats_run(char *buf, size_t len, const char *sensor, const char *run);
 int tw_key_runs(char *buf, size_t len, const char *sensor);
 /* value is ignored for TW_POST_TIME; for the others it is the text of the table above. */

@@ -15,6 +15,10 @@
  *               (the peer's country, bytes_out); EXPIRE of each key
  *     reached:  ZADD reached:<E> GT <day> <what>, ZREMRANGEBYSCORE (older than the window),
  *               ZREMRANGEBYRANK (beyond the max), EXPIRE: plain commands, idempotent
+ *     statement: ZADD statements:seen NX <now> <run>:<n>, and only when it was new: trim the
+ *               guard to a day, XADD tw:{S}:statements MINID ~ <now - retention> * statement
+ *               <text> sig <hex>; EXPIRE (the text is rendered here from the item, the same
+ *               bytes that were signed: control/evidence/statement.h)
  *
  * It runs on the writers' engine (redis_engine.h), as the flow-record writer does, so it
  * never waits on Redis: its own connection, made without waiting; the two SCRIPT LOADs go
@@ -79,7 +83,11 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
 
 /* ---- the writer ---- */
 
-enum { ITEM_ALERT = 1, ITEM_SUMMARY = 2, ITEM_REACHED = 3 };
+enum { ITEM_ALERT = 1, ITEM_SUMMARY = 2, ITEM_REACHED = 3, ITEM_STATEMENT = 4 };
+
+/* a statement takes no more room than an alert: the ring's items (and hold files written by
+ * earlier versions) keep their size */
+_Static_assert(sizeof(struct tw_statement) <= sizeof(struct tw_alert), "statement size");
 
 struct item {
     uint8_t type;
@@ -88,6 +96,7 @@ struct item {
         struct tw_alert alert;
         struct tw_summary_item sum;
         struct tw_reached_item reached;
+        struct tw_statement statement;
     } u;
 };
 
@@ -100,7 +109,8 @@ struct tw_alert_store {
     unsigned hello_got;        /* replies of the SCRIPT LOADs read on this connection */
     char ex[16];
     char guard_ex[16];
-    char sha_alert[41], sha_summary[41]; /* the scripts, loaded on the current connection */
+    char sha_alert[41], sha_summary[41], sha_statement[41]; /* the scripts, loaded on the
+                                                              * current connection */
     char run_dir[PATH_MAX];
     char hold_path[PATH_MAX];  /* items left at the end of a run wait here ("" = nowhere) */
     uint64_t from_hold;        /* items at the head that came from that file */
@@ -170,8 +180,8 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
     if (p->w.run_dir != NULL && p->w.run_dir[0] != '\0') {
         char file_part[TW_NS_LEN]; /* a bank's "A/s1" is "A+s1" in a file name */
         tw_namespace_file_part(p->w.sensor, file_part, sizeof(file_part));
-        int n = snprintf(hold_path, sizeof(hold_path), "%s/redis-alerts-%s.dat", p->w.run_dir,
-                         file_part);
+        int n = snprintf(hold_path, sizeof(hold_path), "%s/%s-%s.dat", p->w.run_dir,
+                         p->hold_name ? p->hold_name : "redis-alerts", file_part);
         if (n < 0 || (size_t)n >= sizeof(hold_path)) {
             seterr(err, errlen, "redis: run_dir too long for the alert hold file");
             return NULL;
@@ -250,6 +260,14 @@ int tw_alert_store_put_reached(struct tw_alert_store *s, const struct tw_reached
     return put(s, &it);
 }
 
+int tw_alert_store_put_statement(struct tw_alert_store *s, const struct tw_statement *st)
+{
+    struct item it = {.type = ITEM_STATEMENT};
+
+    it.u.statement = *st;
+    return put(s, &it);
+}
+
 /* The alert script. KEYS: 1 alert-seen guard, 2 stream, 3 alerts:t:<hour>, 4 alerts:hours,
  * 5 sum:E:h:<hour>, 6 sum:E:d:<day>, 7 sum:E:hours, 8 sum:E:days. ARGV: 1 retention (s),
  * 2 MINID, 3 ts_us, 4 hour, 5 day, 6 the counter field alerts:<kind>, 7 "1" to count it in
@@ -300,17 +318,32 @@ static const char summary_lua[] =
     "for i = 2, 9 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
     "return 1\n";
 
-/* The engine's hello: SCRIPT LOAD of both scripts, pipelined; their replies are the SHA1s
+/* The statement script. KEYS: 1 the guard zset statements:seen, 2 the stream. ARGV:
+ * 1 retention (s), 2 MINID, 3 the canonical text, 4 the signature (hex, "" unsigned), 5 the
+ * guard member <run>:<n>, 6 now (epoch s), 7 the oldest guard kept (epoch s). Returns 1 when
+ * written, 0 when it was already. The guard only has to outlive a batch sent again after a
+ * reconnect, so it keeps a day: one key of bounded size, however many runs. */
+static const char statement_lua[] =
+    "if redis.call('ZADD', KEYS[1], 'NX', ARGV[6], ARGV[5]) == 0 then return 0 end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[7])\n"
+    "redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', 'statement', ARGV[3], 'sig', ARGV[4])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[1])\n"
+    "return 1\n";
+
+/* The engine's hello: SCRIPT LOAD of the three scripts, pipelined; their replies are the SHA1s
  * the batches name (the same on every server, as they are the scripts' digests). */
 static int hello(void *ctx, struct tw_buf *out)
 {
     struct tw_alert_store *s = ctx;
-    const char *load[2][3] = {{"SCRIPT", "LOAD", alert_lua}, {"SCRIPT", "LOAD", summary_lua}};
+    const char *load[3][3] = {{"SCRIPT", "LOAD", alert_lua}, {"SCRIPT", "LOAD", summary_lua},
+                              {"SCRIPT", "LOAD", statement_lua}};
 
     s->hello_got = 0;
     tw_buf_command(out, 3, load[0]);
     tw_buf_command(out, 3, load[1]);
-    return 2;
+    tw_buf_command(out, 3, load[2]);
+    return 3;
 }
 
 /* Appends one EVALSHA of sha with nkeys keys then args to out; returns 1 (a reply to read),
@@ -451,6 +484,28 @@ static unsigned encode_reached(struct tw_alert_store *s, struct tw_buf *out,
     return 4;
 }
 
+static unsigned encode_statement(struct tw_alert_store *s, struct tw_buf *out,
+                                 const struct tw_statement *st)
+{
+    char k[2][TW_KEY_LEN], minid[32], text[TW_STATEMENT_JSON_MAX], sig[2 * TW_SIGN_SIG_LEN + 1] = "",
+        member[48], nows[24], oldest[24];
+    uint64_t now = tw_wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
+
+    if (tw_key_statements_seen(k[0], sizeof(k[0]), s->sensor) < 0 ||
+        tw_key_statements(k[1], sizeof(k[1]), s->sensor) < 0 ||
+        tw_statement_to_json(st, s->sensor, text, sizeof(text)) < 0)
+        return 0;
+    if (st->is_signed)
+        tw_hex(st->sig, sizeof(st->sig), sig);
+    snprintf(minid, sizeof(minid), "%" PRIu64, now > keep_ms ? now - keep_ms : 0);
+    snprintf(member, sizeof(member), "%016" PRIx64 ":%" PRIu64, st->run_us, st->n);
+    snprintf(nows, sizeof(nows), "%" PRIu64, now / 1000);
+    snprintf(oldest, sizeof(oldest), "%" PRIu64, now / 1000 > 86400 ? now / 1000 - 86400 : 0);
+    const char *keys[2] = {k[0], k[1]};
+    const char *args[] = {s->ex, minid, text, sig, member, nows, oldest};
+    return evalsha(out, s->sha_statement, 2, keys, 7, args);
+}
+
 /* The first n items leave the queue (written, or dropped after refusals). */
 static void advance(struct tw_alert_store *s, uint32_t n)
 {
@@ -469,7 +524,8 @@ static enum tw_verdict on_reply(void *ctx, const struct tw_engine_batch *b, cons
     struct tw_alert_store *s = ctx;
 
     if (b == NULL) { /* a SCRIPT LOAD: its SHA1, or the connection is no good */
-        char *sha = s->hello_got++ == 0 ? s->sha_alert : s->sha_summary;
+        unsigned i = s->hello_got++;
+        char *sha = i == 0 ? s->sha_alert : i == 1 ? s->sha_summary : s->sha_statement;
         if (r->type != REDIS_REPLY_STRING || r->len != 40)
             return TW_REPLY_REFUSED;
         memcpy(sha, r->str, 40);
@@ -499,6 +555,8 @@ static void on_done(void *ctx, const struct tw_engine_batch *b, int ok)
             s->st.alerts_written++;
         else if (it->type == ITEM_SUMMARY)
             s->st.summaries_written++;
+        else if (it->type == ITEM_STATEMENT)
+            s->st.statements_written++;
     }
     advance(s, b->items);
 }
@@ -514,9 +572,10 @@ static int send_batch(struct tw_alert_store *s, uint32_t n, uint64_t now_ms)
 
     for (uint32_t i = 0; i < n; i++) {
         const struct item *it = &s->ring[(s->head + s->sent + i) % s->cap];
-        ncmds += it->type == ITEM_ALERT     ? encode_alert(s, out, &it->u.alert)
-                 : it->type == ITEM_REACHED ? encode_reached(s, out, &it->u.reached)
-                                            : encode_summary(s, out, &it->u.sum);
+        ncmds += it->type == ITEM_ALERT       ? encode_alert(s, out, &it->u.alert)
+                 : it->type == ITEM_REACHED   ? encode_reached(s, out, &it->u.reached)
+                 : it->type == ITEM_STATEMENT ? encode_statement(s, out, &it->u.statement)
+                                              : encode_summary(s, out, &it->u.sum);
     }
     if (ncmds == 0) { /* nothing could be encoded (keys too long): they are done */
         tw_engine_abort(s->e);
@@ -548,7 +607,10 @@ static int flush_due(struct tw_alert_store *s, uint64_t now_ms, int force)
     if (s->count > s->sent && s->count - s->sent < s->batch && tw_engine_ready(s->e, now_ms) &&
         (force || now_ms - s->last_flush_ms >= s->flush_ms || now_ms < s->last_flush_ms))
         send_batch(s, s->count - s->sent, now_ms);
-    if (s->count - s->sent < s->batch)
+    /* the timer runs from the moment something waits unsent (as in flow_writer.c): restarted
+     * at every poll while a partial batch waited, it never ran out under a busy control loop,
+     * and a partial batch waited for the drain */
+    if (s->count == s->sent)
         s->last_flush_ms = now_ms;
     return tw_engine_poll(s->e, now_ms);
 }

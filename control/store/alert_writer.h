@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/evidence/statement.h"
 #include "control/record/alert.h"
 #include "control/store/redis_engine.h"
 #include "dataplane/flow_record.h"
@@ -55,10 +56,12 @@ struct tw_alert_store_params {
                              * that guard memory is bounded like the flow records' own; 0 =
                              * retention */
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
+    const char *hold_name;  /* the hold file's name before "-<sensor>.dat": NULL =
+                             * "redis-alerts"; the statements' writer is "redis-statements" */
 };
 
 struct tw_alert_store_stats {
-    uint64_t alerts_written, summaries_written;
+    uint64_t alerts_written, summaries_written, statements_written;
     uint64_t pending;       /* items waiting now */
     uint64_t dropped_full;  /* items refused: buffer full */
     uint64_t errors, reconnects;
@@ -78,6 +81,9 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
 int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a);
 int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *it);
 int tw_alert_store_put_reached(struct tw_alert_store *s, const struct tw_reached_item *it);
+/* A completeness statement (statement.h), signed or not: XADD tw:{S}:statements statement
+ * <canonical text> sig <hex or "">, once (guard tw:{S}:statements:seen, keys.h). */
+int tw_alert_store_put_statement(struct tw_alert_store *s, const struct tw_statement *st);
 /* Writes what is due (a full batch, or a partial one after flush_ms). now_ms is monotonic.
  * Returns 0, or -1 when Redis is unreachable (items stay queued). */
 int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);

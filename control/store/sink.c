@@ -65,6 +65,7 @@ void tw_sinks_flow(struct tw_sinks *l, const struct tw_flow_record *r)
 
     if (!tw_sinks_takes(l, bit))
         return;
+    l->records_out++;
     hand_out(l, bit, r, wants_json(l, bit) ? tw_record_to_json(r, l->json, sizeof(l->json))
                                            : NO_JSON);
 }
@@ -73,6 +74,7 @@ void tw_sinks_alert(struct tw_sinks *l, const struct tw_alert *a)
 {
     if (!tw_sinks_takes(l, TW_TAKES_ALERT))
         return;
+    l->alerts_out++;
     hand_out(l, TW_TAKES_ALERT, a,
              wants_json(l, TW_TAKES_ALERT) ? tw_alert_to_json(a, l->sensor, l->json, sizeof(l->json))
                                            : NO_JSON);
@@ -90,6 +92,14 @@ void tw_sinks_reached(struct tw_sinks *l, const struct tw_reached_item *it)
     for (unsigned i = 0; l != NULL && i < l->n; i++)
         if ((l->s[i].takes & TW_TAKES_SUMMARY) && l->s[i].ops->put_reached != NULL &&
             l->s[i].ops->put_reached(l->s[i].ctx, it))
+            l->refused++;
+}
+
+void tw_sinks_statement(struct tw_sinks *l, const struct tw_statement *st)
+{
+    for (unsigned i = 0; l != NULL && i < l->n; i++)
+        if ((l->s[i].takes & TW_TAKES_STATEMENT) && l->s[i].ops->put_statement != NULL &&
+            l->s[i].ops->put_statement(l->s[i].ctx, st))
             l->refused++;
 }
 

@@ -29,6 +29,7 @@ enum {
     TW_TAKES_ALERT = 1u << 2,
     TW_TAKES_SUMMARY = 1u << 3,  /* per-equipment summary items (END of equipment flows) */
     TW_TAKES_COUNTERS = 1u << 4, /* the run's counters, every second and at the end */
+    TW_TAKES_STATEMENT = 1u << 5, /* completeness statements (control/plane/statements.h) */
 };
 #define TW_TAKES_FLOWS (TW_TAKES_UPDATE | TW_TAKES_END | TW_TAKES_COUNTERS)
 #define TW_TAKES_ALERTS (TW_TAKES_ALERT | TW_TAKES_SUMMARY)
@@ -74,6 +75,7 @@ struct tw_sink_ops {
     /* cross_border's memory (taken by the sinks that take summaries and have the op) */
     int (*put_reached)(void *ctx, const struct tw_reached_item *it);
     void (*put_counters)(void *ctx, const char *const *names, const uint64_t *values, size_t n);
+    int (*put_statement)(void *ctx, const struct tw_statement *st);
     /* the I/O that is due, without waiting (now_ms monotonic) */
     void (*poll)(void *ctx, uint64_t now_ms);
     /* at exit: writes what is queued for at most timeout_ms; returns what is left */
@@ -112,6 +114,9 @@ struct tw_sinks {
     char sensor[64];         /* names the flow key in alert JSON */
     uint64_t refused;        /* items a sink refused */
     uint64_t encode_errors;  /* records or alerts that could not be encoded (never expected) */
+    uint64_t records_out;    /* flow records handed to the sinks that take them (the records
+                              * the sensor emitted: statements count them) */
+    uint64_t alerts_out;     /* alerts handed to the sinks that take them */
     char json[TW_RECORD_JSON_MAX > TW_ALERT_JSON_MAX ? TW_RECORD_JSON_MAX : TW_ALERT_JSON_MAX];
 };
 
@@ -131,6 +136,7 @@ void tw_sinks_flow(struct tw_sinks *l, const struct tw_flow_record *r);
 void tw_sinks_alert(struct tw_sinks *l, const struct tw_alert *a);
 void tw_sinks_summary(struct tw_sinks *l, const struct tw_summary_item *it);
 void tw_sinks_reached(struct tw_sinks *l, const struct tw_reached_item *it);
+void tw_sinks_statement(struct tw_sinks *l, const struct tw_statement *st);
 void tw_sinks_counters(struct tw_sinks *l, const char *const *names, const uint64_t *values,
                        size_t n);
 void tw_sinks_poll(struct tw_sinks *l, uint64_t now_ms);
@@ -184,6 +190,11 @@ int tw_sink_redis_flows_open(struct tw_sink *s, const struct tw_store_params *p,
 /* Alerts and summary items into Redis (alert_writer.h). Same returns. */
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,
                               char *err, size_t errlen);
+
+/* Completeness statements into Redis (tw:{S}:statements): an alert writer of its own, with
+ * its own hold file redis-statements-<S>.dat (sink_redis_statements.c). Same returns. */
+int tw_sink_redis_statements_open(struct tw_sink *s, const struct tw_alert_store_params *p,
+                                  char *err, size_t errlen);
 
 /* Finished flows to an IPFIX collector over UDP (sink_ipfix.c, ipfix_enc.h). */
 #define TW_IPFIX_COLLECTOR_LEN 256

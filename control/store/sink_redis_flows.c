@@ -109,6 +109,8 @@ static void metrics(void *ctx, struct tw_sink_metrics *out)
                        "Flow records in the spool file now");
     tw_sink_metric_add(out, "tapwatch_records_dropped_total", 0, st.dropped_full,
                        "Flow records refused because memory and spool were full");
+    tw_sink_metric_add(out, "tapwatch_gap_records_total", 0, st.gaps,
+                       "Gap records made (runs of records dropped, in tw:{S}:gaps)");
     tw_sink_metric_add(out, "tapwatch_records_refused_total", 0, st.refused,
                        "Flow records given up after Redis refused them");
     tw_sink_metric_add(out, "tapwatch_redis_reconnects_total", 0, st.reconnects,

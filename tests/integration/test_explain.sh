@@ -72,7 +72,8 @@ rules="rules:
   TW-R10 silent_equipment               medium   on
   TW-R11 equipment_back                 low      on
   TW-R12 mirror_silent                  high     on
-  TW-R13 mirror_back                    low      on"
+  TW-R13 mirror_back                    low      on
+  TW-R14 clock_step                     high     on"
 common="maintenance (remote access to equipment; times in Asia/Shanghai):
   from hosts: 10.20.9.5, 10.20.9.6
   protocols: SSH, RDP

@@ -59,9 +59,9 @@ flows --by day	flows does not take one of the options given
 alerts --since -5x	--since: bad time "-5x": unknown unit "x" (use s, m, h or d)
 alerts --until tomorrow	--until: bad time "tomorrow": expected epoch seconds, YYYY-MM-DD[Thh:mm[:ss]Z] or -N[smhd]
 alerts --equipment "a b"	bad --equipment "a b": expected an equipment name (letters, digits, '_', '.', '-')
-alerts --kind no_such_kind	unknown --kind "no_such_kind": use one of undeclared_destination, remote_access_unapproved_host, remote_access_outside_window, remote_access_protocol, upload_volume, unclassified_channel, risky_flow, cross_border, unknown_device, silent_equipment, equipment_back, mirror_silent, mirror_back
-alerts --rule TW-R99	unknown --rule "TW-R99": use one of TW-R01, TW-R02, TW-R03, TW-R04, TW-R05, TW-R06, TW-R07, TW-R08, TW-R09, TW-R10, TW-R11, TW-R12, TW-R13
-alerts --rule upload_volume	unknown --rule "upload_volume": use one of TW-R01, TW-R02, TW-R03, TW-R04, TW-R05, TW-R06, TW-R07, TW-R08, TW-R09, TW-R10, TW-R11, TW-R12, TW-R13
+alerts --kind no_such_kind	unknown --kind "no_such_kind": use one of undeclared_destination, remote_access_unapproved_host, remote_access_outside_window, remote_access_protocol, upload_volume, unclassified_channel, risky_flow, cross_border, unknown_device, silent_equipment, equipment_back, mirror_silent, mirror_back, clock_step
+alerts --rule TW-R99	unknown --rule "TW-R99": use one of TW-R01, TW-R02, TW-R03, TW-R04, TW-R05, TW-R06, TW-R07, TW-R08, TW-R09, TW-R10, TW-R11, TW-R12, TW-R13, TW-R14
+alerts --rule upload_volume	unknown --rule "upload_volume": use one of TW-R01, TW-R02, TW-R03, TW-R04, TW-R05, TW-R06, TW-R07, TW-R08, TW-R09, TW-R10, TW-R11, TW-R12, TW-R13, TW-R14
 alerts --limit 10000001	bad --limit "10000001": expected 1 to 10000000
 alerts --format yaml	unknown format "yaml": use table, json or csv
 alerts --ip 10.0.0.1	alerts does not take one of the options given
@@ -76,7 +76,7 @@ summary --equipment a --format tsv	unknown format "tsv": use table, json or csv
 summary --equipment a --limit 5	summary does not take one of the options given
 summary --equipment a --port 80	summary does not take one of the options given
 summary --equipment a --port 0	bad --port "0": expected 1 to 65535
-summary --equipment a --kind nosuch	unknown --kind "nosuch": use one of undeclared_destination, remote_access_unapproved_host, remote_access_outside_window, remote_access_protocol, upload_volume, unclassified_channel, risky_flow, cross_border, unknown_device, silent_equipment, equipment_back, mirror_silent, mirror_back
+summary --equipment a --kind nosuch	unknown --kind "nosuch": use one of undeclared_destination, remote_access_unapproved_host, remote_access_outside_window, remote_access_protocol, upload_volume, unclassified_channel, risky_flow, cross_border, unknown_device, silent_equipment, equipment_back, mirror_silent, mirror_back, clock_step
 flows --bogus 1	unknown option "--bogus"
 flows --port	option --port needs a value
 flows extra	unexpected argument "extra"

@@ -136,7 +136,7 @@ static void test_flow_alert_json(void **state)
         assert_string_equal(tw_alert_rule_id(k), want);
         assert_int_equal(tw_alert_kind_from_rule(want), (int)k);
     }
-    assert_int_equal(tw_alert_kind_from_rule("TW-R14"), -1);
+    assert_int_equal(tw_alert_kind_from_rule("TW-R15"), -1);
     assert_int_equal(tw_alert_kind_from_rule("tw-r01"), -1);
 
     /* a MAC when the frame had one; a hash that is not hex is left out, not copied */
