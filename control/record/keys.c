@@ -78,6 +78,11 @@ int tw_key_gaps(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:gaps", sensor), len);
 }
 
+int tw_key_seals(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:seals", sensor), len);
+}
+
 int tw_key_stats(char *buf, size_t len, const char *sensor)
 {
     return fits(snprintf(buf, len, "tw:{%s}:stats", sensor), len);

@@ -66,6 +66,7 @@
 
 struct tw_store;
 struct tw_sensor_info;
+struct tw_evlog;
 
 struct tw_store_params {
     /* w.retention_s: how long each run's counters are kept (0 = hot_window_s); w.run_dir:
@@ -80,6 +81,10 @@ struct tw_store_params {
     const struct tw_sensor_info *registry;
     uint32_t format;         /* redis.format: 1 (a hash field and postings per record) or 2
                               * (compact blocks, control/record/compact.h); 0 = 2 */
+    /* signing.key: the evidence log every record and gap is chained into, and whose seals
+     * this writer sends (evidence_log.h; the caller owns it); NULL = not signing. Needs
+     * format 2; the spool's items then carry their evidence numbers. */
+    struct tw_evlog *evidence;
     uint32_t quiet_posts;    /* redis.quiet_hour_postings: an hour's postings written in its
                               * quiet slices (compact.h); 0 = none */
 };

@@ -1,0 +1,559 @@
+/* cmd_verify.c - `tapwatch-query verify --pubkey FILE.pub [--since T] [--until T]`: checks a
+ * sensor's evidence (control/evidence/chain.h, seal.h) from Redis and a public key alone.
+ *
+ *   1. the seals (tw:{S}:seals): each signature against the key, then per run the links:
+ *      numbers 1, 2, ... without a hole, prev_seal the hash of the seal before, prev_chain
+ *      its chain, first its last + 1;
+ *   2. the items: every record frame of every hour (tw:{S:H}:b), every alert (tw:{S}:alerts),
+ *      every gap record (tw:{S}:gaps), each with its run and sequence number (chain.h);
+ *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
+ *      sequence order, must hash from prev_chain to chain.
+ *
+ * One line per finding, then a summary line. Findings: altered (a seal's items do not hash to
+ * its chain), deleted (sequence numbers no item holds, before their hot window ended; a seal
+ * missing between two others), inserted (an item no seal covers, or without a sequence number,
+ * or a second different item under a number), reordered (an item stored twice: an older one
+ * replayed), bad signature (a seal the key did not sign, or not a seal line), and, not errors:
+ * gap (the sensor's own record of records it lost) and expired (numbers missing after the
+ * seal's time + its hot window: Redis expired them, counted in the summary).
+ * Exit 0 when every seal and item verifies, 3 when not (the summary names the first bad
+ * sequence number), 1 when Redis fails, 2 for a bad command line or key file.
+ *
+ * Read-only: HGETALL, ZRANGE, XRANGE only.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/evidence/chain.h"
+#include "control/evidence/seal.h"
+#include "control/evidence/sign_key.h"
+#include "control/query/query.h"
+#include "control/record/compact.h"
+#include "control/record/keys.h"
+#include "dataplane/clock.h"
+
+#define EXIT_UNVERIFIED 3
+
+static const char *pubkey_path;
+
+static int parse_pubkey(const char *value)
+{
+    pubkey_path = value;
+    return 0;
+}
+
+static int check(const struct tq_opts *o)
+{
+    (void)o;
+    return pubkey_path == NULL ? tq_usage_error("verify needs --pubkey FILE.pub") : 0;
+}
+
+/* One item as read back. */
+struct item {
+    char run[17];
+    uint64_t seq;
+    char kind;
+    char *bytes; /* malloc'd */
+    size_t len;
+    char where[TW_KEY_LEN + 64]; /* the key (and field) it was read from, for messages */
+};
+
+struct seal_rec {
+    struct tw_seal s;
+    int good; /* signature checked */
+};
+
+struct ctx {
+    const struct tq_opts *o;
+    uint8_t pk[TW_SIGN_PK_LEN];
+    uint64_t now_us;
+    struct item *items;
+    size_t nitems, cap;
+    struct seal_rec *seals;
+    size_t nseals, scap;
+    /* counts */
+    uint64_t findings, expired, gaps, records, alerts, gap_records, checked;
+    int has_bad;
+    char bad_run[17];
+    uint64_t bad_seq;
+};
+
+static void finding(struct ctx *x, const char *run, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void finding(struct ctx *x, const char *run, uint64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    x->findings++;
+    if (run != NULL && seq != 0 &&
+        (!x->has_bad || strcmp(run, x->bad_run) < 0 ||
+         (strcmp(run, x->bad_run) == 0 && seq < x->bad_seq))) {
+        x->has_bad = 1;
+        snprintf(x->bad_run, sizeof(x->bad_run), "%s", run);
+        x->bad_seq = seq;
+    }
+}
+
+static int add_item(struct ctx *x, const char *run, uint64_t seq, char kind, const void *bytes,
+                    size_t len, const char *where)
+{
+    struct item *it;
+
+    if ((it = tq_grow(x->items, x->nitems, &x->cap, sizeof(*it), 1024)) == NULL)
+        return -1;
+    x->items = it;
+    it = &x->items[x->nitems];
+    memset(it, 0, sizeof(*it));
+    snprintf(it->run, sizeof(it->run), "%s", run);
+    it->seq = seq;
+    it->kind = kind;
+    if ((it->bytes = malloc(len + 1)) == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return -1;
+    }
+    memcpy(it->bytes, bytes, len);
+    it->bytes[len] = '\0'; /* for the gap record's reason */
+    it->len = len;
+    snprintf(it->where, sizeof(it->where), "%s", where);
+    x->nitems++;
+    return 0;
+}
+
+/* A JSON item (record, gap): tagged, or an untagged one no seal can cover. */
+static int add_json(struct ctx *x, char kind, const char *json, size_t len, const char *where)
+{
+    uint64_t seq;
+    char run[17];
+
+    if (tw_chain_json_untag(json, len, &seq, run) != 0 || seq == 0) {
+        finding(x, NULL, 0, "inserted: %s %s has no sequence number", kind == 'r' ? "record in" :
+                "gap record", where);
+        return 0;
+    }
+    return add_item(x, run, seq, kind, json, len, where);
+}
+
+/* ---- reading ---- */
+
+static int read_seals(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN];
+    redisReply *r;
+
+    tw_key_seals(key, sizeof(key), x->o->sensor);
+    if ((r = tw_rclient_command(c, "HGETALL %s", key)) == NULL || r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "HGETALL seals");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *f = r->element[i], *v = r->element[i + 1];
+        struct seal_rec *s;
+        char field[TW_SEAL_FIELD_LEN + 1];
+        if ((s = tq_grow(x->seals, x->nseals, &x->scap, sizeof(*s), 64)) == NULL) {
+            freeReplyObject(r);
+            return -1;
+        }
+        x->seals = s;
+        s = &x->seals[x->nseals];
+        if (v->type != REDIS_REPLY_STRING || tw_seal_parse(v->str, v->len, &s->s) != 0) {
+            finding(x, NULL, 0, "bad signature: seal field %.*s is not a seal line",
+                    f->type == REDIS_REPLY_STRING ? (int)f->len : 0, f->str ? f->str : "");
+            continue;
+        }
+        tw_seal_field(&s->s, field);
+        if (f->type != REDIS_REPLY_STRING || f->len != strlen(field) ||
+            memcmp(f->str, field, f->len) != 0) {
+            finding(x, s->s.run, s->s.first, "inserted: seal field %.*s holds seal %s",
+                    f->type == REDIS_REPLY_STRING ? (int)f->len : 0, f->str ? f->str : "", field);
+            continue;
+        }
+        s->good = tw_seal_verify(&s->s, x->pk) == 0 && strcmp(s->s.sensor, x->o->sensor) == 0;
+        x->nseals++;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+static int read_records(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN];
+    redisReply *hours;
+
+    tw_key_hours(key, sizeof(key), x->o->sensor);
+    if ((hours = tw_rclient_command(c, "ZRANGE %s 0 -1", key)) == NULL ||
+        hours->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, hours, "ZRANGE hours");
+    for (size_t h = 0; h < hours->elements; h++) {
+        uint64_t hour;
+        redisReply *b;
+        if (hours->element[h]->type != REDIS_REPLY_STRING ||
+            tq_parse_uint(hours->element[h]->str, 0, UINT64_MAX, &hour) != 0)
+            continue;
+        tw_key_cx_blocks(key, sizeof(key), x->o->sensor, hour);
+        if ((b = tw_rclient_command(c, "HGETALL %s", key)) == NULL || b->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(hours);
+            return tq_reply_failed(c, b, "HGETALL record blocks");
+        }
+        for (size_t i = 0; i + 1 < b->elements; i += 2) {
+            const redisReply *f = b->element[i], *v = b->element[i + 1];
+            char where[TW_KEY_LEN + 64], err[160];
+            uint8_t *raw = NULL;
+            size_t rawlen;
+            uint32_t *off = NULL;
+            uint16_t *len = NULL;
+            int n;
+            snprintf(where, sizeof(where), "%s %.*s", key, (int)(f->len < 40 ? f->len : 40),
+                     f->str ? f->str : "");
+            if (v->type != REDIS_REPLY_STRING ||
+                tw_cx_unpack('R', v->str, v->len, &raw, &rawlen, err, sizeof(err)) < 0 ||
+                (n = tw_cx_block_split(raw, rawlen, &off, &len)) < 0) {
+                finding(x, NULL, 0, "altered: %s is not a record frame", where);
+                free(raw);
+                continue;
+            }
+            for (int k = 0; k < n; k++) {
+                x->records++;
+                if (add_json(x, TW_ITEM_RECORD, (const char *)raw + off[k], len[k], where) != 0) {
+                    free(raw), free(off), free(len);
+                    freeReplyObject(b);
+                    freeReplyObject(hours);
+                    return -1;
+                }
+            }
+            free(raw), free(off), free(len);
+        }
+        freeReplyObject(b);
+    }
+    freeReplyObject(hours);
+    return 0;
+}
+
+static int read_alerts(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN], start[48] = "-";
+
+    tw_key_alerts(key, sizeof(key), x->o->sensor);
+    for (;;) {
+        redisReply *r = tw_rclient_command(c, "XRANGE %s %s + COUNT %d", key, start, TQ_PAGE);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+            return tq_reply_failed(c, r, "XRANGE alerts");
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            const redisReply *fv = e->element[1];
+            size_t np = fv->elements / 2;
+            const char **p = calloc(2 * np + 1, sizeof(*p));
+            size_t *l = calloc(2 * np + 1, sizeof(*l)), cap = 64;
+            char run[17] = "", where[TW_KEY_LEN + 64];
+            uint64_t seq = 0;
+            snprintf(where, sizeof(where), "%s %s", key, e->element[0]->str);
+            for (size_t k = 0; p != NULL && l != NULL && k < 2 * np; k++) {
+                p[k] = fv->element[k]->str ? fv->element[k]->str : "";
+                l[k] = fv->element[k]->len;
+                cap += 4 + l[k];
+                if (k % 2 == 1 && strcmp(p[k - 1], "seq") == 0)
+                    tq_parse_uint(p[k], 1, UINT64_MAX, &seq);
+                if (k % 2 == 1 && strcmp(p[k - 1], "run") == 0 && l[k] == 16)
+                    memcpy(run, p[k], 17);
+            }
+            uint8_t *bytes = p != NULL && l != NULL ? malloc(cap) : NULL;
+            long n = bytes != NULL ? tw_chain_fields(p, l, np, bytes, cap) : -1;
+            x->alerts++;
+            if (n < 0) {
+                fprintf(stderr, PROG ": out of memory\n");
+                free(p), free(l), free(bytes);
+                freeReplyObject(r);
+                return -1;
+            }
+            if (seq == 0 || run[0] == '\0')
+                finding(x, NULL, 0, "inserted: alert %s has no sequence number", where);
+            else if (add_item(x, run, seq, TW_ITEM_ALERT, bytes, (size_t)n, where) != 0) {
+                free(p), free(l), free(bytes);
+                freeReplyObject(r);
+                return -1;
+            }
+            free(p), free(l), free(bytes);
+        }
+        size_t got = r->elements;
+        if (got > 0) { /* the next page starts after the last id */
+            const redisReply *last = r->element[got - 1];
+            if (last->type == REDIS_REPLY_ARRAY && last->elements == 2 && last->element[0]->str)
+                snprintf(start, sizeof(start), "(%s", last->element[0]->str);
+        }
+        freeReplyObject(r);
+        if (got < TQ_PAGE)
+            return 0;
+    }
+}
+
+static int read_gaps(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN];
+    redisReply *r;
+
+    tw_key_gaps(key, sizeof(key), x->o->sensor);
+    if ((r = tw_rclient_command(c, "HGETALL %s", key)) == NULL || r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "HGETALL gaps");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *f = r->element[i], *v = r->element[i + 1];
+        char where[TW_KEY_LEN + 64];
+        snprintf(where, sizeof(where), "%s %.*s", key, (int)(f->len < 40 ? f->len : 40),
+                 f->str ? f->str : "");
+        x->gap_records++;
+        if (v->type == REDIS_REPLY_STRING &&
+            add_json(x, TW_ITEM_GAP, v->str, v->len, where) != 0) {
+            freeReplyObject(r);
+            return -1;
+        }
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* ---- checking ---- */
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+    int c = strcmp(x->run, y->run);
+
+    if (c != 0)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int seal_cmp(const void *a, const void *b)
+{
+    const struct seal_rec *x = a, *y = b;
+    int c = strcmp(x->s.run, y->s.run);
+
+    if (c != 0)
+        return c;
+    return x->s.no < y->s.no ? -1 : x->s.no > y->s.no;
+}
+
+/* The first item of (run, seq) or later. */
+static size_t lower_bound(const struct ctx *x, const char *run, uint64_t seq)
+{
+    size_t lo = 0, hi = x->nitems;
+    struct item key;
+
+    snprintf(key.run, sizeof(key.run), "%s", run);
+    key.seq = seq;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (item_cmp(&x->items[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int in_range(const struct ctx *x, uint64_t t_us)
+{
+    return (!x->o->has_since || t_us >= x->o->since_us) &&
+           (!x->o->has_until || t_us <= x->o->until_us);
+}
+
+static void say_missing(struct ctx *x, const char *run, uint64_t from, uint64_t n)
+{
+    if (n == 1)
+        finding(x, run, from, "deleted: run %s seq %" PRIu64 " (missing before its hot window "
+                "ended)", run, from);
+    else if (n > 1)
+        finding(x, run, from, "deleted: run %s seq %" PRIu64 "..%" PRIu64 " (%" PRIu64 " items "
+                "missing before their hot window ended)", run, from, from + n - 1, n);
+}
+
+/* The items of one good seal: present, once, hashing to its chain. covered[i] becomes 2 for
+ * the items it checked. */
+static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
+{
+    uint8_t h[TW_CHAIN_HASH_LEN];
+    size_t i = lower_bound(x, s->run, s->first);
+    uint64_t miss_from = 0, miss_n = 0;
+    int complete = 1, expired = s->time_us + (uint64_t)s->ttl_s * 1000000 < x->now_us;
+
+    memcpy(h, s->prev_chain, sizeof(h));
+    for (uint64_t q = s->first; q <= s->last; q++) {
+        while (i < x->nitems && strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq < q)
+            i++;
+        if (i >= x->nitems || strcmp(x->items[i].run, s->run) != 0 || x->items[i].seq != q) {
+            complete = 0;
+            if (expired) {
+                x->expired++;
+            } else {
+                if (miss_n == 0)
+                    miss_from = q;
+                miss_n++;
+            }
+            continue;
+        }
+        say_missing(x, s->run, miss_from, miss_n);
+        miss_n = 0;
+        const struct item *it = &x->items[i];
+        covered[i] = 2;
+        x->checked++;
+        tw_chain_step(h, it->kind, q, it->bytes, it->len);
+        /* the same number again: an older item replayed, or another item claiming it */
+        for (size_t j = i + 1; j < x->nitems && strcmp(x->items[j].run, s->run) == 0 &&
+                               x->items[j].seq == q; j++) {
+            covered[j] = 2;
+            if (x->items[j].len == it->len && memcmp(x->items[j].bytes, it->bytes, it->len) == 0)
+                finding(x, s->run, q, "reordered: run %s seq %" PRIu64 " stored twice (%s and %s)",
+                        s->run, q, it->where, x->items[j].where);
+            else
+                finding(x, s->run, q, "inserted: run %s seq %" PRIu64 " claimed by a second item "
+                        "(%s)", s->run, q, x->items[j].where);
+        }
+    }
+    say_missing(x, s->run, miss_from, miss_n);
+    if (complete && memcmp(h, s->chain, sizeof(h)) != 0)
+        finding(x, s->run, s->first, "altered: run %s seq %" PRIu64 "..%" PRIu64 ": the items do "
+                "not hash to seal %" PRIu64 "'s chain (an item among them was changed)", s->run,
+                s->first, s->last, s->no);
+}
+
+static void check_all(struct ctx *x)
+{
+    uint8_t *covered = calloc(x->nitems + 1, 1);
+    size_t nseals_in = 0, bad_sigs = 0;
+
+    qsort(x->items, x->nitems, sizeof(*x->items), item_cmp);
+    qsort(x->seals, x->nseals, sizeof(*x->seals), seal_cmp);
+    if (covered == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        x->has_bad = 1;
+        return;
+    }
+    for (size_t k = 0; k < x->nseals; k++) {
+        const struct seal_rec *sr = &x->seals[k];
+        const struct tw_seal *s = &sr->s;
+        const struct seal_rec *pr = k > 0 && strcmp(x->seals[k - 1].s.run, s->run) == 0
+                                        ? &x->seals[k - 1] : NULL;
+        int in = in_range(x, s->time_us);
+        /* items a seal missing before this one covered: not inserted, but a finding of their own */
+        uint64_t from = pr != NULL ? pr->s.last + 1 : 1;
+        for (size_t i = lower_bound(x, s->run, from); i < x->nitems &&
+                                                     strcmp(x->items[i].run, s->run) == 0 &&
+                                                     x->items[i].seq < s->first; i++)
+            covered[i] = 1;
+        if (!sr->good) {
+            bad_sigs++;
+            finding(x, s->run, s->first, "bad signature: seal run %s no %" PRIu64 " (seq %" PRIu64
+                    "..%" PRIu64 ")", s->run, s->no, s->first, s->last);
+            for (size_t i = lower_bound(x, s->run, s->first); i < x->nitems &&
+                     strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq <= s->last; i++)
+                covered[i] = 1;
+            continue;
+        }
+        uint64_t want_no = pr != NULL ? pr->s.no + 1 : 1;
+        if (s->no != want_no && in)
+            finding(x, s->run, from, "deleted: seal run %s no %" PRIu64 "%s%.0" PRIu64
+                    " (seq %" PRIu64 "..%" PRIu64 ")", s->run, want_no, s->no - want_no > 1 ? ".." : "",
+                    s->no - want_no > 1 ? s->no - 1 : 0, from, s->first - 1);
+        else if (pr != NULL && pr->good && in) {
+            uint8_t ph[TW_CHAIN_HASH_LEN];
+            tw_seal_hash(&pr->s, ph);
+            if (memcmp(ph, s->prev_seal, sizeof(ph)) != 0 ||
+                memcmp(pr->s.chain, s->prev_chain, sizeof(ph)) != 0 || s->first != pr->s.last + 1)
+                finding(x, s->run, s->first, "reordered: seal run %s no %" PRIu64 " does not follow "
+                        "seal %" PRIu64, s->run, s->no, pr->s.no);
+        } else if (pr == NULL && in && s->first != 1)
+            finding(x, s->run, 1, "deleted: seal run %s no 1..%" PRIu64 " (seq 1..%" PRIu64 ")",
+                    s->run, s->no - 1, s->first - 1);
+        if (!in) { /* outside the range: its items are neither checked nor inserted */
+            for (size_t i = lower_bound(x, s->run, s->first); i < x->nitems &&
+                     strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq <= s->last; i++)
+                covered[i] = 1;
+            continue;
+        }
+        nseals_in++;
+        check_seal(x, s, covered);
+    }
+    /* what no seal covers: inserted (a gap record is also said as such) */
+    for (size_t i = 0; i < x->nitems; i++) {
+        const struct item *it = &x->items[i];
+        if (it->kind == TW_ITEM_GAP && covered[i] == 2) {
+            char reason[64] = "?";
+            const char *r = strstr(it->bytes, "\"reason\":\"");
+            uint64_t n = 0;
+            const char *rc = strstr(it->bytes, "\"records\":");
+            if (r != NULL)
+                sscanf(r + 10, "%63[^\"]", reason);
+            if (rc != NULL)
+                n = strtoull(rc + 10, NULL, 10);
+            printf("gap: run %s seq %" PRIu64 ": the sensor lost %" PRIu64 " records (%s)\n",
+                   it->run, it->seq, n, reason);
+            x->gaps++;
+        }
+        if (!covered[i])
+            finding(x, it->run, it->seq, "inserted: run %s seq %" PRIu64 " (%s): no seal covers it",
+                    it->run, it->seq, it->where);
+    }
+    if (bad_sigs == x->nseals && x->nseals > 0)
+        printf("note: no seal verifies with this public key: is it the sensor's?\n");
+    free(covered);
+    x->nseals = nseals_in; /* what the summary counts */
+}
+
+static int run(struct tw_rclient *c, const struct tq_opts *o)
+{
+    struct ctx x = {.o = o, .now_us = tw_wall_us()};
+    char err[256], fpr[TW_SIGN_FPR_LEN + 1];
+    int rc;
+
+    if (tw_sign_pub_load(pubkey_path, x.pk, fpr, err, sizeof(err)) != 0) {
+        fprintf(stderr, PROG ": --pubkey: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (read_seals(c, &x) != 0 || read_records(c, &x) != 0 || read_alerts(c, &x) != 0 ||
+        read_gaps(c, &x) != 0) {
+        rc = EXIT_REDIS;
+        goto out;
+    }
+    check_all(&x);
+    if (x.findings == 0 && x.nseals == 0 && x.nitems == 0)
+        printf("note: sensor %s has no signed evidence in this range\n", o->sensor);
+    printf("verify: sensor %s, key %s: %zu seals, %" PRIu64 " items checked (records %" PRIu64
+           ", alerts %" PRIu64 ", gap records %" PRIu64 "), %" PRIu64 " expired, %" PRIu64
+           " gaps, %" PRIu64 " findings",
+           o->sensor, fpr, x.nseals, x.checked, x.records, x.alerts, x.gap_records, x.expired,
+           x.gaps, x.findings);
+    if (x.findings > 0 && x.has_bad)
+        printf("; first bad: run %s seq %" PRIu64, x.bad_run, x.bad_seq);
+    printf(x.findings > 0 ? ": NOT VERIFIED\n" : ": verified\n");
+    rc = tq_finish(0);
+    if (rc == 0 && x.findings > 0)
+        rc = EXIT_UNVERIFIED;
+out:
+    for (size_t i = 0; i < x.nitems; i++)
+        free(x.items[i].bytes);
+    free(x.items);
+    free(x.seals);
+    return rc;
+}
+
+static const struct tq_option own[] = {{"pubkey", parse_pubkey}, {NULL, NULL}};
+
+const struct tq_subcommand tq_cmd_verify = {
+    .name = "verify",
+    .summary = "check the sensor's signed evidence: seals, chain, every record, alert and gap",
+    .usage = "verify --pubkey FILE.pub [--since T] [--until T]\n"
+             "                   checks the seals made in the range against the sensor's public\n"
+             "                   key and recomputes their chain from the records, alerts and gap\n"
+             "                   records in Redis; one line per finding (altered, deleted,\n"
+             "                   inserted, reordered, bad signature; gap and expired are told,\n"
+             "                   not errors), then a summary. Exit 0 verified, 3 not verified\n",
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL,
+    .own = own,
+    .check = check,
+    .run = run,
+};
