@@ -899,6 +899,8 @@ int main(int argc, char **argv)
     int registered = tw_sensor_info_init(&registry, cfg.bank, cfg.sensor, TW_VERSION,
                                          tw_geoip_sha256(tw_geoip_enrich_db(geoip))) == 0;
     snprintf(registry.policy_sha256, sizeof(registry.policy_sha256), "%s", policy_sha256);
+    if (evidence) /* the registry names the key that signs this sensor's evidence */
+        snprintf(registry.pubkey, sizeof(registry.pubkey), "%s", tw_evlog_fingerprint(evidence));
     struct tw_outputs_params op = {.cfg = &cfg, .redis = redis, .flows_jsonl = o.flows_jsonl,
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL,
                                    .key_namespace = key_ns,

@@ -204,6 +204,8 @@ void tw_evlog_done(struct tw_evlog *ev, unsigned n)
     ev->sent -= n;
 }
 
+int tw_evlog_unsealed(const struct tw_evlog *ev) { return ev->seq > ev->sealed; }
+
 int tw_evlog_busy(const struct tw_evlog *ev) { return ev->seq > ev->sealed || ev->count > 0; }
 
 long tw_evlog_persist(struct tw_evlog *ev, char *err, size_t errlen)
@@ -225,7 +227,9 @@ long tw_evlog_persist(struct tw_evlog *ev, char *err, size_t errlen)
     }
     for (unsigned i = 0; i < ev->count; i++)
         fprintf(f, "%s\n", ev->lines[(ev->head + i) % TW_EVLOG_QUEUE]);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, ev->path) != 0) {
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad = fclose(f) != 0 || bad;
+    if (bad || rename(tmp, ev->path) != 0) {
         snprintf(err, errlen, "%s: %s", ev->path, strerror(errno));
         unlink(tmp);
         return -1;

@@ -62,6 +62,8 @@ unsigned tw_evlog_unsent(const struct tw_evlog *ev);
 const char *tw_evlog_line(const struct tw_evlog *ev, unsigned i, char *field);
 void tw_evlog_sent(struct tw_evlog *ev, unsigned n);
 void tw_evlog_done(struct tw_evlog *ev, unsigned n);
+/* 1 while items wait for a seal. */
+int tw_evlog_unsealed(const struct tw_evlog *ev);
 /* 1 while items wait for a seal or seals wait to be written. */
 int tw_evlog_busy(const struct tw_evlog *ev);
 /* At exit: the seal lines not written go to run_dir for the next start. Returns how many were

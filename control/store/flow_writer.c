@@ -1168,7 +1168,7 @@ static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
         s->st.errors++;
     /* signing: a second without a batch still seals what was chained (alerts, too) */
     int seal_due = s->ev != NULL && (tw_evlog_seal_due(s->ev, now_ms) ||
-                                     (force && tw_evlog_busy(s->ev)) ||
+                                     (force && tw_evlog_unsealed(s->ev)) ||
                                      tw_evlog_unsent(s->ev) > 0);
     if (tw_engine_poll(s->e, now_ms) < 0)
         return -1;

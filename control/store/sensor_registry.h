@@ -13,8 +13,8 @@
  *
  * (the GeoIP databases and the policy as at start: a SIGHUP reload does not change them)
  *
- * pubkey is the fingerprint of the sensor's signing key, empty until the evidence issue gives
- * sensors a key. Readers validate every field (control/query/sensors.c): anyone who can write
+ * pubkey is the fingerprint of the sensor's signing key (signing.key), empty when it does not
+ * sign. Readers validate every field (control/query/sensors.c): anyone who can write
  * the hash can alter it.
  */
 #ifndef TW_SENSOR_REGISTRY_H
@@ -35,7 +35,7 @@ struct tw_sensor_info {
     char hostname[256];
     char geoip_sha256[65];  /* "" = no GeoIP databases */
     char policy_sha256[65]; /* the policy file at start, "" = no policy */
-    char pubkey[128];       /* "" until sensors sign */
+    char pubkey[128];       /* the signing key's fingerprint, "" when not signing */
 };
 
 /* Fills the host name (gethostname) and copies the rest into info. Returns 0, or -1 when a
