@@ -147,10 +147,11 @@ redis:
   buffer: 4
   batch: 2
   spool_file_records: 100000
-  drain_timeout: 500ms
+  drain_timeout: 300ms
 signing:
   key: $tmp/key
 YAML
+grep -v drain_timeout "$tmp/small.yaml" >"$tmp/small2.yaml" # the second start writes it all
 outage() { # SENSOR [spool-tamper]
     local sensor=$1 rc
     bash "$redis_local" stop "$tmp/r" >/dev/null
@@ -160,7 +161,7 @@ outage() { # SENSOR [spool-tamper]
         fail "$sensor: no spool or seal file after a run with Redis down: $(ls "$tmp/run")"
     [ -n "${2:-}" ] && { /usr/bin/python3 "$tamper" spool "$tmp/run/redis-spool-$sensor.dat" >/dev/null || fail "spool tamper"; }
     sock=$(bash "$redis_local" start "$tmp/r") || fail "cannot start redis-server again"
-    "$tapwatch" --config "$tmp/small.yaml" --pcap "$tmp/cap/eth.pcap" --sensor "$sensor" \
+    "$tapwatch" --config "$tmp/small2.yaml" --pcap "$tmp/cap/eth.pcap" --sensor "$sensor" \
         --stats-interval 0 >"$tmp/$sensor.2.out" 2>&1 || fail "$sensor: second start: $(tail -3 "$tmp/$sensor.2.out")"
     [ ! -e "$tmp/run/evidence-seals-$sensor.txt" ] || fail "$sensor: the seal file is still there"
 }
