@@ -4,26 +4,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
+#include <openssl/evp.h>
 
 #include "control/evidence/chain.h"
 
 void tw_chain_start(const char *sensor, const char *run, uint8_t h[TW_CHAIN_HASH_LEN])
 {
-    crypto_generichash_state st;
     static const char magic[] = "tapwatch chain v1"; /* with its NUL */
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n;
 
-    crypto_generichash_init(&st, NULL, 0, TW_CHAIN_HASH_LEN);
-    crypto_generichash_update(&st, (const uint8_t *)magic, sizeof(magic));
-    crypto_generichash_update(&st, (const uint8_t *)sensor, strlen(sensor) + 1);
-    crypto_generichash_update(&st, (const uint8_t *)run, strlen(run));
-    crypto_generichash_final(&st, h, TW_CHAIN_HASH_LEN);
+    memset(h, 0, TW_CHAIN_HASH_LEN);
+    if (md == NULL)
+        return;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, magic, sizeof(magic));
+    EVP_DigestUpdate(md, sensor, strlen(sensor) + 1);
+    EVP_DigestUpdate(md, run, strlen(run));
+    EVP_DigestFinal_ex(md, h, &n);
+    EVP_MD_CTX_free(md);
 }
 
-void tw_chain_step(uint8_t h[TW_CHAIN_HASH_LEN], char kind, uint64_t seq, const void *bytes,
-                   size_t len)
+int tw_chain_begin(struct tw_chain *c, const uint8_t prev[TW_CHAIN_HASH_LEN])
 {
-    crypto_generichash_state st;
+    if (c->md == NULL && (c->md = EVP_MD_CTX_new()) == NULL)
+        return -1;
+    if (EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+        return -1;
+    EVP_DigestUpdate(c->md, prev, TW_CHAIN_HASH_LEN);
+    return 0;
+}
+
+void tw_chain_add(struct tw_chain *c, char kind, uint64_t seq, const void *bytes, size_t len)
+{
     uint8_t head[13];
 
     head[0] = (uint8_t)kind;
@@ -31,11 +44,21 @@ void tw_chain_step(uint8_t h[TW_CHAIN_HASH_LEN], char kind, uint64_t seq, const 
         head[1 + i] = (uint8_t)(seq >> (56 - 8 * i));
     for (int i = 0; i < 4; i++)
         head[9 + i] = (uint8_t)((uint32_t)len >> (24 - 8 * i));
-    crypto_generichash_init(&st, NULL, 0, TW_CHAIN_HASH_LEN);
-    crypto_generichash_update(&st, h, TW_CHAIN_HASH_LEN);
-    crypto_generichash_update(&st, head, sizeof(head));
-    crypto_generichash_update(&st, bytes, len);
-    crypto_generichash_final(&st, h, TW_CHAIN_HASH_LEN);
+    EVP_DigestUpdate(c->md, head, sizeof(head));
+    EVP_DigestUpdate(c->md, bytes, len);
+}
+
+void tw_chain_end(struct tw_chain *c, uint8_t out[TW_CHAIN_HASH_LEN])
+{
+    unsigned int n;
+
+    EVP_DigestFinal_ex(c->md, out, &n);
+}
+
+void tw_chain_free(struct tw_chain *c)
+{
+    EVP_MD_CTX_free(c->md);
+    c->md = NULL;
 }
 
 int tw_chain_json_tag(const char *json, size_t len, uint64_t seq, const char *run, char *out,

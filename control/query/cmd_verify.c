@@ -377,11 +377,16 @@ static void say_missing(struct ctx *x, const char *run, uint64_t from, uint64_t 
 static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
 {
     uint8_t h[TW_CHAIN_HASH_LEN];
+    struct tw_chain ch = {0};
     size_t i = lower_bound(x, s->run, s->first);
     uint64_t miss_from = 0, miss_n = 0;
     int complete = 1, expired = s->time_us + (uint64_t)s->ttl_s * 1000000 < x->now_us;
 
-    memcpy(h, s->prev_chain, sizeof(h));
+    if (tw_chain_begin(&ch, s->prev_chain) != 0) {
+        fprintf(stderr, PROG ": out of memory\n");
+        tw_chain_free(&ch);
+        return;
+    }
     for (uint64_t q = s->first; q <= s->last; q++) {
         while (i < x->nitems && strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq < q)
             i++;
@@ -401,7 +406,7 @@ static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
         const struct item *it = &x->items[i];
         covered[i] = 2;
         x->checked++;
-        tw_chain_step(h, it->kind, q, it->bytes, it->len);
+        tw_chain_add(&ch, it->kind, q, it->bytes, it->len);
         /* the same number again: an older item replayed, or another item claiming it */
         for (size_t j = i + 1; j < x->nitems && strcmp(x->items[j].run, s->run) == 0 &&
                                x->items[j].seq == q; j++) {
@@ -415,6 +420,8 @@ static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
         }
     }
     say_missing(x, s->run, miss_from, miss_n);
+    tw_chain_end(&ch, h);
+    tw_chain_free(&ch);
     if (complete && memcmp(h, s->chain, sizeof(h)) != 0)
         finding(x, s->run, s->first, "altered: run %s seq %" PRIu64 "..%" PRIu64 ": the items do "
                 "not hash to seal %" PRIu64 "'s chain (an item among them was changed)", s->run,

@@ -24,9 +24,9 @@ struct tw_evlog {
     struct tw_sign_key key;
     uint32_t ttl_s;
     uint64_t seq;                        /* the last item's number */
-    uint8_t h[TW_CHAIN_HASH_LEN];        /* h(seq) */
+    struct tw_chain cur;                 /* the items since the last seal, hashed */
     uint64_t sealed;                     /* the last sealed number */
-    uint8_t sealed_h[TW_CHAIN_HASH_LEN]; /* h(sealed) */
+    uint8_t sealed_h[TW_CHAIN_HASH_LEN]; /* the last seal's chain value (h(0) at first) */
     uint8_t prev_seal[TW_CHAIN_HASH_LEN];
     uint64_t seal_no;
     uint64_t last_seal_ms;
@@ -92,8 +92,11 @@ struct tw_evlog *tw_evlog_open(const struct tw_evlog_params *p, char *err, size_
     snprintf(ev->sensor, sizeof(ev->sensor), "%s", p->sensor);
     snprintf(ev->run, sizeof(ev->run), "%016" PRIx64, tw_wall_us());
     ev->ttl_s = p->hot_window_s;
-    tw_chain_start(ev->sensor, ev->run, ev->h);
-    memcpy(ev->sealed_h, ev->h, sizeof(ev->h));
+    tw_chain_start(ev->sensor, ev->run, ev->sealed_h);
+    if (tw_chain_begin(&ev->cur, ev->sealed_h) != 0) {
+        snprintf(err, errlen, "signing: out of memory");
+        goto fail;
+    }
     ev->last_seal_ms = tw_mono_ms();
     if (p->run_dir != NULL && p->run_dir[0] != '\0') {
         char part[TW_NS_LEN];
@@ -117,6 +120,7 @@ void tw_evlog_close(struct tw_evlog *ev)
     if (ev == NULL)
         return;
     tw_sign_key_wipe(&ev->key);
+    tw_chain_free(&ev->cur);
     free(ev->lines);
     free(ev);
 }
@@ -128,7 +132,7 @@ uint64_t tw_evlog_next_seq(const struct tw_evlog *ev) { return ev->seq + 1; }
 uint64_t tw_evidence_append(struct tw_evlog *ev, char kind, const void *bytes, size_t len)
 {
     ev->seq++;
-    tw_chain_step(ev->h, kind, ev->seq, bytes, len);
+    tw_chain_add(&ev->cur, kind, ev->seq, bytes, len);
     return ev->seq;
 }
 
@@ -165,16 +169,18 @@ void tw_evlog_seal(struct tw_evlog *ev, uint64_t now_ms)
     s.first = ev->sealed + 1;
     s.last = ev->seq;
     memcpy(s.prev_chain, ev->sealed_h, sizeof(s.prev_chain));
-    memcpy(s.chain, ev->h, sizeof(s.chain));
+    tw_chain_end(&ev->cur, s.chain);
     memcpy(s.prev_seal, ev->prev_seal, sizeof(s.prev_seal));
     s.time_us = tw_wall_us();
     s.ttl_s = ev->ttl_s;
+    /* the hash goes on from this seal's chain value, whatever happens to the line */
+    tw_chain_begin(&ev->cur, s.chain);
     if ((n = tw_seal_sign(&s, &ev->key, line, sizeof(line))) < 0 ||
         queue_push(ev, line, (size_t)n) != 0)
-        return;
+        return; /* cannot happen: checked above, and a line fits TW_SEAL_TEXT_MAX */
     ev->seal_no++;
     ev->sealed = ev->seq;
-    memcpy(ev->sealed_h, ev->h, sizeof(ev->h));
+    memcpy(ev->sealed_h, s.chain, sizeof(s.chain));
     tw_seal_hash(&s, ev->prev_seal);
     ev->last_seal_ms = now_ms;
 }

@@ -1,6 +1,6 @@
 /* test_evidence_chain.c - the evidence chain and seal codec (control/evidence/chain.c,
- * seal.c): the JSON tag goes on and comes back off; a chain step depends on every byte, the
- * kind and the number; field lists are length-prefixed; a seal line signs, parses back to the
+ * seal.c): the JSON tag goes on and comes back off; a seal's chain value depends on every
+ * byte, kind, number, the order, the item boundaries and what came before; field lists are length-prefixed; a seal line signs, parses back to the
  * same fields, verifies, and fails with another key or any changed byte; non-canonical
  * spellings are refused. */
 #include <setjmp.h>
@@ -48,35 +48,49 @@ static void test_json_tag(void **state)
     assert_int_equal(tw_chain_json_untag(bad2, strlen(bad2), &seq, run), -1);
 }
 
-static void test_chain_step(void **state)
+/* The chain value of items (kind, seq, text) after prev. */
+static void chain_of(const uint8_t *prev, const char *kinds, const uint64_t *seqs,
+                     const char *const *texts, int n, uint8_t out[TW_CHAIN_HASH_LEN])
+{
+    struct tw_chain c = {0};
+
+    assert_int_equal(tw_chain_begin(&c, prev), 0);
+    for (int i = 0; i < n; i++)
+        tw_chain_add(&c, kinds[i], seqs[i], texts[i], strlen(texts[i]));
+    tw_chain_end(&c, out);
+    tw_chain_free(&c);
+}
+
+static void test_chain(void **state)
 {
     uint8_t h0[TW_CHAIN_HASH_LEN], a[TW_CHAIN_HASH_LEN], b[TW_CHAIN_HASH_LEN];
+    const uint64_t s12[] = {1, 2}, s22[] = {2, 2};
+    const char *xy[] = {"{\"x\":1}", "{\"y\":2}"}, *yx[] = {"{\"y\":2}", "{\"x\":1}"};
+    const char *xz[] = {"{\"x\":1}", "{\"y\":3}"};
+    /* the boundary between items counts: "ab"+"c" is not "a"+"bc" */
+    const char *ab_c[] = {"ab", "c"}, *a_bc[] = {"a", "bc"};
 
     (void)state;
     tw_chain_start("s1", "000661a8049aa9c0", h0);
     tw_chain_start("s2", "000661a8049aa9c0", a);
     assert_memory_not_equal(h0, a, sizeof(a)); /* a sensor's chain is its own */
-    memcpy(a, h0, sizeof(a));
-    memcpy(b, h0, sizeof(b));
-    tw_chain_step(a, 'r', 1, "{\"x\":1}", 7);
-    tw_chain_step(b, 'r', 1, "{\"x\":1}", 7);
+    chain_of(h0, "rr", s12, xy, 2, a);
+    chain_of(h0, "rr", s12, xy, 2, b);
     assert_memory_equal(a, b, sizeof(a)); /* deterministic */
-    memcpy(b, h0, sizeof(b));
-    tw_chain_step(b, 'r', 1, "{\"x\":2}", 7);
+    chain_of(h0, "rr", s12, xz, 2, b);
     assert_memory_not_equal(a, b, sizeof(a)); /* a byte */
-    memcpy(b, h0, sizeof(b));
-    tw_chain_step(b, 'a', 1, "{\"x\":1}", 7);
-    assert_memory_not_equal(a, b, sizeof(a)); /* the kind */
-    memcpy(b, h0, sizeof(b));
-    tw_chain_step(b, 'r', 2, "{\"x\":1}", 7);
-    assert_memory_not_equal(a, b, sizeof(a)); /* the number */
-    /* order matters: x then y differs from y then x */
-    memcpy(a, h0, sizeof(a));
-    memcpy(b, h0, sizeof(b));
-    tw_chain_step(a, 'r', 1, "x", 1);
-    tw_chain_step(a, 'r', 2, "y", 1);
-    tw_chain_step(b, 'r', 1, "y", 1);
-    tw_chain_step(b, 'r', 2, "x", 1);
+    chain_of(h0, "ra", s12, xy, 2, b);
+    assert_memory_not_equal(a, b, sizeof(a)); /* a kind */
+    chain_of(h0, "rr", s22, xy, 2, b);
+    assert_memory_not_equal(a, b, sizeof(a)); /* a number */
+    chain_of(h0, "rr", s12, yx, 2, b);
+    assert_memory_not_equal(a, b, sizeof(a)); /* the order */
+    chain_of(h0, "rr", s12, xy, 1, b);
+    assert_memory_not_equal(a, b, sizeof(a)); /* one left out */
+    chain_of(a, "rr", s12, xy, 2, b);
+    assert_memory_not_equal(a, b, sizeof(a)); /* what came before */
+    chain_of(h0, "rr", s12, ab_c, 2, a);
+    chain_of(h0, "rr", s12, a_bc, 2, b);
     assert_memory_not_equal(a, b, sizeof(a));
 }
 
@@ -168,7 +182,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_tag),
-        cmocka_unit_test(test_chain_step),
+        cmocka_unit_test(test_chain),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_seal),
     };
