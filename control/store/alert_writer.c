@@ -298,7 +298,7 @@ int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a)
         size_t lens[2 * ALERT_PAIRS];
         static uint8_t bytes[2 * ALERT_PAIRS * 4 + TW_ALERT_JSON_MAX + 2 * TW_KEY_LEN];
         it.ev_seq = tw_evlog_next_seq(s->ev);
-        it.ev_run = strtoull(tw_evlog_run(s->ev), NULL, 16);
+        it.ev_run = tw_evlog_run_id(s->ev);
         size_t n = alert_fields(s, &it, &t, fv);
         for (size_t i = 0; i < 2 * n; i++)
             lens[i] = strlen(fv[i]);

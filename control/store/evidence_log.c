@@ -21,6 +21,7 @@
 struct tw_evlog {
     char sensor[64];
     char run[TW_CHAIN_RUN_LEN + 1];
+    uint64_t run_id;
     struct tw_sign_key key;
     uint32_t ttl_s;
     uint64_t seq;                        /* the last item's number */
@@ -90,7 +91,8 @@ struct tw_evlog *tw_evlog_open(const struct tw_evlog_params *p, char *err, size_
     if (tw_sign_key_load(p->key_path, &ev->key, err, errlen) != 0)
         goto fail;
     snprintf(ev->sensor, sizeof(ev->sensor), "%s", p->sensor);
-    snprintf(ev->run, sizeof(ev->run), "%016" PRIx64, tw_wall_us());
+    ev->run_id = tw_wall_us();
+    snprintf(ev->run, sizeof(ev->run), "%016" PRIx64, ev->run_id);
     ev->ttl_s = p->hot_window_s;
     tw_chain_start(ev->sensor, ev->run, ev->sealed_h);
     if (tw_chain_begin(&ev->cur, ev->sealed_h) != 0) {
@@ -126,6 +128,7 @@ void tw_evlog_close(struct tw_evlog *ev)
 }
 
 const char *tw_evlog_run(const struct tw_evlog *ev) { return ev->run; }
+uint64_t tw_evlog_run_id(const struct tw_evlog *ev) { return ev->run_id; }
 const char *tw_evlog_fingerprint(const struct tw_evlog *ev) { return ev->key.fpr; }
 uint64_t tw_evlog_next_seq(const struct tw_evlog *ev) { return ev->seq + 1; }
 

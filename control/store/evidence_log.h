@@ -37,6 +37,8 @@ struct tw_evlog *tw_evlog_open(const struct tw_evlog_params *p, char *err, size_
 void tw_evlog_close(struct tw_evlog *ev);
 
 const char *tw_evlog_run(const struct tw_evlog *ev);
+/* The run as a number (the 16 hex digits' value). */
+uint64_t tw_evlog_run_id(const struct tw_evlog *ev);
 const char *tw_evlog_fingerprint(const struct tw_evlog *ev);
 
 /* The sequence number the next appended item gets (for callers that store it in the item). */

@@ -1132,7 +1132,7 @@ int tw_store_put(struct tw_store *s, const struct tw_flow_record *r, const char 
          * below once it is accepted (memory or spool), before any spooling (chain.h) */
         int n;
         ev_seq = tw_evlog_next_seq(s->ev);
-        ev_run = strtoull(tw_evlog_run(s->ev), NULL, 16);
+        ev_run = tw_evlog_run_id(s->ev);
         if (json != own)
             memcpy(own, json, json_len < sizeof(own) ? json_len : sizeof(own));
         n = tw_chain_json_tag(own, json_len, ev_seq, tw_evlog_run(s->ev), own, sizeof(own));
