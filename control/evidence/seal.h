@@ -10,8 +10,9 @@
  *        sig=<128 hex>
  *
  * (one line; a single space between fields, in this order). no counts a run's seals from 1;
- * prev_chain is the chain value of seal no-1 (h(0) for no 1), prev_seal is the hash of the seal
- * no-1 (64 zeros for no 1); chain covers first..last after prev_chain (chain.h); time is the sensor's wall clock when it sealed, ttl the
+ * prev_chain is the chain value of seal no-1 (h(0) for no 1), chain this seal's, over the
+ * items first..last (chain.h); prev_seal is the hash of the seal no-1 (64 zeros for no 1);
+ * time is the sensor's wall clock when it sealed, ttl the
  * redis.hot_window in force (records older than time + ttl may have expired); key the
  * fingerprint of the signing key (sign_key.h). The signature (Ed25519) and a seal's hash
  * (BLAKE2b-256) are over the line up to, not including, " sig=".
