@@ -47,7 +47,8 @@ static int parse_pubkey(const char *value)
 
 static int check(const struct tq_opts *o)
 {
-    (void)o;
+    if (tq_sensors_several(o)) /* each sensor has its own key */
+        return tq_usage_error("verify checks one sensor at a time (--sensor NAME)");
     return pubkey_path == NULL ? tq_usage_error("verify needs --pubkey FILE.pub") : 0;
 }
 
