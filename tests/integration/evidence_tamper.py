@@ -4,7 +4,8 @@ for tests/integration/test_evidence.sh. Speaks RESP over the unix socket itself 
 record frames are zstd (control/record/compact.h), re-packed with the zstd command.
 
   evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
-                                 edit-alert | delete-alert | delete-seal | delete-hour
+                                 edit-alert | delete-alert | delete-seal | delete-hour |
+                                 hide-index | orphan-index
   evidence_tamper.py spool FILE    one spooled record's c2s_bytes set to 999999999, CRC redone
 Prints what it did; exit 1 when there was nothing to tamper with.
 """
@@ -155,6 +156,18 @@ def main():
         for k in r("KEYS", "tw:{%s:%s}:*" % (sensor, h.decode())):
             r("DEL", k)
         print("delete-hour: %s" % h.decode())
+    elif what in ("hide-index", "orphan-index"):
+        # the quiet-hour slices (compact.h: tw:{S:H}:x:a) of the first hour
+        h, _ = block_keys(r, sensor)[0]
+        key = "tw:{%s:%s}:x:a" % (sensor, h.decode())
+        fields = sorted(pairs(r("HGETALL", key)))
+        if not fields:
+            sys.exit("no index slice in %s" % key)
+        if what == "hide-index":  # a block's postings gone: flows no longer finds its records
+            r("HDEL", key, fields[0][0])
+        else:  # a block's postings again under a block id that has no records
+            r("HSET", key, b"ffffffffffffffffffffffff", fields[0][1])
+        print("%s: %s %s" % (what, key, fields[0][0].decode()))
     else:
         sys.exit("unknown tamper %s" % what)
 
