@@ -186,9 +186,9 @@ static int read_seals(struct tw_rclient *c, struct ctx *x)
         tw_seal_field(&s->s, field);
         if (f->type != REDIS_REPLY_STRING || f->len != strlen(field) ||
             memcmp(f->str, field, f->len) != 0) {
-            finding(x, s->s.run, s->s.first, "inserted: seal field %.*s holds seal %s",
+            /* still a seal: its signature and links are checked all the same */
+            finding(x, s->s.run, s->s.first, "reordered: seal field %.*s holds seal %s",
                     f->type == REDIS_REPLY_STRING ? (int)f->len : 0, f->str ? f->str : "", field);
-            continue;
         }
         s->good = tw_seal_verify(&s->s, x->pk) == 0 && strcmp(s->s.sensor, x->o->sensor) == 0;
         x->nseals++;
@@ -660,9 +660,20 @@ static void check_all(struct ctx *x)
                    it->run, it->seq, n, reason);
             x->gaps++;
         }
-        if (!covered[i])
+        if (covered[i])
+            continue;
+        /* a run of uncovered items of one run: one line */
+        size_t k = i;
+        while (k + 1 < x->nitems && !covered[k + 1] && strcmp(x->items[k + 1].run, it->run) == 0)
+            k++;
+        if (k == i)
             finding(x, it->run, it->seq, "inserted: run %s seq %" PRIu64 " (%s): no seal covers it",
                     it->run, it->seq, it->where);
+        else
+            finding(x, it->run, it->seq, "inserted: run %s seq %" PRIu64 "..%" PRIu64 " (%zu items, "
+                    "the first in %s): no seal covers them", it->run, it->seq, x->items[k].seq,
+                    k - i + 1, it->where);
+        i = k;
     }
     if (bad_sigs == x->nseals && x->nseals > 0)
         printf("note: no seal verifies with this public key: is it the sensor's?\n");

@@ -7,7 +7,8 @@
 # delete an alert, edit an alert, delete a seal, delete a whole hour, remove a block's time
 # postings (records hidden from flows), add postings that point at nothing: verify exits 3 naming
 # the right finding, and exits 0 again once the store is restored. A wrong public key fails
-# every seal; a secret key file others may read is refused at start; --workers 2 verifies;
+# every seal; a secret key file others may read is refused at start; a seal removed between two
+# others is named; --since checks the seals of its range only; --workers 2 verifies;
 # Redis down for a whole run (records and seals wait in run_dir) then a second start replays
 # them: verifies; the same with one spooled record edited on disk (CRC redone): altered.
 #
@@ -138,6 +139,28 @@ tampered delete-seal inserted
 tampered delete-hour deleted
 tampered hide-index "altered: index"
 tampered orphan-index "inserted: index"
+
+# --- a run with several seals: a seal removed between two others; --since ------------------
+replay ms "$tmp/cap/sample.pcap" --replay-speed 200 # about 3 s: a seal a second
+seals=$(rcli hkeys 'tw:{ms}:seals' | sort)
+if [ "$(echo "$seals" | wc -l)" -lt 3 ]; then
+    fail "several seals: $(echo "$seals" | wc -l) seals in a 3 s run"
+else
+    verify ms; rc=$?
+    [ $rc -eq 0 ] || fail "several seals: verify exit $rc: $(head -3 "$tmp/verify.out")"
+    second=$(echo "$seals" | sed -n 2p); last=$(echo "$seals" | tail -1)
+    rcli copy 'tw:{ms}:seals' bak:seals replace >/dev/null
+    rcli hdel 'tw:{ms}:seals' "$second" >/dev/null
+    verify ms; rc=$?
+    [ $rc -eq 3 ] && grep -q "^deleted: seal run ${second%%:*} no 2 " "$tmp/verify.out" ||
+        fail "a seal removed between two: verify exit $rc: $(head -3 "$tmp/verify.out")"
+    rcli copy bak:seals 'tw:{ms}:seals' replace >/dev/null
+    # --since the last seal's time: that seal alone is checked, and its items
+    t=$(rcli hget 'tw:{ms}:seals' "$last" | sed 's/.*time=\([0-9]*\).*/\1/')
+    verify ms --since "$((t / 1000000)).$(printf %06d $((t % 1000000)))"; rc=$?
+    [ $rc -eq 0 ] && grep -q ": 1 seals," "$tmp/verify.out" ||
+        fail "--since the last seal: verify exit $rc: $(head -3 "$tmp/verify.out")"
+fi
 
 # --- two workers ---------------------------------------------------------------------------
 replay w2 "$tmp/cap/sample.pcap" --workers 2
