@@ -10,7 +10,8 @@
 # every seal; a secret key file others may read is refused at start; a seal removed between two
 # others is named; --since checks the seals of its range only; --workers 2 verifies;
 # Redis down for a whole run (records and seals wait in run_dir) then a second start replays
-# them: verifies; the same with one spooled record edited on disk (CRC redone): altered.
+# them (and the alerts of a run, from the hold file): verifies; the same with one spooled
+# record edited on disk (CRC redone): altered.
 #
 #   bash tests/integration/test_evidence.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail, 77 skip (no redis-server, zstd, binary or scapy).
@@ -194,6 +195,18 @@ outage() { # SENSOR [spool-tamper]
     [ ! -e "$tmp/run/evidence-seals-$sensor.txt" ] || fail "$sensor: the seal file is still there"
 }
 outage down
+# alerts too: with a policy, the alerts of the run wait in the hold file with their numbers
+bash "$redis_local" stop "$tmp/r" >/dev/null
+"$tapwatch" --config "$tmp/small.yaml" --pcap "$tmp/pcap/remote.pcap" --sensor downa \
+    --policy "$here/policy.yaml" --stats-interval 0 >"$tmp/downa.1.out" 2>&1
+[ -s "$tmp/run/redis-alerts-downa.dat" ] || fail "downa: no alert hold file: $(ls "$tmp/run")"
+sock=$(bash "$redis_local" start "$tmp/r") || fail "cannot start redis-server again"
+"$tapwatch" --config "$tmp/small2.yaml" --pcap "$tmp/cap/eth.pcap" --sensor downa \
+    --policy "$here/policy.yaml" --stats-interval 0 >"$tmp/downa.2.out" 2>&1 ||
+    fail "downa: second start: $(tail -3 "$tmp/downa.2.out")"
+verify downa; rc=$?
+[ $rc -eq 0 ] && grep -q "alerts 3" "$tmp/verify.out" ||
+    fail "alerts held through an outage: verify exit $rc: $(head -5 "$tmp/verify.out")"
 verify down; rc=$?
 [ $rc -eq 0 ] || fail "outage and spool replay: verify exit $rc: $(head -5 "$tmp/verify.out")"
 outage forged spool
