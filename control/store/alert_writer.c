@@ -16,6 +16,9 @@
  *     reached:  ZADD reached:<E> GT <day> <what>, ZREMRANGEBYSCORE (older than the window),
  *               ZREMRANGEBYRANK (beyond the max), EXPIRE: plain commands, idempotent
  *
+ * With signing.key an alert is chained when it is put (evidence_log.h), and its stream entry
+ * gets the fields seq and run after the others (the hold file keeps them too).
+ *
  * It runs on the writers' engine (redis_engine.h), as the flow-record writer does, so it
  * never waits on Redis: its own connection, made without waiting; the two SCRIPT LOADs go
  * pipelined first on every new connection (the engine's hello), and batches are made once

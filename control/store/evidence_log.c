@@ -14,9 +14,6 @@
 #include "control/store/run_dir.h"
 #include "dataplane/clock.h"
 
-/* Seal lines waiting for Redis. An outage of an hour at one seal a second fits; beyond,
- * seals are made less often (each then covers more items), never dropped. */
-#define TW_EVLOG_QUEUE 4096
 
 struct tw_evlog {
     char sensor[64];

@@ -21,6 +21,14 @@
 #include "control/evidence/chain.h"
 #include "control/evidence/seal.h"
 
+/* Seal lines waiting for Redis. An outage of an hour at one seal a second fits; beyond,
+ * seals are made less often (each then covers more items), never dropped. */
+#define TW_EVLOG_QUEUE 4096
+/* What signing costs in memory (control/plane/budget.c): the queue, and per record of the
+ * flow writer's buffer its evidence number and run. */
+#define TW_EVLOG_BYTES ((uint64_t)TW_EVLOG_QUEUE * TW_SEAL_TEXT_MAX)
+#define TW_EVLOG_BYTES_PER_RECORD 16
+
 struct tw_evlog;
 
 struct tw_evlog_params {

@@ -15,6 +15,12 @@
  *   ZADD   hours <H> <H>                          hours new to this store lately
  *   EXPIRE <key> hot_window                       keys not refreshed lately (see `expired`)
  *   HSET   gaps <run>:<first_seq> <json> ...     gaps closed since the last batch
+ *   HSET   seals <run>:<no> <line> ..., EXPIRE    signing.key: the evidence's seals made since
+ *                                                (evidence_log.h: one at least per batch)
+ *
+ * With signing.key each record's JSON is tagged with its evidence number and chained when it
+ * is put (before it can reach the spool file, whose items then carry the number and run), and
+ * each gap record when it closes (control/evidence/chain.h).
  *
  * Nothing here waits for Redis. A poll reads the replies that arrived, sends what the socket
  * takes, and makes at most TW_BATCHES_PER_POLL new batches, so the control loop gets back

@@ -33,6 +33,7 @@
  *                                   4096-port block starting at n (entries carry the port)
  *   tw:{S}:x:<H>:a:<part>           same, flows whose nDPI name has that lowercased part
  *   tw:{S}:gaps                     hash <run>:<first_seq> -> gap record JSON
+ *   tw:{S}:seals                    hash <run>:<no> -> seal line (signing.key, evidence_log.h)
  *   tw:{S}:stats                    hash of the latest run's counters (and run, started,
  *                                   ended), refreshed by tw_store_put_counters
  *   tw:{S}:stats:<run>              the same, one hash per run, EX retention
