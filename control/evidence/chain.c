@@ -101,9 +101,10 @@ int tw_chain_json_untag(const char *json, size_t len, uint64_t *seq, char run[17
         return -1;
     uint64_t v = 0;
     for (const char *p = d; p < end; p++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
+        uint64_t digit = (uint64_t)(*p - '0');
+        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && digit > UINT64_MAX % 10))
+            return -1; /* more than 64 bits */
+        v = v * 10 + digit;
     }
     *seq = v;
     memcpy(run, r, 16);

@@ -34,8 +34,8 @@
 
 #define TW_CHAIN_HASH_LEN 32
 #define TW_CHAIN_RUN_LEN 16 /* hex digits */
-/* the longest tag tw_chain_json_tag appends: ,"seq":<20 digits>,"run":"<16 hex>"} */
-#define TW_CHAIN_TAG_MAX 48
+/* the longest tag tw_chain_json_tag appends: ,"seq":<20 digits>,"run":"<16 hex>"} (53) */
+#define TW_CHAIN_TAG_MAX 56
 
 enum { TW_ITEM_RECORD = 'r', TW_ITEM_GAP = 'g', TW_ITEM_ALERT = 'a', TW_ITEM_STATEMENT = 's' };
 

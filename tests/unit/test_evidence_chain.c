@@ -41,7 +41,12 @@ static void test_json_tag(void **state)
     assert_int_equal(tw_chain_json_untag(rec, strlen(rec), &seq, run), -1);
     assert_int_equal(tw_chain_json_tag("[1]", 3, 1, "0000000000000001", out, sizeof(out)), -1);
     assert_int_equal(tw_chain_json_tag(rec, strlen(rec), 1, "0000000000000001", out, 20), -1);
-    /* a run that is not 16 lowercase hex digits, a number that is not digits */
+    /* the largest number fits the tag (TW_CHAIN_TAG_MAX) and comes back */
+    n = tw_chain_json_tag(rec, strlen(rec), UINT64_MAX, "ffffffffffffffff", out, sizeof(out));
+    assert_true(n > 0);
+    assert_int_equal(tw_chain_json_untag(out, (size_t)n, &seq, run), 0);
+    assert_true(seq == UINT64_MAX);
+        /* a run that is not 16 lowercase hex digits, a number that is not digits */
     static const char bad1[] = "{\"seq\":1,\"run\":\"000661A8049AA9C0\"}";
     static const char bad2[] = "{\"seq\":x,\"run\":\"000661a8049aa9c0\"}";
     assert_int_equal(tw_chain_json_untag(bad1, strlen(bad1), &seq, run), -1);
