@@ -8,7 +8,8 @@
 # postings (records hidden from flows), add postings that point at nothing: verify exits 3 naming
 # the right finding, and exits 0 again once the store is restored. A wrong public key fails
 # every seal; a secret key file others may read is refused at start; a seal removed between two
-# others is named; --since checks the seals of its range only; --workers 2 verifies;
+# others is named; --since checks the seals of its range only; --workers 2 and 3 verify, and
+# so does a run whose connections are killed and whose writes Redis refuses (OOM) a while;
 # Redis down for a whole run (records and seals wait in run_dir) then a second start replays
 # them (and the alerts of a run, from the hold file): verifies; the same with one spooled
 # record edited on disk (CRC redone): altered.
@@ -164,9 +165,24 @@ else
 fi
 
 # --- two workers ---------------------------------------------------------------------------
-replay w2 "$tmp/cap/sample.pcap" --workers 2
-verify w2; rc=$?
-[ $rc -eq 0 ] || fail "--workers 2: verify exit $rc: $(cat "$tmp/verify.out")"
+for w in 2 3; do
+    replay "w$w" "$tmp/cap/sample.pcap" --workers "$w"
+    verify "w$w"; rc=$?
+    [ $rc -eq 0 ] || fail "--workers $w: verify exit $rc: $(cat "$tmp/verify.out")"
+done
+
+# --- connections dropped and writes refused (OOM) mid-run: batches and seals sent again -----
+"$tapwatch" --config "$tmp/c.yaml" --pcap "$tmp/cap/sample.pcap" --sensor flap --quiet \
+    --replay-speed 100 >"$tmp/flap.out" 2>&1 &
+flap=$!
+sleep 1.5; rcli client kill type normal >/dev/null
+sleep 0.5; rcli config set maxmemory-policy noeviction >/dev/null; rcli config set maxmemory 1 >/dev/null
+sleep 1.5; rcli config set maxmemory 0 >/dev/null
+wait "$flap" || fail "flap: tapwatch exited $?: $(tail -3 "$tmp/flap.out")"
+grep -q "reconnects [1-9]" "$tmp/flap.out" || fail "flap: no reconnect: $(grep redis "$tmp/flap.out")"
+verify flap; rc=$?
+[ $rc -eq 0 ] && [ "$(rcli hlen 'tw:{flap}:seals')" -ge 2 ] ||
+    fail "dropped connections and OOM mid-run: verify exit $rc, $(rcli hlen 'tw:{flap}:seals') seals: $(head -3 "$tmp/verify.out")"
 
 # --- Redis down for a whole run: records and seals wait in run_dir, the next start sends them --
 cat >"$tmp/small.yaml" <<YAML
@@ -221,4 +237,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence: ok (keys, verify, 10 tampers in Redis, a forged spool entry, 2 workers)"
+echo "test_evidence: ok (keys, verify, 10 tampers in Redis, a forged spool entry, 2 and 3 workers, outages)"
