@@ -11,17 +11,21 @@
 /* The signed part of a seal: everything before " sig=". Returns its length or -1. */
 static int seal_body(const struct tw_seal *s, char *out, size_t cap)
 {
-    char pc[65], c[65], ps[65];
+    char pc[65], c[65], ps[65], lng[TW_SEAL_LONG_MAX * 21 + 2] = "-";
+    size_t at = 0;
     int n;
 
     tw_hex(s->prev_chain, TW_CHAIN_HASH_LEN, pc);
     tw_hex(s->chain, TW_CHAIN_HASH_LEN, c);
     tw_hex(s->prev_seal, TW_CHAIN_HASH_LEN, ps);
+    for (unsigned i = 0; i < s->nlong && i < TW_SEAL_LONG_MAX; i++)
+        at += (size_t)snprintf(lng + at, sizeof(lng) - at, "%s%" PRIu64, i ? "," : "", s->lng[i]);
     n = snprintf(out, cap,
                  "tws1 sensor=%s run=%s no=%" PRIu64 " first=%" PRIu64 " last=%" PRIu64
-                 " prev_chain=%s chain=%s prev_seal=%s time=%" PRIu64 " ttl=%" PRIu32 " key=%s",
+                 " prev_chain=%s chain=%s prev_seal=%s time=%" PRIu64 " ttl=%" PRIu32
+                 " keep=%" PRIu32 " long=%s key=%s",
                  s->sensor, s->run, s->no, s->first, s->last, pc, c, ps, s->time_us, s->ttl_s,
-                 s->key);
+                 s->keep_s, lng, s->key);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -55,6 +59,16 @@ void tw_seal_hash(const struct tw_seal *seal, uint8_t h[TW_CHAIN_HASH_LEN])
 
     crypto_generichash(h, TW_CHAIN_HASH_LEN, (const uint8_t *)body, n < 0 ? 0 : (size_t)n,
                        NULL, 0);
+}
+
+int tw_seal_item_expired(const struct tw_seal *seal, uint64_t seq, uint64_t now_us)
+{
+    uint32_t life = seal->ttl_s;
+
+    for (unsigned i = 0; i < seal->nlong && i < TW_SEAL_LONG_MAX; i++)
+        if (seal->lng[i] == seq)
+            life = seal->keep_s;
+    return seal->time_us + (uint64_t)life * 1000000 < now_us;
 }
 
 void tw_seal_field(const struct tw_seal *seal, char *out)
@@ -98,10 +112,34 @@ static int take_hex(const char **p, const char *end, const char *name, uint8_t *
     return take(p, end, name, v, sizeof(v)) != 0 || tw_unhex(v, out, n) != 0 ? -1 : 0;
 }
 
+/* "-" or ascending sequence numbers, comma-separated, at most TW_SEAL_LONG_MAX. */
+static int parse_long(const char *v, struct tw_seal *s)
+{
+    s->nlong = 0;
+    if (strcmp(v, "-") == 0)
+        return 0;
+    while (*v != '\0') {
+        char *e;
+        if (*v < '0' || *v > '9' || s->nlong == TW_SEAL_LONG_MAX)
+            return -1;
+        s->lng[s->nlong] = strtoull(v, &e, 10);
+        if (s->nlong > 0 && s->lng[s->nlong] <= s->lng[s->nlong - 1])
+            return -1;
+        s->nlong++;
+        if (*e == ',' && e[1] != '\0')
+            e++;
+        else if (*e != '\0')
+            return -1;
+        v = e;
+    }
+    return s->nlong > 0 ? 0 : -1;
+}
+
 int tw_seal_parse(const char *text, size_t len, struct tw_seal *s)
 {
     const char *p = text, *end = text + len;
-    uint64_t ttl;
+    uint64_t ttl, keep;
+    char lng[TW_SEAL_LONG_MAX * 21 + 2];
 
     memset(s, 0, sizeof(*s));
     if (len < 5 || memcmp(p, "tws1 ", 5) != 0)
@@ -115,10 +153,13 @@ int tw_seal_parse(const char *text, size_t len, struct tw_seal *s)
         take_hex(&p, end, "chain", s->chain, TW_CHAIN_HASH_LEN) != 0 ||
         take_hex(&p, end, "prev_seal", s->prev_seal, TW_CHAIN_HASH_LEN) != 0 ||
         take_u64(&p, end, "time", &s->time_us) != 0 || take_u64(&p, end, "ttl", &ttl) != 0 ||
-        ttl > UINT32_MAX || take(&p, end, "key", s->key, sizeof(s->key)) != 0 ||
+        ttl > UINT32_MAX || take_u64(&p, end, "keep", &keep) != 0 || keep > UINT32_MAX ||
+        take(&p, end, "long", lng, sizeof(lng)) != 0 || parse_long(lng, s) != 0 ||
+        take(&p, end, "key", s->key, sizeof(s->key)) != 0 ||
         take_hex(&p, end, "sig", s->sig, TW_SIGN_SIG_LEN) != 0 || p != end)
         return -1;
     s->ttl_s = (uint32_t)ttl;
+    s->keep_s = (uint32_t)keep;
     /* the text must be the canonical one, byte for byte (no other spelling of a number) */
     char body[TW_SEAL_TEXT_MAX];
     int n = seal_body(s, body, sizeof(body));

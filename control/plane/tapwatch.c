@@ -810,6 +810,7 @@ int main(int argc, char **argv)
         }
         struct tw_evlog_params ep = {.sensor = key_ns, .key_path = cfg.signing.key,
                                      .hot_window_s = cfg.redis.hot_window_s,
+                                     .retention_s = cfg.redis.retention_s,
                                      .run_dir = o.check_config ? NULL : cfg.run_dir};
         if (!(evidence = tw_evlog_open(&ep, err, sizeof(err)))) {
             tw_log(TW_LOG_ERR, "signing.key: %s", err);

@@ -539,7 +539,7 @@ static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
     struct tw_chain ch = {0};
     size_t i = lower_bound(x, s->run, s->first);
     uint64_t miss_from = 0, miss_n = 0;
-    int complete = 1, expired = s->time_us + (uint64_t)s->ttl_s * 1000000 < x->now_us;
+    int complete = 1;
 
     if (tw_chain_begin(&ch, s->prev_chain) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
@@ -551,7 +551,8 @@ static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
             i++;
         if (i >= x->nitems || strcmp(x->items[i].run, s->run) != 0 || x->items[i].seq != q) {
             complete = 0;
-            if (expired) {
+            /* records after ttl, the seal's long-lived items (alerts) after keep */
+            if (tw_seal_item_expired(s, q, x->now_us)) {
                 x->expired++;
             } else {
                 if (miss_n == 0)

@@ -20,7 +20,9 @@ struct tw_evlog {
     char run[TW_CHAIN_RUN_LEN + 1];
     uint64_t run_id;
     struct tw_sign_key key;
-    uint32_t ttl_s;
+    uint32_t ttl_s, keep_s;
+    uint64_t lng[TW_SEAL_LONG_MAX];      /* the long-lived items since the last seal */
+    unsigned nlong;
     uint64_t seq;                        /* the last item's number */
     struct tw_chain cur;                 /* the items since the last seal, hashed */
     uint64_t sealed;                     /* the last sealed number */
@@ -91,6 +93,7 @@ struct tw_evlog *tw_evlog_open(const struct tw_evlog_params *p, char *err, size_
     ev->run_id = tw_wall_us();
     snprintf(ev->run, sizeof(ev->run), "%016" PRIx64, ev->run_id);
     ev->ttl_s = p->hot_window_s;
+    ev->keep_s = p->retention_s ? p->retention_s : p->hot_window_s;
     tw_chain_start(ev->sensor, ev->run, ev->sealed_h);
     if (tw_chain_begin(&ev->cur, ev->sealed_h) != 0) {
         snprintf(err, errlen, "signing: out of memory");
@@ -133,6 +136,14 @@ uint64_t tw_evidence_append(struct tw_evlog *ev, char kind, const void *bytes, s
 {
     ev->seq++;
     tw_chain_add(&ev->cur, kind, ev->seq, bytes, len);
+    if (kind != TW_ITEM_RECORD && kind != TW_ITEM_GAP) {
+        /* (with the seal queue full no seal can be made: an item past the list is then told
+         * as a record is, expired after the hot window) */
+        if (ev->nlong < TW_SEAL_LONG_MAX)
+            ev->lng[ev->nlong++] = ev->seq;
+        if (ev->nlong == TW_SEAL_LONG_MAX)
+            tw_evlog_seal(ev, tw_mono_ms()); /* the list is full: sealed now */
+    }
     return ev->seq;
 }
 
@@ -173,6 +184,9 @@ void tw_evlog_seal(struct tw_evlog *ev, uint64_t now_ms)
     memcpy(s.prev_seal, ev->prev_seal, sizeof(s.prev_seal));
     s.time_us = tw_wall_us();
     s.ttl_s = ev->ttl_s;
+    s.keep_s = ev->keep_s;
+    memcpy(s.lng, ev->lng, sizeof(s.lng));
+    s.nlong = ev->nlong;
     /* the hash goes on from this seal's chain value, whatever happens to the line */
     tw_chain_begin(&ev->cur, s.chain);
     if ((n = tw_seal_sign(&s, &ev->key, line, sizeof(line))) < 0 ||
@@ -180,6 +194,7 @@ void tw_evlog_seal(struct tw_evlog *ev, uint64_t now_ms)
         return; /* cannot happen: checked above, and a line fits TW_SEAL_TEXT_MAX */
     ev->seal_no++;
     ev->sealed = ev->seq;
+    ev->nlong = 0;
     memcpy(ev->sealed_h, s.chain, sizeof(s.chain));
     tw_seal_hash(&s, ev->prev_seal);
     ev->last_seal_ms = now_ms;

@@ -34,7 +34,8 @@ struct tw_evlog;
 struct tw_evlog_params {
     const char *sensor;    /* the key namespace the items are written under */
     const char *key_path;  /* signing.key */
-    uint32_t hot_window_s; /* redis.hot_window, told in every seal */
+    uint32_t hot_window_s; /* redis.hot_window, told in every seal (ttl) */
+    uint32_t retention_s;  /* redis.retention, told in every seal (keep) */
     const char *run_dir;   /* where unsent seals wait at exit; NULL or "": nowhere */
 };
 
@@ -53,7 +54,10 @@ const char *tw_evlog_fingerprint(const struct tw_evlog *ev);
 uint64_t tw_evlog_next_seq(const struct tw_evlog *ev);
 /* Chains one item whose stored bytes are bytes[0..len) (they carry tw_evlog_next_seq's
  * number and tw_evlog_run, chain.h says how), under kind (chain.h). Returns its sequence
- * number. This is the one entry point for every item: records, gaps, alerts, statements. */
+ * number. This is the one entry point for every item: records, gaps, alerts, statements.
+ * Items of a kind other than records and gap records are kept redis.retention, not the hot
+ * window: their numbers are listed in the seal (seal.h: long), so that verify tells one
+ * deleted from one expired; a seal is made at once when its list is full. */
 uint64_t tw_evidence_append(struct tw_evlog *ev, char kind, const void *bytes, size_t len);
 /* Tags a JSON object with the next sequence number and the run (tw_chain_json_tag) into out
  * and chains it. Returns the tagged length, or -1 (out too small: nothing chained). */

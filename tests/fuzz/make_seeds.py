@@ -271,7 +271,7 @@ def build(out, tmp):
     d = os.path.join(out, "evidence")
     seal = ("tws1 sensor=s1 run=000661a8049aa9c0 no=1 first=1 last=306 prev_chain=" + "a5" * 32 +
             " chain=" + "4f" * 32 + " prev_seal=" + "00" * 32 + " time=1796224119981231 ttl=604800"
-            " key=a32c37c1ec7812ee sig=" + "a5" * 64)
+            " keep=15552000 long=3,7 key=a32c37c1ec7812ee sig=" + "a5" * 64)
     for i, t in enumerate([seal, seal.replace("no=1", "no=01"), seal[:200],
                            '{"flow_id":"00ff","c2s_bytes":12,"seq":42,"run":"000661a8049aa9c0"}',
                            '{"seq":1,"run":"0000000000000001"}', '{"seq":,"run":""}',

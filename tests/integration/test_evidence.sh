@@ -94,6 +94,8 @@ verify ev; rc=$?
 grep -q "alerts 3" "$tmp/verify.out" && grep -q ": verified$" "$tmp/verify.out" || fail "summary: $(cat "$tmp/verify.out")"
 # every record and alert carries its sequence number where it is stored
 rcli xrange 'tw:{ev}:alerts' - + | grep -qx seq || fail "alerts carry no seq field"
+# the alerts' numbers are listed in their seal (kept redis.retention, not the hot window)
+rcli hvals 'tw:{ev}:seals' | grep -q ' keep=15552000 long=[0-9]' || fail "no seal lists the alerts: $(rcli hvals 'tw:{ev}:seals' | cut -c1-80)"
 # a read-only Redis user verifies as well
 rcli ACL SETUSER ro on '>ro-pass' '~*' '&*' +@read +@connection >/dev/null
 echo ro-pass >"$tmp/ro.pw"; chmod 600 "$tmp/ro.pw"

@@ -142,6 +142,10 @@ static void test_seal(void **state)
     memset(s.prev_seal, 0x33, sizeof(s.prev_seal));
     s.time_us = 1796224119981231ULL;
     s.ttl_s = 604800;
+    s.keep_s = 15552000;
+    s.nlong = 2;
+    s.lng[0] = 120;
+    s.lng[1] = 2000;
     n = tw_seal_sign(&s, &k, line, sizeof(line));
     assert_true(n > 0 && (size_t)n == strlen(line));
     assert_int_equal(strncmp(line, "tws1 sensor=bank/s1 run=000661a8049aa9c0 no=3 first=100 "
@@ -151,6 +155,10 @@ static void test_seal(void **state)
     assert_int_equal(p.first, 100);
     assert_int_equal(p.last, 2147);
     assert_int_equal(p.ttl_s, 604800);
+    assert_int_equal(p.keep_s, 15552000);
+    assert_int_equal(p.nlong, 2);
+    assert_int_equal(p.lng[1], 2000);
+    assert_non_null(strstr(line, " keep=15552000 long=120,2000 key="));
     assert_string_equal(p.key, k.fpr);
     assert_memory_equal(p.chain, s.chain, sizeof(s.chain));
     assert_int_equal(tw_seal_verify(&p, k.pk), 0);
@@ -172,7 +180,22 @@ static void test_seal(void **state)
     const char *at = strstr(line, " no=3 ");
     snprintf(alt, sizeof(alt), "%.*s no=03 %s", (int)(at - line), line, at + 6);
     assert_int_equal(tw_seal_parse(alt, strlen(alt), &p), -1);
-    /* the hash changes with the chain it names */
+    /* expiry: a record (not listed) after ttl, a listed item (alert) only after keep */
+    uint64_t t = p.time_us;
+    assert_int_equal(tw_seal_item_expired(&p, 121, t + 604799ULL * 1000000), 0);
+    assert_int_equal(tw_seal_item_expired(&p, 121, t + 604801ULL * 1000000), 1);
+    assert_int_equal(tw_seal_item_expired(&p, 120, t + 604801ULL * 1000000), 0);
+    assert_int_equal(tw_seal_item_expired(&p, 2000, t + 15552001ULL * 1000000), 1);
+        /* a list out of order, or with an empty entry, is refused */
+    static const char *const bad_lists[] = {"long=2000,120 ", "long=120,,2000 ", "long= "};
+    for (size_t b = 0; b < 3; b++) {
+        char alt2[TW_SEAL_TEXT_MAX];
+        const char *l = strstr(line, "long=120,2000 ");
+        snprintf(alt2, sizeof(alt2), "%.*s%s%s", (int)(l - line), line, bad_lists[b],
+                 l + strlen("long=120,2000 "));
+        assert_int_equal(tw_seal_parse(alt2, strlen(alt2), &p), -1);
+    }
+        /* the hash changes with the chain it names */
     s.chain[0] ^= 1;
     assert_true(tw_seal_sign(&s, &k, line, sizeof(line)) > 0);
     assert_int_equal(tw_seal_parse(line, strlen(line), &p), 0);
