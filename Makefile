@@ -194,6 +194,10 @@ fuzz_parse_SRCS += dataplane/dedup.c dataplane/tcp_seen.c
 fuzz_reassembly_SRCS := dataplane/reassembly.c dataplane/parse.c dataplane/counters.c
 FUZZ_TARGETS := parse pcap config timeparse record_json policy
 FUZZ_TARGETS += reassembly
+# what verify parses from Redis: seal lines, record tags, alert fields (control/evidence/)
+fuzz_evidence_SRCS := control/evidence/chain.c control/evidence/seal.c control/evidence/sign_key.c
+fuzz_evidence_LIBS := -lsodium -lcrypto
+FUZZ_TARGETS += evidence
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define FUZZ_RULE

@@ -87,8 +87,13 @@ measure() { # label cmd...
 declare -A RESULT
 # tapwatch-redis writes the compact format (redis.format 2, the default), tapwatch-redis-f1
 # the format before it: each run also notes Redis's used_memory and CPU deltas per record
-CASES=(ndpiReader tapwatch-redis tapwatch-redis-f1 tapwatch-nostore tapwatch-2workers)
+# tapwatch-redis-signed: the main job with signing.key (README "Evidence": every record chained,
+# a seal per batch), which must stay within 5% of tapwatch-redis's packets/s
+CASES=(ndpiReader tapwatch-redis tapwatch-redis-signed tapwatch-redis-f1 tapwatch-nostore
+       tapwatch-2workers)
 printf 'redis:\n  format: 1\n' >"$RDIR/format1.yaml"
+"$BUILD/tapwatch" keygen --out "$RDIR/bench.key" >/dev/null
+printf 'signing:\n  key: %s\n' "$RDIR/bench.key" >"$RDIR/signed.yaml"
 rinfo() { redis-cli -s "$SOCK" info "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k {print $2}'; }
 rcpu() { awk -v u="$(rinfo cpu used_cpu_user)" -v s="$(rinfo cpu used_cpu_sys)" 'BEGIN{printf "%.6f", u + s}'; }
 # store_cost NAME cmd...: measure with Redis's memory and CPU deltas noted in NAME.cost
@@ -114,6 +119,9 @@ run_once() { # name
     ndpiReader) measure ndpiReader -i "$CAP" -q ;;
     tapwatch-redis)
         store_cost "$1" "$BUILD/tapwatch" --pcap "$CAP" --quiet --redis "unix://$SOCK" --sensor bench ;;
+    tapwatch-redis-signed)
+        store_cost "$1" "$BUILD/tapwatch" --config "$RDIR/signed.yaml" --pcap "$CAP" --quiet \
+            --redis "unix://$SOCK" --sensor bench ;;
     tapwatch-redis-f1)
         store_cost "$1" "$BUILD/tapwatch" --config "$RDIR/format1.yaml" --pcap "$CAP" --quiet \
             --redis "unix://$SOCK" --sensor bench ;;
@@ -195,7 +203,7 @@ printf '%s' "$store_pairs" | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | sort -n |
     awk '{a[NR] = $1} END {if (NR) printf "  median ratio %.2f\n", a[int((NR + 1) / 2)]}'
 echo "Redis cost of the main job's records (used_memory delta and used_cpu_user+sys of"
 echo "redis-server over the run, per record written, indexes included; median run):"
-for name in tapwatch-redis tapwatch-redis-f1 flowheavy-redis; do
+for name in tapwatch-redis tapwatch-redis-signed tapwatch-redis-f1 flowheavy-redis; do
     [ -s "$RDIR/$name.cost" ] || continue
     sort -n "$RDIR/$name.cost" | awk -v n="$name" '{a[NR] = $0} END {split(a[int((NR + 1) / 2)], v, " ");
         printf "  %-20s redis.format %s: %7.1f bytes/record  %6.3f us Redis CPU/record  (%d records)\n",
@@ -203,6 +211,8 @@ for name in tapwatch-redis tapwatch-redis-f1 flowheavy-redis; do
 done
 awk -v a="${RESULT[tapwatch-redis]%% *}" -v b="${RESULT[tapwatch-nostore]%% *}" -v c="${RESULT[tapwatch-redis-f1]%% *}" \
     'BEGIN{printf "  main job wall / no store: format 2 %.3f, format 1 %.3f (target: within 1.05)\n", a / b, c / b}'
+awk -v a="${RESULT[tapwatch-redis-signed]%% *}" -v b="${RESULT[tapwatch-redis]%% *}" \
+    'BEGIN{printf "  main job packets/s, signing.key on / off: %.3f (target: at least 0.95)\n", b / a}'
 if [ -n "$FHCAP" ]; then
     awk -v a="${RESULT[flowheavy-redis]%% *}" -v b="${RESULT[flowheavy-nostore]%% *}" \
         'BEGIN{printf "  main job wall / no store, flow-heavy capture: format 2 %.3f (target: within 1.05)\n", a / b}'

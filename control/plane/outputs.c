@@ -37,7 +37,7 @@ static int open_redis_flows(struct tw_sink *s, const struct tw_outputs_params *p
         .w = writer_params(p), .hot_window_s = c->redis.hot_window_s, .format = c->redis.format,
         .quiet_posts = c->redis.quiet_posts,
         .buffer_records = c->redis.buffer_records, .spool_records = c->redis.spool_file_records,
-        .registry = p->registry,
+        .registry = p->registry, .evidence = p->evidence,
     };
     return tw_sink_redis_flows_open(s, &sp, err, errlen);
 }
@@ -48,7 +48,7 @@ static int open_redis_alerts(struct tw_sink *s, const struct tw_outputs_params *
     const struct tw_config *c = p->cfg;
     struct tw_alert_store_params ap = {
         .w = writer_params(p), .guard_ttl_s = c->redis.hot_window_s,
-        .buffer_items = c->redis.alert_buffer,
+        .buffer_items = c->redis.alert_buffer, .evidence = p->evidence,
     };
     return tw_sink_redis_alerts_open(s, &ap, err, errlen);
 }

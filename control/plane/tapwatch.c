@@ -22,6 +22,7 @@
 #include "control/plane/config.h"
 #include "control/plane/eal_start.h"
 #include "control/plane/keygen_cmd.h"
+#include "control/store/evidence_log.h"
 #include "control/plane/geoip_enrich.h"
 #include "control/plane/control_loop.h"
 #include "control/plane/log.h"
@@ -812,8 +813,31 @@ int main(int argc, char **argv)
         if (o.redis)
             tw_redis_url_mask((char *)o.redis); /* argv: what ps shows */
     }
+    /* signing.key (evidence_log.h): loaded now, so a key others may read, or the wrong
+     * store format, stops the start; only its fingerprint is ever printed or logged */
+    struct tw_evlog *evidence = NULL;
+    if (cfg.signing.key[0]) {
+        if (!cfg.redis.url[0] || cfg.redis.format == 1) {
+            tw_log(TW_LOG_ERR, "signing.key needs redis.url and redis.format 2 (format 1 "
+                               "overwrites a flow's older record versions)");
+            tw_redis_target_close(redis);
+            return 2;
+        }
+        struct tw_evlog_params ep = {.sensor = key_ns, .key_path = cfg.signing.key,
+                                     .hot_window_s = cfg.redis.hot_window_s,
+                                     .retention_s = cfg.redis.retention_s,
+                                     .run_dir = o.check_config ? NULL : cfg.run_dir};
+        if (!(evidence = tw_evlog_open(&ep, err, sizeof(err)))) {
+            tw_log(TW_LOG_ERR, "signing.key: %s", err);
+            tw_redis_target_close(redis);
+            return 2;
+        }
+        if (o.check_config)
+            printf("tapwatch: signing key OK: fingerprint %s\n", tw_evlog_fingerprint(evidence));
+    }
     if (o.check_config) {
         tw_redis_target_close(redis);
+        tw_evlog_close(evidence);
         printf("tapwatch: configuration OK%s%s\n", o.config ? ": " : " (defaults)",
                o.config ? o.config : "");
         print_budget(&cfg);
@@ -891,10 +915,13 @@ int main(int argc, char **argv)
     int registered = tw_sensor_info_init(&registry, cfg.bank, cfg.sensor, TW_VERSION,
                                          tw_geoip_sha256(tw_geoip_enrich_db(geoip))) == 0;
     snprintf(registry.policy_sha256, sizeof(registry.policy_sha256), "%s", policy_sha256);
+    if (evidence) /* the registry names the key that signs this sensor's evidence */
+        snprintf(registry.pubkey, sizeof(registry.pubkey), "%s", tw_evlog_fingerprint(evidence));
     struct tw_outputs_params op = {.cfg = &cfg, .redis = redis, .flows_jsonl = o.flows_jsonl,
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL,
                                    .key_namespace = key_ns,
-                                   .registry = registered ? &registry : NULL};
+                                   .registry = registered ? &registry : NULL,
+                                   .evidence = evidence};
     tw_sinks_init(&sinks, key_ns);
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
         tw_log(TW_LOG_ERR, "%s", err);
@@ -938,6 +965,9 @@ int main(int argc, char **argv)
         tw_log(TW_LOG_NOTICE, "no Redis configured: flows go to --flows-jsonl and the "
                               "summary only");
     log_notes(&sinks, 0); /* an earlier run's records, written first */
+    if (evidence)
+        tw_log(TW_LOG_NOTICE, "signing evidence: key fingerprint %s, run %s",
+               tw_evlog_fingerprint(evidence), tw_evlog_run(evidence));
 
     if (policy_path) {
         struct tw_policy_hook_params hp = {
@@ -1028,6 +1058,7 @@ out:
     tw_policy_hook_close(policy);
     tw_geoip_enrich_free(geoip);
     tw_sinks_close(&sinks);
+    tw_evlog_close(evidence); /* after the writers that feed it; wipes the key */
     tw_redis_target_close(redis); /* after the writers that borrow it */
     tw_pipeline_close(pipeline);
     rte_eal_cleanup();

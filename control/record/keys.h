@@ -9,6 +9,8 @@
  *   tw:{S}:x:<H>:<kind>[:<v>]    string: postings of the flows spanning hour H
  *   tw:{S}:x:<H>:nets            zset (all scores 0) of the address buckets of hour H
  *   tw:{S}:gaps                  hash "<run>:<first_seq>" -> gap record JSON
+ *   tw:{S}:seals                 hash "<run>:<no, 8 hex>" -> seal line (signing.key set:
+ *                                control/evidence/seal.h), EX redis.retention
  *   tw:{S}:stats                 hash: the counters of the latest run (dataplane counter
  *                                names -> values) and run, started, ended
  *   tw:{S}:stats:<run>           the same hash for each run, kept redis.retention
@@ -103,6 +105,8 @@ int tw_key_record(char *buf, size_t len, const char *sensor, uint64_t hour, uint
 int tw_key_record_parse(const char *key, uint64_t *hour, unsigned *shard);
 int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour);
 int tw_key_gaps(char *buf, size_t len, const char *sensor);
+/* tw:{S}:seals, the seals of the evidence chain (control/evidence/seal.h) */
+int tw_key_seals(char *buf, size_t len, const char *sensor);
 /* tw:{S}:stats, tw:{S}:stats:<run> and tw:{S}:runs (run: 16 hex digits, see above) */
 int tw_key_stats(char *buf, size_t len, const char *sensor);
 /* tw:{S}:statements and its write guard tw:{S}:statements:seen (above) */

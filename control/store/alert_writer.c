@@ -20,6 +20,9 @@
  *               <text> sig <hex>; EXPIRE (the text is rendered here from the item, the same
  *               bytes that were signed: control/evidence/statement.h)
  *
+ * With signing.key an alert is chained when it is put (evidence_log.h), and its stream entry
+ * gets the fields seq and run after the others (the hold file keeps them too).
+ *
  * It runs on the writers' engine (redis_engine.h), as the flow-record writer does, so it
  * never waits on Redis: its own connection, made without waiting; the two SCRIPT LOADs go
  * pipelined first on every new connection (the engine's hello), and batches are made once
@@ -50,6 +53,7 @@
 #include "control/record/fleet_keys.h"
 #include "control/record/geoip.h"
 #include "control/record/keys.h"
+#include "control/store/evidence_log.h"
 #include "control/store/run_dir.h"
 #include "control/store/spill.h"
 #include "control/store/redis_conn.h"
@@ -98,6 +102,8 @@ struct item {
         struct tw_reached_item reached;
         struct tw_statement statement;
     } u;
+    /* signing: an alert's evidence number and run (0: not chained); kept in the hold file */
+    uint64_t ev_seq, ev_run;
 };
 
 struct tw_alert_store {
@@ -115,6 +121,7 @@ struct tw_alert_store {
     char hold_path[PATH_MAX];  /* items left at the end of a run wait here ("" = nowhere) */
     uint64_t from_hold;        /* items at the head that came from that file */
     struct tw_alert_store_stats st;
+    struct tw_evlog *ev;       /* signing.key: alerts are chained at put (not ours) */
     struct item ring[];        /* cap items, allocated with the writer */
 };
 
@@ -213,6 +220,7 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
         return NULL;
     }
     snprintf(s->sensor, sizeof(s->sensor), "%s", p->w.sensor);
+    s->ev = p->evidence;
     s->retention_s = p->w.retention_s;
     s->batch = p->w.batch < p->buffer_items ? p->w.batch : p->buffer_items;
     s->flush_ms = p->w.flush_ms;
@@ -236,11 +244,86 @@ static int put(struct tw_alert_store *s, const struct item *it)
     return 0;
 }
 
+/* The stream entry of an alert: its field/value pairs (the same values as its JSON,
+ * alert.h), then seq and run when it was chained. The texts live in t. */
+#define ALERT_PAIRS 24
+struct alert_text {
+    char ts[32], sip[48], dip[48], mac[24], sport[8], dport[8], proto[8], fid[20];
+    char fkey[TW_KEY_LEN], seq[24], run[17];
+};
+static size_t alert_fields(const struct tw_alert_store *s, const struct item *it,
+                           struct alert_text *t, const char **fv)
+{
+    const struct tw_alert *a = &it->u.alert;
+    int v4 = a->ip_version == 4;
+    /* a flowless alert's flow fields are empty */
+    int flowless = tw_alert_kind_flowless(a->kind);
+    size_t n = 0;
+
+    memset(t, 0, sizeof(*t));
+    snprintf(t->ts, sizeof(t->ts), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
+    if (!flowless || (a->kind == TW_ALERT_UNKNOWN_DEVICE && a->ip_version != 0))
+        tw_addr_text(a->src_ip, v4, t->sip, sizeof(t->sip));
+    if (a->has_mac)
+        tw_mac_text(a->src_mac, t->mac, sizeof(t->mac));
+    snprintf(t->sport, sizeof(t->sport), "%u", flowless ? 0 : a->src_port);
+    snprintf(t->dport, sizeof(t->dport), "%u", flowless ? 0 : a->dst_port);
+    snprintf(t->proto, sizeof(t->proto), "%u", flowless ? 0 : a->ip_proto);
+    if (!flowless) {
+        tw_addr_text(a->dst_ip, v4, t->dip, sizeof(t->dip));
+        snprintf(t->fid, sizeof(t->fid), "%016" PRIx64, a->flow_id);
+    }
+    if (flowless || a->record_hour == TW_HOUR_UNKNOWN ||
+        tw_key_record(t->fkey, sizeof(t->fkey), s->sensor, a->record_hour, a->flow_id) < 0)
+        t->fkey[0] = '\0';
+    const char *pairs[] = {"kind", tw_alert_kind_name(a->kind),
+                           "rule", tw_alert_rule_id(a->kind),
+                           "severity", tw_severity_name(a->severity),
+                           "equipment", a->equipment, "vendor", a->vendor, "ts", t->ts,
+                           "src_ip", t->sip, "src_mac", t->mac, "src_port", t->sport,
+                           "dst_ip", t->dip, "dst_port", t->dport, "ip_proto", t->proto,
+                           "app", flowless ? "" : a->app,
+                           "server_name", flowless ? "" : a->server_name,
+                           "detail", a->detail, "flow_id", t->fid, "flow_key", t->fkey,
+                           "sensor", s->sensor, "policy_sha256", a->policy_sha256,
+                           "geoip_sha256", a->geoip_sha256};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        fv[n++] = pairs[i];
+    if (it->ev_seq != 0) {
+        snprintf(t->seq, sizeof(t->seq), "%" PRIu64, it->ev_seq);
+        snprintf(t->run, sizeof(t->run), "%016" PRIx64, it->ev_run);
+        fv[n++] = "seq";
+        fv[n++] = t->seq;
+        fv[n++] = "run";
+        fv[n++] = t->run;
+    }
+    return n / 2;
+}
+
 int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a)
 {
     struct item it = {.type = ITEM_ALERT};
 
     it.u.alert = *a;
+    if (s->ev != NULL && s->count < s->cap) {
+        /* signing: chained now, in the order the sensor emits it (chain.h: kind 'a') */
+        struct alert_text t;
+        const char *fv[2 * ALERT_PAIRS];
+        size_t lens[2 * ALERT_PAIRS];
+        static uint8_t bytes[2 * ALERT_PAIRS * 4 + TW_ALERT_JSON_MAX + 2 * TW_KEY_LEN];
+        it.ev_seq = tw_evlog_next_seq(s->ev);
+        it.ev_run = tw_evlog_run_id(s->ev);
+        size_t n = alert_fields(s, &it, &t, fv);
+        for (size_t i = 0; i < 2 * n; i++)
+            lens[i] = strlen(fv[i]);
+        long len = tw_chain_fields(fv, lens, n, bytes, sizeof(bytes));
+        if (len < 0) {
+            it.ev_seq = 0; /* cannot happen: bytes holds the longest entry */
+            s->st.errors++;
+        } else {
+            tw_evidence_append(s->ev, TW_ITEM_ALERT, bytes, (size_t)len);
+        }
+    }
     return put(s, &it);
 }
 
@@ -351,7 +434,7 @@ static int hello(void *ctx, struct tw_buf *out)
 static unsigned evalsha(struct tw_buf *out, const char *sha, int nkeys, const char **keys,
                         int nargs, const char **args)
 {
-    const char *argv[64];
+    const char *argv[72];
     char nk[8];
     int argc = 0;
 
@@ -370,16 +453,12 @@ static unsigned evalsha(struct tw_buf *out, const char *sha, int nkeys, const ch
 }
 
 static unsigned encode_alert(struct tw_alert_store *s, struct tw_buf *out,
-                             const struct tw_alert *a)
+                             const struct item *it)
 {
-    char k[8][TW_KEY_LEN], minid[32], tsus[24], hour[24], day[24], ts[32], sip[48] = "",
-        dip[48] = "", mac[24] = "", sport[8], dport[8], proto[8], fid[20] = "", fkey[TW_KEY_LEN],
-        field[64];
+    const struct tw_alert *a = &it->u.alert;
+    char k[8][TW_KEY_LEN], minid[32], tsus[24], hour[24], day[24], field[64];
     uint64_t now = tw_wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
     uint64_t h = a->ts_us / TW_US_PER_HOUR, d = a->ts_us / 86400000000ULL;
-    int v4 = a->ip_version == 4;
-    /* the same values as the alert's JSON (alert.h): a flowless alert's flow fields empty */
-    int flowless = tw_alert_kind_flowless(a->kind);
 
     if (tw_key_alert_guard(k[0], sizeof(k[0]), s->sensor, a) < 0 ||
         tw_key_alerts(k[1], sizeof(k[1]), s->sensor) < 0 ||
@@ -395,35 +474,12 @@ static unsigned encode_alert(struct tw_alert_store *s, struct tw_buf *out,
     snprintf(hour, sizeof(hour), "%" PRIu64, h);
     snprintf(day, sizeof(day), "%" PRIu64, d);
     snprintf(field, sizeof(field), "alerts:%s", tw_alert_kind_name(a->kind));
-    snprintf(ts, sizeof(ts), "%" PRIu64 ".%06" PRIu64, a->ts_us / 1000000, a->ts_us % 1000000);
-    if (!flowless || (a->kind == TW_ALERT_UNKNOWN_DEVICE && a->ip_version != 0))
-        tw_addr_text(a->src_ip, v4, sip, sizeof(sip));
-    if (a->has_mac)
-        tw_mac_text(a->src_mac, mac, sizeof(mac));
-    snprintf(sport, sizeof(sport), "%u", flowless ? 0 : a->src_port);
-    snprintf(dport, sizeof(dport), "%u", flowless ? 0 : a->dst_port);
-    snprintf(proto, sizeof(proto), "%u", flowless ? 0 : a->ip_proto);
-    if (!flowless) {
-        tw_addr_text(a->dst_ip, v4, dip, sizeof(dip));
-        snprintf(fid, sizeof(fid), "%016" PRIx64, a->flow_id);
-    }
-    if (flowless || a->record_hour == TW_HOUR_UNKNOWN ||
-        tw_key_record(fkey, sizeof(fkey), s->sensor, a->record_hour, a->flow_id) < 0)
-        fkey[0] = '\0';
     const char *keys[8] = {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
-    const char *args[] = {s->ex, minid, tsus, hour, day, field, a->equipment[0] ? "1" : "0",
-                          "kind", tw_alert_kind_name(a->kind),
-                          "rule", tw_alert_rule_id(a->kind),
-                          "severity", tw_severity_name(a->severity),
-                          "equipment", a->equipment, "vendor", a->vendor, "ts", ts,
-                          "src_ip", sip, "src_mac", mac, "src_port", sport, "dst_ip", dip,
-                          "dst_port", dport, "ip_proto", proto,
-                          "app", flowless ? "" : a->app,
-                          "server_name", flowless ? "" : a->server_name,
-                          "detail", a->detail, "flow_id", fid, "flow_key", fkey,
-                          "sensor", s->sensor, "policy_sha256", a->policy_sha256,
-                          "geoip_sha256", a->geoip_sha256};
-    return evalsha(out, s->sha_alert, 8, keys, (int)(sizeof(args) / sizeof(args[0])), args);
+    const char *args[7 + 2 * ALERT_PAIRS] = {s->ex, minid, tsus, hour, day, field,
+                                             a->equipment[0] ? "1" : "0"};
+    struct alert_text t;
+    size_t n = alert_fields(s, it, &t, args + 7);
+    return evalsha(out, s->sha_alert, 8, keys, (int)(7 + 2 * n), args);
 }
 
 static unsigned encode_summary(struct tw_alert_store *s, struct tw_buf *out,
@@ -572,7 +628,7 @@ static int send_batch(struct tw_alert_store *s, uint32_t n, uint64_t now_ms)
 
     for (uint32_t i = 0; i < n; i++) {
         const struct item *it = &s->ring[(s->head + s->sent + i) % s->cap];
-        ncmds += it->type == ITEM_ALERT       ? encode_alert(s, out, &it->u.alert)
+        ncmds += it->type == ITEM_ALERT       ? encode_alert(s, out, it)
                  : it->type == ITEM_REACHED   ? encode_reached(s, out, &it->u.reached)
                  : it->type == ITEM_STATEMENT ? encode_statement(s, out, &it->u.statement)
                                               : encode_summary(s, out, &it->u.sum);

@@ -47,6 +47,7 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
                                  const char *equipment, int is_client);
 
 struct tw_alert_store;
+struct tw_evlog;
 
 struct tw_alert_store_params {
     /* w.run_dir: items left at the end of a run wait for the next one in
@@ -58,6 +59,9 @@ struct tw_alert_store_params {
     uint32_t buffer_items;  /* items waiting while Redis is slow or down */
     const char *hold_name;  /* the hold file's name before "-<sensor>.dat": NULL =
                              * "redis-alerts"; the statements' writer is "redis-statements" */
+    /* signing.key: each alert is chained when it is put, and its stream entry carries
+     * fields seq and run (control/evidence/chain.h); NULL = not signing. Not owned. */
+    struct tw_evlog *evidence;
 };
 
 struct tw_alert_store_stats {

@@ -15,6 +15,12 @@
  *   ZADD   hours <H> <H>                          hours new to this store lately
  *   EXPIRE <key> hot_window                       keys not refreshed lately (see `expired`)
  *   HSET   gaps <run>:<first_seq> <json> ...     gaps closed since the last batch
+ *   HSET   seals <run>:<no> <line> ..., EXPIRE    signing.key: the evidence's seals made since
+ *                                                (evidence_log.h: one at least per batch)
+ *
+ * With signing.key each record's JSON is tagged with its evidence number and chained when it
+ * is put (before it can reach the spool file, whose items then carry the number and run), and
+ * each gap record when it closes (control/evidence/chain.h).
  *
  * Nothing here waits for Redis. A poll reads the replies that arrived, sends what the socket
  * takes, and makes at most TW_BATCHES_PER_POLL new batches, so the control loop gets back
@@ -47,6 +53,7 @@
 #include "dataplane/clock.h"
 #include "control/record/record_json.h"
 #include "control/store/compact_writer.h"
+#include "control/store/evidence_log.h"
 #include "control/store/redis_conn.h"
 #include "control/store/redis_engine.h"
 #include "control/store/run_dir.h"
@@ -60,7 +67,14 @@
 #define TW_BATCHES_PER_POLL 2        /* bounds the time one poll spends encoding */
 #define TW_REFILL_PER_POLL 8192      /* records read back from the spool per poll */
 #define TW_GAPS_MAX 1024             /* gap records waiting to be written */
-#define TW_JSON_MAX TW_RECORD_JSON_MAX /* record_json.h */
+#define TW_JSON_MAX (TW_RECORD_JSON_MAX + TW_CHAIN_TAG_MAX) /* record_json.h, chain.h's tag */
+
+/* A spool item with signing on: the record, its evidence number and run (the run as a
+ * number), so that a record read back is tagged and chained exactly as when it was put. */
+struct spool_item {
+    struct tw_flow_record r;
+    uint64_t ev_seq, ev_run;
+};
 
 static void compact_floors(struct tw_store *s);
 
@@ -101,6 +115,7 @@ enum { B_RECORDS, B_COUNTERS };
 
 struct gap {
     uint64_t first_seq, last_seq, records;
+    uint64_t ev_seq;            /* signing: its evidence number (0 = none) */
     uint64_t from_us, until_us; /* last_seen of the records lost */
     uint64_t at_us;             /* wall clock when it opened */
     const char *reason;
@@ -157,6 +172,12 @@ struct tw_store {
     uint32_t spool_records;    /* configured; the file is made the first time it is needed */
     struct tw_cw *cw;          /* redis.format 2: the compact writer; NULL = format 1 */
     uint32_t block_seq;        /* the next compact block's number in this run */
+    /* signing.key: the evidence log (not ours: the caller closes it), each ring slot's
+     * evidence number and run, the spool's item size, a buffer of items read back */
+    struct tw_evlog *ev;
+    uint64_t *ev_seq, *ev_run;
+    uint32_t item_size;
+    uint8_t *spool_buf;
 };
 
 /* ---- key set ---- */
@@ -509,17 +530,19 @@ static int needs_expire(struct batch_ctx *b, const char *key, size_t len)
 
 static void gap_json(const struct tw_store *s, const struct gap *g, char *out, size_t len)
 {
-    snprintf(out, len,
+    int n = snprintf(out, len,
              "{\"run\":\"%016" PRIx64 "\",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
              ",\"records\":%" PRIu64 ",\"from\":%" PRIu64 ".%06" PRIu64 ",\"until\":%" PRIu64
              ".%06" PRIu64 ",\"at\":%" PRIu64 ".%06" PRIu64 ",\"reason\":\"%s\"}",
              s->run_us, g->first_seq, g->last_seq, g->records, g->from_us / 1000000,
              g->from_us % 1000000, g->until_us / 1000000, g->until_us % 1000000,
              g->at_us / 1000000, g->at_us % 1000000, g->reason);
+    if (s->ev != NULL && g->ev_seq != 0 && n > 0 && (size_t)n < len) /* as it was chained */
+        tw_chain_json_tag(out, (size_t)n, g->ev_seq, tw_evlog_run(s->ev), out, len);
 }
 
 /* Appends the commands of the groups, the bookkeeping keys, and the gaps waiting. */
-static void encode_commands(struct batch_ctx *b, unsigned ngaps)
+static void encode_commands(struct batch_ctx *b, unsigned ngaps, unsigned nseals)
 {
     struct tw_store *s = b->s;
     char key[TW_KEY_LEN], text[512];
@@ -604,6 +627,25 @@ static void encode_commands(struct batch_ctx *b, unsigned ngaps)
         b->ncmds++;
         put_expire(b, key, (size_t)n);
     }
+    if (nseals > 0) { /* the evidence's seals (evidence_log.h), kept as long as alerts */
+        n = tw_key_seals(key, sizeof(key), s->sensor);
+        tw_buf_array(s->out, 2 + 2 * (size_t)nseals);
+        tw_buf_str(s->out, "HSET");
+        tw_buf_bulk(s->out, key, (size_t)n);
+        for (unsigned i = 0; i < nseals; i++) {
+            char field[TW_SEAL_FIELD_LEN + 1];
+            const char *line = tw_evlog_line(s->ev, i, field);
+            tw_buf_str(s->out, field);
+            tw_buf_str(s->out, line);
+        }
+        b->ncmds++;
+        snprintf(text, sizeof(text), "%" PRIu32, s->retention_s);
+        tw_buf_array(s->out, 3);
+        tw_buf_str(s->out, "EXPIRE");
+        tw_buf_bulk(s->out, key, (size_t)n);
+        tw_buf_str(s->out, text);
+        b->ncmds++;
+    }
 }
 
 /* Format 2: the n records from the first unsent one as compact blocks (compact_writer.c).
@@ -640,8 +682,17 @@ static int encode_compact(struct batch_ctx *b, uint32_t n, uint64_t now_ms)
 static int encode_batch(struct tw_store *s, uint32_t n, uint64_t now_ms)
 {
     struct batch_ctx b = {.s = s};
-    unsigned ngaps = s->ngaps - s->gaps_sent;
-    struct tw_engine_batch tag = {.items = n, .aux = ngaps, .kind = B_RECORDS};
+    unsigned ngaps = s->ngaps - s->gaps_sent, nseals = 0;
+
+    if (s->ev != NULL) { /* a seal per batch: everything chained so far */
+        tw_evlog_seal(s->ev, now_ms);
+        nseals = tw_evlog_unsent(s->ev);
+        if (nseals > 0xffff)
+            nseals = 0xffff;
+    }
+    /* aux: the gaps (low 16 bits, at most TW_GAPS_MAX) and seals (high 16) it carries */
+    struct tw_engine_batch tag = {.items = n, .aux = ngaps | (uint32_t)nseals << 16,
+                                  .kind = B_RECORDS};
 
     keyset_reset(&s->keys);
     if (s->gtab != NULL)
@@ -659,7 +710,7 @@ static int encode_batch(struct tw_store *s, uint32_t n, uint64_t now_ms)
             encode_record(&b, (s->head + s->sent + i) % s->cap);
     }
     if (!b.oom)
-        encode_commands(&b, ngaps);
+        encode_commands(&b, ngaps, nseals);
     if (b.oom || s->vals.oom || tw_engine_commit(s->e, &tag, (unsigned)b.ncmds, now_ms) < 0) {
         tw_engine_abort(s->e);
         keyset_reset(&s->expired);
@@ -668,6 +719,8 @@ static int encode_batch(struct tw_store *s, uint32_t n, uint64_t now_ms)
     }
     s->sent += n;
     s->gaps_sent += ngaps;
+    if (nseals > 0)
+        tw_evlog_sent(s->ev, nseals);
     return 0;
 }
 
@@ -677,7 +730,7 @@ static void close_gap(struct tw_store *s)
         return;
     s->gap_open = 0;
     s->st.gaps++;
-    if (s->ngaps == TW_GAPS_MAX) {
+    if (s->ngaps == TW_GAPS_MAX && s->ev == NULL) {
         /* too many waiting: widen the newest one (it may then span records that arrived) */
         struct gap *last = &s->gaps[TW_GAPS_MAX - 1];
         last->last_seq = s->open_gap.last_seq;
@@ -688,7 +741,18 @@ static void close_gap(struct tw_store *s)
             last->from_us = s->open_gap.from_us;
         return;
     }
-    s->gaps[s->ngaps++] = s->open_gap;
+    if (s->ngaps == TW_GAPS_MAX) /* signing: a chained gap cannot be widened: counted only */
+        return;
+    s->gaps[s->ngaps] = s->open_gap;
+    if (s->ev != NULL) { /* a gap record is evidence too: chained as it will be stored */
+        char text[512], tagged[512 + TW_CHAIN_TAG_MAX];
+        struct gap *g = &s->gaps[s->ngaps];
+        g->ev_seq = 0;
+        gap_json(s, g, text, sizeof(text));
+        tw_evlog_append_json(s->ev, TW_ITEM_GAP, text, strlen(text), tagged, sizeof(tagged),
+                             &g->ev_seq);
+    }
+    s->ngaps++;
 }
 
 /* Records one lost record in the open gap. */
@@ -776,9 +840,12 @@ static void on_done(void *ctx, const struct tw_engine_batch *b, int ok)
         s->st.refused += b->items;
     }
     pop(s, b->items, now_ms);
-    memmove(&s->gaps[0], &s->gaps[b->aux], (s->ngaps - b->aux) * sizeof(s->gaps[0]));
-    s->ngaps -= b->aux;
-    s->gaps_sent -= b->aux;
+    uint32_t ngaps = b->aux & 0xffff;
+    memmove(&s->gaps[0], &s->gaps[ngaps], (s->ngaps - ngaps) * sizeof(s->gaps[0]));
+    s->ngaps -= ngaps;
+    s->gaps_sent -= ngaps;
+    if (s->ev != NULL) /* the seals: written, or given up with their batch */
+        tw_evlog_done(s->ev, b->aux >> 16);
 }
 
 /* ---- the JSON arena ---- */
@@ -814,7 +881,8 @@ static size_t json_room(const struct tw_store *s)
 /* Appends record r with its JSON text to the ring. Returns 0, or -1 when ring or arena is
  * full. */
 static int ring_push(struct tw_store *s, const struct tw_flow_record *r, uint64_t seq,
-                     const char *json, size_t len, uint64_t disk_no)
+                     const char *json, size_t len, uint64_t disk_no, uint64_t ev_seq,
+                     uint64_t ev_run)
 {
     uint32_t k = (s->head + s->count) % s->cap;
     int64_t at;
@@ -827,6 +895,10 @@ static int ring_push(struct tw_store *s, const struct tw_flow_record *r, uint64_
     memcpy(s->jarena + at, json, len);
     s->json_off[k] = (uint32_t)at;
     s->json_len[k] = (uint16_t)len;
+    if (s->ev_seq != NULL) {
+        s->ev_seq[k] = ev_seq;
+        s->ev_run[k] = ev_run;
+    }
     s->jtail = (uint32_t)(at + (int64_t)len);
     s->count++;
     return 0;
@@ -837,7 +909,6 @@ static int ring_push(struct tw_store *s, const struct tw_flow_record *r, uint64_
 /* Moves records from the spool file into free ring slots, oldest first. */
 static void refill(struct tw_store *s)
 {
-    struct tw_flow_record recs[256];
     uint64_t nums[256];
     unsigned moved = 0;
 
@@ -850,15 +921,25 @@ static void refill(struct tw_store *s)
             break;
         if ((size_t)want > fit)
             want = (int)fit;
-        int got = tw_spill_read(s->spool, recs, nums, want, &s->st.spool_corrupt);
+        int got = tw_spill_read(s->spool, s->spool_buf, nums, want, &s->st.spool_corrupt);
         if (got < 0) {
             s->st.errors++;
             return;
         }
         for (int i = 0; i < got; i++) {
             char json[TW_JSON_MAX];
-            int n = tw_record_to_json(&recs[i], json, sizeof(json));
-            if (n < 0 || ring_push(s, &recs[i], recs[i].seq, json, (size_t)n, nums[i] + 1) < 0) {
+            const uint8_t *item = s->spool_buf + (size_t)i * s->item_size;
+            struct spool_item it = {0};
+            memcpy(&it, item, s->item_size);
+            const struct tw_flow_record *r = &it.r;
+            int n = tw_record_to_json(r, json, sizeof(json));
+            if (n > 0 && s->ev != NULL) { /* tagged as it was chained when it was put */
+                char run[17];
+                snprintf(run, sizeof(run), "%016" PRIx64, it.ev_run);
+                n = tw_chain_json_tag(json, (size_t)n, it.ev_seq, run, json, sizeof(json));
+            }
+            if (n < 0 || ring_push(s, r, r->seq, json, (size_t)n, nums[i] + 1, it.ev_seq,
+                                   it.ev_run) < 0) {
                 s->st.errors++; /* cannot happen: TW_JSON_MAX is the proven bound */
                 continue;
             }
@@ -930,6 +1011,21 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
     advise_huge(s->ring, p->buffer_records * sizeof(*s->ring));
     advise_huge(s->jarena, s->jcap);
     snprintf(s->sensor, sizeof(s->sensor), "%s", p->w.sensor);
+    s->ev = p->evidence;
+    s->item_size = s->ev != NULL ? (uint32_t)sizeof(struct spool_item) : REC_SIZE;
+    if ((s->spool_buf = malloc(256 * (size_t)s->item_size)) == NULL ||
+        (s->ev != NULL && ((s->ev_seq = calloc(p->buffer_records, sizeof(uint64_t))) == NULL ||
+                           (s->ev_run = calloc(p->buffer_records, sizeof(uint64_t))) == NULL))) {
+        errf(err, errlen, "redis: out of memory for the record buffer");
+        tw_store_close(s);
+        return NULL;
+    }
+    if (s->ev != NULL && p->format == 1) {
+        errf(err, errlen, "signing.key needs redis.format 2 (format 1 overwrites a flow's older "
+                          "record versions)");
+        tw_store_close(s);
+        return NULL;
+    }
     if (p->registry != NULL) {
         s->registry = *p->registry;
         s->has_registry = 1;
@@ -950,7 +1046,8 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         struct stat st; /* lstat: a link at the name is found, and refused by the open */
         if (lstat(s->spool_path, &st) == 0) {
             s->spool =
-                tw_spill_open(s->spool_path, REC_SIZE, p->spool_records, &s->st.recovered, err, errlen);
+                tw_spill_open(s->spool_path, s->item_size, p->spool_records, &s->st.recovered, err,
+                          errlen);
             if (s->spool == NULL) {
                 tw_store_close(s);
                 return NULL;
@@ -1029,7 +1126,7 @@ static int spool_needed(struct tw_store *s)
     if (s->spool_records == 0)
         return -1;
     if (tw_run_dir_make(s->run_dir, NULL, 0) != 0 ||
-        (s->spool = tw_spill_open(s->spool_path, REC_SIZE, s->spool_records, &recovered, NULL,
+        (s->spool = tw_spill_open(s->spool_path, s->item_size, s->spool_records, &recovered, NULL,
                                    0)) ==
             NULL) {
         s->spool_records = 0;
@@ -1044,6 +1141,7 @@ int tw_store_put(struct tw_store *s, const struct tw_flow_record *r, const char 
                  size_t json_len)
 {
     char own[TW_JSON_MAX];
+    uint64_t ev_seq = 0, ev_run = 0;
 
     s->next_seq++;
     if (json == NULL) { /* a caller without the text: encoded here, once */
@@ -1051,20 +1149,34 @@ int tw_store_put(struct tw_store *s, const struct tw_flow_record *r, const char 
         json = own;
         json_len = n > 0 ? (size_t)n : 0;
     }
+    if (s->ev != NULL) {
+        /* signing: the text is tagged with the record's evidence number now, and chained
+         * below once it is accepted (memory or spool), before any spooling (chain.h) */
+        int n;
+        ev_seq = tw_evlog_next_seq(s->ev);
+        ev_run = tw_evlog_run_id(s->ev);
+        if (json != own)
+            memcpy(own, json, json_len < sizeof(own) ? json_len : sizeof(own));
+        n = tw_chain_json_tag(own, json_len, ev_seq, tw_evlog_run(s->ev), own, sizeof(own));
+        json = own;
+        json_len = n > 0 ? (size_t)n : 0;
+    }
     /* once records wait on disk, newer ones queue behind them there: order is kept */
     if ((s->spool != NULL && tw_spill_unread(s->spool) > 0) ||
-        ring_push(s, r, s->next_seq, json, json_len, 0) != 0) {
-        struct tw_flow_record copy = *r;
-        copy.seq = s->next_seq;
+        ring_push(s, r, s->next_seq, json, json_len, 0, ev_seq, ev_run) != 0) {
+        struct spool_item copy = {.r = *r, .ev_seq = ev_seq, .ev_run = ev_run};
+        copy.r.seq = s->next_seq;
         if (spool_needed(s) != 0 || tw_spill_append(s->spool, &copy) != 0) {
             if (s->spool != NULL && errno != ENOSPC)
                 s->st.errors++;
             s->st.dropped_full++;
-            lose(s, &copy, "buffer full");
+            lose(s, &copy.r, "buffer full");
             return -1;
         }
         s->st.spooled++;
     }
+    if (s->ev != NULL)
+        tw_evidence_append(s->ev, TW_ITEM_RECORD, json, json_len);
     close_gap(s);
     s->st.queued++;
     return 0;
@@ -1076,12 +1188,16 @@ static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
     refill(s);
     if (s->spool != NULL && tw_spill_flush(s->spool) != 0)
         s->st.errors++;
+    /* signing: a second without a batch still seals what was chained (alerts, too) */
+    int seal_due = s->ev != NULL && (tw_evlog_seal_due(s->ev, now_ms) ||
+                                     (force && tw_evlog_unsealed(s->ev)) ||
+                                     tw_evlog_unsent(s->ev) > 0);
     if (tw_engine_poll(s->e, now_ms) < 0)
         return -1;
     for (int i = 0; i < TW_BATCHES_PER_POLL && tw_engine_ready(s->e, now_ms); i++) {
         uint32_t avail = s->count - s->sent;
         int due = avail >= s->batch ||
-                  ((avail > 0 || s->ngaps > s->gaps_sent) &&
+                  ((avail > 0 || s->ngaps > s->gaps_sent || seal_due) &&
                    (force || now_ms - s->last_flush_ms >= s->flush_ms ||
                     now_ms < s->last_flush_ms));
         if (!due)
@@ -1089,6 +1205,7 @@ static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
         if (encode_batch(s, avail < s->batch ? avail : s->batch, now_ms) < 0)
             break;
         s->last_flush_ms = now_ms;
+        seal_due = 0;
     }
     if (s->count == s->sent && s->ngaps == s->gaps_sent)
         s->last_flush_ms = now_ms;
@@ -1206,6 +1323,7 @@ int tw_store_wait(struct tw_store *s, unsigned timeout_ms)
 static int all_written(const struct tw_store *s)
 {
     return s->count == 0 && tw_engine_in_flight(s->e) == 0 && s->ngaps == 0 && !s->gap_open &&
+           (s->ev == NULL || !tw_evlog_busy(s->ev)) &&
            !s->counters_pending && (s->spool == NULL || tw_spill_unread(s->spool) == 0);
 }
 
@@ -1214,6 +1332,8 @@ uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms)
     uint64_t start = tw_mono_ms(), now = start;
 
     close_gap(s); /* so it is written too */
+    if (s->ev != NULL) /* everything chained so far, alerts too, gets its seal */
+        tw_evlog_seal(s->ev, tw_mono_ms());
     while (!all_written(s) && now - start <= timeout_ms) {
         flush_due(s, now, 1);
         if (!all_written(s))
@@ -1226,11 +1346,17 @@ uint64_t tw_store_drain(struct tw_store *s, uint64_t timeout_ms)
 uint64_t tw_store_persist(struct tw_store *s)
 {
     char tmp[TW_SPOOL_PATH_LEN + 8];
-    struct tw_flow_record chunk[64];
+    struct spool_item chunk[64];
     uint64_t nums[64], corrupt = 0, kept = 0;
     uint64_t unread = s->spool != NULL ? tw_spill_unread(s->spool) : 0;
     struct tw_spill *out;
 
+    if (s->ev != NULL) { /* the seals not written wait for the next start too */
+        char err[256];
+        tw_evlog_seal(s->ev, tw_mono_ms());
+        if (s->spool_records > 0 && tw_evlog_persist(s->ev, err, sizeof(err)) < 0)
+            s->st.errors++;
+    }
     if (s->count == 0 || s->spool_records == 0)
         return 0;
     if (snprintf(tmp, sizeof(tmp), "%s.new", s->spool_path) >= (int)sizeof(tmp) ||
@@ -1239,18 +1365,25 @@ uint64_t tw_store_persist(struct tw_store *s)
     unlink(tmp); /* a leftover of an interrupted persist holds nothing the old file lacks */
     /* Order matters (a flow's END must land after its UPDATE): the new file holds what
      * memory holds, oldest first, then what still waits unread in the old file. */
-    out = tw_spill_create(tmp, REC_SIZE, s->count + unread + s->spool_records, NULL, 0);
+    out = tw_spill_create(tmp, s->item_size, s->count + unread + s->spool_records, NULL, 0);
     if (out == NULL)
         return 0;
-    for (uint32_t i = 0; i < s->count; i++)
-        if (tw_spill_append(out, &s->ring[(s->head + i) % s->cap]) != 0)
+    for (uint32_t i = 0; i < s->count; i++) {
+        uint32_t k = (s->head + i) % s->cap;
+        struct spool_item it = {.r = s->ring[k]};
+        if (s->ev != NULL) {
+            it.ev_seq = s->ev_seq[k];
+            it.ev_run = s->ev_run[k];
+        }
+        if (tw_spill_append(out, &it) != 0) /* its first item_size bytes */
             goto fail;
+    }
     while (s->spool != NULL && tw_spill_unread(s->spool) > 0) {
         int n = tw_spill_read(s->spool, chunk, nums, 64, &corrupt);
         if (n <= 0)
             goto fail;
         for (int i = 0; i < n; i++)
-            if (tw_spill_append(out, &chunk[i]) != 0)
+            if (tw_spill_append(out, (const uint8_t *)chunk + (size_t)i * s->item_size) != 0)
                 goto fail;
     }
     if (tw_spill_flush(out) != 0)
@@ -1309,6 +1442,9 @@ void tw_store_close(struct tw_store *s)
     free(s->json_len);
     free(s->counters.p);
     free(s->disk_no);
+    free(s->ev_seq);
+    free(s->ev_run);
+    free(s->spool_buf);
     free(s->ring);
     free(s);
 }

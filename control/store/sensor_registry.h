@@ -18,9 +18,9 @@
  *
  * (the GeoIP databases and the policy as at start: a SIGHUP reload does not change them)
  *
- * pubkey is the fingerprint of the sensor's signing key, empty until the evidence issue gives
- * sensors a key. Readers validate every field (control/query/sensors.c): whoever can write the
- * key (the sensor, an administrator of the Redis) can alter it.
+ * pubkey is the fingerprint of the sensor's signing key (signing.key), empty when it does not
+ * sign. Readers validate every field (control/query/sensors.c): whoever can write the key (the
+ * sensor, an administrator of the Redis) can alter it.
  */
 #ifndef TW_SENSOR_REGISTRY_H
 #define TW_SENSOR_REGISTRY_H
@@ -40,7 +40,7 @@ struct tw_sensor_info {
     char hostname[256];
     char geoip_sha256[65];  /* "" = no GeoIP databases */
     char policy_sha256[65]; /* the policy file at start, "" = no policy */
-    char pubkey[128];       /* "" until sensors sign */
+    char pubkey[128];       /* the signing key's fingerprint, "" when not signing */
 };
 
 /* Fills the host name (gethostname) and copies the rest into info. Returns 0, or -1 when a

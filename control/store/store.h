@@ -33,6 +33,7 @@
  *                                   4096-port block starting at n (entries carry the port)
  *   tw:{S}:x:<H>:a:<part>           same, flows whose nDPI name has that lowercased part
  *   tw:{S}:gaps                     hash <run>:<first_seq> -> gap record JSON
+ *   tw:{S}:seals                    hash <run>:<no> -> seal line (signing.key, evidence_log.h)
  *   tw:{S}:stats                    hash of the latest run's counters (and run, started,
  *                                   ended), refreshed by tw_store_put_counters
  *   tw:{S}:stats:<run>              the same, one hash per run, EX retention
@@ -66,6 +67,7 @@
 
 struct tw_store;
 struct tw_sensor_info;
+struct tw_evlog;
 
 struct tw_store_params {
     /* w.retention_s: how long each run's counters are kept (0 = hot_window_s); w.run_dir:
@@ -80,6 +82,10 @@ struct tw_store_params {
     const struct tw_sensor_info *registry;
     uint32_t format;         /* redis.format: 1 (a hash field and postings per record) or 2
                               * (compact blocks, control/record/compact.h); 0 = 2 */
+    /* signing.key: the evidence log every record and gap is chained into, and whose seals
+     * this writer sends (evidence_log.h; the caller owns it); NULL = not signing. Needs
+     * format 2; the spool's items then carry their evidence numbers. */
+    struct tw_evlog *evidence;
     uint32_t quiet_posts;    /* redis.quiet_hour_postings: an hour's postings written in its
                               * quiet slices (compact.h); 0 = none */
 };

@@ -166,7 +166,8 @@ def main():
         sys.stderr.write("usage: make_seeds.py OUTDIR\n")
         return 2
     out = sys.argv[1]
-    for t in ("parse", "pcap", "config", "timeparse", "record_json", "policy", "reassembly"):
+    for t in ("parse", "pcap", "config", "timeparse", "record_json", "policy", "reassembly",
+              "evidence"):
         shutil.rmtree(os.path.join(out, t), ignore_errors=True)
     tmp = tempfile.mkdtemp(prefix="tw-seeds.")
     try:
@@ -265,6 +266,18 @@ def build(out, tmp):
     for i, t in enumerate(times):
         write(d, "t%02d" % i, t.encode())
     counts["timeparse"] = len(os.listdir(d))
+
+    # evidence: a seal line, tagged texts, alert fields (control/evidence/)
+    d = os.path.join(out, "evidence")
+    seal = ("tws1 sensor=s1 run=000661a8049aa9c0 no=1 first=1 last=306 prev_chain=" + "a5" * 32 +
+            " chain=" + "4f" * 32 + " prev_seal=" + "00" * 32 + " time=1796224119981231 ttl=604800"
+            " keep=15552000 long=3,7 key=a32c37c1ec7812ee sig=" + "a5" * 64)
+    for i, t in enumerate([seal, seal.replace("no=1", "no=01"), seal[:200],
+                           '{"flow_id":"00ff","c2s_bytes":12,"seq":42,"run":"000661a8049aa9c0"}',
+                           '{"seq":1,"run":"0000000000000001"}', '{"seq":,"run":""}',
+                           "kind\0risky_flow\0detail\0\0seq\0" + "7"]):
+        write(d, "e%02d" % i, t.encode())
+    counts["evidence"] = len(os.listdir(d))
 
     # record_json
     d = os.path.join(out, "record_json")

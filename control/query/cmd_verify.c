@@ -1,0 +1,760 @@
+/* cmd_verify.c - `tapwatch-query verify --pubkey FILE.pub [--since T] [--until T]`: checks a
+ * sensor's evidence (control/evidence/chain.h, seal.h) from Redis and a public key alone.
+ *
+ *   1. the seals (tw:{S}:seals): each signature against the key, then per run the links:
+ *      numbers 1, 2, ... without a hole, prev_seal the hash of the seal before, prev_chain
+ *      its chain, first its last + 1;
+ *   2. the items: every record frame of every hour (tw:{S:H}:b), every alert (tw:{S}:alerts),
+ *      every gap record (tw:{S}:gaps), each with its run and sequence number (chain.h);
+ *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
+ *      sequence order, must hash from prev_chain to chain.
+ *   4. without --since/--until, the time postings of the indexes (compact.h): every record has
+ *      one carrying its last_seen (else `flows` would not find it), and each points at a record.
+ *
+ * One line per finding, then a summary line. Findings: altered (a seal's items do not hash to
+ * its chain), deleted (sequence numbers no item holds, before their hot window ended; a seal
+ * missing between two others), inserted (an item no seal covers, or without a sequence number,
+ * or a second different item under a number), reordered (an item stored twice: an older one
+ * replayed), bad signature (a seal the key did not sign, or not a seal line), and, not errors:
+ * gap (the sensor's own record of records it lost) and expired (numbers missing after the
+ * seal's time + its hot window: Redis expired them, counted in the summary).
+ * Exit 0 when every seal and item verifies, 3 when not (the summary names the first bad
+ * sequence number), 1 when Redis fails, 2 for a bad command line or key file.
+ *
+ * Read-only: HGETALL, ZRANGE, XRANGE, and INFO stats for Redis's count of evicted keys (said in
+ * a note line when not 0; skipped when the user may not run INFO).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/evidence/chain.h"
+#include "control/evidence/seal.h"
+#include "control/evidence/sign_key.h"
+#include "control/query/compact_read.h"
+#include "control/query/query.h"
+#include "control/record/compact.h"
+#include "control/record/keys.h"
+#include "dataplane/clock.h"
+
+#define EXIT_UNVERIFIED 3
+
+static const char *pubkey_path;
+
+static int parse_pubkey(const char *value)
+{
+    pubkey_path = value;
+    return 0;
+}
+
+static int check(const struct tq_opts *o)
+{
+    if (tq_sensors_several(o)) /* each sensor has its own key */
+        return tq_usage_error("verify checks one sensor at a time (--sensor NAME)");
+    return pubkey_path == NULL ? tq_usage_error("verify needs --pubkey FILE.pub") : 0;
+}
+
+/* One item as read back. */
+struct item {
+    char run[17];
+    uint64_t seq;
+    char kind;
+    char *bytes; /* malloc'd */
+    size_t len;
+    char where[TW_KEY_LEN + 64]; /* the key (and field) it was read from, for messages */
+};
+
+/* Where a record is, for the index checks: ordinal ord of block id in hour's tw:{S:H}:b. */
+struct rec_ref {
+    uint64_t hour, last_us;
+    char block[TW_CX_BLOCK_ID_LEN + 1];
+    uint32_t ord;
+    char run[17];
+    uint64_t seq; /* 0: untagged */
+};
+
+struct seal_rec {
+    struct tw_seal s;
+    int good; /* signature checked */
+};
+
+struct ctx {
+    const struct tq_opts *o;
+    uint8_t pk[TW_SIGN_PK_LEN];
+    uint64_t now_us;
+    struct item *items;
+    size_t nitems, cap;
+    struct seal_rec *seals;
+    size_t nseals, scap;
+    struct rec_ref *recs; /* every record read, for the index checks */
+    size_t nrecs, rcap;
+    uint64_t *hours;      /* the hours listed, and those whose block hash was there */
+    uint8_t *hour_has;
+    size_t nhours;
+    /* counts */
+    uint64_t findings, expired, gaps, records, alerts, gap_records, checked;
+    int has_bad;
+    char bad_run[17];
+    uint64_t bad_seq;
+};
+
+static void finding(struct ctx *x, const char *run, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void finding(struct ctx *x, const char *run, uint64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    x->findings++;
+    if (run != NULL && seq != 0 &&
+        (!x->has_bad || strcmp(run, x->bad_run) < 0 ||
+         (strcmp(run, x->bad_run) == 0 && seq < x->bad_seq))) {
+        x->has_bad = 1;
+        snprintf(x->bad_run, sizeof(x->bad_run), "%s", run);
+        x->bad_seq = seq;
+    }
+}
+
+static int add_item(struct ctx *x, const char *run, uint64_t seq, char kind, const void *bytes,
+                    size_t len, const char *where)
+{
+    struct item *it;
+
+    if ((it = tq_grow(x->items, x->nitems, &x->cap, sizeof(*it), 1024)) == NULL)
+        return -1;
+    x->items = it;
+    it = &x->items[x->nitems];
+    memset(it, 0, sizeof(*it));
+    snprintf(it->run, sizeof(it->run), "%s", run);
+    it->seq = seq;
+    it->kind = kind;
+    if ((it->bytes = malloc(len + 1)) == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return -1;
+    }
+    memcpy(it->bytes, bytes, len);
+    it->bytes[len] = '\0'; /* for the gap record's reason */
+    it->len = len;
+    snprintf(it->where, sizeof(it->where), "%s", where);
+    x->nitems++;
+    return 0;
+}
+
+/* A JSON item (record, gap): tagged, or an untagged one no seal can cover. */
+static int add_json(struct ctx *x, char kind, const char *json, size_t len, const char *where)
+{
+    uint64_t seq;
+    char run[17];
+
+    if (tw_chain_json_untag(json, len, &seq, run) != 0 || seq == 0) {
+        finding(x, NULL, 0, "inserted: %s %s has no sequence number", kind == 'r' ? "record in" :
+                "gap record", where);
+        return 0;
+    }
+    return add_item(x, run, seq, kind, json, len, where);
+}
+
+/* ---- reading ---- */
+
+static int read_seals(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN];
+    redisReply *r;
+
+    tw_key_seals(key, sizeof(key), x->o->sensor);
+    if ((r = tw_rclient_command(c, "HGETALL %s", key)) == NULL || r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "HGETALL seals");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *f = r->element[i], *v = r->element[i + 1];
+        struct seal_rec *s;
+        char field[TW_SEAL_FIELD_LEN + 1];
+        if ((s = tq_grow(x->seals, x->nseals, &x->scap, sizeof(*s), 64)) == NULL) {
+            freeReplyObject(r);
+            return -1;
+        }
+        x->seals = s;
+        s = &x->seals[x->nseals];
+        if (v->type != REDIS_REPLY_STRING || tw_seal_parse(v->str, v->len, &s->s) != 0) {
+            finding(x, NULL, 0, "bad signature: seal field %.*s is not a seal line",
+                    f->type == REDIS_REPLY_STRING ? (int)f->len : 0, f->str ? f->str : "");
+            continue;
+        }
+        tw_seal_field(&s->s, field);
+        if (f->type != REDIS_REPLY_STRING || f->len != strlen(field) ||
+            memcmp(f->str, field, f->len) != 0) {
+            /* still a seal: its signature and links are checked all the same */
+            finding(x, s->s.run, s->s.first, "reordered: seal field %.*s holds seal %s",
+                    f->type == REDIS_REPLY_STRING ? (int)f->len : 0, f->str ? f->str : "", field);
+        }
+        s->good = tw_seal_verify(&s->s, x->pk) == 0 && strcmp(s->s.sensor, x->o->sensor) == 0;
+        x->nseals++;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* An epoch time with six decimals after key in a JSON text ("last_seen":1772442300.026000),
+ * in microseconds; 0 when absent. */
+static uint64_t json_time(const char *js, size_t len, const char *key)
+{
+    const char *p = memmem(js, len, key, strlen(key)), *end = js + len;
+    uint64_t s = 0, us = 0;
+    int d = 0;
+
+    if (p == NULL)
+        return 0;
+    for (p += strlen(key); p < end && *p >= '0' && *p <= '9'; p++)
+        s = s * 10 + (uint64_t)(*p - '0');
+    if (p < end && *p == '.')
+        for (p++; p < end && *p >= '0' && *p <= '9' && d < 6; p++, d++)
+            us = us * 10 + (uint64_t)(*p - '0');
+    for (; d < 6; d++)
+        us *= 10;
+    return s * 1000000 + us;
+}
+
+static int read_records(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN];
+    redisReply *hours;
+
+    tw_key_hours(key, sizeof(key), x->o->sensor);
+    if ((hours = tw_rclient_command(c, "ZRANGE %s 0 -1", key)) == NULL ||
+        hours->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, hours, "ZRANGE hours");
+    for (size_t h = 0; h < hours->elements; h++) {
+        uint64_t hour;
+        redisReply *b;
+        if (hours->element[h]->type != REDIS_REPLY_STRING ||
+            tq_parse_uint(hours->element[h]->str, 0, UINT64_MAX, &hour) != 0)
+            continue;
+        uint64_t *hs = realloc(x->hours, (x->nhours + 1) * sizeof(*hs));
+        uint8_t *hh = realloc(x->hour_has, x->nhours + 1);
+        if (hs != NULL)
+            x->hours = hs;
+        if (hh != NULL)
+            x->hour_has = hh;
+        if (hs == NULL || hh == NULL) {
+            fprintf(stderr, PROG ": out of memory\n");
+            freeReplyObject(hours);
+            return -1;
+        }
+        x->hours[x->nhours] = hour;
+        x->hour_has[x->nhours++] = 0;
+        tw_key_cx_blocks(key, sizeof(key), x->o->sensor, hour);
+        if ((b = tw_rclient_command(c, "HGETALL %s", key)) == NULL || b->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(hours);
+            return tq_reply_failed(c, b, "HGETALL record blocks");
+        }
+        x->hour_has[x->nhours - 1] = b->elements > 0;
+        for (size_t i = 0; i + 1 < b->elements; i += 2) {
+            const redisReply *f = b->element[i], *v = b->element[i + 1];
+            char where[TW_KEY_LEN + 64], err[160];
+            uint8_t *raw = NULL;
+            size_t rawlen;
+            uint32_t *off = NULL;
+            uint16_t *len = NULL;
+            int n;
+            snprintf(where, sizeof(where), "%s %.*s", key, (int)(f->len < 40 ? f->len : 40),
+                     f->str ? f->str : "");
+            if (v->type != REDIS_REPLY_STRING ||
+                tw_cx_unpack('R', v->str, v->len, &raw, &rawlen, err, sizeof(err)) < 0 ||
+                (n = tw_cx_block_split(raw, rawlen, &off, &len)) < 0) {
+                finding(x, NULL, 0, "altered: %s is not a record frame", where);
+                free(raw);
+                continue;
+            }
+            /* <block id>:<frame, 4 hex>: the records' ordinals in the block (compact.h) */
+            unsigned long frame = f->len == TW_CX_FIELD_LEN && f->str[TW_CX_BLOCK_ID_LEN] == ':'
+                                      ? strtoul(f->str + TW_CX_BLOCK_ID_LEN + 1, NULL, 16) : 0;
+            for (int k = 0; k < n; k++) {
+                const char *js = (const char *)raw + off[k];
+                struct rec_ref *rr = tq_grow(x->recs, x->nrecs, &x->rcap, sizeof(*rr), 1024);
+                if (rr != NULL && f->len == TW_CX_FIELD_LEN) {
+                    x->recs = rr;
+                    rr = &x->recs[x->nrecs++];
+                    memset(rr, 0, sizeof(*rr));
+                    rr->hour = hour;
+                    memcpy(rr->block, f->str, TW_CX_BLOCK_ID_LEN);
+                    rr->ord = (uint32_t)(frame * TW_CX_FRAME_RECORDS + (unsigned)k);
+                    rr->last_us = json_time(js, len[k], "\"last_seen\":");
+                    if (tw_chain_json_untag(js, len[k], &rr->seq, rr->run) != 0)
+                        rr->seq = 0;
+                } else if (rr != NULL) {
+                    x->recs = rr;
+                }
+                x->records++;
+                if (add_json(x, TW_ITEM_RECORD, (const char *)raw + off[k], len[k], where) != 0) {
+                    free(raw), free(off), free(len);
+                    freeReplyObject(b);
+                    freeReplyObject(hours);
+                    return -1;
+                }
+            }
+            free(raw), free(off), free(len);
+        }
+        freeReplyObject(b);
+    }
+    freeReplyObject(hours);
+    return 0;
+}
+
+static int keep_time(const struct tw_cx_posting *p, void *arg)
+{
+    (void)arg;
+    return p->kind == TW_POST_TIME;
+}
+
+static int ref_cmp(uint64_t ha, const char *ba, uint32_t oa, uint64_t hb, const char *bb,
+                   uint32_t ob)
+{
+    int c;
+
+    if (ha != hb)
+        return ha < hb ? -1 : 1;
+    if ((c = memcmp(ba, bb, TW_CX_BLOCK_ID_LEN)) != 0)
+        return c;
+    return oa < ob ? -1 : oa > ob;
+}
+
+static int rec_sort(const void *a, const void *b)
+{
+    const struct rec_ref *x = a, *y = b;
+    return ref_cmp(x->hour, x->block, x->ord, y->hour, y->block, y->ord);
+}
+
+static int post_sort(const void *a, const void *b)
+{
+    const struct tq_cx_ref *x = a, *y = b;
+    return ref_cmp(x->rec_hour, x->block, x->ord, y->rec_hour, y->block, y->ord);
+}
+
+static int hour_has_blocks(const struct ctx *x, uint64_t hour)
+{
+    for (size_t i = 0; i < x->nhours; i++)
+        if (x->hours[i] == hour)
+            return x->hour_has[i];
+    return 0;
+}
+
+/* The indexes the query tool reads: every record must have time postings (flows finds records
+ * through them: a record without one is hidden), each carrying the record's last_seen, and
+ * every time posting must point at a record (unless that hour's records expired). Only the
+ * time postings are checked (the address and port postings are not yet). */
+static int check_index(struct tw_rclient *c, struct ctx *x)
+{
+    struct tq_cx_ref *refs = NULL;
+    size_t nrefs = 0, rcap = 0, i = 0, j = 0;
+    unsigned tb = tw_cx_bucket(TW_POST_TIME, NULL, 0);
+
+    for (size_t h = 0; h < x->nhours; h++)
+        if (tq_cx_postings(c, x->o->sensor, x->hours[h], &tb, 1, keep_time, NULL, 0, UINT64_MAX,
+                           &refs, &nrefs, &rcap) != 0)
+            finding(x, NULL, 0, "altered: index of hour %" PRIu64 ": a time slice is not one",
+                    x->hours[h]);
+    qsort(x->recs, x->nrecs, sizeof(*x->recs), rec_sort);
+    if (nrefs > 0)
+        qsort(refs, nrefs, sizeof(*refs), post_sort);
+    while (i < x->nrecs || j < nrefs) {
+        const struct rec_ref *r = i < x->nrecs ? &x->recs[i] : NULL;
+        const struct tq_cx_ref *p = j < nrefs ? &refs[j] : NULL;
+        int cmp = r == NULL ? 1 : p == NULL ? -1
+                  : ref_cmp(r->hour, r->block, r->ord, p->rec_hour, p->block, p->ord);
+        if (cmp < 0) { /* a record no time posting points at */
+            if (r->seq != 0)
+                finding(x, r->run, r->seq, "altered: index: run %s seq %" PRIu64 " (hour %" PRIu64
+                        ") has no time posting: flows would not find it", r->run, r->seq, r->hour);
+            else
+                finding(x, NULL, 0, "altered: index: a record of hour %" PRIu64 " has no time "
+                        "posting", r->hour);
+            i++;
+        } else if (cmp > 0) { /* a posting that points at no record */
+            if (hour_has_blocks(x, p->rec_hour))
+                finding(x, NULL, 0, "inserted: index: a time posting points at no record (hour %"
+                        PRIu64 " block %s ordinal %u)", p->rec_hour, p->block, p->ord);
+            j++;
+        } else {
+            for (; j < nrefs && ref_cmp(r->hour, r->block, r->ord, refs[j].rec_hour,
+                                        refs[j].block, refs[j].ord) == 0; j++)
+                if (refs[j].last_us != r->last_us)
+                    finding(x, r->seq ? r->run : NULL, r->seq, "altered: index: a time posting "
+                            "of run %s seq %" PRIu64 " says last_seen %" PRIu64 " us, the record %"
+                            PRIu64, r->run, r->seq, refs[j].last_us, r->last_us);
+            i++;
+        }
+    }
+    free(refs);
+    return 0;
+}
+
+static int read_alerts(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN], start[48] = "-";
+
+    tw_key_alerts(key, sizeof(key), x->o->sensor);
+    for (;;) {
+        redisReply *r = tw_rclient_command(c, "XRANGE %s %s + COUNT %d", key, start, TQ_PAGE);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+            return tq_reply_failed(c, r, "XRANGE alerts");
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            const redisReply *fv = e->element[1];
+            size_t np = fv->elements / 2;
+            const char **p = calloc(2 * np + 1, sizeof(*p));
+            size_t *l = calloc(2 * np + 1, sizeof(*l)), cap = 64;
+            char run[17] = "", where[TW_KEY_LEN + 64];
+            uint64_t seq = 0;
+            snprintf(where, sizeof(where), "%s %s", key, e->element[0]->str);
+            for (size_t k = 0; p != NULL && l != NULL && k < 2 * np; k++) {
+                p[k] = fv->element[k]->str ? fv->element[k]->str : "";
+                l[k] = fv->element[k]->len;
+                cap += 4 + l[k];
+                if (k % 2 == 1 && strcmp(p[k - 1], "seq") == 0)
+                    tq_parse_uint(p[k], 1, UINT64_MAX, &seq);
+                if (k % 2 == 1 && strcmp(p[k - 1], "run") == 0 && l[k] == 16)
+                    memcpy(run, p[k], 17);
+            }
+            uint8_t *bytes = p != NULL && l != NULL ? malloc(cap) : NULL;
+            long n = bytes != NULL ? tw_chain_fields(p, l, np, bytes, cap) : -1;
+            x->alerts++;
+            if (n < 0) {
+                fprintf(stderr, PROG ": out of memory\n");
+                free(p), free(l), free(bytes);
+                freeReplyObject(r);
+                return -1;
+            }
+            if (seq == 0 || run[0] == '\0')
+                finding(x, NULL, 0, "inserted: alert %s has no sequence number", where);
+            else if (add_item(x, run, seq, TW_ITEM_ALERT, bytes, (size_t)n, where) != 0) {
+                free(p), free(l), free(bytes);
+                freeReplyObject(r);
+                return -1;
+            }
+            free(p), free(l), free(bytes);
+        }
+        size_t got = r->elements;
+        if (got > 0) { /* the next page starts after the last id */
+            const redisReply *last = r->element[got - 1];
+            if (last->type == REDIS_REPLY_ARRAY && last->elements == 2 && last->element[0]->str)
+                snprintf(start, sizeof(start), "(%s", last->element[0]->str);
+        }
+        freeReplyObject(r);
+        if (got < TQ_PAGE)
+            return 0;
+    }
+}
+
+static int read_gaps(struct tw_rclient *c, struct ctx *x)
+{
+    char key[TW_KEY_LEN];
+    redisReply *r;
+
+    tw_key_gaps(key, sizeof(key), x->o->sensor);
+    if ((r = tw_rclient_command(c, "HGETALL %s", key)) == NULL || r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "HGETALL gaps");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *f = r->element[i], *v = r->element[i + 1];
+        char where[TW_KEY_LEN + 64];
+        snprintf(where, sizeof(where), "%s %.*s", key, (int)(f->len < 40 ? f->len : 40),
+                 f->str ? f->str : "");
+        x->gap_records++;
+        if (v->type == REDIS_REPLY_STRING &&
+            add_json(x, TW_ITEM_GAP, v->str, v->len, where) != 0) {
+            freeReplyObject(r);
+            return -1;
+        }
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* ---- checking ---- */
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+    int c = strcmp(x->run, y->run);
+
+    if (c != 0)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int seal_cmp(const void *a, const void *b)
+{
+    const struct seal_rec *x = a, *y = b;
+    int c = strcmp(x->s.run, y->s.run);
+
+    if (c != 0)
+        return c;
+    return x->s.no < y->s.no ? -1 : x->s.no > y->s.no;
+}
+
+/* The first item of (run, seq) or later. */
+static size_t lower_bound(const struct ctx *x, const char *run, uint64_t seq)
+{
+    size_t lo = 0, hi = x->nitems;
+    struct item key;
+
+    snprintf(key.run, sizeof(key.run), "%s", run);
+    key.seq = seq;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (item_cmp(&x->items[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int in_range(const struct ctx *x, uint64_t t_us)
+{
+    return (!x->o->has_since || t_us >= x->o->since_us) &&
+           (!x->o->has_until || t_us <= x->o->until_us);
+}
+
+static void say_missing(struct ctx *x, const char *run, uint64_t from, uint64_t n)
+{
+    if (n == 1)
+        finding(x, run, from, "deleted: run %s seq %" PRIu64 " (missing before its hot window "
+                "ended)", run, from);
+    else if (n > 1)
+        finding(x, run, from, "deleted: run %s seq %" PRIu64 "..%" PRIu64 " (%" PRIu64 " items "
+                "missing before their hot window ended)", run, from, from + n - 1, n);
+}
+
+/* The items of one good seal: present, once, hashing to its chain. covered[i] becomes 2 for
+ * the items it checked. */
+static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
+{
+    uint8_t h[TW_CHAIN_HASH_LEN];
+    struct tw_chain ch = {0};
+    size_t i = lower_bound(x, s->run, s->first);
+    uint64_t miss_from = 0, miss_n = 0;
+    int complete = 1;
+
+    if (tw_chain_begin(&ch, s->prev_chain) != 0) {
+        fprintf(stderr, PROG ": out of memory\n");
+        tw_chain_free(&ch);
+        return;
+    }
+    for (uint64_t q = s->first; q <= s->last; q++) {
+        while (i < x->nitems && strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq < q)
+            i++;
+        if (i >= x->nitems || strcmp(x->items[i].run, s->run) != 0 || x->items[i].seq != q) {
+            complete = 0;
+            /* records after ttl, the seal's long-lived items (alerts) after keep */
+            if (tw_seal_item_expired(s, q, x->now_us)) {
+                x->expired++;
+            } else {
+                if (miss_n == 0)
+                    miss_from = q;
+                miss_n++;
+            }
+            continue;
+        }
+        say_missing(x, s->run, miss_from, miss_n);
+        miss_n = 0;
+        const struct item *it = &x->items[i];
+        covered[i] = 2;
+        x->checked++;
+        tw_chain_add(&ch, it->kind, q, it->bytes, it->len);
+        /* the same number again: an older item replayed, or another item claiming it */
+        for (size_t j = i + 1; j < x->nitems && strcmp(x->items[j].run, s->run) == 0 &&
+                               x->items[j].seq == q; j++) {
+            covered[j] = 2;
+            if (x->items[j].len == it->len && memcmp(x->items[j].bytes, it->bytes, it->len) == 0)
+                finding(x, s->run, q, "reordered: run %s seq %" PRIu64 " stored twice (%s and %s)",
+                        s->run, q, it->where, x->items[j].where);
+            else
+                finding(x, s->run, q, "inserted: run %s seq %" PRIu64 " claimed by a second item "
+                        "(%s)", s->run, q, x->items[j].where);
+        }
+    }
+    say_missing(x, s->run, miss_from, miss_n);
+    tw_chain_end(&ch, h);
+    tw_chain_free(&ch);
+    if (complete && memcmp(h, s->chain, sizeof(h)) != 0)
+        finding(x, s->run, s->first, "altered: run %s seq %" PRIu64 "..%" PRIu64 ": the items do "
+                "not hash to seal %" PRIu64 "'s chain (an item among them was changed)", s->run,
+                s->first, s->last, s->no);
+}
+
+static void check_all(struct ctx *x)
+{
+    uint8_t *covered = calloc(x->nitems + 1, 1);
+    size_t nseals_in = 0, bad_sigs = 0;
+
+    qsort(x->items, x->nitems, sizeof(*x->items), item_cmp);
+    qsort(x->seals, x->nseals, sizeof(*x->seals), seal_cmp);
+    if (covered == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        x->has_bad = 1;
+        return;
+    }
+    for (size_t k = 0; k < x->nseals; k++) {
+        const struct seal_rec *sr = &x->seals[k];
+        const struct tw_seal *s = &sr->s;
+        const struct seal_rec *pr = k > 0 && strcmp(x->seals[k - 1].s.run, s->run) == 0
+                                        ? &x->seals[k - 1] : NULL;
+        int in = in_range(x, s->time_us);
+        /* items a seal missing before this one covered: not inserted, but a finding of their own */
+        uint64_t from = pr != NULL ? pr->s.last + 1 : 1;
+        for (size_t i = lower_bound(x, s->run, from); i < x->nitems &&
+                                                     strcmp(x->items[i].run, s->run) == 0 &&
+                                                     x->items[i].seq < s->first; i++)
+            covered[i] = 1;
+        if (!sr->good) {
+            bad_sigs++;
+            finding(x, s->run, s->first, "bad signature: seal run %s no %" PRIu64 " (seq %" PRIu64
+                    "..%" PRIu64 ")", s->run, s->no, s->first, s->last);
+            for (size_t i = lower_bound(x, s->run, s->first); i < x->nitems &&
+                     strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq <= s->last; i++)
+                covered[i] = 1;
+            continue;
+        }
+        uint64_t want_no = pr != NULL ? pr->s.no + 1 : 1;
+        if (s->no != want_no && in)
+            finding(x, s->run, from, "deleted: seal run %s no %" PRIu64 "%s%.0" PRIu64
+                    " (seq %" PRIu64 "..%" PRIu64 ")", s->run, want_no, s->no - want_no > 1 ? ".." : "",
+                    s->no - want_no > 1 ? s->no - 1 : 0, from, s->first - 1);
+        else if (pr != NULL && pr->good && in) {
+            uint8_t ph[TW_CHAIN_HASH_LEN];
+            tw_seal_hash(&pr->s, ph);
+            if (memcmp(ph, s->prev_seal, sizeof(ph)) != 0 ||
+                memcmp(pr->s.chain, s->prev_chain, sizeof(ph)) != 0 || s->first != pr->s.last + 1)
+                finding(x, s->run, s->first, "reordered: seal run %s no %" PRIu64 " does not follow "
+                        "seal %" PRIu64, s->run, s->no, pr->s.no);
+        } else if (pr == NULL && in && s->first != 1)
+            finding(x, s->run, 1, "deleted: seal run %s no 1..%" PRIu64 " (seq 1..%" PRIu64 ")",
+                    s->run, s->no - 1, s->first - 1);
+        if (!in) { /* outside the range: its items are neither checked nor inserted */
+            for (size_t i = lower_bound(x, s->run, s->first); i < x->nitems &&
+                     strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq <= s->last; i++)
+                covered[i] = 1;
+            continue;
+        }
+        nseals_in++;
+        check_seal(x, s, covered);
+    }
+    /* what no seal covers: inserted (a gap record is also said as such) */
+    for (size_t i = 0; i < x->nitems; i++) {
+        const struct item *it = &x->items[i];
+        if (it->kind == TW_ITEM_GAP && covered[i] == 2) {
+            char reason[64] = "?";
+            const char *r = strstr(it->bytes, "\"reason\":\"");
+            uint64_t n = 0;
+            const char *rc = strstr(it->bytes, "\"records\":");
+            if (r != NULL)
+                sscanf(r + 10, "%63[^\"]", reason);
+            if (rc != NULL)
+                n = strtoull(rc + 10, NULL, 10);
+            printf("gap: run %s seq %" PRIu64 ": the sensor lost %" PRIu64 " records (%s)\n",
+                   it->run, it->seq, n, reason);
+            x->gaps++;
+        }
+        if (covered[i])
+            continue;
+        /* a run of uncovered items of one run: one line */
+        size_t k = i;
+        while (k + 1 < x->nitems && !covered[k + 1] && strcmp(x->items[k + 1].run, it->run) == 0)
+            k++;
+        if (k == i)
+            finding(x, it->run, it->seq, "inserted: run %s seq %" PRIu64 " (%s): no seal covers it",
+                    it->run, it->seq, it->where);
+        else
+            finding(x, it->run, it->seq, "inserted: run %s seq %" PRIu64 "..%" PRIu64 " (%zu items, "
+                    "the first in %s): no seal covers them", it->run, it->seq, x->items[k].seq,
+                    k - i + 1, it->where);
+        i = k;
+    }
+    if (bad_sigs == x->nseals && x->nseals > 0)
+        printf("note: no seal verifies with this public key: is it the sensor's?\n");
+    free(covered);
+    x->nseals = nseals_in; /* what the summary counts */
+}
+
+/* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
+ * reports any (INFO may be refused to a read-only user: then nothing is said). */
+static void evictions(struct tw_rclient *c)
+{
+    redisReply *r = tw_rclient_command(c, "INFO stats");
+    const char *p;
+
+    if (r != NULL && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, "evicted_keys:")) != NULL) {
+        uint64_t n = strtoull(p + 13, NULL, 10);
+        if (n > 0)
+            printf("note: Redis reports %" PRIu64 " keys evicted (maxmemory-policy): what they "
+                   "held counts as deleted\n", n);
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+}
+
+static int run(struct tw_rclient *c, const struct tq_opts *o)
+{
+    struct ctx x = {.o = o, .now_us = tw_wall_us()};
+    char err[256], fpr[TW_SIGN_FPR_LEN + 1];
+    int rc;
+
+    if (tw_sign_pub_load(pubkey_path, x.pk, fpr, err, sizeof(err)) != 0) {
+        fprintf(stderr, PROG ": --pubkey: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (read_seals(c, &x) != 0 || read_records(c, &x) != 0 || read_alerts(c, &x) != 0 ||
+        read_gaps(c, &x) != 0) {
+        rc = EXIT_REDIS;
+        goto out;
+    }
+    check_all(&x);
+    if (!o->has_since && !o->has_until) /* the whole store: its indexes too */
+        check_index(c, &x);
+    evictions(c);
+    if (x.findings == 0 && x.nseals == 0 && x.nitems == 0)
+        printf("note: sensor %s has no signed evidence in this range\n", o->sensor);
+    printf("verify: sensor %s, key %s: %zu seals, %" PRIu64 " items checked (records %" PRIu64
+           ", alerts %" PRIu64 ", gap records %" PRIu64 "), %" PRIu64 " expired, %" PRIu64
+           " gaps, %" PRIu64 " findings",
+           o->sensor, fpr, x.nseals, x.checked, x.records, x.alerts, x.gap_records, x.expired,
+           x.gaps, x.findings);
+    if (x.findings > 0 && x.has_bad)
+        printf("; first bad: run %s seq %" PRIu64, x.bad_run, x.bad_seq);
+    printf(x.findings > 0 ? ": NOT VERIFIED\n" : ": verified\n");
+    rc = tq_finish(0);
+    if (rc == 0 && x.findings > 0)
+        rc = EXIT_UNVERIFIED;
+out:
+    for (size_t i = 0; i < x.nitems; i++)
+        free(x.items[i].bytes);
+    free(x.items);
+    free(x.seals);
+    free(x.recs);
+    free(x.hours);
+    free(x.hour_has);
+    return rc;
+}
+
+static const struct tq_option own[] = {{"pubkey", parse_pubkey}, {NULL, NULL}};
+
+const struct tq_subcommand tq_cmd_verify = {
+    .name = "verify",
+    .summary = "check the sensor's signed evidence: seals, chain, every record, alert and gap",
+    .usage = "verify --pubkey FILE.pub [--since T] [--until T]\n"
+             "                   checks the seals made in the range against the sensor's public\n"
+             "                   key and recomputes their chain from the records, alerts and gap\n"
+             "                   records in Redis; one line per finding (altered, deleted,\n"
+             "                   inserted, reordered, bad signature; gap and expired are told,\n"
+             "                   not errors), then a summary. Exit 0 verified, 3 not verified\n",
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL,
+    .own = own,
+    .check = check,
+    .run = run,
+};

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""evidence_tamper.py - what an attacker with Redis write access (or a sensor host's disk) does,
+for tests/integration/test_evidence.sh. Speaks RESP over the unix socket itself (binary-safe);
+record frames are zstd (control/record/compact.h), re-packed with the zstd command.
+
+  evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
+                                 edit-alert | delete-alert | delete-seal | delete-hour |
+                                 hide-index | orphan-index
+  evidence_tamper.py spool FILE    one spooled record's c2s_bytes set to 999999999, CRC redone
+Prints what it did; exit 1 when there was nothing to tamper with.
+"""
+import socket
+import struct
+import subprocess
+import sys
+import zlib
+
+
+class Redis:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.connect(path)
+        self.f = self.s.makefile("rb")
+
+    def __call__(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.s.sendall(out)
+        return self.reply()
+
+    def reply(self):
+        line = self.f.readline()[:-2]
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest
+        if t == b"-":
+            raise RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)[:-2]
+            return data
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise RuntimeError("bad reply %r" % line)
+
+
+def unpack_frame(val):
+    assert val[:3] == b"TWR", val[:4]
+    raw = subprocess.run(["zstd", "-d", "-c", "-q"], input=val[4:], capture_output=True,
+                         check=True).stdout
+    (n,) = struct.unpack(">H", raw[:2])
+    recs, at = [], 2
+    for _ in range(n):
+        (l,) = struct.unpack(">H", raw[at:at + 2])
+        recs.append(raw[at + 2:at + 2 + l])
+        at += 2 + l
+    return val[:4], recs
+
+
+def pack_frame(prefix, recs):
+    raw = struct.pack(">H", len(recs)) + b"".join(struct.pack(">H", len(r)) + r for r in recs)
+    # the reader needs the content size in the frame header: --stream-size gives it from stdin
+    return prefix + subprocess.run(["zstd", "-q", "-c", "-3", "--stream-size=%d" % len(raw)], input=raw,
+                                   capture_output=True,
+                                   check=True).stdout
+
+
+def pairs(flat):
+    return list(zip(flat[0::2], flat[1::2]))
+
+
+def block_keys(r, sensor):
+    hours = r("ZRANGE", "tw:{%s}:hours" % sensor, 0, -1)
+    return [(h, "tw:{%s:%s}:b" % (sensor, h.decode())) for h in hours]
+
+
+def first_frame(r, sensor):
+    for _, key in block_keys(r, sensor):
+        fields = pairs(r("HGETALL", key))
+        if fields:
+            fields.sort()
+            return key, fields
+    sys.exit("no record frame")
+
+
+def main():
+    if sys.argv[1] == "spool":
+        data = bytearray(open(sys.argv[2], "rb").read())
+        item = struct.unpack("<I", data[12:16])[0]
+        slot = 64  # the first slot: its record's c2s_bytes is at offset 32 of the item
+        assert data[slot:slot + 4] == b"TWSI", "no spooled record"
+        data[slot + 16 + 32:slot + 16 + 40] = struct.pack("<Q", 999999999)
+        struct.pack_into("<I", data, slot + 4, zlib.crc32(bytes(data[slot + 16:slot + 16 + item])))
+        open(sys.argv[2], "wb").write(bytes(data))
+        print("spool: first record's c2s_bytes set to 999999999, CRC recomputed")
+        return
+    r, sensor, what = Redis(sys.argv[1]), sys.argv[2], sys.argv[3]
+    alerts = "tw:{%s}:alerts" % sensor
+    if what == "edit-record":
+        key, fields = first_frame(r, sensor)
+        field, val = fields[0]
+        prefix, recs = unpack_frame(val)
+        old = recs[0]
+        i = old.index(b'"c2s_bytes":') + len(b'"c2s_bytes":')
+        j = i
+        while old[j:j + 1].isdigit():
+            j += 1
+        recs[0] = old[:i] + b"1" + old[j:]
+        r("HSET", key, field, pack_frame(prefix, recs))
+        print("edit-record: %s %s: c2s_bytes %s -> 1" % (key, field.decode(), old[i:j].decode()))
+    elif what == "delete-record":
+        key, fields = first_frame(r, sensor)
+        r("HDEL", key, fields[-1][0])
+        print("delete-record: HDEL %s %s" % (key, fields[-1][0].decode()))
+    elif what == "insert-record":
+        key, fields = first_frame(r, sensor)
+        prefix, recs = unpack_frame(fields[0][1])
+        forged = recs[0].replace(b'"c2s_bytes":', b'"c2s_bytes":7', 1)
+        r("HSET", key, b"ffffffffffffffffffffffff:0000", pack_frame(prefix, [forged]))
+        print("insert-record: a forged frame in %s" % key)
+    elif what == "replay-older":
+        key, fields = first_frame(r, sensor)
+        # an older frame stored again under a newer block id: a query would take its
+        # records as the newest versions
+        r("HSET", key, b"fffffffffffffffffffffffe:0000", fields[0][1])
+        print("replay-older: %s %s stored again as a newer block" % (key, fields[0][0].decode()))
+    elif what in ("edit-alert", "delete-alert"):
+        entries = r("XRANGE", alerts, "-", "+")
+        if not entries:
+            sys.exit("no alert")
+        eid, fv = entries[0]
+        r("XDEL", alerts, eid)
+        if what == "edit-alert":
+            flat = []
+            for k, v in pairs(fv):
+                flat += [k, b"low" if k == b"severity" else v]
+            r("XADD", alerts, "*", *flat)
+        print("%s: %s" % (what, eid.decode()))
+    elif what == "delete-seal":
+        fields = sorted(pairs(r("HGETALL", "tw:{%s}:seals" % sensor)))
+        if not fields:
+            sys.exit("no seal")
+        r("HDEL", "tw:{%s}:seals" % sensor, fields[0][0])
+        print("delete-seal: %s" % fields[0][0].decode())
+    elif what == "delete-hour":
+        h, key = block_keys(r, sensor)[0]
+        r("DEL", key)
+        r("ZREM", "tw:{%s}:hours" % sensor, h)
+        for k in r("KEYS", "tw:{%s:%s}:*" % (sensor, h.decode())):
+            r("DEL", k)
+        print("delete-hour: %s" % h.decode())
+    elif what in ("hide-index", "orphan-index"):
+        # the quiet-hour slices (compact.h: tw:{S:H}:x:a) of the first hour
+        h, _ = block_keys(r, sensor)[0]
+        key = "tw:{%s:%s}:x:a" % (sensor, h.decode())
+        fields = sorted(pairs(r("HGETALL", key)))
+        if not fields:
+            sys.exit("no index slice in %s" % key)
+        if what == "hide-index":  # a block's postings gone: flows no longer finds its records
+            r("HDEL", key, fields[0][0])
+        else:  # a block's postings again under a block id that has no records
+            r("HSET", key, b"ffffffffffffffffffffffff", fields[0][1])
+        print("%s: %s %s" % (what, key, fields[0][0].decode()))
+    else:
+        sys.exit("unknown tamper %s" % what)
+
+
+main()

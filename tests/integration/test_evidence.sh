@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# test_evidence.sh - the signed evidence chain (README "Evidence") against a real redis-server:
+# `tapwatch keygen`, two replays with signing.key (records, then alerts: two runs, two chains)
+# and `tapwatch-query verify` exits 0, also with a read-only Redis user; then each tamper, on
+# the same store restored between them (COPY of every key of the sensor): edit a record,
+# delete a record (a frame field), insert a forged record, replay an older record frame,
+# delete an alert, edit an alert, delete a seal, delete a whole hour, remove a block's time
+# postings (records hidden from flows), add postings that point at nothing: verify exits 3 naming
+# the right finding, and exits 0 again once the store is restored. A wrong public key fails
+# every seal; a secret key file others may read is refused at start; a seal removed between two
+# others is named; --since checks the seals of its range only; --workers 2 and 3 verify, and
+# so does a run whose connections are killed and whose writes Redis refuses (OOM) a while;
+# Redis down for a whole run (records and seals wait in run_dir) then a second start replays
+# them (and the alerts of a run, from the hold file): verifies; the same with one spooled
+# record edited on disk (CRC redone): altered.
+#
+#   bash tests/integration/test_evidence.sh BUILD_DIR     (from the repo root)
+# Exit 0 pass, 1 fail, 77 skip (no redis-server, zstd, binary or scapy).
+set -uo pipefail
+
+build=${1:-build}
+tapwatch=$build/tapwatch
+query=$build/tapwatch-query
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+redis_local=$root/scripts/redis-local.sh
+tamper=$here/evidence_tamper.py
+
+for tool in redis-server redis-cli python3 zstd; do
+    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+for bin in "$tapwatch" "$query"; do
+    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
+done
+/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+
+tmp=$(mktemp -d /tmp/tw-evidence.XXXXXX)
+trap 'bash "$redis_local" stop "$tmp/r" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+/usr/bin/python3 "$root/scripts/gen_captures.py" "$tmp/cap" >"$tmp/gen.log" 2>&1 ||
+    { echo "FAIL: scripts/gen_captures.py failed"; cat "$tmp/gen.log"; exit 1; }
+/usr/bin/python3 "$root/scripts/gen_policy_captures.py" "$tmp/pcap" >"$tmp/gen2.log" 2>&1 ||
+    { echo "FAIL: scripts/gen_policy_captures.py failed"; cat "$tmp/gen2.log"; exit 1; }
+sock=$(bash "$redis_local" start "$tmp/r") || { echo "FAIL: cannot start redis-server"; exit 1; }
+url=unix://$sock
+rcli() { redis-cli -s "$sock" "$@"; }
+
+# --- keys ------------------------------------------------------------------------------------
+"$tapwatch" keygen --out "$tmp/key" >"$tmp/keygen.out" 2>&1 || fail "keygen: $(cat "$tmp/keygen.out")"
+"$tapwatch" keygen --out "$tmp/other" >/dev/null 2>&1 || fail "keygen of a second key"
+fpr=$(sed -n 's/.*fingerprint \([0-9a-f]*\).*/\1/p' "$tmp/keygen.out")
+cat >"$tmp/c.yaml" <<YAML
+run_dir: $tmp/run
+redis:
+  url: $url
+signing:
+  key: $tmp/key
+YAML
+out=$("$tapwatch" --config "$tmp/c.yaml" --check-config 2>&1)
+echo "$out" | grep -qx "tapwatch: signing key OK: fingerprint $fpr" || fail "check-config: $out"
+# a secret key others may read is refused, at --check-config and at start
+cp -p "$tmp/key" "$tmp/open"; chmod 0644 "$tmp/open"
+sed "s|key: $tmp/key|key: $tmp/open|" "$tmp/c.yaml" >"$tmp/open.yaml"
+"$tapwatch" --config "$tmp/open.yaml" --check-config >/dev/null 2>"$tmp/open.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "signing.key: .*0644" "$tmp/open.err" || fail "a key readable by others: exit $rc, $(cat "$tmp/open.err")"
+"$tapwatch" --config "$tmp/open.yaml" --pcap "$tmp/cap/sample.pcap" --sensor refused --quiet >/dev/null 2>"$tmp/open2.err"; rc=$?
+[ $rc -eq 2 ] && [ "$(rcli exists 'tw:{refused}:seals')" = 0 ] || fail "start with a key readable by others: exit $rc, $(cat "$tmp/open2.err")"
+# format 1 with signing: refused in one line
+printf 'redis:\n  format: 1\n' >>"$tmp/open.yaml"
+sed "s|key: $tmp/open|key: $tmp/key|" "$tmp/open.yaml" >"$tmp/f1.yaml"
+"$tapwatch" --config "$tmp/f1.yaml" --check-config >/dev/null 2>"$tmp/f1.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "redis.format 2" "$tmp/f1.err" || fail "signing with format 1: exit $rc, $(cat "$tmp/f1.err")"
+
+# --- a signed store verifies ---------------------------------------------------------------
+replay() { # SENSOR PCAP [options...]
+    local sensor=$1 pcap=$2; shift 2
+    "$tapwatch" --config "$tmp/c.yaml" --pcap "$pcap" --sensor "$sensor" --quiet "$@" \
+        >"$tmp/$sensor.out" 2>&1 || fail "replay $sensor $pcap: $(tail -3 "$tmp/$sensor.out")"
+}
+verify() { # SENSOR [options...] -> exit status; output in $tmp/verify.out
+    local sensor=$1; shift
+    "$query" --redis "$url" --sensor "$sensor" verify --pubkey "$tmp/key.pub" "$@" >"$tmp/verify.out" 2>&1
+}
+replay ev "$tmp/cap/sample.pcap"
+replay ev "$tmp/pcap/remote.pcap" --policy "$here/policy.yaml"
+grep -q "signing evidence: key fingerprint $fpr" "$tmp/ev.out" || fail "the log does not name the key's fingerprint: $(grep -i sign "$tmp/ev.out")"
+! grep -rqF "$(sed -n 2p "$tmp/key")" "$tmp/ev.out" "$tmp/run" 2>/dev/null || fail "the secret key reached a log or run_dir"
+! rcli --scan --pattern '*' | xargs -r -n1 redis-cli -s "$sock" dump 2>/dev/null | grep -qaF "$(sed -n 2p "$tmp/key")" ||
+    fail "the secret key reached Redis"
+verify ev; rc=$?
+[ $rc -eq 0 ] || fail "untouched store: verify exit $rc: $(cat "$tmp/verify.out")"
+grep -q "alerts 3" "$tmp/verify.out" && grep -q ": verified$" "$tmp/verify.out" || fail "summary: $(cat "$tmp/verify.out")"
+# every record and alert carries its sequence number where it is stored
+rcli xrange 'tw:{ev}:alerts' - + | grep -qx seq || fail "alerts carry no seq field"
+# the alerts' numbers are listed in their seal (kept redis.retention, not the hot window)
+rcli hvals 'tw:{ev}:seals' | grep -q ' keep=15552000 long=[0-9]' || fail "no seal lists the alerts: $(rcli hvals 'tw:{ev}:seals' | cut -c1-80)"
+# a user that may only read the sensor's keys verifies as well (it appends to the audit trail,
+# as every query does: README "Audit of queries")
+rcli ACL SETUSER ro on '>ro-pass' '%R~tw:*' '~tw:{audit:*' '&*' +@read +@connection \
+    +eval +xadd +set +acl\|whoami >/dev/null
+echo ro-pass >"$tmp/ro.pw"; chmod 600 "$tmp/ro.pw"
+"$query" --redis "$url" --redis-user ro --redis-password-file "$tmp/ro.pw" --sensor ev verify \
+    --pubkey "$tmp/key.pub" >"$tmp/ro.out" 2>&1; rc=$?
+[ $rc -eq 0 ] || fail "read-only user: verify exit $rc: $(cat "$tmp/ro.out")"
+# a wrong public key fails every seal
+nseals=$(rcli hlen 'tw:{ev}:seals')
+"$query" --redis "$url" --sensor ev verify --pubkey "$tmp/other.pub" >"$tmp/wrong.out" 2>&1; rc=$?
+[ $rc -eq 3 ] && [ "$(grep -c '^bad signature' "$tmp/wrong.out")" = "$nseals" ] ||
+    fail "wrong key: exit $rc, $(grep -c '^bad signature' "$tmp/wrong.out") bad signatures for $nseals seals"
+# --since after every seal: nothing to check, verified
+verify ev --since 2099-01-01; rc=$?
+[ $rc -eq 0 ] || fail "--since in the future: exit $rc: $(cat "$tmp/verify.out")"
+
+# --- tampers, each on the store restored -----------------------------------------------------
+keys=$(rcli --scan --pattern 'tw:{ev*')
+for k in $keys; do rcli copy "$k" "bak:$k" replace >/dev/null; done
+restore() {
+    rcli --scan --pattern 'tw:{ev*' | xargs -r redis-cli -s "$sock" del >/dev/null
+    for k in $keys; do rcli copy "bak:$k" "$k" replace >/dev/null; done
+}
+tampered() { # TAMPER FINDING: verify exits 3 with a line starting with FINDING, 0 once restored
+    local what=$1 want=$2 rc
+    /usr/bin/python3 "$tamper" "$sock" ev "$what" >"$tmp/tamper.out" 2>&1 || { fail "$what: $(cat "$tmp/tamper.out")"; return; }
+    verify ev; rc=$?
+    # (a posting that points at nothing names no sequence number)
+    if [ $rc -ne 3 ] || ! grep -q "^$want" "$tmp/verify.out" ||
+        { [ "$want" != "inserted: index" ] && ! grep -q "first bad: run" "$tmp/verify.out"; }; then
+        fail "$what: verify exit $rc, wanted 3 and '$want': $(cat "$tmp/verify.out")"
+    else
+        echo "    $what: $(grep -m1 "^$want" "$tmp/verify.out" | cut -c1-110)"
+    fi
+    restore
+    verify ev; rc=$?
+    [ $rc -eq 0 ] || fail "$what restored: verify exit $rc: $(head -5 "$tmp/verify.out")"
+}
+tampered edit-record altered
+tampered delete-record deleted
+tampered insert-record inserted
+tampered replay-older reordered
+tampered delete-alert deleted
+tampered edit-alert altered
+tampered delete-seal inserted
+tampered delete-hour deleted
+tampered hide-index "altered: index"
+tampered orphan-index "inserted: index"
+
+# --- a run with several seals: a seal removed between two others; --since ------------------
+replay ms "$tmp/cap/sample.pcap" --replay-speed 200 # about 3 s: a seal a second
+seals=$(rcli hkeys 'tw:{ms}:seals' | sort)
+if [ "$(echo "$seals" | wc -l)" -lt 3 ]; then
+    fail "several seals: $(echo "$seals" | wc -l) seals in a 3 s run"
+else
+    verify ms; rc=$?
+    [ $rc -eq 0 ] || fail "several seals: verify exit $rc: $(head -3 "$tmp/verify.out")"
+    second=$(echo "$seals" | sed -n 2p); last=$(echo "$seals" | tail -1)
+    rcli copy 'tw:{ms}:seals' bak:seals replace >/dev/null
+    rcli hdel 'tw:{ms}:seals' "$second" >/dev/null
+    verify ms; rc=$?
+    [ $rc -eq 3 ] && grep -q "^deleted: seal run ${second%%:*} no 2 " "$tmp/verify.out" ||
+        fail "a seal removed between two: verify exit $rc: $(head -3 "$tmp/verify.out")"
+    rcli copy bak:seals 'tw:{ms}:seals' replace >/dev/null
+    # --since the last seal's time: that seal alone is checked, and its items
+    t=$(rcli hget 'tw:{ms}:seals' "$last" | sed 's/.*time=\([0-9]*\).*/\1/')
+    verify ms --since "$((t / 1000000)).$(printf %06d $((t % 1000000)))"; rc=$?
+    [ $rc -eq 0 ] && grep -q ": 1 seals," "$tmp/verify.out" ||
+        fail "--since the last seal: verify exit $rc: $(head -3 "$tmp/verify.out")"
+fi
+
+# --- two workers ---------------------------------------------------------------------------
+for w in 2 3; do
+    replay "w$w" "$tmp/cap/sample.pcap" --workers "$w"
+    verify "w$w"; rc=$?
+    [ $rc -eq 0 ] || fail "--workers $w: verify exit $rc: $(cat "$tmp/verify.out")"
+done
+
+# --- connections dropped and writes refused (OOM) mid-run: batches and seals sent again -----
+"$tapwatch" --config "$tmp/c.yaml" --pcap "$tmp/cap/sample.pcap" --sensor flap --quiet \
+    --replay-speed 100 >"$tmp/flap.out" 2>&1 &
+flap=$!
+sleep 1.5; rcli client kill type normal >/dev/null
+sleep 0.5; rcli config set maxmemory-policy noeviction >/dev/null; rcli config set maxmemory 1 >/dev/null
+sleep 1.5; rcli config set maxmemory 0 >/dev/null
+wait "$flap" || fail "flap: tapwatch exited $?: $(tail -3 "$tmp/flap.out")"
+grep -q "reconnects [1-9]" "$tmp/flap.out" || fail "flap: no reconnect: $(grep redis "$tmp/flap.out")"
+verify flap; rc=$?
+[ $rc -eq 0 ] && [ "$(rcli hlen 'tw:{flap}:seals')" -ge 2 ] ||
+    fail "dropped connections and OOM mid-run: verify exit $rc, $(rcli hlen 'tw:{flap}:seals') seals: $(head -3 "$tmp/verify.out")"
+
+# --- Redis down for a whole run: records and seals wait in run_dir, the next start sends them --
+cat >"$tmp/small.yaml" <<YAML
+run_dir: $tmp/run
+redis:
+  url: $url
+  buffer: 4
+  batch: 2
+  spool_file_records: 100000
+  drain_timeout: 300ms
+signing:
+  key: $tmp/key
+YAML
+grep -v drain_timeout "$tmp/small.yaml" >"$tmp/small2.yaml" # the second start writes it all
+outage() { # SENSOR [spool-tamper]
+    local sensor=$1 rc
+    bash "$redis_local" stop "$tmp/r" >/dev/null
+    "$tapwatch" --config "$tmp/small.yaml" --pcap "$tmp/cap/sample.pcap" --sensor "$sensor" \
+        --stats-interval 0 >"$tmp/$sensor.1.out" 2>&1
+    [ -s "$tmp/run/redis-spool-$sensor.dat" ] && [ -s "$tmp/run/evidence-seals-$sensor.txt" ] ||
+        fail "$sensor: no spool or seal file after a run with Redis down: $(ls "$tmp/run")"
+    [ -n "${2:-}" ] && { /usr/bin/python3 "$tamper" spool "$tmp/run/redis-spool-$sensor.dat" >/dev/null || fail "spool tamper"; }
+    sock=$(bash "$redis_local" start "$tmp/r") || fail "cannot start redis-server again"
+    "$tapwatch" --config "$tmp/small2.yaml" --pcap "$tmp/cap/eth.pcap" --sensor "$sensor" \
+        --stats-interval 0 >"$tmp/$sensor.2.out" 2>&1 || fail "$sensor: second start: $(tail -3 "$tmp/$sensor.2.out")"
+    [ ! -e "$tmp/run/evidence-seals-$sensor.txt" ] || fail "$sensor: the seal file is still there"
+}
+outage down
+# alerts too: with a policy, the alerts of the run wait in the hold file with their numbers
+bash "$redis_local" stop "$tmp/r" >/dev/null
+"$tapwatch" --config "$tmp/small.yaml" --pcap "$tmp/pcap/remote.pcap" --sensor downa \
+    --policy "$here/policy.yaml" --stats-interval 0 >"$tmp/downa.1.out" 2>&1
+[ -s "$tmp/run/redis-alerts-downa.dat" ] || fail "downa: no alert hold file: $(ls "$tmp/run")"
+sock=$(bash "$redis_local" start "$tmp/r") || fail "cannot start redis-server again"
+"$tapwatch" --config "$tmp/small2.yaml" --pcap "$tmp/cap/eth.pcap" --sensor downa \
+    --policy "$here/policy.yaml" --stats-interval 0 >"$tmp/downa.2.out" 2>&1 ||
+    fail "downa: second start: $(tail -3 "$tmp/downa.2.out")"
+verify downa; rc=$?
+[ $rc -eq 0 ] && grep -q "alerts 3" "$tmp/verify.out" ||
+    fail "alerts held through an outage: verify exit $rc: $(head -5 "$tmp/verify.out")"
+verify down; rc=$?
+[ $rc -eq 0 ] || fail "outage and spool replay: verify exit $rc: $(head -5 "$tmp/verify.out")"
+outage forged spool
+verify forged; rc=$?
+if [ $rc -ne 3 ] || ! grep -q "^altered" "$tmp/verify.out"; then
+    fail "a spooled record edited on disk: verify exit $rc: $(head -5 "$tmp/verify.out")"
+else
+    echo "    spool: $(grep -m1 '^altered' "$tmp/verify.out" | cut -c1-110)"
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "test_evidence: $failures failure(s)"
+    exit 1
+fi
+echo "test_evidence: ok (keys, verify, 10 tampers in Redis, a forged spool entry, 2 and 3 workers, outages)"
