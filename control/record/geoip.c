@@ -209,15 +209,6 @@ fail:
     return NULL;
 }
 
-int tw_geoip_country_valid(const char *s, size_t n)
-{
-    return n == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
-}
-
-int tw_geoip_country_field_valid(const char c[3])
-{
-    return tw_geoip_country_valid(c, 2) && c[2] == '\0';
-}
 
 /* Addresses in no country, whatever a database says of them: private (RFC 1918, RFC 4193),
  * shared (RFC 6598), loopback, link-local, unspecified, multicast and "this network". */

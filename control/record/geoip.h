@@ -60,13 +60,20 @@ int tw_geoip_has_asn(const struct tw_geoip *g);
 void tw_geoip_get_stats(const struct tw_geoip *g, struct tw_geoip_stats *out);
 
 /* 1 when the n bytes at s are a country code as records carry it: two capital letters
- * A-Z. */
-int tw_geoip_country_valid(const char *s, size_t n);
+ * A-Z. (Inline: the record contract's JSON codec uses them without linking the database
+ * reader.) */
+static inline int tw_geoip_country_valid(const char *s, size_t n)
+{
+    return n == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
 
 /* The same for a record's country field (src_country, dst_country: 3 bytes, NUL-terminated):
  * 1 when it holds two capital letters and its NUL. The record came from the wire or from
  * Redis, the database from a file: every reader of the field checks it with this. */
-int tw_geoip_country_field_valid(const char c[3]);
+static inline int tw_geoip_country_field_valid(const char c[3])
+{
+    return tw_geoip_country_valid(c, 2) && c[2] == '\0';
+}
 
 /* Closes the databases. NULL is fine. */
 void tw_geoip_close(struct tw_geoip *g);
