@@ -57,7 +57,7 @@ def main():
     ap.add_argument("--start", default=DEFAULT_START)
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
-    gen_html(parse_start(a.start)).write(a.outdir)
+    gen_html(parse_start(a.start) * SEC).write(a.outdir)
 
 
 if __name__ == "__main__":

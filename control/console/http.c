@@ -355,6 +355,8 @@ static void next_url(struct tc_buf *b, struct MHD_Connection *conn, const char *
     struct next_ctx c = {b, 1};
     tc_buf_puts(b, path);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, next_cb, &c);
+    if (cursor[0] == '\0') /* the same filters */
+        return;
     tc_buf_puts(b, c.first ? "?until=" : "&until=");
     tc_buf_url(b, cursor);
 }
@@ -587,11 +589,12 @@ static enum MHD_Result list_page(struct MHD_Connection *conn, const char *user, 
     if (downloads) {
         struct tc_buf u = {0};
         next_url(&u, conn, path, ""); /* the same filters */
+        const char *sep = u.p && strchr(u.p, '?') ? "&amp;" : "?";
         tc_buf_puts(&b, "<p>Download: <a id=\"dl-csv\" href=\"");
         tc_buf_html(&b, u.p ? u.p : "");
-        tc_buf_puts(&b, "&amp;download=csv\">CSV</a> <a id=\"dl-jsonl\" href=\"");
+        tc_buf_printf(&b, "%sdownload=csv\">CSV</a> <a id=\"dl-jsonl\" href=\"", sep);
         tc_buf_html(&b, u.p ? u.p : "");
-        tc_buf_puts(&b, "&amp;download=jsonl\">JSON lines</a></p>\n");
+        tc_buf_printf(&b, "%sdownload=jsonl\">JSON lines</a></p>\n", sep);
         free(u.p);
     }
     page_end(&b);
@@ -779,21 +782,52 @@ static enum MHD_Result coverage_page(struct MHD_Connection *conn, const char *us
     }
     tc_buf_puts(&b, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"60\" "
                     "viewBox=\"0 0 900 60\" role=\"img\"><title>statements, oldest left</title>"
-                    "<rect x=\"0\" y=\"10\" width=\"900\" height=\"30\" fill=\"#922\" class=\"gap\"/>");
-    for (size_t i = 0; hi > lo && i < n; i++) {
-        json_object *f, *t, *k;
-        const char *kind = json_object_object_get_ex(rows[i], "state", &k) ? json_object_get_string(k) : "";
-        if (!json_object_object_get_ex(rows[i], "from", &f) || !json_object_object_get_ex(rows[i], "to", &t))
+                    "<rect x=\"0\" y=\"10\" width=\"900\" height=\"30\" fill=\"#ddd\"/>");
+    /* newest first from the tool: a gap is where a statement begins more than a second
+     * after the one before it (oldest first) ended */
+    for (size_t k = 0; hi > lo && k < n; k++) {
+        json_object *row = rows[n - 1 - k], *f, *t, *d;
+        if (!json_object_object_get_ex(row, "from", &f) || !json_object_object_get_ex(row, "to", &t))
             continue;
-        double x0 = 900 * (json_object_get_double(f) - lo) / (hi - lo);
-        double x1 = 900 * (json_object_get_double(t) - lo) / (hi - lo);
-        tc_buf_printf(&b, "<rect class=\"stmt\" x=\"%.2f\" y=\"10\" width=\"%.2f\" height=\"30\" fill=\"%s\">"
-                          "<title>", x0, x1 - x0 > 0.5 ? x1 - x0 : 0.5,
-                      strstr(kind, "drop") ? "#d68910" : "#1e8449");
-        tc_buf_html(&b, kind);
-        tc_buf_puts(&b, "</title></rect>");
+        double vf = json_object_get_double(f), vt = json_object_get_double(t);
+        double x0 = 900 * (vf - lo) / (hi - lo), x1 = 900 * (vt - lo) / (hi - lo);
+        int drops = json_object_object_get_ex(row, "packets_dropped", &d) && json_object_get_int64(d) > 0;
+        tc_buf_printf(&b, "<rect class=\"%s\" x=\"%.2f\" y=\"10\" width=\"%.2f\" height=\"30\" fill=\"%s\"/>",
+                      drops ? "dropped" : "watched", x0, x1 - x0 > 0.5 ? x1 - x0 : 0.5,
+                      drops ? "#d68910" : "#1e8449");
     }
-    tc_buf_puts(&b, "</svg>\n<p>green: watched, amber: watched with drops, red: no statement (not watched or a gap)</p>\n");
+    {
+        struct tc_buf g = {0};
+        double prev_to = 0;
+        for (size_t k = 0; hi > lo && k < n; k++) {
+            json_object *row = rows[n - 1 - k], *f, *t;
+            if (!json_object_object_get_ex(row, "from", &f) || !json_object_object_get_ex(row, "to", &t))
+                continue;
+            double vf = json_object_get_double(f), vt = json_object_get_double(t);
+            if (prev_to > 0 && vf > prev_to + 1.0) {
+                char a1[32], a2[32];
+                time_t s1 = (time_t)prev_to, s2 = (time_t)vf;
+                struct tm tm;
+                gmtime_r(&s1, &tm);
+                strftime(a1, sizeof(a1), "%Y-%m-%d %H:%M:%S", &tm);
+                gmtime_r(&s2, &tm);
+                strftime(a2, sizeof(a2), "%Y-%m-%d %H:%M:%S", &tm);
+                tc_buf_printf(&b, "<rect class=\"gap\" x=\"%.2f\" y=\"10\" width=\"%.2f\" height=\"30\" "
+                                  "fill=\"#c0392b\"/>", 900 * (prev_to - lo) / (hi - lo),
+                              900 * (vf - prev_to) / (hi - lo));
+                tc_buf_printf(&g, "<li class=\"gap\">not watched: %s to %s UTC (%.1f s)</li>", a1, a2,
+                              vf - prev_to);
+            }
+            if (vt > prev_to)
+                prev_to = vt;
+        }
+        tc_buf_puts(&b, "</svg>\n<p>green: watched, amber: watched with drops, red: a gap between "
+                        "statements (not watched), grey: outside the statements read</p>\n<ul id=\"gaps\">");
+        if (g.p)
+            tc_buf_puts(&b, g.p);
+        tc_buf_puts(&b, "</ul>\n");
+        free(g.p);
+    }
     table(&b, rows, n, NULL, "rows");
     tc_buf_printf(&b, "<p class=\"count\" id=\"count\">%zu statements</p>\n", n);
     page_end(&b);
