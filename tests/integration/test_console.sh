@@ -49,6 +49,8 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 /usr/bin/python3 "$root/scripts/gen_policy_captures.py" "$tmp/pc" >"$tmp/gen.log" 2>&1 &&
+    /usr/bin/python3 "$root/scripts/gen_policy_captures.py" "$tmp/pc2" --start 2026-03-02T11:00:00Z \
+        >>"$tmp/gen.log" 2>&1 &&
     /usr/bin/python3 "$root/scripts/gen_html_captures.py" "$tmp/hc" --start 2026-03-02T10:00:00Z \
         >>"$tmp/gen.log" 2>&1 || { echo "FAIL: capture generators:"; cat "$tmp/gen.log"; exit 1; }
 sock=$(bash "$redis_local" start "$tmp/r") || { echo "FAIL: cannot start redis-server"; exit 1; }
@@ -57,9 +59,10 @@ redis:
   url: unix://$sock
 run_dir: $tmp/run
 YAML
-for p in undeclared upload remote risky; do
-    "$tapwatch" --config "$tmp/tw.yaml" --pcap "$tmp/pc/$p.pcap" --policy "$here/policy.yaml" \
-        --sensor s1 --quiet >/dev/null 2>"$tmp/$p.err" || fail "tapwatch $p.pcap: $(head -c 400 "$tmp/$p.err")"
+# 09:00 and 11:00: the equipment's chart has two hourly buckets
+for p in pc/undeclared pc/upload pc/remote pc/risky pc2/undeclared; do
+    "$tapwatch" --config "$tmp/tw.yaml" --pcap "$tmp/$p.pcap" --policy "$here/policy.yaml" \
+        --sensor s1 --quiet >/dev/null 2>"$tmp/${p#*/}.err" || fail "tapwatch $p.pcap: $(head -c 400 "$tmp/${p#*/}.err")"
 done
 sleep 3 # the planted gap: no statement covers these seconds
 "$tapwatch" --config "$tmp/tw.yaml" --pcap "$tmp/hc/html.pcap" --policy "$here/policy.yaml" \
