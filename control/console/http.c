@@ -245,7 +245,9 @@ static int ask(struct question *q, struct tc_answer *a)
 static size_t parse_lines(char *out, json_object **rows, size_t max)
 {
     size_t n = 0;
-    for (char *line = strtok(out, "\n"); line != NULL && n < max; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line != NULL && n < max;
+         line = strtok_r(NULL, "\n", &save)) {
         json_object *j = json_tokener_parse(line);
         if (j != NULL)
             rows[n++] = j;
@@ -425,6 +427,38 @@ static void cell_text(struct tc_buf *b, json_object *v, const char *key)
     const char *s;
     if (v == NULL)
         return;
+    if (json_object_is_type(v, json_type_array)) { /* [{"peer":..,"bytes":..}]: "peer bytes, ..." */
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            json_object *e = json_object_array_get_idx(v, i);
+            if (i)
+                tc_buf_puts(b, ", ");
+            if (json_object_is_type(e, json_type_object)) {
+                int first = 1;
+                json_object_object_foreach(e, k, x) {
+                    (void)k;
+                    tc_buf_puts(b, first ? "" : " ");
+                    tc_buf_html(b, json_object_get_string(x));
+                    first = 0;
+                }
+            } else {
+                tc_buf_html(b, json_object_get_string(e));
+            }
+        }
+        return;
+    }
+    if (json_object_is_type(v, json_type_object)) { /* alerts by kind: the non-zero ones */
+        int first = 1;
+        json_object_object_foreach(v, k, x) {
+            if (json_object_is_type(x, json_type_int) && json_object_get_int64(x) == 0)
+                continue;
+            tc_buf_puts(b, first ? "" : ", ");
+            tc_buf_html(b, k);
+            tc_buf_puts(b, ": ");
+            tc_buf_html(b, json_object_get_string(x));
+            first = 0;
+        }
+        return;
+    }
     s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
                                                   : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
     if ((strcmp(key, "last_seen") == 0 || strcmp(key, "first_seen") == 0 || strcmp(key, "ts") == 0 ||
@@ -669,8 +703,13 @@ static void chart(struct tc_buf *b, json_object **rows, size_t n)
                      "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">"
                      "<title>bytes out and in per bucket (max %.0f)</title>",
                   W, H, W, H, max);
+    /* drawn oldest left, whichever order the rows came in */
+    json_object *s0, *s1;
+    int newest_first = n > 1 && json_object_object_get_ex(rows[0], "start", &s0) &&
+                       json_object_object_get_ex(rows[n - 1], "start", &s1) &&
+                       json_object_get_double(s0) > json_object_get_double(s1);
     for (size_t k = 0; k < n; k++) {
-        json_object *row = rows[n - 1 - k], *o, *in, *bk;
+        json_object *row = rows[newest_first ? n - 1 - k : k], *o, *in, *bk;
         double vo = json_object_object_get_ex(row, "bytes_out", &o) ? json_object_get_double(o) : 0;
         double vi = json_object_object_get_ex(row, "bytes_in", &in) ? json_object_get_double(in) : 0;
         double x = 50 + bw * (double)k, ho = (H - top - bottom) * vo / max,
@@ -681,12 +720,19 @@ static void chart(struct tc_buf *b, json_object **rows, size_t n)
         tc_buf_printf(b, ": out %.0f, in %.0f</title>", vo, vi);
         tc_buf_printf(b, "<rect class=\"out\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#c0392b\"/>",
                       x, H - bottom - ho, bw * 0.45, ho);
-        tc_buf_printf(b, "<rect class=\"in\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2471a3\"/></g>",
+        tc_buf_printf(b, "<rect class=\"in\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2471a3\"/>",
                       x + bw * 0.45, H - bottom - hi, bw * 0.45, hi);
+        if (n <= 24 && json_object_object_get_ex(row, "bucket", &bk)) { /* its label */
+            tc_buf_printf(b, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"10\">", x, H - bottom + 12);
+            tc_buf_html(b, json_object_get_string(bk));
+            tc_buf_puts(b, "</text>");
+        }
+        tc_buf_puts(b, "</g>");
     }
     tc_buf_printf(b, "<line x1=\"50\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#333\"/>"
-                     "<text x=\"50\" y=\"%.0f\" font-size=\"12\">red: bytes out, blue: bytes in</text></svg>\n",
-                  H - bottom, W - 10, H - bottom, H - 8);
+                     "<text x=\"50\" y=\"%.0f\" font-size=\"12\">red: bytes out, blue: bytes in (oldest left; "
+                     "highest %.0f bytes)</text></svg>\n",
+                  H - bottom, W - 10, H - bottom, H - 2, max);
 }
 
 static enum MHD_Result equipment_page(struct MHD_Connection *conn, const char *user, const char *addr)
@@ -705,15 +751,58 @@ static enum MHD_Result equipment_page(struct MHD_Connection *conn, const char *u
     page_head(&b, eq && eq[0] ? eq : "Equipment", user);
     filters(&b, conn, "/equipment", fields);
     if (eq == NULL || eq[0] == '\0') {
-        tc_buf_puts(&b, "<ul id=\"equipment-list\">");
+        /* every equipment the console was told of, with its totals over the range (default:
+         * the last day): one summary question each */
+        const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
+        tc_buf_puts(&b, "<table id=\"equipment-list\"><thead><tr><th>equipment</th><th>flows</th>"
+                        "<th>bytes_out</th><th>bytes_in</th><th>alerts</th></tr></thead><tbody>\n");
         for (size_t i = 0; tc_cfg.equipment[i]; i++) {
-            tc_buf_puts(&b, "<li><a href=\"/equipment?equipment=");
+            struct question qi = {.conn = conn, .user = user, .addr = addr};
+            double tot[4] = {0};
+            if (build(&qi, "summary", NULL, "json", 0, 0) == 0) {
+                arg(&qi, "--equipment");
+                arg(&qi, tc_cfg.equipment[i]);
+                arg(&qi, "--by");
+                arg(&qi, "day");
+                if (since == NULL || since[0] == '\0') {
+                    arg(&qi, "--since");
+                    arg(&qi, "-1d");
+                }
+                qi.argv[qi.argc] = NULL;
+                ask(&qi, &a);
+                if (a.status == 0) {
+                    char *save = NULL;
+                    for (char *line = strtok_r(a.out, "\n", &save); line;
+                         line = strtok_r(NULL, "\n", &save)) {
+                        json_object *j = json_tokener_parse(line), *v;
+                        if (j == NULL)
+                            continue;
+                        if (json_object_object_get_ex(j, "flows", &v)) tot[0] += json_object_get_double(v);
+                        if (json_object_object_get_ex(j, "bytes_out", &v)) tot[1] += json_object_get_double(v);
+                        if (json_object_object_get_ex(j, "bytes_in", &v)) tot[2] += json_object_get_double(v);
+                        if (json_object_object_get_ex(j, "alerts", &v) && json_object_is_type(v, json_type_object)) {
+                            json_object_object_foreach(v, k, c) {
+                                (void)k;
+                                tot[3] += json_object_get_double(c);
+                            }
+                        }
+                        json_object_put(j);
+                    }
+                }
+                free(a.out);
+            }
+            question_free(&qi);
+            tc_buf_puts(&b, "<tr><td><a href=\"/equipment?equipment=");
             tc_buf_url(&b, tc_cfg.equipment[i]);
-            tc_buf_puts(&b, "&amp;since=-1d\">");
+            tc_buf_puts(&b, "&amp;by=hour&amp;since=");
+            tc_buf_url(&b, since && since[0] ? since : "-1d");
+            tc_buf_puts(&b, "\">");
             tc_buf_html(&b, tc_cfg.equipment[i]);
-            tc_buf_puts(&b, "</a></li>");
+            tc_buf_printf(&b, "</a></td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.0f</td></tr>\n",
+                          tot[0], tot[1], tot[2], tot[3]);
         }
-        tc_buf_puts(&b, "</ul><p>Name an equipment above (the console's --equipment list).</p>\n");
+        tc_buf_puts(&b, "</tbody></table><p>The equipment of the console's --equipment list; "
+                        "name another above.</p>\n");
         page_end(&b);
         return send_buf(conn, 200, "text/html; charset=utf-8", &b, NULL, NULL);
     }

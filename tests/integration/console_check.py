@@ -341,6 +341,15 @@ def browser(a, hostile):
                             a.query, a.redis, a.sensor))
             if buckets != want or want < 2:
                 fail("%s: chart has %d buckets, summary %d" % (tag, buckets, want))
+            # the equipment list: its totals over the range are the summary's
+            d.get(base + "/equipment?since=%s" % since)
+            shot("equipment-list")
+            cells = [c.text for c in d.find_elements(By.CSS_SELECTOR, "#equipment-list tbody tr")[0]
+                     .find_elements(By.TAG_NAME, "td")]
+            days = tool(["summary", "--since", since, "--equipment", "atm-ctrl-01"], a.query, a.redis, a.sensor)
+            if cells[:4] != ["atm-ctrl-01", str(sum(r["flows"] for r in days)),
+                             str(sum(r["bytes_out"] for r in days)), str(sum(r["bytes_in"] for r in days))]:
+                fail("%s: equipment list row %s != summary %s" % (tag, cells, days))
             # coverage: the planted gap
             d.get(base + "/coverage?limit=1000")
             shot("coverage")
