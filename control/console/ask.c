@@ -52,6 +52,9 @@ int tc_ask(char *const *argv, int argc, const char *asker, struct tc_answer *a)
         char **args = calloc((size_t)argc + 1, sizeof(char *));
         dup2(po[1], 1);
         dup2(pe[1], 2);
+        /* nothing of the parent's: its clients' sockets, the listening one, and the pipes of
+         * other questions asked meanwhile (whose readers wait for the end of their pipe) */
+        close_range(3, ~0U, 0);
         signal(SIGPIPE, SIG_IGN);
         if (args == NULL)
             _exit(EXIT_REDIS);

@@ -104,6 +104,29 @@ start_console() { # start_console PORT LOG [options]
 start_console "$port" "$logdir/console.log" || exit 1
 start_console "$port2" "$logdir/console-nocsp.log" --test-no-csp || exit 1
 
+# a configuration file, plain HTTP on loopback, answers limited to 4 KiB: a larger one is a
+# 413 with a JSON error, a small one answers
+port3=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$tmp/console.conf" <<CONF
+# test_console.sh
+listen 127.0.0.1:$port3
+redis unix://$sock
+sensor s1
+users $tmp/users
+insecure-http
+max-bytes 4096
+CONF
+"$console" --config "$tmp/console.conf" 2>"$logdir/console-small.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$port3/login" >/dev/null 2>&1 && break; sleep 0.1; done
+ck=$(curl -s -i -d 'user=alice&password=correct+horse+battery' "http://127.0.0.1:$port3/login" |
+     grep -o 'tw_session=[0-9a-f]*')
+[ -n "$ck" ] || fail "login over --insecure-http (config file) failed"
+code=$(curl -s -o "$tmp/big.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=1000")
+[ "$code" = 413 ] && grep -q '"error"' "$tmp/big.json" || fail "an answer over --max-bytes: $code $(head -c 200 "$tmp/big.json")"
+code=$(curl -s -o "$tmp/small.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=2")
+[ "$code" = 200 ] || fail "a small answer under --max-bytes: $code $(head -c 200 "$tmp/small.json")"
+
 /usr/bin/python3 "$here/console_check.py" --base "https://127.0.0.1:$port" \
     --base-nocsp "https://127.0.0.1:$port2" --query "$query" --redis "unix://$sock" \
     --sensor s1 --root "$root" --shots "$logdir" || failures=$((failures + 1))
