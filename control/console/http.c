@@ -849,6 +849,11 @@ static enum MHD_Result coverage_page(struct MHD_Connection *conn, const char *us
         question_free(&q);
         return page_error(conn, user, 400, "bad parameter");
     }
+    if (tc_cfg.pubkey != NULL) { /* the signatures checked: verified, BAD, unsigned */
+        arg(&q, "--pubkey");
+        arg(&q, tc_cfg.pubkey);
+        q.argv[q.argc] = NULL;
+    }
     ask(&q, &a);
     question_free(&q);
     if (a.status != 0) {
@@ -916,6 +921,20 @@ static enum MHD_Result coverage_page(struct MHD_Connection *conn, const char *us
             tc_buf_puts(&b, g.p);
         tc_buf_puts(&b, "</ul>\n");
         free(g.p);
+    }
+    { /* the signatures of the range */
+        size_t c[4] = {0}; /* verified, BAD, unsigned, signed (not checked) */
+        for (size_t i = 0; i < n; i++) {
+            json_object *v;
+            const char *t = json_object_object_get_ex(rows[i], "signature", &v) ? json_object_get_string(v) : "";
+            c[strcmp(t, "verified") == 0 ? 0 : strcmp(t, "BAD") == 0 ? 1 : strcmp(t, "signed") == 0 ? 3 : 2]++;
+        }
+        tc_buf_printf(&b, "<p id=\"signatures\" class=\"%s\">signatures of the %zu statements read: "
+                          "%zu verified, %zu BAD, %zu unsigned%s</p>\n",
+                      c[1] ? "error" : "", n, c[0], c[1], c[2],
+                      tc_cfg.pubkey ? "" : " (not checked: the console has no --pubkey)");
+        if (c[3])
+            tc_buf_printf(&b, "<p>%zu signed, not checked</p>\n", c[3]);
     }
     table(&b, rows, n, NULL, "rows");
     tc_buf_printf(&b, "<p class=\"count\" id=\"count\">%zu statements</p>\n", n);

@@ -358,6 +358,11 @@ def browser(a, hostile):
                 fail("%s: the coverage page shows no gap" % tag)
             elif not any(2.0 <= float(g.text.split("(")[-1].split(" ")[0]) < 30 for g in gaps):
                 fail("%s: no gap of about 3 s: %s" % (tag, [g.text for g in gaps]))
+            sig = d.find_element(By.ID, "signatures").text
+            nst = len(tool(["statements", "--limit", "1000"], a.query, a.redis, a.sensor))
+            want_sig = ("%d verified, 0 BAD, 0 unsigned" % nst) if csp else "(not checked"
+            if want_sig not in sig:
+                fail("%s: coverage signatures %r, expected %r" % (tag, sig, want_sig))
             d.get(base + "/audit")
             shot("audit")
             if "console:alice@127.0.0.1" not in d.page_source:

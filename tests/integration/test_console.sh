@@ -54,10 +54,13 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
     /usr/bin/python3 "$root/scripts/gen_html_captures.py" "$tmp/hc" --start 2026-03-02T10:00:00Z \
         >>"$tmp/gen.log" 2>&1 || { echo "FAIL: capture generators:"; cat "$tmp/gen.log"; exit 1; }
 sock=$(bash "$redis_local" start "$tmp/r") || { echo "FAIL: cannot start redis-server"; exit 1; }
+"$tapwatch" keygen --out "$tmp/sign.key" >/dev/null || { echo "FAIL: tapwatch keygen"; exit 1; }
 cat >"$tmp/tw.yaml" <<YAML
 redis:
   url: unix://$sock
 run_dir: $tmp/run
+signing:
+  key: "$tmp/sign.key"
 YAML
 # 09:00 and 11:00: the equipment's chart has two hourly buckets
 for p in pc/undeclared pc/upload pc/remote pc/risky pc2/undeclared; do
@@ -101,7 +104,7 @@ start_console() { # start_console PORT LOG [options]
     fail "console on $p did not start: $(cat "$log")"
     return 1
 }
-start_console "$port" "$logdir/console.log" || exit 1
+start_console "$port" "$logdir/console.log" --pubkey "$tmp/sign.key.pub" || exit 1
 start_console "$port2" "$logdir/console-nocsp.log" --test-no-csp || exit 1
 
 # a configuration file, plain HTTP on loopback, answers limited to 4 KiB: a larger one is a
