@@ -251,6 +251,13 @@ def main():
         st, h, body = http(b, q + "&download=jsonl", ck)
         if st != 200 or [json.loads(l)["flow_id"] for l in body.decode().splitlines()] != ids:
             fail("JSON lines download differs from tapwatch-query")
+        st, h, body = http(b, q + "&download=csv", ck)
+        want = subprocess.run([a.query, "--redis", a.redis, "--sensor", a.sensor, "flows", "--since",
+                               since, "--ip", "10.77.0.0/16", "--format", "csv"],
+                              capture_output=True).stdout
+        if st != 200 or body != want or "attachment" not in h.get("Content-Disposition", ""):
+            fail("CSV download differs from tapwatch-query --format csv (%d, %d bytes vs %d)"
+                 % (st, len(body), len(want)))
 
     browser(a, hostile)  # also after a failure above: it proves the escaping on its own
     return 1 if FAILS else 0

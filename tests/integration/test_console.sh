@@ -77,6 +77,10 @@ printf 'correct horse battery\n' | "$console" passwd alice --users "$tmp/users" 
 [ "$(stat -c %a "$tmp/users")" = 600 ] || fail "users file mode $(stat -c %a "$tmp/users"), not 600"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
     -subj /CN=localhost >/dev/null 2>&1 || { echo "FAIL: openssl req"; exit 1; }
+chmod 644 "$tmp/key.pem"
+"$console" --listen 127.0.0.1:1 --redis "unix://$sock" --users "$tmp/users" --cert "$tmp/cert.pem" \
+    --key "$tmp/key.pem" >/dev/null 2>"$tmp/mode.err" && fail "a TLS key others may read was accepted"
+grep -q "TLS key" "$tmp/mode.err" || fail "TLS key 0644: $(cat "$tmp/mode.err")"
 chmod 600 "$tmp/key.pem"
 chmod 644 "$tmp/users"
 "$console" --listen 127.0.0.1:1 --redis "unix://$sock" --users "$tmp/users" --insecure-http \
