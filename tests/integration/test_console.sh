@@ -122,6 +122,7 @@ sensor s1
 users $tmp/users
 insecure-http
 max-bytes 4096
+session-idle 10
 CONF
 "$console" --config "$tmp/console.conf" 2>"$logdir/console-small.log" &
 pids+=($!)
@@ -133,10 +134,17 @@ code=$(curl -s -o "$tmp/big.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$
 [ "$code" = 413 ] && grep -q '"error"' "$tmp/big.json" || fail "an answer over --max-bytes: $code $(head -c 200 "$tmp/big.json")"
 code=$(curl -s -o "$tmp/small.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=2")
 [ "$code" = 200 ] || fail "a small answer under --max-bytes: $code $(head -c 200 "$tmp/small.json")"
+idle_from=$(date +%s) # the session above, unused from now on, ends after 10 s (checked below)
 
 /usr/bin/python3 "$here/console_check.py" --base "https://127.0.0.1:$port" \
     --base-nocsp "https://127.0.0.1:$port2" --query "$query" --redis "unix://$sock" \
     --sensor s1 --root "$root" --shots "$logdir" || failures=$((failures + 1))
+
+# the idle session: its console was not asked while the checks above ran
+left=$((12 - ($(date +%s) - idle_from)))
+[ "$left" -le 0 ] || sleep "$left"
+code=$(curl -s -o "$tmp/idle.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?limit=1")
+[ "$code" = 401 ] || fail "a session idle for more than --session-idle 10 s still answers: $code"
 
 grep -q "correct horse\|tw_session=" "$logdir"/console*.log && fail "a password or a cookie in the console's log"
 if [ $failures -gt 0 ]; then
