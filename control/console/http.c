@@ -504,8 +504,12 @@ static void table(struct tc_buf *b, json_object **rows, size_t n, const char *co
     size_t nk = 0;
 
     if (cols != NULL) {
-        while (cols[nk] && nk < 63)
-            keys[nk] = cols[nk], nk++;
+        json_object *sv;
+        /* several sensors asked (sensor=a,b or a glob): the tool's sensor column first */
+        if (n > 0 && json_object_object_get_ex(rows[0], "sensor", &sv))
+            keys[nk++] = "sensor";
+        for (size_t i = 0; cols[i] && nk < 63; i++)
+            keys[nk++] = cols[i];
     } else if (n > 0) {
         json_object_object_foreach(rows[0], k, v) {
             (void)v;
