@@ -68,7 +68,9 @@ record_SRCS := $(wildcard control/record/*.c)
 store_SRCS := $(wildcard control/store/*.c)
 policy_SRCS := $(wildcard control/policy/*.c)
 plane_SRCS := $(filter-out control/plane/tapwatch.c,$(wildcard control/plane/*.c))
-query_SRCS := $(filter-out control/query/query.c,$(wildcard control/query/*.c))
+query_SRCS := $(filter-out control/query/main.c,$(wildcard control/query/*.c))
+# the regulator's console (control/console/): its own main, linked like tapwatch-query
+console_SRCS := $(wildcard control/console/*.c)
 evidence_SRCS := $(wildcard control/evidence/*.c)
 # in link order: a folder's archive may use those after it
 ARCHIVES := plane policy store query evidence record dp
@@ -88,8 +90,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(BUILD)/tests/store_driver
 
 .PHONY: all deps demo test test-sanitized unit integration parity check clean bench fuzz
-.PHONY: bench-live bench-wait
-all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query
+.PHONY: bench-live bench-wait bench-console
+all: $(BUILD)/tapwatch $(BUILD)/tapwatch-query $(BUILD)/tapwatch-console
 
 deps:
 	@bash scripts/install-deps.sh
@@ -115,10 +117,16 @@ $(BUILD)/tapwatch: $(BUILD)/control/plane/tapwatch.o $(CONTROL_LIBS) $(DPDK_LINK
 	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS)
 # The query tool reads Redis only: the record contract, the URL and connection code, and the
 # dataplane's record names; nothing that writes (tests/integration/test_query_links.sh).
-$(BUILD)/tapwatch-query: $(BUILD)/control/query/query.o $(BUILD)/libquery.a $(BUILD)/libevidence.a \
+$(BUILD)/tapwatch-query: $(BUILD)/control/query/main.o $(BUILD)/libquery.a $(BUILD)/libevidence.a \
 		$(BUILD)/librecord.a $(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o
 	$(CC) $(LDFLAGS) -o $@ $< $(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o \
 		-L$(BUILD) -lquery -levidence -lrecord $(NODPDK_LIBS)
+# The console (README "Console") answers with the query tool's code (tq_query_main, one child
+# process per question): the same read side, plus libmicrohttpd (GnuTLS inside) for HTTPS.
+$(BUILD)/tapwatch-console: $(call objs,$(console_SRCS)) $(BUILD)/libquery.a $(BUILD)/libevidence.a \
+		$(BUILD)/librecord.a $(call objs,$(QUERY_REDIS_SRCS)) $(BUILD)/dataplane/flow_record.o
+	$(CC) $(LDFLAGS) -o $@ $(call objs,$(console_SRCS)) $(call objs,$(QUERY_REDIS_SRCS)) \
+		$(BUILD)/dataplane/flow_record.o -L$(BUILD) -lquery -levidence -lrecord $(NODPDK_LIBS)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CONTROL_LIBS) $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS) -lcmocka
@@ -147,6 +155,10 @@ bench: deps all $(BUILD)/tests/store_driver
 # vs 1 (scripts/bench_wait.sh; apart from `make bench`, which it would make longer)
 bench-wait: all $(BUILD)/tests/store_driver
 	@bash scripts/bench_wait.sh $(BUILD)
+
+# the console's latency: a page of 100 flows over a store of 1 M records (scripts/bench_console.sh)
+bench-console: all $(BUILD)/tests/store_driver
+	@bash scripts/bench_console.sh $(BUILD)
 
 # tapwatch and ndpiReader on a veth pair fed by tcpreplay at rising rates (scripts/bench_live.sh)
 bench-live: all

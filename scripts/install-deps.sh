@@ -26,6 +26,8 @@ PKGS=(
     libmicrohttpd-dev curl prometheus
     systemd strace
     libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
+    # the console's browser tests (tests/integration/test_console.sh)
+    chromium chromium-driver python3-selenium
 )
 
 missing=()

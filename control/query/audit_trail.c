@@ -41,10 +41,12 @@ static const char append_lua[] =
     "redis.call('SET', KEYS[2], ARGV[2])\n"
     "return {1, id}\n";
 
+const char *tq_audit_asker;
+
 static struct {
     int on;
     char trail[TW_KEY_LEN], head[TW_KEY_LEN];
-    char redis_user[128], os_user[160], host[256], pid[24], subcommand[32];
+    char redis_user[128], os_user[320], host[256], pid[24], subcommand[32];
     char *args, *sensors;
     char query_seq[24];
     struct tw_sign_key key;
@@ -274,9 +276,11 @@ int tq_audit_begin(struct tw_rclient *c, const struct tq_subcommand *sub, struct
         snprintf(au.host, sizeof(au.host), "?");
     au.host[sizeof(au.host) - 1] = '\0';
     if (pw != NULL)
-        snprintf(au.os_user, sizeof(au.os_user), "%s(%ld)", pw->pw_name, (long)geteuid());
+        snprintf(au.os_user, sizeof(au.os_user), "%s%s%s(%ld)", tq_audit_asker ? tq_audit_asker : "",
+                 tq_audit_asker ? " via " : "", pw->pw_name, (long)geteuid());
     else
-        snprintf(au.os_user, sizeof(au.os_user), "?(%ld)", (long)geteuid());
+        snprintf(au.os_user, sizeof(au.os_user), "%s%s?(%ld)", tq_audit_asker ? tq_audit_asker : "",
+                 tq_audit_asker ? " via " : "", (long)geteuid());
     r = tw_rclient_command(c, "ACL WHOAMI");
     if (r != NULL && r->type == REDIS_REPLY_STRING)
         snprintf(au.redis_user, sizeof(au.redis_user), "%s", r->str);

@@ -343,7 +343,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     return tq_sensors_check(o);
 }
 
-int main(int argc, char **argv)
+int tq_query_main(int argc, char **argv)
 {
     struct cmdline cl = {0};
     const struct tq_subcommand *sub;

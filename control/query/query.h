@@ -92,6 +92,14 @@ struct tq_subcommand {
     int (*run)(struct tw_rclient *c, const struct tq_opts *o);
 };
 
+/* ---- query.c ---- */
+
+/* The whole of tapwatch-query on argv (main.c calls it; the console runs it in a child
+ * process per question, its stdout captured): parses, writes the audit trail, answers on
+ * stdout. Returns the exit status. Run it once per process: the subcommands keep their
+ * options in static storage. */
+int tq_query_main(int argc, char **argv);
+
 /* ---- common.c ---- */
 
 /* Prints "tapwatch-query: <message> (see tapwatch-query --help)" on stderr; returns
@@ -175,6 +183,10 @@ int tq_audit_key(const char *path, int explicit);
  * EXIT_AUDIT after one line on stderr: the question must not be answered. */
 int tq_audit_begin(struct tw_rclient *c, const struct tq_subcommand *sub, struct tq_opts *o,
                    int argc, char **argv, const char *named_user);
+
+/* Who asked, when a program answers for someone else (the console: "console:USER@ADDR");
+ * written before the OS user in the entry's os_user field. NULL: nobody else. */
+extern const char *tq_audit_asker;
 
 /* Writes the "done" entry: rows answered and the exit status rc. Returns rc, or EXIT_AUDIT
  * (after one line on stderr) when the entry could not be written and rc was 0. */

@@ -1,0 +1,105 @@
+/* html.c - text for the answers: a growing buffer, and every value that came from a record
+ * (so from the wire: server names, HTTP Host, application strings) escaped for where it goes:
+ * HTML text and quoted attributes (tc_buf_html), a URL's query value (tc_buf_url: every byte
+ * but the unreserved ones percent-encoded, so a value never becomes a scheme or a path), a
+ * JSON string (tc_buf_json_str).
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/console/console.h"
+
+void tc_buf_add(struct tc_buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if ((p = realloc(b->p, cap)) == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void tc_buf_puts(struct tc_buf *b, const char *s)
+{
+    tc_buf_add(b, s, strlen(s));
+}
+
+void tc_buf_printf(struct tc_buf *b, const char *fmt, ...)
+{
+    char small[512], *big = NULL;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        tc_buf_add(b, small, (size_t)n);
+        return;
+    }
+    va_start(ap, fmt);
+    n = vasprintf(&big, fmt, ap);
+    va_end(ap);
+    if (n >= 0)
+        tc_buf_add(b, big, (size_t)n);
+    else
+        b->oom = 1;
+    free(big);
+}
+
+void tc_buf_html(struct tc_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '&': tc_buf_puts(b, "&amp;"); break;
+        case '<': tc_buf_puts(b, "&lt;"); break;
+        case '>': tc_buf_puts(b, "&gt;"); break;
+        case '"': tc_buf_puts(b, "&quot;"); break;
+        case '\'': tc_buf_puts(b, "&#39;"); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                tc_buf_printf(b, "&#%u;", *p == 0 ? 0xfffd : 0x2400 + (*p == 0x7f ? 0x21 : *p));
+            else
+                tc_buf_add(b, (const char *)p, 1);
+        }
+    }
+}
+
+void tc_buf_url(struct tc_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            tc_buf_add(b, (const char *)p, 1);
+        else
+            tc_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+void tc_buf_json_str(struct tc_buf *b, const char *s)
+{
+    tc_buf_puts(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            tc_buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+            tc_buf_printf(b, "\\u%04x", *p);
+        else
+            tc_buf_add(b, (const char *)p, 1);
+    }
+    tc_buf_puts(b, "\"");
+}

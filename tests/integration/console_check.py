@@ -1,0 +1,385 @@
+#!/usr/bin/python3
+"""console_check.py - the checks of test_console.sh against a running tapwatch-console.
+
+API answers against tapwatch-query's, errors, sessions, the audit trail, escaping in the raw
+HTML, then (when Selenium and Chromium are there) the pages in headless Chromium with and
+without the Content-Security-Policy. Prints one FAIL line per failure; exit 1 if any.
+"""
+import argparse
+import html.parser
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+FAILS = []
+
+
+def fail(msg):
+    FAILS.append(msg)
+    print("FAIL: " + msg)
+
+
+CTX = ssl.create_default_context()
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE  # the test's self-signed pair
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+
+
+OPENER = urllib.request.build_opener(urllib.request.HTTPSHandler(context=CTX), NoRedirect())
+
+
+def http(base, path, cookie=None, data=None):
+    """(status, headers, body bytes)"""
+    req = urllib.request.Request(base + path, data=data)
+    if cookie:
+        req.add_header("Cookie", cookie)
+    try:
+        with OPENER.open(req, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def login(base, user, password):
+    t0 = time.monotonic()
+    st, h, _ = http(base, "/login", data=urllib.parse.urlencode(
+        {"user": user, "password": password}).encode())
+    dt = time.monotonic() - t0
+    cookie = None
+    for v in h.get_all("Set-Cookie") or []:
+        if v.startswith("tw_session="):
+            cookie = v.split(";")[0]
+            flags = [x.strip() for x in v.split(";")]
+            for need in ("HttpOnly", "Secure", "SameSite=Strict"):
+                if need not in flags:
+                    fail("session cookie without %s: %s" % (need, v))
+    return st, cookie, dt
+
+
+def tool(args, q, redis, sensor):
+    out = subprocess.run([q, "--redis", redis, "--sensor", sensor] + args + ["--format", "json"],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        fail("tapwatch-query %s: exit %d %s" % (args, out.returncode, out.stderr[:300]))
+        return []
+    return [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+
+
+def audit_len(redis):
+    sock = redis[len("unix://"):]
+    keys = subprocess.run(["redis-cli", "-s", sock, "--scan", "--pattern", "tw:{audit*}:trail"],
+                          capture_output=True, text=True).stdout.split()
+    n = 0
+    for k in keys:
+        n += int(subprocess.run(["redis-cli", "-s", sock, "XLEN", k], capture_output=True,
+                                text=True).stdout.strip() or 0)
+    return n
+
+
+class Tags(html.parser.HTMLParser):
+    """Every element and attribute of a page, and its text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attrs, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend((tag, k, v or "") for k, v in attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def check_escaped(page, strings, where):
+    p = Tags()
+    p.feed(page)
+    for t in p.tags:
+        if t in ("script", "img", "iframe", "object", "embed"):
+            fail("%s: a <%s> element in the page" % (where, t))
+    allowed_svg = {"svg", "g", "rect", "line", "text", "title"}
+    for tag, k, v in p.attrs:
+        if k.startswith("on"):
+            fail("%s: attribute %s on <%s>" % (where, k, tag))
+        if k in ("href", "src", "action") and not v.startswith("/"):
+            fail("%s: %s=%r does not stay on the console" % (where, k, v))
+    text = "".join(p.text)
+    for s in strings:
+        if s not in text:
+            fail("%s: %r not shown as text" % (where, s))
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base")
+    ap.add_argument("--base-nocsp")
+    ap.add_argument("--query")
+    ap.add_argument("--redis")
+    ap.add_argument("--sensor")
+    ap.add_argument("--root")
+    ap.add_argument("--shots")
+    a = ap.parse_args()
+    sys.path.insert(0, os.path.join(a.root, "scripts"))
+    import gen_html_captures as g
+    # the names as the records hold them (an HTTP Host loses its ":port" part:
+    # "javascript:..." is "javascript" there; the SNI keeps "javascript:alert(7)")
+    hostile = sorted({r["server_name"] for r in tool(["flows", "--since", "2020-01-01", "--ip",
+                                                      "10.77.0.0/16"], a.query, a.redis, a.sensor)})
+    for s in g.HTTP_HOSTS + g.TLS_SNIS:
+        if "<" in s and s not in hostile:
+            fail("the store lacks the hostile name %r (records: %s)" % (s, hostile))
+    if "javascript:alert(7)" not in hostile:
+        fail("the store lacks the javascript: name")
+    base = a.base
+
+    # no session, wrong password, login
+    st, _, body = http(base, "/api/v1/flows")
+    if st != 401 or "error" not in json.loads(body):
+        fail("no session: %d %r" % (st, body[:200]))
+    st, h, _ = http(base, "/flows")
+    if st != 303 or h.get("Location") != "/login":
+        fail("no session page: %d %s, not a redirect to /login" % (st, h.get("Location")))
+    st, cookie, t_ok = login(base, "alice", "correct horse battery")
+    if st != 303 or not cookie:
+        fail("login: %d, cookie %s" % (st, cookie))
+        return 1
+    st, bad_cookie, t_bad = login(base, "alice", "wrong password")
+    if st != 401 or bad_cookie:
+        fail("wrong password: %d (cookie %s)" % (st, bad_cookie))
+    st2, _, t_bad2 = login(base, "alice", "wrong again")
+    if not (t_bad > t_ok + 0.3 and t_bad2 > t_bad + 0.3):
+        fail("failed logins not slowed: right %.2fs, wrong %.2fs then %.2fs" % (t_ok, t_bad, t_bad2))
+    print("login: right %.2fs, wrong %.2fs then %.2fs" % (t_ok, t_bad, t_bad2))
+    st, _, _ = http(base, "/api/v1/flows", cookie="tw_session=" + "0" * 64)
+    if st != 401:
+        fail("a made-up session: %d" % st)
+
+    # the API equals the query tool
+    since = "2020-01-01"
+    cases = [
+        ("flows", {"since": since, "limit": "1000"}, ["flows", "--since", since, "--limit", "1000"]),
+        ("flows", {"since": since, "ip": "10.77.0.0/16", "app": "TLS"},
+         ["flows", "--since", since, "--ip", "10.77.0.0/16", "--app", "TLS"]),
+        ("alerts", {"since": since, "limit": "1000"}, ["alerts", "--since", since, "--limit", "1000"]),
+        ("summary", {"since": since, "equipment": "atm-ctrl-01", "by": "hour"},
+         ["summary", "--since", since, "--equipment", "atm-ctrl-01", "--by", "hour"]),
+        ("statements", {"limit": "1000"}, ["statements", "--limit", "1000"]),
+    ]
+    for ep, params, args in cases:
+        before = audit_len(a.redis)
+        st, h, body = http(base, "/api/v1/%s?%s" % (ep, urllib.parse.urlencode(params)), cookie)
+        after = audit_len(a.redis)
+        if st != 200:
+            fail("API %s %s: %d %r" % (ep, params, st, body[:300]))
+            continue
+        got = json.loads(body)
+        want = tool(args, a.query, a.redis, a.sensor)
+        if got != want:
+            fail("API %s %s: %d rows, tapwatch-query %d rows, or they differ" % (ep, params, len(got), len(want)))
+        elif not got:
+            fail("API %s %s: no rows (the test's store should have some)" % (ep, params))
+        else:
+            print("API %s %s: %d rows = tapwatch-query" % (ep, params, len(got)))
+        if after - before != 2:
+            fail("API %s: %d audit entries written, expected 2 (query, done)" % (ep, after - before))
+        if "Content-Security-Policy" not in h:
+            fail("API answer without a Content-Security-Policy")
+    # the audit entries name the console user and address
+    au = tool(["audit", "--limit", "4"], a.query, a.redis, a.sensor)
+    if not any("console:alice@127.0.0.1" in e.get("os_user", "") for e in au):
+        fail("audit entries do not name console:alice@127.0.0.1: %s" % [e.get("os_user") for e in au])
+    st, _, body = http(base, "/api/v1/audit?limit=5", cookie)
+    if st != 200 or len(json.loads(body)) != 5:
+        fail("API audit: %d %r" % (st, body[:200]))
+
+    # paging: two pages of 3 by the Link cursor = the first 6
+    full = tool(["flows", "--since", since, "--limit", "6"], a.query, a.redis, a.sensor)
+    st, h, body = http(base, "/api/v1/flows?since=%s&limit=3" % since, cookie)
+    link = h.get("Link", "")
+    if not link.startswith("</api/v1/flows?"):
+        fail("no next Link on a full page: %r" % link)
+    else:
+        st2, _, body2 = http(base, link[1:link.index(">")], cookie)
+        pages = json.loads(body) + json.loads(body2)
+        if [r["flow_id"] for r in pages] != [r["flow_id"] for r in full]:
+            fail("two pages of 3 != the first 6 flows")
+
+    # bad parameters
+    for path in ["/api/v1/flows?bogus=1", "/api/v1/flows?since=garbage", "/api/v1/flows?limit=0",
+                 "/api/v1/flows?port=99999", "/api/v1/alerts?kind=nope", "/api/v1/summary",
+                 "/api/v1/flows?ip=not-an-ip", "/api/v1/nothing"]:
+        st, h, body = http(base, path, cookie)
+        try:
+            err = json.loads(body)["error"]
+        except (ValueError, KeyError):
+            err = None
+        if st not in (400, 404) or not err or "json" not in h.get("Content-Type", ""):
+            fail("%s: %d %r, expected 400 with a JSON error" % (path, st, body[:200]))
+
+    # raw HTML: the hostile names escaped, the CSP there / not there
+    q = "/flows?since=%s&ip=10.77.0.0%%2F16" % since
+    for b, csp in ((a.base, True), (a.base_nocsp, False)):
+        st, ck, _ = login(b, "alice", "correct horse battery")
+        st, h, body = http(b, q, ck)
+        if st != 200:
+            fail("flows page: %d" % st)
+            continue
+        if ("Content-Security-Policy" in h) != csp:
+            fail("Content-Security-Policy header %s" % ("missing" if csp else "present with --test-no-csp"))
+        elif csp and ("script-src" in h["Content-Security-Policy"] or
+                      "'none'" not in h["Content-Security-Policy"]):
+            fail("CSP allows script: %s" % h["Content-Security-Policy"])
+        check_escaped(body.decode(), hostile, "flows page (csp %s)" % csp)
+        # and a record page, and the downloads
+        ids = [l["flow_id"] for l in tool(["flows", "--since", since, "--ip", "10.77.0.0/16"],
+                                          a.query, a.redis, a.sensor)]
+        st, _, body = http(b, "/flow?id=" + ids[0], ck)
+        check_escaped(body.decode(), [], "flow page")
+        st, h, body = http(b, q + "&download=jsonl", ck)
+        if st != 200 or [json.loads(l)["flow_id"] for l in body.decode().splitlines()] != ids:
+            fail("JSON lines download differs from tapwatch-query")
+        st, h, body = http(b, q + "&download=csv", ck)
+        want = subprocess.run([a.query, "--redis", a.redis, "--sensor", a.sensor, "flows", "--since",
+                               since, "--ip", "10.77.0.0/16", "--format", "csv"],
+                              capture_output=True).stdout
+        if st != 200 or body != want or "attachment" not in h.get("Content-Disposition", ""):
+            fail("CSV download differs from tapwatch-query --format csv (%d, %d bytes vs %d)"
+                 % (st, len(body), len(want)))
+
+    browser(a, hostile)  # also after a failure above: it proves the escaping on its own
+    return 1 if FAILS else 0
+
+
+def browser(a, hostile):
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        print("skip browser tests: python3-selenium not installed (scripts/install-deps.sh)")
+        return
+    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_bin = shutil.which("chromedriver")
+    if not chrome or not driver_bin:
+        print("skip browser tests: chromium or chromium-driver not installed (scripts/install-deps.sh)")
+        return
+    since = "2020-01-01"
+    for base, csp in ((a.base, True), (a.base_nocsp, False)):
+        tag = "csp" if csp else "nocsp"
+        profile = tempfile.mkdtemp(prefix="tw-chromium-")
+        o = webdriver.ChromeOptions()
+        o.binary_location = chrome
+        for f in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--ignore-certificate-errors", "--window-size=1400,1000",
+                  "--user-data-dir=" + profile):
+            o.add_argument(f)
+        d = webdriver.Chrome(service=Service(driver_bin), options=o)
+        try:
+            shot = lambda name: d.save_screenshot(os.path.join(a.shots, "%s-%s.png" % (tag, name)))
+            d.get(base + "/flows")
+            if not d.current_url.endswith("/login"):
+                fail("%s: no redirect to /login: %s" % (tag, d.current_url))
+            d.find_element(By.ID, "user").send_keys("alice")
+            d.find_element(By.ID, "password").send_keys("correct horse battery")
+            shot("login")
+            d.find_element(By.ID, "login").click()
+            if "/flows" not in d.current_url:
+                fail("%s: login did not reach /flows: %s" % (tag, d.current_url))
+            # filter by a CIDR and an application through the form
+            for k, v in (("since", since), ("ip", "10.77.0.0/16"), ("app", "TLS")):
+                e = d.find_element(By.ID, "f-" + k)
+                e.clear()
+                e.send_keys(v)
+            d.find_element(By.ID, "apply").click()
+            shot("flows")
+            rows = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=flow_id]")]
+            want = [r["flow_id"] for r in tool(["flows", "--since", since, "--ip", "10.77.0.0/16",
+                                                "--app", "TLS"], a.query, a.redis, a.sensor)]
+            if rows != want or not rows:
+                fail("%s: flows page rows %s != tapwatch-query %s" % (tag, rows, want))
+            if "ip=10.77.0.0%2F16" not in d.current_url or "app=TLS" not in d.current_url:
+                fail("%s: filters not kept in the URL: %s" % (tag, d.current_url))
+            names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=server_name]")]
+            # the hostile names: shown exactly, no script ran, nothing of them in the DOM
+            d.get(base + "/flows?since=%s&ip=10.77.0.0%%2F16" % since)
+            shot("hostile")
+            names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=server_name]")]
+            for s in hostile:
+                if s not in names:
+                    fail("%s: %r not shown exactly (cells: %s)" % (tag, s, names))
+            if d.execute_script("return typeof window.twpwned") != "undefined":
+                fail("%s: a script from the data ran" % tag)
+            n = d.execute_script("return document.querySelectorAll('script,img,iframe,[onerror],"
+                                 "[onload],[onmouseover]').length")
+            if n:
+                fail("%s: %d elements or attributes from the data in the DOM" % (tag, n))
+            # an alert, then its flow
+            d.get(base + "/alerts?since=%s" % since)
+            shot("alerts")
+            links = d.find_elements(By.CSS_SELECTOR, "#rows a.flow")
+            if not links:
+                fail("%s: no alert links to its flow" % tag)
+            else:
+                fid = links[0].text
+                links[0].click()
+                shot("flow")
+                cell = d.find_elements(By.CSS_SELECTOR, "#record td[data-k=flow_id]")
+                if not cell or cell[0].text != fid:
+                    fail("%s: the alert's link did not reach flow %s" % (tag, fid))
+            # an equipment's chart: one bar pair per bucket
+            d.get(base + "/equipment?equipment=atm-ctrl-01&since=%s&by=hour" % since)
+            shot("equipment")
+            buckets = len(d.find_elements(By.CSS_SELECTOR, "#chart g.bucket"))
+            want = len(tool(["summary", "--since", since, "--equipment", "atm-ctrl-01", "--by", "hour"],
+                            a.query, a.redis, a.sensor))
+            if buckets != want or want < 2:
+                fail("%s: chart has %d buckets, summary %d" % (tag, buckets, want))
+            # the equipment list: its totals over the range are the summary's
+            d.get(base + "/equipment?since=%s" % since)
+            shot("equipment-list")
+            cells = [c.text for c in d.find_elements(By.CSS_SELECTOR, "#equipment-list tbody tr")[0]
+                     .find_elements(By.TAG_NAME, "td")]
+            days = tool(["summary", "--since", since, "--equipment", "atm-ctrl-01"], a.query, a.redis, a.sensor)
+            if cells[:4] != ["atm-ctrl-01", str(sum(r["flows"] for r in days)),
+                             str(sum(r["bytes_out"] for r in days)), str(sum(r["bytes_in"] for r in days))]:
+                fail("%s: equipment list row %s != summary %s" % (tag, cells, days))
+            # coverage: the planted gap
+            d.get(base + "/coverage?limit=1000")
+            shot("coverage")
+            gaps = d.find_elements(By.CSS_SELECTOR, "#gaps li.gap")
+            if not gaps or not d.find_elements(By.CSS_SELECTOR, "#timeline rect.gap"):
+                fail("%s: the coverage page shows no gap" % tag)
+            elif not any(2.0 <= float(g.text.split("(")[-1].split(" ")[0]) < 30 for g in gaps):
+                fail("%s: no gap of about 3 s: %s" % (tag, [g.text for g in gaps]))
+            sig = d.find_element(By.ID, "signatures").text
+            nst = len(tool(["statements", "--limit", "1000"], a.query, a.redis, a.sensor))
+            want_sig = ("%d verified, 0 BAD, 0 unsigned" % nst) if csp else "(not checked"
+            if want_sig not in sig:
+                fail("%s: coverage signatures %r, expected %r" % (tag, sig, want_sig))
+            d.get(base + "/audit")
+            shot("audit")
+            if "console:alice@127.0.0.1" not in d.page_source:
+                fail("%s: the audit page does not show the console user" % tag)
+            print("browser (%s): login, flows filter (%d rows), alert -> flow, chart %d buckets, "
+                  "%d gap(s), audit" % (tag, len(rows), buckets, len(gaps)))
+        finally:
+            d.quit()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# test_console.sh - tapwatch-console (README "Console") against a real redis-server filled by
+# build/tapwatch replaying generated captures (policy captures with alerts, then, after a
+# planted 3 s gap, a capture whose TLS SNI and HTTP Host carry "><script>, <img onerror>,
+# javascript: strings, scripts/gen_html_captures.py), served over HTTPS with a self-signed pair:
+#   - API: flows, alerts, summary, statements equal `tapwatch-query ... --format json` (one
+#     array); paging with the Link cursor gives the same rows; bad parameters 400 with a JSON
+#     error; no session 401; a wrong password 401 and slower than a right one; every API call
+#     writes two audit entries (query, done) naming the console user;
+#   - the hostile strings appear in the raw HTML escaped: no element or attribute from them,
+#     each shown exactly as text; the CSP header is there (and absent with --test-no-csp);
+#   - in headless Chromium (Selenium), once with the CSP and once without it: log in, filter
+#     flows by a CIDR and an application (rows = tapwatch-query's), open an alert and reach its
+#     flow, an equipment chart with one bar per bucket, the coverage page's planted gap, no
+#     script from the data run; screenshots in the log folder. Skipped (with a message) when
+#     chromium, chromedriver or python3-selenium are absent.
+#
+#   bash tests/integration/test_console.sh BUILD_DIR     (from the repo root)
+# Exit 0 pass, 1 fail, 77 skip (no redis-server, openssl, binaries or scapy).
+set -uo pipefail
+
+build=${1:-build}
+tapwatch=$build/tapwatch
+query=$build/tapwatch-query
+console=$build/tapwatch-console
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+redis_local=$root/scripts/redis-local.sh
+
+for tool in redis-server redis-cli openssl curl; do
+    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+for b in "$tapwatch" "$query" "$console"; do
+    [ -x "$b" ] || { echo "skip: $b not built"; exit 77; }
+done
+/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+
+tmp=$(mktemp -d /tmp/tw-console.XXXXXX)
+logdir=${TW_TEST_LOG:-$(mktemp -d /tmp/tw-console-log.XXXXXX)} # kept: screenshots
+mkdir -p "$logdir"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    bash "$redis_local" stop "$tmp/r" >/dev/null 2>&1
+    [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+/usr/bin/python3 "$root/scripts/gen_policy_captures.py" "$tmp/pc" >"$tmp/gen.log" 2>&1 &&
+    /usr/bin/python3 "$root/scripts/gen_policy_captures.py" "$tmp/pc2" --start 2026-03-02T11:00:00Z \
+        >>"$tmp/gen.log" 2>&1 &&
+    /usr/bin/python3 "$root/scripts/gen_html_captures.py" "$tmp/hc" --start 2026-03-02T10:00:00Z \
+        >>"$tmp/gen.log" 2>&1 || { echo "FAIL: capture generators:"; cat "$tmp/gen.log"; exit 1; }
+sock=$(bash "$redis_local" start "$tmp/r") || { echo "FAIL: cannot start redis-server"; exit 1; }
+"$tapwatch" keygen --out "$tmp/sign.key" >/dev/null || { echo "FAIL: tapwatch keygen"; exit 1; }
+cat >"$tmp/tw.yaml" <<YAML
+redis:
+  url: unix://$sock
+run_dir: $tmp/run
+signing:
+  key: "$tmp/sign.key"
+YAML
+# 09:00 and 11:00: the equipment's chart has two hourly buckets
+for p in pc/undeclared pc/upload pc/remote pc/risky pc2/undeclared; do
+    "$tapwatch" --config "$tmp/tw.yaml" --pcap "$tmp/$p.pcap" --policy "$here/policy.yaml" \
+        --sensor s1 --quiet >/dev/null 2>"$tmp/${p#*/}.err" || fail "tapwatch $p.pcap: $(head -c 400 "$tmp/${p#*/}.err")"
+done
+sleep 3 # the planted gap: no statement covers these seconds
+"$tapwatch" --config "$tmp/tw.yaml" --pcap "$tmp/hc/html.pcap" --policy "$here/policy.yaml" \
+    --sensor s1 --quiet >/dev/null 2>"$tmp/html.err" || fail "tapwatch html.pcap: $(head -c 400 "$tmp/html.err")"
+
+# an account, a self-signed pair, two free ports
+printf 'correct horse battery\n' | "$console" passwd alice --users "$tmp/users" 2>/dev/null ||
+    fail "passwd alice"
+[ "$(stat -c %a "$tmp/users")" = 600 ] || fail "users file mode $(stat -c %a "$tmp/users"), not 600"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
+    -subj /CN=localhost >/dev/null 2>&1 || { echo "FAIL: openssl req"; exit 1; }
+chmod 644 "$tmp/key.pem"
+"$console" --listen 127.0.0.1:1 --redis "unix://$sock" --users "$tmp/users" --cert "$tmp/cert.pem" \
+    --key "$tmp/key.pem" >/dev/null 2>"$tmp/mode.err" && fail "a TLS key others may read was accepted"
+grep -q "TLS key" "$tmp/mode.err" || fail "TLS key 0644: $(cat "$tmp/mode.err")"
+chmod 600 "$tmp/key.pem"
+chmod 644 "$tmp/users"
+"$console" --listen 127.0.0.1:1 --redis "unix://$sock" --users "$tmp/users" --insecure-http \
+    >/dev/null 2>"$tmp/mode.err" && fail "a users file others may read was accepted"
+grep -q "users file" "$tmp/mode.err" || fail "users file 0644: $(cat "$tmp/mode.err")"
+chmod 600 "$tmp/users"
+"$console" --listen 0.0.0.0:1 --redis "unix://$sock" --users "$tmp/users" --insecure-http \
+    >/dev/null 2>&1 && fail "--insecure-http on 0.0.0.0 was accepted"
+ports=$(/usr/bin/python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+read -r port port2 <<<"$ports"
+start_console() { # start_console PORT LOG [options]
+    local p=$1 log=$2
+    shift 2
+    "$console" --listen "127.0.0.1:$p" --redis "unix://$sock" --sensor s1 --users "$tmp/users" \
+        --cert "$tmp/cert.pem" --key "$tmp/key.pem" --equipment atm-ctrl-01,srv-02 "$@" 2>"$log" &
+    pids+=($!)
+    for _ in $(seq 50); do
+        curl -sk "https://127.0.0.1:$p/login" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "console on $p did not start: $(cat "$log")"
+    return 1
+}
+start_console "$port" "$logdir/console.log" --pubkey "$tmp/sign.key.pub" || exit 1
+start_console "$port2" "$logdir/console-nocsp.log" --test-no-csp || exit 1
+
+# a configuration file, plain HTTP on loopback, answers limited to 4 KiB: a larger one is a
+# 413 with a JSON error, a small one answers
+port3=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$tmp/console.conf" <<CONF
+# test_console.sh
+listen 127.0.0.1:$port3
+redis unix://$sock
+sensor s1
+users $tmp/users
+insecure-http
+max-bytes 4096
+session-idle 10
+CONF
+"$console" --config "$tmp/console.conf" 2>"$logdir/console-small.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$port3/login" >/dev/null 2>&1 && break; sleep 0.1; done
+ck=$(curl -s -i -d 'user=alice&password=correct+horse+battery' "http://127.0.0.1:$port3/login" |
+     grep -o 'tw_session=[0-9a-f]*')
+[ -n "$ck" ] || fail "login over --insecure-http (config file) failed"
+code=$(curl -s -o "$tmp/big.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=1000")
+[ "$code" = 413 ] && grep -q '"error"' "$tmp/big.json" || fail "an answer over --max-bytes: $code $(head -c 200 "$tmp/big.json")"
+code=$(curl -s -o "$tmp/small.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=2")
+[ "$code" = 200 ] || fail "a small answer under --max-bytes: $code $(head -c 200 "$tmp/small.json")"
+idle_from=$(date +%s) # the session above, unused from now on, ends after 10 s (checked below)
+
+/usr/bin/python3 "$here/console_check.py" --base "https://127.0.0.1:$port" \
+    --base-nocsp "https://127.0.0.1:$port2" --query "$query" --redis "unix://$sock" \
+    --sensor s1 --root "$root" --shots "$logdir" || failures=$((failures + 1))
+
+# the idle session: its console was not asked while the checks above ran
+left=$((12 - ($(date +%s) - idle_from)))
+[ "$left" -le 0 ] || sleep "$left"
+code=$(curl -s -o "$tmp/idle.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?limit=1")
+[ "$code" = 401 ] || fail "a session idle for more than --session-idle 10 s still answers: $code"
+
+grep -q "correct horse\|tw_session=" "$logdir"/console*.log && fail "a password or a cookie in the console's log"
+if [ $failures -gt 0 ]; then
+    echo "test_console: $failures failure(s) (logs and screenshots: $logdir)"
+    exit 1
+fi
+echo "test_console: pass (screenshots: $logdir)"
