@@ -46,7 +46,7 @@ static int parse_pubkey(const char *v)
     return 0;
 }
 
-static int parse_known_head(const char *v)
+int tq_audit_known_head_check(const char *v)
 {
     unsigned long long s;
     char h[TW_AUDIT_HASH_HEX + 2];
@@ -54,8 +54,13 @@ static int parse_known_head(const char *v)
     if (sscanf(v, "%llu:%65s", &s, h) != 2 || strlen(h) != TW_AUDIT_HASH_HEX || s == 0)
         return tq_usage_error("bad --known-head \"%s\": expected SEQ:HASH as verify-audit "
                               "printed it", v);
-    v_known_head = v;
     return 0;
+}
+
+static int parse_known_head(const char *v)
+{
+    v_known_head = v;
+    return tq_audit_known_head_check(v);
 }
 
 /* What the walk over the trail keeps. */

@@ -40,19 +40,68 @@
 
 #define EXIT_UNVERIFIED 3
 
-static const char *pubkey_path;
+#define MAX_PUBKEYS 8 /* --audit: the keys of the programs that answer (a rotation, consoles) */
+
+static const char *pubkey_paths[MAX_PUBKEYS];
+static size_t npubkeys;
+static int audit_mode;        /* --audit: the query audit trail (audit_verify.c) */
+static const char *known_head; /* --known-head SEQ:HASH, with --audit */
 
 static int parse_pubkey(const char *value)
 {
-    pubkey_path = value;
+    if (npubkeys == MAX_PUBKEYS)
+        return tq_usage_error("at most %d --pubkey", MAX_PUBKEYS);
+    pubkey_paths[npubkeys++] = value;
     return 0;
+}
+
+static int parse_audit(const char *value)
+{
+    (void)value;
+    audit_mode = 1;
+    return 0;
+}
+
+static int parse_known_head(const char *value)
+{
+    known_head = value;
+    return tq_audit_known_head_check(value);
 }
 
 static int check(const struct tq_opts *o)
 {
+    if (audit_mode) /* the bank's trail, one for its sensors */
+        return tq_sensors_several(o) ? tq_usage_error("verify --audit checks a bank's trail: "
+                                                      "--bank NAME, not several sensors")
+                                     : 0;
+    if (known_head != NULL)
+        return tq_usage_error("--known-head goes with --audit");
     if (tq_sensors_several(o)) /* each sensor has its own key */
         return tq_usage_error("verify checks one sensor at a time (--sensor NAME)");
-    return pubkey_path == NULL ? tq_usage_error("verify needs --pubkey FILE.pub") : 0;
+    if (npubkeys > 1)
+        return tq_usage_error("verify takes one --pubkey (the sensor's); several with --audit");
+    return npubkeys == 0 ? tq_usage_error("verify needs --pubkey FILE.pub") : 0;
+}
+
+/* verify --audit: the query audit trail of --bank, with every --pubkey given. */
+static int run_audit(struct tw_rclient *c, const struct tq_opts *o)
+{
+    uint8_t pks[MAX_PUBKEYS][TW_SIGN_PK_LEN];
+    char fprs[MAX_PUBKEYS][TW_SIGN_FPR_LEN + 1], err[512];
+    int rc;
+
+    for (size_t i = 0; i < npubkeys; i++)
+        if (tw_sign_pub_load(pubkey_paths[i], pks[i], fprs[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, PROG ": --pubkey: %s\n", err);
+            return EXIT_USAGE;
+        }
+    rc = tq_audit_verify(c, o->bank, (const uint8_t(*)[TW_SIGN_PK_LEN])pks,
+                         (const char(*)[TW_SIGN_FPR_LEN + 1])fprs, npubkeys, known_head, stdout);
+    if (rc == EXIT_REDIS || rc == EXIT_USAGE)
+        return rc;
+    tq_rows += 1; /* its answer: one summary line */
+    int f = tq_finish(0);
+    return f != 0 ? f : rc;
 }
 
 /* One item as read back. */
@@ -705,7 +754,9 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     char err[256], fpr[TW_SIGN_FPR_LEN + 1];
     int rc;
 
-    if (tw_sign_pub_load(pubkey_path, x.pk, fpr, err, sizeof(err)) != 0) {
+    if (audit_mode)
+        return run_audit(c, o);
+    if (tw_sign_pub_load(pubkey_paths[0], x.pk, fpr, err, sizeof(err)) != 0) {
         fprintf(stderr, PROG ": --pubkey: %s\n", err);
         return EXIT_USAGE;
     }
@@ -742,7 +793,9 @@ out:
     return rc;
 }
 
-static const struct tq_option own[] = {{"pubkey", parse_pubkey}, {NULL, NULL}};
+static const struct tq_option own[] = {
+    {"pubkey", parse_pubkey}, {"known-head", parse_known_head}, {NULL, NULL}};
+static const struct tq_option own_flags[] = {{"audit", parse_audit}, {NULL, NULL}};
 
 const struct tq_subcommand tq_cmd_verify = {
     .name = "verify",
@@ -752,9 +805,12 @@ const struct tq_subcommand tq_cmd_verify = {
              "                   key and recomputes their chain from the records, alerts and gap\n"
              "                   records in Redis; one line per finding (altered, deleted,\n"
              "                   inserted, reordered, bad signature; gap and expired are told,\n"
-             "                   not errors), then a summary. Exit 0 verified, 3 not verified\n",
+             "                   not errors), then a summary. Exit 0 verified, 3 not verified\n"
+             "verify --audit [--bank NAME] [--pubkey FILE.pub ...] [--known-head SEQ:HASH]\n"
+             "                   the same for the audit trail of queries (as verify-audit)\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL,
     .own = own,
+    .own_flags = own_flags,
     .check = check,
     .run = run,
 };

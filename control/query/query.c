@@ -148,7 +148,30 @@ static const struct tq_option *own_named(const struct tq_subcommand *sub, const 
     for (const struct tq_option *p = sub->own; p != NULL && p->name != NULL; p++)
         if (strcmp(p->name, name) == 0)
             return p;
+    for (const struct tq_option *p = sub->own_flags; p != NULL && p->name != NULL; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
     return NULL;
+}
+
+/* Is opt one of the options that take no value? */
+static int is_flag_option(const struct tq_option *opt)
+{
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+        for (const struct tq_option *p = subcommands[i]->own_flags; p != NULL && p->name; p++)
+            if (p == opt)
+                return 1;
+    return 0;
+}
+
+/* Is "--NAME" (arg) an option of some subcommand that takes no value? */
+static int is_flag_arg(const char *arg)
+{
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+        for (const struct tq_option *p = subcommands[i]->own_flags; p != NULL && p->name; p++)
+            if (strcmp(arg + 2, p->name) == 0)
+                return 1;
+    return 0;
 }
 
 /* The own option name: the given subcommand's if it takes it, else that of the first of the
@@ -179,7 +202,7 @@ static const struct tq_subcommand *find_subcommand(int argc, char **argv)
             strcmp(argv[i], "--all-sensors") == 0)
             continue;
         if (strncmp(argv[i], "--", 2) == 0) {
-            if (strchr(argv[i], '=') == NULL)
+            if (strchr(argv[i], '=') == NULL && !is_flag_arg(argv[i]))
                 i++; /* its value */
             continue;
         }
@@ -309,7 +332,9 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
             ;
         if (k == nk && (own = own_option(sub, name, &owner)) == NULL)
             return tq_usage_error("unknown option \"%s\"", arg);
-        if (eq != NULL)
+        if (own != NULL && is_flag_option(own))
+            val = "1";
+        else if (eq != NULL)
             val = eq + 1;
         else if (i + 1 < argc)
             val = argv[++i];

@@ -82,6 +82,8 @@ struct tq_subcommand {
     const char *usage;   /* its section of --help: synopsis and options */
     unsigned common;     /* TQ_OPT_* it takes */
     const struct tq_option *own; /* its own options, up to a NULL name; NULL: none */
+    const struct tq_option *own_flags; /* its own options that take no value (parse gets
+                                        * "1"), up to a NULL name; NULL: none */
     /* What the options need together, once all are read (NULL: nothing). Returns 0, or
      * EXIT_USAGE after one line on stderr. */
     int (*check)(const struct tq_opts *o);
@@ -209,6 +211,9 @@ int tq_audit_entry_from_reply(const redisReply *r, struct tw_audit_entry *e, con
  * (none: the chain alone), printing one line per finding and a summary line on out;
  * known_head "SEQ:HASH" (NULL: none) is a head seen before that must still be there.
  * Returns 0 when it verifies, 3 when not, EXIT_REDIS after saying why. */
+/* 0 when v is a --known-head SEQ:HASH as verify --audit prints it, else EXIT_USAGE (said). */
+int tq_audit_known_head_check(const char *v);
+
 int tq_audit_verify(struct tw_rclient *c, const char *bank, const uint8_t (*pks)[32],
                     const char (*fprs)[17], size_t npk, const char *known_head, FILE *out);
 

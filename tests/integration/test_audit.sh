@@ -174,7 +174,7 @@ adm() { "$query" --redis "unix://admin@$sock" --redis-password-file "$tmp/admin.
     --audit-key "$tmp/audit.key" "$@"; }
 printf 'adminpw\n' >"$tmp/admin.pw"
 fill() { for _ in 1 2 3; do adm --bank "$1" sensors >/dev/null 2>&1; done; } # seq 1..6
-verify() { adm --bank "$1" verify-audit --pubkey "$tmp/audit.key.pub" >"$tmp/v.out" 2>&1; }
+verify() { adm --bank "$1" verify --audit --pubkey "$tmp/audit.key.pub" >"$tmp/v.out" 2>&1; }
 expect3() { # BANK WHAT PATTERN
     verify "$1"; local rc=$?
     [ $rc -eq 3 ] && grep -q "$3" "$tmp/v.out" || fail "$2: exit $rc, no '$3': $(cat "$tmp/v.out")"
@@ -183,9 +183,9 @@ fill T0
 verify T0 || fail "untouched trail: exit $?: $(cat "$tmp/v.out")"
 grep -q "^audit trail tw:{audit:T0}:trail: 7 entries (seq 1 to 7), 7 signed by $fpr, 0 unsigned; head 7:[0-9a-f]*; verifies$" "$tmp/v.out" ||
     fail "untouched summary: $(cat "$tmp/v.out")"
-adm --bank T0 verify-audit --pubkey "$tmp/other.key.pub" >"$tmp/v.out" 2>&1; rc=$?
+adm --bank T0 verify --audit --pubkey "$tmp/other.key.pub" >"$tmp/v.out" 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q '^unknown key: seq 1 ' "$tmp/v.out" || fail "wrong public key: exit $rc: $(cat "$tmp/v.out")"
-adm --bank T0 verify-audit >"$tmp/v.out" 2>&1 || fail "no --pubkey: exit $?"
+adm --bank T0 verify --audit >"$tmp/v.out" 2>&1 || fail "no --pubkey: exit $?"
 grep -q 'signatures not checked' "$tmp/v.out" || fail "no --pubkey: not said: $(cat "$tmp/v.out")"
 # unsigned entries: the chain verifies, but not against a --pubkey
 "$query" --redis "unix://admin@$sock" --redis-password-file "$tmp/admin.pw" --bank T0 sensors >/dev/null 2>&1
@@ -226,12 +226,12 @@ fill T5
 verify T5 || fail "T5 untouched: $(cat "$tmp/v.out")"
 known=$(sed -n 's/.*; head \([0-9]*:[0-9a-f]*\); verifies$/\1/p' "$tmp/v.out")
 [ -n "$known" ] || fail "no head printed: $(cat "$tmp/v.out")"
-adm --bank T5 verify-audit --pubkey "$tmp/audit.key.pub" --known-head "$known" >"$tmp/v.out" 2>&1 ||
+adm --bank T5 verify --audit --pubkey "$tmp/audit.key.pub" --known-head "$known" >"$tmp/v.out" 2>&1 ||
     fail "--known-head $known on the same trail: $(cat "$tmp/v.out")"
 admin DEL 'tw:{audit:T5}:trail' 'tw:{audit:T5}:head' >/dev/null
 fill T5
 verify T5 || fail "a trail started again verifies alone: $(cat "$tmp/v.out")"
-adm --bank T5 verify-audit --pubkey "$tmp/audit.key.pub" --known-head "$known" >"$tmp/v.out" 2>&1; rc=$?
+adm --bank T5 verify --audit --pubkey "$tmp/audit.key.pub" --known-head "$known" >"$tmp/v.out" 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q "^altered: seq ${known%%:*} is not the entry of --known-head" "$tmp/v.out" ||
     fail "trail deleted and started again, --known-head: exit $rc: $(cat "$tmp/v.out")"
 
