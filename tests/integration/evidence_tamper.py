@@ -172,4 +172,5 @@ def main():
         sys.exit("unknown tamper %s" % what)
 
 
-main()
+if __name__ == "__main__":
+    main()
