@@ -22,6 +22,19 @@ import urllib.request
 FAILS = []
 
 
+
+def settle(d, ready, seconds=20):
+    """Waits until ready() (a click's navigation done: the machine may be busy) or seconds."""
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            if ready():
+                return True
+        except Exception:  # the page is being replaced
+            pass
+        time.sleep(0.1)
+    return False
+
 def fail(msg):
     FAILS.append(msg)
     print("FAIL: " + msg)
@@ -297,6 +310,7 @@ def browser(a, hostile):
             d.find_element(By.ID, "password").send_keys("correct horse battery")
             shot("login")
             d.find_element(By.ID, "login").click()
+            settle(d, lambda: "/flows" in d.current_url)
             if "/flows" not in d.current_url:
                 fail("%s: login did not reach /flows: %s" % (tag, d.current_url))
             # filter by a CIDR and an application through the form
@@ -305,6 +319,7 @@ def browser(a, hostile):
                 e.clear()
                 e.send_keys(v)
             d.find_element(By.ID, "apply").click()
+            settle(d, lambda: "ip=" in d.current_url)
             shot("flows")
             rows = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=flow_id]")]
             want = [r["flow_id"] for r in tool(["flows", "--since", since, "--ip", "10.77.0.0/16",
@@ -336,6 +351,7 @@ def browser(a, hostile):
             else:
                 fid = links[0].text
                 links[0].click()
+                settle(d, lambda: d.find_elements(By.CSS_SELECTOR, "#record td[data-k=flow_id]"))
                 shot("flow")
                 cell = d.find_elements(By.CSS_SELECTOR, "#record td[data-k=flow_id]")
                 if not cell or cell[0].text != fid:
