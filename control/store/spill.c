@@ -106,6 +106,32 @@ static const char *check_header(const struct tw_spill *sp, const uint8_t *h)
     return NULL;
 }
 
+/* A file of this version but of another item size (signing.key turned on or off changes a
+ * record's size) that holds nothing: its header says every item was taken, and no slot was
+ * appended after it. Nothing to replay, so it may be made anew with this size. */
+static int holds_nothing(const struct tw_spill *sp, const uint8_t *h, off_t size)
+{
+    struct tw_spill old = *sp;
+    uint64_t done = tw_le_get64(h + 24), tail = tw_le_get64(h + 32);
+    uint8_t *slot;
+    int valid;
+
+    old.item_size = tw_le_get32(h + 12);
+    old.slot_size = SLOT_HEAD + (size_t)old.item_size;
+    old.capacity = tw_le_get64(h + 16);
+    if (tw_le_get32(h + 8) != VERSION || tail != done || old.capacity == 0 ||
+        old.item_size == 0 || old.item_size > ITEM_MAX)
+        return 0;
+    if (size == HEADER_SIZE)
+        return 1;
+    if ((slot = malloc(old.slot_size)) == NULL)
+        return 0;
+    valid = tw_pread_all(sp->fd, slot, old.slot_size, slot_off(&old, tail)) == 0 &&
+            valid_slot(&old, slot, tail);
+    free(slot);
+    return !valid;
+}
+
 /* Why the file just opened as fd cannot be trusted, or NULL. Nobody else can write to
  * run_dir (run_dir.h); this catches what we would otherwise follow or share: a FIFO or a
  * device at the name, a hard link to a file elsewhere, a file of another user. */
@@ -163,8 +189,13 @@ static struct tw_spill *spill_open(const char *path, uint32_t item_size, uint64_
     if (st.st_size < HEADER_SIZE || tw_pread_all(sp->fd, h, sizeof(h), 0) != 0)
         return fail_open(sp, err, errlen, path, "too short to be a tapwatch spill file "
                                                 "(move it away)");
-    if ((why = check_header(sp, h)) != NULL)
-        return fail_open(sp, err, errlen, path, why);
+    if ((why = check_header(sp, h)) != NULL) {
+        if (tw_le_get32(h + 12) == sp->item_size || !holds_nothing(sp, h, st.st_size))
+            return fail_open(sp, err, errlen, path, why);
+        if (reset(sp) != 0)
+            return fail_open(sp, err, errlen, path, strerror(errno));
+        return sp;
+    }
     sp->capacity = tw_le_get64(h + 16);
     sp->done = tw_le_get64(h + 24);
     sp->tail = tw_le_get64(h + 32);

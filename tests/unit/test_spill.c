@@ -198,9 +198,20 @@ static void test_damage(void **state)
         patch(17, "\x7f", 1);
         open_fails(isz, "header is damaged");
 
-        /* items of another size (another build) */
+        /* items of another size (another build, signing turned on or off) */
         assert_int_equal(tw_spill_save(path, isz, items, N, NULL, 0), 0);
         open_fails(isz + 8, "another size");
+        /* ... but once every item was taken, nothing is left to replay: made anew */
+        sp = tw_spill_open(path, isz, N, &rec, err, sizeof(err));
+        assert_non_null(sp);
+        assert_int_equal(read_all(sp, &corrupt), N);
+        assert_int_equal(tw_spill_ack(sp, N - 1, 0), 0);
+        tw_spill_close(sp);
+        sp = tw_spill_open(path, isz + 8, N, &rec, err, sizeof(err));
+        assert_non_null(sp);
+        assert_int_equal(rec, 0);
+        tw_spill_close(sp);
+        assert_int_equal(tw_spill_save(path, isz, items, N, NULL, 0), 0);
 
         /* the older formats */
         patch(0, "TWSPOOL1", 8);
