@@ -19,17 +19,12 @@
 # Exit 0 pass, 1 fail, 77 skip (no redis-server or binaries).
 set -uo pipefail
 
-build=${1:-build}
-tapwatch=$build/tapwatch
-query=$build/tapwatch-query
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 driver=$build/tests/store_driver
 
-for tool in redis-server redis-cli python3; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-for bin in "$tapwatch" "$query" "$driver"; do
-    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
-done
+tw_need_tools redis-server redis-cli python3
+tw_need_bins "$tapwatch" "$query" "$driver"
 
 tmp=$(mktemp -d /tmp/tw-audit.XXXXXX)
 cleanup() {
@@ -38,8 +33,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # users: the printed ACL lines with passwords put in, an admin, and "ro": reads everything,
 # writes nothing (the read-only user of before the audit trail)

@@ -14,27 +14,18 @@
 # support in this build).
 set -uo pipefail
 
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 tw=$build/tapwatch
-query=$build/tapwatch-query
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-redis_local=$root/scripts/redis-local.sh
 make_db=$root/scripts/make_geoip_db.pl
 
-for tool in redis-server redis-cli python3 perl; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
-for bin in "$tw" "$query"; do
-    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
-done
+tw_need_tools redis-server redis-cli python3 perl
+tw_need_scapy
+tw_need_bins "$tw" "$query"
 [ -f "$make_db" ] || { echo "skip: scripts/make_geoip_db.pl is not in this tree (GeoIP lookups come with it)"; exit 77; }
 
 tmp=$(mktemp -d /tmp/tw-xborder.XXXXXX)
 trap 'bash "$redis_local" stop "$tmp" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 /usr/bin/python3 "$root/scripts/gen_cross_border_captures.py" "$tmp/caps" || { echo "FAIL: generator"; exit 1; }
 

@@ -20,29 +20,19 @@
 # Exit 0 pass, 1 fail, 77 skip (no binary, scapy, redis-server or MaxMind::DB::Writer).
 set -uo pipefail
 
-build=${1:-build}
-tapwatch=$build/tapwatch
-query=$build/tapwatch-query
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 make_db=$root/scripts/make_geoip_db.pl
-redis_local=$root/scripts/redis-local.sh
 
-for bin in "$tapwatch" "$query"; do
-    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
-done
-for tool in redis-server perl sha256sum; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+tw_need_bins "$tapwatch" "$query"
+tw_need_tools redis-server perl sha256sum
+tw_need_scapy
 perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null ||
     { echo "skip: MaxMind::DB::Writer::Tree not installed (libmaxmind-db-writer-perl)"; exit 77; }
 
 tmp=$(mktemp -d /tmp/tw-geoip.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; bash "$redis_local" stop "$tmp/r" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 /usr/bin/python3 "$root/scripts/gen_geoip_captures.py" "$tmp/cap" >"$tmp/gen.log" 2>&1 ||
     { echo "FAIL: scripts/gen_geoip_captures.py:"; cat "$tmp/gen.log"; exit 1; }

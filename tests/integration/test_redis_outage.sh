@@ -12,20 +12,12 @@
 # Exit 0 pass, 1 fail, 77 skip (no redis-server, binary or scapy).
 set -uo pipefail
 
-build=${1:-build}
-tapwatch=$build/tapwatch
-query=$build/tapwatch-query
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-redis_local=$root/scripts/redis-local.sh
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 
-for tool in redis-server redis-cli python3; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-for bin in "$tapwatch" "$query"; do
-    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
-done
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+tw_need_tools redis-server redis-cli python3
+tw_need_bins "$tapwatch" "$query"
+tw_need_scapy
 
 tmp=$(mktemp -d /tmp/tw-outage.XXXXXX)
 tw_pid=
@@ -35,8 +27,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 if ! /usr/bin/python3 "$root/scripts/gen_captures.py" "$tmp/cap" >"$tmp/gen.log" 2>&1; then
     echo "FAIL: scripts/gen_captures.py failed:"; cat "$tmp/gen.log"; exit 1

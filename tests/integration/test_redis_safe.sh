@@ -10,16 +10,12 @@
 # Exit 0 pass, 1 fail, 77 skip (no redis-server, binary or scapy).
 set -uo pipefail
 
-build=${1:-build}
-tapwatch=$build/tapwatch
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 
-for tool in redis-server redis-cli python3; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+tw_need_tools redis-server redis-cli python3
 [ -x "$tapwatch" ] || { echo "skip: $tapwatch not built"; exit 77; }
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+tw_need_scapy
 
 tmp=$(mktemp -d /tmp/tw-safe.XXXXXX)
 cleanup() {
@@ -28,8 +24,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 sock=$tmp/redis.sock
 redis-server - >"$tmp/redis.start" 2>&1 <<CONF || { echo "FAIL: redis-server did not start:"; cat "$tmp/redis.start"; exit 1; }

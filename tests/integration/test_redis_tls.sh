@@ -12,19 +12,12 @@
 # Exit 0 pass, 1 fail, 77 skip (no redis-server with TLS, openssl, binary or scapy).
 set -uo pipefail
 
-build=${1:-build}
-tapwatch=$build/tapwatch
-query=$build/tapwatch-query
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 
-for tool in redis-server redis-cli python3 openssl; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-for bin in "$tapwatch" "$query"; do
-    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
-done
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+tw_need_tools redis-server redis-cli python3 openssl
+tw_need_bins "$tapwatch" "$query"
+tw_need_scapy
 
 tmp=$(mktemp -d /tmp/tw-tls.XXXXXX)
 cleanup() {
@@ -33,8 +26,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # certificates: EC keys (quick), one day
 cd "$tmp" || exit 1

@@ -9,22 +9,15 @@
 # Exit 0 pass, 1 fail (what differed is printed), 77 skip (no redis-server, binary or scapy).
 set -uo pipefail
 
-build=${1:-build}
-tapwatch=$build/tapwatch
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-redis_local=$root/scripts/redis-local.sh
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 
-for tool in redis-server redis-cli python3; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+tw_need_tools redis-server redis-cli python3
 [ -x "$tapwatch" ] || { echo "skip: $tapwatch not built"; exit 77; }
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
+tw_need_scapy
 
 tmp=$(mktemp -d /tmp/tw-runstats.XXXXXX)
 trap 'bash "$redis_local" stop "$tmp/r" >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 if ! /usr/bin/python3 "$root/scripts/gen_captures.py" "$tmp/cap" >"$tmp/gen.log" 2>&1; then
     echo "FAIL: scripts/gen_captures.py failed:"; cat "$tmp/gen.log"; exit 1

@@ -12,27 +12,18 @@
 # Exit 0 pass, 1 fail, 77 skip (no redis-server, scapy or binaries).
 set -uo pipefail
 
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
+tw_init "$@"
 tw=$build/tapwatch
-query=$build/tapwatch-query
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-redis_local=$root/scripts/redis-local.sh
 
-for tool in redis-server redis-cli python3; do
-    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy not installed"; exit 77; }
-for bin in "$tw" "$query"; do
-    [ -x "$bin" ] || { echo "skip: $bin not built"; exit 77; }
-done
+tw_need_tools redis-server redis-cli python3
+tw_need_scapy
+tw_need_bins "$tw" "$query"
 
 tmp=$(mktemp -d /tmp/tw-unknown-device.XXXXXX)
 trap 'bash "$redis_local" stop "$tmp" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 sock=$(bash "$redis_local" start "$tmp") || { echo "FAIL: cannot start redis-server"; exit 1; }
 url=unix://$sock
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 /usr/bin/python3 "$root/scripts/gen_unknown_device_captures.py" "$tmp/caps" ||
     { echo "FAIL: generator"; exit 1; }
