@@ -405,7 +405,8 @@ static int check_index(struct tw_rclient *c, struct ctx *x)
                            &refs, &nrefs, &rcap) != 0)
             finding(x, NULL, 0, "altered: index of hour %" PRIu64 ": a time slice is not one",
                     x->hours[h]);
-    qsort(x->recs, x->nrecs, sizeof(*x->recs), rec_sort);
+    if (x->nrecs > 1)
+        qsort(x->recs, x->nrecs, sizeof(*x->recs), rec_sort);
     if (nrefs > 0)
         qsort(refs, nrefs, sizeof(*refs), post_sort);
     while (i < x->nrecs || j < nrefs) {
@@ -642,8 +643,11 @@ static void check_all(struct ctx *x)
     uint8_t *covered = calloc(x->nitems + 1, 1);
     size_t nseals_in = 0, bad_sigs = 0;
 
-    qsort(x->items, x->nitems, sizeof(*x->items), item_cmp);
-    qsort(x->seals, x->nseals, sizeof(*x->seals), seal_cmp);
+    /* (qsort of nothing: its array may be NULL, which qsort must not be given) */
+    if (x->nitems > 1)
+        qsort(x->items, x->nitems, sizeof(*x->items), item_cmp);
+    if (x->nseals > 1)
+        qsort(x->seals, x->nseals, sizeof(*x->seals), seal_cmp);
     if (covered == NULL) {
         fprintf(stderr, PROG ": out of memory\n");
         x->has_bad = 1;
