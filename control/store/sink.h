@@ -193,6 +193,14 @@ int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_par
 
 /* Completeness statements into Redis (tw:{S}:statements): an alert writer of its own, with
  * its own hold file redis-statements-<S>.dat (sink_redis_statements.c). Same returns. */
+/* The sink rows of an alert writer (alert_writer.h), shared by the alerts' sink and the
+ * statements' (sink_redis_alerts.c): ctx is the struct tw_alert_store. */
+void tw_sink_alert_store_poll(void *ctx, uint64_t now_ms);
+uint64_t tw_sink_alert_store_drain(void *ctx, uint64_t timeout_ms);
+void tw_sink_alert_store_persist(void *ctx);
+void tw_sink_alert_store_close(void *ctx);
+void tw_sink_alert_store_tune(void *ctx, const struct tw_sink_tuning *t);
+
 int tw_sink_redis_statements_open(struct tw_sink *s, const struct tw_alert_store_params *p,
                                   char *err, size_t errlen);
 

@@ -24,20 +24,32 @@ static int put_reached(void *ctx, const struct tw_reached_item *it)
     return tw_alert_store_put_reached(ctx, it);
 }
 
-static void poll_store(void *ctx, uint64_t now_ms)
+/* The rows both alert-writer sinks share (alerts here, statements in
+ * sink_redis_statements.c): the writer does the work, the sink only forwards. */
+void tw_sink_alert_store_poll(void *ctx, uint64_t now_ms)
 {
     tw_alert_store_poll(ctx, now_ms);
 }
 
-static uint64_t drain(void *ctx, uint64_t timeout_ms)
+uint64_t tw_sink_alert_store_drain(void *ctx, uint64_t timeout_ms)
 {
     return tw_alert_store_drain(ctx, timeout_ms);
 }
 
-static void persist(void *ctx)
+void tw_sink_alert_store_persist(void *ctx)
 {
     /* also when nothing is left: that removes a hold file the drain emptied */
     tw_alert_store_hold(ctx);
+}
+
+void tw_sink_alert_store_close(void *ctx)
+{
+    tw_alert_store_close(ctx);
+}
+
+void tw_sink_alert_store_tune(void *ctx, const struct tw_sink_tuning *t)
+{
+    tw_alert_store_tune(ctx, t->batch, t->flush_ms);
 }
 
 static void stats(void *ctx, FILE *out)
@@ -90,21 +102,12 @@ static void metrics(void *ctx, struct tw_sink_metrics *out)
                        "Failed connections, refused batches and spool I/O errors");
 }
 
-static void close_alerts(void *ctx)
-{
-    tw_alert_store_close(ctx);
-}
-
-static void tune(void *ctx, const struct tw_sink_tuning *t)
-{
-    tw_alert_store_tune(ctx, t->batch, t->flush_ms);
-}
-
 static const struct tw_sink_ops redis_alerts_ops = {
     .name = "redis-alerts", .json = 0, .put_alert = put_alert, .put_summary = put_summary,
     .put_reached = put_reached,
-    .poll = poll_store, .drain = drain, .persist = persist, .stats = stats, .notes = notes,
-    .close = close_alerts, .tune = tune, .metrics = metrics,
+    .poll = tw_sink_alert_store_poll, .drain = tw_sink_alert_store_drain,
+    .persist = tw_sink_alert_store_persist, .stats = stats, .notes = notes,
+    .close = tw_sink_alert_store_close, .tune = tw_sink_alert_store_tune, .metrics = metrics,
 };
 
 int tw_sink_redis_alerts_open(struct tw_sink *s, const struct tw_alert_store_params *p,

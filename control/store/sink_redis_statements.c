@@ -12,21 +12,6 @@ static int put_statement(void *ctx, const struct tw_statement *st)
     return tw_alert_store_put_statement(ctx, st);
 }
 
-static void poll_store(void *ctx, uint64_t now_ms)
-{
-    tw_alert_store_poll(ctx, now_ms);
-}
-
-static uint64_t drain(void *ctx, uint64_t timeout_ms)
-{
-    return tw_alert_store_drain(ctx, timeout_ms);
-}
-
-static void persist(void *ctx)
-{
-    tw_alert_store_hold(ctx);
-}
-
 static void stats(void *ctx, FILE *out)
 {
     struct tw_alert_store_stats as;
@@ -67,20 +52,11 @@ static void metrics(void *ctx, struct tw_sink_metrics *out)
                        "Completeness statements waiting for Redis now");
 }
 
-static void close_store(void *ctx)
-{
-    tw_alert_store_close(ctx);
-}
-
-static void tune(void *ctx, const struct tw_sink_tuning *t)
-{
-    tw_alert_store_tune(ctx, t->batch, t->flush_ms);
-}
-
 static const struct tw_sink_ops redis_statements_ops = {
     .name = "redis-statements", .json = 0, .put_statement = put_statement,
-    .poll = poll_store, .drain = drain, .persist = persist, .stats = stats, .notes = notes,
-    .close = close_store, .tune = tune, .metrics = metrics,
+    .poll = tw_sink_alert_store_poll, .drain = tw_sink_alert_store_drain,
+    .persist = tw_sink_alert_store_persist, .stats = stats, .notes = notes,
+    .close = tw_sink_alert_store_close, .tune = tw_sink_alert_store_tune, .metrics = metrics,
 };
 
 int tw_sink_redis_statements_open(struct tw_sink *s, const struct tw_alert_store_params *p,
