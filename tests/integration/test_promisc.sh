@@ -32,11 +32,17 @@ run() {
     "$BUILD/tapwatch" --config "$TMP/cfg.yaml" --iface "$IF" --quiet --stats-interval 0 \
         >"$TMP/sum" 2>"$TMP/err" &
     pid=$!
-    for _ in $(seq 100); do # ready once the port runs (the no-store notice comes after it)
-        grep -q "no Redis configured" "$TMP/err" 2>/dev/null && break
+    # ready once the port runs and SIGINT is handled (the no-store notice comes after both).
+    # Up to 60 s: a sanitized build under load took more than 10 s to start, and a SIGINT sent
+    # before the handler is set is lost when the suite runs with SIGINT ignored (a background
+    # job's children inherit SIG_IGN): that is how the run once hung.
+    local ready=0
+    for _ in $(seq 600); do
+        grep -q "no Redis configured" "$TMP/err" 2>/dev/null && { ready=1; break; }
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
+    [ $ready -eq 1 ] || echo "note: promiscuous: $key: not ready after 60 s (see below)"
     during=$(promisc)
     kill -INT "$pid" 2>/dev/null
     # bounded: a run that does not act on SIGINT fails here, it does not hang the suite (once,
