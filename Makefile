@@ -130,6 +130,14 @@ $(BUILD)/tapwatch-console: $(call objs,$(console_SRCS)) $(BUILD)/libquery.a $(BU
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CONTROL_LIBS) $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS) -lcmocka
+# The console's unit tests (tests/unit/test_console_*.c) take its parts from an archive of
+# control/console/ without its main, so a test links only the files it uses.
+$(BUILD)/libconsole.a: $(call objs,$(filter-out control/console/console.c,$(console_SRCS)))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/tests/test_console_%: $(BUILD)/tests/unit/test_console_%.o $(BUILD)/libconsole.a \
+		$(CONTROL_LIBS) $(DPDK_LINK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -lconsole $(CONTROL_LINK) $(PKG_LIBS) -lcmocka
 
 # The whole suite: unit tests, integration tests (real redis-server), parity with ndpiReader.
 test: deps
