@@ -6,6 +6,7 @@ HTML, then (when Selenium and Chromium are there) the pages in headless Chromium
 without the Content-Security-Policy. Prints one FAIL line per failure; exit 1 if any.
 """
 import argparse
+import html
 import html.parser
 import json
 import os
@@ -324,6 +325,20 @@ def main():
     st, h, body = http(base, "/api/v1/alerts?since=%s&limit=%d" % (since, n_alerts), cookie)
     if st != 200 or json.loads(body)["next"] is not None or "Link" in h:
         fail("a page holding the last row has a next cursor: %d %r" % (st, body[-200:]))
+
+    # the Flows page's "Older" link: the API's next page, as a page
+    st, _, body = http(base, "/flows?since=%s&limit=3" % since, cookie)
+    older = re.search(r'<a id="next" href="([^"]*)"', body.decode())
+    st2, _, body2 = http(base, "/api/v1/flows?since=%s&limit=3" % since, cookie)
+    api_next = json.loads(body2)["next"]
+    if not older or html.unescape(older.group(1)) != api_next.replace("/api/v1/flows", "/flows", 1):
+        fail("the Flows page's Older link %r is not the API's next %r"
+             % (older and older.group(1), api_next))
+    else:
+        st, _, body = http(base, html.unescape(older.group(1)), cookie)
+        st2, _, body2 = http(base, api_next, cookie)
+        if page_table(body)[2] != [r["flow_id"] for r in json.loads(body2)["rows"]]:
+            fail("the Flows page's Older page != the API's next page")
 
     # the Flows and Alerts pages: the columns of tapwatch-query's table output, in its order,
     # and the same cells row by row (the tool's table has no flow id: the time links to it)
