@@ -368,8 +368,10 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
             return tq_usage_error("--cursor: %s", err);
         o->has_cursor = 1;
         /* every row of the next page began (flows first_seen, statements from) by then */
-        if (!o->has_until || o->cursor_us < o->until_us)
-            o->until_us = o->cursor_us, o->has_until = 1;
+        if (!o->has_until || o->cursor_us < o->until_us) {
+            o->until_us = o->cursor_us;
+            o->has_until = 1;
+        }
     }
     if (!tq_sensors_several(o) && strchr(o->sensor, '/') == NULL && !tq_valid_name(o->sensor))
         return tq_usage_error("bad --sensor \"%s\": expected letters, digits, '_', '.', '-'",
