@@ -130,6 +130,14 @@ $(BUILD)/tapwatch-console: $(call objs,$(console_SRCS)) $(BUILD)/libquery.a $(BU
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CONTROL_LIBS) $(DPDK_LINK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(CONTROL_LINK) $(PKG_LIBS) -lcmocka
+# The console's unit tests (tests/unit/test_console_*.c) take its parts from an archive of
+# control/console/ without its main, so a test links only the files it uses.
+$(BUILD)/libconsole.a: $(call objs,$(filter-out control/console/console.c,$(console_SRCS)))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/tests/test_console_%: $(BUILD)/tests/unit/test_console_%.o $(BUILD)/libconsole.a \
+		$(CONTROL_LIBS) $(DPDK_LINK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -lconsole $(CONTROL_LINK) $(PKG_LIBS) -lcmocka
 
 # The whole suite: unit tests, integration tests (real redis-server), parity with ndpiReader.
 test: deps
@@ -232,7 +240,8 @@ clean: fuzz-clean
 # ---- end of fuzzing ----------------------------------------------------------------------
 
 # ---- install (README "Installing as a service") ------------------------------------------
-# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: the two programs, their man pages,
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: the three programs (tapwatch,
+# tapwatch-query, tapwatch-console), the man pages of the first two,
 # the systemd unit (tapwatch@IFACE) and its system user, and /etc/tapwatch with the example
 # configuration and policy. A configuration already there is never overwritten: the new
 # examples go beside it as *.yaml.example. The installed configuration keeps run_dir in
@@ -252,7 +261,8 @@ INSTALL_DEPS ?= all
 install: $(INSTALL_DEPS)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(TW_ETC) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
-	install -m 0755 $(BUILD)/tapwatch $(BUILD)/tapwatch-query $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/tapwatch $(BUILD)/tapwatch-query $(BUILD)/tapwatch-console \
+		$(DESTDIR)$(BINDIR)/
 	install -m 0644 scripts/man/tapwatch.8 $(DESTDIR)$(MANDIR)/man8/tapwatch.8
 	install -m 0644 scripts/man/tapwatch-query.1 $(DESTDIR)$(MANDIR)/man1/tapwatch-query.1
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' 'scripts/tapwatch@.service' \
@@ -279,6 +289,7 @@ install: $(INSTALL_DEPS)
 # What install copied, except /etc/tapwatch/*.yaml (the operator's) and /var/lib/tapwatch.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tapwatch $(DESTDIR)$(BINDIR)/tapwatch-query \
+		$(DESTDIR)$(BINDIR)/tapwatch-console \
 		$(DESTDIR)$(MANDIR)/man8/tapwatch.8 $(DESTDIR)$(MANDIR)/man1/tapwatch-query.1 \
 		'$(DESTDIR)$(UNITDIR)/tapwatch@.service' $(DESTDIR)$(SYSUSERSDIR)/tapwatch.conf \
 		$(TW_ETC)/tapwatch.yaml.example $(TW_ETC)/policy.yaml.example

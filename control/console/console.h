@@ -6,6 +6,7 @@
  *              answer captured, limited in size and time
  *   users.c    the users file (Argon2id hashes), sessions, failed logins slowed down
  *   html.c     text from a record made safe for HTML and URLs; tables and SVG charts
+ *   columns.c  the Flows and Alerts tables' columns: those of tapwatch-query's table output
  */
 #ifndef TW_CONSOLE_H
 #define TW_CONSOLE_H
@@ -81,5 +82,21 @@ void tc_buf_html(struct tc_buf *b, const char *s);
 void tc_buf_url(struct tc_buf *b, const char *s);
 /* s as a JSON string, quotes included. */
 void tc_buf_json_str(struct tc_buf *b, const char *s);
+
+/* ---- columns.c ---- */
+
+struct json_object;
+/* The columns of `tapwatch-query flows` and `tapwatch-query alerts` table output, in its
+ * order, NULL-ended. */
+extern const char *const tc_flow_cols[];
+extern const char *const tc_alert_cols[];
+/* The text of column col (of the list cols: tc_flow_cols or tc_alert_cols) for one row, the
+ * tool's JSON object, as the tool's table cell gives it, raw (not escaped) into out.
+ * Returns 0, -ENOENT when col is none of cols', -EINVAL when len is 0. */
+int tc_column_text(const char *const *cols, struct json_object *row, const char *col, char *out,
+                   size_t len);
+/* 1 when a sensor= value asks several sensors (a list or a glob, as tapwatch-query decides):
+ * the tables then begin with the tool's SENSOR column. */
+int tc_sensors_several(const char *sel);
 
 #endif

@@ -1,6 +1,7 @@
 /* http.c - one request to the console: who asks (the session cookie), what (the path and its
- * parameters, turned into the query tool's command line), and the answer: a JSON array for
- * /api/v1/..., an HTML page otherwise.
+ * parameters, turned into the query tool's command line), and the answer: for /api/v1/... one
+ * JSON object {"rows": [the tool's JSON objects], "next": the next page's URL or null}, an
+ * HTML page otherwise.
  *
  * Every answer that reads records is a question to the query tool's code (ask.c), which
  * writes it to the audit trail before answering, as tapwatch-query does, with the console
@@ -36,7 +37,7 @@ struct req {
 /* The query tool's options a request may give, all "--NAME VALUE". */
 static const char *const params_known[] = {"since", "until", "limit", "ip", "port", "app",
                                            "tunnel-id", "country", "asn", "equipment", "kind",
-                                           "rule", "by", "user", "sensor", "key", NULL};
+                                           "rule", "by", "user", "sensor", "key", "cursor", NULL};
 
 /* The endpoints: API name -> subcommand, the JSON key of its order (the cursor), limit taken. */
 static const struct endpoint {
@@ -255,7 +256,8 @@ static size_t parse_lines(char *out, json_object **rows, size_t max)
     return n;
 }
 
-/* The request's URL again with until=cursor (the next page), into b. */
+/* The request's URL again with cursor=CURSOR (the next page), or as it is when cursor is ""
+ * (the same question: the downloads), into b. */
 static void next_url(struct tc_buf *b, struct MHD_Connection *conn, const char *path,
                      const char *cursor);
 
@@ -289,9 +291,9 @@ static enum MHD_Result api(struct MHD_Connection *conn, const char *user, const 
         free(a.out);
         return ret;
     }
-    /* the lines as they are (the tool's own JSON), wrapped in one array; one more than the
-     * limit was asked: when it came, it is the cursor of the next page */
-    tc_buf_puts(&b, "[");
+    /* {"rows": [the lines as they are: the tool's own JSON], "next": URL or null}; one more
+     * than the limit was asked: when it came, it is the cursor of the next page */
+    tc_buf_puts(&b, "{\"rows\":[");
     for (char *line = a.out, *nl; *line; line = nl) {
         size_t len;
         nl = strchr(line, '\n');
@@ -315,9 +317,14 @@ static enum MHD_Result api(struct MHD_Connection *conn, const char *user, const 
         tc_buf_add(&b, line, len);
         n++;
     }
-    tc_buf_puts(&b, n ? "\n]\n" : "]\n");
+    tc_buf_puts(&b, n ? "\n],\n\"next\":" : "],\"next\":");
+    if (next.p != NULL && !next.oom)
+        tc_buf_json_str(&b, next.p); /* the same URL as the Link header's */
+    else
+        tc_buf_puts(&b, "null");
+    tc_buf_puts(&b, "}\n");
     free(a.out);
-    if (next.p != NULL) {
+    if (next.p != NULL && !next.oom) {
         char *link;
         if (asprintf(&link, "<%s>; rel=\"next\"", next.p) < 0)
             link = NULL;
@@ -334,14 +341,14 @@ static enum MHD_Result api(struct MHD_Connection *conn, const char *user, const 
 
 struct next_ctx {
     struct tc_buf *b;
-    int first;
+    int first, paging; /* paging: the request's own cursor is replaced */
 };
 
 static enum MHD_Result next_cb(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 {
     struct next_ctx *c = cls;
     (void)kind;
-    if (strcmp(k, "until") == 0 || v == NULL)
+    if ((c->paging && strcmp(k, "cursor") == 0) || v == NULL)
         return MHD_YES;
     tc_buf_puts(c->b, c->first ? "?" : "&");
     c->first = 0;
@@ -354,12 +361,15 @@ static enum MHD_Result next_cb(void *cls, enum MHD_ValueKind kind, const char *k
 static void next_url(struct tc_buf *b, struct MHD_Connection *conn, const char *path,
                      const char *cursor)
 {
-    struct next_ctx c = {b, 1};
+    struct next_ctx c = {b, 1, cursor[0] != '\0'};
     tc_buf_puts(b, path);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, next_cb, &c);
-    if (cursor[0] == '\0') /* the same filters */
+    if (cursor[0] == '\0') /* the same question */
         return;
-    tc_buf_puts(b, c.first ? "?until=" : "&until=");
+    /* the tool's --cursor: rows whose order time is at most the first row left out's.
+     * (--until would not do for flows and statements: it keeps a row that overlaps it,
+     * so a long flow would come back on every page) */
+    tc_buf_puts(b, c.first ? "?cursor=" : "&cursor=");
     tc_buf_url(b, cursor);
 }
 
@@ -496,18 +506,19 @@ static void flow_link(struct tc_buf *b, json_object *row, const char *text)
     tc_buf_puts(b, "</a>");
 }
 
-/* A table of rows: columns cols (NULL: the first row's keys). */
+/* A table of rows: columns cols (NULL: the first row's keys). tc_flow_cols and tc_alert_cols
+ * are the query tool's table columns (columns.c), the time cell linking to the row's flow;
+ * several: several sensors were asked, the tool's sensor column comes first. */
 static void table(struct tc_buf *b, json_object **rows, size_t n, const char *const *cols,
-                  const char *id)
+                  const char *id, int several)
 {
     const char *keys[64];
     size_t nk = 0;
+    int tool_cols = cols == tc_flow_cols || cols == tc_alert_cols;
 
     if (cols != NULL) {
-        json_object *sv;
-        /* several sensors asked (sensor=a,b or a glob): the tool's sensor column first */
-        if (n > 0 && json_object_object_get_ex(rows[0], "sensor", &sv))
-            keys[nk++] = "sensor";
+        if (several)
+            keys[nk++] = tool_cols ? "SENSOR" : "sensor";
         for (size_t i = 0; cols[i] && nk < 63; i++)
             keys[nk++] = cols[i];
     } else if (n > 0) {
@@ -536,11 +547,20 @@ static void table(struct tc_buf *b, json_object **rows, size_t n, const char *co
         for (size_t c = 0; c < nk; c++) {
             json_object *v = NULL;
             struct tc_buf t = {0};
-            json_object_object_get_ex(rows[i], keys[c], &v);
+            char text[1024];
             tc_buf_puts(b, "<td data-k=\"");
             tc_buf_html(b, keys[c]);
             tc_buf_puts(b, "\">");
-            if (strcmp(keys[c], "flow_id") == 0 && v != NULL) {
+            if (tool_cols && strcmp(keys[c], "SENSOR") == 0) {
+                json_object_object_get_ex(rows[i], "sensor", &v);
+                cell_text(b, v, "sensor");
+            } else if (tool_cols && tc_column_text(cols, rows[i], keys[c], text, sizeof(text)) == 0) {
+                if (strcmp(keys[c], "TIME_UTC") == 0) /* the tool's table has no id column */
+                    flow_link(b, rows[i], text);
+                else
+                    tc_buf_html(b, text);
+            } else if (json_object_object_get_ex(rows[i], keys[c], &v) &&
+                       strcmp(keys[c], "flow_id") == 0) {
                 flow_link(b, rows[i], json_object_get_string(v));
             } else {
                 cell_text(&t, v, keys[c]);
@@ -611,7 +631,8 @@ static enum MHD_Result list_page(struct MHD_Connection *conn, const char *user, 
     page_head(&b, title, user);
     snprintf(path, sizeof(path), "/%s", sub);
     filters(&b, conn, path, fields);
-    table(&b, rows, n > q.limit ? q.limit : n, cols, "rows");
+    table(&b, rows, n > q.limit ? q.limit : n, cols, "rows",
+          tc_sensors_several(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sensor")));
     tc_buf_printf(&b, "<p class=\"count\" id=\"count\">%zu rows</p>\n", n > q.limit ? (size_t)q.limit : n);
     if (n > q.limit) {
         json_object *t;
@@ -827,7 +848,8 @@ static enum MHD_Result equipment_page(struct MHD_Connection *conn, const char *u
     rows = calloc(cap, sizeof(*rows));
     n = rows ? parse_lines(a.out, rows, cap) : 0;
     chart(&b, rows, n);
-    table(&b, rows, n, cols, "rows");
+    table(&b, rows, n, cols, "rows",
+          tc_sensors_several(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sensor")));
     tc_buf_printf(&b, "<p class=\"count\" id=\"count\">%zu buckets</p>\n", n);
     page_end(&b);
     for (size_t i = 0; i < n; i++)
@@ -940,7 +962,7 @@ static enum MHD_Result coverage_page(struct MHD_Connection *conn, const char *us
         if (c[3])
             tc_buf_printf(&b, "<p>%zu signed, not checked</p>\n", c[3]);
     }
-    table(&b, rows, n, NULL, "rows");
+    table(&b, rows, n, NULL, "rows", 0);
     tc_buf_printf(&b, "<p class=\"count\" id=\"count\">%zu statements</p>\n", n);
     page_end(&b);
     for (size_t i = 0; i < n; i++)
@@ -1030,12 +1052,7 @@ enum MHD_Result tc_handle(void *cls, struct MHD_Connection *conn, const char *ur
 {
     static const char *const flow_fields[] = {"since", "until", "ip", "port", "app", "tunnel-id",
                                               "country", "asn", "limit", NULL};
-    static const char *const flow_cols[] = {"last_seen", "src_ip", "src_port", "dst_ip", "dst_port",
-                                            "ip_proto", "app", "server_name", "c2s_bytes", "s2c_bytes",
-                                            "src_country", "dst_country", "end_reason", "flow_id", NULL};
     static const char *const alert_fields[] = {"since", "until", "kind", "rule", "equipment", "limit", NULL};
-    static const char *const alert_cols[] = {"ts", "severity", "kind", "rule", "equipment", "src_ip",
-                                             "dst_ip", "detail", "flow_id", NULL};
     static const char *const audit_fields[] = {"since", "until", "user", "limit", NULL};
     struct req *rq = *con_cls;
     const union MHD_ConnectionInfo *ci;
@@ -1097,9 +1114,9 @@ enum MHD_Result tc_handle(void *cls, struct MHD_Connection *conn, const char *ur
     if (strcmp(url, "/") == 0)
         return redirect(conn, "/flows", NULL);
     if (strcmp(url, "/flows") == 0)
-        return list_page(conn, user, addr, "flows", "Flows", flow_fields, flow_cols, "last_seen", 1);
+        return list_page(conn, user, addr, "flows", "Flows", flow_fields, tc_flow_cols, "last_seen", 1);
     if (strcmp(url, "/alerts") == 0)
-        return list_page(conn, user, addr, "alerts", "Alerts", alert_fields, alert_cols, "ts", 1);
+        return list_page(conn, user, addr, "alerts", "Alerts", alert_fields, tc_alert_cols, "ts", 1);
     if (strcmp(url, "/audit") == 0)
         return list_page(conn, user, addr, "audit", "Audit", audit_fields, NULL, "time", 0);
     if (strcmp(url, "/flow") == 0)

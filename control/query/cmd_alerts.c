@@ -391,15 +391,17 @@ const struct tq_subcommand tq_cmd_alerts = {
     .summary = "alerts by time, kind, equipment",
     .usage =
         "alerts [--since T] [--until T] [--equipment NAME] [--kind KIND] [--rule ID] [--limit N]\n"
-        "       [--format F]\n"
+        "       [--cursor T] [--format F]\n"
         "                   newest first; T is the alert's packet time (ts); KIND is one of\n"
         "                   undeclared_destination, remote_access_unapproved_host,\n"
         "                   remote_access_outside_window, remote_access_protocol, upload_volume,\n"
         "                   unclassified_channel, risky_flow, cross_border, unknown_device,\n"
         "                   silent_equipment, equipment_back, mirror_silent, mirror_back,\n"
         "                   clock_step;\n"
-        "                   ID is its rule id, TW-R01 ... TW-R14 in that order\n",
-    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
+        "                   ID is its rule id, TW-R01 ... TW-R14 in that order; --cursor T, the\n"
+        "                   next page: only alerts whose ts is at most T\n",
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT |
+              TQ_OPT_CURSOR,
     .own = (const struct tq_option[]){{"kind", parse_kind}, {"rule", parse_rule}, {NULL, NULL}},
     .run = run,
 };

@@ -235,11 +235,13 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
 const struct tq_subcommand tq_cmd_audit = {
     .name = "audit",
     .summary = "the audit trail: who asked what, when, and how many rows it got",
-    .usage = "audit [--bank NAME] [--since T] [--until T] [--user U] [--limit N] [--format F]\n"
+    .usage = "audit [--bank NAME] [--since T] [--until T] [--user U] [--limit N] [--cursor T]\n"
+             "      [--format F]\n"
              "                   the audit trail of --bank (else of the questions without a bank),\n"
              "                   newest first: a \"query\" entry before each answer, a \"done\" entry\n"
-             "                   after it (rows, exit status); --user U: Redis or OS user U\n",
-    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
+             "                   after it (rows, exit status); --user U: Redis or OS user U;\n"
+             "                   --cursor T, the next page: only entries of time at most T\n",
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT | TQ_OPT_CURSOR,
     .own = (const struct tq_option[]){{"user", parse_user}, {NULL, NULL}},
     .run = run,
 };

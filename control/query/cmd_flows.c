@@ -151,6 +151,8 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
         return 0;
     if (o->has_until && r->first_seen_us > o->until_us)
         return 0;
+    if (o->has_cursor && r->last_seen_us > o->cursor_us) /* on the pages before */
+        return 0;
     if (f.has_ip) {
         if ((r->ip_version == 4) != f.ip_v4)
             return 0;
@@ -1129,8 +1131,10 @@ const struct tq_subcommand tq_cmd_flows = {
         "  --country CC     either end is in country CC (ISO 3166 code, e.g. CN; needs geoip)\n"
         "  --asn N          either end is in autonomous system N (needs geoip.asn_db)\n"
         "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
+        "  --cursor T       the next page: only flows whose last_seen is at most T (the\n"
+        "                   last_seen of the first flow the page before left out)\n"
         "  --format F       table (default), json (one object per line) or csv\n",
-    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT | TQ_OPT_CURSOR,
     .own = (const struct tq_option[]){{"ip", parse_ip}, {"port", parse_port}, {"app", parse_app},
                                       {"tunnel-id", parse_tunnel_id}, {"country", parse_country},
                                       {"asn", parse_asn}, {NULL, NULL}},

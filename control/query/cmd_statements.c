@@ -152,7 +152,8 @@ static void entry(struct out *w, const redisReply *e, const char *key)
                            json_object_object_get(j, "from")) * 1e6),
              to_us = (uint64_t)llround(json_object_get_double(
                            json_object_object_get(j, "to")) * 1e6);
-    if ((o->has_since && to_us < o->since_us) || (o->has_until && from_us > o->until_us)) {
+    if ((o->has_since && to_us < o->since_us) || (o->has_until && from_us > o->until_us) ||
+        (o->has_cursor && to_us > o->cursor_us)) { /* --cursor: on the pages before */
         json_object_put(j);
         return;
     }
@@ -260,11 +261,13 @@ static int parse_pubkey(const char *val)
 const struct tq_subcommand tq_cmd_statements = {
     .name = "statements",
     .summary = "the sensor's completeness statements: what it watched, dropped and wrote",
-    .usage = "statements [--since T] [--until T] [--pubkey FILE.pub] [--limit N] [--format F]\n"
+    .usage = "statements [--since T] [--until T] [--pubkey FILE.pub] [--limit N] [--cursor T]\n"
+             "           [--format F]\n"
              "                   newest first, those whose interval (wall clock) overlaps the\n"
              "                   range; --pubkey checks each signature (SIGNATURE verified, BAD,\n"
-             "                   unsigned)\n",
-    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT,
+             "                   unsigned); --cursor T, the next page: only those whose to is at\n"
+             "                   most T\n",
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT | TQ_OPT_CURSOR,
     .own = (const struct tq_option[]){{"pubkey", parse_pubkey}, {NULL, NULL}},
     .run = run,
 };

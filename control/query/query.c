@@ -214,7 +214,7 @@ static const struct tq_subcommand *find_subcommand(int argc, char **argv)
 /* One option of the global or shared ones (bit 0 = global). Returns 0, or EXIT_USAGE after one
  * line on stderr. */
 static int shared_option(struct cmdline *cl, const char *name, unsigned bit, const char *val,
-                         const char **since, const char **until)
+                         const char **since, const char **until, const char **cursor)
 {
     struct tq_opts *o = &cl->o;
 
@@ -241,6 +241,7 @@ static int shared_option(struct cmdline *cl, const char *name, unsigned bit, con
         break;
     case TQ_OPT_SINCE: *since = val; break;
     case TQ_OPT_UNTIL: *until = val; break;
+    case TQ_OPT_CURSOR: *cursor = val; break;
     case TQ_OPT_LIMIT:
         if (tq_parse_uint(val, 1, MAX_LIMIT, &o->limit) < 0)
             return tq_usage_error("bad --limit \"%s\": expected 1 to %llu", val, MAX_LIMIT);
@@ -278,10 +279,10 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
                   {"redis-user", 0},     {"redis-tls-ca", 0},    {"redis-tls-cert", 0},
                   {"redis-tls-key", 0},  {"audit-key", 0},   {"since", TQ_OPT_SINCE},
                   {"until", TQ_OPT_UNTIL}, {"limit", TQ_OPT_LIMIT}, {"format", TQ_OPT_FORMAT},
-                  {"equipment", TQ_OPT_EQUIPMENT}};
+                  {"equipment", TQ_OPT_EQUIPMENT}, {"cursor", TQ_OPT_CURSOR}};
     const struct tq_subcommand *sub = find_subcommand(argc, argv);
     struct tq_opts *o = &cl->o;
-    const char *since = NULL, *until = NULL;
+    const char *since = NULL, *until = NULL, *cursor = NULL;
     uint64_t now = tw_wall_us();
     char err[256];
     int rc;
@@ -347,7 +348,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
             continue;
         }
         cl->given |= shared[k].bit;
-        if ((rc = shared_option(cl, name, shared[k].bit, val, &since, &until)) != 0)
+        if ((rc = shared_option(cl, name, shared[k].bit, val, &since, &until, &cursor)) != 0)
             return rc;
     }
     if (since != NULL) {
@@ -362,6 +363,16 @@ static int parse_args(int argc, char **argv, struct cmdline *cl)
     }
     if (o->has_since && o->has_until && o->since_us > o->until_us)
         return tq_usage_error("--since is after --until");
+    if (cursor != NULL) {
+        if (tw_parse_time(cursor, now, &o->cursor_us, err, sizeof(err)) < 0)
+            return tq_usage_error("--cursor: %s", err);
+        o->has_cursor = 1;
+        /* every row of the next page began (flows first_seen, statements from) by then */
+        if (!o->has_until || o->cursor_us < o->until_us) {
+            o->until_us = o->cursor_us;
+            o->has_until = 1;
+        }
+    }
     if (!tq_sensors_several(o) && strchr(o->sensor, '/') == NULL && !tq_valid_name(o->sensor))
         return tq_usage_error("bad --sensor \"%s\": expected letters, digits, '_', '.', '-'",
                               o->sensor);

@@ -54,12 +54,17 @@ enum tq_format { TQ_TABLE, TQ_JSON, TQ_CSV };
 /* The options several subcommands take, parsed once in query.c; a subcommand names those it
  * takes in its row (TQ_OPT_* bits). Its own options it parses itself (tq_subcommand.parse). */
 enum { TQ_OPT_SINCE = 1, TQ_OPT_UNTIL = 2, TQ_OPT_LIMIT = 4, TQ_OPT_FORMAT = 8,
-       TQ_OPT_EQUIPMENT = 16 };
+       TQ_OPT_EQUIPMENT = 16, TQ_OPT_CURSOR = 32 };
 
 struct tq_opts {
     const char *sensor;
     int has_since, has_until;
     uint64_t since_us, until_us;
+    /* --cursor T, the next page of an answer newest first: only rows whose order time
+     * (flows last_seen, statements to, alerts ts, audit time) is at most T. until_us is
+     * lowered to it too (a row's order time is never before the time --until compares) */
+    int has_cursor;
+    uint64_t cursor_us;
     uint64_t limit;
     enum tq_format format;
     char equipment[TW_EQUIPMENT_LEN]; /* "" = any */

@@ -6,9 +6,11 @@ HTML, then (when Selenium and Chromium are there) the pages in headless Chromium
 without the Content-Security-Policy. Prints one FAIL line per failure; exit 1 if any.
 """
 import argparse
+import html
 import html.parser
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -88,6 +90,56 @@ def tool(args, q, redis, sensor):
         fail("tapwatch-query %s: exit %d %s" % (args, out.returncode, out.stderr[:300]))
         return []
     return [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+
+
+def tool_table(args, q, redis, sensor):
+    """tapwatch-query's table output: (header names, rows of cells); cells are parted by the
+    two or more blanks the tool pads them with."""
+    out = subprocess.run([q, "--redis", redis, "--sensor", sensor] + args, capture_output=True,
+                         text=True, timeout=60)
+    lines = out.stdout.splitlines()
+    if out.returncode != 0 or not lines:
+        fail("tapwatch-query %s (table): exit %d %s" % (args, out.returncode, out.stderr[:300]))
+        return [], []
+    return lines[0].split(), [re.split(r" {2,}", l.strip()) for l in lines[1:]]
+
+
+class Table(html.parser.HTMLParser):
+    """The headers and the cells' text of the page's <table id="rows">, and the flow ids its
+    links name (/flow?id=...)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.inside, self.cell = False, None
+        self.head, self.rows, self.ids = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.inside = a.get("id") == "rows"
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("th", "td"):
+            self.cell = ""
+        elif self.inside and tag == "a" and (a.get("href") or "").startswith("/flow?"):
+            self.ids.append(urllib.parse.parse_qs(a["href"].split("?", 1)[1])["id"][0])
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("th", "td") and self.cell is not None:
+            (self.head if tag == "th" else self.rows[-1]).append(self.cell)
+            self.cell = None
+
+
+def page_table(body):
+    t = Table()
+    t.feed(body.decode())
+    return t.head, [r for r in t.rows if r], t.ids
 
 
 def audit_len(redis):
@@ -198,7 +250,11 @@ def main():
         if st != 200:
             fail("API %s %s: %d %r" % (ep, params, st, body[:300]))
             continue
-        got = json.loads(body)
+        obj = json.loads(body)
+        if sorted(obj) != ["next", "rows"] or obj["next"] is not None or "Link" in h:
+            fail("API %s %s: not {rows, next: null} (all rows fit): keys %s next %r Link %r"
+                 % (ep, params, sorted(obj), obj.get("next"), h.get("Link")))
+        got = obj.get("rows")
         want = tool(args, a.query, a.redis, a.sensor)
         if got != want:
             fail("API %s %s: %d rows, tapwatch-query %d rows, or they differ" % (ep, params, len(got), len(want)))
@@ -215,20 +271,98 @@ def main():
     if not any("console:alice@127.0.0.1" in e.get("os_user", "") for e in au):
         fail("audit entries do not name console:alice@127.0.0.1: %s" % [e.get("os_user") for e in au])
     st, _, body = http(base, "/api/v1/audit?limit=5", cookie)
-    if st != 200 or len(json.loads(body)) != 5:
+    if st != 200 or len(json.loads(body)["rows"]) != 5:
         fail("API audit: %d %r" % (st, body[:200]))
 
-    # paging: two pages of 3 by the Link cursor = the first 6
-    full = tool(["flows", "--since", since, "--limit", "6"], a.query, a.redis, a.sensor)
-    st, h, body = http(base, "/api/v1/flows?since=%s&limit=3" % since, cookie)
-    link = h.get("Link", "")
-    if not link.startswith("</api/v1/flows?"):
-        fail("no next Link on a full page: %r" % link)
+    # paging: every page by the body's next cursor (the Link header names the same) until
+    # next is null = the whole answer, each row once (a flow overlapping a page's cursor time
+    # is not given again: the cursor is on the order time, not --until)
+    for ep, limit, key, args in (
+            ("flows", 3, "flow_id", ["flows", "--since", since, "--limit", "1000"]),
+            ("statements", 1, "id", ["statements", "--since", since, "--limit", "1000"])):
+        full = [r[key] for r in tool(args, a.query, a.redis, a.sensor)]
+        path, got, nexts = "/api/v1/%s?since=%s&limit=%d" % (ep, since, limit), [], []
+        while path and len(nexts) <= len(full):
+            st, h, body = http(base, path, cookie)
+            if st != 200:
+                fail("page %s: %d %r" % (path, st, body[:200]))
+                break
+            obj = json.loads(body)
+            got += [r[key] for r in obj["rows"]]
+            link = h.get("Link")
+            if obj["next"] is None and link is not None:
+                fail("%s: a Link header %r on the last page" % (path, link))
+            if obj["next"] is not None and link != "<%s>; rel=\"next\"" % obj["next"]:
+                fail("%s: next %r and Link %r differ" % (path, obj["next"], link))
+            if obj["next"] is not None and not obj["next"].startswith("/api/v1/%s?" % ep):
+                fail("%s: next is not the next page's relative URL: %r" % (path, obj["next"]))
+            nexts.append(obj["next"])
+            path = obj["next"]
+        if got != full or len(full) <= limit:
+            fail("API %s pages of %d by next: %s != tapwatch-query %s" % (ep, limit, got, full))
+        else:
+            print("API %s: %d pages of %d by next = tapwatch-query's %d rows"
+                  % (ep, len(nexts), limit, len(full)))
+    # alerts: the tool answers in the order they were written (the stream's), which a replay
+    # of older captures makes other than ts order, so pages by ts are not the whole answer;
+    # each page is still the tool's answer to its own URL's question
+    path, pages = "/api/v1/alerts?since=%s&limit=3" % since, 0
+    while path and pages < 20:
+        st, h, body = http(base, path, cookie)
+        q = urllib.parse.parse_qs(path.split("?", 1)[1])
+        want = tool(["alerts"] + sum((["--" + k, v[0]] for k, v in q.items()), []),
+                    a.query, a.redis, a.sensor)
+        if st != 200 or json.loads(body)["rows"] != want:
+            fail("API %s: %d, rows != tapwatch-query's" % (path, st))
+            break
+        path, pages = json.loads(body)["next"], pages + 1
+    if path:
+        fail("API alerts pages of 3: still a next page after 20")
+    st, h, body = http(base, "/api/v1/alerts?since=%s&limit=100000" % since, cookie)
+    if st != 400:  # the console's --max-limit (10000 by default)
+        fail("limit above --max-limit: %d" % st)
+    n_alerts = len(tool(["alerts", "--since", since, "--limit", "1000"], a.query, a.redis, a.sensor))
+    st, h, body = http(base, "/api/v1/alerts?since=%s&limit=%d" % (since, n_alerts), cookie)
+    if st != 200 or json.loads(body)["next"] is not None or "Link" in h:
+        fail("a page holding the last row has a next cursor: %d %r" % (st, body[-200:]))
+
+    # the Flows page's "Older" link: the API's next page, as a page
+    st, _, body = http(base, "/flows?since=%s&limit=3" % since, cookie)
+    older = re.search(r'<a id="next" href="([^"]*)"', body.decode())
+    st2, _, body2 = http(base, "/api/v1/flows?since=%s&limit=3" % since, cookie)
+    api_next = json.loads(body2)["next"]
+    if not older or html.unescape(older.group(1)) != api_next.replace("/api/v1/flows", "/flows", 1):
+        fail("the Flows page's Older link %r is not the API's next %r"
+             % (older and older.group(1), api_next))
     else:
-        st2, _, body2 = http(base, link[1:link.index(">")], cookie)
-        pages = json.loads(body) + json.loads(body2)
-        if [r["flow_id"] for r in pages] != [r["flow_id"] for r in full]:
-            fail("two pages of 3 != the first 6 flows")
+        st, _, body = http(base, html.unescape(older.group(1)), cookie)
+        st2, _, body2 = http(base, api_next, cookie)
+        if page_table(body)[2] != [r["flow_id"] for r in json.loads(body2)["rows"]]:
+            fail("the Flows page's Older page != the API's next page")
+
+    # the Flows and Alerts pages: the columns of tapwatch-query's table output, in its order,
+    # and the same cells row by row (the tool's table has no flow id: the time links to it)
+    for sub, params, args in (
+            ("flows", "since=%s&limit=1000" % since, ["flows", "--since", since, "--limit", "1000"]),
+            ("alerts", "since=%s&limit=1000" % since, ["alerts", "--since", since, "--limit", "1000"])):
+        head, trows = tool_table(args, a.query, a.redis, a.sensor)
+        st, _, body = http(base, "/%s?%s" % (sub, params), cookie)
+        phead, prows, pids = page_table(body)
+        if st != 200 or phead != head:
+            fail("%s page columns %s != tapwatch-query %s columns %s" % (sub, phead, sub, head))
+            continue
+        want_ids = [r["flow_id"] for r in tool(args, a.query, a.redis, a.sensor) if r["flow_id"]]
+        if pids != want_ids:
+            fail("%s page: the time cells' flow links %s != the tool's flow ids %s" % (sub, pids, want_ids))
+        # rows whose cells hold two blanks in a row cannot be parted: counted, not compared
+        same = [p == t for p, t in zip(prows, trows) if len(t) == len(head)]
+        if len(prows) != len(trows) or not same or not all(same):
+            bad = [(p, t) for p, t in zip(prows, trows) if len(t) == len(head) and p != t][:2]
+            fail("%s page cells != tapwatch-query %s table (%d vs %d rows): %s"
+                 % (sub, sub, len(prows), len(trows), bad))
+        else:
+            print("%s page: columns %s, %d of %d rows cell by cell = tapwatch-query's table"
+                  % (sub, " ".join(head), len(same), len(trows)))
 
     # bad parameters
     for path in ["/api/v1/flows?bogus=1", "/api/v1/flows?since=garbage", "/api/v1/flows?limit=0",
@@ -321,18 +455,18 @@ def browser(a, hostile):
             d.find_element(By.ID, "apply").click()
             settle(d, lambda: "ip=" in d.current_url)
             shot("flows")
-            rows = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=flow_id]")]
+            rows = [urllib.parse.parse_qs(e.get_attribute("href").split("?", 1)[1])["id"][0]
+                    for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=TIME_UTC] a.flow")]
             want = [r["flow_id"] for r in tool(["flows", "--since", since, "--ip", "10.77.0.0/16",
                                                 "--app", "TLS"], a.query, a.redis, a.sensor)]
             if rows != want or not rows:
                 fail("%s: flows page rows %s != tapwatch-query %s" % (tag, rows, want))
             if "ip=10.77.0.0%2F16" not in d.current_url or "app=TLS" not in d.current_url:
                 fail("%s: filters not kept in the URL: %s" % (tag, d.current_url))
-            names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=server_name]")]
             # the hostile names: shown exactly, no script ran, nothing of them in the DOM
             d.get(base + "/flows?since=%s&ip=10.77.0.0%%2F16" % since)
             shot("hostile")
-            names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=server_name]")]
+            names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rows td[data-k=SERVER_NAME]")]
             for s in hostile:
                 if s not in names:
                     fail("%s: %r not shown exactly (cells: %s)" % (tag, s, names))
@@ -349,7 +483,7 @@ def browser(a, hostile):
             if not links:
                 fail("%s: no alert links to its flow" % tag)
             else:
-                fid = links[0].text
+                fid = urllib.parse.parse_qs(links[0].get_attribute("href").split("?", 1)[1])["id"][0]
                 links[0].click()
                 settle(d, lambda: d.find_elements(By.CSS_SELECTOR, "#record td[data-k=flow_id]"))
                 shot("flow")

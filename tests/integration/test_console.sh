@@ -3,10 +3,14 @@
 # build/tapwatch replaying generated captures (policy captures with alerts, then, after a
 # planted 3 s gap, a capture whose TLS SNI and HTTP Host carry "><script>, <img onerror>,
 # javascript: strings, scripts/gen_html_captures.py), served over HTTPS with a self-signed pair:
-#   - API: flows, alerts, summary, statements equal `tapwatch-query ... --format json` (one
-#     array); paging with the Link cursor gives the same rows; bad parameters 400 with a JSON
-#     error; no session 401; a wrong password 401 and slower than a right one; every API call
-#     writes two audit entries (query, done) naming the console user;
+#   - API: flows, alerts, summary, statements answer {"rows": [...], "next": ...} whose rows
+#     equal `tapwatch-query ... --format json`; paging with the next cursor (the Link header
+#     names the same) gives the same rows; bad parameters 400 with a JSON error; no session
+#     401; a wrong password 401 and slower than a right one; every API call writes two audit
+#     entries (query, done) naming the console user; an answer over --max-bytes 413 and one
+#     slower than --timeout-ms (Redis paused for real: CLIENT PAUSE) 504, both JSON errors;
+#   - the Flows and Alerts pages' columns are those of tapwatch-query's table output, in its
+#     order, and their cells the tool's cells;
 #   - the hostile strings appear in the raw HTML escaped: no element or attribute from them,
 #     each shown exactly as text; the CSP header is there (and absent with --test-no-csp);
 #   - in headless Chromium (Selenium), once with the CSP and once without it: log in, filter
@@ -130,11 +134,47 @@ for _ in $(seq 50); do curl -s "http://127.0.0.1:$port3/login" >/dev/null 2>&1 &
 ck=$(curl -s -i -d 'user=alice&password=correct+horse+battery' "http://127.0.0.1:$port3/login" |
      grep -o 'tw_session=[0-9a-f]*')
 [ -n "$ck" ] || fail "login over --insecure-http (config file) failed"
-code=$(curl -s -o "$tmp/big.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=1000")
-[ "$code" = 413 ] && grep -q '"error"' "$tmp/big.json" || fail "an answer over --max-bytes: $code $(head -c 200 "$tmp/big.json")"
+# json_error FILE STATUS: FILE is {"error": "...", "status": STATUS}
+json_error() {
+    /usr/bin/python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+sys.exit(0 if e.get("error") and e.get("status") == int(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null
+}
+code=$(curl -s -o "$tmp/big.json" -D "$tmp/big.h" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=1000")
+[ "$code" = 413 ] && json_error "$tmp/big.json" 413 && grep -qi '^content-type: application/json' "$tmp/big.h" ||
+    fail "an answer over --max-bytes: $code $(head -c 200 "$tmp/big.json")"
 code=$(curl -s -o "$tmp/small.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=2")
 [ "$code" = 200 ] || fail "a small answer under --max-bytes: $code $(head -c 200 "$tmp/small.json")"
 idle_from=$(date +%s) # the session above, unused from now on, ends after 10 s (checked below)
+
+# an answer slower than --timeout-ms 300: Redis made slow for real. CLIENT PAUSE ... ALL holds
+# every other client's commands for 5 s, the question's child among them (its audit entry
+# first), so the child is killed at 300 ms: 504 with a JSON error. PING returns when the
+# pause ends (it waits like any command).
+port4=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$console" --listen "127.0.0.1:$port4" --redis "unix://$sock" --sensor s1 --users "$tmp/users" \
+    --insecure-http --timeout-ms 300 2>"$logdir/console-slow.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$port4/login" >/dev/null 2>&1 && break; sleep 0.1; done
+ck4=$(curl -s -i -d 'user=alice&password=correct+horse+battery' "http://127.0.0.1:$port4/login" |
+      grep -o 'tw_session=[0-9a-f]*')
+[ -n "$ck4" ] || fail "login on the --timeout-ms console failed"
+redis-cli -s "$sock" CLIENT PAUSE 5000 ALL >/dev/null || fail "CLIENT PAUSE refused"
+code=$(curl -s -o "$tmp/slow.json" -D "$tmp/slow.h" -w '%{http_code}' -b "$ck4" \
+    "http://127.0.0.1:$port4/api/v1/flows?since=2020-01-01&limit=5")
+page=$(curl -s -o "$tmp/slow.html" -w '%{http_code}' -b "$ck4" "http://127.0.0.1:$port4/flows?since=2020-01-01")
+redis-cli -s "$sock" PING >/dev/null
+[ "$code" = 504 ] && json_error "$tmp/slow.json" 504 && grep -qi '^content-type: application/json' "$tmp/slow.h" ||
+    fail "an answer over --timeout-ms while Redis is paused: $code $(head -c 200 "$tmp/slow.json")"
+[ "$page" = 504 ] && grep -q 'id="error">504: ' "$tmp/slow.html" ||
+    fail "a page over --timeout-ms while Redis is paused: $page $(head -c 300 "$tmp/slow.html")"
+code=$(curl -s -o "$tmp/slow2.json" -w '%{http_code}' -b "$ck4" "http://127.0.0.1:$port4/api/v1/nothing")
+[ "$code" = 404 ] && json_error "$tmp/slow2.json" 404 || fail "an unknown endpoint: $code $(head -c 200 "$tmp/slow2.json")"
+code=$(curl -s -o "$tmp/slow3.json" -w '%{http_code}' -b "$ck4" "http://127.0.0.1:$port4/api/v1/flows?bogus=1")
+[ "$code" = 400 ] && json_error "$tmp/slow3.json" 400 || fail "an unknown parameter: $code $(head -c 200 "$tmp/slow3.json")"
+code=$(curl -s -o "$tmp/slow4.json" -w '%{http_code}' "http://127.0.0.1:$port4/api/v1/flows?limit=1")
+[ "$code" = 401 ] && json_error "$tmp/slow4.json" 401 || fail "no session: $code $(head -c 200 "$tmp/slow4.json")"
 
 /usr/bin/python3 "$here/console_check.py" --base "https://127.0.0.1:$port" \
     --base-nocsp "https://127.0.0.1:$port2" --query "$query" --redis "unix://$sock" \

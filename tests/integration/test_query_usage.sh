@@ -38,6 +38,8 @@ done <<'CASES'
 flows --since yesterday	--since: bad time "yesterday": expected epoch seconds, YYYY-MM-DD[Thh:mm[:ss]Z] or -N[smhd]
 flows --until 2026-02-30	--until: bad time "2026-02-30": day 30 does not exist in 2026-02
 flows --since 2026-03-03 --until 2026-03-02	--since is after --until
+flows --cursor soon	--cursor: bad time "soon": expected epoch seconds, YYYY-MM-DD[Thh:mm[:ss]Z] or -N[smhd]
+summary --equipment a --cursor 1772449214.765260	summary does not take one of the options given
 flows --ip 10.0.0.0/33	bad --ip "10.0.0.0/33": prefix length must be 0 to 32
 flows --ip 10.0.0.256	bad --ip "10.0.0.256": not an IPv4 or IPv6 address
 flows --ip ""	bad --ip "": expected an address or a CIDR
@@ -99,7 +101,7 @@ for sub in flows alerts summary; do
     grep -q "^$sub " "$tmp/help" || fail "--help has no section for $sub"
     "$query" "$sub" --help | cmp -s - "$tmp/help" || fail "$sub --help differs from --help"
 done
-for opt in --since --until --ip --port --app --country --asn --limit --format --equipment --kind --by; do
+for opt in --since --until --cursor --ip --port --app --country --asn --limit --format --equipment --kind --by; do
     grep -q -- "$opt" "$tmp/help" || fail "--help does not mention $opt"
 done
 

@@ -24,7 +24,7 @@ for tool in systemd-analyze make; do
 done
 /usr/bin/python3 -c 'import scapy' 2>/dev/null ||
     { echo "test_service_unit: skipped: python3-scapy not installed"; exit 77; }
-[ -x "$BUILD/tapwatch" ] && [ -x "$BUILD/tapwatch-query" ] ||
+[ -x "$BUILD/tapwatch" ] && [ -x "$BUILD/tapwatch-query" ] && [ -x "$BUILD/tapwatch-console" ] ||
     { echo "test_service_unit: skipped: $BUILD/tapwatch not built"; exit 77; }
 TMP=$(mktemp -d /tmp/tw-unit.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -44,6 +44,7 @@ while read -r mode path; do
 done <<'EOF'
 755 /usr/bin/tapwatch
 755 /usr/bin/tapwatch-query
+755 /usr/bin/tapwatch-console
 644 /usr/share/man/man8/tapwatch.8
 644 /usr/share/man/man1/tapwatch-query.1
 644 /usr/lib/systemd/system/tapwatch@.service
