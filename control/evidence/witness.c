@@ -89,6 +89,9 @@ int tw_witness_parse(const char *field, size_t flen, const char *value, size_t v
         digits(value + 2 * TW_CHAIN_HASH_LEN + 1, vlen - 2 * TW_CHAIN_HASH_LEN - 1, 10, 20,
                &e->time_us) != 0)
         return -1;
+    /* lowercase only: one text per hash, as tw_witness_value writes it */
+    if (strspn(value, "0123456789abcdef") < 2 * TW_CHAIN_HASH_LEN)
+        return -1;
     memcpy(hex, value, 2 * TW_CHAIN_HASH_LEN);
     hex[2 * TW_CHAIN_HASH_LEN] = '\0';
     return tw_unhex(hex, e->hash, TW_CHAIN_HASH_LEN) == 0 ? 0 : -1;
