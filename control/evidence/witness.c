@@ -50,17 +50,18 @@ void tw_witness_value(const struct tw_witness_entry *e, char *value)
     snprintf(value, TW_WITNESS_VALUE_MAX, "%s %" PRIu64, hex, e->time_us);
 }
 
-/* Digits only, at most max of them, into *out. */
+/* Digits only (lowercase hex), at most max of them, into *out; decimal without a leading
+ * zero and without overflow, so that one number has one text (as tw_witness_value writes). */
 static int digits(const char *s, size_t n, int base, size_t max, uint64_t *out)
 {
     uint64_t v = 0;
 
-    if (n == 0 || n > max)
+    if (n == 0 || n > max || (base == 10 && n > 1 && s[0] == '0'))
         return -1;
     for (size_t i = 0; i < n; i++) {
         int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0'
                 : base == 16 && s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
-        if (d < 0)
+        if (d < 0 || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
             return -1;
         v = v * (uint64_t)base + (uint64_t)d;
     }
