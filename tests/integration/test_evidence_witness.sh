@@ -11,6 +11,8 @@
 #     removed, a second capture replayed with the same key and without the witness): verify
 #     alone exits 0, with --witness 3 naming the deleted seals (and the inserted ones);
 #   - a seal line changed in the store: altered: witness;
+#   - the witness lost mid-run: the tail of the run is pending (told, exit 0) until the next
+#     start sends it;
 #   - the witness down for a whole run: the sensor ends with exit 0 and its records in the
 #     store, the summary counts the pending hashes, they wait in run_dir (0600), verify
 #     --witness says inserted: witness for the run; the next start (witness back) sends them
@@ -39,7 +41,7 @@ rcli() { redis-cli -s "$sock" "$@"; }
 # --- the witness: its own redis-server, users from --print-acl-witness ---------------------
 umask 077
 mkdir -p "$tmp/w"
-for u in witness-w1 witness-wd witness-reader; do
+for u in witness-w1 witness-wd witness-wp witness-reader; do
     head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$tmp/$u.pw"
 done
 hash() { printf %s "$(cat "$tmp/$1.pw")" | sha256sum | cut -d' ' -f1; }
@@ -53,6 +55,7 @@ while IFS= read -r line; do
     [ -n "$u" ] && line=${line/\#SHA256-OF-THE-PASSWORD-OF-$u /\#$(hash "$u") }
     echo "$line"
 done < <(cat "$tmp/w1.acl"; "$tapwatch" --print-acl-witness wd | grep '^user witness-wd ';
+         "$tapwatch" --print-acl-witness wp | grep '^user witness-wp ';
          echo "user admin on >adminpw ~* &* +@all"; echo "user default off") >"$tmp/w/users.acl"
 grep -q SHA256-OF "$tmp/w/users.acl" && fail "a placeholder left: $(grep SHA256-OF "$tmp/w/users.acl")"
 wsock=$tmp/w/redis.sock
@@ -182,6 +185,36 @@ wverify w1; rc=$?
 [ $rc -eq 3 ] && grep -q "^altered: witness: run ${f%%:*} seal no 1:" "$tmp/verify.out" ||
     fail "a seal changed: exit $rc: $(cat "$tmp/verify.out")"
 
+# --- the witness lost mid-run: the run's tail is pending (not a finding), then sent -------
+config wp "$tmp/wp.yaml" "witness: $wurl" "witness_user: witness-wp" \
+    "witness_password_file: $tmp/witness-wp.pw"
+"$tapwatch" --config "$tmp/wp.yaml" --pcap "$tmp/cap/sample.pcap" --sensor wp --replay-speed 100 \
+    --quiet >"$tmp/wp.out" 2>&1 &
+wp=$!
+for _ in $(seq 1 600); do # (the first seal on the witness; bounded, not a timed assertion)
+    [ "$(admin hlen 'tw:witness:{wp}' 2>/dev/null || echo 0)" -ge 1 ] && break
+    kill -0 "$wp" 2>/dev/null || break
+    sleep 0.05
+done
+stop_witness
+wait "$wp" || fail "witness lost mid-run: tapwatch exit $?: $(tail -3 "$tmp/wp.out")"
+start_witness
+nwp=$(rcli hlen 'tw:{wp}:seals')
+pend=$(sed -n 's/.*witness seals .*pending \([0-9]*\),.*/\1/p' "$tmp/wp.out")
+[ "${pend:-0}" -ge 1 ] || fail "witness lost mid-run: the end marker at least waits: $(grep witness "$tmp/wp.out")"
+wverify wp --witness-grace 0; rc=$?
+matched=$(sed -n 's/^witness: .*: \([0-9]*\) seals match, \([0-9]*\) pending.*/\1 \2/p' "$tmp/verify.out")
+[ $rc -eq 0 ] && [ -n "$matched" ] && [ $(( ${matched% *} + ${matched#* } )) -eq "$nwp" ] ||
+    fail "witness lost mid-run: verify --witness exit $rc, $nwp seals: $(cat "$tmp/verify.out")"
+[ "${matched#* }" -eq 0 ] || grep -q "^pending: witness: run [0-9a-f]* seal no [0-9]" "$tmp/verify.out" ||
+    fail "witness lost mid-run: no pending line: $(cat "$tmp/verify.out")"
+echo "    lost mid-run: $nwp seals, $matched (matched, pending); summary pending $pend"
+"$tapwatch" --config "$tmp/wp.yaml" --pcap "$tmp/cap/eth.pcap" --sensor wp --quiet \
+    >"$tmp/wp2.out" 2>&1 || fail "witness back (wp): $(tail -3 "$tmp/wp2.out")"
+wverify wp --witness-grace 0; rc=$?
+[ $rc -eq 0 ] && grep -q "^witness: .* $(rcli hlen 'tw:{wp}:seals') seals match, 0 pending" "$tmp/verify.out" ||
+    fail "witness back (wp): verify --witness exit $rc: $(cat "$tmp/verify.out")"
+
 # --- the witness down for a whole run, then back ------------------------------------------
 config wd "$tmp/wd.yaml" "witness: $wurl" "witness_user: witness-wd" \
     "witness_password_file: $tmp/witness-wd.pw"
@@ -216,4 +249,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence_witness: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence_witness: ok (check-config, ACL, a witnessed run, a rewritten history, an altered seal, the witness down and back)"
+echo "test_evidence_witness: ok (check-config, ACL, a witnessed run, a rewritten history, an altered seal, the witness lost mid-run, down and back)"
