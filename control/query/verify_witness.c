@@ -170,15 +170,19 @@ static uint64_t run_end(const struct wctx *x, const char *run)
     return 0;
 }
 
-/* The highest seal number of run the witness has (0: none). */
+/* The highest seal number of run the witness has (0: none); x->wi is sorted. */
 static uint64_t run_top(const struct wctx *x, const char *run)
 {
-    uint64_t top = 0;
+    size_t lo = 0, hi = x->nwi;
 
-    for (size_t i = 0; i < x->nwi; i++)
-        if (strcmp(x->wi[i].e.run, run) == 0 && x->wi[i].e.no > top)
-            top = x->wi[i].e.no;
-    return top;
+    while (lo < hi) { /* the first entry of a later run */
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(x->wi[mid].e.run, run) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && strcmp(x->wi[lo - 1].e.run, run) == 0 ? x->wi[lo - 1].e.no : 0;
 }
 
 /* One line for a span of seals no from..to of run. */
