@@ -215,7 +215,8 @@ fuzz_reassembly_SRCS := dataplane/reassembly.c dataplane/parse.c dataplane/count
 FUZZ_TARGETS := parse pcap config timeparse record_json policy
 FUZZ_TARGETS += reassembly
 # what verify parses from Redis: seal lines, record tags, alert fields (control/evidence/)
-fuzz_evidence_SRCS := control/evidence/chain.c control/evidence/seal.c control/evidence/sign_key.c
+fuzz_evidence_SRCS := control/evidence/chain.c control/evidence/seal.c control/evidence/sign_key.c \
+                      control/evidence/witness.c
 fuzz_evidence_LIBS := -lsodium -lcrypto
 FUZZ_TARGETS += evidence
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

@@ -10,6 +10,7 @@
 #include "dataplane/flow_table.h"
 #include "control/plane/geoip_enrich.h"
 #include "control/store/evidence_log.h"
+#include "control/store/witness_writer.h"
 #include "control/store/store.h"
 
 /* Measured on Debian 12 (DPDK 22.11 --no-huge, nDPI 4.2): a run with the smallest tables
@@ -40,6 +41,8 @@ void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
     if (cfg->redis.url[0] && cfg->signing.key[0])
         b->redis_buffer += (uint64_t)cfg->redis.buffer_records * TW_EVLOG_BYTES_PER_RECORD +
                            TW_EVLOG_BYTES;
+    if (cfg->redis.url[0] && cfg->signing.key[0] && cfg->evidence.witness[0])
+        b->redis_buffer += TW_WITNESS_BYTES; /* the witness's queue of seal hashes */
     b->ipfix_queue = cfg->ipfix.collector[0] ? (uint64_t)cfg->ipfix.queue * cfg->ipfix.mtu : 0;
     b->reassembly = cfg->reassembly.enabled ? w * (uint64_t)cfg->reassembly.datagrams *
                                                   (65600 + 8ull * cfg->reassembly.fragments) : 0;

@@ -275,6 +275,10 @@ static const struct key_row rows[] = {
     {"geoip.country_db",          KEY_STRING,   FIELD(geoip.country_db),      0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
     {"signing.key",               KEY_STRING,   FIELD(signing.key),           0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
     {"evidence.statement_interval", KEY_DURATION, U32(evidence.statement_interval_s), 1, DAY_S,         "60s",      NULL,            NULL},
+    {"evidence.witness",          KEY_STRING,   FIELD(evidence.witness),      0,      TW_PATH_LEN - 1, "",         is_redis_url,    "\"\", unix:///path, redis://host:port or rediss://host:port"},
+    {"evidence.witness_user",     KEY_STRING,   FIELD(evidence.witness_user), 0,      127,             "",         NULL,            NULL},
+    {"evidence.witness_password_file", KEY_STRING, FIELD(evidence.witness_password_file), 0, TW_PATH_LEN - 1, "", NULL,          NULL},
+    {"evidence.witness_tls_ca",   KEY_STRING,   FIELD(evidence.witness_tls_ca), 0,    TW_PATH_LEN - 1, "",         NULL,            NULL},
     {"geoip.asn_db",              KEY_STRING,   FIELD(geoip.asn_db),          0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
 };
 #pragma GCC diagnostic pop
@@ -583,6 +587,18 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen)
     if (cfg->geoip.asn_db[0] && !cfg->geoip.country_db[0]) {
         snprintf(err, errlen, "geoip.asn_db: expected geoip.country_db too (the ASN database "
                               "adds to a country database)");
+        return -1;
+    }
+    /* The witness gets the seals' hashes: without a signing key there are no seals. */
+    if (cfg->evidence.witness[0] && !cfg->signing.key[0]) {
+        snprintf(err, errlen, "evidence.witness: expected signing.key too (the witness gets "
+                              "the hashes of the signed seals)");
+        return -1;
+    }
+    if (!cfg->evidence.witness[0] &&
+        (cfg->evidence.witness_user[0] || cfg->evidence.witness_password_file[0] ||
+         cfg->evidence.witness_tls_ca[0])) {
+        snprintf(err, errlen, "evidence.witness_*: expected evidence.witness too");
         return -1;
     }
     /* Summaries are built from flow records: records cannot outlive the retention. */

@@ -115,6 +115,12 @@ struct tw_config {
     struct {
         uint32_t statement_interval_s; /* evidence.statement_interval: seconds between two
                                     * completeness statements (statements.h), default 60 */
+        char witness[TW_PATH_LEN]; /* evidence.witness: the regulator's Redis that gets every
+                                    * seal's hash (witness_writer.h), "" = none */
+        char witness_user[128];    /* evidence.witness_user: its ACL user, "" = the URL's */
+        char witness_password_file[TW_PATH_LEN]; /* evidence.witness_password_file: owner-only */
+        char witness_tls_ca[TW_PATH_LEN]; /* evidence.witness_tls_ca: CAs for rediss://, "" =
+                                    * the system's */
     } evidence;
 };
 

@@ -326,7 +326,7 @@ void tw_control_summary(struct tw_control *c, FILE *out, const char *input, cons
             acked ? 100.0 * (double)gap / (double)acked : 0.0, gap, acked, one_way, tcp_ended,
             tcp_ended ? 100.0 * (double)one_way / (double)tcp_ended : 0.0);
     if (c->sinks)
-        tw_sinks_stats(c->sinks, out, TW_TAKES_FLOWS | TW_TAKES_STATEMENT);
+        tw_sinks_stats(c->sinks, out, TW_TAKES_FLOWS | TW_TAKES_STATEMENT | TW_TAKES_SEALS);
     /* the flow-record store is the output that takes the counters */
     if (!tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS))
         fprintf(out, "  redis                none (no store configured)\n");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "control/store/store.h"
+#include "control/store/witness_writer.h"
 
 static int open_flows_jsonl(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
                             size_t errlen)
@@ -84,6 +85,17 @@ static int open_alerts_syslog(struct tw_sink *s, const struct tw_outputs_params 
     return tw_sink_syslog_open(s, &sp, err, errlen);
 }
 
+/* last of the rows: its drain follows the flow writer's, which makes the run's last seal */
+static int open_witness(struct tw_sink *s, const struct tw_outputs_params *p, char *err,
+                        size_t errlen)
+{
+    struct tw_witness_params wp = {
+        .target = p->witness, .sensor = p->key_namespace ? p->key_namespace : p->cfg->sensor,
+        .run_dir = p->cfg->run_dir, .evidence = p->evidence,
+    };
+    return tw_sink_witness_open(s, &wp, err, errlen);
+}
+
 static int has_flows_jsonl(const struct tw_outputs_params *p) { return p->flows_jsonl != NULL; }
 static int has_alerts_jsonl(const struct tw_outputs_params *p) { return p->alerts_jsonl != NULL; }
 static int has_redis(const struct tw_outputs_params *p) { return p->cfg->redis.url[0] != '\0'; }
@@ -92,6 +104,10 @@ static int has_alerts_syslog(const struct tw_outputs_params *p)
     return p->policy && p->cfg->alerts_syslog.target[0] != '\0';
 }
 static int has_redis_alerts(const struct tw_outputs_params *p) { return p->policy && has_redis(p); }
+static int has_witness(const struct tw_outputs_params *p)
+{
+    return p->witness != NULL && p->evidence != NULL;
+}
 static int has_ipfix(const struct tw_outputs_params *p) { return p->cfg->ipfix.collector[0] != '\0'; }
 
 /* The outputs, in the order the summary prints them (flows first, then alerts). */
@@ -106,6 +122,7 @@ static const struct {
     {has_ipfix, open_ipfix},
     {has_alerts_syslog, open_alerts_syslog},
     {has_redis, open_redis_statements},
+    {has_witness, open_witness},
 };
 
 int tw_outputs_open(struct tw_sinks *l, const struct tw_outputs_params *p, char *err,

@@ -7,6 +7,7 @@
  *   --ipfix / ipfix.collector  finished flows to an IPFIX collector (sink_ipfix.c)
  *   alerts_syslog.target    alerts as RFC 5424 syslog messages  (sink_syslog.c)
  *   redis.url               completeness statements             (sink_redis_statements.c)
+ *   evidence.witness        the seals' hashes to a witness      (sink_witness.c)
  * One row each in outputs.c; a new output (IPFIX) is one more row.
  */
 #ifndef TW_OUTPUTS_H
@@ -32,6 +33,8 @@ struct tw_outputs_params {
     const struct tw_sensor_info *registry; /* registered with the flows' counters; NULL: no */
     struct tw_evlog *evidence; /* signing.key: the chain both Redis writers feed (evidence_log.h);
                                 * NULL: not signing */
+    const struct tw_redis_target *witness; /* evidence.witness with its credentials (NULL:
+                                            * none): the seals of evidence are witnessed */
 };
 
 /* Opens every output the configuration and options name into l (tw_sinks_init first).

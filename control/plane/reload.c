@@ -84,6 +84,9 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
     tw_redis_url_redact(next.redis.url, shown, sizeof(shown));
     explicit_bzero(next.redis.url, sizeof(next.redis.url));
     snprintf(next.redis.url, sizeof(next.redis.url), "%s", shown);
+    tw_redis_url_redact(next.evidence.witness, shown, sizeof(shown));
+    explicit_bzero(next.evidence.witness, sizeof(next.evidence.witness));
+    snprintf(next.evidence.witness, sizeof(next.evidence.witness), "%s", shown);
     if (tw_config_validate(&next, err, errlen) != 0)
         return -1;
 

@@ -165,6 +165,7 @@ struct options {
     const char *run_dir;   /* --run-dir (else the config's run_dir:) */
     const char *print_acl; /* --print-acl SENSOR or BANK/SENSOR */
     const char *print_acl_reader; /* --print-acl-reader BANK */
+    const char *print_acl_witness; /* --print-acl-witness SENSOR or BANK/SENSOR */
     const char *explain;   /* --explain ADDR (with --check-config) */
     uint8_t explain_addr[16];
     int explain_v4;
@@ -212,6 +213,8 @@ static void usage(FILE *out)
             "                       BANK/SENSOR for a sensor whose configuration says bank: BANK\n"
             "  --print-acl-reader BANK  print the ACL user reader-BANK: tapwatch-query on BANK's\n"
             "                       sensors only (aclfile text) and exit\n"
+            "  --print-acl-witness SENSOR  print the witness's ACL users (evidence.witness):\n"
+            "                       SENSOR may only HSETNX its seals' hashes; and exit\n"
             "  --quiet              no live stats line\n"
             "  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
             "  --metrics-linger S   after a replay, serve the final metrics S more seconds\n"
@@ -286,7 +289,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     enum { O_PCAP = 256, O_IFACE, O_PORT, O_CONFIG, O_CHECK, O_REDIS, O_SENSOR, O_JSONL,
            O_WORKERS, O_SPEED, O_STATS, O_QUIET, O_VERSION, O_HELP, O_POLICY, O_ALERTS, O_LOOP,
            O_IPFIX, O_XDP, O_METRICS, O_LINGER, O_TELEMETRY, O_LOG, O_LOG_LEVEL, O_RUN_DIR,
-           O_PRINT_ACL, O_EXPLAIN, O_PRINT_ACL_READER };
+           O_PRINT_ACL, O_EXPLAIN, O_PRINT_ACL_READER,
+           O_PRINT_ACL_WITNESS };
     static const struct option longopts[] = {
         {"pcap", required_argument, 0, O_PCAP}, {"iface", required_argument, 0, O_IFACE},
         {"port", required_argument, 0, O_PORT}, {"config", required_argument, 0, O_CONFIG},
@@ -305,6 +309,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"run-dir", required_argument, 0, O_RUN_DIR},
         {"print-acl", required_argument, 0, O_PRINT_ACL},
         {"print-acl-reader", required_argument, 0, O_PRINT_ACL_READER},
+        {"print-acl-witness", required_argument, 0, O_PRINT_ACL_WITNESS},
         {"explain", required_argument, 0, O_EXPLAIN}, {0, 0, 0, 0},
     };
     int c;
@@ -367,6 +372,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_RUN_DIR: o->run_dir = optarg; break;
         case O_PRINT_ACL: o->print_acl = optarg; break;
         case O_PRINT_ACL_READER: o->print_acl_reader = optarg; break;
+        case O_PRINT_ACL_WITNESS: o->print_acl_witness = optarg; break;
         case O_EXPLAIN:
             o->explain = optarg;
             if (inet_pton(AF_INET, optarg, o->explain_addr) == 1) {
@@ -646,22 +652,25 @@ int main(int argc, char **argv)
         fputs(acl, stdout);
         return 0;
     }
-    if (o.print_acl) { /* the names are checked as the configuration checks them */
+    if (o.print_acl || o.print_acl_witness) { /* names checked as the configuration does */
         char acl[4096];
-        const char *slash = strchr(o.print_acl, '/');
+        const char *arg = o.print_acl ? o.print_acl : o.print_acl_witness;
+        const char *opt = o.print_acl ? "--print-acl" : "--print-acl-witness";
+        const char *slash = strchr(arg, '/');
         char bank[TW_BANK_LEN + 1] = "";
         if (slash != NULL) { /* BANK/SENSOR */
-            snprintf(bank, sizeof(bank), "%.*s", (int)(slash - o.print_acl), o.print_acl);
+            snprintf(bank, sizeof(bank), "%.*s", (int)(slash - arg), arg);
             if (tw_config_set(&cfg, "bank", bank, err, sizeof(err)) != 0 || !cfg.bank[0]) {
-                fprintf(stderr, "tapwatch: --print-acl: %s\n", cfg.bank[0] ? err : "empty bank");
+                fprintf(stderr, "tapwatch: %s: %s\n", opt, cfg.bank[0] ? err : "empty bank");
                 return 2;
             }
         }
         err[0] = '\0';
-        if (tw_config_set(&cfg, "sensor", slash ? slash + 1 : o.print_acl, err, sizeof(err)) != 0 ||
+        if (tw_config_set(&cfg, "sensor", slash ? slash + 1 : arg, err, sizeof(err)) != 0 ||
             tw_config_validate(&cfg, err, sizeof(err)) != 0 ||
-            tw_redis_acl_text(acl, sizeof(acl), cfg.bank, cfg.sensor) < 0) {
-            fprintf(stderr, "tapwatch: --print-acl: %s\n", err);
+            (o.print_acl ? tw_redis_acl_text(acl, sizeof(acl), cfg.bank, cfg.sensor)
+                         : tw_redis_acl_witness_text(acl, sizeof(acl), cfg.bank, cfg.sensor)) < 0) {
+            fprintf(stderr, "tapwatch: %s: %s\n", opt, err);
             return 2;
         }
         fputs(acl, stdout);
@@ -835,7 +844,33 @@ int main(int argc, char **argv)
         if (o.check_config)
             printf("tapwatch: signing key OK: fingerprint %s\n", tw_evlog_fingerprint(evidence));
     }
+    /* evidence.witness (witness_writer.h): its URL, credentials and CA loaded now, so a bad
+     * URL or a password file others may read stops the start; the witness being down does
+     * not (its writer waits for it) */
+    struct tw_redis_target *witness = NULL;
+    if (cfg.evidence.witness[0]) {
+        struct tw_redis_options wo = {
+            .user = cfg.evidence.witness_user,
+            .password_file = cfg.evidence.witness_password_file,
+            .tls_ca = cfg.evidence.witness_tls_ca, .tls_verify_host = 1,
+            .names = "evidence.witness_",
+        };
+        witness = tw_redis_target_open(cfg.evidence.witness, &wo, err, sizeof(err));
+        explicit_bzero(cfg.evidence.witness, sizeof(cfg.evidence.witness));
+        if (witness == NULL) {
+            tw_log(TW_LOG_ERR, "evidence.witness: %s", err);
+            tw_evlog_close(evidence);
+            tw_redis_target_close(redis);
+            return 2;
+        }
+        snprintf(cfg.evidence.witness, sizeof(cfg.evidence.witness), "%s",
+                 tw_redis_target_url(witness));
+        if (o.check_config)
+            printf("tapwatch: witness OK: %s%s%s\n", tw_redis_target_url(witness),
+                   witness->user[0] ? " as " : "", witness->user);
+    }
     if (o.check_config) {
+        tw_redis_target_close(witness);
         tw_redis_target_close(redis);
         tw_evlog_close(evidence);
         printf("tapwatch: configuration OK%s%s\n", o.config ? ": " : " (defaults)",
@@ -847,6 +882,7 @@ int main(int argc, char **argv)
         tw_log(TW_LOG_ERR, "name exactly one input: --pcap FILE, --iface NAME or --port N "
                            "(see --help)");
         tw_redis_target_close(redis);
+        tw_redis_target_close(witness);
         return 2;
     }
     /* Redis refusing us (AUTH, ACL, a replica, a certificate) is a configuration error, said
@@ -858,11 +894,13 @@ int main(int argc, char **argv)
         if (tw_redis_check_start(redis, key_ns, 2000, &chk, err, sizeof(err)) != 0) {
             tw_log(TW_LOG_ERR, "%s", err);
             tw_redis_target_close(redis);
+            tw_redis_target_close(witness);
             return 2;
         }
         if (chk.note[0] && chk.reachable && cfg.redis.require_safe) {
             tw_log(TW_LOG_ERR, "%s; redis.require_safe is true: not starting", chk.note);
             tw_redis_target_close(redis);
+            tw_redis_target_close(witness);
             return 2;
         }
         if (chk.note[0] && chk.reachable) /* (not answering: the live line says DOWN) */
@@ -906,6 +944,7 @@ int main(int argc, char **argv)
     if (!pipeline) {
         tw_metrics_http_stop(http);
         tw_redis_target_close(redis);
+        tw_redis_target_close(witness);
         return 1;
     }
 
@@ -921,13 +960,14 @@ int main(int argc, char **argv)
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL,
                                    .key_namespace = key_ns,
                                    .registry = registered ? &registry : NULL,
-                                   .evidence = evidence};
+                                   .evidence = evidence, .witness = witness};
     tw_sinks_init(&sinks, key_ns);
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
         tw_log(TW_LOG_ERR, "%s", err);
         tw_pipeline_close(pipeline);
         tw_metrics_http_stop(http);
         tw_redis_target_close(redis);
+        tw_redis_target_close(witness);
         return 1;
     }
     FILE *report = tw_outputs_use_stdout(&sinks) ? stderr : stdout;
@@ -938,6 +978,7 @@ int main(int argc, char **argv)
         tw_pipeline_close(pipeline);
         tw_metrics_http_stop(http);
         tw_redis_target_close(redis);
+        tw_redis_target_close(witness);
         return 1;
     }
     rc = 1;
@@ -1060,6 +1101,7 @@ out:
     tw_sinks_close(&sinks);
     tw_evlog_close(evidence); /* after the writers that feed it; wipes the key */
     tw_redis_target_close(redis); /* after the writers that borrow it */
+    tw_redis_target_close(witness);
     tw_pipeline_close(pipeline);
     rte_eal_cleanup();
     if (!o.telemetry) /* DPDK's telemetry thread may still read it: left to the exit */

@@ -70,6 +70,8 @@ static int parse_known_head(const char *value)
 
 static int check(const struct tq_opts *o)
 {
+    if (tq_witness_check(audit_mode) != 0)
+        return EXIT_USAGE;
     if (audit_mode) /* the bank's trail, one for its sensors */
         return tq_sensors_several(o) ? tq_usage_error("verify --audit checks a bank's trail: "
                                                       "--bank NAME, not several sensors")
@@ -773,6 +775,14 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     if (!o->has_since && !o->has_until) /* the whole store: its indexes too */
         check_index(c, &x);
     evictions(c);
+    if (tq_witness_wanted()) { /* the seals against a witness outside the bank */
+        long w = tq_verify_witness(c, o, x.now_us);
+        if (w < 0) {
+            rc = w == -2 ? EXIT_USAGE : EXIT_REDIS;
+            goto out;
+        }
+        x.findings += (uint64_t)w;
+    }
     if (x.findings == 0 && x.nseals == 0 && x.nitems == 0)
         printf("note: sensor %s has no signed evidence in this range\n", o->sensor);
     printf("verify: sensor %s, key %s: %zu seals, %" PRIu64 " items checked (records %" PRIu64
@@ -798,7 +808,11 @@ out:
 }
 
 static const struct tq_option own[] = {
-    {"pubkey", parse_pubkey}, {"known-head", parse_known_head}, {NULL, NULL}};
+    {"pubkey", parse_pubkey}, {"known-head", parse_known_head},
+    {"witness", tq_witness_opt_url}, {"witness-user", tq_witness_opt_user},
+    {"witness-password-file", tq_witness_opt_password_file},
+    {"witness-tls-ca", tq_witness_opt_tls_ca}, {"witness-grace", tq_witness_opt_grace},
+    {NULL, NULL}};
 static const struct tq_option own_flags[] = {{"audit", parse_audit}, {NULL, NULL}};
 
 const struct tq_subcommand tq_cmd_verify = {
@@ -810,6 +824,10 @@ const struct tq_subcommand tq_cmd_verify = {
              "                   records in Redis; one line per finding (altered, deleted,\n"
              "                   inserted, reordered, bad signature; gap and expired are told,\n"
              "                   not errors), then a summary. Exit 0 verified, 3 not verified\n"
+             "  --witness URL [--witness-user U] [--witness-password-file F] [--witness-tls-ca F]\n"
+             "    [--witness-grace S]  also compare the seals with the hashes a witness outside\n"
+             "                   the bank got of them (altered, deleted, inserted: witness: ...);\n"
+             "                   seals younger than S seconds (10) may still lack there\n"
              "verify --audit [--bank NAME] [--pubkey FILE.pub ...] [--known-head SEQ:HASH]\n"
              "                   the same for the audit trail of queries (as verify-audit)\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL,

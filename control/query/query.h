@@ -222,6 +222,24 @@ int tq_audit_known_head_check(const char *v);
 int tq_audit_verify(struct tw_rclient *c, const char *bank, const uint8_t (*pks)[32],
                     const char (*fprs)[17], size_t npk, const char *known_head, FILE *out);
 
+/* ---- verify_witness.c ---- */
+/* verify's options --witness URL, --witness-user U, --witness-password-file F,
+ * --witness-tls-ca F, --witness-grace S (tq_option parse functions). */
+int tq_witness_opt_url(const char *v);
+int tq_witness_opt_user(const char *v);
+int tq_witness_opt_password_file(const char *v);
+int tq_witness_opt_tls_ca(const char *v);
+int tq_witness_opt_grace(const char *v); /* --witness-grace S: younger seals may lack */
+/* 1 when --witness was given. */
+int tq_witness_wanted(void);
+/* The options together (audit: verify --audit). Returns 0 or EXIT_USAGE (said). */
+int tq_witness_check(int audit);
+/* Compares the store's seals of o->sensor (read through store) with the witness's hashes of
+ * them, printing one line per finding (altered/deleted/inserted: witness: ...), the pending
+ * ones, and a summary line. Returns the findings, -1 when a Redis failed (said), -2 when the
+ * witness refused us or its settings are wrong (said). */
+long tq_verify_witness(struct tw_rclient *store, const struct tq_opts *o, uint64_t now_us);
+
 /* ---- sensors.c ---- */
 
 /* One sensor a query reads: its registration when it has one. */

@@ -93,6 +93,33 @@ int tw_key_seals(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:seals", sensor), len);
 }
 
+int tw_key_witness(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:witness:{%s}", sensor), len);
+}
+
+int tw_key_acl_witness(char *buf, size_t len, const char *sensor)
+{
+    char key[TW_KEY_LEN];
+    size_t o = 3;
+
+    if (tw_key_witness(key, sizeof(key), sensor) < 0 || len < 4)
+        return -1;
+    memcpy(buf, "%W~", 3);
+    for (const char *p = key; *p; p++) {
+        if (strchr("*?[]\\", *p) != NULL) { /* Redis's glob specials, taken literally */
+            if (o + 1 >= len)
+                return -1;
+            buf[o++] = '\\';
+        }
+        if (o + 1 >= len)
+            return -1;
+        buf[o++] = *p;
+    }
+    buf[o] = '\0';
+    return (int)o;
+}
+
 int tw_key_stats(char *buf, size_t len, const char *sensor)
 {
     return fits(snprintf(buf, len, "tw:{%s}:stats", sensor), len);

@@ -107,6 +107,13 @@ int tw_key_nets(char *buf, size_t len, const char *sensor, uint64_t hour);
 int tw_key_gaps(char *buf, size_t len, const char *sensor);
 /* tw:{S}:seals, the seals of the evidence chain (control/evidence/seal.h) */
 int tw_key_seals(char *buf, size_t len, const char *sensor);
+/* tw:witness:{S}, on the witness's Redis, not the store: the hashes of S's seals
+ * (control/evidence/witness.h). Outside every tw:{S}: prefix, so no sensor ACL pattern of the
+ * store covers it should both share one Redis. */
+int tw_key_witness(char *buf, size_t len, const char *sensor);
+/* The witness's ACL key pattern for S, write only (Redis 7 selector): "%W~tw:witness:{S}",
+ * glob characters escaped. Returns its length or -1. */
+int tw_key_acl_witness(char *buf, size_t len, const char *sensor);
 /* tw:{S}:stats, tw:{S}:stats:<run> and tw:{S}:runs (run: 16 hex digits, see above) */
 int tw_key_stats(char *buf, size_t len, const char *sensor);
 /* tw:{S}:statements and its write guard tw:{S}:statements:seen (above) */

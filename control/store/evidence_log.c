@@ -34,6 +34,8 @@ struct tw_evlog {
     /* the queue: lines head .. head+count-1, the first `sent` of them in flight */
     char (*lines)[TW_SEAL_TEXT_MAX];
     unsigned head, count, sent;
+    tw_evlog_seal_fn on_seal; /* the witness, told each new seal line */
+    void *on_seal_ctx;
 };
 
 static int queue_push(struct tw_evlog *ev, const char *line, size_t len)
@@ -198,7 +200,17 @@ void tw_evlog_seal(struct tw_evlog *ev, uint64_t now_ms)
     memcpy(ev->sealed_h, s.chain, sizeof(s.chain));
     tw_seal_hash(&s, ev->prev_seal);
     ev->last_seal_ms = now_ms;
+    if (ev->on_seal != NULL)
+        ev->on_seal(ev->on_seal_ctx, line, (size_t)n);
 }
+
+void tw_evlog_on_seal(struct tw_evlog *ev, tw_evlog_seal_fn fn, void *ctx)
+{
+    ev->on_seal = fn;
+    ev->on_seal_ctx = ctx;
+}
+
+uint64_t tw_evlog_seals(const struct tw_evlog *ev) { return ev->seal_no; }
 
 unsigned tw_evlog_unsent(const struct tw_evlog *ev) { return ev->count - ev->sent; }
 

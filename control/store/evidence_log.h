@@ -76,6 +76,12 @@ unsigned tw_evlog_unsent(const struct tw_evlog *ev);
 const char *tw_evlog_line(const struct tw_evlog *ev, unsigned i, char *field);
 void tw_evlog_sent(struct tw_evlog *ev, unsigned n);
 void tw_evlog_done(struct tw_evlog *ev, unsigned n);
+/* A witness outside the bank (control/store/witness_writer.h) is told every seal line of
+ * this run as it is made, exactly as it is queued for Redis. fn NULL: nobody. */
+typedef void (*tw_evlog_seal_fn)(void *ctx, const char *line, size_t len);
+void tw_evlog_on_seal(struct tw_evlog *ev, tw_evlog_seal_fn fn, void *ctx);
+/* The seals this run made so far (the last one's number). */
+uint64_t tw_evlog_seals(const struct tw_evlog *ev);
 /* 1 while items wait for a seal. */
 int tw_evlog_unsealed(const struct tw_evlog *ev);
 /* 1 while items wait for a seal or seals wait to be written. */

@@ -99,3 +99,26 @@ int tw_redis_acl_reader_text(char *buf, size_t len, const char *bank)
         return -1;
     return (int)o;
 }
+
+int tw_redis_acl_witness_text(char *buf, size_t len, const char *bank, const char *sensor)
+{
+    char ns[TW_NS_LEN], keys[TW_KEY_LEN], user[TW_KEY_LEN];
+    size_t o = 0;
+
+    if (len == 0 || tw_key_namespace(ns, sizeof(ns), bank, sensor) < 0 ||
+        tw_key_acl_witness(keys, sizeof(keys), ns) < 0)
+        return -1;
+    snprintf(user, sizeof(user), "witness-%s", ns);
+    buf[0] = '\0';
+    /* HSETNX needs write permission only (its key is INSERT, not ACCESS): %W~ suffices, and
+     * the user can neither read what it wrote nor overwrite or delete it. AUTH is always
+     * allowed; the writer sends nothing else (control/store/witness_writer.c). */
+    if (put(buf, len, &o, "user %s on #SHA256-OF-THE-PASSWORD-OF-%s resetchannels resetkeys",
+            user, user) < 0 ||
+        put(buf, len, &o, " %s -@all +hsetnx\n", keys, "") < 0 ||
+        put(buf, len, &o, "user witness-reader on #SHA256-OF-THE-PASSWORD-OF-witness-reader "
+                          "resetchannels resetkeys %s%s -@all +hgetall +hlen\n",
+            "%R~tw:witness:*", "") < 0)
+        return -1;
+    return (int)o;
+}

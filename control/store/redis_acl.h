@@ -29,4 +29,11 @@ int tw_redis_acl_text(char *buf, size_t len, const char *bank, const char *senso
  * when buf is too small or bank is empty. */
 int tw_redis_acl_reader_text(char *buf, size_t len, const char *bank);
 
+/* Writes the aclfile lines of the witness (control/evidence/witness.h), a Redis the regulator
+ * runs outside the bank: witness-<ns> (ns: <bank>/<sensor> or <sensor>) may only HSETNX into
+ * the sensor's own witness hash (%W~: no read, no overwrite, no delete), and witness-reader
+ * may only read every sensor's witness hash (verify --witness). Returns its length, or -1
+ * when buf is too small. */
+int tw_redis_acl_witness_text(char *buf, size_t len, const char *bank, const char *sensor);
+
 #endif

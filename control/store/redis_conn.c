@@ -333,13 +333,15 @@ struct tw_redis_target *tw_redis_target_open(const char *url, const struct tw_re
         snprintf(t->user, sizeof(t->user), "%s", o->user);
     }
     if (o->password_file != NULL && o->password_file[0] != '\0') {
+        char what[64];
         int n;
+        snprintf(what, sizeof(what), "%spassword_file", o->names ? o->names : "redis.");
         if (t->password_len > 0) {
             snprintf(err, errlen, "redis: %s has a password and redis.password_file names "
                                   "another: give one", t->url.text);
             return target_fail(t);
         }
-        n = tw_secret_file_read("redis.password_file", o->password_file, t->password,
+        n = tw_secret_file_read(what, o->password_file, t->password,
                                 sizeof(t->password), err, errlen);
         if (n < 0)
             return target_fail(t);

@@ -60,6 +60,9 @@ struct tw_redis_options {
     int cluster;               /* redis.cluster: the URL's hosts are seeds of a Redis Cluster */
     unsigned wait_replicas;    /* redis.wait_replicas: WAIT for this many replicas per batch */
     unsigned wait_timeout_ms;  /* redis.wait_timeout: WAIT's timeout (0: 1000 ms) */
+    const char *names;         /* how messages name the settings: "<names>password_file",
+                                * "<names>tls_ca"...; NULL: "redis." (the witness's:
+                                * "evidence.witness_") */
 };
 
 /* One Redis to talk to, with who we are there. Read-only once opened; connections borrow it. */

@@ -249,7 +249,9 @@ void *tw_tls_context(const struct tw_redis_options *o, char *err, size_t errlen)
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (o->tls_ca != NULL && o->tls_ca[0] != '\0') {
         if (SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) != 1) {
-            tls_file_error(err, errlen, "redis.tls_ca", o->tls_ca);
+            char what[64];
+            snprintf(what, sizeof(what), "%stls_ca", o->names ? o->names : "redis.");
+            tls_file_error(err, errlen, what, o->tls_ca);
             goto fail;
         }
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {

@@ -30,6 +30,8 @@ enum {
     TW_TAKES_SUMMARY = 1u << 3,  /* per-equipment summary items (END of equipment flows) */
     TW_TAKES_COUNTERS = 1u << 4, /* the run's counters, every second and at the end */
     TW_TAKES_STATEMENT = 1u << 5, /* completeness statements (control/plane/statements.h) */
+    TW_TAKES_SEALS = 1u << 6,     /* nothing from the list: the evidence log hands the witness
+                                   * its seals (sink_witness.c); the bit places its summary line */
 };
 #define TW_TAKES_FLOWS (TW_TAKES_UPDATE | TW_TAKES_END | TW_TAKES_COUNTERS)
 #define TW_TAKES_ALERTS (TW_TAKES_ALERT | TW_TAKES_SUMMARY)
@@ -230,5 +232,12 @@ struct tw_syslog_params {
 /* Returns 0, or -1 with "alerts_syslog.KEY VALUE: reason" in err. */
 int tw_sink_syslog_open(struct tw_sink *s, const struct tw_syslog_params *p, char *err,
                         size_t errlen);
+
+/* The hashes of the seals to a witness outside the bank (witness_writer.h, sink_witness.c):
+ * takes TW_TAKES_SEALS; summary line "witness seals sent N, pending M, dropped K". Returns 0,
+ * or -1 with a one-line reason in err. */
+struct tw_witness_params;
+int tw_sink_witness_open(struct tw_sink *s, const struct tw_witness_params *p, char *err,
+                         size_t errlen);
 
 #endif

@@ -2,12 +2,14 @@
  * with write access may put anything (control/evidence/chain.c, seal.c).
  *
  * The input is tried as a seal line (tw_seal_parse), as a tagged JSON text
- * (tw_chain_json_untag) and, split at NUL bytes, as an alert's fields (tw_chain_fields).
+ * (tw_chain_json_untag), split at NUL bytes as an alert's fields (tw_chain_fields), and cut at
+ * its first NUL as a witness field and value (witness.h: tw_witness_parse).
  * Beyond "no crash, no sanitizer report" it checks:
  *   - a seal line that parses is canonical: its signed part, written again, is the input up to
  *     " sig=", and it verifies against no key but by chance (a fixed key here: never);
  *   - a text that untags and ends with the canonical tag, tagged again, is the input;
- *   - the field bytes are exactly 4 + len per field.
+ *   - the field bytes are exactly 4 + len per field;
+ *   - a witness entry that parses is canonical: written again, it is the input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "control/evidence/chain.h"
 #include "control/evidence/seal.h"
+#include "control/evidence/witness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -57,6 +60,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(base);
             free(again);
         }
+    }
+    /* a witness field and value (what anyone with the sensor's witness password can add) */
+    const char *nul = memchr(text, '\0', size);
+    struct tw_witness_entry we;
+    if (nul != NULL && tw_witness_parse(text, (size_t)(nul - text), nul + 1,
+                                        size - (size_t)(nul - text) - 1, &we) == 0) {
+        char wf[TW_WITNESS_FIELD_MAX], wv[TW_WITNESS_VALUE_MAX];
+        tw_witness_field(&we, wf);
+        tw_witness_value(&we, wv);
+        size_t fl = strlen(wf), vl = strlen(wv);
+        if (fl != (size_t)(nul - text) || memcmp(wf, text, fl) != 0 || fl + 1 + vl != size ||
+            memcmp(wv, nul + 1, vl) != 0)
+            abort();
     }
     /* the input as NUL-separated fields, pairs of them */
     const char *f[64];

@@ -17,6 +17,7 @@
 #include "control/evidence/chain.h"
 #include "control/evidence/seal.h"
 #include "control/evidence/sign_key.h"
+#include "control/evidence/witness.h"
 
 static void test_json_tag(void **state)
 {
@@ -117,6 +118,79 @@ static void test_fields(void **state)
 
 static char dir[64];
 
+/* The witness's entries (witness.h): the seal's field, SHA-256 of the line as stored, the
+ * value's text and its parsing back from what a hostile witness field may hold. */
+static void test_witness_entry(void **state)
+{
+    char sk[128], err[256], line[TW_SEAL_TEXT_MAX], field[TW_WITNESS_FIELD_MAX],
+        sfield[TW_SEAL_FIELD_LEN + 1], value[TW_WITNESS_VALUE_MAX], hex[65];
+    struct tw_sign_key k;
+    struct tw_seal s = {0};
+    struct tw_witness_entry e, p;
+    uint8_t h[TW_CHAIN_HASH_LEN];
+    int n;
+
+    (void)state;
+    /* SHA-256("abc"), FIPS 180-2's example */
+    tw_witness_line_hash("abc", 3, h);
+    tw_hex(h, sizeof(h), hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    snprintf(sk, sizeof(sk), "%s/wk", dir);
+    assert_int_equal(tw_sign_keygen(sk, err, sizeof(err)), 0);
+    assert_int_equal(tw_sign_key_load(sk, &k, err, sizeof(err)), 0);
+    snprintf(s.sensor, sizeof(s.sensor), "s1");
+    snprintf(s.run, sizeof(s.run), "000661a8049aa9c0");
+    s.no = 42;
+    s.first = 1;
+    s.last = 9;
+    s.time_us = 1796224119981231ULL;
+    n = tw_seal_sign(&s, &k, line, sizeof(line));
+    assert_true(n > 0);
+    assert_int_equal(tw_witness_from_line(line, (size_t)n, &e), 0);
+    assert_int_equal(tw_witness_from_line("tws1 nothing", 12, &p), -1);
+    tw_witness_line_hash(line, (size_t)n, h);
+    assert_memory_equal(e.hash, h, sizeof(h));
+    tw_witness_field(&e, field);
+    tw_seal_field(&s, sfield);
+    assert_string_equal(field, sfield); /* the same field as in tw:{S}:seals */
+    tw_witness_value(&e, value);
+    tw_hex(h, sizeof(h), hex);
+    assert_int_equal(strncmp(value, hex, 64), 0);
+    assert_string_equal(value + 64, " 1796224119981231");
+    assert_int_equal(tw_witness_parse(field, strlen(field), value, strlen(value), &p), 0);
+    assert_int_equal(p.no, 42);
+    assert_int_equal(p.time_us, 1796224119981231ULL);
+    assert_memory_equal(p.hash, e.hash, sizeof(h));
+    /* the run's end marker */
+    struct tw_witness_entry end = {.run = "000661a8049aa9c0", .no = 0, .last = 42};
+    tw_witness_field(&end, field);
+    tw_witness_value(&end, value);
+    assert_string_equal(field, "000661a8049aa9c0:end");
+    assert_string_equal(value, "42");
+    assert_int_equal(tw_witness_parse(field, strlen(field), value, strlen(value), &p), 0);
+    assert_int_equal(p.no, 0);
+    assert_int_equal(p.last, 42);
+    /* not entries: what anyone with the sensor's witness password could add */
+    static const char *const bad[][2] = {
+        {"000661a8049aa9c0:end", "0"}, {"000661a8049aa9c0:end", "4x"},
+        {"000661a8049aa9c0:00000000", "x"}, {"000661A8049AA9C0:0000002a", "x"},
+        {"000661a8049aa9c0:2a", "x"}, {"000661a8049aa9c0-0000002a", "x"}, {"", ""},
+        {"000661a8049aa9c0:0000002a", "00 1"},
+        {"000661a8049aa9c0:0000002a",
+         "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD 1"},
+        {"000661a8049aa9c0:0000002a",
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad x"},
+        {"000661a8049aa9c0:0000002a",
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad "},
+        {"000661a8049aa9c0:0000002a",
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 123456789012345678901"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (tw_witness_parse(bad[i][0], strlen(bad[i][0]), bad[i][1], strlen(bad[i][1]), &p) == 0)
+            fail_msg("taken as a witness entry: %s = %s", bad[i][0], bad[i][1]);
+    tw_sign_key_wipe(&k);
+}
+
 static void test_seal(void **state)
 {
     char sk[128], other[128], err[256], line[TW_SEAL_TEXT_MAX], field[TW_SEAL_FIELD_LEN + 1];
@@ -213,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_witness_entry),
     };
     char cmd[96];
     int rc;
