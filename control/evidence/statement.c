@@ -16,7 +16,7 @@
 #include "dataplane/counters.h"
 
 static const char *const kind_names[TW_ST__COUNT] = {"start", "interval", "reload", "stop",
-                                                     "clock_step"};
+                                                     "clock_step", "key_rotation"};
 
 const char *tw_statement_kind_name(unsigned kind)
 {
@@ -82,7 +82,9 @@ int tw_statement_to_json(const struct tw_statement *st, const char *sensor, char
     put(buf, len, &off, ",\"packets_received\":%" PRIu64 ",\"packets_parsed\":%" PRIu64
         ",\"packets_dropped\":%" PRIu64 ",\"dropped_by_reason\":{", st->received, st->parsed,
         st->dropped);
-    for (unsigned i = 0; i < TW_C__COUNT && d < TW_STATEMENT_DROPS; i++) {
+    /* a key_rotation keeps its old key's part where the drops are: it has none */
+    for (unsigned i = 0; i < TW_C__COUNT && d < TW_STATEMENT_DROPS &&
+                         st->kind != TW_ST_KEY_ROTATION; i++) {
         if (!tw_counter_is_drop(i))
             continue;
         if (st->drops[d])
@@ -109,9 +111,13 @@ int tw_statement_to_json(const struct tw_statement *st, const char *sensor, char
     put_sha(buf, len, &off, "geoip_sha256", st->geoip_sha, st->has_geoip);
     put(buf, len, &off, ",\"clock_synced\":%s,\"clock_offset_us\":%" PRId64
         ",\"clock_maxerror_us\":%" PRIu64 ",\"clock_esterror_us\":%" PRIu64
-        ",\"clock_step_us\":%" PRId64 ",\"key\":\"%s\"}",
+        ",\"clock_step_us\":%" PRId64 ",\"key\":\"%s\"",
         st->clock_synced ? "true" : "false", st->clock_offset_us, st->clock_maxerror_us,
         st->clock_esterror_us, st->clock_step_us, st->is_signed ? st->key : "");
+    if (st->kind == TW_ST_KEY_ROTATION) /* fingerprints are hex: nothing to escape */
+        put(buf, len, &off, ",\"previous_key\":\"%.*s\"", TW_SIGN_FPR_LEN,
+            st->rot.previous_key);
+    put(buf, len, &off, "}");
     return off < len ? (int)off : -1;
 }
 
@@ -127,6 +133,23 @@ int tw_statement_sign(struct tw_statement *st, const char *sensor, const struct 
         return -1;
     if (k != NULL)
         tw_sign(k, text, (size_t)n, st->sig);
+    return 0;
+}
+
+int tw_statement_sign_rotation(struct tw_statement *st, const char *sensor,
+                               const struct tw_sign_key *new_key,
+                               const struct tw_sign_key *old_key)
+{
+    char text[TW_STATEMENT_JSON_MAX];
+    int n;
+
+    st->kind = TW_ST_KEY_ROTATION;
+    memset(&st->rot, 0, sizeof(st->rot));
+    snprintf(st->rot.previous_key, sizeof(st->rot.previous_key), "%s", old_key->fpr);
+    if (tw_statement_sign(st, sensor, new_key) != 0 ||
+        (n = tw_statement_to_json(st, sensor, text, sizeof(text))) < 0)
+        return -1;
+    tw_sign(old_key, text, (size_t)n, st->rot.sig_previous);
     return 0;
 }
 

@@ -18,7 +18,7 @@
  * JSON keys (counters are those of the interval, not of the run, so the statements of a run
  * add up to its summary):
  *   v 1; sensor; run (16 hex: the run's start, epoch microseconds); n (0 = start, then 1, 2 ..
- *   within the run); kind start|interval|reload|stop|clock_step; interval (the configured
+ *   within the run); kind start|interval|reload|stop|clock_step|key_rotation; interval (the configured
  *   evidence.statement_interval, seconds: readers tell a late statement from a missing one
  *   with it); from, to (epoch seconds with
  *   six decimals: the host's wall clock, also in a replay); packets_received, packets_parsed,
@@ -33,7 +33,13 @@
  *   geoip_sha256 (hex, "" for none); clock_synced (true/false, adjtimex STA_UNSYNC clear),
  *   clock_offset_us, clock_maxerror_us, clock_esterror_us, clock_step_us (the wall clock's
  *   jump against CLOCK_MONOTONIC; 0 but for kind clock_step); key (signing key fingerprint,
- *   "" when unsigned).
+ *   "" when unsigned); previous_key (only in kind key_rotation: the old key's fingerprint).
+ *
+ * Key rotation (signing.previous_key): right after the start statement, one statement of kind
+ * key_rotation, an instant (from = to = the start's to, every counter 0, dropped_by_reason
+ * {}), whose text names both keys and which both sign: the new key in `sig`, the old one in
+ * the stream field `sig_previous` (128 hex digits). Readers admit the new key from its `from`
+ * on (control/query/key_set.h).
  */
 #ifndef TW_EVIDENCE_STATEMENT_H
 #define TW_EVIDENCE_STATEMENT_H
@@ -44,7 +50,7 @@
 #include "control/evidence/sign_key.h"
 
 enum tw_statement_kind { TW_ST_START, TW_ST_INTERVAL, TW_ST_RELOAD, TW_ST_STOP,
-                         TW_ST_CLOCK_STEP, TW_ST__COUNT };
+                         TW_ST_CLOCK_STEP, TW_ST_KEY_ROTATION, TW_ST__COUNT };
 
 #define TW_STATEMENT_DROPS 32   /* drop reasons kept (dataplane counters flagged drop) */
 #define TW_STATEMENT_JSON_MAX 4096
@@ -64,7 +70,15 @@ struct tw_statement {
     uint64_t gap_records, records_lost;
     int64_t clock_offset_us, clock_step_us;
     uint64_t clock_maxerror_us, clock_esterror_us;
-    uint64_t drops[TW_STATEMENT_DROPS]; /* by drop counter, in counters.h order */
+    union {
+        uint64_t drops[TW_STATEMENT_DROPS]; /* by drop counter, in counters.h order */
+        /* kind key_rotation (an instant: no counters, no drops) keeps the old key's part
+         * here, so that a statement still fits an alert writer's item (alert_writer.c) */
+        struct {
+            uint8_t sig_previous[TW_SIGN_SIG_LEN]; /* the old key's signature of the text */
+            char previous_key[TW_SIGN_FPR_LEN + 1]; /* the old key's fingerprint */
+        } rot;
+    };
     uint8_t config_sha[32], policy_sha[32], geoip_sha[32];
     uint8_t has_config, has_policy, has_geoip; /* 0: that hash is "" */
     uint8_t kind;          /* enum tw_statement_kind */
@@ -88,6 +102,13 @@ int tw_statement_to_json(const struct tw_statement *st, const char *sensor, char
 /* Signs st for sensor with k (NULL: marks it unsigned, key ""). Sets key, sig, is_signed.
  * Returns 0, or -1 when it cannot be rendered. */
 int tw_statement_sign(struct tw_statement *st, const char *sensor, const struct tw_sign_key *k);
+
+/* A key_rotation statement (st->kind TW_ST_KEY_ROTATION, its counters 0): its text names the
+ * new key (`key`) and the old one (`previous_key`); signed by the new key (sig) and, over the
+ * same bytes, by the old one (rot.sig_previous). Returns 0, or -1 when it cannot be rendered. */
+int tw_statement_sign_rotation(struct tw_statement *st, const char *sensor,
+                               const struct tw_sign_key *new_key,
+                               const struct tw_sign_key *old_key);
 
 /* Checks a stored statement: text (the field `statement`, len bytes) against sig_hex (the
  * field `sig`) and pk. Returns 1 verified, 0 unsigned (sig ""), -1 bad signature (or a sig

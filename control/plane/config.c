@@ -274,6 +274,7 @@ static const struct key_row rows[] = {
     {"decap.mpls_pw",             KEY_BOOL,     BOOLF(decap.mpls_pw),         0,      1,               "true",     NULL,            NULL},
     {"geoip.country_db",          KEY_STRING,   FIELD(geoip.country_db),      0,      TW_PATH_LEN - 1, "",         NULL,            NULL, 1},
     {"signing.key",               KEY_STRING,   FIELD(signing.key),           0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
+    {"signing.previous_key",      KEY_STRING,   FIELD(signing.previous_key),  0,      TW_PATH_LEN - 1, "",         NULL,            NULL},
     {"evidence.statement_interval", KEY_DURATION, U32(evidence.statement_interval_s), 1, DAY_S,         "60s",      NULL,            NULL},
     {"evidence.witness",          KEY_STRING,   FIELD(evidence.witness),      0,      TW_PATH_LEN - 1, "",         is_redis_url,    "\"\", unix:///path, redis://host:port or rediss://host:port"},
     {"evidence.witness_user",     KEY_STRING,   FIELD(evidence.witness_user), 0,      127,             "",         NULL,            NULL},
@@ -581,6 +582,12 @@ int tw_config_validate(const struct tw_config *cfg, char *err, size_t errlen)
     if (cfg->redis.buffer_records < cfg->redis.batch) {
         snprintf(err, errlen, "redis.buffer: expected at least redis.batch (%u), got %u",
                  cfg->redis.batch, cfg->redis.buffer_records);
+        return -1;
+    }
+    /* A rotation is signed by both keys: the old one alone rotates to nothing. */
+    if (cfg->signing.previous_key[0] && !cfg->signing.key[0]) {
+        snprintf(err, errlen, "signing.previous_key: expected signing.key too (the key rotated "
+                 "to)");
         return -1;
     }
     /* The ASN database adds to the countries (geoip.h): one without the other is a slip. */

@@ -111,6 +111,9 @@ struct tw_config {
     struct {
         char key[TW_PATH_LEN];     /* signing.key: the sensor's Ed25519 secret key file
                                     * (tapwatch keygen), "" = records are not signed */
+        char previous_key[TW_PATH_LEN]; /* signing.previous_key: the key rotated from (its
+                                    * secret key file): signs this run's key_rotation
+                                    * statement with signing.key, "" = no rotation */
     } signing;
     struct {
         uint32_t statement_interval_s; /* evidence.statement_interval: seconds between two

@@ -26,6 +26,8 @@ struct tw_statements {
     char sensor[128];
     struct tw_sign_key key;
     int have_key;
+    struct tw_sign_key previous; /* signing.previous_key, until the key_rotation is signed */
+    int have_previous;
     uint8_t config_sha[32];
     int has_config;
     uint64_t run_us, n, made, signed_n;
@@ -68,6 +70,16 @@ struct tw_statements *tw_statements_open(const struct tw_statements_params *p, c
             return NULL;
         }
         s->have_key = 1;
+    }
+    if (s->have_key && p->previous_key_path != NULL && p->previous_key_path[0] != '\0') {
+        char why[256];
+        if (tw_sign_key_load(p->previous_key_path, &s->previous, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "signing.previous_key: %s", why);
+            tw_sign_key_wipe(&s->key);
+            free(s);
+            return NULL;
+        }
+        s->have_previous = 1;
     }
     hash_config(s);
     s->run_us = tw_wall_us();
@@ -214,6 +226,47 @@ static void make(struct tw_statements *s, struct tw_control *c, enum tw_statemen
         s->p.on_statement(s->p.hook_ctx, &st, text, (size_t)len);
 }
 
+/* The key_rotation statement (statement.h): an instant at the start's `to`, closing no
+ * interval (counters 0), signed by both keys; then the old key is wiped. */
+static void rotate(struct tw_statements *s)
+{
+    struct tw_statement st;
+    char text[TW_STATEMENT_JSON_MAX];
+    int len;
+
+    memset(&st, 0, sizeof(st));
+    tw_statement_fill(&st, &s->prev, &s->prev);
+    st.run_us = s->run_us;
+    st.n = s->n;
+    st.interval_s = s->p.interval_s;
+    st.from_us = st.to_us = s->last_wall_us;
+    st.seq_first = st.seq_last = TW_SEQ_NONE;
+    int synced;
+    tw_clock_sync_state(&synced, &st.clock_offset_us, &st.clock_maxerror_us,
+                        &st.clock_esterror_us);
+    st.clock_synced = (uint8_t)synced;
+    st.kind = TW_ST_KEY_ROTATION;
+    if (s->p.on_seq)
+        s->p.on_seq(s->p.hook_ctx, &st);
+    int rc = tw_statement_sign_rotation(&st, s->sensor, &s->key, &s->previous);
+    tw_sign_key_wipe(&s->previous);
+    s->have_previous = 0;
+    if (rc != 0) {
+        tw_log(TW_LOG_ERR, "statement %" PRIu64 ": cannot be written (sensor name)", s->n);
+        return;
+    }
+    tw_log(TW_LOG_NOTICE, "key rotation: statement %" PRIu64 " names key %s and previous key "
+                          "%s, signed by both; the previous key is wiped from memory", s->n,
+           s->key.fpr, st.rot.previous_key);
+    s->n++;
+    s->made++;
+    s->signed_n++;
+    tw_sinks_statement(s->p.sinks, &st);
+    if (s->p.on_statement &&
+        (len = tw_statement_to_json(&st, s->sensor, text, sizeof(text))) >= 0)
+        s->p.on_statement(s->p.hook_ctx, &st, text, (size_t)len);
+}
+
 void tw_statements_start(struct tw_statements *s, struct tw_control *c)
 {
     if (s == NULL)
@@ -222,6 +275,8 @@ void tw_statements_start(struct tw_statements *s, struct tw_control *c)
     s->last_clock_check_us = mono_us();
     tw_clock_watch_step(&s->clock, tw_wall_us(), s->last_clock_check_us, TW_CLOCK_STEP_US, NULL);
     make(s, c, TW_ST_START, tw_wall_us(), 0);
+    if (s->have_previous)
+        rotate(s);
 }
 
 /* The clock_step alert: the sensor's own, raised whenever a policy is loaded (as the mirror
@@ -301,5 +356,6 @@ void tw_statements_close(struct tw_statements *s)
     if (s == NULL)
         return;
     tw_sign_key_wipe(&s->key);
+    tw_sign_key_wipe(&s->previous);
     free(s);
 }

@@ -40,6 +40,8 @@ struct tw_statements_params {
     uint32_t interval_s;       /* evidence.statement_interval */
     const char *config_path;   /* hashed at start and at every reload; NULL = none */
     const char *key_path;      /* signing.key; "" or NULL = unsigned */
+    const char *previous_key_path; /* signing.previous_key: the key rotated from ("" or NULL
+                                    * none): signs the key_rotation statement, then wiped */
     struct tw_policy_hook *policy; /* its policy's hash, and the clock_step alert; NULL none */
     struct tw_geoip_enrich *geoip; /* its databases' hash; NULL none */
     struct tw_sinks *sinks;
@@ -55,7 +57,8 @@ struct tw_statements;
  * one line in err (a key file refused, no memory). */
 struct tw_statements *tw_statements_open(const struct tw_statements_params *p, char *err,
                                          size_t errlen);
-/* The run begins (statement n 0, kind start). */
+/* The run begins (statement n 0, kind start; with signing.previous_key, n 1 is the
+ * key_rotation signed by both keys, and the old key is wiped). */
 void tw_statements_start(struct tw_statements *s, struct tw_control *c);
 /* Every control-loop turn: an interval statement when one is due, a clock_step one when the
  * wall clock stepped. NULL is fine. */

@@ -603,6 +603,30 @@ static void print_budget(const struct tw_config *cfg)
 
 /* The sinks' notes (sink.h), a log line each: what an earlier run left is a notice; what is
  * kept for the next start a warning; a loss an error. Returns tw_sinks_notes's value. */
+/* signing.previous_key: refused as signing.key is (mode, owner, not a key), and when it is
+ * signing.key itself (a rotation to the same key proves nothing); said like it. 0 or -1. */
+static int check_previous_key(const struct tw_config *cfg, const struct tw_sign_key *k, int say)
+{
+    struct tw_sign_key prev;
+    char err[512];
+
+    if (!cfg->signing.previous_key[0])
+        return 0;
+    if (tw_sign_key_load(cfg->signing.previous_key, &prev, err, sizeof(err)) != 0) {
+        tw_log(TW_LOG_ERR, "signing.previous_key: %s", err);
+        return -1;
+    }
+    int same = memcmp(prev.pk, k->pk, sizeof(prev.pk)) == 0;
+    if (same)
+        tw_log(TW_LOG_ERR, "signing.previous_key: it is signing.key's key (fingerprint %s): a "
+                           "rotation needs the old key and a new one", k->fpr);
+    else if (say)
+        printf("tapwatch: previous signing key OK: fingerprint %s (this run rotates from it to "
+               "%s)\n", prev.fpr, k->fpr);
+    tw_sign_key_wipe(&prev);
+    return same ? -1 : 0;
+}
+
 static int log_notes(const struct tw_sinks *sinks, int at_end)
 {
     char *text = NULL;
@@ -787,6 +811,10 @@ int main(int argc, char **argv)
         }
         if (o.check_config)
             printf("tapwatch: signing key OK: fingerprint %s\n", k.fpr);
+        if (check_previous_key(&cfg, &k, o.check_config) != 0) {
+            tw_sign_key_wipe(&k);
+            return 2;
+        }
         tw_sign_key_wipe(&k);
     }
     if (o.metrics_linger > 0 && !cfg.metrics.listen[0]) {
@@ -1052,7 +1080,8 @@ int main(int argc, char **argv)
     /* completeness statements (statements.h), into Redis through their own writer */
     struct tw_statements_params stp = {
         .sensor = key_ns, .interval_s = cfg.evidence.statement_interval_s,
-        .config_path = o.config, .key_path = cfg.signing.key, .policy = policy, .geoip = geoip,
+        .config_path = o.config, .key_path = cfg.signing.key,
+        .previous_key_path = cfg.signing.previous_key, .policy = policy, .geoip = geoip,
         .sinks = &sinks,
     };
     if (!(ctl.statements = tw_statements_open(&stp, err, sizeof(err)))) {

@@ -7,6 +7,9 @@
  * is the signed text: it is parsed as found (a text that is not JSON is said on stderr, one
  * line, and skipped) and, with --pubkey FILE.pub, its signature (field sig) is checked
  * against it: column SIGNATURE says verified, BAD, unsigned (or signed, when not checked).
+ * Several --pubkey: the sensor's keys across rotations (key_set.h), the oldest first; each
+ * statement is checked against the key accepted at its time, a key_rotation against both of
+ * its keys (sig and sig_previous).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -18,11 +21,13 @@
 #include "control/evidence/sign_key.h"
 #include "control/evidence/statement.h"
 #include "control/query/coverage.h"
+#include "control/query/key_set.h"
 #include "control/query/query.h"
 #include "control/record/keys.h"
 
-static const char *pubkey_path; /* --pubkey */
-static uint8_t pubkey[TW_SIGN_PK_LEN];
+static const char *pubkey_paths[TQ_KEYS_MAX]; /* --pubkey, repeatable */
+static size_t npubkeys;
+static struct tq_key_set keys;
 
 /* CSV columns (JSON: the statement's own keys, then id, sig and signature) */
 static const char *const csv_keys[] = {
@@ -32,7 +37,7 @@ static const char *const csv_keys[] = {
     "records_from", "records_to", "alerts_from", "alerts_to", "seq_first", "seq_last",
     "gap_records", "records_lost", "config_sha256", "policy_sha256", "geoip_sha256",
     "clock_synced", "clock_offset_us", "clock_maxerror_us", "clock_esterror_us",
-    "clock_step_us", "key", "sig", "signature"};
+    "clock_step_us", "key", "previous_key", "sig", "sig_previous", "signature"};
 #define NCSV (sizeof(csv_keys) / sizeof(csv_keys[0]))
 
 enum { C_TO, C_KIND, C_N, C_SECONDS, C_RECEIVED, C_DROPPED, C_BELOW, C_RECORDS, C_ALERTS,
@@ -50,6 +55,7 @@ struct row {
 
 struct out {
     const struct tq_opts *o;
+    struct tq_key_set keys; /* --pubkey's, with this sensor's rotations */
     struct row *rows;
     size_t nrows, cap;
     uint64_t found;
@@ -123,7 +129,7 @@ static void csv_value(json_object *j, const char *k, char *out, size_t len)
 static void entry(struct out *w, const redisReply *e, const char *key)
 {
     const struct tq_opts *o = w->o;
-    const char *id, *text = NULL, *sig = "";
+    const char *id, *text = NULL, *sig = "", *sig_previous = "";
     size_t text_len = 0;
     json_object *j;
     char sigcheck[16];
@@ -142,6 +148,8 @@ static void entry(struct out *w, const redisReply *e, const char *key)
             text_len = fv->element[i + 1]->len;
         } else if (strcmp(fv->element[i]->str, "sig") == 0) {
             sig = fv->element[i + 1]->str;
+        } else if (strcmp(fv->element[i]->str, "sig_previous") == 0) {
+            sig_previous = fv->element[i + 1]->str;
         }
     }
     if (text == NULL || (j = tq_json_parse(text, text_len)) == NULL) {
@@ -157,8 +165,8 @@ static void entry(struct out *w, const redisReply *e, const char *key)
         json_object_put(j);
         return;
     }
-    if (pubkey_path != NULL) {
-        int v = tw_statement_check_sig(text, text_len, sig, pubkey);
+    if (npubkeys > 0) {
+        int v = tq_key_set_check_statement(&w->keys, text, text_len, sig, sig_previous);
         snprintf(sigcheck, sizeof(sigcheck), "%s", v > 0 ? "verified" : v == 0 ? "unsigned" : "BAD");
     } else {
         snprintf(sigcheck, sizeof(sigcheck), "%s", sig[0] ? "signed" : "unsigned");
@@ -167,6 +175,8 @@ static void entry(struct out *w, const redisReply *e, const char *key)
     if (o->format == TQ_JSON) {
         json_object_object_add(j, "id", json_object_new_string(id));
         json_object_object_add(j, "sig", json_object_new_string(sig));
+        if (sig_previous[0]) /* a key_rotation: the old key's signature */
+            json_object_object_add(j, "sig_previous", json_object_new_string(sig_previous));
         json_object_object_add(j, "signature", json_object_new_string(sigcheck));
         tq_json_line(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -177,6 +187,8 @@ static void entry(struct out *w, const redisReply *e, const char *key)
                 snprintf(v, sizeof(v), "%s", id);
             else if (strcmp(csv_keys[k], "sig") == 0)
                 snprintf(v, sizeof(v), "%s", sig);
+            else if (strcmp(csv_keys[k], "sig_previous") == 0)
+                snprintf(v, sizeof(v), "%s", sig_previous);
             else if (strcmp(csv_keys[k], "signature") == 0)
                 snprintf(v, sizeof(v), "%s", sigcheck);
             else
@@ -212,13 +224,25 @@ static void entry(struct out *w, const redisReply *e, const char *key)
     json_object_put(j);
 }
 
+/* A rotation that admits no key (key_set.h): one line on stderr; its statements then say
+ * BAD. */
+static void said_rotation(void *ctx, const char *id, int outcome, const char *why)
+{
+    (void)ctx;
+    if (outcome == TQ_ROT_BAD || outcome == TQ_ROT_NOTE)
+        fprintf(stderr, PROG ": key rotation %s: %s%s\n", id, why,
+                outcome == TQ_ROT_BAD ? ": not valid" : "");
+}
+
 static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     char key[TW_KEY_LEN], end[48] = "+", lo[32] = "-";
-    struct out w = {.o = o};
+    struct out w = {.o = o, .keys = keys}; /* a copy: each sensor has its rotations */
     redisReply *r;
 
     tw_key_statements(key, sizeof(key), o->sensor);
+    if (npubkeys > 1 && tq_key_set_read(&w.keys, c, o->sensor, said_rotation, NULL) != 0)
+        return tq_finish(1);
     if (o->has_since)
         snprintf(lo, sizeof(lo), "%" PRIu64, o->since_us / 1000);
     if (o->format == TQ_CSV)
@@ -252,21 +276,24 @@ static int parse_pubkey(const char *val)
 {
     char err[256];
 
-    if (tw_sign_pub_load(val, pubkey, NULL, err, sizeof(err)) != 0)
+    if (npubkeys == TQ_KEYS_MAX)
+        return tq_usage_error("at most %d --pubkey", TQ_KEYS_MAX);
+    pubkey_paths[npubkeys++] = val;
+    if (tq_key_set_load(&keys, pubkey_paths, npubkeys, err, sizeof(err)) != 0)
         return tq_usage_error("--pubkey %s: %s", val, err);
-    pubkey_path = val;
     return 0;
 }
 
 const struct tq_subcommand tq_cmd_statements = {
     .name = "statements",
     .summary = "the sensor's completeness statements: what it watched, dropped and wrote",
-    .usage = "statements [--since T] [--until T] [--pubkey FILE.pub] [--limit N] [--cursor T]\n"
+    .usage = "statements [--since T] [--until T] [--pubkey FILE.pub ...] [--limit N] [--cursor T]\n"
              "           [--format F]\n"
              "                   newest first, those whose interval (wall clock) overlaps the\n"
              "                   range; --pubkey checks each signature (SIGNATURE verified, BAD,\n"
-             "                   unsigned); --cursor T, the next page: only those whose to is at\n"
-             "                   most T\n",
+             "                   unsigned); several: the sensor's keys across rotations, the\n"
+             "                   oldest first; --cursor T, the next page: only those whose to is\n"
+             "                   at most T\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT | TQ_OPT_CURSOR,
     .own = (const struct tq_option[]){{"pubkey", parse_pubkey}, {NULL, NULL}},
     .run = run,

@@ -1,9 +1,13 @@
-/* cmd_verify.c - `tapwatch-query verify --pubkey FILE.pub [--since T] [--until T]`: checks a
- * sensor's evidence (control/evidence/chain.h, seal.h) from Redis and a public key alone.
+/* cmd_verify.c - `tapwatch-query verify --pubkey FILE.pub [--pubkey NEW.pub ...] [--since T]
+ * [--until T]`: checks a sensor's evidence (control/evidence/chain.h, seal.h) from Redis and
+ * its public keys alone.
  *
- *   1. the seals (tw:{S}:seals): each signature against the key, then per run the links:
- *      numbers 1, 2, ... without a hole, prev_seal the hash of the seal before, prev_chain
- *      its chain, first its last + 1;
+ *   0. with several keys, the key rotations (tw:{S}:rotations, key_set.h): the first key is
+ *      trusted, a later one from the valid rotation that admits it (a rotation that is not
+ *      valid is a bad signature finding);
+ *   1. the seals (tw:{S}:seals): each signature against the key accepted at its time (its
+ *      `key` names it), then per run the links: numbers 1, 2, ... without a hole, prev_seal
+ *      the hash of the seal before, prev_chain its chain, first its last + 1;
  *   2. the items: every record frame of every hour (tw:{S:H}:b), every alert (tw:{S}:alerts),
  *      every gap record (tw:{S}:gaps), each with its run and sequence number (chain.h);
  *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
@@ -33,6 +37,7 @@
 #include "control/evidence/seal.h"
 #include "control/evidence/sign_key.h"
 #include "control/query/compact_read.h"
+#include "control/query/key_set.h"
 #include "control/query/query.h"
 #include "control/record/compact.h"
 #include "control/record/keys.h"
@@ -80,8 +85,6 @@ static int check(const struct tq_opts *o)
         return tq_usage_error("--known-head goes with --audit");
     if (tq_sensors_several(o)) /* each sensor has its own key */
         return tq_usage_error("verify checks one sensor at a time (--sensor NAME)");
-    if (npubkeys > 1)
-        return tq_usage_error("verify takes one --pubkey (the sensor's); several with --audit");
     return npubkeys == 0 ? tq_usage_error("verify needs --pubkey FILE.pub") : 0;
 }
 
@@ -132,7 +135,8 @@ struct seal_rec {
 
 struct ctx {
     const struct tq_opts *o;
-    uint8_t pk[TW_SIGN_PK_LEN];
+    uint8_t pk[TW_SIGN_PK_LEN]; /* the first key given */
+    struct tq_key_set keys;     /* every key given, across rotations (key_set.h) */
     uint64_t now_us;
     struct item *items;
     size_t nitems, cap;
@@ -241,7 +245,8 @@ static int read_seals(struct tw_rclient *c, struct ctx *x)
             finding(x, s->s.run, s->s.first, "reordered: seal field %.*s holds seal %s",
                     f->type == REDIS_REPLY_STRING ? (int)f->len : 0, f->str ? f->str : "", field);
         }
-        s->good = tw_seal_verify(&s->s, x->pk) == 0 && strcmp(s->s.sensor, x->o->sensor) == 0;
+        s->good = tq_key_set_check_seal(&x->keys, &s->s) == 0 &&
+                  strcmp(s->s.sensor, x->o->sensor) == 0;
         x->nseals++;
     }
     freeReplyObject(r);
@@ -732,7 +737,8 @@ static void check_all(struct ctx *x)
         i = k;
     }
     if (bad_sigs == x->nseals && x->nseals > 0)
-        printf("note: no seal verifies with this public key: is it the sensor's?\n");
+        printf("note: no seal verifies with %s: is it the sensor's?\n",
+               x->keys.n > 1 ? "these public keys" : "this public key");
     free(covered);
     x->nseals = nseals_in; /* what the summary counts */
 }
@@ -754,19 +760,52 @@ static void evictions(struct tw_rclient *c)
         freeReplyObject(r);
 }
 
+/* key rotation (key_set.h): a rotation that is not valid is a finding, one naming a key not
+ * given a note; a valid one is said as a note too (which key signs from when). */
+static void said_rotation(void *ctx, const char *id, int outcome, const char *why)
+{
+    struct ctx *x = ctx;
+
+    if (outcome == TQ_ROT_BAD)
+        finding(x, NULL, 0, "bad signature: key rotation %s: %s", id, why);
+    else
+        printf("note: key rotation %s: %s\n", id, why);
+}
+
+static int read_rotations(struct tw_rclient *c, struct ctx *x)
+{
+    if (x->keys.n < 2) /* one key: no rotation can admit another */
+        return 0;
+    return tq_key_set_read(&x->keys, c, x->o->sensor, said_rotation, x);
+}
+
+/* The fingerprints given, in order, comma-separated. */
+static const char *keys_text(const struct ctx *x, char *out, size_t len)
+{
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < x->keys.n && off < len; i++) {
+        int n = snprintf(out + off, len - off, "%s%s", i ? ", " : "", x->keys.k[i].fpr);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    return out;
+}
+
 static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     struct ctx x = {.o = o, .now_us = tw_wall_us()};
-    char err[256], fpr[TW_SIGN_FPR_LEN + 1];
+    char err[256], kt[TQ_KEYS_MAX * (TW_SIGN_FPR_LEN + 2)];
     int rc;
 
     if (audit_mode)
         return run_audit(c, o);
-    if (tw_sign_pub_load(pubkey_paths[0], x.pk, fpr, err, sizeof(err)) != 0) {
+    if (tq_key_set_load(&x.keys, pubkey_paths, npubkeys, err, sizeof(err)) != 0) {
         fprintf(stderr, PROG ": --pubkey: %s\n", err);
         return EXIT_USAGE;
     }
-    if (read_seals(c, &x) != 0 || read_records(c, &x) != 0 || read_alerts(c, &x) != 0 ||
+    memcpy(x.pk, x.keys.k[0].pk, sizeof(x.pk));
+    if (read_rotations(c, &x) != 0 || read_seals(c, &x) != 0 || read_records(c, &x) != 0 || read_alerts(c, &x) != 0 ||
         read_gaps(c, &x) != 0) {
         rc = EXIT_REDIS;
         goto out;
@@ -785,10 +824,10 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     }
     if (x.findings == 0 && x.nseals == 0 && x.nitems == 0)
         printf("note: sensor %s has no signed evidence in this range\n", o->sensor);
-    printf("verify: sensor %s, key %s: %zu seals, %" PRIu64 " items checked (records %" PRIu64
+    printf("verify: sensor %s, key%s %s: %zu seals, %" PRIu64 " items checked (records %" PRIu64
            ", alerts %" PRIu64 ", gap records %" PRIu64 "), %" PRIu64 " expired, %" PRIu64
            " gaps, %" PRIu64 " findings",
-           o->sensor, fpr, x.nseals, x.checked, x.records, x.alerts, x.gap_records, x.expired,
+           o->sensor, x.keys.n > 1 ? "s" : "", keys_text(&x, kt, sizeof(kt)), x.nseals, x.checked, x.records, x.alerts, x.gap_records, x.expired,
            x.gaps, x.findings);
     if (x.findings > 0 && x.has_bad)
         printf("; first bad: run %s seq %" PRIu64, x.bad_run, x.bad_seq);
@@ -818,9 +857,10 @@ static const struct tq_option own_flags[] = {{"audit", parse_audit}, {NULL, NULL
 const struct tq_subcommand tq_cmd_verify = {
     .name = "verify",
     .summary = "check the sensor's signed evidence: seals, chain, every record, alert and gap",
-    .usage = "verify --pubkey FILE.pub [--since T] [--until T]\n"
+    .usage = "verify --pubkey FILE.pub [--pubkey NEW.pub ...] [--since T] [--until T]\n"
              "                   checks the seals made in the range against the sensor's public\n"
-             "                   key and recomputes their chain from the records, alerts and gap\n"
+             "                   key (the first; a later one from the key rotation that admits\n"
+             "                   it, signed by both) and recomputes their chain from the records, alerts and gap\n"
              "                   records in Redis; one line per finding (altered, deleted,\n"
              "                   inserted, reordered, bad signature; gap and expired are told,\n"
              "                   not errors), then a summary. Exit 0 verified, 3 not verified\n"

@@ -88,6 +88,11 @@ int tw_key_statements_seen(char *buf, size_t len, const char *sensor)
     return fits(snprintf(buf, len, "tw:{%s}:statements:seen", sensor), len);
 }
 
+int tw_key_rotations(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:rotations", sensor), len);
+}
+
 int tw_key_seals(char *buf, size_t len, const char *sensor)
 {
     return fits(snprintf(buf, len, "tw:{%s}:seals", sensor), len);

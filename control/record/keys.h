@@ -24,6 +24,9 @@
  *   tw:{S}:statements:seen       zset "<run>:<n>" -> when written (epoch s): the statements'
  *                                write guard, trimmed to a day (a batch sent again after a
  *                                reconnect writes nothing twice), EX redis.retention
+ *   tw:{S}:rotations             stream of the key_rotation statements (signing.previous_key),
+ *                                fields statement, sig, sig_previous, as in statements; not
+ *                                trimmed, EX redis.retention renewed by every statement
  * A run is the store's start time in epoch microseconds as 16 hex digits (also the <run> of
  * gap records); started and ended are epoch seconds with six decimals, ended being the time
  * of the latest refresh (every second while running, the last one at exit).
@@ -119,6 +122,8 @@ int tw_key_stats(char *buf, size_t len, const char *sensor);
 /* tw:{S}:statements and its write guard tw:{S}:statements:seen (above) */
 int tw_key_statements(char *buf, size_t len, const char *sensor);
 int tw_key_statements_seen(char *buf, size_t len, const char *sensor);
+/* tw:{S}:rotations (above) */
+int tw_key_rotations(char *buf, size_t len, const char *sensor);
 int tw_key_stats_run(char *buf, size_t len, const char *sensor, const char *run);
 int tw_key_runs(char *buf, size_t len, const char *sensor);
 /* value is ignored for TW_POST_TIME; for the others it is the text of the table above. */

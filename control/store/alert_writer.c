@@ -17,8 +17,10 @@
  *               ZREMRANGEBYRANK (beyond the max), EXPIRE: plain commands, idempotent
  *     statement: ZADD statements:seen NX <now> <run>:<n>, and only when it was new: trim the
  *               guard to a day, XADD tw:{S}:statements MINID ~ <now - retention> * statement
- *               <text> sig <hex>; EXPIRE (the text is rendered here from the item, the same
- *               bytes that were signed: control/evidence/statement.h)
+ *               <text> sig <hex> [sig_previous <hex>: a key_rotation]; EXPIRE (the text is
+ *               rendered here from the item, the same bytes that were signed:
+ *               control/evidence/statement.h); a key_rotation is also XADDed to
+ *               tw:{S}:rotations, whose life every statement renews
  *
  * With signing.key an alert is chained when it is put (evidence_log.h), and its stream entry
  * gets the fields seq and run after the others (the hold file keeps them too).
@@ -403,15 +405,26 @@ static const char summary_lua[] =
 
 /* The statement script. KEYS: 1 the guard zset statements:seen, 2 the stream. ARGV:
  * 1 retention (s), 2 MINID, 3 the canonical text, 4 the signature (hex, "" unsigned), 5 the
- * guard member <run>:<n>, 6 now (epoch s), 7 the oldest guard kept (epoch s). Returns 1 when
+ * guard member <run>:<n>, 6 now (epoch s), 7 the oldest guard kept (epoch s), 8 the old
+ * key's signature of a key_rotation ("" otherwise); KEYS 3 tw:{S}:rotations. Returns 1 when
  * written, 0 when it was already. The guard only has to outlive a batch sent again after a
- * reconnect, so it keeps a day: one key of bounded size, however many runs. */
+ * reconnect, so it keeps a day: one key of bounded size, however many runs. A key_rotation
+ * also goes to the rotations stream, never trimmed and renewed with every statement: the
+ * seals its new key signs outlive the statements stream's retention as long as the sensor
+ * writes, and a verifier needs the rotation to accept them. */
 static const char statement_lua[] =
     "if redis.call('ZADD', KEYS[1], 'NX', ARGV[6], ARGV[5]) == 0 then return 0 end\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[7])\n"
-    "redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', 'statement', ARGV[3], 'sig', ARGV[4])\n"
+    "if ARGV[8] == '' then\n"
+    "  redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', 'statement', ARGV[3], 'sig', ARGV[4])\n"
+    "else\n"
+    "  redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', 'statement', ARGV[3], 'sig', ARGV[4],\n"
+    "             'sig_previous', ARGV[8])\n"
+    "  redis.call('XADD', KEYS[3], '*', 'statement', ARGV[3], 'sig', ARGV[4], 'sig_previous', ARGV[8])\n"
+    "end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[3], ARGV[1])\n"
     "return 1\n";
 
 /* The engine's hello: SCRIPT LOAD of the three scripts, pipelined; their replies are the SHA1s
@@ -543,23 +556,26 @@ static unsigned encode_reached(struct tw_alert_store *s, struct tw_buf *out,
 static unsigned encode_statement(struct tw_alert_store *s, struct tw_buf *out,
                                  const struct tw_statement *st)
 {
-    char k[2][TW_KEY_LEN], minid[32], text[TW_STATEMENT_JSON_MAX], sig[2 * TW_SIGN_SIG_LEN + 1] = "",
-        member[48], nows[24], oldest[24];
+    char k[3][TW_KEY_LEN], minid[32], text[TW_STATEMENT_JSON_MAX], sig[2 * TW_SIGN_SIG_LEN + 1] = "",
+        member[48], nows[24], oldest[24], sig_prev[2 * TW_SIGN_SIG_LEN + 1] = "";
     uint64_t now = tw_wall_ms(), keep_ms = (uint64_t)s->retention_s * 1000;
 
     if (tw_key_statements_seen(k[0], sizeof(k[0]), s->sensor) < 0 ||
         tw_key_statements(k[1], sizeof(k[1]), s->sensor) < 0 ||
+        tw_key_rotations(k[2], sizeof(k[2]), s->sensor) < 0 ||
         tw_statement_to_json(st, s->sensor, text, sizeof(text)) < 0)
         return 0;
     if (st->is_signed)
         tw_hex(st->sig, sizeof(st->sig), sig);
+    if (st->is_signed && st->kind == TW_ST_KEY_ROTATION)
+        tw_hex(st->rot.sig_previous, sizeof(st->rot.sig_previous), sig_prev);
     snprintf(minid, sizeof(minid), "%" PRIu64, now > keep_ms ? now - keep_ms : 0);
     snprintf(member, sizeof(member), "%016" PRIx64 ":%" PRIu64, st->run_us, st->n);
     snprintf(nows, sizeof(nows), "%" PRIu64, now / 1000);
     snprintf(oldest, sizeof(oldest), "%" PRIu64, now / 1000 > 86400 ? now / 1000 - 86400 : 0);
-    const char *keys[2] = {k[0], k[1]};
-    const char *args[] = {s->ex, minid, text, sig, member, nows, oldest};
-    return evalsha(out, s->sha_statement, 2, keys, 7, args);
+    const char *keys[3] = {k[0], k[1], k[2]};
+    const char *args[] = {s->ex, minid, text, sig, member, nows, oldest, sig_prev};
+    return evalsha(out, s->sha_statement, 3, keys, 8, args);
 }
 
 /* The first n items leave the queue (written, or dropped after refusals). */
