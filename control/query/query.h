@@ -9,6 +9,8 @@
  *   timeparse.c    the times a user types (--since, --until)
  *   sensors.c      which sensors a query reads: --sensor a,b / 'glob', --all-sensors, --bank,
  *                  the registry of sensors per bank (control/record/fleet_keys.h)
+ *   inventory.c    the equipment inventory a sensor publishes (tw:{S}:inventory), read and
+ *                  checked: flows --equipment, equipment
  *   merge.c        a subcommand run once per sensor, its answers merged newest first with a
  *                  sensor column
  *   audit_trail.c  the audit entries of every question, before and after its answer (the

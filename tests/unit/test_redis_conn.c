@@ -245,6 +245,7 @@ static void test_acl_pattern(void **state)
         tw_key_summary_buckets(keys[n++], TW_KEY_LEN, s, "core-sw", 'd');
         tw_key_summary(keys[n++], TW_KEY_LEN, s, "core-sw", 'd', 20514, "countries");
         tw_key_reached(keys[n++], TW_KEY_LEN, s, "core-sw");
+        tw_key_inventory(keys[n++], TW_KEY_LEN, s);
         for (int i = 0; i < n; i++)
             if (fnmatch(pat + 1, keys[i], 0) != want)
                 fail_msg("%s %s %s", pat, want ? "matches" : "misses", keys[i]);
