@@ -11,7 +11,8 @@
 #      destination is inside one of NAME's addresses (computed here, independently), for
 #      each equipment and format; an unknown name is one line and exit 2;
 #   3. a running sensor reloaded (SIGHUP) with another policy publishes the new inventory
-#      (another sha256, a later since, the new names) and an old name is then unknown;
+#      (another sha256, a later since, the new names) and an old name is then unknown; Redis
+#      restarted empty has it again once the sensor reconnects;
 #   4. --sensor with a glob merges the sensors' answers (a sensor column).
 #
 #   bash tests/integration/test_equipment_inventory.sh BUILD_DIR     (from the repo root)
@@ -210,6 +211,11 @@ if wait_inventory "$sha1"; then
         [ $? = 2 ] || fail "after the reload eq-c is still known: $(cat "$tmp/err")"
         q --sensor live flows --equipment eq-bravo >/dev/null 2>"$tmp/err" ||
             fail "after the reload eq-bravo is unknown: $(cat "$tmp/err")"
+        # Redis restarted empty (no persistence): the inventory is written again on reconnect
+        bash "$redis_local" stop "$tmp/r" >/dev/null 2>&1
+        sock=$(bash "$redis_local" start "$tmp/r") || { echo "FAIL: cannot restart redis-server"; exit 1; }
+        wait_inventory "$sha2" && check_inventory live "$sha2" eq-a eq-bravo ||
+            fail "the inventory was not written again after Redis came back: $(tail -3 "$tmp/live.err")"
     else
         fail "the reloaded policy's inventory was not published: $(tail -3 "$tmp/live.err")"
     fi
