@@ -74,14 +74,14 @@ static int one_equipment(json_object *o, struct tq_equipment *e, const char **wh
     return 0;
 }
 
-/* The parsed inventory text into inv. Returns 0, or -1 with why. */
-static int parse(const char *text, size_t len, struct tq_inventory *inv, const char **why)
+int tq_inventory_parse(const char *text, size_t len, struct tq_inventory *inv, const char **why)
 {
     json_object *j = tq_json_parse(text, len), *v, *list;
     double since;
     size_t n;
     int rc = -1;
 
+    memset(inv, 0, sizeof(*inv));
     *why = "not valid JSON";
     if (j == NULL)
         return -1;
@@ -117,6 +117,8 @@ static int parse(const char *text, size_t len, struct tq_inventory *inv, const c
     rc = 0;
 out:
     json_object_put(j);
+    if (rc < 0)
+        tq_inventory_free(inv);
     return rc;
 }
 
@@ -138,9 +140,8 @@ int tq_inventory_read(struct tw_rclient *c, const char *sensor, struct tq_invent
         freeReplyObject(r);
         return 0;
     }
-    if (parse(r->str, r->len, inv, &why) < 0) {
-        tq_warn_invalid(key, "", why);
-        tq_inventory_free(inv);
+    if (tq_inventory_parse(r->str, r->len, inv, &why) < 0) {
+        tq_warn_invalid(key, "JSON", why);
         freeReplyObject(r);
         return 0;
     }

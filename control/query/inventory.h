@@ -43,6 +43,11 @@ struct tq_inventory {
  * valid inventory: said), -1 when Redis failed (said). */
 int tq_inventory_read(struct tw_rclient *c, const char *sensor, struct tq_inventory *inv);
 
+/* The inventory text (len bytes, from Redis: anything) into inv. Returns 0, or -1 with why
+ * ("not valid JSON", "an address that is not an address or a CIDR"...) and inv empty. */
+int tq_inventory_parse(const char *text, size_t len, struct tq_inventory *inv,
+                       const char **why);
+
 /* The equipment named name, or NULL. */
 const struct tq_equipment *tq_inventory_find(const struct tq_inventory *inv, const char *name);
 
