@@ -57,6 +57,7 @@ static struct {
     /* --equipment: the addresses of the sensor being read (its inventory); NULL = any */
     const struct tq_net *eq;
     size_t neq;
+    unsigned eq_known; /* sensors whose inventory named it (several sensors) */
 } f = {.port = -1, .tunnel_id = -1, .asn = -1};
 
 /* ---- options ---- */
@@ -1159,7 +1160,8 @@ static int equipment_nets(struct tw_rclient *c, const struct tq_opts *o,
     if (rc < 0)
         return EXIT_REDIS;
     if (rc == 0 || (e = tq_inventory_find(inv, o->equipment)) == NULL) {
-        if (tq_sensors_several(o)) /* another sensor's, perhaps: this one adds nothing */
+        if (tq_sensors_several(o)) /* another sensor's, perhaps: this one adds nothing
+                                    * (fleet_check: unless none has it) */
             return 1;
         if (rc == 0)
             return tq_usage_error("unknown equipment \"%s\": sensor %s publishes no inventory "
@@ -1169,6 +1171,16 @@ static int equipment_nets(struct tw_rclient *c, const struct tq_opts *o,
     }
     f.eq = e->nets;
     f.neq = e->nnets;
+    f.eq_known++;
+    return 0;
+}
+
+/* Several sensors: a name none of their inventories holds is the one sensor's error. */
+static int fleet_check(const struct tq_opts *o)
+{
+    if (o->equipment[0] != '\0' && f.eq_known == 0)
+        return tq_usage_error("unknown equipment \"%s\": in none of the inventories of the "
+                              "sensors asked (tapwatch-query equipment lists them)", o->equipment);
     return 0;
 }
 
@@ -1256,6 +1268,7 @@ const struct tq_subcommand tq_cmd_flows = {
                                       {"tunnel-id", parse_tunnel_id}, {"country", parse_country},
                                       {"asn", parse_asn}, {NULL, NULL}},
     .run = run,
+    .fleet_check = fleet_check,
 };
 
 /* One record in the --format of o, as `flows` prints it (`flow FLOW_ID`, cmd_flow.c). */

@@ -94,6 +94,10 @@ struct tq_subcommand {
     int (*word)(const char *value);
     /* Answers on stdout. Returns the exit status (0, or EXIT_REDIS after saying why). */
     int (*run)(struct tw_rclient *c, const struct tq_opts *o);
+    /* Several sensors (merge.c): called once every sensor ran without failing, before the
+     * merged answer is printed; returns 0, or an exit status after one line on stderr (the
+     * answer is then not printed). NULL: nothing to check. */
+    int (*fleet_check)(const struct tq_opts *o);
 };
 
 /* ---- query.c ---- */

@@ -13,7 +13,8 @@
 #   3. a running sensor reloaded (SIGHUP) with another policy publishes the new inventory
 #      (another sha256, a later since, the new names) and an old name is then unknown; Redis
 #      restarted empty has it again once the sensor reconnects;
-#   4. --sensor with a glob merges the sensors' answers (a sensor column).
+#   4. --sensor with a glob merges the sensors' answers (a sensor column); a sensor whose
+#      inventory lacks the name adds nothing; a name none of them holds is exit 2.
 #
 #   bash tests/integration/test_equipment_inventory.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail, 77 skip (no redis-server, binary or scapy).
@@ -181,6 +182,13 @@ grep -q 'tw:{bad}:inventory.*not an address' "$tmp/err" || fail "altered invento
 n=$(q --sensor 'f*' flows --since 2026-03-01 --equipment eq-c --format csv 2>/dev/null | grep -c '^f[12],')
 m=$(q --sensor f2 flows --since 2026-03-01 --equipment eq-c --format csv 2>/dev/null | tail -n +2 | wc -l)
 [ "$n" -gt 0 ] && [ "$n" = $((2 * m)) ] || fail "--sensor 'f*' flows --equipment eq-c: $n rows, expected $((2 * m))"
+# a sensor that does not name it adds nothing; a name no sensor asked names is exit 2
+n=$(q --sensor f2,nobody flows --since 2026-03-01 --equipment eq-c --format csv 2>/dev/null | grep -c '^f2,')
+[ "$n" = "$m" ] || fail "--sensor f2,nobody flows --equipment eq-c: $n rows, expected $m"
+q --sensor 'f*' flows --since 2026-03-01 --equipment no-such-eq >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 2 ] && [ ! -s "$tmp/out" ] && grep -q 'unknown equipment "no-such-eq": in none of the inventories' "$tmp/err" ||
+    fail "--sensor 'f*' flows --equipment no-such-eq: exit $rc, $(cat "$tmp/err" "$tmp/out")"
 
 # 3. a reload: the running sensor publishes the new policy's inventory
 cp "$tmp/policy-1.yaml" "$tmp/live-policy.yaml"
