@@ -181,14 +181,10 @@ static enum MHD_Result param_cb(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
-/* The command line for subcommand sub (word: its word or NULL), the request's parameters
- * after it; format json unless fmt. Returns 0, or -1 with q->bad set (400). */
-static int build(struct question *q, const char *sub, const char *word, const char *fmt,
-                 int takes_limit, uint64_t extra)
+/* The query tool, Redis and the sensor (the request's sensor=, else --sensor), then sub. */
+static void build_head(struct question *q, const char *sub)
 {
     const char *sensor = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "sensor");
-    const char *limit = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "limit");
-    char *s;
 
     arg(q, "tapwatch-query");
     arg(q, "--redis");
@@ -201,6 +197,17 @@ static int build(struct question *q, const char *sub, const char *word, const ch
     arg(q, "--sensor");
     arg(q, sensor != NULL && sensor[0] ? sensor : tc_cfg.sensor);
     arg(q, sub);
+}
+
+/* The command line for subcommand sub (word: its word or NULL), the request's parameters
+ * after it; format json unless fmt. Returns 0, or -1 with q->bad set (400). */
+static int build(struct question *q, const char *sub, const char *word, const char *fmt,
+                 int takes_limit, uint64_t extra)
+{
+    const char *limit = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    char *s;
+
+    build_head(q, sub);
     if (word != NULL)
         arg(q, word);
     MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, param_cb, q);
@@ -760,6 +767,72 @@ static void chart(struct tc_buf *b, json_object **rows, size_t n)
                   H - bottom, W - 10, H - bottom, H - 2, max);
 }
 
+/* The equipment the Equipment page lists: the inventory the sensor publishes (`equipment`),
+ * each name once (several sensors may name one); none published: --equipment's. Returns how
+ * many, up to max; rows' JSON (NULL for --equipment's) is put by the caller. */
+struct listed {
+    const char *name;
+    json_object *j; /* the inventory's object: vendor, addresses */
+};
+static size_t equipment_listed(struct MHD_Connection *conn, const char *user, const char *addr,
+                               struct listed *out, size_t max)
+{
+    struct question q = {.conn = conn, .user = user, .addr = addr};
+    struct tc_answer a;
+    size_t n = 0;
+
+    build_head(&q, "equipment");
+    arg(&q, "--format");
+    arg(&q, "json");
+    q.argv[q.argc] = NULL;
+    ask(&q, &a);
+    question_free(&q);
+    if (a.status == 0) {
+        char *save = NULL;
+        for (char *line = strtok_r(a.out, "\n", &save); line && n < max;
+             line = strtok_r(NULL, "\n", &save)) {
+            json_object *j = json_tokener_parse(line), *v;
+            size_t k = 0;
+            if (j == NULL || !json_object_object_get_ex(j, "name", &v) ||
+                !json_object_is_type(v, json_type_string)) {
+                json_object_put(j);
+                continue;
+            }
+            while (k < n && strcmp(out[k].name, json_object_get_string(v)) != 0)
+                k++;
+            if (k < n) { /* named by another sensor too */
+                json_object_put(j);
+                continue;
+            }
+            out[n].name = json_object_get_string(v);
+            out[n++].j = j;
+        }
+    }
+    free(a.out);
+    if (n == 0) /* none published: the console's own list */
+        for (; n < max && tc_cfg.equipment[n]; n++)
+            out[n] = (struct listed){.name = tc_cfg.equipment[n]};
+    return n;
+}
+
+/* The inventory's vendor and addresses of one listed equipment, as two cells. */
+static void listed_cells(struct tc_buf *b, const struct listed *l)
+{
+    json_object *v;
+
+    tc_buf_puts(b, "<td>");
+    if (l->j != NULL && json_object_object_get_ex(l->j, "vendor", &v))
+        tc_buf_html(b, json_object_get_string(v));
+    tc_buf_puts(b, "</td><td>");
+    if (l->j != NULL && json_object_object_get_ex(l->j, "addresses", &v) &&
+        json_object_is_type(v, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            tc_buf_puts(b, i ? ", " : "");
+            tc_buf_html(b, json_object_get_string(json_object_array_get_idx(v, i)));
+        }
+    tc_buf_puts(b, "</td>");
+}
+
 static enum MHD_Result equipment_page(struct MHD_Connection *conn, const char *user, const char *addr)
 {
     static const char *const fields[] = {"equipment", "since", "until", "by", NULL};
@@ -776,17 +849,20 @@ static enum MHD_Result equipment_page(struct MHD_Connection *conn, const char *u
     page_head(&b, eq && eq[0] ? eq : "Equipment", user);
     filters(&b, conn, "/equipment", fields);
     if (eq == NULL || eq[0] == '\0') {
-        /* every equipment the console was told of, with its totals over the range (default:
-         * the last day): one summary question each */
+        /* every equipment the sensor publishes (else --equipment's), with its totals over
+         * the range (default: the last day): one summary question each */
         const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
+        struct listed listed[256];
+        size_t nl = equipment_listed(conn, user, addr, listed, 256);
         tc_buf_puts(&b, "<table id=\"equipment-list\"><thead><tr><th>equipment</th><th>flows</th>"
-                        "<th>bytes_out</th><th>bytes_in</th><th>alerts</th></tr></thead><tbody>\n");
-        for (size_t i = 0; tc_cfg.equipment[i]; i++) {
+                        "<th>bytes_out</th><th>bytes_in</th><th>alerts</th><th>vendor</th>"
+                        "<th>addresses</th></tr></thead><tbody>\n");
+        for (size_t i = 0; i < nl; i++) {
             struct question qi = {.conn = conn, .user = user, .addr = addr};
             double tot[4] = {0};
             if (build(&qi, "summary", NULL, "json", 0, 0) == 0) {
                 arg(&qi, "--equipment");
-                arg(&qi, tc_cfg.equipment[i]);
+                arg(&qi, listed[i].name);
                 arg(&qi, "--by");
                 arg(&qi, "day");
                 if (since == NULL || since[0] == '\0') {
@@ -818,16 +894,21 @@ static enum MHD_Result equipment_page(struct MHD_Connection *conn, const char *u
             }
             question_free(&qi);
             tc_buf_puts(&b, "<tr><td><a href=\"/equipment?equipment=");
-            tc_buf_url(&b, tc_cfg.equipment[i]);
+            tc_buf_url(&b, listed[i].name);
             tc_buf_puts(&b, "&amp;by=hour&amp;since=");
             tc_buf_url(&b, since && since[0] ? since : "-1d");
             tc_buf_puts(&b, "\">");
-            tc_buf_html(&b, tc_cfg.equipment[i]);
-            tc_buf_printf(&b, "</a></td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.0f</td></tr>\n",
+            tc_buf_html(&b, listed[i].name);
+            tc_buf_printf(&b, "</a></td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.0f</td>",
                           tot[0], tot[1], tot[2], tot[3]);
+            listed_cells(&b, &listed[i]);
+            tc_buf_puts(&b, "</tr>\n");
+            json_object_put(listed[i].j);
         }
-        tc_buf_puts(&b, "</tbody></table><p>The equipment of the console's --equipment list; "
-                        "name another above.</p>\n");
+        tc_buf_printf(&b, "</tbody></table><p>The equipment %s; name another above.</p>\n",
+                      nl > 0 && listed[0].j != NULL
+                          ? "of the inventory the sensor publishes (the policy in force)"
+                          : "of the console's --equipment list (the sensor publishes none)");
         page_end(&b);
         return send_buf(conn, 200, "text/html; charset=utf-8", &b, NULL, NULL);
     }
@@ -1051,7 +1132,7 @@ enum MHD_Result tc_handle(void *cls, struct MHD_Connection *conn, const char *ur
                           size_t *upload_size, void **con_cls)
 {
     static const char *const flow_fields[] = {"since", "until", "ip", "port", "app", "tunnel-id",
-                                              "country", "asn", "limit", NULL};
+                                              "country", "asn", "equipment", "limit", NULL};
     static const char *const alert_fields[] = {"since", "until", "kind", "rule", "equipment", "limit", NULL};
     static const char *const audit_fields[] = {"since", "until", "user", "limit", NULL};
     struct req *rq = *con_cls;

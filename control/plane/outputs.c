@@ -38,7 +38,7 @@ static int open_redis_flows(struct tw_sink *s, const struct tw_outputs_params *p
         .w = writer_params(p), .hot_window_s = c->redis.hot_window_s, .format = c->redis.format,
         .quiet_posts = c->redis.quiet_posts,
         .buffer_records = c->redis.buffer_records, .spool_records = c->redis.spool_file_records,
-        .registry = p->registry, .evidence = p->evidence,
+        .registry = p->registry, .inventory = p->inventory, .evidence = p->evidence,
     };
     return tw_sink_redis_flows_open(s, &sp, err, errlen);
 }

@@ -20,6 +20,7 @@
 #include "control/store/sink.h"
 
 struct tw_sensor_info;
+struct tw_inventory;
 struct tw_evlog;
 
 struct tw_outputs_params {
@@ -31,6 +32,8 @@ struct tw_outputs_params {
     const char *key_namespace; /* the sensor's keys: "<bank>/<sensor>" or the sensor
                                * (fleet_keys.h); NULL = cfg->sensor */
     const struct tw_sensor_info *registry; /* registered with the flows' counters; NULL: no */
+    const struct tw_inventory *inventory; /* the equipment inventory published with them
+                                           * (control/store/inventory.h); NULL: none */
     struct tw_evlog *evidence; /* signing.key: the chain both Redis writers feed (evidence_log.h);
                                 * NULL: not signing */
     const struct tw_redis_target *witness; /* evidence.witness with its credentials (NULL:

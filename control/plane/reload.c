@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "control/plane/geoip_enrich.h"
+#include "control/plane/inventory_publish.h"
 #include "control/plane/log.h"
 #include "control/store/redis_conn.h"
+#include "dataplane/clock.h"
 
 /* How each key that can change while running is applied; a row flagged reload in config.c
  * without an entry here would be refused (the unit test keeps the two lists equal). */
@@ -164,6 +166,9 @@ int tw_reload(const struct tw_reload *r, struct tw_reload_result *res, char *err
         snprintf(line, sizeof(line), "policy reloaded: %zu equipment, %zu rules",
                  tw_policy_equipment_count(p), tw_policy_rule_count(p));
         say(res, "; ", line);
+        /* readers learn the new inventory with the next counters (within a second) */
+        if (r->inventory != NULL && tw_inventory_publish(r->inventory, p, tw_wall_us()) != 0)
+            say(res, "; ", "inventory not published (out of memory)");
     }
     return 0;
 }

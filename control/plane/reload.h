@@ -36,6 +36,7 @@
 #include "control/store/sink.h"
 
 struct tw_statements;
+struct tw_inventory;
 
 struct tw_reload {
     const char *config_path; /* --config FILE, NULL: defaults and options only */
@@ -50,6 +51,8 @@ struct tw_reload {
                                     * NULL: left alone */
     struct tw_statements *statements; /* a reload that went through is a statement of its
                                        * own (statements.h); NULL: none */
+    struct tw_inventory *inventory; /* the equipment inventory published in Redis: the new
+                                     * policy's after a reload (inventory_publish.h); NULL: none */
 };
 
 #define TW_RELOAD_REFUSED_MAX 64

@@ -37,6 +37,8 @@
 #include "control/evidence/sign_key.h"
 #include "control/record/fleet_keys.h"
 #include "control/store/sensor_registry.h"
+#include "control/store/inventory.h"
+#include "control/plane/inventory_publish.h"
 #include "control/store/run_dir.h"
 #include "control/store/redis_acl.h"
 #include "control/store/redis_check.h"
@@ -984,10 +986,14 @@ int main(int argc, char **argv)
     snprintf(registry.policy_sha256, sizeof(registry.policy_sha256), "%s", policy_sha256);
     if (evidence) /* the registry names the key that signs this sensor's evidence */
         snprintf(registry.pubkey, sizeof(registry.pubkey), "%s", tw_evlog_fingerprint(evidence));
+    /* the equipment inventory in force, published with the counters (filled once the policy
+     * is loaded below, changed by reloads) */
+    struct tw_inventory inventory = {0};
     struct tw_outputs_params op = {.cfg = &cfg, .redis = redis, .flows_jsonl = o.flows_jsonl,
                                    .alerts_jsonl = o.alerts_jsonl, .policy = policy_path != NULL,
                                    .key_namespace = key_ns,
                                    .registry = registered ? &registry : NULL,
+                                   .inventory = &inventory,
                                    .evidence = evidence, .witness = witness};
     tw_sinks_init(&sinks, key_ns);
     if (tw_outputs_open(&sinks, &op, err, sizeof(err)) != 0) {
@@ -1056,6 +1062,9 @@ int main(int argc, char **argv)
             tw_log(TW_LOG_WARNING, "cross_border: %s; what equipment reached before this start "
                                    "is not known (a first contact may alert again)", err);
     }
+    if (tw_inventory_publish(&inventory, policy ? tw_policy_hook_policy(policy) : NULL,
+                             tw_wall_us()) != 0)
+        tw_log(TW_LOG_WARNING, "equipment inventory: out of memory; not published");
     struct tw_control ctl = {
         .pipeline = pipeline, .sinks = &sinks,
         .stats_interval_s = cfg.stats_interval_s, .quiet = o.quiet,
@@ -1066,6 +1075,7 @@ int main(int argc, char **argv)
     struct tw_reload reload = {
         .config_path = o.config, .options = reload_options, .options_ctx = &o, .live = &cfg,
         .ctl = &ctl, .policy = policy, .sinks = &sinks, .geoip = geoip,
+        .inventory = &inventory,
     };
     ctl.tick = reload_tick;
     ctl.tick_ctx = &reload;
@@ -1128,6 +1138,7 @@ out:
     tw_policy_hook_close(policy);
     tw_geoip_enrich_free(geoip);
     tw_sinks_close(&sinks);
+    tw_inventory_clear(&inventory); /* after the writer that reads it */
     tw_evlog_close(evidence); /* after the writers that feed it; wipes the key */
     tw_redis_target_close(redis); /* after the writers that borrow it */
     tw_redis_target_close(witness);

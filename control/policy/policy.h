@@ -78,6 +78,13 @@ void tw_policy_free(struct tw_policy *p);
  * hex digits (what `sha256sum FILE` prints). Stamped on every alert (policy_sha256). */
 const char *tw_policy_sha256(const struct tw_policy *p);
 
+/* The equipment inventory of p as published in Redis (control/store/inventory.h: names,
+ * vendors, addresses, the policy's SHA-256), in force since since_us (epoch µs); p NULL: an
+ * empty inventory (a sensor without a policy). Returns 0 with the text in *out (malloc'd,
+ * *len bytes, NUL-terminated), or -ENOMEM. */
+int tw_policy_inventory_json(const struct tw_policy *p, uint64_t since_us, char **out,
+                             size_t *len);
+
 /* Numbers for "policy OK: N equipment, M rules" (M = enabled rules). */
 size_t tw_policy_equipment_count(const struct tw_policy *p);
 size_t tw_policy_rule_count(const struct tw_policy *p);

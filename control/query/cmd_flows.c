@@ -18,6 +18,9 @@
  * Postings carry the host byte or port, so most misses are dropped before a record is read;
  * the records fetched (pipelined HGETs) are then filtered exactly on every filter.
  * --country and --asn have no index of their own: they filter the records so fetched.
+ * --equipment NAME reads the sensor's published inventory (inventory.h) and is the --ip of
+ * each of that equipment's addresses at once: the buckets of them all (format 1: when they
+ * are of one family, else the time index), each posting kept when one of them holds it.
  *
  * An hour is read in the format that holds it: compact (redis.format 2, compact_read.h), format
  * 1's keys, or both when the format changed within the hour (a restart with redis.format
@@ -35,6 +38,7 @@
 
 #include "control/query/compact_read.h"
 #include "control/query/coverage.h"
+#include "control/query/inventory.h"
 #include "control/query/query.h"
 #include "control/record/keys.h"
 #include "control/record/netmatch.h"
@@ -50,6 +54,10 @@ static struct {
     int64_t tunnel_id; /* -1 = any */
     char country[3];   /* "" = any */
     int64_t asn;       /* -1 = any */
+    /* --equipment: the addresses of the sensor being read (its inventory); NULL = any */
+    const struct tq_net *eq;
+    size_t neq;
+    unsigned eq_known; /* sensors whose inventory named it (several sensors) */
 } f = {.port = -1, .tunnel_id = -1, .asn = -1};
 
 /* ---- options ---- */
@@ -171,6 +179,9 @@ static int record_matches(const struct tq_opts *o, const struct tw_flow_record *
         strcmp(r->dst_country, f.country) != 0)
         return 0;
     if (f.asn >= 0 && r->src_asn != (uint64_t)f.asn && r->dst_asn != (uint64_t)f.asn)
+        return 0;
+    if (f.eq != NULL && !tq_nets_contain(f.eq, f.neq, r->src_ip, r->ip_version == 4) &&
+        !tq_nets_contain(f.eq, f.neq, r->dst_ip, r->ip_version == 4))
         return 0;
     return 1;
 }
@@ -445,6 +456,7 @@ static int cand_newest_first(const void *pa, const void *pb)
 /* The posting keys of one way to answer the filters in one hour. */
 struct plan {
     enum tw_post_kind kind;
+    int eq;         /* address postings of --equipment's nets (else of --ip) */
     size_t n;
     char (*keys)[TW_KEY_LEN];
     uint64_t bytes; /* their total size: the work of reading them */
@@ -478,28 +490,30 @@ static void hex_text(const uint8_t *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* The address buckets (/24 or /64 keys) of hour that --ip covers: the bucket of the address
- * when the prefix is at least that long, else the buckets listed in the hour's nets zset. */
-static int plan_ip(struct walk *w, uint64_t hour, struct plan *p)
+/* The address buckets (/24 or /64 keys) of hour that net/bits covers: the bucket of the
+ * address when the prefix is at least that long, else the buckets listed in the hour's nets
+ * zset. Added to p, whose kind is that of the family. */
+static int plan_net(struct walk *w, uint64_t hour, struct plan *p, const uint8_t *net, int v4,
+                    unsigned bits)
 {
     const struct tq_opts *o = w->o;
-    unsigned nb = f.ip_v4 ? 3 : 8;
+    unsigned nb = v4 ? 3 : 8;
     uint8_t lo[16], hi[16];
     char lo_t[24], hi_t[24], min[32], max[32], key[TW_KEY_LEN];
     redisReply *r;
 
-    p->kind = f.ip_v4 ? TW_POST_NET4 : TW_POST_NET6;
-    memcpy(lo, f.ip, 16);
-    memcpy(hi, f.ip, 16);
-    for (unsigned i = f.ip_bits; i < nb * 8; i++)
+    p->kind = v4 ? TW_POST_NET4 : TW_POST_NET6;
+    memcpy(lo, net, 16);
+    memcpy(hi, net, 16);
+    for (unsigned i = bits; i < nb * 8; i++)
         hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
     hex_text(lo, nb, lo_t);
     hex_text(hi, nb, hi_t);
-    if (f.ip_bits >= nb * 8)
+    if (bits >= nb * 8)
         return plan_add(p, hour, o->sensor, lo_t);
     tw_key_nets(key, sizeof(key), o->sensor, hour);
-    snprintf(min, sizeof(min), "[%c:%s", f.ip_v4 ? '4' : '6', lo_t);
-    snprintf(max, sizeof(max), "[%c:%s", f.ip_v4 ? '4' : '6', hi_t);
+    snprintf(min, sizeof(min), "[%c:%s", v4 ? '4' : '6', lo_t);
+    snprintf(max, sizeof(max), "[%c:%s", v4 ? '4' : '6', hi_t);
     r = tw_rclient_command(w->c, "ZRANGEBYLEX %s %s %s", key, min, max);
     if (r == NULL || r->type != REDIS_REPLY_ARRAY)
         return redis_failed(w, r, "ZRANGEBYLEX");
@@ -511,6 +525,31 @@ static int plan_ip(struct walk *w, uint64_t hour, struct plan *p)
         }
     freeReplyObject(r);
     return 0;
+}
+
+static int plan_ip(struct walk *w, uint64_t hour, struct plan *p)
+{
+    return plan_net(w, hour, p, f.ip, f.ip_v4, f.ip_bits);
+}
+
+/* --equipment's nets, when all are of one family (a plan reads entries of one size). A
+ * bucket named twice is read twice: the flow ids are made unique afterwards. */
+static int plan_equipment(struct walk *w, uint64_t hour, struct plan *p)
+{
+    p->eq = 1;
+    for (size_t i = 0; i < f.neq; i++)
+        if (plan_net(w, hour, p, f.eq[i].addr, f.eq[i].v4, f.eq[i].bits) < 0)
+            return -1;
+    return 0;
+}
+
+/* 1 when --equipment's nets are all of one family (and there is one at least). */
+static int equipment_one_family(void)
+{
+    for (size_t i = 1; i < f.neq; i++)
+        if (f.eq[i].v4 != f.eq[0].v4)
+            return 0;
+    return f.neq > 0;
 }
 
 /* Sizes the keys of a plan with one pipelined round of STRLEN. */
@@ -530,8 +569,8 @@ static int plan_size(struct walk *w, struct plan *p)
     return 0;
 }
 
-/* Does the detail of a posting pass the filter its kind answers? */
-static int detail_matches(enum tw_post_kind kind, const char *key,
+/* Does the detail of a posting pass the filter its kind answers (eq: --equipment's nets)? */
+static int detail_matches(enum tw_post_kind kind, int eq, const char *key,
                           const struct tw_posting *e)
 {
     uint8_t addr[16] = {0};
@@ -550,6 +589,8 @@ static int detail_matches(enum tw_post_kind kind, const char *key,
             addr[i] = (uint8_t)v;
         }
         memcpy(addr + nb, e->detail, kind == TW_POST_NET4 ? 1 : 8);
+        if (eq)
+            return tq_nets_contain(f.eq, f.neq, addr, kind == TW_POST_NET4);
         return tw_cidr_contains(f.ip, (uint8_t)f.ip_bits, addr);
     }
     default: return 1;
@@ -577,7 +618,7 @@ static int read_plan(struct walk *w, const struct plan *p, uint64_t hour, uint64
                 struct tw_posting e;
                 tw_post_decode(p->kind, (const uint8_t *)r->str + i, &e);
                 if (e.last_seen_us < lo || e.last_seen_us > hi || e.back > hour ||
-                    !detail_matches(p->kind, p->keys[k], &e))
+                    !detail_matches(p->kind, p->eq, p->keys[k], &e))
                     continue;
                 struct cand *c = tq_grow(*cands, *n, cap, sizeof(*c), 4096);
                 if (c == NULL) {
@@ -641,12 +682,22 @@ static int fetch_and_emit(struct walk *w, const struct cand *cands, size_t n)
 
 /* ---- hours in the compact format (control/record/compact.h) ---- */
 
+/* The index a compact hour is read by: its kind, or with eq --equipment's addresses (the
+ * postings of both families). */
+struct cx_index {
+    enum tw_post_kind kind;
+    int eq;
+};
+
 /* Does a compact posting pass the filter of the index it was read for? */
 static int cx_keep(const struct tw_cx_posting *p, void *arg)
 {
-    enum tw_post_kind kind = *(const enum tw_post_kind *)arg;
+    const struct cx_index *ix = arg;
+    enum tw_post_kind kind = ix->kind;
     uint8_t addr[16] = {0};
 
+    if (ix->eq && (p->kind == TW_POST_NET4 || p->kind == TW_POST_NET6))
+        kind = p->kind;
     if (p->kind != kind)
         return 0;
     switch (kind) {
@@ -658,6 +709,8 @@ static int cx_keep(const struct tw_cx_posting *p, void *arg)
             return 0;
         memcpy(addr, p->value, nb);
         memcpy(addr + nb, p->detail, kind == TW_POST_NET4 ? 1 : 8);
+        if (ix->eq)
+            return tq_nets_contain(f.eq, f.neq, addr, kind == TW_POST_NET4);
         return tw_cidr_contains(f.ip, (uint8_t)f.ip_bits, addr);
     }
     default: return 1;
@@ -712,8 +765,10 @@ static int cx_refs(struct walk *w, uint64_t hour, int newest, struct tq_cx_ref *
 {
     const struct tq_opts *o = w->o;
     uint64_t lo = hour * TW_US_PER_HOUR, hi = newest ? UINT64_MAX : lo + TW_US_PER_HOUR - 1;
+    struct cx_index ix = {.kind = TW_POST_TIME};
     enum tw_post_kind kind = TW_POST_TIME;
     unsigned buckets[TW_CX_BUCKETS];
+    uint8_t want[TW_CX_BUCKETS] = {0};
     size_t nb = 0, cap = 0;
 
     *refs = NULL;
@@ -727,6 +782,21 @@ static int cx_refs(struct walk *w, uint64_t hour, int newest, struct tq_cx_ref *
         kind = f.ip_v4 ? TW_POST_NET4 : TW_POST_NET6;
         for (unsigned k = 0; k < TW_CX_BUCKETS; k++)
             buckets[nb++] = k;
+    } else if (f.eq != NULL) { /* each address's bucket, or every bucket for a short prefix */
+        ix.eq = 1;
+        kind = TW_POST_NET4;
+        for (size_t i = 0; i < f.neq; i++) {
+            const struct tq_net *e = &f.eq[i];
+            unsigned need = e->v4 ? 24u : 64u;
+            if (e->bits < need) {
+                memset(want, 1, sizeof(want));
+                break;
+            }
+            want[tw_cx_bucket(e->v4 ? TW_POST_NET4 : TW_POST_NET6, e->addr, e->v4 ? 3 : 8)] = 1;
+        }
+        for (unsigned k = 0; k < TW_CX_BUCKETS; k++)
+            if (want[k])
+                buckets[nb++] = k;
     } else if (f.port >= 0) {
         uint16_t bk = tw_port_bucket((uint16_t)f.port);
         uint8_t v[2] = {(uint8_t)(bk >> 8), (uint8_t)bk};
@@ -735,7 +805,8 @@ static int cx_refs(struct walk *w, uint64_t hour, int newest, struct tq_cx_ref *
     } else {
         buckets[nb++] = tw_cx_bucket(TW_POST_TIME, NULL, 0);
     }
-    if (tq_cx_postings(w->c, o->sensor, hour, buckets, nb, cx_keep, &kind, lo, hi, refs, n,
+    ix.kind = kind;
+    if (tq_cx_postings(w->c, o->sensor, hour, buckets, nb, cx_keep, &ix, lo, hi, refs, n,
                        &cap) < 0)
         return -1;
     if (*n > 1)
@@ -863,7 +934,7 @@ out:
 static int f1_cands(struct walk *w, uint64_t hour, int newest, struct cand **cands, size_t *n)
 {
     const struct tq_opts *o = w->o;
-    struct plan plans[4], *best = NULL;
+    struct plan plans[5], *best = NULL;
     size_t nplans = 0, cap = 0;
     struct idset here = {0};
     uint64_t lo = hour * TW_US_PER_HOUR, hi = newest ? UINT64_MAX : lo + TW_US_PER_HOUR - 1;
@@ -879,6 +950,8 @@ static int f1_cands(struct walk *w, uint64_t hour, int newest, struct cand **can
     if (plan_add(&plans[nplans++], hour, o->sensor, NULL) < 0)
         goto out;
     if (f.has_ip && plan_ip(w, hour, &plans[nplans++]) < 0)
+        goto out;
+    if (equipment_one_family() && plan_equipment(w, hour, &plans[nplans++]) < 0)
         goto out;
     if (f.port >= 0) {
         char v[8];
@@ -1077,7 +1150,44 @@ static int walk_hour(struct walk *w, uint64_t hour, int newest)
     return 0;
 }
 
-static int run(struct tw_rclient *c, const struct tq_opts *o)
+/* --equipment: the addresses of the equipment in the inventory o's sensor publishes, into f.
+ * Returns 0, 1 when that sensor names no such equipment (said when it is the one sensor
+ * asked: EXIT_USAGE), or EXIT_REDIS (said). */
+static int equipment_nets(struct tw_rclient *c, const struct tq_opts *o,
+                          struct tq_inventory *inv)
+{
+    const struct tq_equipment *e;
+    int rc = tq_inventory_read(c, o->sensor, inv);
+
+    if (rc < 0)
+        return EXIT_REDIS;
+    if (rc == 0 || (e = tq_inventory_find(inv, o->equipment)) == NULL) {
+        if (tq_sensors_several(o)) /* another sensor's, perhaps: this one adds nothing
+                                    * (fleet_check: unless none has it) */
+            return 1;
+        if (rc == 0)
+            return tq_usage_error("unknown equipment \"%s\": sensor %s publishes no inventory "
+                                  "(tw:{%s}:inventory)", o->equipment, o->sensor, o->sensor);
+        return tq_usage_error("unknown equipment \"%s\": not in the inventory of sensor %s "
+                              "(tapwatch-query equipment lists it)", o->equipment, o->sensor);
+    }
+    f.eq = e->nets;
+    f.neq = e->nnets;
+    f.eq_known++;
+    return 0;
+}
+
+/* Several sensors: a name none of their inventories holds is the one sensor's error. */
+static int fleet_check(const struct tq_opts *o)
+{
+    if (o->equipment[0] != '\0' && f.eq_known == 0)
+        return tq_usage_error("unknown equipment \"%s\": in none of the inventories of the "
+                              "sensors asked (tapwatch-query equipment lists them)", o->equipment);
+    return 0;
+}
+
+/* The hours of the range, newest first, until --limit flows are printed. */
+static int walk_all(struct tw_rclient *c, const struct tq_opts *o)
 {
     struct walk w = {.c = c, .o = o};
     char hours_key[TW_KEY_LEN], max[24], min[24];
@@ -1116,6 +1226,27 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     return tq_finish(w.failed);
 }
 
+static int run(struct tw_rclient *c, const struct tq_opts *o)
+{
+    struct tq_inventory inv = {0};
+    int rc;
+
+    f.eq = NULL;
+    f.neq = 0;
+    if (o->equipment[0] != '\0' && (rc = equipment_nets(c, o, &inv)) != 0) {
+        tq_inventory_free(&inv);
+        if (rc != 1)
+            return rc;
+        if (o->format == TQ_CSV) /* no flow of this sensor: an empty answer */
+            tq_csv_header(csv_keys, NCSV);
+        return tq_finish(0);
+    }
+    rc = walk_all(c, o);
+    tq_inventory_free(&inv);
+    f.eq = NULL;
+    return rc;
+}
+
 const struct tq_subcommand tq_cmd_flows = {
     .name = "flows",
     .summary = "flow records by time, address or subnet, port, application",
@@ -1130,15 +1261,19 @@ const struct tq_subcommand tq_cmd_flows = {
         "  --tunnel-id N    the tunnel's id: ERSPAN session, VXLAN/Geneve VNI, GRE key, GTP-U TEID\n"
         "  --country CC     either end is in country CC (ISO 3166 code, e.g. CN; needs geoip)\n"
         "  --asn N          either end is in autonomous system N (needs geoip.asn_db)\n"
+        "  --equipment NAME either end is one of the addresses of equipment NAME in the\n"
+        "                   inventory the sensor publishes (`equipment` lists it)\n"
         "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
         "  --cursor T       the next page: only flows whose last_seen is at most T (the\n"
         "                   last_seen of the first flow the page before left out)\n"
         "  --format F       table (default), json (one object per line) or csv\n",
-    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT | TQ_OPT_CURSOR,
+    .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT | TQ_OPT_CURSOR |
+              TQ_OPT_EQUIPMENT,
     .own = (const struct tq_option[]){{"ip", parse_ip}, {"port", parse_port}, {"app", parse_app},
                                       {"tunnel-id", parse_tunnel_id}, {"country", parse_country},
                                       {"asn", parse_asn}, {NULL, NULL}},
     .run = run,
+    .fleet_check = fleet_check,
 };
 
 /* One record in the --format of o, as `flows` prints it (`flow FLOW_ID`, cmd_flow.c). */

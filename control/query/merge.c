@@ -385,6 +385,8 @@ int tq_fleet_run(const struct tq_subcommand *sub, struct tw_rclient *c, struct t
         rc = run_caught(sub, c, o, &k);
     }
     tq_rows = rows_before; /* the sensors' answers were caught: the merged one is the answer */
+    if (rc == 0 && n > 0 && sub->fleet_check != NULL)
+        rc = sub->fleet_check(o);
     if (rc == 0) {
         shown = tq_merge_order(k.rows, k.n, (sub->common & TQ_OPT_LIMIT) ? o->limit : 0);
         print_merged(&k, sensors, shown);

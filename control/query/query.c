@@ -30,7 +30,7 @@
 #define CONNECT_TIMEOUT_MS 3000
 
 /* The subcommands, in --help order: one row each, X(name) for tq_cmd_<name> of cmd_<name>.c. */
-#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(sensors) X(flow) X(statements) X(audit) X(verify) X(verify_audit)
+#define SUBCOMMANDS(X) X(flows) X(alerts) X(summary) X(equipment) X(sensors) X(flow) X(statements) X(audit) X(verify) X(verify_audit)
 
 #define DECLARE(name) extern const struct tq_subcommand tq_cmd_##name;
 SUBCOMMANDS(DECLARE)

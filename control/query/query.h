@@ -9,6 +9,8 @@
  *   timeparse.c    the times a user types (--since, --until)
  *   sensors.c      which sensors a query reads: --sensor a,b / 'glob', --all-sensors, --bank,
  *                  the registry of sensors per bank (control/record/fleet_keys.h)
+ *   inventory.c    the equipment inventory a sensor publishes (tw:{S}:inventory), read and
+ *                  checked: flows --equipment, equipment
  *   merge.c        a subcommand run once per sensor, its answers merged newest first with a
  *                  sensor column
  *   audit_trail.c  the audit entries of every question, before and after its answer (the
@@ -97,6 +99,10 @@ struct tq_subcommand {
     int (*word)(const char *value);
     /* Answers on stdout. Returns the exit status (0, or EXIT_REDIS after saying why). */
     int (*run)(struct tw_rclient *c, const struct tq_opts *o);
+    /* Several sensors (merge.c): called once every sensor ran without failing, before the
+     * merged answer is printed; returns 0, or an exit status after one line on stderr (the
+     * answer is then not printed). NULL: nothing to check. */
+    int (*fleet_check)(const struct tq_opts *o);
 };
 
 /* ---- query.c ---- */

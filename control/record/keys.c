@@ -125,6 +125,11 @@ int tw_key_acl_witness(char *buf, size_t len, const char *sensor)
     return (int)o;
 }
 
+int tw_key_inventory(char *buf, size_t len, const char *sensor)
+{
+    return fits(snprintf(buf, len, "tw:{%s}:inventory", sensor), len);
+}
+
 int tw_key_stats(char *buf, size_t len, const char *sensor)
 {
     return fits(snprintf(buf, len, "tw:{%s}:stats", sensor), len);

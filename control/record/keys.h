@@ -16,6 +16,9 @@
  *   tw:{S}:stats:<run>           the same hash for each run, kept redis.retention
  *   tw:{S}:runs                  zset run start (epoch seconds) -> run: the runs that have a
  *                                stats:<run> hash (the history of drops)
+ *   tw:{S}:inventory             string: the equipment inventory of the policy in force, one
+ *                                JSON object (control/store/inventory.h), EX redis.retention,
+ *                                written at start, at each reload and refreshed while running
  *   tw:{S}:statements            stream of completeness statements (control/evidence/
  *                                statement.h), one entry each: fields statement (the canonical
  *                                JSON text, the signed bytes) and sig (Ed25519, 128 hex digits,
@@ -126,6 +129,8 @@ int tw_key_statements_seen(char *buf, size_t len, const char *sensor);
 int tw_key_rotations(char *buf, size_t len, const char *sensor);
 int tw_key_stats_run(char *buf, size_t len, const char *sensor, const char *run);
 int tw_key_runs(char *buf, size_t len, const char *sensor);
+/* tw:{S}:inventory, the equipment inventory of the policy in force (above) */
+int tw_key_inventory(char *buf, size_t len, const char *sensor);
 /* value is ignored for TW_POST_TIME; for the others it is the text of the table above. */
 int tw_key_post(char *buf, size_t len, const char *sensor, uint64_t hour, enum tw_post_kind kind,
                 const char *value);

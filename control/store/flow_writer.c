@@ -54,6 +54,7 @@
 #include "control/record/record_json.h"
 #include "control/store/compact_writer.h"
 #include "control/store/evidence_log.h"
+#include "control/store/inventory.h"
 #include "control/store/redis_conn.h"
 #include "control/store/redis_engine.h"
 #include "control/store/run_dir.h"
@@ -145,9 +146,15 @@ struct tw_store {
     /* the counters: tw:{S}:stats and this run's history entry, sent when a flight is free */
     struct tw_buf counters;
     int counters_pending;
+    uint32_t counters_inv_gen;  /* the inventory generation in counters (0: none) */
     unsigned counters_cmds;    /* commands in counters (one reply each) */
     struct tw_sensor_info registry; /* sent with the counters when has_registry */
     int has_registry;
+    /* the equipment inventory (inventory.h; the caller's), sent with the counters when due:
+     * the generation written and when, the reconnects seen then */
+    const struct tw_inventory *inventory;
+    uint64_t inv_written_gen, inv_written_ms, inv_reconnects;
+    int counters_refused;      /* a reply of the counters batch being answered was an error */
     uint32_t retention_s;      /* lifetime of the run's tw:{S}:stats:<run> hash */
     /* gaps: closed ones wait in gaps[0..ngaps), the first gaps_sent are in flight */
     struct gap gaps[TW_GAPS_MAX];
@@ -818,6 +825,7 @@ static enum tw_verdict on_reply(void *ctx, const struct tw_engine_batch *b, cons
         return TW_REPLY_OK;
     if (b->kind == B_COUNTERS) { /* the next refresh writes them again */
         s->st.errors++;
+        s->counters_refused = 1;
         return TW_REPLY_OK;
     }
     return tw_redis_transient_error(r->str) ? TW_REPLY_RETRY : TW_REPLY_REFUSED;
@@ -828,8 +836,15 @@ static void on_done(void *ctx, const struct tw_engine_batch *b, int ok)
     struct tw_store *s = ctx;
     uint64_t now_ms = tw_mono_ms();
 
-    if (b->kind == B_COUNTERS)
+    if (b->kind == B_COUNTERS) {
+        /* aux: the inventory generation it carried (0: none); written when no reply failed */
+        if (b->aux != 0 && !s->counters_refused) {
+            s->inv_written_gen = b->aux;
+            s->inv_written_ms = now_ms;
+        }
+        s->counters_refused = 0;
         return;
+    }
     if (ok) {
         s->st.written += b->items;
     } else {
@@ -1030,6 +1045,7 @@ struct tw_store *tw_store_open(const struct tw_store_params *p, char *err, size_
         s->registry = *p->registry;
         s->has_registry = 1;
     }
+    s->inventory = p->inventory;
     if (p->w.run_dir != NULL && p->w.run_dir[0] != '\0' && p->spool_records > 0) {
         char file_part[TW_NS_LEN]; /* a bank's "A/s1" is "A+s1" in a file name */
         tw_namespace_file_part(p->w.sensor, file_part, sizeof(file_part));
@@ -1211,7 +1227,7 @@ static int flush_due(struct tw_store *s, uint64_t now_ms, int force)
         s->last_flush_ms = now_ms;
     if (s->counters_pending && s->counters.len > 0 && tw_engine_ready(s->e, now_ms)) {
         struct tw_buf *out = tw_engine_begin(s->e);
-        struct tw_engine_batch tag = {.kind = B_COUNTERS};
+        struct tw_engine_batch tag = {.kind = B_COUNTERS, .aux = s->counters_inv_gen};
         char *p = tw_buf_room(out, s->counters.len);
         if (p != NULL) {
             memcpy(p, s->counters.p, s->counters.len);
@@ -1265,6 +1281,26 @@ static void put_expire_cmd(struct tw_buf *b, const char *key, uint32_t seconds)
     tw_buf_u64(b, seconds);
 }
 
+/* Is the inventory to be sent with these counters? When it changed since it was last written,
+ * a minute after (the TTL renewed, a Redis emptied meanwhile filled again), and after a
+ * reconnect (a Redis restarted empty has it back within a second). Sent every second instead,
+ * a policy of thousands of equipment would cost Redis its text every second. */
+#define TW_INVENTORY_REFRESH_MS 60000u
+static int inventory_due(struct tw_store *s, uint64_t now_ms)
+{
+    struct tw_engine_stats es;
+
+    if (s->inventory == NULL || s->inventory->json == NULL || s->inventory->gen == 0)
+        return 0;
+    tw_engine_get_stats(s->e, &es);
+    if (es.reconnects != s->inv_reconnects) {
+        s->inv_reconnects = es.reconnects;
+        s->inv_written_gen = 0;
+    }
+    return (uint32_t)s->inventory->gen != s->inv_written_gen ||
+           now_ms - s->inv_written_ms >= TW_INVENTORY_REFRESH_MS;
+}
+
 /* The latest run's counters in tw:{S}:stats, and each run's kept in tw:{S}:stats:<run>,
  * listed by start time in tw:{S}:runs (keys.h), so an earlier run's drops stay visible. */
 int tw_store_put_counters(struct tw_store *s, const char *const *names, const uint64_t *values,
@@ -1305,6 +1341,12 @@ int tw_store_put_counters(struct tw_store *s, const char *const *names, const ui
                                        s->retention_s);
         if (k > 0)
             s->counters_cmds += (unsigned)k;
+    }
+    s->counters_inv_gen = 0;
+    if (inventory_due(s, tw_mono_ms()) &&
+        tw_inventory_put(&s->counters, s->sensor, s->inventory, s->retention_s) == 1) {
+        s->counters_cmds++;
+        s->counters_inv_gen = (uint32_t)s->inventory->gen;
     }
     if (s->counters.oom) {
         s->counters.len = 0;

@@ -67,6 +67,7 @@
 
 struct tw_store;
 struct tw_sensor_info;
+struct tw_inventory;
 struct tw_evlog;
 
 struct tw_store_params {
@@ -80,6 +81,9 @@ struct tw_store_params {
     /* the sensor's registration under its bank, sent with the counters (sensor_registry.h);
      * NULL: none */
     const struct tw_sensor_info *registry;
+    /* the equipment inventory in force, sent with the counters when due (inventory.h); the
+     * caller's, read at every tw_store_put_counters; NULL: none */
+    const struct tw_inventory *inventory;
     uint32_t format;         /* redis.format: 1 (a hash field and postings per record) or 2
                               * (compact blocks, control/record/compact.h); 0 = 2 */
     /* signing.key: the evidence log every record and gap is chained into, and whose seals

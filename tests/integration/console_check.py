@@ -238,6 +238,8 @@ def main():
         ("flows", {"since": since, "limit": "1000"}, ["flows", "--since", since, "--limit", "1000"]),
         ("flows", {"since": since, "ip": "10.77.0.0/16", "app": "TLS"},
          ["flows", "--since", since, "--ip", "10.77.0.0/16", "--app", "TLS"]),
+        ("flows", {"since": since, "equipment": "atm-ctrl-01", "limit": "1000"},
+         ["flows", "--since", since, "--equipment", "atm-ctrl-01", "--limit", "1000"]),
         ("alerts", {"since": since, "limit": "1000"}, ["alerts", "--since", since, "--limit", "1000"]),
         ("summary", {"since": since, "equipment": "atm-ctrl-01", "by": "hour"},
          ["summary", "--since", since, "--equipment", "atm-ctrl-01", "--by", "hour"]),

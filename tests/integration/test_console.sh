@@ -146,6 +146,16 @@ code=$(curl -s -o "$tmp/big.json" -D "$tmp/big.h" -w '%{http_code}' -b "$ck" "ht
     fail "an answer over --max-bytes: $code $(head -c 200 "$tmp/big.json")"
 code=$(curl -s -o "$tmp/small.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=2")
 [ "$code" = 200 ] || fail "a small answer under --max-bytes: $code $(head -c 200 "$tmp/small.json")"
+# this console has no --equipment: its Equipment page lists the inventory sensor s1 publishes
+# (the policy's equipment, in its order), and a flows question by equipment= is forwarded
+curl -s -b "$ck" "http://127.0.0.1:$port3/equipment" >"$tmp/eq.html"
+listed=$(grep -o 'href="/equipment?equipment=[^&"]*' "$tmp/eq.html" | sed 's/.*equipment=//' | tr '\n' ' ')
+[ "$listed" = "atm-ctrl-01 srv-02 " ] ||
+    fail "Equipment page without --equipment lists '$listed', not the published atm-ctrl-01 srv-02"
+grep -q '10.40.2.0/24' "$tmp/eq.html" || fail "Equipment page: srv-02's addresses not shown"
+code=$(curl -s -o "$tmp/eqf.json" -w '%{http_code}' -b "$ck" "http://127.0.0.1:$port3/api/v1/flows?since=2020-01-01&limit=2&equipment=no-such-eq")
+[ "$code" = 400 ] && grep -q 'unknown equipment' "$tmp/eqf.json" ||
+    fail "flows equipment=no-such-eq: $code $(head -c 200 "$tmp/eqf.json")"
 idle_from=$(date +%s) # the session above, unused from now on, ends after 10 s (checked below)
 
 # an answer slower than --timeout-ms 300: Redis made slow for real. CLIENT PAUSE ... ALL holds

@@ -55,7 +55,9 @@ flows --asn 0	bad --asn "0": expected an AS number from 1 to 4294967295
 flows --asn 4294967296	bad --asn "4294967296": expected an AS number from 1 to 4294967295
 flows --asn AS	bad --asn "AS": expected an AS number from 1 to 4294967295
 flows --asn -5	bad --asn "-5": expected an AS number from 1 to 4294967295
-flows --equipment x	flows does not take one of the options given
+flows --equipment "a b"	bad --equipment "a b": expected an equipment name (letters, digits, '_', '.', '-')
+equipment --equipment x	equipment does not take one of the options given
+equipment --limit 5	equipment does not take one of the options given
 flows --kind risky_flow	flows does not take one of the options given
 flows --by day	flows does not take one of the options given
 alerts --since -5x	--since: bad time "-5x": unknown unit "x" (use s, m, h or d)

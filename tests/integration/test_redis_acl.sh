@@ -111,6 +111,10 @@ export TAPWATCH_REDIS_PASSWORD_FILE=$tmp/regulator.pw
 equip=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["equipment"])' "$tmp/s1.alerts" 2>/dev/null)
 "$query" --redis "unix://regulator@$sock" --sensor s1 summary --equipment "${equip:-x}" --since 0 \
     >"$tmp/q.sum" 2>"$tmp/q.err" || fail "regulator: tapwatch-query summary failed: $(cat "$tmp/q.err")"
+# the inventory the sensor published (SET under its own pattern), read by the regulator
+"$query" --redis "unix://regulator@$sock" --sensor s1 flows --equipment "${equip:-x}" --since 0 \
+    --format json >"$tmp/q.eq" 2>"$tmp/q.err" && [ -s "$tmp/q.eq" ] ||
+    fail "regulator: flows --equipment ${equip:-x}: $(cat "$tmp/q.err")"
 for cmd in "HSET tw:{s1}:stats x 1" "XDEL tw:{s1}:alerts 0-1" "DEL tw:{s1}:hours"; do
     # shellcheck disable=SC2086
     out=$(as regulator $cmd 2>&1)

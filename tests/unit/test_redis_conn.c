@@ -249,6 +249,7 @@ static void test_acl_pattern(void **state)
         tw_key_statements_seen(keys[n++], TW_KEY_LEN, s);
         tw_key_rotations(keys[n++], TW_KEY_LEN, s);
         tw_key_seals(keys[n++], TW_KEY_LEN, s);
+        tw_key_inventory(keys[n++], TW_KEY_LEN, s);
         for (int i = 0; i < n; i++)
             if (fnmatch(pat + 1, keys[i], 0) != want)
                 fail_msg("%s %s %s", pat, want ? "matches" : "misses", keys[i]);
