@@ -34,6 +34,7 @@
 #include "control/evidence/sign_key.h"
 #include "control/query/compact_read.h"
 #include "control/query/query.h"
+#include "control/query/verify_statements.h"
 #include "control/record/compact.h"
 #include "control/record/keys.h"
 #include "dataplane/clock.h"
@@ -735,6 +736,18 @@ static void check_all(struct ctx *x)
     x->nseals = nseals_in; /* what the summary counts */
 }
 
+/* verify_statements.c's hooks: statements are chain items and findings like the others */
+static int vst_item(void *arg, const char *run, uint64_t seq, char kind, const void *bytes,
+                    size_t len, const char *where)
+{
+    return add_item(arg, run, seq, kind, bytes, len, where);
+}
+
+static void vst_finding(void *arg, const char *run, uint64_t seq, const char *line)
+{
+    finding(arg, run, seq, "%s", line);
+}
+
 /* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
  * reports any (INFO may be refused to a read-only user: then nothing is said). */
 static void evictions(struct tw_rclient *c)
@@ -755,6 +768,7 @@ static void evictions(struct tw_rclient *c)
 static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     struct ctx x = {.o = o, .now_us = tw_wall_us()};
+    struct tq_vst *vst = NULL;
     char err[256], fpr[TW_SIGN_FPR_LEN + 1];
     int rc;
 
@@ -764,22 +778,26 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         fprintf(stderr, PROG ": --pubkey: %s\n", err);
         return EXIT_USAGE;
     }
+    struct tq_vst_hooks hooks = {.arg = &x, .item = vst_item, .finding = vst_finding};
     if (read_seals(c, &x) != 0 || read_records(c, &x) != 0 || read_alerts(c, &x) != 0 ||
-        read_gaps(c, &x) != 0) {
+        read_gaps(c, &x) != 0 || tq_vst_read(c, o, x.pk, &hooks, &vst) != 0) {
         rc = EXIT_REDIS;
         goto out;
     }
+    for (size_t k = 0; k < x.nseals; k++)
+        tq_vst_seal(vst, &x.seals[k].s, x.seals[k].good);
     check_all(&x);
+    tq_vst_finish(vst, x.now_us); /* the chain's ends, unwatched spans */
     if (!o->has_since && !o->has_until) /* the whole store: its indexes too */
         check_index(c, &x);
     evictions(c);
     if (x.findings == 0 && x.nseals == 0 && x.nitems == 0)
         printf("note: sensor %s has no signed evidence in this range\n", o->sensor);
     printf("verify: sensor %s, key %s: %zu seals, %" PRIu64 " items checked (records %" PRIu64
-           ", alerts %" PRIu64 ", gap records %" PRIu64 "), %" PRIu64 " expired, %" PRIu64
-           " gaps, %" PRIu64 " findings",
-           o->sensor, fpr, x.nseals, x.checked, x.records, x.alerts, x.gap_records, x.expired,
-           x.gaps, x.findings);
+           ", alerts %" PRIu64 ", gap records %" PRIu64 ", statements %" PRIu64 "), %" PRIu64
+           " expired, %" PRIu64 " gaps, %" PRIu64 " findings",
+           o->sensor, fpr, x.nseals, x.checked, x.records, x.alerts, x.gap_records,
+           tq_vst_count(vst), x.expired, x.gaps, x.findings);
     if (x.findings > 0 && x.has_bad)
         printf("; first bad: run %s seq %" PRIu64, x.bad_run, x.bad_seq);
     printf(x.findings > 0 ? ": NOT VERIFIED\n" : ": verified\n");
@@ -787,6 +805,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     if (rc == 0 && x.findings > 0)
         rc = EXIT_UNVERIFIED;
 out:
+    tq_vst_free(vst);
     for (size_t i = 0; i < x.nitems; i++)
         free(x.items[i].bytes);
     free(x.items);
