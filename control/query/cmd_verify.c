@@ -5,7 +5,8 @@
  *      numbers 1, 2, ... without a hole, prev_seal the hash of the seal before, prev_chain
  *      its chain, first its last + 1;
  *   2. the items: every record frame of every hour (tw:{S:H}:b), every alert (tw:{S}:alerts),
- *      every gap record (tw:{S}:gaps), each with its run and sequence number (chain.h);
+ *      every gap record (tw:{S}:gaps), every statement (tw:{S}:statements, read and checked
+ *      in verify_statements.c), each with its run and sequence number (chain.h);
  *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
  *      sequence order, must hash from prev_chain to chain.
  *   4. without --since/--until, the time postings of the indexes (compact.h): every record has
@@ -17,7 +18,8 @@
  * or a second different item under a number), reordered (an item stored twice: an older one
  * replayed), bad signature (a seal the key did not sign, or not a seal line), and, not errors:
  * gap (the sensor's own record of records it lost) and expired (numbers missing after the
- * seal's time + its hot window: Redis expired them, counted in the summary).
+ * seal's time + its hot window: Redis expired them, counted in the summary); unwatched
+ * (verify_statements.h: spans no statement covers, errors or told).
  * Exit 0 when every seal and item verifies, 3 when not (the summary names the first bad
  * sequence number), 1 when Redis fails, 2 for a bad command line or key file.
  *
@@ -822,13 +824,15 @@ static const struct tq_option own_flags[] = {{"audit", parse_audit}, {NULL, NULL
 
 const struct tq_subcommand tq_cmd_verify = {
     .name = "verify",
-    .summary = "check the sensor's signed evidence: seals, chain, every record, alert and gap",
+    .summary = "check the sensor's signed evidence: seals, chain, every record, alert, gap and "
+               "statement",
     .usage = "verify --pubkey FILE.pub [--since T] [--until T]\n"
              "                   checks the seals made in the range against the sensor's public\n"
              "                   key and recomputes their chain from the records, alerts and gap\n"
-             "                   records in Redis; one line per finding (altered, deleted,\n"
-             "                   inserted, reordered, bad signature; gap and expired are told,\n"
-             "                   not errors), then a summary. Exit 0 verified, 3 not verified\n"
+             "                   records and statements in Redis; one line per finding (altered,\n"
+             "                   deleted, inserted, reordered, bad signature, unwatched; gap,\n"
+             "                   expired and some unwatched spans are told, not errors), then a\n"
+             "                   summary. Exit 0 verified, 3 not verified\n"
              "verify --audit [--bank NAME] [--pubkey FILE.pub ...] [--known-head SEQ:HASH]\n"
              "                   the same for the audit trail of queries (as verify-audit)\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL,
