@@ -19,7 +19,11 @@
  *   kind 'g'  a gap record: its JSON text in tw:{S}:gaps, ending the same way
  *   kind 'a'  an alert: its stream entry, every field and value in stream order, each as
  *             len (u32 BE) | bytes (tw_chain_fields); the entry has fields seq and run
- *   other kinds: whatever tw_evidence_append's caller stores (statements: 's')
+ *   kind 's'  a completeness statement (statement.h): its JSON text as stored in the field
+ *             `statement` of tw:{S}:statements; the text has keys "run" (the chain's run)
+ *             and "seq" (its number), inside what its own signature covers, rather than a
+ *             tag at the end (the text is signed as a whole, and already names its run)
+ *   other kinds: whatever tw_evidence_append's caller stores
  *
  * SHA-256 through OpenSSL, streamed over a seal's items (one Init/Final a seal, not an item):
  * measured on this 2-core machine (SHA-NI) for a 573-byte record, 0.40-0.51 us against 1.05-1.30

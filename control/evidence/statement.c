@@ -104,6 +104,7 @@ int tw_statement_to_json(const struct tw_statement *st, const char *sensor, char
         st->records_to, st->alerts_from, st->alerts_to);
     put_seq(buf, len, &off, "seq_first", st->seq_first);
     put_seq(buf, len, &off, "seq_last", st->seq_last);
+    put_seq(buf, len, &off, "seq", st->seq);
     put(buf, len, &off, ",\"gap_records\":%" PRIu64 ",\"records_lost\":%" PRIu64,
         st->gap_records, st->records_lost);
     put_sha(buf, len, &off, "config_sha256", st->config_sha, st->has_config);

@@ -27,8 +27,12 @@
  *   tcp_flows_ended (loss upstream of the sensor, README); flows_started, flows_ended;
  *   records_from, records_to (the records the sensor emitted in the run before the interval and
  *   at its end: records_from + 1 .. records_to are this interval's), alerts_from, alerts_to
- *   (the same for alerts); seq_first, seq_last (the signed log's sequence numbers of what was
- *   emitted in the interval: null until the chain fills them); gap_records, records_lost (gap
+ *   (the same for alerts); seq_first, seq_last (the signed log's sequence numbers of the items
+ *   emitted in the interval, chain.h: those after the previous statement's and before this
+ *   one's; seq_first = seq_last + 1 when there were none), seq (the statement's own number in
+ *   the signed log: it is an item of the chain, kind 's', its text as stored; with run, the
+ *   chain's run, it is where a verifier finds it, as a record's seq and run are); the three
+ *   are null when the sensor does not sign (no signed log); gap_records, records_lost (gap
  *   records the store made and the records they cover); config_sha256, policy_sha256,
  *   geoip_sha256 (hex, "" for none); clock_synced (true/false, adjtimex STA_UNSYNC clear),
  *   clock_offset_us, clock_maxerror_us, clock_esterror_us, clock_step_us (the wall clock's
@@ -54,7 +58,7 @@ enum tw_statement_kind { TW_ST_START, TW_ST_INTERVAL, TW_ST_RELOAD, TW_ST_STOP,
 
 #define TW_STATEMENT_DROPS 32   /* drop reasons kept (dataplane counters flagged drop) */
 #define TW_STATEMENT_JSON_MAX 4096
-#define TW_SEQ_NONE UINT64_MAX  /* seq_first/seq_last not known (written as null) */
+#define TW_SEQ_NONE UINT64_MAX  /* seq_first/seq_last/seq not known (written as null) */
 
 struct tw_statement {
     uint64_t run_us;
@@ -66,7 +70,8 @@ struct tw_statement {
     uint64_t tcp_gap_bytes, tcp_acked_bytes, tcp_flows_one_way, tcp_flows_ended;
     uint64_t flows_started, flows_ended;
     uint64_t records_from, records_to, alerts_from, alerts_to;
-    uint64_t seq_first, seq_last;  /* TW_SEQ_NONE until the signed log gives them */
+    uint64_t seq_first, seq_last;  /* TW_SEQ_NONE unsigned (no signed log) */
+    uint64_t seq;                  /* its own number in the signed log, TW_SEQ_NONE unsigned */
     uint64_t gap_records, records_lost;
     int64_t clock_offset_us, clock_step_us;
     uint64_t clock_maxerror_us, clock_esterror_us;

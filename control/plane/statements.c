@@ -202,7 +202,7 @@ static void make(struct tw_statements *s, struct tw_control *c, enum tw_statemen
     st.to_us = now_us;
     if (st.from_us > st.to_us)
         st.from_us = st.to_us;
-    st.seq_first = st.seq_last = TW_SEQ_NONE;
+    st.seq_first = st.seq_last = st.seq = TW_SEQ_NONE;
     st.clock_step_us = step_us;
     hashes(s, &st);
     tw_clock_sync_state(&synced, &st.clock_offset_us, &st.clock_maxerror_us,
@@ -220,10 +220,12 @@ static void make(struct tw_statements *s, struct tw_control *c, enum tw_statemen
     s->prev = cur;
     s->last_wall_us = now_us;
     s->last_mono_us = mono_us();
-    tw_sinks_statement(s->p.sinks, &st);
+    /* chained first, then handed to its writer: the chain is in emit order, before any
+     * spooling (the text is the one the writer renders from st, byte for byte) */
     if (s->p.on_statement &&
         (len = tw_statement_to_json(&st, s->sensor, text, sizeof(text))) >= 0)
         s->p.on_statement(s->p.hook_ctx, &st, text, (size_t)len);
+    tw_sinks_statement(s->p.sinks, &st);
 }
 
 /* The key_rotation statement (statement.h): an instant at the start's `to`, closing no

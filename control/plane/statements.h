@@ -16,9 +16,11 @@
  * the interval with a statement of kind clock_step and raises a clock_step alert when a
  * policy is loaded.
  *
- * The hook: the signed log (branch chain) may take every statement as it is made, in the
- * order the sensor emits it (before any spooling): set on_statement; it may fill seq_first /
- * seq_last before the statement is signed (on_seq, called first), so the range is signed too.
+ * The hooks: the signed log (control/store/evidence_log.h) takes every statement as it is
+ * made, in the order the sensor emits it, before it goes to its writer (before any spooling):
+ * on_seq, called before the statement is signed, fills run (the chain's), seq_first, seq_last
+ * and seq, so they are signed too; on_statement, after signing, chains its text (kind 's').
+ * Without a signed log (no signing.key) both are NULL: seq_first, seq_last, seq are null.
  */
 #ifndef TW_STATEMENTS_H
 #define TW_STATEMENTS_H

@@ -1094,6 +1094,11 @@ int main(int argc, char **argv)
         .previous_key_path = cfg.signing.previous_key, .policy = policy, .geoip = geoip,
         .sinks = &sinks,
     };
+    if (evidence) { /* statements are items of the signed chain (evidence_log.h) */
+        stp.on_seq = tw_evlog_statement_seq;
+        stp.on_statement = tw_evlog_statement_append;
+        stp.hook_ctx = evidence;
+    }
     if (!(ctl.statements = tw_statements_open(&stp, err, sizeof(err)))) {
         tw_log(TW_LOG_ERR, "%s", err);
         goto out;

@@ -34,7 +34,7 @@ static const char *const csv_keys[] = {
     "id", "sensor", "run", "n", "kind", "interval", "from", "to", "packets_received", "packets_parsed",
     "packets_dropped", "dropped_by_reason", "imissed", "ierrors", "rx_nombuf", "tcp_gap_bytes",
     "tcp_acked_bytes", "tcp_flows_one_way", "tcp_flows_ended", "flows_started", "flows_ended",
-    "records_from", "records_to", "alerts_from", "alerts_to", "seq_first", "seq_last",
+    "records_from", "records_to", "alerts_from", "alerts_to", "seq_first", "seq_last", "seq",
     "gap_records", "records_lost", "config_sha256", "policy_sha256", "geoip_sha256",
     "clock_synced", "clock_offset_us", "clock_maxerror_us", "clock_esterror_us",
     "clock_step_us", "key", "previous_key", "sig", "sig_previous", "signature"};

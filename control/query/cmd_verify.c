@@ -9,7 +9,8 @@
  *      `key` names it), then per run the links: numbers 1, 2, ... without a hole, prev_seal
  *      the hash of the seal before, prev_chain its chain, first its last + 1;
  *   2. the items: every record frame of every hour (tw:{S:H}:b), every alert (tw:{S}:alerts),
- *      every gap record (tw:{S}:gaps), each with its run and sequence number (chain.h);
+ *      every gap record (tw:{S}:gaps), every statement (tw:{S}:statements, read and checked
+ *      in verify_statements.c), each with its run and sequence number (chain.h);
  *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
  *      sequence order, must hash from prev_chain to chain.
  *   4. without --since/--until, the time postings of the indexes (compact.h): every record has
@@ -21,7 +22,8 @@
  * or a second different item under a number), reordered (an item stored twice: an older one
  * replayed), bad signature (a seal the key did not sign, or not a seal line), and, not errors:
  * gap (the sensor's own record of records it lost) and expired (numbers missing after the
- * seal's time + its hot window: Redis expired them, counted in the summary).
+ * seal's time + its hot window: Redis expired them, counted in the summary); unwatched
+ * (verify_statements.h: spans no statement covers, errors or told).
  * Exit 0 when every seal and item verifies, 3 when not (the summary names the first bad
  * sequence number), 1 when Redis fails, 2 for a bad command line or key file.
  *
@@ -39,6 +41,7 @@
 #include "control/query/compact_read.h"
 #include "control/query/key_set.h"
 #include "control/query/query.h"
+#include "control/query/verify_statements.h"
 #include "control/record/compact.h"
 #include "control/record/keys.h"
 #include "dataplane/clock.h"
@@ -135,7 +138,6 @@ struct seal_rec {
 
 struct ctx {
     const struct tq_opts *o;
-    uint8_t pk[TW_SIGN_PK_LEN]; /* the first key given */
     struct tq_key_set keys;     /* every key given, across rotations (key_set.h) */
     uint64_t now_us;
     struct item *items;
@@ -743,6 +745,18 @@ static void check_all(struct ctx *x)
     x->nseals = nseals_in; /* what the summary counts */
 }
 
+/* verify_statements.c's hooks: statements are chain items and findings like the others */
+static int vst_item(void *arg, const char *run, uint64_t seq, char kind, const void *bytes,
+                    size_t len, const char *where)
+{
+    return add_item(arg, run, seq, kind, bytes, len, where);
+}
+
+static void vst_finding(void *arg, const char *run, uint64_t seq, const char *line)
+{
+    finding(arg, run, seq, "%s", line);
+}
+
 /* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
  * reports any (INFO may be refused to a read-only user: then nothing is said). */
 static void evictions(struct tw_rclient *c)
@@ -795,6 +809,7 @@ static const char *keys_text(const struct ctx *x, char *out, size_t len)
 static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     struct ctx x = {.o = o, .now_us = tw_wall_us()};
+    struct tq_vst *vst = NULL;
     char err[256], kt[TQ_KEYS_MAX * (TW_SIGN_FPR_LEN + 2)];
     int rc;
 
@@ -804,13 +819,17 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         fprintf(stderr, PROG ": --pubkey: %s\n", err);
         return EXIT_USAGE;
     }
-    memcpy(x.pk, x.keys.k[0].pk, sizeof(x.pk));
-    if (read_rotations(c, &x) != 0 || read_seals(c, &x) != 0 || read_records(c, &x) != 0 || read_alerts(c, &x) != 0 ||
-        read_gaps(c, &x) != 0) {
+    struct tq_vst_hooks hooks = {.arg = &x, .item = vst_item, .finding = vst_finding};
+    if (read_rotations(c, &x) != 0 || read_seals(c, &x) != 0 || read_records(c, &x) != 0 ||
+        read_alerts(c, &x) != 0 || read_gaps(c, &x) != 0 ||
+        tq_vst_read(c, o, &x.keys, &hooks, &vst) != 0) {
         rc = EXIT_REDIS;
         goto out;
     }
+    for (size_t k = 0; k < x.nseals; k++)
+        tq_vst_seal(vst, &x.seals[k].s, x.seals[k].good);
     check_all(&x);
+    tq_vst_finish(vst, x.now_us); /* the chain's ends, unwatched spans */
     if (!o->has_since && !o->has_until) /* the whole store: its indexes too */
         check_index(c, &x);
     evictions(c);
@@ -825,10 +844,11 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     if (x.findings == 0 && x.nseals == 0 && x.nitems == 0)
         printf("note: sensor %s has no signed evidence in this range\n", o->sensor);
     printf("verify: sensor %s, key%s %s: %zu seals, %" PRIu64 " items checked (records %" PRIu64
-           ", alerts %" PRIu64 ", gap records %" PRIu64 "), %" PRIu64 " expired, %" PRIu64
-           " gaps, %" PRIu64 " findings",
-           o->sensor, x.keys.n > 1 ? "s" : "", keys_text(&x, kt, sizeof(kt)), x.nseals, x.checked, x.records, x.alerts, x.gap_records, x.expired,
-           x.gaps, x.findings);
+           ", alerts %" PRIu64 ", gap records %" PRIu64 ", statements %" PRIu64 "), %" PRIu64
+           " expired, %" PRIu64 " gaps, %" PRIu64 " findings",
+           o->sensor, x.keys.n > 1 ? "s" : "", keys_text(&x, kt, sizeof(kt)), x.nseals,
+           x.checked, x.records, x.alerts, x.gap_records, tq_vst_count(vst), x.expired, x.gaps,
+           x.findings);
     if (x.findings > 0 && x.has_bad)
         printf("; first bad: run %s seq %" PRIu64, x.bad_run, x.bad_seq);
     printf(x.findings > 0 ? ": NOT VERIFIED\n" : ": verified\n");
@@ -836,6 +856,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     if (rc == 0 && x.findings > 0)
         rc = EXIT_UNVERIFIED;
 out:
+    tq_vst_free(vst);
     for (size_t i = 0; i < x.nitems; i++)
         free(x.items[i].bytes);
     free(x.items);
@@ -856,14 +877,16 @@ static const struct tq_option own_flags[] = {{"audit", parse_audit}, {NULL, NULL
 
 const struct tq_subcommand tq_cmd_verify = {
     .name = "verify",
-    .summary = "check the sensor's signed evidence: seals, chain, every record, alert and gap",
+    .summary = "check the sensor's signed evidence: seals, chain, every record, alert, gap and "
+               "statement",
     .usage = "verify --pubkey FILE.pub [--pubkey NEW.pub ...] [--since T] [--until T]\n"
              "                   checks the seals made in the range against the sensor's public\n"
              "                   key (the first; a later one from the key rotation that admits\n"
-             "                   it, signed by both) and recomputes their chain from the records, alerts and gap\n"
-             "                   records in Redis; one line per finding (altered, deleted,\n"
-             "                   inserted, reordered, bad signature; gap and expired are told,\n"
-             "                   not errors), then a summary. Exit 0 verified, 3 not verified\n"
+             "                   it, signed by both) and recomputes their chain from the records,\n"
+             "                   alerts, gap records and statements in Redis; one line per finding\n"
+             "                   (altered, deleted, inserted, reordered, bad signature, unwatched;\n"
+             "                   gap, expired and some unwatched spans are told, not errors), then\n"
+             "                   a summary. Exit 0 verified, 3 not verified\n"
              "  --witness URL [--witness-user U] [--witness-password-file F] [--witness-tls-ca F]\n"
              "    [--witness-grace S]  also compare the seals with the hashes a witness outside\n"
              "                   the bank got of them (altered, deleted, inserted: witness: ...);\n"

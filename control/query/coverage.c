@@ -109,39 +109,101 @@ static int gaps(struct tw_rclient *c, const struct tq_opts *o)
     return 0;
 }
 
-struct st {
-    uint64_t from, to, interval_us;
-    char run[20];
-    int stop;
-};
-
 static int by_to(const void *pa, const void *pb)
 {
-    const struct st *a = pa, *b = pb;
+    const struct tq_span_st *a = pa, *b = pb;
     return a->to < b->to ? -1 : a->to > b->to ? 1 : a->from < b->from ? -1 : a->from > b->from;
 }
 
-static void unwatched(const struct tq_opts *o, uint64_t from, uint64_t to, const char *why)
+const char *tq_unwatched_text(enum tq_unwatched_why why)
 {
-    char a[32], b[32];
+    switch (why) {
+    case TQ_UW_BEFORE_FIRST: return "before the first completeness statement";
+    case TQ_UW_MISSING: return "a completeness statement is missing";
+    case TQ_UW_STOPPED: return "the sensor was stopped";
+    case TQ_UW_NO_STOP: return "the sensor stopped without a statement";
+    case TQ_UW_AFTER_STOP: return "after the sensor's stop statement";
+    case TQ_UW_SILENT: return "no completeness statement since (the sensor is silent)";
+    }
+    return "?";
+}
 
+void tq_span_of(json_object *j, struct tq_span_st *t)
+{
+    json_object *x;
+
+    memset(t, 0, sizeof(*t));
+    t->from = us_of(j, "from");
+    t->to = us_of(j, "to");
+    t->interval_us = (json_object_object_get_ex(j, "interval", &x)
+                          ? json_object_get_uint64(x) : 60) * 1000000;
+    snprintf(t->run, sizeof(t->run), "%s",
+             json_object_object_get_ex(j, "run", &x) ? json_object_get_string(x) : "");
+    t->stop = json_object_object_get_ex(j, "kind", &x) &&
+              strcmp(json_object_get_string(x), "stop") == 0;
+    if (json_object_object_get_ex(j, "seq", &x) && json_object_is_type(x, json_type_int))
+        t->seq = json_object_get_uint64(x);
+}
+
+/* one span: clipped to the range, nothing when empty or outside it */
+static void span(const struct tq_opts *o, uint64_t from, uint64_t to, enum tq_unwatched_why why,
+                 const struct tq_span_st *st, tq_unwatched_fn fn, void *arg)
+{
     if (to <= from || !overlaps(o, from, to))
         return;
     if (o->has_since && from < o->since_us) /* said within the asked range */
         from = o->since_us;
     if (o->has_until && to > o->until_us)
         to = o->until_us;
+    fn(arg, from, to, why, st);
+}
+
+void tq_unwatched_spans(struct tq_span_st *s, size_t n, const struct tq_opts *o,
+                        uint64_t now_us, int truncated, tq_unwatched_fn fn, void *arg)
+{
+    if (n == 0) /* a sensor from before statements: nothing to say */
+        return;
+    qsort(s, n, sizeof(*s), by_to);
+    if (!truncated && o->has_since)
+        span(o, o->since_us, s[0].from, TQ_UW_BEFORE_FIRST, &s[0], fn, arg);
+    for (size_t i = 0; i + 1 < n; i++) {
+        const struct tq_span_st *a = &s[i], *b = &s[i + 1];
+        if (strcmp(a->run, b->run) == 0) {
+            if (b->from > a->to)
+                span(o, a->to, b->from, TQ_UW_MISSING, a, fn, arg);
+        } else if (b->from > a->to && b->from - a->to > 2 * a->interval_us) {
+            span(o, a->to, b->from, a->stop ? TQ_UW_STOPPED : TQ_UW_NO_STOP, a, fn, arg);
+        }
+    }
+    const struct tq_span_st *last = &s[n - 1];
+    uint64_t upto = o->has_until ? o->until_us : now_us;
+    if (o->has_until && upto > now_us)
+        upto = now_us; /* the future is not unwatched yet */
+    if (last->stop && o->has_until)
+        span(o, last->to, upto, TQ_UW_AFTER_STOP, last, fn, arg);
+    else if (!last->stop && upto > last->to && upto - last->to > 2 * last->interval_us)
+        span(o, last->to, upto, TQ_UW_SILENT, last, fn, arg);
+}
+
+/* flows/alerts: one line on stderr per span */
+static void warn_span(void *arg, uint64_t from, uint64_t to, enum tq_unwatched_why why,
+                      const struct tq_span_st *st)
+{
+    const struct tq_opts *o = arg;
+    char a[32], b[32];
+
+    (void)st;
     utc(from, a, sizeof(a));
     utc(to, b, sizeof(b));
     fprintf(stderr, PROG ": warning: unwatched: from %s to %s UTC, sensor ", a, b);
     put_safe(o->sensor);
-    fprintf(stderr, ": %s\n", why);
+    fprintf(stderr, ": %s\n", tq_unwatched_text(why));
 }
 
 int tq_coverage_warn(struct tw_rclient *c, const struct tq_opts *o)
 {
     char key[TW_KEY_LEN];
-    struct st *s = NULL;
+    struct tq_span_st *s = NULL;
     size_t n = 0, cap = 0;
     char end[48] = "+", lo[32] = "-";
     redisReply *r;
@@ -173,9 +235,9 @@ int tq_coverage_warn(struct tw_rclient *c, const struct tq_opts *o)
                 continue;
             snprintf(end, sizeof(end), "(%s", e->element[0]->str);
             const redisReply *fv = e->element[1];
-            json_object *j = NULL, *x;
+            json_object *j = NULL;
             for (size_t k = 0; k + 1 < fv->elements; k += 2)
-                if (fv->element[k]->type == REDIS_REPLY_STRING &&
+                if (j == NULL && fv->element[k]->type == REDIS_REPLY_STRING &&
                     fv->element[k + 1]->type == REDIS_REPLY_STRING &&
                     strcmp(fv->element[k]->str, "statement") == 0)
                     j = tq_json_parse(fv->element[k + 1]->str, fv->element[k + 1]->len);
@@ -183,7 +245,7 @@ int tq_coverage_warn(struct tw_rclient *c, const struct tq_opts *o)
                 tq_warn_invalid(key, e->element[0]->str, "statement not valid JSON");
                 continue;
             }
-            struct st *g = tq_grow(s, n, &cap, sizeof(*s), 256);
+            struct tq_span_st *g = tq_grow(s, n, &cap, sizeof(*s), 256);
             if (g == NULL) {
                 json_object_put(j);
                 freeReplyObject(r);
@@ -191,53 +253,18 @@ int tq_coverage_warn(struct tw_rclient *c, const struct tq_opts *o)
                 return -1;
             }
             s = g;
-            struct st *t = &s[n++];
-            memset(t, 0, sizeof(*t));
-            t->from = us_of(j, "from");
-            t->to = us_of(j, "to");
-            t->interval_us = (json_object_object_get_ex(j, "interval", &x)
-                                  ? json_object_get_uint64(x) : 60) * 1000000;
-            snprintf(t->run, sizeof(t->run), "%s",
-                     json_object_object_get_ex(j, "run", &x) ? json_object_get_string(x) : "");
-            t->stop = json_object_object_get_ex(j, "kind", &x) &&
-                      strcmp(json_object_get_string(x), "stop") == 0;
+            tq_span_of(j, &s[n++]);
             json_object_put(j);
         }
         freeReplyObject(r);
         if (got < TQ_PAGE)
             break;
     }
-    if (n == 0) { /* a sensor from before statements: nothing to say */
-        free(s);
-        return 0;
-    }
-    qsort(s, n, sizeof(*s), by_to);
-    if (truncated) {
+    if (truncated)
         fprintf(stderr, PROG ": warning: more than %d completeness statements: unwatched spans "
                         "checked over the newest %d only (narrow the range with --since)\n",
                 TQ_STATEMENTS_MAX, TQ_STATEMENTS_MAX);
-    } else if (o->has_since) {
-        unwatched(o, o->since_us, s[0].from, "before the first completeness statement");
-    }
-    for (size_t i = 0; i + 1 < n; i++) {
-        const struct st *a = &s[i], *b = &s[i + 1];
-        if (strcmp(a->run, b->run) == 0) {
-            if (b->from > a->to)
-                unwatched(o, a->to, b->from, "a completeness statement is missing");
-        } else if (b->from > a->to && b->from - a->to > 2 * a->interval_us) {
-            unwatched(o, a->to, b->from, a->stop ? "the sensor was stopped"
-                                                 : "the sensor stopped without a statement");
-        }
-    }
-    const struct st *last = &s[n - 1];
-    uint64_t now = (uint64_t)time(NULL) * 1000000;
-    uint64_t upto = o->has_until ? o->until_us : now;
-    if (o->has_until && upto > now)
-        upto = now; /* the future is not unwatched yet */
-    if (last->stop && o->has_until)
-        unwatched(o, last->to, upto, "after the sensor's stop statement");
-    else if (!last->stop && upto > last->to && upto - last->to > 2 * last->interval_us)
-        unwatched(o, last->to, upto, "no completeness statement since (the sensor is silent)");
+    tq_unwatched_spans(s, n, o, (uint64_t)time(NULL) * 1000000, truncated, warn_span, (void *)o);
     free(s);
     return 0;
 }

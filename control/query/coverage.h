@@ -27,6 +27,7 @@
 #define TW_QUERY_COVERAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -42,5 +43,41 @@ void tq_warn_invalid(const char *key, const char *field, const char *why);
 /* The gap and unwatched lines of o's sensor and range (above). Returns 0, or -1 after saying
  * why (Redis failed). */
 int tq_coverage_warn(struct tw_rclient *c, const struct tq_opts *o);
+
+/* ---- unwatched spans: one definition, for `flows`/`alerts` (stderr) and `verify` ---- */
+
+/* What a statement covers, read from its JSON (tq_span_of). */
+struct tq_span_st {
+    uint64_t from, to, interval_us;
+    uint64_t seq; /* its number in the signed chain, 0 none (verify names it) */
+    char run[20];
+    int stop;
+};
+
+/* Why a span is unwatched (above, in this order). */
+enum tq_unwatched_why {
+    TQ_UW_BEFORE_FIRST, /* --since before the first statement */
+    TQ_UW_MISSING,      /* two statements of one run do not meet */
+    TQ_UW_STOPPED,      /* between two runs, the first ended with a stop statement */
+    TQ_UW_NO_STOP,      /* between two runs, the first ended without one */
+    TQ_UW_AFTER_STOP,   /* --until after the last statement, a stop statement */
+    TQ_UW_SILENT,       /* after the last statement of a run not stopped */
+};
+/* The reason as the lines say it ("a completeness statement is missing", ...). */
+const char *tq_unwatched_text(enum tq_unwatched_why why);
+
+/* Fills t from a statement's JSON (from, to, interval, run, kind; seq when a number). */
+void tq_span_of(json_object *j, struct tq_span_st *t);
+
+/* Called once per unwatched span [from, to] (clipped to the range); st is the statement
+ * before the span (after it, for TQ_UW_BEFORE_FIRST). */
+typedef void (*tq_unwatched_fn)(void *arg, uint64_t from, uint64_t to,
+                                enum tq_unwatched_why why, const struct tq_span_st *st);
+/* Sorts s[0..n) by `to` and calls fn for each span of o's range (since/until) that no
+ * statement covers, as listed above; now_us is the reader's clock (the future is not
+ * unwatched yet); truncated: the oldest statements were not read (no TQ_UW_BEFORE_FIRST).
+ * n 0 (a sensor from before statements): no call. */
+void tq_unwatched_spans(struct tq_span_st *s, size_t n, const struct tq_opts *o,
+                        uint64_t now_us, int truncated, tq_unwatched_fn fn, void *arg);
 
 #endif

@@ -24,6 +24,7 @@ struct tw_evlog {
     uint64_t lng[TW_SEAL_LONG_MAX];      /* the long-lived items since the last seal */
     unsigned nlong;
     uint64_t seq;                        /* the last item's number */
+    uint64_t stmt_seq;                   /* the last statement's number, 0 none yet */
     struct tw_chain cur;                 /* the items since the last seal, hashed */
     uint64_t sealed;                     /* the last sealed number */
     uint8_t sealed_h[TW_CHAIN_HASH_LEN]; /* the last seal's chain value (h(0) at first) */
@@ -160,6 +161,25 @@ int tw_evlog_append_json(struct tw_evlog *ev, char kind, const char *json, size_
     if (seq != NULL)
         *seq = s;
     return n;
+}
+
+void tw_evlog_statement_seq(void *ctx, struct tw_statement *st)
+{
+    struct tw_evlog *ev = ctx;
+
+    st->run_us = ev->run_id;
+    st->seq_first = ev->stmt_seq + 1;
+    st->seq_last = ev->seq;
+    st->seq = ev->seq + 1;
+}
+
+void tw_evlog_statement_append(void *ctx, const struct tw_statement *st, const char *text,
+                               size_t len)
+{
+    struct tw_evlog *ev = ctx;
+
+    (void)st; /* its seq is tw_evlog_statement_seq's, the next number: nothing came between */
+    ev->stmt_seq = tw_evidence_append(ev, TW_ITEM_STATEMENT, text, len);
 }
 
 int tw_evlog_seal_due(const struct tw_evlog *ev, uint64_t now_ms)

@@ -4,7 +4,7 @@
  *
  *   tw_store_put (records, gaps) ─┐
  *   alert writer put (alerts)    ─┼─> tw_evidence_append: seq, h(seq)   (before any spooling)
- *   statements, ... (others)     ─┘
+ *   statements (on_seq, on_statement)─┘  control/plane/statements.h's seams, below
  *   flow writer, every batch and at least once a second: tw_evlog_seal ──> queue of seal lines
  *   ──> HSET tw:{S}:seals <run>:<no> <line> in its next batch (spooled with it in an outage:
  *   the lines left at exit wait in run_dir/evidence-seals-<sensor>.txt for the next start)
@@ -20,6 +20,7 @@
 
 #include "control/evidence/chain.h"
 #include "control/evidence/seal.h"
+#include "control/evidence/statement.h"
 
 /* Seal lines waiting for Redis. An outage of an hour at one seal a second fits; beyond,
  * seals are made less often (each then covers more items), never dropped. */
@@ -63,6 +64,17 @@ uint64_t tw_evidence_append(struct tw_evlog *ev, char kind, const void *bytes, s
  * and chains it. Returns the tagged length, or -1 (out too small: nothing chained). */
 int tw_evlog_append_json(struct tw_evlog *ev, char kind, const char *json, size_t len,
                          char *out, size_t cap, uint64_t *seq);
+
+/* Completeness statements as items of the chain (kind 's'): the seams of
+ * control/plane/statements.h, ctx the log. tw_evlog_statement_seq, before the statement is
+ * signed: its run is the log's run, seq the number it gets, seq_first..seq_last the items
+ * appended since the previous statement (seq_first = seq_last + 1 when none), so that all
+ * three are signed. tw_evlog_statement_append then chains its text, exactly as stored (the
+ * field `statement` of tw:{S}:statements), which carries its seq and run; nothing may be
+ * appended between the two (both run on the control lcore, one after the other). */
+void tw_evlog_statement_seq(void *ev, struct tw_statement *st);
+void tw_evlog_statement_append(void *ev, const struct tw_statement *st, const char *text,
+                               size_t len);
 
 /* 1 when items wait for a seal and the last seal is at least 1 s old (now_ms monotonic). */
 int tw_evlog_seal_due(const struct tw_evlog *ev, uint64_t now_ms);

@@ -5,10 +5,16 @@ record frames are zstd (control/record/compact.h), re-packed with the zstd comma
 
   evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
                                  edit-alert | delete-alert | delete-seal | delete-hour |
-                                 hide-index | orphan-index
+                                 hide-index | orphan-index | edit-statement |
+                                 delete-statement | delete-newest
+  (delete-newest: a cut at the end, made consistent: the newest run's newer half of its seals
+  removed with every item they cover, records, alerts, gap records and statements, and the
+  index postings of the removed records, so that only what statements say can tell)
   evidence_tamper.py spool FILE    one spooled record's c2s_bytes set to 999999999, CRC redone
 Prints what it did; exit 1 when there was nothing to tamper with.
 """
+import json
+import re
 import socket
 import struct
 import subprocess
@@ -90,6 +96,111 @@ def first_frame(r, sensor):
     sys.exit("no record frame")
 
 
+def unpack_slice(val):
+    assert val[:3] == b"TWX", val[:4]
+    raw = subprocess.run(["zstd", "-d", "-c", "-q"], input=val[4:], capture_output=True,
+                         check=True).stdout
+    groups, at = [], 0
+    while at < len(raw):
+        kind, vlen = raw[at], raw[at + 1]
+        value = raw[at + 2:at + 2 + vlen]
+        at += 2 + vlen
+        (n,) = struct.unpack(">H", raw[at:at + 2])
+        at += 2
+        d = {1: 1, 2: 8, 3: 2}.get(kind, 0)  # compact.h: detail bytes of n4, n6, p
+        posts = []
+        for _ in range(n):
+            posts.append(raw[at:at + 12 + d])
+            at += 12 + d
+        groups.append((kind, value, posts))
+    return val[:4], groups
+
+
+def pack_slice(prefix, groups):
+    raw = b"".join(bytes([k, len(v)]) + v + struct.pack(">H", len(p)) + b"".join(p)
+                   for k, v, p in groups if p)
+    return prefix + subprocess.run(["zstd", "-q", "-c", "-3", "--stream-size=%d" % len(raw)],
+                                   input=raw, capture_output=True, check=True).stdout
+
+
+def tag_of(js):
+    """(run, seq) of a stored JSON text (chain.h's tag), or (None, 0)."""
+    m = re.search(rb'"seq":(\d+),"run":"([0-9a-f]{16})"\}$', js)
+    return (m.group(2).decode(), int(m.group(1))) if m else (None, 0)
+
+
+def delete_newest(r, sensor):
+    seals_key = "tw:{%s}:seals" % sensor
+    seals = []
+    for f, v in pairs(r("HGETALL", seals_key)):
+        kv = dict(x.split(b"=", 1) for x in v.split(b" ")[1:] if b"=" in x)
+        seals.append((int(kv[b"time"]), kv[b"run"].decode(), int(kv[b"no"]), int(kv[b"last"]), f))
+    run = max(seals)[1]
+    mine = sorted((no, last, f) for _, rn, no, last, f in seals if rn == run)
+    if len(mine) < 2:
+        sys.exit("run %s has %d seal(s): nothing to cut at the end" % (run, len(mine)))
+    keep = len(mine) // 2
+    cut = mine[keep - 1][1]  # items after this number go
+    for _, _, f in mine[keep:]:
+        r("HDEL", seals_key, f)
+    gone = {"records": 0, "alerts": 0, "statements": 0, "gaps": 0}
+    for key, what in (("tw:{%s}:alerts" % sensor, "alerts"),
+                      ("tw:{%s}:statements" % sensor, "statements")):
+        for eid, fv in r("XRANGE", key, "-", "+"):
+            d = dict(pairs(fv))
+            if what == "statements":
+                st = json.loads(d[b"statement"])
+                rn, sq = st.get("run"), st.get("seq") or 0
+            else:
+                rn, sq = d.get(b"run", b"").decode(), int(d.get(b"seq", b"0"))
+            if rn == run and sq > cut:
+                r("XDEL", key, eid)
+                gone[what] += 1
+    for f, v in pairs(r("HGETALL", "tw:{%s}:gaps" % sensor)):
+        rn, sq = tag_of(v)
+        if rn == run and sq > cut:
+            r("HDEL", "tw:{%s}:gaps" % sensor, f)
+            gone["gaps"] += 1
+    removed = set()  # (hour, block id, ordinal) of the records removed
+    for h, key in block_keys(r, sensor):
+        for f, v in sorted(pairs(r("HGETALL", key))):
+            block, frame = f[:24], int(f[25:], 16)
+            prefix, recs = unpack_frame(v)
+            keep_recs = []
+            for i, js in enumerate(recs):
+                rn, sq = tag_of(js)
+                if rn == run and sq > cut:
+                    removed.add((int(h), block, frame * 64 + i))
+                else:
+                    if len(keep_recs) != i:
+                        sys.exit("records to keep after one removed in %s %s" % (key, f))
+                    keep_recs.append(js)
+            if len(keep_recs) == len(recs):
+                continue
+            gone["records"] += len(recs) - len(keep_recs)
+            if keep_recs:
+                r("HSET", key, f, pack_frame(prefix, keep_recs))
+            else:
+                r("HDEL", key, f)
+    # the postings of the records removed (a posting in hour H points at hour H - back)
+    for h, _ in block_keys(r, sensor):
+        for key in r("KEYS", "tw:{%s:%s}:x:*" % (sensor, h.decode())):
+            for f, v in pairs(r("HGETALL", key)):
+                prefix, groups = unpack_slice(v)
+                out = [(k, val, [p for p in posts
+                                 if (int(h) - struct.unpack(">H", p[2:4])[0], f,
+                                     struct.unpack(">H", p[0:2])[0]) not in removed])
+                       for k, val, posts in groups]
+                if sum(len(p) for _, _, p in out) == sum(len(p) for _, _, p in groups):
+                    continue
+                if any(p for _, _, p in out):
+                    r("HSET", key, f, pack_slice(prefix, out))
+                else:
+                    r("HDEL", key, f)
+    print("delete-newest: run %s after seq %d: %d seals, %s" % (
+        run, cut, len(mine) - keep, ", ".join("%d %s" % (n, w) for w, n in gone.items())))
+
+
 def main():
     if sys.argv[1] == "spool":
         data = bytearray(open(sys.argv[2], "rb").read())
@@ -143,6 +254,24 @@ def main():
                 flat += [k, b"low" if k == b"severity" else v]
             r("XADD", alerts, "*", *flat)
         print("%s: %s" % (what, eid.decode()))
+    elif what in ("edit-statement", "delete-statement"):
+        key = "tw:{%s}:statements" % sensor
+        entries = r("XRANGE", key, "-", "+")
+        if not entries:
+            sys.exit("no statement")
+        eid, fv = entries[0]
+        r("XDEL", key, eid)
+        if what == "edit-statement":  # one more packet received, the signature left as it was
+            flat = []
+            for k, v in pairs(fv):
+                if k == b"statement":
+                    v = re.sub(rb'"packets_received":(\d+)',
+                               lambda m: b'"packets_received":%d' % (int(m.group(1)) + 1), v, 1)
+                flat += [k, v]
+            eid = r("XADD", key, "*", *flat)
+        print("%s: %s" % (what, eid.decode()))
+    elif what == "delete-newest":
+        delete_newest(r, sensor)
     elif what == "delete-seal":
         fields = sorted(pairs(r("HGETALL", "tw:{%s}:seals" % sensor)))
         if not fields:

@@ -5,8 +5,10 @@
 # the same store restored between them (COPY of every key of the sensor): edit a record,
 # delete a record (a frame field), insert a forged record, replay an older record frame,
 # delete an alert, edit an alert, delete a seal, delete a whole hour, remove a block's time
-# postings (records hidden from flows), add postings that point at nothing: verify exits 3 naming
-# the right finding, and exits 0 again once the store is restored. A wrong public key fails
+# postings (records hidden from flows), add postings that point at nothing, edit a completeness
+# statement, delete one: verify exits 3 naming the right finding, and exits 0 again once the
+# store is restored. A cut at the end (a run's newest seals removed with every item and
+# statement they cover, and the postings of its records) is an unwatched finding (exit 3). A wrong public key fails
 # every seal; a secret key file others may read is refused at start; a seal removed between two
 # others is named; --since checks the seals of its range only; --workers 2 and 3 verify, and
 # so does a run whose connections are killed and whose writes Redis refuses (OOM) a while;
@@ -96,8 +98,10 @@ echo ro-pass >"$tmp/ro.pw"; chmod 600 "$tmp/ro.pw"
 # a wrong public key fails every seal
 nseals=$(rcli hlen 'tw:{ev}:seals')
 "$query" --redis "$url" --sensor ev verify --pubkey "$tmp/other.pub" >"$tmp/wrong.out" 2>&1; rc=$?
-[ $rc -eq 3 ] && [ "$(grep -c '^bad signature' "$tmp/wrong.out")" = "$nseals" ] ||
-    fail "wrong key: exit $rc, $(grep -c '^bad signature' "$tmp/wrong.out") bad signatures for $nseals seals"
+nstatements=$(rcli xlen 'tw:{ev}:statements')
+[ $rc -eq 3 ] && [ "$(grep -c '^bad signature: seal' "$tmp/wrong.out")" = "$nseals" ] &&
+    [ "$(grep -c '^bad signature: statement' "$tmp/wrong.out")" = "$nstatements" ] ||
+    fail "wrong key: exit $rc, $(grep -c '^bad signature' "$tmp/wrong.out") bad signatures for $nseals seals and $nstatements statements"
 # --since after every seal: nothing to check, verified
 verify ev --since 2099-01-01; rc=$?
 [ $rc -eq 0 ] || fail "--since in the future: exit $rc: $(cat "$tmp/verify.out")"
@@ -134,6 +138,8 @@ tampered delete-seal "\(inserted\|deleted: seal\)" # which, depends on how many 
 tampered delete-hour deleted
 tampered hide-index "altered: index"
 tampered orphan-index "inserted: index"
+tampered edit-statement "bad signature: statement tw:{ev}:statements"
+tampered delete-statement deleted
 
 # --- a run with several seals: a seal removed between two others; --since ------------------
 replay ms "$tmp/cap/sample.pcap" --replay-speed 200 # about 3 s: a seal a second
@@ -156,6 +162,31 @@ else
     [ $rc -eq 0 ] && grep -q ": 1 seals," "$tmp/verify.out" ||
         fail "--since the last seal: verify exit $rc: $(head -3 "$tmp/verify.out")"
 fi
+
+# --- a cut at the end: the newest seals removed with their items and statements -----------
+# (statement_interval 1 s: a run whose statements stop short is told 2 s after its last one)
+sed 's/^signing:/evidence:\n  statement_interval: 1s\nsigning:/' "$tmp/c.yaml" >"$tmp/c1.yaml"
+"$tapwatch" --config "$tmp/c1.yaml" --pcap "$tmp/cap/sample.pcap" --sensor cut --quiet \
+    --replay-speed 200 >"$tmp/cut.out" 2>&1 || fail "replay cut: $(tail -3 "$tmp/cut.out")"
+verify cut; rc=$?
+[ $rc -eq 0 ] && grep -q "statements [4-9]" "$tmp/verify.out" ||
+    fail "statements each second: verify exit $rc: $(tail -2 "$tmp/verify.out")"
+ckeys=$(rcli --scan --pattern 'tw:{cut*')
+for k in $ckeys; do rcli copy "$k" "bak:$k" replace >/dev/null; done
+/usr/bin/python3 "$tamper" "$sock" cut delete-newest >"$tmp/tamper.out" 2>&1 || fail "delete-newest: $(cat "$tmp/tamper.out")"
+sleep 2.2 # the last statement left is now more than 2 intervals old, whatever the machine's pace
+verify cut; rc=$?
+if [ $rc -ne 3 ] || ! grep -q "^unwatched: .*(the sensor is silent)" "$tmp/verify.out" ||
+    grep -q "^\(altered\|deleted\|inserted\|reordered\|bad\)" "$tmp/verify.out"; then
+    fail "a cut at the end ($(cat "$tmp/tamper.out")): verify exit $rc, wanted 3 and unwatched only: $(cat "$tmp/verify.out")"
+else
+    echo "    delete-newest: $(grep -m1 "^unwatched" "$tmp/verify.out" | cut -c1-110)"
+fi
+# restored: verifies again
+rcli --scan --pattern 'tw:{cut*' | xargs -r redis-cli -s "$sock" del >/dev/null
+for k in $ckeys; do rcli copy "bak:$k" "$k" replace >/dev/null; done
+verify cut; rc=$?
+[ $rc -eq 0 ] || fail "cut restored: verify exit $rc: $(head -5 "$tmp/verify.out")"
 
 # --- two workers ---------------------------------------------------------------------------
 for w in 2 3; do
@@ -230,4 +261,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence: ok (keys, verify, 10 tampers in Redis, a forged spool entry, 2 and 3 workers, outages)"
+echo "test_evidence: ok (keys, verify, 12 tampers in Redis, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"

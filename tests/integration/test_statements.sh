@@ -96,6 +96,8 @@ for a, b in zip(sts, sts[1:]):
         bad("statement %d begins at %s, the one before ended at %s" % (b["n"], b["from"], a["to"]))
     if b["records_from"] != a["records_to"] or b["alerts_from"] != a["alerts_to"]:
         bad("statement %d: records/alerts ranges do not follow on" % b["n"])
+    if b["seq_first"] != a["seq"] + 1 or b["run"] != a["run"]:
+        bad("statement %d: seq_first %r after statement %d's seq %r" % (b["n"], b["seq_first"], a["n"], a["seq"]))
 tot = lambda k: sum(s[k] for s in sts)
 checks = [("packets_received", r"^  packets received +(\d+)$"),
           ("packets_parsed", r"^  packets parsed +(\d+)$"),
@@ -118,8 +120,9 @@ if num(r"^  redis statements +written (\d+),") != len(sts):
 for s in sts:
     if s["signature"] != "verified" or not s["key"] or len(s["sig"]) != 128:
         bad("statement %d not verified with key.pub: %s %s" % (s["n"], s["signature"], s["key"]))
-    if s["seq_first"] is not None or s["seq_last"] is not None:
-        bad("seq_first/seq_last set before the chain exists")
+    # items of the signed chain: the items since the previous statement, then its own number
+    if not isinstance(s["seq"], int) or s["seq_last"] != s["seq"] - 1 or s["seq_first"] > s["seq"]:
+        bad("statement %d: seq_first %r seq_last %r seq %r" % (s["n"], s["seq_first"], s["seq_last"], s["seq"]))
     if len(s["config_sha256"]) != 64 or s["interval"] != 1:
         bad("statement %d: config_sha256 %r interval %r" % (s["n"], s["config_sha256"], s["interval"]))
     if not isinstance(s["clock_synced"], bool) or "clock_offset_us" not in s:
@@ -199,6 +202,8 @@ s2=st2-$$
 "${Q[@]}" --sensor "$s2" statements --format json --pubkey "$tmp/key.pub" >"$tmp/s2.json" 2>/dev/null
 [ -s "$tmp/s2.json" ] && ! grep -qv '"signature":"unsigned"' "$tmp/s2.json" && grep -q '"key":""' "$tmp/s2.json" ||
     fail "unsigned run: statements not marked unsigned: $(head -c 400 "$tmp/s2.json")"
+grep -q '"seq_first":null,"seq_last":null,"seq":null' "$tmp/s2.json" ||
+    fail "unsigned run: seq_first/seq_last/seq not null: $(head -c 400 "$tmp/s2.json")"
 rkey=$(redis-cli -s "$sock" --raw KEYS "tw:{$s2}:f:*" | head -1)
 field=$(redis-cli -s "$sock" --raw HKEYS "$rkey" | head -1)
 "${Q[@]}" --sensor "$s2" flows --format json >"$tmp/before.json" 2>/dev/null

@@ -18,6 +18,8 @@
 #include "control/evidence/seal.h"
 #include "control/evidence/sign_key.h"
 #include "control/evidence/witness.h"
+#include "control/evidence/statement.h"
+#include "control/store/evidence_log.h"
 
 static void test_json_tag(void **state)
 {
@@ -280,6 +282,66 @@ static void test_seal(void **state)
     tw_sign_key_wipe(&k2);
 }
 
+/* Statements in the sensor's log (evidence_log.c, statements.h's seams): the run and the
+ * numbers are filled before signing (seq_first..seq_last the items since the previous
+ * statement, seq its own), the text is chained under kind 's' and listed as long-lived, and a
+ * seal over a record and two statements hashes exactly those stored bytes. */
+static void test_statement_items(void **state)
+{
+    char sk[96], err[256], field[TW_SEAL_FIELD_LEN + 1];
+    struct tw_statement a, b;
+    struct tw_seal seal;
+    struct tw_chain ch = {0};
+    uint8_t h0[TW_CHAIN_HASH_LEN], h[TW_CHAIN_HASH_LEN];
+    static const char rec[] = "{\"flow_id\":\"f\"}";
+    char tagged[128], ta[] = "{\"statement\":\"a\"}", tb[] = "{\"statement\":\"b\"}";
+
+    (void)state;
+    snprintf(sk, sizeof(sk), "%s/ev", dir);
+    assert_int_equal(tw_sign_keygen(sk, err, sizeof(err)), 0);
+    struct tw_evlog_params p = {.sensor = "s1", .key_path = sk, .hot_window_s = 60,
+                                .retention_s = 3600};
+    struct tw_evlog *ev = tw_evlog_open(&p, err, sizeof(err));
+    assert_non_null(ev);
+    /* the start statement, before any item: no item in its interval */
+    memset(&a, 0, sizeof(a));
+    tw_evlog_statement_seq(ev, &a);
+    assert_int_equal(a.run_us, tw_evlog_run_id(ev));
+    assert_int_equal(a.seq_first, 1);
+    assert_int_equal(a.seq_last, 0);
+    assert_int_equal(a.seq, 1);
+    tw_evlog_statement_append(ev, &a, ta, strlen(ta));
+    /* a record, then the next statement: seq_first..seq_last is the record */
+    int n = tw_evlog_append_json(ev, TW_ITEM_RECORD, rec, strlen(rec), tagged, sizeof(tagged),
+                                 NULL);
+    assert_true(n > 0);
+    memset(&b, 0, sizeof(b));
+    tw_evlog_statement_seq(ev, &b);
+    assert_int_equal(b.seq_first, 2);
+    assert_int_equal(b.seq_last, 2);
+    assert_int_equal(b.seq, 3);
+    tw_evlog_statement_append(ev, &b, tb, strlen(tb));
+    assert_int_equal(tw_evlog_next_seq(ev), 4);
+    tw_evlog_seal(ev, 0);
+    assert_int_equal(tw_evlog_unsent(ev), 1);
+    const char *line = tw_evlog_line(ev, 0, field);
+    assert_int_equal(tw_seal_parse(line, strlen(line), &seal), 0);
+    assert_int_equal(seal.first, 1);
+    assert_int_equal(seal.last, 3);
+    assert_int_equal(seal.nlong, 2); /* the statements live redis.retention */
+    assert_int_equal(seal.lng[0], 1);
+    assert_int_equal(seal.lng[1], 3);
+    tw_chain_start("s1", tw_evlog_run(ev), h0);
+    assert_int_equal(tw_chain_begin(&ch, h0), 0);
+    tw_chain_add(&ch, TW_ITEM_STATEMENT, 1, ta, strlen(ta));
+    tw_chain_add(&ch, TW_ITEM_RECORD, 2, tagged, (size_t)n);
+    tw_chain_add(&ch, TW_ITEM_STATEMENT, 3, tb, strlen(tb));
+    tw_chain_end(&ch, h);
+    tw_chain_free(&ch);
+    assert_memory_equal(h, seal.chain, sizeof(h));
+    tw_evlog_close(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_seal),
         cmocka_unit_test(test_witness_entry),
+        cmocka_unit_test(test_statement_items),
     };
     char cmd[96];
     int rc;

@@ -48,7 +48,7 @@ static void sample(struct tw_statement *st)
     st->records_to = 20;
     st->alerts_from = 1;
     st->alerts_to = 2;
-    st->seq_first = st->seq_last = TW_SEQ_NONE;
+    st->seq_first = st->seq_last = st->seq = TW_SEQ_NONE;
     st->gap_records = 1;
     st->records_lost = 305;
     memset(st->config_sha, 0xab, 32);
@@ -71,7 +71,7 @@ static void test_canonical_text(void **state)
         "\"tcp_gap_bytes\":5,\"tcp_acked_bytes\":500,\"tcp_flows_one_way\":0,"
         "\"tcp_flows_ended\":0,\"flows_started\":7,\"flows_ended\":6,\"records_from\":10,"
         "\"records_to\":20,\"alerts_from\":1,\"alerts_to\":2,\"seq_first\":null,"
-        "\"seq_last\":null,\"gap_records\":1,\"records_lost\":305,"
+        "\"seq_last\":null,\"seq\":null,\"gap_records\":1,\"records_lost\":305,"
         "\"config_sha256\":\"abababababababababababababababababababababababababababababababab\","
         "\"policy_sha256\":\"\",\"geoip_sha256\":\"\",\"clock_synced\":true,"
         "\"clock_offset_us\":-12,\"clock_maxerror_us\":3000,\"clock_esterror_us\":40,"
@@ -86,8 +86,9 @@ static void test_canonical_text(void **state)
     /* seq numbers the chain fills are numbers then */
     st.seq_first = 5;
     st.seq_last = 9;
+    st.seq = 10;
     assert_true(tw_statement_to_json(&st, "bank/s1", text, sizeof(text)) > 0);
-    assert_non_null(strstr(text, "\"seq_first\":5,\"seq_last\":9,"));
+    assert_non_null(strstr(text, "\"seq_first\":5,\"seq_last\":9,\"seq\":10,"));
     /* a name that would change the text's meaning is refused; a small buffer too */
     assert_int_equal(tw_statement_to_json(&st, "s\"1", text, sizeof(text)), -1);
     assert_int_equal(tw_statement_to_json(&st, "s1", text, 100), -1);
