@@ -64,7 +64,8 @@ static int usage(FILE *f)
           "  --audit-key FILE     key that signs the audit entries (as tapwatch-query)\n"
           "  --equipment a,b      the equipment the Equipment page lists\n"
           "  --pubkey FILE.pub    the sensor's signing key: Coverage checks each statement's\n"
-          "                       signature (verified, BAD, unsigned)\n"
+          "                       signature (verified, BAD, unsigned); again for each key of a\n"
+          "                       key rotation, the oldest first (as tapwatch-query's)\n"
           "  --session-idle S     a session unused S seconds ends (default 900)\n"
           "  --timeout-ms N       an answer slower than N ms is cut: 504 (default 15000)\n"
           "  --max-bytes N        an answer larger than N bytes is cut: 413 (default 32 MiB)\n"
@@ -129,7 +130,14 @@ static int option(const char *name, const char *v)
     else if (strcmp(name, "cert") == 0) tc_cfg.cert = v;
     else if (strcmp(name, "key") == 0) tc_cfg.key = v;
     else if (strcmp(name, "users") == 0) tc_cfg.users = v;
-    else if (strcmp(name, "pubkey") == 0) tc_cfg.pubkey = v;
+    else if (strcmp(name, "pubkey") == 0) {
+        size_t k = 0;
+        while (tc_cfg.pubkeys[k] != NULL)
+            k++;
+        if (k + 1 >= sizeof(tc_cfg.pubkeys) / sizeof(tc_cfg.pubkeys[0]))
+            return bad("too many --pubkey (at most 8): \"%s\"", v);
+        tc_cfg.pubkeys[k] = v;
+    }
     else if (strcmp(name, "equipment") == 0) return set_equipment(v);
     else if (strcmp(name, "session-idle") == 0) NUM(idle_s, 10, 86400 * 7);
     else if (strcmp(name, "timeout-ms") == 0) NUM(timeout_ms, 100, 600000);

@@ -23,7 +23,9 @@ struct tc_config {
     const char *redis_url, *redis_user, *redis_password_file, *redis_tls_ca;
     const char *sensor, *bank, *audit_key;
     const char *cert, *key, *users;
-    const char *pubkey; /* the sensor's signing key's .pub: Coverage checks the statements */
+    /* the sensor's signing keys' .pub, oldest first (several across key rotations), NULL-ended:
+     * Coverage checks the statements */
+    const char *pubkeys[9];
     int insecure_http, no_csp;
     unsigned idle_s;       /* a session unused this long ends */
     unsigned timeout_ms;   /* an answer that takes longer is cut: 504 */

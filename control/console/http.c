@@ -956,9 +956,10 @@ static enum MHD_Result coverage_page(struct MHD_Connection *conn, const char *us
         question_free(&q);
         return page_error(conn, user, 400, "bad parameter");
     }
-    if (tc_cfg.pubkey != NULL) { /* the signatures checked: verified, BAD, unsigned */
+    /* the signatures checked (verified, BAD, unsigned), across key rotations */
+    for (size_t k = 0; tc_cfg.pubkeys[k] != NULL; k++) {
         arg(&q, "--pubkey");
-        arg(&q, tc_cfg.pubkey);
+        arg(&q, tc_cfg.pubkeys[k]);
         q.argv[q.argc] = NULL;
     }
     ask(&q, &a);
@@ -1039,7 +1040,7 @@ static enum MHD_Result coverage_page(struct MHD_Connection *conn, const char *us
         tc_buf_printf(&b, "<p id=\"signatures\" class=\"%s\">signatures of the %zu statements read: "
                           "%zu verified, %zu BAD, %zu unsigned%s</p>\n",
                       c[1] ? "error" : "", n, c[0], c[1], c[2],
-                      tc_cfg.pubkey ? "" : " (not checked: the console has no --pubkey)");
+                      tc_cfg.pubkeys[0] ? "" : " (not checked: the console has no --pubkey)");
         if (c[3])
             tc_buf_printf(&b, "<p>%zu signed, not checked</p>\n", c[3]);
     }
