@@ -242,7 +242,7 @@ clean: fuzz-clean
 
 # ---- install (README "Installing as a service") ------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: the three programs (tapwatch,
-# tapwatch-query, tapwatch-console), the man pages of the first two,
+# tapwatch-query, tapwatch-console), their man pages,
 # the systemd unit (tapwatch@IFACE) and its system user, and /etc/tapwatch with the example
 # configuration and policy. A configuration already there is never overwritten: the new
 # examples go beside it as *.yaml.example. The installed configuration keeps run_dir in
@@ -266,6 +266,7 @@ install: $(INSTALL_DEPS)
 		$(DESTDIR)$(BINDIR)/
 	install -m 0644 scripts/man/tapwatch.8 $(DESTDIR)$(MANDIR)/man8/tapwatch.8
 	install -m 0644 scripts/man/tapwatch-query.1 $(DESTDIR)$(MANDIR)/man1/tapwatch-query.1
+	install -m 0644 scripts/man/tapwatch-console.8 $(DESTDIR)$(MANDIR)/man8/tapwatch-console.8
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' 'scripts/tapwatch@.service' \
 		>'$(DESTDIR)$(UNITDIR)/tapwatch@.service'
 	chmod 0644 '$(DESTDIR)$(UNITDIR)/tapwatch@.service'
@@ -292,6 +293,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tapwatch $(DESTDIR)$(BINDIR)/tapwatch-query \
 		$(DESTDIR)$(BINDIR)/tapwatch-console \
 		$(DESTDIR)$(MANDIR)/man8/tapwatch.8 $(DESTDIR)$(MANDIR)/man1/tapwatch-query.1 \
+		$(DESTDIR)$(MANDIR)/man8/tapwatch-console.8 \
 		'$(DESTDIR)$(UNITDIR)/tapwatch@.service' $(DESTDIR)$(SYSUSERSDIR)/tapwatch.conf \
 		$(TW_ETC)/tapwatch.yaml.example $(TW_ETC)/policy.yaml.example
 # ---- end of install ----------------------------------------------------------------------

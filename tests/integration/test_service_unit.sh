@@ -47,6 +47,7 @@ done <<'EOF'
 755 /usr/bin/tapwatch-console
 644 /usr/share/man/man8/tapwatch.8
 644 /usr/share/man/man1/tapwatch-query.1
+644 /usr/share/man/man8/tapwatch-console.8
 644 /usr/lib/systemd/system/tapwatch@.service
 644 /usr/lib/sysusers.d/tapwatch.conf
 644 /etc/tapwatch/tapwatch.yaml
@@ -124,7 +125,7 @@ fi
 
 # 5. man pages, uninstall
 if command -v man >/dev/null; then
-    for page in man8/tapwatch.8 man1/tapwatch-query.1; do
+    for page in man8/tapwatch.8 man1/tapwatch-query.1 man8/tapwatch-console.8; do
         warn=$(MANWIDTH=80 man --warnings -l "$D/usr/share/man/$page" 2>&1 >"$TMP/page")
         [ -z "$warn" ] || bad "$page: $warn"
         grep -q 'NAME' "$TMP/page" || bad "$page does not format"
