@@ -196,6 +196,7 @@ def main():
     ap.add_argument("--sensor")
     ap.add_argument("--root")
     ap.add_argument("--shots")
+    ap.add_argument("--pubkey")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(a.root, "scripts"))
     import gen_html_captures as g
@@ -522,6 +523,23 @@ def browser(a, hostile):
             want_sig = ("%d verified, 0 BAD, 0 unsigned" % nst) if csp else "(not checked"
             if want_sig not in sig:
                 fail("%s: coverage signatures %r, expected %r" % (tag, sig, want_sig))
+            if csp:
+                # the signed log of the range, checked on request: the same answer as verify's
+                d.find_element(By.ID, "check").click()
+                shot("coverage-verify")
+                got = d.find_element(By.ID, "verify").text
+                v = subprocess.run([a.query, "--redis", a.redis, "--sensor", a.sensor, "verify",
+                                    "--pubkey", a.pubkey], capture_output=True, text=True, timeout=120)
+                want = {0: "verified", 3: "NOT VERIFIED"}.get(v.returncode, "not checked")
+                if not got.endswith(": " + want):
+                    fail("%s: coverage check says %r, verify exited %d (%r)" % (tag, got, v.returncode, want))
+                lines = d.find_element(By.ID, "verify-lines").text.strip().splitlines()
+                tool_last = v.stdout.strip().splitlines()[-1] if v.stdout.strip() else ""
+                if not lines or lines[-1].split(":")[0:2] != tool_last.split(":")[0:2]:
+                    fail("%s: coverage check's last line %r, verify's %r" % (tag, lines[-1:] , tool_last))
+            else:
+                if "no --pubkey" not in d.find_element(By.ID, "verify").text:
+                    fail("%s: coverage without --pubkey does not say the log is not checked" % tag)
             d.get(base + "/audit")
             shot("audit")
             if "console:alice@127.0.0.1" not in d.page_source:

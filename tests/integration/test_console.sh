@@ -188,7 +188,8 @@ code=$(curl -s -o "$tmp/slow4.json" -w '%{http_code}' "http://127.0.0.1:$port4/a
 
 /usr/bin/python3 "$here/console_check.py" --base "https://127.0.0.1:$port" \
     --base-nocsp "https://127.0.0.1:$port2" --query "$query" --redis "unix://$sock" \
-    --sensor s1 --root "$root" --shots "$logdir" || failures=$((failures + 1))
+    --sensor s1 --root "$root" --shots "$logdir" --pubkey "$tmp/sign.key.pub" ||
+    failures=$((failures + 1))
 
 # the idle session: its console was not asked while the checks above ran
 left=$((12 - ($(date +%s) - idle_from)))
