@@ -29,6 +29,10 @@
  *
  * Read-only: HGETALL, ZRANGE, XRANGE, and INFO stats for Redis's count of evicted keys (said in
  * a note line when not 0; skipped when the user may not run INFO).
+ *
+ * The same reads and chain checks, quiet, give `flows --verify` and `alerts --verify` each
+ * item's outcome (tq_verify_items, verify_items.h): steps 1 to 3 over every seal, no index,
+ * statement span or witness checks.
  */
 #include <inttypes.h>
 #include <stdarg.h>
