@@ -37,7 +37,8 @@ struct req {
 /* The query tool's options a request may give, all "--NAME VALUE". */
 static const char *const params_known[] = {"since", "until", "limit", "ip", "port", "app",
                                            "tunnel-id", "country", "asn", "equipment", "kind",
-                                           "rule", "by", "user", "sensor", "key", "cursor", NULL};
+                                           "rule", "by", "user", "sensor", "key", "cursor",
+                                           "verify", NULL};
 
 /* The endpoints: API name -> subcommand, the JSON key of its order (the cursor), limit taken. */
 static const struct endpoint {
@@ -142,6 +143,7 @@ struct question {
     int nown;
     const char *bad; /* a parameter that is not an option */
     uint64_t limit;
+    int verify; /* verify=1: flows/alerts --verify with the console's --pubkey */
 };
 
 static void arg(struct question *q, const char *s)
@@ -168,6 +170,13 @@ static enum MHD_Result param_cb(void *cls, enum MHD_ValueKind kind, const char *
     if (strcmp(k, "limit") == 0 || strcmp(k, "sensor") == 0 || strcmp(k, "id") == 0 ||
         strcmp(k, "download") == 0 || strcmp(k, "name") == 0 || strcmp(k, "check") == 0)
         return MHD_YES; /* placed by the caller */
+    if (strcmp(k, "verify") == 0) { /* a flag: placed by build() */
+        if (v != NULL && strcmp(v, "1") == 0)
+            q->verify = 1;
+        else if (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0)
+            q->bad = k;
+        return q->bad != NULL ? MHD_NO : MHD_YES;
+    }
     if (!known_param(k)) {
         q->bad = k;
         return MHD_NO;
@@ -213,6 +222,17 @@ static int build(struct question *q, const char *sub, const char *word, const ch
     MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, param_cb, q);
     if (q->bad != NULL)
         return -1;
+    if (q->verify) { /* each row against the chain, with the sensor's keys the console holds */
+        if (tc_cfg.pubkeys[0] == NULL || (strcmp(sub, "flows") != 0 && strcmp(sub, "alerts") != 0)) {
+            q->bad = "verify";
+            return -1;
+        }
+        arg(q, "--verify");
+        for (size_t k = 0; tc_cfg.pubkeys[k] != NULL; k++) {
+            arg(q, "--pubkey");
+            arg(q, tc_cfg.pubkeys[k]);
+        }
+    }
     arg(q, "--format");
     arg(q, fmt != NULL ? fmt : "json");
     if (takes_limit) {
@@ -292,7 +312,7 @@ static enum MHD_Result api(struct MHD_Connection *conn, const char *user, const 
     }
     ask(&q, &a);
     question_free(&q);
-    if (a.status != 0) {
+    if (a.status != 0 && !(q.verify && a.status == 3)) { /* 3: rows that fail, marked */
         unsigned st = failed_status(&a, &msg);
         ret = json_error(conn, st, msg);
         free(a.out);
@@ -528,6 +548,9 @@ static void table(struct tc_buf *b, json_object **rows, size_t n, const char *co
             keys[nk++] = tool_cols ? "SENSOR" : "sensor";
         for (size_t i = 0; cols[i] && nk < 63; i++)
             keys[nk++] = cols[i];
+        /* verify=1: the tool's VERIFIED column, from each row's "verified" */
+        if (tool_cols && n > 0 && json_object_object_get_ex(rows[0], "verified", NULL))
+            keys[nk++] = "VERIFIED";
     } else if (n > 0) {
         json_object_object_foreach(rows[0], k, v) {
             (void)v;
@@ -561,6 +584,9 @@ static void table(struct tc_buf *b, json_object **rows, size_t n, const char *co
             if (tool_cols && strcmp(keys[c], "SENSOR") == 0) {
                 json_object_object_get_ex(rows[i], "sensor", &v);
                 cell_text(b, v, "sensor");
+            } else if (tool_cols && strcmp(keys[c], "VERIFIED") == 0) {
+                json_object_object_get_ex(rows[i], "verified", &v);
+                tc_buf_puts(b, v != NULL && json_object_get_boolean(v) ? "yes" : "FAILED");
             } else if (tool_cols && tc_column_text(cols, rows[i], keys[c], text, sizeof(text)) == 0) {
                 if (strcmp(keys[c], "TIME_UTC") == 0) /* the tool's table has no id column */
                     flow_link(b, rows[i], text);
@@ -619,7 +645,7 @@ static enum MHD_Result list_page(struct MHD_Connection *conn, const char *user, 
     }
     ask(&q, &a);
     question_free(&q);
-    if (a.status != 0) {
+    if (a.status != 0 && !(q.verify && a.status == 3)) { /* 3: rows that fail, marked */
         unsigned st = failed_status(&a, &msg);
         ret = page_error(conn, user, st, msg);
         free(a.out);

@@ -13,6 +13,7 @@
 
 #include "control/query/coverage.h"
 #include "control/query/query.h"
+#include "control/query/verify_items.h"
 #include "control/record/keys.h"
 
 static int a_kind = -1; /* --kind, -1 = any */
@@ -129,18 +130,55 @@ static const struct tq_table alert_table = {
 /* What run keeps while it reads stream entries. */
 struct alert_out {
     const struct tq_opts *o;
-    struct tw_alert *rows; /* table: printed at the end, columns sized to fit */
+    struct tw_alert *rows; /* table, or --verify: printed at the end, columns sized to fit */
     size_t nrows, cap;
+    struct tq_vi_rows vrows; /* --verify: the rows' entries as chained, checked before printing */
     uint64_t found;
     int failed;
 };
+
+/* verified: the last column's text with --verify, else NULL */
+static void print_csv(const struct tw_alert *a, const char *sensor, const char *verified)
+{
+    char text[512];
+
+    for (size_t k = 0; k < N_ALERT_KEYS; k++) {
+        alert_value(a, sensor, alert_csv_keys[k], text, sizeof(text));
+        tq_csv_field(text, k + 1 == N_ALERT_KEYS && verified == NULL);
+    }
+    if (verified != NULL)
+        tq_csv_field(verified, 1);
+}
+
+/* --verify: checks the rows kept (verify_items.h), prints them marked, says those that fail on
+ * stderr (*bad of them). Returns 0, or EXIT_REDIS (said). */
+static int print_verified(struct tw_rclient *c, struct alert_out *w, size_t *bad)
+{
+    const struct tq_opts *o = w->o;
+    char json[4096];
+    int rc = tq_vi_check_rows(c, o, &w->vrows);
+
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < w->nrows && o->format != TQ_TABLE; i++) {
+        int ok = tq_vi_ok(&w->vrows, i);
+        if (o->format == TQ_CSV)
+            print_csv(&w->rows[i], o->sensor, ok ? "true" : "false");
+        else if (tw_alert_to_json(&w->rows[i], o->sensor, json, sizeof(json)) > 0)
+            tq_vi_json_line(json, ok);
+    }
+    if (o->format == TQ_TABLE)
+        tq_vi_table_print(&alert_table, w->rows, w->nrows, &w->vrows);
+    *bad = tq_vi_report(&w->vrows);
+    return 0;
+}
 
 /* One stream entry (the reply [id, [field, value, ...]]): parsed, filtered on ts, equipment
  * and kind, then printed (json, csv) or kept (table). */
 static void alert_entry(struct alert_out *w, const redisReply *e)
 {
     const struct tq_opts *o = w->o;
-    char err[256], json[4096], text[512];
+    char err[256], json[4096];
     const char *f[64], *v[64];
     size_t nf = 0;
     struct tw_alert a;
@@ -168,14 +206,19 @@ static void alert_entry(struct alert_out *w, const redisReply *e)
         (a_kind >= 0 && a.kind != a_kind) || (a_rule >= 0 && a.kind != a_rule))
         return;
     w->found++;
-    if (o->format == TQ_JSON) {
+    if (tq_vi_wanted()) { /* every format waits for the rows' check */
+        char label[96];
+        snprintf(label, sizeof(label), "alert %.80s", e->element[0]->str);
+        if (tq_vi_add_alert(&w->vrows, fv, label) < 0) {
+            w->failed = 1;
+            return;
+        }
+    }
+    if (o->format == TQ_JSON && !tq_vi_wanted()) {
         if (tw_alert_to_json(&a, o->sensor, json, sizeof(json)) > 0)
             tq_json_line(json);
-    } else if (o->format == TQ_CSV) {
-        for (size_t k = 0; k < N_ALERT_KEYS; k++) {
-            alert_value(&a, o->sensor, alert_csv_keys[k], text, sizeof(text));
-            tq_csv_field(text, k + 1 == N_ALERT_KEYS);
-        }
+    } else if (o->format == TQ_CSV && !tq_vi_wanted()) {
+        print_csv(&a, o->sensor, NULL);
     } else {
         struct tw_alert *rows = tq_grow(w->rows, w->nrows, &w->cap, sizeof(*rows), 256);
         if (rows == NULL) {
@@ -344,7 +387,9 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     tw_key_alerts(key, sizeof(key), o->sensor);
     if (tq_coverage_warn(c, o) < 0) /* gaps and unwatched spans, on stderr */
         return tq_finish(1);
-    if (o->format == TQ_CSV)
+    if (o->format == TQ_CSV && tq_vi_wanted())
+        tq_vi_csv_header(alert_csv_keys, N_ALERT_KEYS);
+    else if (o->format == TQ_CSV)
         tq_csv_header(alert_csv_keys, N_ALERT_KEYS);
     if (o->has_since || o->has_until) {
         int rc = alerts_by_time(c, key, &w);
@@ -355,10 +400,18 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     } else {
         alerts_scan(c, key, &w);
     }
-    if (!w.failed && o->format == TQ_TABLE)
+    int rc = 0;
+    size_t bad = 0;
+    if (!w.failed && tq_vi_wanted()) /* the rows against the chain, then printed marked */
+        rc = print_verified(c, &w, &bad);
+    else if (!w.failed && o->format == TQ_TABLE)
         tq_table_print(&alert_table, w.rows, w.nrows);
     free(w.rows);
-    return tq_finish(w.failed);
+    tq_vi_rows_free(&w.vrows);
+    if (rc != 0)
+        return rc;
+    rc = tq_finish(w.failed);
+    return rc == 0 && bad > 0 ? TQ_VI_EXIT_UNVERIFIED : rc;
 }
 
 /* ", undeclared_destination, ..., risky_flow": the kinds alert.h lists */
@@ -399,9 +452,17 @@ const struct tq_subcommand tq_cmd_alerts = {
         "                   silent_equipment, equipment_back, mirror_silent, mirror_back,\n"
         "                   clock_step;\n"
         "                   ID is its rule id, TW-R01 ... TW-R14 in that order; --cursor T, the\n"
-        "                   next page: only alerts whose ts is at most T\n",
+        "                   next page: only alerts whose ts is at most T\n"
+        "  --verify --pubkey FILE.pub [--pubkey NEW.pub ...]\n"
+        "                   check each alert printed against the sensor's signed chain (as\n"
+        "                   verify, reading its whole store): JSON key and CSV column verified\n"
+        "                   (true/false), table column VERIFIED (yes/FAILED), one line on\n"
+        "                   stderr per alert that fails; exit 3 when one does\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_EQUIPMENT | TQ_OPT_LIMIT | TQ_OPT_FORMAT |
               TQ_OPT_CURSOR,
-    .own = (const struct tq_option[]){{"kind", parse_kind}, {"rule", parse_rule}, {NULL, NULL}},
+    .own = (const struct tq_option[]){{"kind", parse_kind}, {"rule", parse_rule},
+                                      {"pubkey", tq_vi_opt_pubkey}, {NULL, NULL}},
+    .own_flags = (const struct tq_option[]){{"verify", tq_vi_opt_verify}, {NULL, NULL}},
+    .check = tq_vi_check,
     .run = run,
 };

@@ -40,6 +40,7 @@
 #include "control/query/coverage.h"
 #include "control/query/inventory.h"
 #include "control/query/query.h"
+#include "control/query/verify_items.h"
 #include "control/record/keys.h"
 #include "control/record/netmatch.h"
 #include "control/record/record_json.h"
@@ -261,12 +262,23 @@ static const char *csv_text(const struct tw_flow_record *r, size_t col, char *bu
     }
 }
 
-static void print_csv(const struct tw_flow_record *r)
+/* verified: the last column's text with --verify, else NULL */
+static void print_csv(const struct tw_flow_record *r, const char *verified)
 {
     char buf[1024];
 
     for (size_t col = 0; col < NCSV; col++)
-        tq_csv_field(csv_text(r, col, buf, sizeof(buf)), col + 1 == NCSV);
+        tq_csv_field(csv_text(r, col, buf, sizeof(buf)), col + 1 == NCSV && verified == NULL);
+    if (verified != NULL)
+        tq_csv_field(verified, 1);
+}
+
+static void csv_header(void)
+{
+    if (tq_vi_wanted())
+        tq_vi_csv_header(csv_keys, NCSV);
+    else
+        tq_csv_header(csv_keys, NCSV);
 }
 
 /* The table: flow records kept until the end, then printed by tq_table_print. */
@@ -388,8 +400,9 @@ struct walk {
     const struct tq_opts *o;
     struct idset seen;
     struct idset decided; /* compact hours: flows whose newest version was met */
-    struct tw_flow_record *rows; /* table: printed at the end */
+    struct tw_flow_record *rows; /* table, or --verify: printed at the end */
     size_t nrows, cap;
+    struct tq_vi_rows vrows; /* --verify: the rows' stored text, checked before printing */
     uint64_t found;
     int failed;
 };
@@ -411,9 +424,17 @@ static int emit(struct walk *w, const char *json, const struct tw_flow_record *r
     }
     if (!isnew)
         return 0;
-    switch (w->o->format) {
+    if (tq_vi_wanted()) { /* every format waits for the rows' check */
+        char label[32];
+        snprintf(label, sizeof(label), "flow %016" PRIx64, r->flow_id);
+        if (tq_vi_add_record(&w->vrows, json, strlen(json), label) < 0) {
+            w->failed = 1;
+            return -1;
+        }
+    }
+    switch (tq_vi_wanted() ? TQ_TABLE : w->o->format) {
     case TQ_JSON: tq_json_line(json); break;
-    case TQ_CSV: print_csv(r); break;
+    case TQ_CSV: print_csv(r, NULL); break;
     case TQ_TABLE: {
         struct tw_flow_record *rows = tq_grow(w->rows, w->nrows, &w->cap, sizeof(*rows), 256);
         if (rows == NULL) {
@@ -1186,6 +1207,28 @@ static int fleet_check(const struct tq_opts *o)
     return 0;
 }
 
+/* --verify: checks the rows kept (verify_items.h), prints them marked, says those that fail on
+ * stderr (*bad of them). Returns 0, or EXIT_REDIS (said). */
+static int print_verified(struct tw_rclient *c, const struct tq_opts *o, struct walk *w,
+                          size_t *bad)
+{
+    int rc = tq_vi_check_rows(c, o, &w->vrows);
+
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < w->nrows && o->format != TQ_TABLE; i++) {
+        int ok = tq_vi_ok(&w->vrows, i);
+        if (o->format == TQ_JSON)
+            tq_vi_json_line(w->vrows.r[i].bytes, ok);
+        else
+            print_csv(&w->rows[i], ok ? "true" : "false");
+    }
+    if (o->format == TQ_TABLE)
+        tq_vi_table_print(&flow_table, w->rows, w->nrows, &w->vrows);
+    *bad = tq_vi_report(&w->vrows);
+    return 0;
+}
+
 /* The hours of the range, newest first, until --limit flows are printed. */
 static int walk_all(struct tw_rclient *c, const struct tq_opts *o)
 {
@@ -1209,7 +1252,7 @@ static int walk_all(struct tw_rclient *c, const struct tq_opts *o)
         return redis_failed(&w, hours, "ZREVRANGEBYSCORE") < 0 ? EXIT_REDIS : 0;
 
     if (o->format == TQ_CSV)
-        tq_csv_header(csv_keys, NCSV);
+        csv_header();
     for (size_t i = 0; i < hours->elements && w.found < o->limit && !w.failed; i++) {
         uint64_t h;
         if (hours->element[i]->type != REDIS_REPLY_STRING ||
@@ -1218,12 +1261,20 @@ static int walk_all(struct tw_rclient *c, const struct tq_opts *o)
         walk_hour(&w, h, i == 0);
     }
     freeReplyObject(hours);
-    if (!w.failed && o->format == TQ_TABLE)
+    int rc = 0;
+    size_t bad = 0;
+    if (!w.failed && tq_vi_wanted()) /* the rows against the chain, then printed marked */
+        rc = print_verified(c, o, &w, &bad);
+    else if (!w.failed && o->format == TQ_TABLE)
         tq_table_print(&flow_table, w.rows, w.nrows);
     free(w.rows);
     free(w.seen.slots);
     free(w.decided.slots);
-    return tq_finish(w.failed);
+    tq_vi_rows_free(&w.vrows);
+    if (rc != 0)
+        return rc;
+    rc = tq_finish(w.failed);
+    return rc == 0 && bad > 0 ? TQ_VI_EXIT_UNVERIFIED : rc;
 }
 
 static int run(struct tw_rclient *c, const struct tq_opts *o)
@@ -1238,7 +1289,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         if (rc != 1)
             return rc;
         if (o->format == TQ_CSV) /* no flow of this sensor: an empty answer */
-            tq_csv_header(csv_keys, NCSV);
+            csv_header();
         return tq_finish(0);
     }
     rc = walk_all(c, o);
@@ -1266,12 +1317,20 @@ const struct tq_subcommand tq_cmd_flows = {
         "  --limit N        at most N flows (default " TQ_STR(TQ_DEFAULT_LIMIT) ")\n"
         "  --cursor T       the next page: only flows whose last_seen is at most T (the\n"
         "                   last_seen of the first flow the page before left out)\n"
-        "  --format F       table (default), json (one object per line) or csv\n",
+        "  --format F       table (default), json (one object per line) or csv\n"
+        "  --verify --pubkey FILE.pub [--pubkey NEW.pub ...]\n"
+        "                   check each flow printed against the sensor's signed chain (as\n"
+        "                   verify, reading its whole store): JSON key and CSV column verified\n"
+        "                   (true/false), table column VERIFIED (yes/FAILED), one line on\n"
+        "                   stderr per flow that fails; exit 3 when one does\n",
     .common = TQ_OPT_SINCE | TQ_OPT_UNTIL | TQ_OPT_LIMIT | TQ_OPT_FORMAT | TQ_OPT_CURSOR |
               TQ_OPT_EQUIPMENT,
     .own = (const struct tq_option[]){{"ip", parse_ip}, {"port", parse_port}, {"app", parse_app},
                                       {"tunnel-id", parse_tunnel_id}, {"country", parse_country},
-                                      {"asn", parse_asn}, {NULL, NULL}},
+                                      {"asn", parse_asn}, {"pubkey", tq_vi_opt_pubkey},
+                                      {NULL, NULL}},
+    .own_flags = (const struct tq_option[]){{"verify", tq_vi_opt_verify}, {NULL, NULL}},
+    .check = tq_vi_check,
     .run = run,
     .fleet_check = fleet_check,
 };
@@ -1283,7 +1342,7 @@ void tq_flows_print_one(const struct tq_opts *o, const char *json, const struct 
     case TQ_JSON: tq_json_line(json); break;
     case TQ_CSV:
         tq_csv_header(csv_keys, NCSV);
-        print_csv(r);
+        print_csv(r, NULL);
         break;
     case TQ_TABLE: tq_table_print(&flow_table, r, 1); break;
     }

@@ -29,6 +29,10 @@
  *
  * Read-only: HGETALL, ZRANGE, XRANGE, and INFO stats for Redis's count of evicted keys (said in
  * a note line when not 0; skipped when the user may not run INFO).
+ *
+ * The same reads and chain checks, quiet, give `flows --verify` and `alerts --verify` each
+ * item's outcome (tq_verify_items, verify_items.h): steps 1 to 3 over every seal, no index,
+ * statement span or witness checks.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -41,6 +45,7 @@
 #include "control/query/compact_read.h"
 #include "control/query/key_set.h"
 #include "control/query/query.h"
+#include "control/query/verify_items.h"
 #include "control/query/verify_statements.h"
 #include "control/record/compact.h"
 #include "control/record/keys.h"
@@ -154,6 +159,12 @@ struct ctx {
     int has_bad;
     char bad_run[17];
     uint64_t bad_seq;
+    /* tq_verify_items (flows --verify, alerts --verify): nothing printed, and each item's
+     * outcome (enum tq_vi_status, per item once sorted) handed to result */
+    int quiet, failed;
+    uint8_t *st;
+    tq_vi_result *result;
+    void *result_arg;
 };
 
 static void finding(struct ctx *x, const char *run, uint64_t seq, const char *fmt, ...)
@@ -162,10 +173,12 @@ static void finding(struct ctx *x, const char *run, uint64_t seq, const char *fm
 {
     va_list ap;
 
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
+    if (!x->quiet) {
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+    }
     x->findings++;
     if (run != NULL && seq != 0 &&
         (!x->has_bad || strcmp(run, x->bad_run) < 0 ||
@@ -590,6 +603,35 @@ static void say_missing(struct ctx *x, const char *run, uint64_t from, uint64_t 
                 "missing before their hot window ended)", run, from, from + n - 1, n);
 }
 
+/* tq_verify_items: the outcome of the items of seal s, st, as one (the chain cannot tell which
+ * of its items changed); a second item under a number another holds with other bytes is not
+ * the one the chain took. */
+static void mark_seal(struct ctx *x, const struct tw_seal *s, int st)
+{
+    for (size_t i = lower_bound(x, s->run, s->first), first = i; x->st != NULL &&
+             i < x->nitems && strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq <= s->last;
+         i++) {
+        if (i > first && x->items[i].seq == x->items[i - 1].seq) {
+            size_t k = i - 1;
+            while (k > first && x->items[k - 1].seq == x->items[i].seq)
+                k--; /* the first item under this number: the one hashed */
+            x->st[i] = x->items[i].len == x->items[k].len &&
+                       memcmp(x->items[i].bytes, x->items[k].bytes, x->items[k].len) == 0
+                           ? (uint8_t)st : TQ_VI_INSERTED;
+        } else {
+            x->st[i] = (uint8_t)st;
+        }
+    }
+}
+
+/* tq_verify_items: items i.. of run from seq `from` up to `last` take outcome st. */
+static void mark_range(struct ctx *x, const char *run, uint64_t from, uint64_t last, int st)
+{
+    for (size_t i = lower_bound(x, run, from); x->st != NULL && i < x->nitems &&
+             strcmp(x->items[i].run, run) == 0 && x->items[i].seq <= last; i++)
+        x->st[i] = (uint8_t)st;
+}
+
 /* The items of one good seal: present, once, hashing to its chain. covered[i] becomes 2 for
  * the items it checked. */
 static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
@@ -598,7 +640,7 @@ static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
     struct tw_chain ch = {0};
     size_t i = lower_bound(x, s->run, s->first);
     uint64_t miss_from = 0, miss_n = 0;
-    int complete = 1;
+    int complete = 1, deleted = 0;
 
     if (tw_chain_begin(&ch, s->prev_chain) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
@@ -617,6 +659,7 @@ static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
                 if (miss_n == 0)
                     miss_from = q;
                 miss_n++;
+                deleted = 1;
             }
             continue;
         }
@@ -641,10 +684,13 @@ static void check_seal(struct ctx *x, const struct tw_seal *s, uint8_t *covered)
     say_missing(x, s->run, miss_from, miss_n);
     tw_chain_end(&ch, h);
     tw_chain_free(&ch);
-    if (complete && memcmp(h, s->chain, sizeof(h)) != 0)
+    int altered = complete && memcmp(h, s->chain, sizeof(h)) != 0;
+    if (altered)
         finding(x, s->run, s->first, "altered: run %s seq %" PRIu64 "..%" PRIu64 ": the items do "
                 "not hash to seal %" PRIu64 "'s chain (an item among them was changed)", s->run,
                 s->first, s->last, s->no);
+    mark_seal(x, s, altered ? TQ_VI_ALTERED : complete ? TQ_VI_OK
+                  : deleted ? TQ_VI_INCOMPLETE : TQ_VI_EXPIRED);
 }
 
 static void check_all(struct ctx *x)
@@ -657,9 +703,13 @@ static void check_all(struct ctx *x)
         qsort(x->items, x->nitems, sizeof(*x->items), item_cmp);
     if (x->nseals > 1)
         qsort(x->seals, x->nseals, sizeof(*x->seals), seal_cmp);
-    if (covered == NULL) {
+    if (x->result != NULL && (x->st = malloc(x->nitems + 1)) != NULL)
+        memset(x->st, TQ_VI_NOT_COVERED, x->nitems + 1);
+    if (covered == NULL || (x->result != NULL && x->st == NULL)) {
         fprintf(stderr, PROG ": out of memory\n");
         x->has_bad = 1;
+        x->failed = 1;
+        free(covered);
         return;
     }
     for (size_t k = 0; k < x->nseals; k++) {
@@ -674,6 +724,8 @@ static void check_all(struct ctx *x)
                                                      strcmp(x->items[i].run, s->run) == 0 &&
                                                      x->items[i].seq < s->first; i++)
             covered[i] = 1;
+        if (s->first > from)
+            mark_range(x, s->run, from, s->first - 1, TQ_VI_DELETED_SEAL);
         if (!sr->good) {
             bad_sigs++;
             finding(x, s->run, s->first, "bad signature: seal run %s no %" PRIu64 " (seq %" PRIu64
@@ -681,6 +733,7 @@ static void check_all(struct ctx *x)
             for (size_t i = lower_bound(x, s->run, s->first); i < x->nitems &&
                      strcmp(x->items[i].run, s->run) == 0 && x->items[i].seq <= s->last; i++)
                 covered[i] = 1;
+            mark_range(x, s->run, s->first, s->last, TQ_VI_BAD_SIGNATURE);
             continue;
         }
         uint64_t want_no = pr != NULL ? pr->s.no + 1 : 1;
@@ -719,8 +772,9 @@ static void check_all(struct ctx *x)
                 sscanf(r + 10, "%63[^\"]", reason);
             if (rc != NULL)
                 n = strtoull(rc + 10, NULL, 10);
-            printf("gap: run %s seq %" PRIu64 ": the sensor lost %" PRIu64 " records (%s)\n",
-                   it->run, it->seq, n, reason);
+            if (!x->quiet)
+                printf("gap: run %s seq %" PRIu64 ": the sensor lost %" PRIu64 " records (%s)\n",
+                       it->run, it->seq, n, reason);
             x->gaps++;
         }
         if (covered[i])
@@ -738,10 +792,15 @@ static void check_all(struct ctx *x)
                     k - i + 1, it->where);
         i = k;
     }
-    if (bad_sigs == x->nseals && x->nseals > 0)
+    if (bad_sigs == x->nseals && x->nseals > 0 && !x->quiet)
         printf("note: no seal verifies with %s: is it the sensor's?\n",
                x->keys.n > 1 ? "these public keys" : "this public key");
+    for (size_t i = 0; x->result != NULL && i < x->nitems; i++)
+        x->result(x->result_arg, x->items[i].run, x->items[i].seq, x->items[i].kind,
+                  x->items[i].bytes, x->items[i].len, x->st[i]);
     free(covered);
+    free(x->st);
+    x->st = NULL;
     x->nseals = nseals_in; /* what the summary counts */
 }
 
@@ -782,7 +841,7 @@ static void said_rotation(void *ctx, const char *id, int outcome, const char *wh
 
     if (outcome == TQ_ROT_BAD)
         finding(x, NULL, 0, "bad signature: key rotation %s: %s", id, why);
-    else
+    else if (!x->quiet)
         printf("note: key rotation %s: %s\n", id, why);
 }
 
@@ -856,6 +915,35 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     if (rc == 0 && x.findings > 0)
         rc = EXIT_UNVERIFIED;
 out:
+    tq_vst_free(vst);
+    for (size_t i = 0; i < x.nitems; i++)
+        free(x.items[i].bytes);
+    free(x.items);
+    free(x.seals);
+    free(x.recs);
+    free(x.hours);
+    free(x.hour_has);
+    return rc;
+}
+
+int tq_verify_items(struct tw_rclient *c, const struct tq_opts *o, const struct tq_key_set *keys,
+                    tq_vi_result *result, void *arg)
+{
+    struct tq_opts all = *o; /* every seal: the rows' seals are not those of a time range */
+    struct ctx x = {.o = &all, .keys = *keys, .now_us = tw_wall_us(), .quiet = 1,
+                    .result = result, .result_arg = arg};
+    struct tq_vst_hooks hooks = {.arg = &x, .item = vst_item, .finding = vst_finding};
+    struct tq_vst *vst = NULL;
+    int rc = -1;
+
+    all.has_since = all.has_until = all.has_cursor = 0;
+    /* the reads of run(); the statements are items of the chain like the others */
+    if (read_rotations(c, &x) == 0 && read_seals(c, &x) == 0 && read_records(c, &x) == 0 &&
+        read_alerts(c, &x) == 0 && read_gaps(c, &x) == 0 &&
+        tq_vst_read(c, &all, &x.keys, &hooks, &vst) == 0) {
+        check_all(&x);
+        rc = x.failed ? -1 : 0;
+    }
     tq_vst_free(vst);
     for (size_t i = 0; i < x.nitems; i++)
         free(x.items[i].bytes);

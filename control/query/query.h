@@ -13,6 +13,8 @@
  *                  checked: flows --equipment, equipment
  *   merge.c        a subcommand run once per sensor, its answers merged newest first with a
  *                  sensor column
+ *   verify_items.c flows/alerts --verify: the rows printed, checked with verify's checks
+ *                  (cmd_verify.c's tq_verify_items) and marked
  *   audit_trail.c  the audit entries of every question, before and after its answer (the
  *                  one place it writes to Redis: the trail, through one EVAL)
  *

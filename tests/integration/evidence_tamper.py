@@ -3,6 +3,7 @@
 for tests/integration/test_evidence.sh. Speaks RESP over the unix socket itself (binary-safe);
 record frames are zstd (control/record/compact.h), re-packed with the zstd command.
 
+  evidence_tamper.py SOCK SENSOR edit-seq SEQ   the record tagged seq SEQ: c2s_bytes set to 1
   evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
                                  edit-alert | delete-alert | delete-seal | delete-hour |
                                  hide-index | orphan-index | edit-statement |
@@ -226,6 +227,19 @@ def main():
         recs[0] = old[:i] + b"1" + old[j:]
         r("HSET", key, field, pack_frame(prefix, recs))
         print("edit-record: %s %s: c2s_bytes %s -> 1" % (key, field.decode(), old[i:j].decode()))
+    elif what == "edit-seq":  # a record a query prints (flows --verify marks it)
+        want = int(sys.argv[4])
+        for _, key in block_keys(r, sensor):
+            for field, val in pairs(r("HGETALL", key)):
+                prefix, recs = unpack_frame(val)
+                for k, js in enumerate(recs):
+                    if tag_of(js)[1] != want:
+                        continue
+                    recs[k] = re.sub(rb'"c2s_bytes":\d+', b'"c2s_bytes":1', js, 1)
+                    r("HSET", key, field, pack_frame(prefix, recs))
+                    print("edit-seq: %s %s: seq %d c2s_bytes -> 1" % (key, field.decode(), want))
+                    return
+        sys.exit("no record tagged seq %d" % want)
     elif what == "delete-record":
         key, fields = first_frame(r, sensor)
         r("HDEL", key, fields[-1][0])

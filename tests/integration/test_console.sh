@@ -186,6 +186,36 @@ code=$(curl -s -o "$tmp/slow3.json" -w '%{http_code}' -b "$ck4" "http://127.0.0.
 code=$(curl -s -o "$tmp/slow4.json" -w '%{http_code}' "http://127.0.0.1:$port4/api/v1/flows?limit=1")
 [ "$code" = 401 ] && json_error "$tmp/slow4.json" 401 || fail "no session: $code $(head -c 200 "$tmp/slow4.json")"
 
+# verify=1: flows/alerts --verify with the console's --pubkey; every row verified, the pages'
+# VERIFIED column; an alert edited: its row false and still 200; no --pubkey: 400
+ckv=$(curl -sk -i -d 'user=alice&password=correct+horse+battery' "https://127.0.0.1:$port/login" |
+      grep -o 'tw_session=[0-9a-f]*')
+ckn=$(curl -sk -i -d 'user=alice&password=correct+horse+battery' "https://127.0.0.1:$port2/login" |
+      grep -o 'tw_session=[0-9a-f]*')
+# verified_rows FILE WANT: the API answer's rows all carry "verified", WANT: all true | some false
+verified_rows() {
+    /usr/bin/python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+v = [r.get("verified") for r in rows]
+ok = rows and None not in v and (all(v) if sys.argv[2] == "all" else False in v and True in v)
+sys.exit(0 if ok else 1)' "$1" "$2" 2>/dev/null
+}
+code=$(curl -sk -o "$tmp/v.json" -w '%{http_code}' -b "$ckv" "https://127.0.0.1:$port/api/v1/alerts?verify=1&limit=1000")
+[ "$code" = 200 ] && verified_rows "$tmp/v.json" all || fail "alerts verify=1: $code $(head -c 300 "$tmp/v.json")"
+code=$(curl -sk -o "$tmp/v.html" -w '%{http_code}' -b "$ckv" "https://127.0.0.1:$port/flows?verify=1&since=2020-01-01")
+[ "$code" = 200 ] && grep -q '<th>VERIFIED</th>' "$tmp/v.html" && grep -q 'data-k="VERIFIED">yes<' "$tmp/v.html" &&
+    ! grep -q 'FAILED' "$tmp/v.html" || fail "Flows page verify=1: $code $(grep -c VERIFIED "$tmp/v.html")"
+code=$(curl -sk -o "$tmp/v2.json" -w '%{http_code}' -b "$ckn" "https://127.0.0.1:$port2/api/v1/flows?verify=1")
+[ "$code" = 400 ] && json_error "$tmp/v2.json" 400 || fail "verify=1 on a console without --pubkey: $code"
+redis-cli -s "$sock" COPY 'tw:{s1}:alerts' 'bak:alerts' REPLACE >/dev/null
+/usr/bin/python3 "$here/evidence_tamper.py" "$sock" s1 edit-alert >/dev/null || fail "edit-alert"
+code=$(curl -sk -o "$tmp/v3.json" -w '%{http_code}' -b "$ckv" "https://127.0.0.1:$port/api/v1/alerts?verify=1&limit=1000")
+[ "$code" = 200 ] && verified_rows "$tmp/v3.json" some || fail "alerts verify=1, an alert edited: $code $(head -c 300 "$tmp/v3.json")"
+code=$(curl -sk -o "$tmp/v3.html" -w '%{http_code}' -b "$ckv" "https://127.0.0.1:$port/alerts?verify=1")
+[ "$code" = 200 ] && grep -q 'data-k="VERIFIED">FAILED<' "$tmp/v3.html" || fail "Alerts page verify=1, an alert edited: $code"
+redis-cli -s "$sock" COPY 'bak:alerts' 'tw:{s1}:alerts' REPLACE >/dev/null
+
 /usr/bin/python3 "$here/console_check.py" --base "https://127.0.0.1:$port" \
     --base-nocsp "https://127.0.0.1:$port2" --query "$query" --redis "unix://$sock" \
     --sensor s1 --root "$root" --shots "$logdir" --pubkey "$tmp/sign.key.pub" ||

@@ -180,6 +180,19 @@ verify new; rc=$?
 verify new old; rc=$?
 [ $rc -eq 3 ] && grep -q "^bad signature: key rotation .*trusted already" "$tmp/verify.out" ||
     fail "verify with the keys in the wrong order: exit $rc: $(cat "$tmp/verify.out")"
+# flows --verify across the rotation: every row with both keys, run 1's rows fail with the new
+# key alone (bad signature)
+"$query" --redis "$url" --sensor "$S" flows --format json --limit 1000 --verify \
+    --pubkey "$tmp/old.pub" --pubkey "$tmp/new.pub" >"$tmp/fv.out" 2>"$tmp/fv.err"; rc=$?
+[ $rc -eq 0 ] && [ -s "$tmp/fv.out" ] && ! grep -q '"verified":false' "$tmp/fv.out" &&
+    grep -q "\"run\":\"$run1\".*\"verified\":true}" "$tmp/fv.out" &&
+    grep -q "\"run\":\"$run2\".*\"verified\":true}" "$tmp/fv.out" ||
+    fail "flows --verify with both keys: exit $rc: $(head -3 "$tmp/fv.err")"
+"$query" --redis "$url" --sensor "$S" flows --format json --limit 1000 --verify \
+    --pubkey "$tmp/new.pub" >"$tmp/fv.out" 2>"$tmp/fv.err"; rc=$?
+[ $rc -eq 3 ] && grep -q "\"run\":\"$run1\".*\"verified\":false}" "$tmp/fv.out" &&
+    grep -q "(run $run1 seq [0-9]*): bad signature" "$tmp/fv.err" ||
+    fail "flows --verify with the new key alone: exit $rc: $(head -3 "$tmp/fv.err")"
 
 # --- statements ---------------------------------------------------------------------------------
 statements both.json old new

@@ -81,6 +81,12 @@ summary --equipment a --limit 5	summary does not take one of the options given
 summary --equipment a --port 80	summary does not take one of the options given
 summary --equipment a --port 0	bad --port "0": expected 1 to 65535
 summary --equipment a --kind nosuch	unknown --kind "nosuch": use one of undeclared_destination, remote_access_unapproved_host, remote_access_outside_window, remote_access_protocol, upload_volume, unclassified_channel, risky_flow, cross_border, unknown_device, silent_equipment, equipment_back, mirror_silent, mirror_back, clock_step
+flows --verify	--verify needs --pubkey FILE.pub
+alerts --verify	--verify needs --pubkey FILE.pub
+alerts --pubkey x.pub	--pubkey goes with --verify
+flows --verify --pubkey /nonexistent/k.pub	--pubkey: /nonexistent/k.pub: No such file or directory
+flows --sensor a,b --verify --pubkey /nonexistent/k.pub	--verify checks one sensor at a time (--sensor NAME)
+summary --equipment a --verify	summary does not take one of the options given
 flows --bogus 1	unknown option "--bogus"
 flows --port	option --port needs a value
 flows extra	unexpected argument "extra"
@@ -103,7 +109,7 @@ for sub in flows alerts summary; do
     grep -q "^$sub " "$tmp/help" || fail "--help has no section for $sub"
     "$query" "$sub" --help | cmp -s - "$tmp/help" || fail "$sub --help differs from --help"
 done
-for opt in --since --until --cursor --ip --port --app --country --asn --limit --format --equipment --kind --by; do
+for opt in --since --until --cursor --ip --port --app --country --asn --limit --format --equipment --kind --by --verify; do
     grep -q -- "$opt" "$tmp/help" || fail "--help does not mention $opt"
 done
 
