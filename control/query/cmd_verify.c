@@ -42,6 +42,7 @@
 #include "control/query/key_set.h"
 #include "control/query/query.h"
 #include "control/query/verify_statements.h"
+#include "control/query/verify_summaries.h"
 #include "control/record/compact.h"
 #include "control/record/keys.h"
 #include "dataplane/clock.h"
@@ -810,6 +811,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     struct ctx x = {.o = o, .now_us = tw_wall_us()};
     struct tq_vst *vst = NULL;
+    struct tq_vsum *vsum = NULL; /* the sealed summaries (verify_summaries.h) */
     char err[256], kt[TQ_KEYS_MAX * (TW_SIGN_FPR_LEN + 2)];
     int rc;
 
@@ -822,7 +824,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     struct tq_vst_hooks hooks = {.arg = &x, .item = vst_item, .finding = vst_finding};
     if (read_rotations(c, &x) != 0 || read_seals(c, &x) != 0 || read_records(c, &x) != 0 ||
         read_alerts(c, &x) != 0 || read_gaps(c, &x) != 0 ||
-        tq_vst_read(c, o, &x.keys, &hooks, &vst) != 0) {
+        tq_vst_read(c, o, &x.keys, &hooks, &vst) != 0 || tq_vsum_read(c, o, &hooks, &vsum) != 0) {
         rc = EXIT_REDIS;
         goto out;
     }
@@ -830,8 +832,11 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         tq_vst_seal(vst, &x.seals[k].s, x.seals[k].good);
     check_all(&x);
     tq_vst_finish(vst, x.now_us); /* the chain's ends, unwatched spans */
-    if (!o->has_since && !o->has_until) /* the whole store: its indexes too */
-        check_index(c, &x);
+    if (!o->has_since && !o->has_until) /* the whole store: its indexes and summaries too */
+        if (check_index(c, &x) != 0 || tq_vsum_check(vsum, c) != 0) {
+            rc = EXIT_REDIS;
+            goto out;
+        }
     evictions(c);
     if (tq_witness_wanted()) { /* the seals against a witness outside the bank */
         long w = tq_verify_witness(c, o, x.now_us);
@@ -857,6 +862,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         rc = EXIT_UNVERIFIED;
 out:
     tq_vst_free(vst);
+    tq_vsum_free(vsum);
     for (size_t i = 0; i < x.nitems; i++)
         free(x.items[i].bytes);
     free(x.items);

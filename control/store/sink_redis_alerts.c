@@ -52,6 +52,11 @@ void tw_sink_alert_store_tune(void *ctx, const struct tw_sink_tuning *t)
     tw_alert_store_tune(ctx, t->batch, t->flush_ms);
 }
 
+static void seal(void *ctx)
+{
+    tw_alert_store_seal_summaries(ctx);
+}
+
 static void stats(void *ctx, FILE *out)
 {
     struct tw_alert_store_stats as;
@@ -104,7 +109,7 @@ static void metrics(void *ctx, struct tw_sink_metrics *out)
 
 static const struct tw_sink_ops redis_alerts_ops = {
     .name = "redis-alerts", .json = 0, .put_alert = put_alert, .put_summary = put_summary,
-    .put_reached = put_reached,
+    .put_reached = put_reached, .seal = seal,
     .poll = tw_sink_alert_store_poll, .drain = tw_sink_alert_store_drain,
     .persist = tw_sink_alert_store_persist, .stats = stats, .notes = notes,
     .close = tw_sink_alert_store_close, .tune = tw_sink_alert_store_tune, .metrics = metrics,
