@@ -92,6 +92,14 @@ long tw_sum_render(const struct tw_sum_bucket *b, size_t *from, uint64_t seq, co
     return (long)o;
 }
 
+size_t tw_sum_line(const struct tw_sum_entry *e, char *out)
+{
+    size_t n = line(e, out);
+
+    out[n - 1] = '\0';
+    return n - 1;
+}
+
 static int unhex(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;

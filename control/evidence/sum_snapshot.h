@@ -65,6 +65,10 @@ void tw_sum_normalize(struct tw_sum_bucket *b);
 long tw_sum_render(const struct tw_sum_bucket *b, size_t *from, uint64_t seq, const char *run,
                    char *out, size_t cap);
 
+/* One entry's line, as tw_sum_render writes it, without its newline, into out
+ * (TW_SUM_LINE_MAX bytes). Returns its length. */
+size_t tw_sum_line(const struct tw_sum_entry *e, char *out);
+
 /* Parses a text tw_sum_render wrote (with or without its tag): b's header fields and its
  * entries (b->e malloc'd, free it), *seq and run (17 bytes; 0 and "" without a tag). Returns
  * 0, or -1 when the text is not a snapshot (b->e then NULL). */

@@ -274,19 +274,32 @@ static char *render_all(const struct tw_sum_bucket *b)
     return t;
 }
 
-/* The first line where a and b differ, of a, into out ("(none)" at its end). */
-static void first_diff(const char *a, const char *b, char *out, size_t len)
+/* Says how the two normalized buckets first differ, into out. Returns the section of the
+ * entry that differs ('f' when none does: a value that is not a number). */
+static char first_diff(const struct tw_sum_bucket *want, const struct tw_sum_bucket *got,
+                       char *out, size_t len)
 {
-    while (*a != '\0') {
-        const char *na = strchr(a, '\n'), *nb = strchr(b, '\n');
-        size_t la = na ? (size_t)(na - a) : strlen(a), lb = nb ? (size_t)(nb - b) : strlen(b);
-        if (la != lb || memcmp(a, b, la) != 0)
-            break;
-        a += la + (na != NULL);
-        b += lb + (nb != NULL);
-    }
-    const char *nl = strchr(a, '\n');
-    snprintf(out, len, "%.*s", *a ? (int)(nl ? nl - a : (long)strlen(a)) : 6, *a ? a : "(none)");
+    char w[TW_SUM_LINE_MAX], g[TW_SUM_LINE_MAX];
+    size_t i = 0, j = 0;
+
+    while (i < want->n && j < got->n && tw_sum_entry_cmp(&want->e[i], &got->e[j]) == 0 &&
+           want->e[i].value == got->e[j].value)
+        i++, j++;
+    int c = i == want->n ? 1 : j == got->n ? -1 : tw_sum_entry_cmp(&want->e[i], &got->e[j]);
+    if (i < want->n)
+        tw_sum_line(&want->e[i], w);
+    if (j < got->n)
+        tw_sum_line(&got->e[j], g);
+    char sect = i < want->n && c <= 0 ? want->e[i].sect : j < got->n ? got->e[j].sect : 'f';
+    if (i == want->n && j == got->n)
+        snprintf(out, len, "a value is not what the sensor writes");
+    else if (c < 0)
+        snprintf(out, len, "Redis has no \"%s\" the sealed snapshots sum to", w);
+    else if (c > 0)
+        snprintf(out, len, "Redis holds \"%s\" no sealed snapshot has", g);
+    else
+        snprintf(out, len, "Redis holds \"%s\" where the sealed snapshots sum to \"%s\"", g, w);
+    return sect;
 }
 
 static int has_sect(const struct tw_sum_bucket *b, char sect)
@@ -335,12 +348,10 @@ static int check_bucket(struct tq_vsum *v, struct tw_rclient *c, struct vbucket 
                 said = 1;
             }
         if (!said) {
-            char w[TW_SUM_LINE_MAX], g[TW_SUM_LINE_MAX];
-            first_diff(want, got, w, sizeof(w));
-            first_diff(got, want, g, sizeof(g));
-            say(v, vb->run, vb->seq, "altered: summary %s: Redis holds \"%s\" where the sealed "
-                "snapshots sum to \"%s\" (newest: run %s seq %" PRIu64 ")", keys[0], g, w,
-                vb->run, vb->seq);
+            char d[2 * TW_SUM_LINE_MAX + 80];
+            const char *k = keys[strchr(sects, first_diff(&vb->sum, &live.sum, d, sizeof(d))) - sects];
+            say(v, vb->run, vb->seq, "altered: summary %s: %s (newest snapshot: run %s seq %"
+                PRIu64 ")", k, d, vb->run, vb->seq);
         }
     }
     free(want);

@@ -140,6 +140,12 @@ tampered hide-index "altered: index"
 tampered orphan-index "inserted: index"
 tampered edit-statement "bad signature: statement tw:{ev}:statements"
 tampered delete-statement deleted
+# summaries (README "Summaries"): what the sealed snapshots of a bucket sum to is what Redis holds
+[ "$(rcli zcard 'tw:{ev}:sum-sealed')" -gt 0 ] || fail "no sealed summary bucket: $(rcli keys 'tw:{ev}:sum*')"
+tampered edit-summary "altered: summary tw:{ev}:sum:[^ ]*:d:[0-9]*: Redis holds \"f bytes_out"
+tampered delete-summary-field "altered: summary tw:{ev}:sum:[^ ]*:d:"
+tampered delete-summary-key "deleted: summary tw:{ev}:sum:[^ ]*:d:[0-9]* "
+tampered delete-summary-snapshot "deleted: run [0-9a-f]* seq"
 
 # --- a run with several seals: a seal removed between two others; --since ------------------
 replay ms "$tmp/cap/sample.pcap" --replay-speed 200 # about 3 s: a seal a second
@@ -191,8 +197,10 @@ verify cut; rc=$?
 # --- two workers ---------------------------------------------------------------------------
 for w in 2 3; do
     replay "w$w" "$tmp/cap/sample.pcap" --workers "$w"
+    replay "w$w" "$tmp/pcap/remote.pcap" --workers "$w" --policy "$here/policy.yaml" # summaries
     verify "w$w"; rc=$?
-    [ $rc -eq 0 ] || fail "--workers $w: verify exit $rc: $(cat "$tmp/verify.out")"
+    [ $rc -eq 0 ] && [ "$(rcli zcard "tw:{w$w}:sum-sealed")" -gt 0 ] ||
+        fail "--workers $w: verify exit $rc, $(rcli zcard "tw:{w$w}:sum-sealed") summary buckets sealed: $(cat "$tmp/verify.out")"
 done
 
 # --- connections dropped and writes refused (OOM) mid-run: batches and seals sent again -----
@@ -245,8 +253,8 @@ sock=$(bash "$redis_local" start "$tmp/r") || fail "cannot start redis-server ag
     --policy "$here/policy.yaml" --stats-interval 0 >"$tmp/downa.2.out" 2>&1 ||
     fail "downa: second start: $(tail -3 "$tmp/downa.2.out")"
 verify downa; rc=$?
-[ $rc -eq 0 ] && grep -q "alerts 3" "$tmp/verify.out" ||
-    fail "alerts held through an outage: verify exit $rc: $(head -5 "$tmp/verify.out")"
+[ $rc -eq 0 ] && grep -q "alerts 3" "$tmp/verify.out" && grep -q "^summaries: [1-9]" "$tmp/verify.out" ||
+    fail "alerts and summaries held through an outage: verify exit $rc: $(head -5 "$tmp/verify.out")"
 verify down; rc=$?
 [ $rc -eq 0 ] || fail "outage and spool replay: verify exit $rc: $(head -5 "$tmp/verify.out")"
 outage forged spool
@@ -261,4 +269,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence: ok (keys, verify, 12 tampers in Redis, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"
+echo "test_evidence: ok (keys, verify, 16 tampers in Redis (4 of summaries), a cut at the end, a forged spool entry, 2 and 3 workers, outages)"
