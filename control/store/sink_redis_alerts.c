@@ -65,6 +65,9 @@ static void stats(void *ctx, FILE *out)
     fprintf(out, "  redis alerts         written %" PRIu64 ", summaries %" PRIu64
                  ", not written %" PRIu64 ", dropped (buffer full) %" PRIu64 "\n",
             as.alerts_written, as.summaries_written, as.pending, as.dropped_full);
+    if (as.summary_seals || as.summary_seals_lost) /* signing.key (README "Sealed summaries") */
+        fprintf(out, "  summary snapshots    sealed %" PRIu64 ", not sealed (buffer full) %" PRIu64
+                     "\n", as.summary_seals, as.summary_seals_lost);
     if (as.wait_us || as.wait_resent) /* redis.wait_replicas */
         fprintf(out, "  redis replicas       alerts waited %.1f ms (max %.1f ms), batches resent %"
                      PRIu64 "\n", as.wait_us / 1000.0, as.wait_max_us / 1000.0, as.wait_resent);
