@@ -170,8 +170,10 @@ int tq_vsum_read(struct tw_rclient *c, const struct tq_opts *o, const struct tq_
     v->o = o;
     v->h = *hooks;
     tw_key_sum_sealed(key, sizeof(key), o->sensor);
-    if ((r = tw_rclient_command(c, "ZRANGE %s 0 -1", key)) == NULL || r->type != REDIS_REPLY_ARRAY)
-        return tq_reply_failed(c, r, "ZRANGE sum-sealed");
+    /* ZRANGEBYSCORE, not ZRANGE: what the regulator's ACL grants (redis_acl.c) */
+    if ((r = tw_rclient_command(c, "ZRANGEBYSCORE %s -inf +inf", key)) == NULL ||
+        r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "ZRANGEBYSCORE sum-sealed");
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *m = r->element[i];
         struct vbucket *vb;
@@ -203,10 +205,10 @@ int tq_vsum_read(struct tw_rclient *c, const struct tq_opts *o, const struct tq_
 static int read_zset(struct tw_rclient *c, const char *key, char sect, struct vbucket *live,
                      int *bad)
 {
-    redisReply *r = tw_rclient_command(c, "ZRANGE %s 0 -1 WITHSCORES", key);
+    redisReply *r = tw_rclient_command(c, "ZRANGEBYSCORE %s -inf +inf WITHSCORES", key);
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY)
-        return tq_reply_failed(c, r, "ZRANGE summary");
+        return tq_reply_failed(c, r, "ZRANGEBYSCORE summary");
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         const redisReply *m = r->element[i], *s = r->element[i + 1];
         struct tw_sum_entry e = {.sect = sect};
@@ -362,10 +364,14 @@ static int check_bucket(struct tq_vsum *v, struct tw_rclient *c, struct vbucket 
     /* listed where `summary` finds its buckets */
     tw_key_summary_buckets(bkey, sizeof(bkey), v->o->sensor, vb->sum.equipment, vb->sum.by);
     snprintf(num, sizeof(num), "%" PRIu64, vb->sum.bucket);
-    if ((r = tw_rclient_command(c, "ZSCORE %s %s", bkey, num)) == NULL ||
-        (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL))
-        return tq_reply_failed(c, r, "ZSCORE summary buckets");
-    if (r->type == REDIS_REPLY_NIL || strtod(r->str, NULL) != (double)vb->sum.bucket)
+    if ((r = tw_rclient_command(c, "ZRANGEBYSCORE %s %s %s", bkey, num, num)) == NULL ||
+        r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "ZRANGEBYSCORE summary buckets");
+    int listed = 0;
+    for (size_t i = 0; i < r->elements; i++)
+        listed |= r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len == strlen(num) &&
+                  memcmp(r->element[i]->str, num, r->element[i]->len) == 0;
+    if (!listed)
         say(v, vb->run, vb->seq, "deleted: summary %s bucket %s (sealed up to run %s seq %" PRIu64
             ")", bkey, num, vb->run, vb->seq);
     freeReplyObject(r);

@@ -2,7 +2,7 @@
  * (README "Summaries"), sealed by the sensor as chain items of kind 'u' (chain.h,
  * control/evidence/sum_snapshot.h):
  *
- *   tq_vsum_read    ZRANGE tw:{S}:sum-sealed, then HGETALL of each bucket's
+ *   tq_vsum_read    ZRANGEBYSCORE tw:{S}:sum-sealed, then HGETALL of each bucket's
  *                   tw:{S}:sum:<E>:<h|d>:<n>:seals: each snapshot (its text as stored, which
  *                   ends with its seq and run) goes to the chain checks as an item
  *                   (hooks->item), so an altered, deleted or inserted snapshot is found as a

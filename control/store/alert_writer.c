@@ -143,6 +143,7 @@ struct tw_alert_store {
     struct tw_alert_store_stats st;
     struct tw_evlog *ev;       /* signing.key: alerts are chained at put (not ours) */
     struct tw_sumseal *sum;    /* signing.key: what this run added to each summary bucket */
+    uint64_t sum_last_ms;      /* when something was last summed (monotonic) */
     struct item ring[];        /* cap items, allocated with the writer */
 };
 
@@ -436,6 +437,7 @@ void tw_alert_store_seal_summaries(struct tw_alert_store *s)
 
 static void sum_time(struct tw_alert_store *s, uint64_t t_us)
 {
+    s->sum_last_ms = tw_mono_ms();
     if (tw_sumseal_time(s->sum, t_us)) /* an hour of the sensor's time is over */
         tw_alert_store_seal_summaries(s);
 }
@@ -840,8 +842,14 @@ static int flush_due(struct tw_alert_store *s, uint64_t now_ms, int force)
     return tw_engine_poll(s->e, now_ms);
 }
 
+/* A link gone quiet moves the sensor's time no more: what waits is sealed after an hour
+ * without anything summed (a replay is over long before). */
+#define SUM_QUIET_MS 3600000ULL
+
 int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms)
 {
+    if (s->sum != NULL && now_ms - s->sum_last_ms >= SUM_QUIET_MS && now_ms > s->sum_last_ms)
+        tw_alert_store_seal_summaries(s);
     return flush_due(s, now_ms, 0);
 }
 

@@ -18,7 +18,8 @@
  * The sensor's time is the newest packet time of the items it was given (a flow's first_seen,
  * an alert's ts): the buckets are the UTC hours and days the summaries use. When that time
  * passes an hour boundary every open bucket is taken (the day buckets too: a day is sealed
- * hour by hour, its last part when it closes). Memory is bounded (max_entries entries): when
+ * hour by hour, its last part when it closes); on a link gone quiet, after an hour without
+ * anything summed (the alert writer's poll). Memory is bounded (max_entries entries): when
  * it is full the caller takes every bucket early and adds again; nothing is dropped.
  */
 #ifndef TW_STORE_SUMMARY_SEAL_H
