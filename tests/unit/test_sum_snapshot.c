@@ -84,10 +84,10 @@ static void test_parts(void **state)
 {
     (void)state;
     struct tw_sum_entry e[40];
-    char name[16];
-    for (int i = 0; i < 40; i++) {
-        snprintf(name, sizeof(name), "10.0.0.%d", i);
-        e[i] = ent('p', name, i);
+    char name[24];
+    for (unsigned i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "10.0.0.%u", i);
+        e[i] = ent('p', name, (int64_t)i);
     }
     struct tw_sum_bucket b = {.equipment = "e1", .by = 'h', .bucket = 492345, .e = e, .n = 40};
     tw_sum_normalize(&b);
