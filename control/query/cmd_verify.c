@@ -14,7 +14,9 @@
  *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
  *      sequence order, must hash from prev_chain to chain.
  *   4. without --since/--until, the time postings of the indexes (compact.h): every record has
- *      one carrying its last_seen (else `flows` would not find it), and each points at a record.
+ *      one carrying its last_seen (else `flows` would not find it), and each points at a record;
+ *      and each sealed summary bucket holds what its snapshots (items of kind 'u') sum to
+ *      (verify_summaries.c).
  *
  * One line per finding, then a summary line. Findings: altered (a seal's items do not hash to
  * its chain), deleted (sequence numbers no item holds, before their hot window ended; a seal
@@ -889,7 +891,9 @@ const struct tq_subcommand tq_cmd_verify = {
              "                   checks the seals made in the range against the sensor's public\n"
              "                   key (the first; a later one from the key rotation that admits\n"
              "                   it, signed by both) and recomputes their chain from the records,\n"
-             "                   alerts, gap records and statements in Redis; one line per finding\n"
+             "                   alerts, gap records, statements and summary snapshots in Redis\n"
+             "                   (the whole store: each summary holds what its snapshots sum to);\n"
+             "                   one line per finding\n"
              "                   (altered, deleted, inserted, reordered, bad signature, unwatched;\n"
              "                   gap, expired and some unwatched spans are told, not errors), then\n"
              "                   a summary. Exit 0 verified, 3 not verified\n"
