@@ -1021,9 +1021,13 @@ static void verify_block(struct tc_buf *b, struct MHD_Connection *conn, const ch
         tc_buf_html(b, msg);
         tc_buf_puts(b, "</p>\n");
     }
-    if (a.out != NULL && a.out_len) {
+    if (a.out != NULL && a.out_len) { /* line by line: the escaping shows a newline as such */
+        char *save = NULL;
         tc_buf_puts(b, "<pre id=\"verify-lines\">");
-        tc_buf_html(b, a.out);
+        for (char *l = strtok_r(a.out, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+            tc_buf_html(b, l);
+            tc_buf_puts(b, "\n");
+        }
         tc_buf_puts(b, "</pre>\n");
     }
     free(a.out);

@@ -23,6 +23,13 @@
  *             `statement` of tw:{S}:statements; the text has keys "run" (the chain's run)
  *             and "seq" (its number), inside what its own signature covers, rather than a
  *             tag at the end (the text is signed as a whole, and already names its run)
+ *   kind 'u'  a summary snapshot (sum_snapshot.h): what one run added to a summary bucket
+ *             since its previous snapshot of it, as the canonical text stored in field
+ *             <run>:<seq> of tw:{S}:sum:<E>:<h|d>:<n>:seals, ending with the line
+ *             seq=<seq> run=<run>. A later snapshot of the same bucket (a late flow) is
+ *             another delta and another field: nothing is superseded, so no number goes
+ *             missing; like alerts, snapshots are long-lived (listed in the seal's long, kept
+ *             redis.retention), and a verifier sums a bucket's snapshots to check its keys
  *   other kinds: whatever tw_evidence_append's caller stores
  *
  * SHA-256 through OpenSSL, streamed over a seal's items (one Init/Final a seal, not an item):
@@ -41,7 +48,13 @@
 /* the longest tag tw_chain_json_tag appends: ,"seq":<20 digits>,"run":"<16 hex>"} (53) */
 #define TW_CHAIN_TAG_MAX 56
 
-enum { TW_ITEM_RECORD = 'r', TW_ITEM_GAP = 'g', TW_ITEM_ALERT = 'a', TW_ITEM_STATEMENT = 's' };
+enum {
+    TW_ITEM_RECORD = 'r',
+    TW_ITEM_GAP = 'g',
+    TW_ITEM_ALERT = 'a',
+    TW_ITEM_STATEMENT = 's',
+    TW_ITEM_SUMMARY = 'u',
+};
 
 /* h(0) of a sensor's run (run: 16 hex digits). */
 void tw_chain_start(const char *sensor, const char *run, uint8_t h[TW_CHAIN_HASH_LEN]);

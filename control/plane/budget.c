@@ -10,6 +10,7 @@
 #include "dataplane/flow_table.h"
 #include "control/plane/geoip_enrich.h"
 #include "control/store/evidence_log.h"
+#include "control/store/summary_seal.h"
 #include "control/store/witness_writer.h"
 #include "control/store/store.h"
 
@@ -41,6 +42,8 @@ void tw_memory_budget(const struct tw_config *cfg, struct tw_memory_budget *b)
     if (cfg->redis.url[0] && cfg->signing.key[0])
         b->redis_buffer += (uint64_t)cfg->redis.buffer_records * TW_EVLOG_BYTES_PER_RECORD +
                            TW_EVLOG_BYTES;
+    if (cfg->redis.url[0] && cfg->signing.key[0]) /* the summary buckets not yet sealed */
+        b->redis_buffer += TW_SUMSEAL_BYTES;
     if (cfg->redis.url[0] && cfg->signing.key[0] && cfg->evidence.witness[0])
         b->redis_buffer += TW_WITNESS_BYTES; /* the witness's queue of seal hashes */
     b->ipfix_queue = cfg->ipfix.collector[0] ? (uint64_t)cfg->ipfix.queue * cfg->ipfix.mtu : 0;

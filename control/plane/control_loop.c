@@ -248,7 +248,10 @@ void tw_control_run(struct tw_control *c, volatile int *stop, uint64_t drain_ms)
         }
     }
     c->packets_end_ns = tw_mono_ns();
-    /* every event is handled: the stop statement counts them all, and drains with the rest */
+    /* every event is handled: the summary buckets still open are sealed, and the stop
+     * statement counts them all, and drains with the rest */
+    if (c->sinks)
+        tw_sinks_seal(c->sinks);
     tw_statements_stop(c->statements, c);
     if (c->sinks) {
         if (tw_sinks_takes(c->sinks, TW_TAKES_COUNTERS))

@@ -14,7 +14,9 @@
  *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
  *      sequence order, must hash from prev_chain to chain.
  *   4. without --since/--until, the time postings of the indexes (compact.h): every record has
- *      one carrying its last_seen (else `flows` would not find it), and each points at a record.
+ *      one carrying its last_seen (else `flows` would not find it), and each points at a record;
+ *      and each sealed summary bucket holds what its snapshots (items of kind 'u') sum to
+ *      (verify_summaries.c).
  *
  * One line per finding, then a summary line. Findings: altered (a seal's items do not hash to
  * its chain), deleted (sequence numbers no item holds, before their hot window ended; a seal
@@ -47,6 +49,7 @@
 #include "control/query/query.h"
 #include "control/query/verify_items.h"
 #include "control/query/verify_statements.h"
+#include "control/query/verify_summaries.h"
 #include "control/record/compact.h"
 #include "control/record/keys.h"
 #include "dataplane/clock.h"
@@ -865,10 +868,40 @@ static const char *keys_text(const struct ctx *x, char *out, size_t len)
     return out;
 }
 
+/* Every item of the chain and what vouches for it (rotations, seals) into x: the one list of
+ * reads run() and tq_verify_items() share, so an item kind added is read by both (a seal's
+ * chain is recomputed from all its items, of every kind, or not at all). The statements'
+ * and sealed summaries' own state goes to *vst and *vsum. Returns 0, or -1 (Redis, said). */
+static int read_items(struct tw_rclient *c, struct ctx *x, const struct tq_opts *o,
+                      struct tq_vst **vst, struct tq_vsum **vsum)
+{
+    struct tq_vst_hooks hooks = {.arg = x, .item = vst_item, .finding = vst_finding};
+
+    if (read_rotations(c, x) != 0 || read_seals(c, x) != 0 || read_records(c, x) != 0 ||
+        read_alerts(c, x) != 0 || read_gaps(c, x) != 0 ||
+        tq_vst_read(c, o, &x->keys, &hooks, vst) != 0 || tq_vsum_read(c, o, &hooks, vsum) != 0)
+        return -1;
+    return 0;
+}
+
+static void ctx_free(struct ctx *x, struct tq_vst *vst, struct tq_vsum *vsum)
+{
+    tq_vst_free(vst);
+    tq_vsum_free(vsum);
+    for (size_t i = 0; i < x->nitems; i++)
+        free(x->items[i].bytes);
+    free(x->items);
+    free(x->seals);
+    free(x->recs);
+    free(x->hours);
+    free(x->hour_has);
+}
+
 static int run(struct tw_rclient *c, const struct tq_opts *o)
 {
     struct ctx x = {.o = o, .now_us = tw_wall_us()};
     struct tq_vst *vst = NULL;
+    struct tq_vsum *vsum = NULL; /* the sealed summaries (verify_summaries.h) */
     char err[256], kt[TQ_KEYS_MAX * (TW_SIGN_FPR_LEN + 2)];
     int rc;
 
@@ -878,10 +911,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         fprintf(stderr, PROG ": --pubkey: %s\n", err);
         return EXIT_USAGE;
     }
-    struct tq_vst_hooks hooks = {.arg = &x, .item = vst_item, .finding = vst_finding};
-    if (read_rotations(c, &x) != 0 || read_seals(c, &x) != 0 || read_records(c, &x) != 0 ||
-        read_alerts(c, &x) != 0 || read_gaps(c, &x) != 0 ||
-        tq_vst_read(c, o, &x.keys, &hooks, &vst) != 0) {
+    if (read_items(c, &x, o, &vst, &vsum) != 0) {
         rc = EXIT_REDIS;
         goto out;
     }
@@ -889,8 +919,11 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         tq_vst_seal(vst, &x.seals[k].s, x.seals[k].good);
     check_all(&x);
     tq_vst_finish(vst, x.now_us); /* the chain's ends, unwatched spans */
-    if (!o->has_since && !o->has_until) /* the whole store: its indexes too */
-        check_index(c, &x);
+    if (!o->has_since && !o->has_until) /* the whole store: its indexes and summaries too */
+        if (check_index(c, &x) != 0 || tq_vsum_check(vsum, c) != 0) {
+            rc = EXIT_REDIS;
+            goto out;
+        }
     evictions(c);
     if (tq_witness_wanted()) { /* the seals against a witness outside the bank */
         long w = tq_verify_witness(c, o, x.now_us);
@@ -915,14 +948,7 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
     if (rc == 0 && x.findings > 0)
         rc = EXIT_UNVERIFIED;
 out:
-    tq_vst_free(vst);
-    for (size_t i = 0; i < x.nitems; i++)
-        free(x.items[i].bytes);
-    free(x.items);
-    free(x.seals);
-    free(x.recs);
-    free(x.hours);
-    free(x.hour_has);
+    ctx_free(&x, vst, vsum);
     return rc;
 }
 
@@ -932,26 +958,16 @@ int tq_verify_items(struct tw_rclient *c, const struct tq_opts *o, const struct 
     struct tq_opts all = *o; /* every seal: the rows' seals are not those of a time range */
     struct ctx x = {.o = &all, .keys = *keys, .now_us = tw_wall_us(), .quiet = 1,
                     .result = result, .result_arg = arg};
-    struct tq_vst_hooks hooks = {.arg = &x, .item = vst_item, .finding = vst_finding};
     struct tq_vst *vst = NULL;
+    struct tq_vsum *vsum = NULL;
     int rc = -1;
 
     all.has_since = all.has_until = all.has_cursor = 0;
-    /* the reads of run(); the statements are items of the chain like the others */
-    if (read_rotations(c, &x) == 0 && read_seals(c, &x) == 0 && read_records(c, &x) == 0 &&
-        read_alerts(c, &x) == 0 && read_gaps(c, &x) == 0 &&
-        tq_vst_read(c, &all, &x.keys, &hooks, &vst) == 0) {
+    if (read_items(c, &x, &all, &vst, &vsum) == 0) { /* run()'s reads: every item kind */
         check_all(&x);
         rc = x.failed ? -1 : 0;
     }
-    tq_vst_free(vst);
-    for (size_t i = 0; i < x.nitems; i++)
-        free(x.items[i].bytes);
-    free(x.items);
-    free(x.seals);
-    free(x.recs);
-    free(x.hours);
-    free(x.hour_has);
+    ctx_free(&x, vst, vsum);
     return rc;
 }
 
@@ -971,7 +987,9 @@ const struct tq_subcommand tq_cmd_verify = {
              "                   checks the seals made in the range against the sensor's public\n"
              "                   key (the first; a later one from the key rotation that admits\n"
              "                   it, signed by both) and recomputes their chain from the records,\n"
-             "                   alerts, gap records and statements in Redis; one line per finding\n"
+             "                   alerts, gap records, statements and summary snapshots in Redis\n"
+             "                   (the whole store: each summary holds what its snapshots sum to);\n"
+             "                   one line per finding\n"
              "                   (altered, deleted, inserted, reordered, bad signature, unwatched;\n"
              "                   gap, expired and some unwatched spans are told, not errors), then\n"
              "                   a summary. Exit 0 verified, 3 not verified\n"

@@ -341,6 +341,11 @@ int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char
                       len);
 }
 
+int tw_key_sum_sealed(char *buf, size_t len, const char *sensor)
+{
+    return alert_key_result(snprintf(buf, len, "tw:{%s}:sum-sealed", sensor), len);
+}
+
 int tw_key_reached(char *buf, size_t len, const char *sensor, const char *equipment)
 {
     return alert_key_result(snprintf(buf, len, "tw:{%s}:reached:%s", sensor, equipment), len);

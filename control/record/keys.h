@@ -186,6 +186,10 @@ int tw_key_summary(char *buf, size_t len, const char *sensor, const char *equipm
 /* tw:{S}:reached:<equipment>: zset "DE" / "AS3320" -> the last local day (policy timezone)
  * the equipment sent payload there (cross_border's first_contact memory) */
 int tw_key_reached(char *buf, size_t len, const char *sensor, const char *equipment);
+/* tw:{S}:sum-sealed: zset <E>:<h|d>:<n> -> when its snapshots were last written (epoch s),
+ * the buckets whose sealed snapshots (control/evidence/sum_snapshot.h) are in
+ * tw:{S}:sum:<E>:<h|d>:<n>:seals (tw_key_summary with suffix "seals") */
+int tw_key_sum_sealed(char *buf, size_t len, const char *sensor);
 /* tw:{S}:sum:E:hours or :days */
 int tw_key_summary_buckets(char *buf, size_t len, const char *sensor, const char *equipment,
                            char by);

@@ -58,6 +58,7 @@
 #include "control/store/evidence_log.h"
 #include "control/store/run_dir.h"
 #include "control/store/spill.h"
+#include "control/store/summary_seal.h"
 #include "control/store/redis_conn.h"
 #include "control/store/redis_engine.h"
 
@@ -89,7 +90,23 @@ void tw_summary_item_from_record(struct tw_summary_item *it, const struct tw_flo
 
 /* ---- the writer ---- */
 
-enum { ITEM_ALERT = 1, ITEM_SUMMARY = 2, ITEM_REACHED = 3, ITEM_STATEMENT = 4 };
+enum { ITEM_ALERT = 1, ITEM_SUMMARY = 2, ITEM_REACHED = 3, ITEM_STATEMENT = 4, ITEM_SUMSEAL = 5 };
+
+/* A sealed summary snapshot (chain item 'u', control/evidence/sum_snapshot.h), as chained: its
+ * text carries its seq and run. Rendered in parts that fit here (a verifier sums them). */
+#define SUMSEAL_TEXT 512
+struct sumseal_item {
+    char equipment[TW_SUM_EQUIPMENT_MAX + 1];
+    char by;
+    uint16_t len;
+    uint8_t pad[4];
+    uint64_t bucket, seq, run;
+    char text[SUMSEAL_TEXT];
+};
+_Static_assert(sizeof(struct sumseal_item) <= sizeof(struct tw_alert), "summary seal size");
+/* a part holds the header, one entry at least and the tag */
+_Static_assert(SUMSEAL_TEXT > 32 + TW_SUM_EQUIPMENT_MAX + TW_SUM_LINE_MAX + TW_SUM_TAG_MAX,
+               "summary seal text");
 
 /* a statement takes no more room than an alert: the ring's items (and hold files written by
  * earlier versions) keep their size */
@@ -103,6 +120,7 @@ struct item {
         struct tw_summary_item sum;
         struct tw_reached_item reached;
         struct tw_statement statement;
+        struct sumseal_item sumseal;
     } u;
     /* signing: an alert's evidence number and run (0: not chained); kept in the hold file */
     uint64_t ev_seq, ev_run;
@@ -124,6 +142,8 @@ struct tw_alert_store {
     uint64_t from_hold;        /* items at the head that came from that file */
     struct tw_alert_store_stats st;
     struct tw_evlog *ev;       /* signing.key: alerts are chained at put (not ours) */
+    struct tw_sumseal *sum;    /* signing.key: what this run added to each summary bucket */
+    uint64_t sum_last_ms;      /* when something was last summed (monotonic) */
     struct item ring[];        /* cap items, allocated with the writer */
 };
 
@@ -223,6 +243,12 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
     }
     snprintf(s->sensor, sizeof(s->sensor), "%s", p->w.sensor);
     s->ev = p->evidence;
+    if (s->ev != NULL && (s->sum = tw_sumseal_open(TW_SUMSEAL_ENTRIES)) == NULL) {
+        seterr(err, errlen, "redis: out of memory for the summary seals");
+        tw_engine_close(s->e);
+        free(s);
+        return NULL;
+    }
     s->retention_s = p->w.retention_s;
     s->batch = p->w.batch < p->buffer_items ? p->w.batch : p->buffer_items;
     s->flush_ms = p->w.flush_ms;
@@ -234,6 +260,10 @@ struct tw_alert_store *tw_alert_store_open(const struct tw_alert_store_params *p
     tw_engine_poll(s->e, tw_mono_ms()); /* starts connecting */
     return s;
 }
+
+static void sum_time(struct tw_alert_store *s, uint64_t t_us);
+static void sum_add(struct tw_alert_store *s, const char *equipment, char by, uint64_t bucket,
+                    char sect, const char *name, int64_t v);
 
 static int put(struct tw_alert_store *s, const struct item *it)
 {
@@ -326,15 +356,100 @@ int tw_alert_store_put_alert(struct tw_alert_store *s, const struct tw_alert *a)
             tw_evidence_append(s->ev, TW_ITEM_ALERT, bytes, (size_t)len);
         }
     }
-    return put(s, &it);
+    if (put(s, &it) != 0)
+        return -1;
+    if (s->sum != NULL && a->equipment[0] != '\0') { /* the alert script's HINCRBY alerts:<kind> */
+        char field[64];
+        uint64_t b[2] = {a->ts_us / TW_US_PER_HOUR, a->ts_us / 86400000000ULL};
+        snprintf(field, sizeof(field), "alerts:%s", tw_alert_kind_name(a->kind));
+        sum_time(s, a->ts_us);
+        for (int i = 0; i < 2; i++)
+            sum_add(s, a->equipment, i ? 'd' : 'h', b[i], 'f', field, 1);
+    }
+    return 0;
 }
 
 int tw_alert_store_put_summary(struct tw_alert_store *s, const struct tw_summary_item *si)
 {
     struct item it = {.type = ITEM_SUMMARY};
+    uint64_t b[2] = {si->first_seen_us / TW_US_PER_HOUR, si->first_seen_us / 86400000000ULL};
+    int64_t both = (int64_t)(si->bytes_out + si->bytes_in);
 
     it.u.sum = *si;
-    return put(s, &it);
+    if (put(s, &it) != 0)
+        return -1;
+    if (s->sum == NULL)
+        return 0;
+    /* what the summary script adds (below), entry for entry */
+    sum_time(s, si->first_seen_us);
+    for (int i = 0; i < 2; i++) {
+        char by = i ? 'd' : 'h';
+        sum_add(s, si->equipment, by, b[i], 'f', "flows", 1);
+        sum_add(s, si->equipment, by, b[i], 'f', "bytes_out", (int64_t)si->bytes_out);
+        sum_add(s, si->equipment, by, b[i], 'f', "bytes_in", (int64_t)si->bytes_in);
+        sum_add(s, si->equipment, by, b[i], 'f', "packets_out", (int64_t)si->packets_out);
+        sum_add(s, si->equipment, by, b[i], 'f', "packets_in", (int64_t)si->packets_in);
+        sum_add(s, si->equipment, by, b[i], 'p', si->peer, both);
+        sum_add(s, si->equipment, by, b[i], 'a', si->app, both);
+    }
+    if (si->country[0] != '\0')
+        sum_add(s, si->equipment, 'd', b[1], 'c', si->country, (int64_t)si->bytes_out);
+    return 0;
+}
+
+/* ---- summary seals (summary_seal.h): the snapshots of what this run added ---- */
+
+/* One bucket's snapshot, in as many parts as it takes: each chained (kind 'u') and queued. */
+static void seal_bucket(void *arg, const struct tw_sum_bucket *b)
+{
+    struct tw_alert_store *s = arg;
+    size_t from = 0;
+
+    while (from < b->n) {
+        struct item it = {.type = ITEM_SUMSEAL};
+        struct sumseal_item *si = &it.u.sumseal;
+        if (s->count == s->cap) { /* no room: the part is lost (counted), not chained */
+            s->st.summary_seals_lost++;
+            return;
+        }
+        memcpy(si->equipment, b->equipment, sizeof(si->equipment));
+        si->by = b->by;
+        si->bucket = b->bucket;
+        si->seq = tw_evlog_next_seq(s->ev);
+        si->run = tw_evlog_run_id(s->ev);
+        long len = tw_sum_render(b, &from, si->seq, tw_evlog_run(s->ev), si->text, sizeof(si->text));
+        if (len < 0) { /* cannot happen: a part holds one entry (the static assert) */
+            s->st.errors++;
+            return;
+        }
+        si->len = (uint16_t)len;
+        tw_evidence_append(s->ev, TW_ITEM_SUMMARY, si->text, (size_t)len);
+        put(s, &it);
+        s->st.summary_seals++;
+    }
+}
+
+void tw_alert_store_seal_summaries(struct tw_alert_store *s)
+{
+    if (s->sum != NULL && tw_sumseal_pending(s->sum) > 0)
+        tw_sumseal_take(s->sum, seal_bucket, s);
+}
+
+static void sum_time(struct tw_alert_store *s, uint64_t t_us)
+{
+    s->sum_last_ms = tw_mono_ms();
+    if (tw_sumseal_time(s->sum, t_us)) /* an hour of the sensor's time is over */
+        tw_alert_store_seal_summaries(s);
+}
+
+static void sum_add(struct tw_alert_store *s, const char *equipment, char by, uint64_t bucket,
+                    char sect, const char *name, int64_t v)
+{
+    if (tw_sumseal_add(s->sum, equipment, by, bucket, sect, name, v) == 0)
+        return;
+    tw_alert_store_seal_summaries(s); /* memory full: sealed early, then added */
+    if (tw_sumseal_add(s->sum, equipment, by, bucket, sect, name, v) != 0)
+        s->st.summary_seals_lost++;
 }
 
 int tw_alert_store_put_reached(struct tw_alert_store *s, const struct tw_reached_item *ri)
@@ -578,6 +693,45 @@ static unsigned encode_statement(struct tw_alert_store *s, struct tw_buf *out,
     return evalsha(out, s->sha_statement, 3, keys, 8, args);
 }
 
+/* A summary snapshot (chain item 'u'): HSET sum:E:<by>:<n>:seals <run>:<seq> <text>, the bucket
+ * in the zset sum-sealed (score: now; members older than the retention trimmed), and EXPIRE
+ * retention of both and of the bucket's own keys, so that the bucket and its snapshots expire
+ * together (the snapshot is written after the updates it sums: same ring, in order). Plain
+ * commands: sent again, they change nothing. */
+static unsigned encode_sumseal(struct tw_alert_store *s, struct tw_buf *out,
+                               const struct sumseal_item *si)
+{
+    char k[6][TW_KEY_LEN], field[48], member[TW_KEY_LEN], nows[24], oldest[24];
+    uint64_t now = tw_wall_ms() / 1000;
+    unsigned n = 0;
+
+    if (tw_key_summary(k[0], TW_KEY_LEN, s->sensor, si->equipment, si->by, si->bucket, "seals") < 0 ||
+        tw_key_sum_sealed(k[1], TW_KEY_LEN, s->sensor) < 0 ||
+        tw_key_summary(k[2], TW_KEY_LEN, s->sensor, si->equipment, si->by, si->bucket, NULL) < 0 ||
+        tw_key_summary(k[3], TW_KEY_LEN, s->sensor, si->equipment, si->by, si->bucket, "peers") < 0 ||
+        tw_key_summary(k[4], TW_KEY_LEN, s->sensor, si->equipment, si->by, si->bucket, "apps") < 0 ||
+        tw_key_summary(k[5], TW_KEY_LEN, s->sensor, si->equipment, si->by, si->bucket,
+                       "countries") < 0)
+        return 0;
+    snprintf(field, sizeof(field), "%016" PRIx64 ":%" PRIu64, si->run, si->seq);
+    snprintf(member, sizeof(member), "%s:%c:%" PRIu64, si->equipment, si->by, si->bucket);
+    snprintf(nows, sizeof(nows), "%" PRIu64, now);
+    snprintf(oldest, sizeof(oldest), "(%" PRIu64, now > s->retention_s ? now - s->retention_s : 0);
+    const char *hset[] = {"HSET", k[0], field, si->text};
+    const char *zadd[] = {"ZADD", k[1], nows, member};
+    const char *trim[] = {"ZREMRANGEBYSCORE", k[1], "-inf", oldest};
+    tw_buf_command(out, 4, hset); /* the text is NUL-ended, escaped */
+    tw_buf_command(out, 4, zadd);
+    tw_buf_command(out, 4, trim);
+    n = 3;
+    for (int i = 0; i < (si->by == 'd' ? 6 : 5); i++) {
+        const char *expire[] = {"EXPIRE", k[i], s->ex};
+        tw_buf_command(out, 3, expire);
+        n++;
+    }
+    return n;
+}
+
 /* The first n items leave the queue (written, or dropped after refusals). */
 static void advance(struct tw_alert_store *s, uint32_t n)
 {
@@ -647,6 +801,7 @@ static int send_batch(struct tw_alert_store *s, uint32_t n, uint64_t now_ms)
         ncmds += it->type == ITEM_ALERT       ? encode_alert(s, out, it)
                  : it->type == ITEM_REACHED   ? encode_reached(s, out, &it->u.reached)
                  : it->type == ITEM_STATEMENT ? encode_statement(s, out, &it->u.statement)
+                 : it->type == ITEM_SUMSEAL   ? encode_sumseal(s, out, &it->u.sumseal)
                                               : encode_summary(s, out, &it->u.sum);
     }
     if (ncmds == 0) { /* nothing could be encoded (keys too long): they are done */
@@ -687,8 +842,14 @@ static int flush_due(struct tw_alert_store *s, uint64_t now_ms, int force)
     return tw_engine_poll(s->e, now_ms);
 }
 
+/* A link gone quiet moves the sensor's time no more: what waits is sealed after an hour
+ * without anything summed (a replay is over long before). */
+#define SUM_QUIET_MS 3600000ULL
+
 int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms)
 {
+    if (s->sum != NULL && now_ms - s->sum_last_ms >= SUM_QUIET_MS && now_ms > s->sum_last_ms)
+        tw_alert_store_seal_summaries(s);
     return flush_due(s, now_ms, 0);
 }
 
@@ -755,5 +916,6 @@ void tw_alert_store_close(struct tw_alert_store *s)
     if (s == NULL)
         return;
     tw_engine_close(s->e);
+    tw_sumseal_close(s->sum);
     free(s);
 }

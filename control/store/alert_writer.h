@@ -66,6 +66,8 @@ struct tw_alert_store_params {
 
 struct tw_alert_store_stats {
     uint64_t alerts_written, summaries_written, statements_written;
+    uint64_t summary_seals;      /* summary snapshots chained and queued (signing.key) */
+    uint64_t summary_seals_lost; /* snapshot parts (or updates) not sealed: buffer full */
     uint64_t pending;       /* items waiting now */
     uint64_t dropped_full;  /* items refused: buffer full */
     uint64_t errors, reconnects;
@@ -88,6 +90,10 @@ int tw_alert_store_put_reached(struct tw_alert_store *s, const struct tw_reached
 /* A completeness statement (statement.h), signed or not: XADD tw:{S}:statements statement
  * <canonical text> sig <hex or "">, once (guard tw:{S}:statements:seen, keys.h). */
 int tw_alert_store_put_statement(struct tw_alert_store *s, const struct tw_statement *st);
+/* signing.key: seals what this run added to each summary bucket since its last snapshot
+ * (summary_seal.h), as chain items queued here; at stop, before the stop statement (it is
+ * also done at every hour boundary of the sensor's time). Nothing to do without signing. */
+void tw_alert_store_seal_summaries(struct tw_alert_store *s);
 /* Writes what is due (a full batch, or a partial one after flush_ms). now_ms is monotonic.
  * Returns 0, or -1 when Redis is unreachable (items stay queued). */
 int tw_alert_store_poll(struct tw_alert_store *s, uint64_t now_ms);

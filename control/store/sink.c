@@ -118,6 +118,13 @@ void tw_sinks_poll(struct tw_sinks *l, uint64_t now_ms)
             l->s[i].ops->poll(l->s[i].ctx, now_ms);
 }
 
+void tw_sinks_seal(struct tw_sinks *l)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (l->s[i].ops->seal != NULL)
+            l->s[i].ops->seal(l->s[i].ctx);
+}
+
 void tw_sinks_drain(struct tw_sinks *l, uint64_t timeout_ms)
 {
     for (unsigned i = 0; i < l->n; i++) {

@@ -80,6 +80,8 @@ struct tw_sink_ops {
     int (*put_statement)(void *ctx, const struct tw_statement *st);
     /* the I/O that is due, without waiting (now_ms monotonic) */
     void (*poll)(void *ctx, uint64_t now_ms);
+    /* at exit, before the stop statement: seals what is still open (summary buckets) */
+    void (*seal)(void *ctx);
     /* at exit: writes what is queued for at most timeout_ms; returns what is left */
     uint64_t (*drain)(void *ctx, uint64_t timeout_ms);
     /* at exit, after drain: keeps what is left for the next start (spool, hold file) */
@@ -142,6 +144,8 @@ void tw_sinks_statement(struct tw_sinks *l, const struct tw_statement *st);
 void tw_sinks_counters(struct tw_sinks *l, const char *const *names, const uint64_t *values,
                        size_t n);
 void tw_sinks_poll(struct tw_sinks *l, uint64_t now_ms);
+/* At exit, before the stop statement: each sink seals what it still holds open (ops->seal). */
+void tw_sinks_seal(struct tw_sinks *l);
 /* Drains then persists each sink in turn (each gets up to timeout_ms). */
 void tw_sinks_drain(struct tw_sinks *l, uint64_t timeout_ms);
 /* Summary lines (stats) and live-line parts of the sinks that take any bit of mask. */

@@ -52,6 +52,11 @@ void tw_sink_alert_store_tune(void *ctx, const struct tw_sink_tuning *t)
     tw_alert_store_tune(ctx, t->batch, t->flush_ms);
 }
 
+static void seal(void *ctx)
+{
+    tw_alert_store_seal_summaries(ctx);
+}
+
 static void stats(void *ctx, FILE *out)
 {
     struct tw_alert_store_stats as;
@@ -60,6 +65,9 @@ static void stats(void *ctx, FILE *out)
     fprintf(out, "  redis alerts         written %" PRIu64 ", summaries %" PRIu64
                  ", not written %" PRIu64 ", dropped (buffer full) %" PRIu64 "\n",
             as.alerts_written, as.summaries_written, as.pending, as.dropped_full);
+    if (as.summary_seals || as.summary_seals_lost) /* signing.key (README "Sealed summaries") */
+        fprintf(out, "  summary snapshots    sealed %" PRIu64 ", not sealed (buffer full) %" PRIu64
+                     "\n", as.summary_seals, as.summary_seals_lost);
     if (as.wait_us || as.wait_resent) /* redis.wait_replicas */
         fprintf(out, "  redis replicas       alerts waited %.1f ms (max %.1f ms), batches resent %"
                      PRIu64 "\n", as.wait_us / 1000.0, as.wait_max_us / 1000.0, as.wait_resent);
@@ -104,7 +112,7 @@ static void metrics(void *ctx, struct tw_sink_metrics *out)
 
 static const struct tw_sink_ops redis_alerts_ops = {
     .name = "redis-alerts", .json = 0, .put_alert = put_alert, .put_summary = put_summary,
-    .put_reached = put_reached,
+    .put_reached = put_reached, .seal = seal,
     .poll = tw_sink_alert_store_poll, .drain = tw_sink_alert_store_drain,
     .persist = tw_sink_alert_store_persist, .stats = stats, .notes = notes,
     .close = tw_sink_alert_store_close, .tune = tw_sink_alert_store_tune, .metrics = metrics,

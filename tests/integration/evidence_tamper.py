@@ -7,7 +7,11 @@ record frames are zstd (control/record/compact.h), re-packed with the zstd comma
   evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
                                  edit-alert | delete-alert | delete-seal | delete-hour |
                                  hide-index | orphan-index | edit-statement |
-                                 delete-statement | delete-newest
+                                 delete-statement | delete-newest | edit-summary |
+                                 delete-summary-field | delete-summary-key |
+                                 delete-summary-snapshot
+  (the summary tampers act on the first sealed day bucket, README "Summaries": a value raised
+  by one, a hash field removed, the bucket's hash deleted, one of its sealed snapshots removed)
   (delete-newest: a cut at the end, made consistent: the newest run's newer half of its seals
   removed with every item they cover, records, alerts, gap records and statements, and the
   index postings of the removed records, so that only what statements say can tell)
@@ -284,6 +288,27 @@ def main():
                 flat += [k, v]
             eid = r("XADD", key, "*", *flat)
         print("%s: %s" % (what, eid.decode()))
+    elif what in ("edit-summary", "delete-summary-field", "delete-summary-key",
+                  "delete-summary-snapshot"):
+        sealed = sorted(m.decode() for m in r("ZRANGE", "tw:{%s}:sum-sealed" % sensor, 0, -1))
+        days = [m for m in sealed if re.search(r":d:[0-9]+$", m)]
+        if not days:
+            sys.exit("no sealed summary bucket")
+        key = "tw:{%s}:sum:%s" % (sensor, days[0])
+        fields = sorted(r("HKEYS", key))
+        if what == "edit-summary":
+            r("HINCRBY", key, b"bytes_out", 1)
+        elif what == "delete-summary-field":
+            r("HDEL", key, b"flows")
+        elif what == "delete-summary-key":
+            r("DEL", key)
+        else:
+            snaps = sorted(r("HKEYS", key + ":seals"))
+            if not snaps:
+                sys.exit("no snapshot in %s:seals" % key)
+            r("HDEL", key + ":seals", snaps[0])
+            key += ":seals " + snaps[0].decode()
+        print("%s: %s (%d fields)" % (what, key, len(fields)))
     elif what == "delete-newest":
         delete_newest(r, sensor)
     elif what == "delete-seal":

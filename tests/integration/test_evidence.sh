@@ -6,9 +6,12 @@
 # delete a record (a frame field), insert a forged record, replay an older record frame,
 # delete an alert, edit an alert, delete a seal, delete a whole hour, remove a block's time
 # postings (records hidden from flows), add postings that point at nothing, edit a completeness
-# statement, delete one: verify exits 3 naming the right finding, and exits 0 again once the
+# statement, delete one, edit a summary value, remove a summary field, delete a summary
+# bucket's hash, remove a sealed summary snapshot: verify exits 3 naming the right finding, and exits 0 again once the
 # store is restored. A cut at the end (a run's newest seals removed with every item and
-# statement they cover, and the postings of its records) is an unwatched finding (exit 3). A wrong public key fails
+# statement they cover, and the postings of its records) is an unwatched finding (exit 3). A
+# late flow: a summary bucket sealed when its hour is over is sealed again when a long flow
+# that began in it ends; both snapshots verify, each removed or the bucket edited is found. A wrong public key fails
 # every seal; a secret key file others may read is refused at start; a seal removed between two
 # others is named; --since checks the seals of its range only; --workers 2 and 3 verify, and
 # so does a run whose connections are killed and whose writes Redis refuses (OOM) a while;
@@ -140,6 +143,56 @@ tampered hide-index "altered: index"
 tampered orphan-index "inserted: index"
 tampered edit-statement "bad signature: statement tw:{ev}:statements"
 tampered delete-statement deleted
+# summaries (README "Summaries"): what the sealed snapshots of a bucket sum to is what Redis holds
+[ "$(rcli zcard 'tw:{ev}:sum-sealed')" -gt 0 ] || fail "no sealed summary bucket: $(rcli keys 'tw:{ev}:sum*')"
+tampered edit-summary "altered: summary tw:{ev}:sum:[^ ]*:d:[0-9]*: Redis holds \"f bytes_out"
+tampered delete-summary-field "altered: summary tw:{ev}:sum:[^ ]*:d:"
+tampered delete-summary-key "deleted: summary tw:{ev}:sum:[^ ]*:d:[0-9]* "
+tampered delete-summary-snapshot "deleted: run [0-9a-f]* seq"
+
+# --- a late flow: a summary bucket sealed when its hour is over, and again when a long flow
+# that began in it ends later (equipment atm-ctrl-01 of policy.yaml; flows ended by RST) ------
+/usr/bin/python3 - "$tmp/late.pcap" <<'PY' || fail "late.pcap"
+import sys
+from scapy.all import Ether, IP, TCP, Raw, wrpcap
+H = 492400 * 3600
+def flow(sport, dst, times):  # a TCP flow of the equipment, packets both ways, then RST
+    out = []
+    for i, t in enumerate(times):
+        fl = "R" if i == len(times) - 1 else "S" if i == 0 else "SA" if i == 1 else "PA"
+        pay = b"" if fl in ("R", "S", "SA") else b"x" * (100 + 100 * (i % 2))
+        ip = IP(src="10.40.1.11", dst=dst) if i % 2 == 0 else IP(src=dst, dst="10.40.1.11")
+        tcp = TCP(sport=sport, dport=443, flags=fl) if i % 2 == 0 else TCP(sport=443, dport=sport, flags=fl)
+        p = Ether() / ip / tcp / Raw(pay) if pay else Ether() / ip / tcp
+        p.time = t
+        out.append(p)
+    return out
+# C: H:51-H:55 (summed in hour H), B: H+1:05-H+1:06 (the sensor's time passes the hour: H
+# sealed), A: H:50-H+1:20 (ends late: hour H changed again, sealed again at stop)
+pk = (flow(40000, "10.40.0.99", [H + 3000 + 10 * i for i in range(181)]) +
+      flow(40002, "10.40.0.97", [H + 3060 + 10 * i for i in range(25)]) +
+      flow(40001, "10.40.0.98", [H + 3900 + 5 * i for i in range(13)]))
+wrpcap(sys.argv[1], sorted(pk, key=lambda p: p.time))
+PY
+replay late "$tmp/late.pcap" --policy "$here/policy.yaml"
+lk='tw:{late}:sum:atm-ctrl-01:h:492400'
+verify late; rc=$?
+[ $rc -eq 0 ] && [ "$(rcli hlen "$lk:seals")" = 2 ] ||
+    fail "a late flow: verify exit $rc, $(rcli hlen "$lk:seals") snapshots of $lk: $(tail -2 "$tmp/verify.out")"
+newest=$(rcli hkeys "$lk:seals" | sort -t: -k2 -n | tail -1)
+rcli copy "$lk:seals" bak:lateseals replace >/dev/null; rcli copy "$lk" bak:late replace >/dev/null
+rcli hdel "$lk:seals" "$newest" >/dev/null
+verify late; rc=$?
+[ $rc -eq 3 ] && grep -q "^deleted: run ${newest%%:*} seq ${newest##*:} " "$tmp/verify.out" ||
+    fail "the late flow's snapshot removed: verify exit $rc: $(head -3 "$tmp/verify.out")"
+rcli copy bak:lateseals "$lk:seals" replace >/dev/null
+rcli hincrby "$lk" packets_out -1 >/dev/null
+verify late; rc=$?
+[ $rc -eq 3 ] && grep -q "^altered: summary $lk: Redis holds \"f packets_out" "$tmp/verify.out" ||
+    fail "a late flow's bucket edited: verify exit $rc: $(head -3 "$tmp/verify.out")"
+rcli copy bak:late "$lk" replace >/dev/null
+verify late; rc=$?
+[ $rc -eq 0 ] || fail "a late flow's bucket restored: verify exit $rc: $(head -3 "$tmp/verify.out")"
 
 # --- a run with several seals: a seal removed between two others; --since ------------------
 replay ms "$tmp/cap/sample.pcap" --replay-speed 200 # about 3 s: a seal a second
@@ -191,8 +244,10 @@ verify cut; rc=$?
 # --- two workers ---------------------------------------------------------------------------
 for w in 2 3; do
     replay "w$w" "$tmp/cap/sample.pcap" --workers "$w"
+    replay "w$w" "$tmp/pcap/remote.pcap" --workers "$w" --policy "$here/policy.yaml" # summaries
     verify "w$w"; rc=$?
-    [ $rc -eq 0 ] || fail "--workers $w: verify exit $rc: $(cat "$tmp/verify.out")"
+    [ $rc -eq 0 ] && [ "$(rcli zcard "tw:{w$w}:sum-sealed")" -gt 0 ] ||
+        fail "--workers $w: verify exit $rc, $(rcli zcard "tw:{w$w}:sum-sealed") summary buckets sealed: $(cat "$tmp/verify.out")"
 done
 
 # --- connections dropped and writes refused (OOM) mid-run: batches and seals sent again -----
@@ -245,8 +300,8 @@ sock=$(bash "$redis_local" start "$tmp/r") || fail "cannot start redis-server ag
     --policy "$here/policy.yaml" --stats-interval 0 >"$tmp/downa.2.out" 2>&1 ||
     fail "downa: second start: $(tail -3 "$tmp/downa.2.out")"
 verify downa; rc=$?
-[ $rc -eq 0 ] && grep -q "alerts 3" "$tmp/verify.out" ||
-    fail "alerts held through an outage: verify exit $rc: $(head -5 "$tmp/verify.out")"
+[ $rc -eq 0 ] && grep -q "alerts 3" "$tmp/verify.out" && grep -q "^summaries: [1-9]" "$tmp/verify.out" ||
+    fail "alerts and summaries held through an outage: verify exit $rc: $(head -5 "$tmp/verify.out")"
 verify down; rc=$?
 [ $rc -eq 0 ] || fail "outage and spool replay: verify exit $rc: $(head -5 "$tmp/verify.out")"
 outage forged spool
@@ -261,4 +316,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence: ok (keys, verify, 12 tampers in Redis, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"
+echo "test_evidence: ok (keys, verify, 16 tampers in Redis (4 of summaries), a summary sealed again after a late flow, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"
