@@ -113,19 +113,21 @@ restore() {
     rcli --scan --pattern 'tw:{ev*' | xargs -r redis-cli -s "$sock" del >/dev/null
     for k in $keys; do rcli copy "bak:$k" "$k" replace >/dev/null; done
 }
-tampered() { # TAMPER FINDING: verify exits 3 with a line starting with FINDING, 0 once restored
+tampered() { # TAMPER FINDING [VERIFY OPTIONS]: verify exits 3 with a line starting with
+             # FINDING, 0 once restored
     local what=$1 want=$2 rc
+    shift 2
     /usr/bin/python3 "$tamper" "$sock" ev "$what" >"$tmp/tamper.out" 2>&1 || { fail "$what: $(cat "$tmp/tamper.out")"; return; }
-    verify ev; rc=$?
+    verify ev "$@"; rc=$?
     # (a posting that points at nothing names no sequence number)
     if [ $rc -ne 3 ] || ! grep -q "^$want" "$tmp/verify.out" ||
         { [ "$want" != "inserted: index" ] && ! grep -q "first bad: run" "$tmp/verify.out"; }; then
         fail "$what: verify exit $rc, wanted 3 and '$want': $(cat "$tmp/verify.out")"
     else
-        echo "    $what: $(grep -m1 "^$want" "$tmp/verify.out" | cut -c1-110)"
+        echo "    $what${1:+ $*}: $(grep -m1 "^$want" "$tmp/verify.out" | cut -c1-110)"
     fi
     restore
-    verify ev; rc=$?
+    verify ev "$@"; rc=$?
     [ $rc -eq 0 ] || fail "$what restored: verify exit $rc: $(head -5 "$tmp/verify.out")"
 }
 tampered edit-record altered
@@ -138,6 +140,17 @@ tampered delete-seal "\(inserted\|deleted: seal\)" # which, depends on how many 
 tampered delete-hour deleted
 tampered hide-index "altered: index"
 tampered orphan-index "inserted: index"
+tampered hide-address "altered: index"
+tampered edit-port "altered: index"
+tampered orphan-posting "inserted: index"
+tampered delete-alert-index "altered: index"
+# a range holding the records' hours but no seal (they were made later, at replay time): the
+# indexes of its hours are checked all the same
+range="--since $(rcli zrange 'tw:{ev}:hours' 0 0 | awk '{print $1 * 3600}') --until $(rcli zrange 'tw:{ev}:hours' -1 -1 | awk '{print $1 * 3600 + 3599}')"
+# shellcheck disable=SC2086  # two options and their values
+tampered hide-address "altered: index" $range
+# shellcheck disable=SC2086
+tampered delete-alert-index "altered: index" $range
 tampered edit-statement "bad signature: statement tw:{ev}:statements"
 tampered delete-statement deleted
 
@@ -261,4 +274,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence: ok (keys, verify, 12 tampers in Redis, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"
+echo "test_evidence: ok (keys, verify, 18 tampers in Redis, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"
