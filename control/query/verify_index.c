@@ -1,4 +1,5 @@
 /* verify_index.c - verify's checks of the flow and alert indexes (see verify_index.h). */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -118,7 +119,13 @@ static uint64_t rec_hash(uint64_t hour, const char *block, uint16_t ord)
 
     for (int i = 0; i < TW_CX_BLOCK_ID_LEN; i++)
         h = (h ^ (unsigned char)block[i]) * 1099511628211ULL;
-    return h ^ (h >> 31);
+    /* murmur3's finalizer: FNV's low bits mix only low bits, and the ordinals of a block and
+     * the ids of consecutive blocks differ in just those (long probe runs without it) */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
 }
 
 static uint32_t rec_find(const struct tq_vix *v, uint64_t hour, const char *block, uint16_t ord)
@@ -178,6 +185,25 @@ static struct vpost *post_add(struct vpost **a, size_t *n, size_t *cap)
     return &(*a)[(*n)++];
 }
 
+static int post_cmp(const void *pa, const void *pb);
+
+/* Sorts a[0..n) by post_cmp: insertion sort for the few postings of one record (they come
+ * nearly in order), qsort past that. */
+static void sort_few(struct vpost *a, size_t n)
+{
+    if (n > 32) {
+        qsort(a, n, sizeof(*a), post_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct vpost t = a[i];
+        size_t j = i;
+        for (; j > 0 && post_cmp(&a[j - 1], &t) > 0; j--)
+            a[j] = a[j - 1];
+        a[j] = t;
+    }
+}
+
 /* tw_cx_record_postings' callback: one posting the record v->cur must have */
 static int expect(void *arg, uint64_t hour, enum tw_post_kind kind, const uint8_t *value,
                   size_t vlen, const uint8_t *detail, uint16_t back, uint64_t last_us)
@@ -199,6 +225,93 @@ static int expect(void *arg, uint64_t hour, enum tw_post_kind kind, const uint8_
     p->vlen = (uint8_t)vlen;
     return 0;
 }
+
+/* The value after "key": in a record's JSON text, or NULL. The first match is the key: in
+ * tw_record_to_json's text a '"' inside a string is escaped, and every key read here comes
+ * before the free-text fields (app, server_name). */
+static const char *json_val(const char *js, size_t len, const char *key, size_t klen)
+{
+    const char *p = memmem(js, len, key, klen);
+
+    return p != NULL ? p + klen : NULL;
+}
+
+static int json_uint(const char *p, const char *end, uint64_t max, uint64_t *out)
+{
+    uint64_t x = 0;
+    const char *s = p;
+
+    for (; p < end && *p >= '0' && *p <= '9' && p - s < 20; p++)
+        x = x * 10 + (uint64_t)(*p - '0');
+    if (p == s || x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* epoch seconds with up to six decimals -> microseconds */
+static int json_us(const char *p, const char *end, uint64_t *out)
+{
+    uint64_t s = 0, us = 0;
+    int d = 0;
+
+    if (json_uint(p, end, UINT64_MAX / 1000000 - 1, &s) != 0)
+        return -1;
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    if (p < end && *p == '.')
+        for (p++; p < end && *p >= '0' && *p <= '9' && d < 6; p++, d++)
+            us = us * 10 + (uint64_t)(*p - '0');
+    for (; d < 6; d++)
+        us *= 10;
+    *out = s * 1000000 + us;
+    return 0;
+}
+
+static int json_addr(const char *p, const char *end, int v4, uint8_t *addr)
+{
+    char text[48];
+    size_t n = 0;
+
+    if (p == NULL || p >= end || *p++ != '"')
+        return -1;
+    while (p < end && *p != '"' && n + 1 < sizeof(text))
+        text[n++] = *p++;
+    if (p >= end || *p != '"')
+        return -1;
+    text[n] = '\0';
+    memset(addr, 0, 16);
+    return inet_pton(v4 ? AF_INET : AF_INET6, text, addr) == 1 ? 0 : -1;
+}
+
+#define KEY(k) "\"" k "\":", sizeof("\"" k "\":") - 1
+
+/* What the postings of a record depend on (tw_cx_record_postings), read from its JSON text
+ * without building the whole record: json-c's parse of every record cost verify ten times
+ * what the rest of its index checks cost. 0, or -1 when a key is missing or malformed (then
+ * tw_record_from_json decides). */
+static int scan_record(const char *js, size_t len, struct tw_flow_record *r)
+{
+    const char *end = js + len, *p;
+    uint64_t ver, sp, dp;
+
+    memset(r, 0, sizeof(*r));
+    if ((p = json_val(js, len, KEY("ip_version"))) == NULL ||
+        json_uint(p, end, 6, &ver) != 0 || (ver != 4 && ver != 6) ||
+        json_addr(json_val(js, len, KEY("src_ip")), end, ver == 4, r->src_ip) != 0 ||
+        json_addr(json_val(js, len, KEY("dst_ip")), end, ver == 4, r->dst_ip) != 0 ||
+        (p = json_val(js, len, KEY("src_port"))) == NULL || json_uint(p, end, UINT16_MAX, &sp) != 0 ||
+        (p = json_val(js, len, KEY("dst_port"))) == NULL || json_uint(p, end, UINT16_MAX, &dp) != 0 ||
+        (p = json_val(js, len, KEY("first_seen"))) == NULL || json_us(p, end, &r->first_seen_us) != 0 ||
+        (p = json_val(js, len, KEY("last_seen"))) == NULL || json_us(p, end, &r->last_seen_us) != 0)
+        return -1;
+    r->ip_version = (uint8_t)ver;
+    r->src_port = (uint16_t)sp;
+    r->dst_port = (uint16_t)dp;
+    return 0;
+}
+
+#undef KEY
 
 int tq_vix_record(struct tq_vix *v, uint64_t hour, const char *field, size_t flen, unsigned k,
                   const char *json, size_t len)
@@ -230,22 +343,26 @@ int tq_vix_record(struct tq_vix *v, uint64_t hour, const char *field, size_t fle
         return -1;
     v->cur = (uint32_t)v->nrecs++;
     /* a record that does not parse has no postings to expect (the chain checks find it) */
-    if ((text = malloc(len + 1)) == NULL)
-        return -1;
-    memcpy(text, json, len);
-    text[len] = '\0';
-    if (tw_record_from_json(text, &fr, NULL, 0) == 0 && fr.first_seen_us / TW_US_PER_HOUR == hour) {
+    int ok = scan_record(json, len, &fr) == 0;
+    if (!ok) { /* not as tw_record_to_json writes it: as the query tool reads it, if it can */
+        if ((text = malloc(len + 1)) == NULL)
+            return -1;
+        memcpy(text, json, len);
+        text[len] = '\0';
+        ok = tw_record_from_json(text, &fr, NULL, 0) == 0;
+        free(text);
+    }
+    if (ok && fr.first_seen_us / TW_US_PER_HOUR == hour) {
         uint64_t last = fr.last_seen_us > fr.first_seen_us ? fr.last_seen_us : fr.first_seen_us;
         r = &v->recs[v->cur];
         r->ok = 1;
         r->first_h = hour;
         r->last_h = last / TW_US_PER_HOUR;
-        if (tw_cx_record_postings(&fr, UINT32_MAX, expect, v) != 0) {
-            free(text);
+        size_t first = v->nexp;
+        if (tw_cx_record_postings(&fr, UINT32_MAX, expect, v) != 0)
             return -1;
-        }
+        sort_few(v->exp + first, v->nexp - first); /* exp stays sorted: records come in order */
     }
-    free(text);
     return 0;
 }
 
@@ -349,6 +466,7 @@ static int read_slice(struct tq_vix *v, const char *key, uint64_t hour, int buck
     struct tw_cx_posting p;
     uint64_t o_hour = 0;
     unsigned o_ord = 0;
+    uint32_t last = NO_REC;
     int rc;
 
     safe(f->str, f->len, fs);
@@ -366,7 +484,20 @@ static int read_slice(struct tq_vix *v, const char *key, uint64_t hour, int buck
             misfiled++;
             continue;
         }
-        uint32_t ri = p.back <= hour ? rec_find(v, hour - p.back, f->str, p.ordinal) : NO_REC;
+        /* the records of a frame were read in order: the record after the last one found is
+         * most often the next posting's (a group's postings come in the batch's order) */
+        uint32_t ri = NO_REC;
+        if (p.back <= hour && last != NO_REC) {
+            uint64_t cand = (uint64_t)last + p.ordinal - v->recs[last].ord;
+            const struct vrec *cr = &v->recs[cand < v->nrecs ? cand : last];
+            if (cand < v->nrecs && cr->ord == p.ordinal && cr->hour == hour - p.back &&
+                memcmp(cr->block, f->str, TW_CX_BLOCK_ID_LEN) == 0)
+                ri = (uint32_t)cand;
+        }
+        if (ri == NO_REC && p.back <= hour)
+            ri = rec_find(v, hour - p.back, f->str, p.ordinal);
+        if (ri != NO_REC)
+            last = ri;
         if (ri == NO_REC) {
             uint64_t rh = p.back <= hour ? hour - p.back : 0;
             if (p.back > hour || hour_has_records(v, rh)) {
@@ -527,14 +658,41 @@ static void check_record(struct tq_vix *v, uint32_t ri, const struct vpost *e, s
             wrong > 1 ? "" : "es", post_text(w1, t, sizeof(t)));
 }
 
+/* Puts v->act in post_cmp's order: by record (counting), then each record's few (sort_few). A
+ * qsort of every posting cost as much as the rest of the checks. */
+static int sort_by_record(struct tq_vix *v)
+{
+    size_t *start = calloc(v->nrecs + 1, sizeof(*start));
+    struct vpost *out = malloc((v->nact ? v->nact : 1) * sizeof(*out));
+
+    if (start == NULL || out == NULL) {
+        free(start), free(out);
+        fprintf(stderr, PROG ": out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < v->nact; i++)
+        start[v->act[i].rec + 1]++;
+    for (size_t r = 0; r < v->nrecs; r++)
+        start[r + 1] += start[r];
+    for (size_t i = 0; i < v->nact; i++)
+        out[start[v->act[i].rec]++] = v->act[i];
+    for (size_t r = 0, b = 0; r < v->nrecs; r++) { /* start[r] is now record r's end */
+        sort_few(out + b, start[r] - b);
+        b = start[r];
+    }
+    free(v->act);
+    v->act = out;
+    v->acap = v->nact ? v->nact : 1;
+    free(start);
+    return 0;
+}
+
 static int check_flows(struct tq_vix *v, struct tw_rclient *c)
 {
     uint64_t *hours = NULL;
     long nh;
     size_t i = 0, j = 0;
 
-    if (v->nexp > 1) /* by record, then hour: index_hours takes the hours in that order */
-        qsort(v->exp, v->nexp, sizeof(*v->exp), post_cmp);
     if (record_hours(v) != 0 || (nh = index_hours(v, c, &hours)) < 0)
         return -1;
     for (long k = 0; k < nh; k++)
@@ -543,8 +701,8 @@ static int check_flows(struct tq_vix *v, struct tw_rclient *c)
             return -1;
         }
     free(hours);
-    if (v->nact > 1)
-        qsort(v->act, v->nact, sizeof(*v->act), post_cmp);
+    if (sort_by_record(v) != 0)
+        return -1;
     while (i < v->nexp || j < v->nact) {
         uint32_t ri = i < v->nexp ? v->exp[i].rec : NO_REC;
         if (j < v->nact && v->act[j].rec < ri)
