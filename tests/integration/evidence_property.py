@@ -13,8 +13,10 @@ Keys exempt, as the issue says: the live counters (stats, runs), the write guard
 (alert-seen, statements:seen), the sensor registry and the audit trail (verified on its own:
 test_audit). Keys the signed log does not cover yet are listed in NOT_YET: their changes are
 tried and reported, not asserted, so that this test says exactly what is left (README
-"Evidence", "Not done yet"). Exit 0 when every asserted change was found, 1 when not.
+"Evidence", "Not done yet"). Exit 0 when every asserted change was found, 1 when not. TW_PROPERTY_VERBOSE=1 prints each
+asserted change.
 """
+import os
 import random
 import re
 import subprocess
@@ -154,6 +156,8 @@ def main():
                             []).append(rc == 3)
         else:
             asserted += 1
+            if os.environ.get("TW_PROPERTY_VERBOSE"):
+                print("    %s: %s: verify exit %d" % (key, what, rc))
             if rc != 3:
                 not_found += 1
                 print("FAIL: %s: %s: verify exit %d, expected 3: %s" % (key, what, rc, out[-1:]))

@@ -6,14 +6,17 @@ record frames are zstd (control/record/compact.h), re-packed with the zstd comma
   evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
                                  edit-alert | delete-alert | delete-seal | delete-hour |
                                  hide-index | orphan-index | hide-address | edit-port |
-                                 orphan-posting | delete-alert-index | edit-statement |
+                                 orphan-posting | misfile-slice | delete-alert-index |
+                                 edit-statement |
                                  delete-statement | delete-newest
   (delete-newest: a cut at the end, made consistent: the newest run's newer half of its seals
   removed with every item they cover, records, alerts, gap records and statements, and the
   index postings of the removed records, so that only what statements say can tell)
   (hide-address: one record's address posting removed from its slice; edit-port: one port
   posting's port changed; orphan-posting: one posting added to a slice, pointing at an
-  ordinal its block does not have; delete-alert-index: one entry of an alerts:t:<hour> removed)
+  ordinal its block does not have; misfile-slice: a slice of a bucket key tw:{S:H}:x:<k> moved
+  to the next bucket's key, where flows does not look for its postings; delete-alert-index: one
+  entry of an alerts:t:<hour> removed)
   evidence_tamper.py spool FILE    one spooled record's c2s_bytes set to 999999999, CRC redone
 Prints what it did; exit 1 when there was nothing to tamper with.
 """
@@ -333,6 +336,19 @@ def main():
         print("%s: %s %s" % (what, key, fields[0][0].decode()))
     elif what in ("hide-address", "edit-port", "orphan-posting"):
         slice_tamper(r, sensor, what)
+    elif what == "misfile-slice":
+        for h, _ in block_keys(r, sensor):
+            keys = sorted(k for k in r("KEYS", "tw:{%s:%s}:x:*" % (sensor, h.decode()))
+                          if not k.endswith(b":a"))
+            if keys:
+                k = keys[0]
+                f, v = sorted(pairs(r("HGETALL", k)))[0]
+                other = b"%s:%d" % (k.rsplit(b":", 1)[0], (int(k.rsplit(b":", 1)[1]) + 1) % 64)
+                r("HDEL", k, f)
+                r("HSET", other, f, v)
+                print("misfile-slice: %s %s moved to %s" % (k.decode(), f.decode(), other.decode()))
+                return
+        sys.exit("no bucket slice")
     elif what == "delete-alert-index":
         keys = sorted(r("KEYS", "tw:{%s}:alerts:t:*" % sensor))
         if not keys:
