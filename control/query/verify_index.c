@@ -7,12 +7,19 @@
 #include <string.h>
 
 #include "control/evidence/chain.h"
+#include "control/evidence/seal.h"
 #include "control/query/verify_index.h"
 #include "control/record/compact.h"
 #include "control/record/keys.h"
 #include "control/record/record_json.h"
+#include "dataplane/clock.h"
 
 #define NO_REC UINT32_MAX
+/* The writer refreshes a key's EXPIRE at most once a minute (compact_writer.c), each key at
+ * its first write of the minute: an hour's index slices may expire up to that long before
+ * its records. A record whose seal's ttl ends within this may have lost its postings to
+ * Redis, not to anyone (record_ending). */
+#define EXPIRE_SLACK_MS 120000
 
 /* A record read from a block: where it is, and what names it in findings. */
 struct vrec {
@@ -39,6 +46,8 @@ struct valert {
     uint64_t seq;
 };
 
+struct vseal;
+
 struct tq_vix {
     const struct tq_opts *o;
     struct tq_vix_hooks h;
@@ -50,6 +59,9 @@ struct tq_vix {
     size_t nexp, ecap, nact, acap;
     uint64_t *rhours; /* the hours records were read in, sorted, once */
     size_t nrhours;
+    struct vseal *seals; /* sorted by run, first */
+    size_t nseals;
+    uint64_t keep_ms, now_us; /* the longest keep of the seals (redis.retention); verify's clock */
     uint32_t cur; /* the record whose postings tw_cx_record_postings is listing */
     int oom;
 };
@@ -108,6 +120,7 @@ void tq_vix_free(struct tq_vix *v)
     free(v->exp);
     free(v->act);
     free(v->rhours);
+    free(v->seals);
     free(v);
 }
 
@@ -424,7 +437,8 @@ static long index_hours(struct tq_vix *v, struct tw_rclient *c, uint64_t **out)
 
 /* Has hour any record read? (else its block hash expired or is gone: postings into it point at
  * what Redis let go, or what the chain checks say is deleted) */
-static int hour_has_records(const struct tq_vix *v, uint64_t hour)
+/* The index of hour in rhours, or nrhours. */
+static size_t rhour_find(const struct tq_vix *v, uint64_t hour)
 {
     size_t lo = 0, hi = v->nrhours;
 
@@ -435,15 +449,23 @@ static int hour_has_records(const struct tq_vix *v, uint64_t hour)
         else
             hi = mid;
     }
-    return lo < v->nrhours && v->rhours[lo] == hour;
+    return lo < v->nrhours && v->rhours[lo] == hour ? lo : v->nrhours;
 }
 
+static int hour_has_records(const struct tq_vix *v, uint64_t hour)
+{
+    return rhour_find(v, hour) < v->nrhours;
+}
+
+/* The hours records were read in, sorted. Returns 0, or -1 (no memory). */
 static int record_hours(struct tq_vix *v)
 {
     if (v->nrecs == 0)
         return 0;
-    if ((v->rhours = malloc(v->nrecs * sizeof(*v->rhours))) == NULL)
+    if ((v->rhours = malloc(v->nrecs * sizeof(*v->rhours))) == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
         return -1;
+    }
     for (size_t i = 0; i < v->nrecs; i++)
         v->rhours[i] = v->recs[i].hour;
     qsort(v->rhours, v->nrecs, sizeof(*v->rhours), u64_cmp);
@@ -452,6 +474,81 @@ static int record_hours(struct tq_vix *v)
         if (v->rhours[i] != v->rhours[v->nrhours - 1])
             v->rhours[v->nrhours++] = v->rhours[i];
     return 0;
+}
+
+/* The seals as far as the index checks need them: which items may have lost their index to
+ * Redis (its keys expire on their own clock). A seal whose line was forged to say so fails
+ * its signature in verify's chain checks. */
+struct vseal {
+    char run[17];
+    uint64_t first, last, time_us, ttl_us, keep_us;
+};
+
+static int seal_cmp(const void *pa, const void *pb)
+{
+    const struct vseal *a = pa, *b = pb;
+    int c = strcmp(a->run, b->run);
+
+    return c != 0 ? c : a->first < b->first ? -1 : a->first > b->first;
+}
+
+static int read_seals(struct tq_vix *v, struct tw_rclient *c)
+{
+    char key[TW_KEY_LEN];
+    redisReply *r;
+    size_t cap = 0;
+
+    tw_key_seals(key, sizeof(key), v->o->sensor);
+    if ((r = tw_rclient_command(c, "HVALS %s", key)) == NULL || r->type != REDIS_REPLY_ARRAY)
+        return tq_reply_failed(c, r, "HVALS seals");
+    for (size_t i = 0; i < r->elements; i++) {
+        struct tw_seal se;
+        struct vseal *g;
+        if (r->element[i]->type != REDIS_REPLY_STRING ||
+            tw_seal_parse(r->element[i]->str, r->element[i]->len, &se) != 0)
+            continue;
+        if ((g = tq_grow(v->seals, v->nseals, &cap, sizeof(*g), 64)) == NULL) {
+            freeReplyObject(r);
+            return -1;
+        }
+        v->seals = g;
+        g = &v->seals[v->nseals++];
+        snprintf(g->run, sizeof(g->run), "%s", se.run);
+        g->first = se.first;
+        g->last = se.last;
+        g->time_us = se.time_us;
+        g->ttl_us = (uint64_t)se.ttl_s * 1000000;
+        g->keep_us = (uint64_t)se.keep_s * 1000000;
+        if (se.keep_s * (uint64_t)1000 > v->keep_ms)
+            v->keep_ms = se.keep_s * (uint64_t)1000;
+    }
+    freeReplyObject(r);
+    if (v->nseals > 1)
+        qsort(v->seals, v->nseals, sizeof(*v->seals), seal_cmp);
+    return 0;
+}
+
+/* May record (run, seq) have lost postings to Redis? When the seal that covers it is within
+ * EXPIRE_SLACK_MS of its ttl: the writer refreshes each key's EXPIRE at most once a minute,
+ * at its first write of the minute, so an hour's slices may expire that much before its
+ * records. */
+static int record_ending(const struct tq_vix *v, const char *run, uint64_t seq)
+{
+    size_t lo = 0, hi = v->nseals;
+
+    while (lo < hi) { /* the last seal of run with first <= seq */
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(v->seals[mid].run, run);
+        if (c < 0 || (c == 0 && v->seals[mid].first <= seq))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    const struct vseal *s = &v->seals[lo - 1];
+    return strcmp(s->run, run) == 0 && seq <= s->last &&
+           s->time_us + s->ttl_us < v->now_us + EXPIRE_SLACK_MS * 1000;
 }
 
 /* One slice (field f of key, in hour; bucket: the key's, -1 for x:a): its postings go to
@@ -628,6 +725,7 @@ static void check_record(struct tq_vix *v, uint32_t ri, const struct vpost *e, s
 
     if (!r->ok)
         return; /* its postings are not known: the chain checks say what happened to it */
+    int ending = r->seq != 0 && record_ending(v, r->run, r->seq);
     /* a flow past max_hours has postings in its newest hours only (verify_index.h) */
     for (size_t k = 0; k < na; k++)
         if (a[k].hour < lo)
@@ -647,7 +745,7 @@ static void check_record(struct tq_vix *v, uint32_t ri, const struct vpost *e, s
         }
     }
     snprintf(run, sizeof(run), "%s", r->seq ? r->run : "-");
-    if (missing > 0)
+    if (missing > 0 && !ending)
         say(v, r->seq ? r->run : NULL, r->seq, "altered: index: run %s seq %" PRIu64 " (hour %"
             PRIu64 ") lacks %zu posting%s, the first its %s: flows would not find it by it",
             run, r->seq, r->hour, missing, missing > 1 ? "s" : "", post_text(m1, t, sizeof(t)));
@@ -838,6 +936,12 @@ static int check_alerts(struct tq_vix *v, struct tw_rclient *c)
     tw_key_alerts_hours(hkey, sizeof(hkey), v->o->sensor);
     if (read_alert_stream(c, skey, &al, &nal) != 0)
         goto out;
+    /* An alert's time index key expires redis.retention after the last alert of its hour was
+     * written, and XADD MINID ~ trims the stream only by whole nodes, later: an alert written
+     * (its id) more than the retention (the seals' keep) ago may be without its index. */
+    uint64_t now_ms = v->now_us / 1000, old_ms = now_ms > v->keep_ms ? now_ms - v->keep_ms : 0;
+    if (v->keep_ms == 0)
+        old_ms = 0;
     if ((r = tw_rclient_command(c, "ZRANGE %s 0 -1 WITHSCORES", hkey)) == NULL ||
         r->type != REDIS_REPLY_ARRAY) {
         tq_reply_failed(c, r, "ZRANGE alerts:hours");
@@ -942,7 +1046,7 @@ static int check_alerts(struct tq_vix *v, struct tw_rclient *c)
                 ix[j].ts_us, a->run, a->seq, a->ts_us);
         }
         i++;
-        if (!hour_in_range(v, h)) /* its time index was not read */
+        if (!hour_in_range(v, h) || a->ms < old_ms) /* not read; past its retention */
             continue;
         int in_hours = 0;
         for (size_t k = 0; k < nlisted && !in_hours; k++)
@@ -972,5 +1076,6 @@ int tq_vix_check(struct tq_vix *v, struct tw_rclient *c)
         fprintf(stderr, PROG ": out of memory\n");
         return -1;
     }
-    return check_flows(v, c) != 0 || check_alerts(v, c) != 0 ? -1 : 0;
+    v->now_us = tw_wall_us();
+    return read_seals(v, c) != 0 || check_flows(v, c) != 0 || check_alerts(v, c) != 0 ? -1 : 0;
 }

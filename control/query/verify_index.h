@@ -17,6 +17,10 @@
  *   say) is indexed in its newest hours only: its older hours are required from the oldest
  *   hour it has postings in, and always its last two.
  *
+ *   Near the end of their life (the covering seal's ttl, within 2 min: EXPIRE is refreshed
+ *   once a minute per key) a record's missing postings are not said, nor an alert's older
+ *   than the seals' keep (the stream is trimmed by whole nodes, later than its index expires).
+ *
  *   alert index (alert.h): every alert of the stream tw:{S}:alerts is in tw:{S}:alerts:t:<H>
  *   (H the hour of its ts) with its ts as score, and H is in tw:{S}:alerts:hours (member =
  *   score = H), else `alerts --since/--until` would not list it (altered: index); an entry of
