@@ -63,7 +63,6 @@ struct tq_vix {
     size_t nseals;
     uint64_t keep_ms, now_us; /* the longest keep of the seals (redis.retention); verify's clock */
     uint32_t cur; /* the record whose postings tw_cx_record_postings is listing */
-    int oom;
 };
 
 static void say(struct tq_vix *v, const char *run, uint64_t seq, const char *fmt, ...)
@@ -1072,10 +1071,6 @@ out:
 
 int tq_vix_check(struct tq_vix *v, struct tw_rclient *c)
 {
-    if (v->oom) {
-        fprintf(stderr, PROG ": out of memory\n");
-        return -1;
-    }
     v->now_us = tw_wall_us();
     return read_seals(v, c) != 0 || check_flows(v, c) != 0 || check_alerts(v, c) != 0 ? -1 : 0;
 }
