@@ -730,6 +730,11 @@ static void check_record(struct tq_vix *v, uint32_t ri, const struct vpost *e, s
         if (a[k].hour < lo)
             lo = a[k].hour;
     while (i < ne || j < na) {
+        if (j > 0 && j < na && post_cmp(&a[j - 1], &a[j]) == 0) {
+            j++; /* the same posting twice (a batch's slice in x:a and in its bucket, say)
+                  * hides nothing and describes the record: not a finding */
+            continue;
+        }
         int c = i == ne ? 1 : j == na ? -1 : post_cmp(&e[i], &a[j]);
         if (c == 0) {
             i++, j++;
