@@ -13,10 +13,10 @@
  *      in verify_statements.c), each with its run and sequence number (chain.h);
  *   3. per seal in the range (its time in [--since, --until]): the items first..last, in
  *      sequence order, must hash from prev_chain to chain.
- *   4. without --since/--until, the time postings of the indexes (compact.h): every record has
- *      one carrying its last_seen (else `flows` would not find it), and each points at a record;
- *      and each sealed summary bucket holds what its snapshots (items of kind 'u') sum to
- *      (verify_summaries.c).
+ *   4. the indexes `flows` and `alerts` read, in the range (verify_index.h): every record and
+ *      alert reachable through each index it must be in, each entry pointing at one it describes.
+ *      and, without --since/--until, each sealed summary bucket holds what its snapshots
+ *      (items of kind 'u') sum to (verify_summaries.c).
  *
  * One line per finding, then a summary line. Findings: altered (a seal's items do not hash to
  * its chain), deleted (sequence numbers no item holds, before their hot window ended; a seal
@@ -48,6 +48,7 @@
 #include "control/query/key_set.h"
 #include "control/query/query.h"
 #include "control/query/verify_items.h"
+#include "control/query/verify_index.h"
 #include "control/query/verify_statements.h"
 #include "control/query/verify_summaries.h"
 #include "control/record/compact.h"
@@ -130,15 +131,6 @@ struct item {
     char where[TW_KEY_LEN + 64]; /* the key (and field) it was read from, for messages */
 };
 
-/* Where a record is, for the index checks: ordinal ord of block id in hour's tw:{S:H}:b. */
-struct rec_ref {
-    uint64_t hour, last_us;
-    char block[TW_CX_BLOCK_ID_LEN + 1];
-    uint32_t ord;
-    char run[17];
-    uint64_t seq; /* 0: untagged */
-};
-
 struct seal_rec {
     struct tw_seal s;
     int good; /* signature checked */
@@ -152,11 +144,7 @@ struct ctx {
     size_t nitems, cap;
     struct seal_rec *seals;
     size_t nseals, scap;
-    struct rec_ref *recs; /* every record read, for the index checks */
-    size_t nrecs, rcap;
-    uint64_t *hours;      /* the hours listed, and those whose block hash was there */
-    uint8_t *hour_has;
-    size_t nhours;
+    struct tq_vix *vix;   /* the index checks: every record read goes there */
     /* counts */
     uint64_t findings, expired, gaps, records, alerts, gap_records, checked;
     int has_bad;
@@ -271,26 +259,6 @@ static int read_seals(struct tw_rclient *c, struct ctx *x)
     return 0;
 }
 
-/* An epoch time with six decimals after key in a JSON text ("last_seen":1772442300.026000),
- * in microseconds; 0 when absent. */
-static uint64_t json_time(const char *js, size_t len, const char *key)
-{
-    const char *p = memmem(js, len, key, strlen(key)), *end = js + len;
-    uint64_t s = 0, us = 0;
-    int d = 0;
-
-    if (p == NULL)
-        return 0;
-    for (p += strlen(key); p < end && *p >= '0' && *p <= '9'; p++)
-        s = s * 10 + (uint64_t)(*p - '0');
-    if (p < end && *p == '.')
-        for (p++; p < end && *p >= '0' && *p <= '9' && d < 6; p++, d++)
-            us = us * 10 + (uint64_t)(*p - '0');
-    for (; d < 6; d++)
-        us *= 10;
-    return s * 1000000 + us;
-}
-
 static int read_records(struct tw_rclient *c, struct ctx *x)
 {
     char key[TW_KEY_LEN];
@@ -306,25 +274,11 @@ static int read_records(struct tw_rclient *c, struct ctx *x)
         if (hours->element[h]->type != REDIS_REPLY_STRING ||
             tq_parse_uint(hours->element[h]->str, 0, UINT64_MAX, &hour) != 0)
             continue;
-        uint64_t *hs = realloc(x->hours, (x->nhours + 1) * sizeof(*hs));
-        uint8_t *hh = realloc(x->hour_has, x->nhours + 1);
-        if (hs != NULL)
-            x->hours = hs;
-        if (hh != NULL)
-            x->hour_has = hh;
-        if (hs == NULL || hh == NULL) {
-            fprintf(stderr, PROG ": out of memory\n");
-            freeReplyObject(hours);
-            return -1;
-        }
-        x->hours[x->nhours] = hour;
-        x->hour_has[x->nhours++] = 0;
         tw_key_cx_blocks(key, sizeof(key), x->o->sensor, hour);
         if ((b = tw_rclient_command(c, "HGETALL %s", key)) == NULL || b->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(hours);
             return tq_reply_failed(c, b, "HGETALL record blocks");
         }
-        x->hour_has[x->nhours - 1] = b->elements > 0;
         for (size_t i = 0; i + 1 < b->elements; i += 2) {
             const redisReply *f = b->element[i], *v = b->element[i + 1];
             char where[TW_KEY_LEN + 64], err[160];
@@ -342,24 +296,16 @@ static int read_records(struct tw_rclient *c, struct ctx *x)
                 free(raw);
                 continue;
             }
-            /* <block id>:<frame, 4 hex>: the records' ordinals in the block (compact.h) */
-            unsigned long frame = f->len == TW_CX_FIELD_LEN && f->str[TW_CX_BLOCK_ID_LEN] == ':'
-                                      ? strtoul(f->str + TW_CX_BLOCK_ID_LEN + 1, NULL, 16) : 0;
             for (int k = 0; k < n; k++) {
                 const char *js = (const char *)raw + off[k];
-                struct rec_ref *rr = tq_grow(x->recs, x->nrecs, &x->rcap, sizeof(*rr), 1024);
-                if (rr != NULL && f->len == TW_CX_FIELD_LEN) {
-                    x->recs = rr;
-                    rr = &x->recs[x->nrecs++];
-                    memset(rr, 0, sizeof(*rr));
-                    rr->hour = hour;
-                    memcpy(rr->block, f->str, TW_CX_BLOCK_ID_LEN);
-                    rr->ord = (uint32_t)(frame * TW_CX_FRAME_RECORDS + (unsigned)k);
-                    rr->last_us = json_time(js, len[k], "\"last_seen\":");
-                    if (tw_chain_json_untag(js, len[k], &rr->seq, rr->run) != 0)
-                        rr->seq = 0;
-                } else if (rr != NULL) {
-                    x->recs = rr;
+                /* the index checks (none for tq_verify_items: x->vix NULL) */
+                if (x->vix != NULL &&
+                    tq_vix_record(x->vix, hour, f->str, f->len, (unsigned)k, js, len[k]) != 0) {
+                    fprintf(stderr, PROG ": out of memory\n");
+                    free(raw), free(off), free(len);
+                    freeReplyObject(b);
+                    freeReplyObject(hours);
+                    return -1;
                 }
                 x->records++;
                 if (add_json(x, TW_ITEM_RECORD, (const char *)raw + off[k], len[k], where) != 0) {
@@ -374,95 +320,6 @@ static int read_records(struct tw_rclient *c, struct ctx *x)
         freeReplyObject(b);
     }
     freeReplyObject(hours);
-    return 0;
-}
-
-static int keep_time(const struct tw_cx_posting *p, void *arg)
-{
-    (void)arg;
-    return p->kind == TW_POST_TIME;
-}
-
-static int ref_cmp(uint64_t ha, const char *ba, uint32_t oa, uint64_t hb, const char *bb,
-                   uint32_t ob)
-{
-    int c;
-
-    if (ha != hb)
-        return ha < hb ? -1 : 1;
-    if ((c = memcmp(ba, bb, TW_CX_BLOCK_ID_LEN)) != 0)
-        return c;
-    return oa < ob ? -1 : oa > ob;
-}
-
-static int rec_sort(const void *a, const void *b)
-{
-    const struct rec_ref *x = a, *y = b;
-    return ref_cmp(x->hour, x->block, x->ord, y->hour, y->block, y->ord);
-}
-
-static int post_sort(const void *a, const void *b)
-{
-    const struct tq_cx_ref *x = a, *y = b;
-    return ref_cmp(x->rec_hour, x->block, x->ord, y->rec_hour, y->block, y->ord);
-}
-
-static int hour_has_blocks(const struct ctx *x, uint64_t hour)
-{
-    for (size_t i = 0; i < x->nhours; i++)
-        if (x->hours[i] == hour)
-            return x->hour_has[i];
-    return 0;
-}
-
-/* The indexes the query tool reads: every record must have time postings (flows finds records
- * through them: a record without one is hidden), each carrying the record's last_seen, and
- * every time posting must point at a record (unless that hour's records expired). Only the
- * time postings are checked (the address and port postings are not yet). */
-static int check_index(struct tw_rclient *c, struct ctx *x)
-{
-    struct tq_cx_ref *refs = NULL;
-    size_t nrefs = 0, rcap = 0, i = 0, j = 0;
-    unsigned tb = tw_cx_bucket(TW_POST_TIME, NULL, 0);
-
-    for (size_t h = 0; h < x->nhours; h++)
-        if (tq_cx_postings(c, x->o->sensor, x->hours[h], &tb, 1, keep_time, NULL, 0, UINT64_MAX,
-                           &refs, &nrefs, &rcap) != 0)
-            finding(x, NULL, 0, "altered: index of hour %" PRIu64 ": a time slice is not one",
-                    x->hours[h]);
-    if (x->nrecs > 1)
-        qsort(x->recs, x->nrecs, sizeof(*x->recs), rec_sort);
-    if (nrefs > 0)
-        qsort(refs, nrefs, sizeof(*refs), post_sort);
-    while (i < x->nrecs || j < nrefs) {
-        const struct rec_ref *r = i < x->nrecs ? &x->recs[i] : NULL;
-        const struct tq_cx_ref *p = j < nrefs ? &refs[j] : NULL;
-        int cmp = r == NULL ? 1 : p == NULL ? -1
-                  : ref_cmp(r->hour, r->block, r->ord, p->rec_hour, p->block, p->ord);
-        if (cmp < 0) { /* a record no time posting points at */
-            if (r->seq != 0)
-                finding(x, r->run, r->seq, "altered: index: run %s seq %" PRIu64 " (hour %" PRIu64
-                        ") has no time posting: flows would not find it", r->run, r->seq, r->hour);
-            else
-                finding(x, NULL, 0, "altered: index: a record of hour %" PRIu64 " has no time "
-                        "posting", r->hour);
-            i++;
-        } else if (cmp > 0) { /* a posting that points at no record */
-            if (hour_has_blocks(x, p->rec_hour))
-                finding(x, NULL, 0, "inserted: index: a time posting points at no record (hour %"
-                        PRIu64 " block %s ordinal %u)", p->rec_hour, p->block, p->ord);
-            j++;
-        } else {
-            for (; j < nrefs && ref_cmp(r->hour, r->block, r->ord, refs[j].rec_hour,
-                                        refs[j].block, refs[j].ord) == 0; j++)
-                if (refs[j].last_us != r->last_us)
-                    finding(x, r->seq ? r->run : NULL, r->seq, "altered: index: a time posting "
-                            "of run %s seq %" PRIu64 " says last_seen %" PRIu64 " us, the record %"
-                            PRIu64, r->run, r->seq, refs[j].last_us, r->last_us);
-            i++;
-        }
-    }
-    free(refs);
     return 0;
 }
 
@@ -892,9 +749,7 @@ static void ctx_free(struct ctx *x, struct tq_vst *vst, struct tq_vsum *vsum)
         free(x->items[i].bytes);
     free(x->items);
     free(x->seals);
-    free(x->recs);
-    free(x->hours);
-    free(x->hour_has);
+    tq_vix_free(x->vix);
 }
 
 static int run(struct tw_rclient *c, const struct tq_opts *o)
@@ -911,6 +766,12 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         fprintf(stderr, PROG ": --pubkey: %s\n", err);
         return EXIT_USAGE;
     }
+    struct tq_vix_hooks vix_hooks = {.arg = &x, .finding = vst_finding};
+    if ((x.vix = tq_vix_new(o, &vix_hooks)) == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        rc = EXIT_REDIS;
+        goto out;
+    }
     if (read_items(c, &x, o, &vst, &vsum) != 0) {
         rc = EXIT_REDIS;
         goto out;
@@ -919,11 +780,14 @@ static int run(struct tw_rclient *c, const struct tq_opts *o)
         tq_vst_seal(vst, &x.seals[k].s, x.seals[k].good);
     check_all(&x);
     tq_vst_finish(vst, x.now_us); /* the chain's ends, unwatched spans */
-    if (!o->has_since && !o->has_until) /* the whole store: its indexes and summaries too */
-        if (check_index(c, &x) != 0 || tq_vsum_check(vsum, c) != 0) {
-            rc = EXIT_REDIS;
-            goto out;
-        }
+    if (tq_vix_check(x.vix, c) != 0) { /* the indexes, of the range's hours */
+        rc = EXIT_REDIS;
+        goto out;
+    }
+    if (!o->has_since && !o->has_until && tq_vsum_check(vsum, c) != 0) { /* the whole store */
+        rc = EXIT_REDIS;
+        goto out;
+    }
     evictions(c);
     if (tq_witness_wanted()) { /* the seals against a witness outside the bank */
         long w = tq_verify_witness(c, o, x.now_us);

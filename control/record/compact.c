@@ -211,3 +211,42 @@ int tw_cx_slice_next(const uint8_t *raw, size_t rawlen, struct tw_cx_cursor *c,
     c->left--;
     return 1;
 }
+
+int tw_cx_record_postings(const struct tw_flow_record *r, uint32_t max_hours, tw_cx_post_fn fn,
+                          void *arg)
+{
+    uint64_t last_us = r->last_seen_us > r->first_seen_us ? r->last_seen_us : r->first_seen_us;
+    uint64_t rec_h = r->first_seen_us / TW_US_PER_HOUR, first_h = rec_h;
+    uint64_t last_h = last_us / TW_US_PER_HOUR;
+    int v4 = r->ip_version == 4, rc = 0;
+    const uint8_t *ends[2] = {r->src_ip, r->dst_ip};
+    uint16_t ports[2] = {r->src_port, r->dst_port};
+
+    if (max_hours == 0)
+        max_hours = 1;
+    if (last_h - first_h >= max_hours)
+        first_h = last_h - max_hours + 1;
+    if (last_h - rec_h > UINT16_MAX)
+        return 0; /* a duration no capture has: not indexed (as format 1) */
+    for (uint64_t h = first_h; h <= last_h; h++) {
+        uint16_t back = (uint16_t)(h - rec_h);
+        rc |= fn(arg, h, TW_POST_TIME, NULL, 0, NULL, back, last_us);
+        for (int e = 0; e < 2; e++) {
+            if (e == 1 && memcmp(r->src_ip, r->dst_ip, 16) == 0)
+                break;
+            if (v4)
+                rc |= fn(arg, h, TW_POST_NET4, ends[e], 3, ends[e] + 3, back, last_us);
+            else
+                rc |= fn(arg, h, TW_POST_NET6, ends[e], 8, ends[e] + 8, back, last_us);
+        }
+        for (int e = 0; e < 2; e++) {
+            if (ports[e] == 0 || (e == 1 && ports[1] == ports[0]))
+                continue;
+            uint16_t bk = tw_port_bucket(ports[e]);
+            uint8_t v[2] = {(uint8_t)(bk >> 8), (uint8_t)bk};
+            uint8_t d[2] = {(uint8_t)(ports[e] >> 8), (uint8_t)ports[e]};
+            rc |= fn(arg, h, TW_POST_PORT, v, 2, d, back, last_us);
+        }
+    }
+    return rc;
+}

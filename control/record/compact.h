@@ -124,6 +124,17 @@ int tw_cx_unpack(char what, const void *val, size_t len, uint8_t **raw, size_t *
  * or -1 when the lengths do not add up to the block. */
 int tw_cx_block_split(const uint8_t *raw, size_t rawlen, uint32_t **off, uint16_t **len);
 
+/* The postings a record has (compact.h above: every hour it spans, at most its newest
+ * max_hours; none when it spans more than UINT16_MAX hours): for each, fn(arg, hour, kind,
+ * value, vlen, detail (tw_cx_detail_len bytes, NULL for t), back, last_us). The writer indexes
+ * with it and `verify` checks the index against it, so the two cannot disagree. Returns the
+ * OR of what fn returned (0, or negative on the first failure of fn's). */
+typedef int (*tw_cx_post_fn)(void *arg, uint64_t hour, enum tw_post_kind kind,
+                             const uint8_t *value, size_t vlen, const uint8_t *detail,
+                             uint16_t back, uint64_t last_us);
+int tw_cx_record_postings(const struct tw_flow_record *r, uint32_t max_hours, tw_cx_post_fn fn,
+                          void *arg);
+
 /* One posting of an index slice, as tw_cx_slice_next returns it. */
 struct tw_cx_posting {
     enum tw_post_kind kind;

@@ -298,42 +298,25 @@ static int same_value(const struct cw_key *a, const struct cw_key *b)
     return a->bkv == b->bkv && a->value == b->value;
 }
 
+struct index_arg {
+    struct tw_cw *w;
+    uint16_t ordinal;
+};
+
+static int index_post(void *arg, uint64_t hour, enum tw_post_kind kind, const uint8_t *value,
+                      size_t vlen, const uint8_t *detail, uint16_t back, uint64_t last_us)
+{
+    const struct index_arg *a = arg;
+
+    return add_post(a->w, hour, kind, value, vlen, detail, a->ordinal, back, last_us);
+}
+
+/* A record's postings: compact.c's list, which `verify` checks the index against. */
 static int index_record(struct tw_cw *w, const struct tw_flow_record *r, uint16_t ordinal)
 {
-    uint64_t last_us = r->last_seen_us > r->first_seen_us ? r->last_seen_us : r->first_seen_us;
-    uint64_t rec_h = r->first_seen_us / TW_US_PER_HOUR, first_h = rec_h;
-    uint64_t last_h = last_us / TW_US_PER_HOUR;
-    int v4 = r->ip_version == 4, rc = 0;
-    const uint8_t *ends[2] = {r->src_ip, r->dst_ip};
-    uint16_t ports[2] = {r->src_port, r->dst_port};
+    struct index_arg a = {.w = w, .ordinal = ordinal};
 
-    if (last_h - first_h >= w->max_hours)
-        first_h = last_h - w->max_hours + 1;
-    if (last_h - rec_h > UINT16_MAX)
-        return 0; /* a duration no capture has: not indexed (as format 1) */
-    for (uint64_t h = first_h; h <= last_h; h++) {
-        uint16_t back = (uint16_t)(h - rec_h);
-        rc |= add_post(w, h, TW_POST_TIME, NULL, 0, NULL, ordinal, back, last_us);
-        for (int e = 0; e < 2; e++) {
-            if (e == 1 && memcmp(r->src_ip, r->dst_ip, 16) == 0)
-                break;
-            if (v4)
-                rc |= add_post(w, h, TW_POST_NET4, ends[e], 3, ends[e] + 3, ordinal, back,
-                               last_us);
-            else
-                rc |= add_post(w, h, TW_POST_NET6, ends[e], 8, ends[e] + 8, ordinal, back,
-                               last_us);
-        }
-        for (int e = 0; e < 2; e++) {
-            if (ports[e] == 0 || (e == 1 && ports[1] == ports[0]))
-                continue;
-            uint16_t bk = tw_port_bucket(ports[e]);
-            uint8_t v[2] = {(uint8_t)(bk >> 8), (uint8_t)bk};
-            uint8_t d[2] = {(uint8_t)(ports[e] >> 8), (uint8_t)ports[e]};
-            rc |= add_post(w, h, TW_POST_PORT, v, 2, d, ordinal, back, last_us);
-        }
-    }
-    return rc;
+    return tw_cx_record_postings(r, w->max_hours, index_post, &a);
 }
 
 static struct cw_hour *hour_cache(struct tw_cw *w, uint64_t hour)

@@ -13,8 +13,10 @@ Keys exempt, as the issue says: the live counters (stats, runs), the write guard
 (alert-seen, statements:seen), the sensor registry and the audit trail (verified on its own:
 test_audit). Keys the signed log does not cover yet are listed in NOT_YET: their changes are
 tried and reported, not asserted, so that this test says exactly what is left (README
-"Evidence", "Not done yet"). Exit 0 when every asserted change was found, 1 when not.
+"Evidence", "Not done yet"). Exit 0 when every asserted change was found, 1 when not. TW_PROPERTY_VERBOSE=1 prints each
+asserted change.
 """
+import os
 import random
 import re
 import subprocess
@@ -25,11 +27,11 @@ from evidence_tamper import Redis  # noqa: E402  (binary-safe RESP client)
 
 EXEMPT = [r":stats(:|$)", r":runs$", r":alert-seen:", r":summed:", r":statements:seen$",
           r"^tw:\{bank:", r"^tw:\{audit:", r"^tw:banks$"]
-# not chained or sealed yet (README "Evidence", "Not done yet": the alerts' time index, the
-# index buckets other than time postings, the cross_border memory, the published equipment
-# inventory)
-NOT_YET = [r":reached:", r"\}:x:(a|[0-9]+)$", r":alerts:t:", r":alerts:hours$",
-           r":inventory$"]
+# not chained or sealed yet (README "Evidence", "Not done yet": the cross_border memory, the
+# published equipment inventory); the flow index (tw:{S:H}:x:...) and the alerts' time index
+# (alerts:t:<H>, alerts:hours) are checked against the records and alerts, the summaries
+# against their sealed snapshots
+NOT_YET = [r":reached:", r":inventory$"]
 
 
 def verify(query, sock, sensor, pubkey):
@@ -43,6 +45,23 @@ def flip(b, rng):
     i = rng.randrange(len(b))
     b[i] ^= 1 << rng.randrange(8)
     return bytes(b)
+
+
+def unzstd(frame):
+    p = subprocess.run(["zstd", "-d", "-c", "-q"], input=frame, capture_output=True)
+    return p.stdout if p.returncode == 0 else None
+
+
+def same_content(v, w):
+    """A compact value (compact.h: TWR/TWX, version, zstd frame) whose flipped byte leaves what
+    it decodes to as it was: a frame header's flag or checksum bit the decoder does not need.
+    Every reader sees the same records and postings, so it is no change to find (verify does
+    not compare frames with what the writer would have made: another zstd, or the tamper
+    test's, writes other bytes for the same content)."""
+    if v[:4] != w[:4] or v[:3] not in (b"TWR", b"TWX"):
+        return False
+    a, b = unzstd(v[4:]), unzstd(w[4:])
+    return a is not None and a == b
 
 
 def mutate(r, key, rng):
@@ -66,7 +85,11 @@ def mutate(r, key, rng):
         if how == "remove":
             r("HDEL", key, f)
             return "removed field %r" % f[:40]
-        r("HSET", key, f, flip(r("HGET", key, f), rng))
+        v = r("HGET", key, f)
+        w = flip(v, rng)
+        if same_content(v, w):
+            return None  # a zstd frame that decodes to the same bytes: nothing changed
+        r("HSET", key, f, w)
         return "flipped a byte of field %r" % f[:40]
     if t == "stream":
         entries = r("XRANGE", key, "-", "+")
@@ -134,6 +157,8 @@ def main():
                             []).append(rc == 3)
         else:
             asserted += 1
+            if os.environ.get("TW_PROPERTY_VERBOSE"):
+                print("    %s: %s: verify exit %d" % (key, what, rc))
             if rc != 3:
                 not_found += 1
                 print("FAIL: %s: %s: verify exit %d, expected 3: %s" % (key, what, rc, out[-1:]))

@@ -6,7 +6,9 @@ record frames are zstd (control/record/compact.h), re-packed with the zstd comma
   evidence_tamper.py SOCK SENSOR edit-seq SEQ   the record tagged seq SEQ: c2s_bytes set to 1
   evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
                                  edit-alert | delete-alert | delete-seal | delete-hour |
-                                 hide-index | orphan-index | edit-statement |
+                                 hide-index | orphan-index | hide-address | edit-port |
+                                 orphan-posting | misfile-slice | delete-alert-index |
+                                 edit-statement |
                                  delete-statement | delete-newest | edit-summary |
                                  delete-summary-field | delete-summary-key |
                                  delete-summary-snapshot
@@ -15,6 +17,11 @@ record frames are zstd (control/record/compact.h), re-packed with the zstd comma
   (delete-newest: a cut at the end, made consistent: the newest run's newer half of its seals
   removed with every item they cover, records, alerts, gap records and statements, and the
   index postings of the removed records, so that only what statements say can tell)
+  (hide-address: one record's address posting removed from its slice; edit-port: one port
+  posting's port changed; orphan-posting: one posting added to a slice, pointing at an
+  ordinal its block does not have; misfile-slice: a slice of a bucket key tw:{S:H}:x:<k> moved
+  to the next bucket's key, where flows does not look for its postings; delete-alert-index: one
+  entry of an alerts:t:<hour> removed)
   evidence_tamper.py spool FILE    one spooled record's c2s_bytes set to 999999999, CRC redone
 Prints what it did; exit 1 when there was nothing to tamper with.
 """
@@ -206,6 +213,36 @@ def delete_newest(r, sensor):
         run, cut, len(mine) - keep, ", ".join("%d %s" % (n, w) for w, n in gone.items())))
 
 
+def slice_tamper(r, sensor, what):
+    """One posting of the first index slice that has one of the kind wanted changed."""
+    kind = {"hide-address": 1, "edit-port": 3, "orphan-posting": 0}[what]
+    for h, _ in block_keys(r, sensor):
+        for key in sorted(r("KEYS", "tw:{%s:%s}:x:*" % (sensor, h.decode()))):
+            for f, v in sorted(pairs(r("HGETALL", key))):
+                prefix, groups = unpack_slice(v)
+                for gi, (k, val, posts) in enumerate(groups):
+                    if k != kind or not posts:
+                        continue
+                    p = posts[0]
+                    if what == "hide-address":
+                        posts = posts[1:]
+                        said = "removed address posting %s" % ".".join(str(b) for b in val + p[12:13])
+                    elif what == "edit-port":
+                        (port,) = struct.unpack(">H", p[12:14])
+                        # another port of the same bucket: the posting stays where flows looks
+                        other = port ^ 1 if port ^ 1 else 2
+                        posts = [p[:12] + struct.pack(">H", other)] + posts[1:]
+                        said = "port posting %d -> %d" % (port, other)
+                    else:
+                        posts = posts + [struct.pack(">HH", 65000, 0) + p[4:]]
+                        said = "a time posting added for ordinal 65000"
+                    groups[gi] = (k, val, posts)
+                    r("HSET", key, f, pack_slice(prefix, groups))
+                    print("%s: %s %s: %s" % (what, key.decode(), f.decode(), said))
+                    return
+    sys.exit("no posting of kind %d" % kind)
+
+
 def main():
     if sys.argv[1] == "spool":
         data = bytearray(open(sys.argv[2], "rb").read())
@@ -336,6 +373,28 @@ def main():
         else:  # a block's postings again under a block id that has no records
             r("HSET", key, b"ffffffffffffffffffffffff", fields[0][1])
         print("%s: %s %s" % (what, key, fields[0][0].decode()))
+    elif what in ("hide-address", "edit-port", "orphan-posting"):
+        slice_tamper(r, sensor, what)
+    elif what == "misfile-slice":
+        for h, _ in block_keys(r, sensor):
+            keys = sorted(k for k in r("KEYS", "tw:{%s:%s}:x:*" % (sensor, h.decode()))
+                          if not k.endswith(b":a"))
+            if keys:
+                k = keys[0]
+                f, v = sorted(pairs(r("HGETALL", k)))[0]
+                other = b"%s:%d" % (k.rsplit(b":", 1)[0], (int(k.rsplit(b":", 1)[1]) + 1) % 64)
+                r("HDEL", k, f)
+                r("HSET", other, f, v)
+                print("misfile-slice: %s %s moved to %s" % (k.decode(), f.decode(), other.decode()))
+                return
+        sys.exit("no bucket slice")
+    elif what == "delete-alert-index":
+        keys = sorted(r("KEYS", "tw:{%s}:alerts:t:*" % sensor))
+        if not keys:
+            sys.exit("no alert time index")
+        members = r("ZRANGE", keys[0], 0, -1)
+        r("ZREM", keys[0], members[0])
+        print("delete-alert-index: ZREM %s %s" % (keys[0].decode(), members[0].decode()))
     else:
         sys.exit("unknown tamper %s" % what)
 

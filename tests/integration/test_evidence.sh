@@ -5,9 +5,12 @@
 # the same store restored between them (COPY of every key of the sensor): edit a record,
 # delete a record (a frame field), insert a forged record, replay an older record frame,
 # delete an alert, edit an alert, delete a seal, delete a whole hour, remove a block's time
-# postings (records hidden from flows), add postings that point at nothing, edit a completeness
-# statement, delete one, edit a summary value, remove a summary field, delete a summary
-# bucket's hash, remove a sealed summary snapshot: verify exits 3 naming the right finding, and exits 0 again once the
+# postings (records hidden from flows), add postings that point at nothing, remove a record's
+# address posting, change a port posting, add a posting to an ordinal that does not exist,
+# remove an alert's time index entry (the last two also with --since/--until over the records'
+# hours, which hold no seal), edit a completeness statement, delete one, edit a summary value,
+# remove a summary field, delete a summary bucket's hash, remove a sealed summary snapshot:
+# verify exits 3 naming the right finding, and exits 0 again once the
 # store is restored. A cut at the end (a run's newest seals removed with every item and
 # statement they cover, and the postings of its records) is an unwatched finding (exit 3). A
 # late flow: a summary bucket sealed when its hour is over is sealed again when a long flow
@@ -17,7 +20,9 @@
 # so does a run whose connections are killed and whose writes Redis refuses (OOM) a while;
 # Redis down for a whole run (records and seals wait in run_dir) then a second start replays
 # them (and the alerts of a run, from the hold file): verifies; the same with one spooled
-# record edited on disk (CRC redone): altered.
+# record edited on disk (CRC redone): altered. A store whose index is in bucket slices
+# (quiet_hour_postings 0) verifies, and an address posting removed, a port changed, a posting
+# to nothing, a slice moved to another bucket are index findings.
 #
 #   bash tests/integration/test_evidence.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail, 77 skip (no redis-server, zstd, binary or scapy).
@@ -116,19 +121,21 @@ restore() {
     rcli --scan --pattern 'tw:{ev*' | xargs -r redis-cli -s "$sock" del >/dev/null
     for k in $keys; do rcli copy "bak:$k" "$k" replace >/dev/null; done
 }
-tampered() { # TAMPER FINDING: verify exits 3 with a line starting with FINDING, 0 once restored
+tampered() { # TAMPER FINDING [VERIFY OPTIONS]: verify exits 3 with a line starting with
+             # FINDING, 0 once restored
     local what=$1 want=$2 rc
+    shift 2
     /usr/bin/python3 "$tamper" "$sock" ev "$what" >"$tmp/tamper.out" 2>&1 || { fail "$what: $(cat "$tmp/tamper.out")"; return; }
-    verify ev; rc=$?
+    verify ev "$@"; rc=$?
     # (a posting that points at nothing names no sequence number)
     if [ $rc -ne 3 ] || ! grep -q "^$want" "$tmp/verify.out" ||
         { [ "$want" != "inserted: index" ] && ! grep -q "first bad: run" "$tmp/verify.out"; }; then
         fail "$what: verify exit $rc, wanted 3 and '$want': $(cat "$tmp/verify.out")"
     else
-        echo "    $what: $(grep -m1 "^$want" "$tmp/verify.out" | cut -c1-110)"
+        echo "    $what${1:+ $*}: $(grep -m1 "^$want" "$tmp/verify.out" | cut -c1-110)"
     fi
     restore
-    verify ev; rc=$?
+    verify ev "$@"; rc=$?
     [ $rc -eq 0 ] || fail "$what restored: verify exit $rc: $(head -5 "$tmp/verify.out")"
 }
 tampered edit-record altered
@@ -141,6 +148,17 @@ tampered delete-seal "\(inserted\|deleted: seal\)" # which, depends on how many 
 tampered delete-hour deleted
 tampered hide-index "altered: index"
 tampered orphan-index "inserted: index"
+tampered hide-address "altered: index"
+tampered edit-port "altered: index"
+tampered orphan-posting "inserted: index"
+tampered delete-alert-index "altered: index"
+# a range holding the records' hours but no seal (they were made later, at replay time): the
+# indexes of its hours are checked all the same
+range="--since $(rcli zrange 'tw:{ev}:hours' 0 0 | awk '{print $1 * 3600}') --until $(rcli zrange 'tw:{ev}:hours' -1 -1 | awk '{print $1 * 3600 + 3599}')"
+# shellcheck disable=SC2086  # two options and their values
+tampered hide-address "altered: index" $range
+# shellcheck disable=SC2086
+tampered delete-alert-index "altered: index" $range
 tampered edit-statement "bad signature: statement tw:{ev}:statements"
 tampered delete-statement deleted
 # summaries (README "Summaries"): what the sealed snapshots of a bucket sum to is what Redis holds
@@ -193,6 +211,32 @@ verify late; rc=$?
 rcli copy bak:late "$lk" replace >/dev/null
 verify late; rc=$?
 [ $rc -eq 0 ] || fail "a late flow's bucket restored: verify exit $rc: $(head -3 "$tmp/verify.out")"
+
+# --- the index in bucket slices (redis.quiet_hour_postings 0: no quiet slice) ---------------
+sed 's|^redis:|redis:\n  quiet_hour_postings: 0|' "$tmp/c.yaml" >"$tmp/cb.yaml"
+"$tapwatch" --config "$tmp/cb.yaml" --pcap "$tmp/cap/sample.pcap" --sensor bk --quiet \
+    >"$tmp/bk.out" 2>&1 || fail "replay bk: $(tail -3 "$tmp/bk.out")"
+[ "$(rcli --scan --pattern 'tw:{bk:*}:x:[0-9]*' | wc -l)" -gt 10 ] &&
+    [ "$(rcli --scan --pattern 'tw:{bk:*}:x:a' | wc -l)" -eq 0 ] || fail "bk: no bucket slices"
+verify bk; rc=$?
+[ $rc -eq 0 ] || fail "bucket slices: verify exit $rc: $(head -3 "$tmp/verify.out")"
+bkeys=$(rcli --scan --pattern 'tw:{bk*')
+for k in $bkeys; do rcli copy "$k" "bak:$k" replace >/dev/null; done
+for what in hide-address edit-port orphan-posting misfile-slice; do
+    /usr/bin/python3 "$tamper" "$sock" bk "$what" >"$tmp/tamper.out" 2>&1 || fail "bk $what: $(cat "$tmp/tamper.out")"
+    want="altered: index"
+    [ "$what" = orphan-posting ] && want="inserted: index"
+    verify bk; rc=$?
+    if [ $rc -ne 3 ] || ! grep -q "^$want" "$tmp/verify.out"; then
+        fail "bk $what ($(cat "$tmp/tamper.out")): verify exit $rc, wanted 3 and '$want': $(cat "$tmp/verify.out")"
+    else
+        echo "    $what (bucket slices): $(grep -m1 "^$want" "$tmp/verify.out" | cut -c1-110)"
+    fi
+    rcli --scan --pattern 'tw:{bk*' | xargs -r redis-cli -s "$sock" del >/dev/null
+    for k in $bkeys; do rcli copy "bak:$k" "$k" replace >/dev/null; done
+    verify bk; rc=$?
+    [ $rc -eq 0 ] || fail "bk $what restored: verify exit $rc: $(head -3 "$tmp/verify.out")"
+done
 
 # --- a run with several seals: a seal removed between two others; --since ------------------
 replay ms "$tmp/cap/sample.pcap" --replay-speed 200 # about 3 s: a seal a second
@@ -316,4 +360,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence: ok (keys, verify, 16 tampers in Redis (4 of summaries), a summary sealed again after a late flow, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"
+echo "test_evidence: ok (keys, verify, 22 tampers in Redis (4 of summaries), 4 in bucket slices, a summary sealed again after a late flow, a cut at the end, a forged spool entry, 2 and 3 workers, outages)"

@@ -3,7 +3,9 @@
  * What it shows: a record block and an index slice written by tw_cx_pack come back through
  * tw_cx_unpack, tw_cx_block_split and tw_cx_slice_next as they went in; what came from Redis
  * altered is refused, not trusted: a wrong prefix, an unknown version (one line naming it), a
- * truncated frame, lengths past the end of the block, a bad posting kind. */
+ * truncated frame, lengths past the end of the block, a bad posting kind. The postings a
+ * record has (tw_cx_record_postings, what the writer indexes and verify checks): each end's
+ * address and port once, in every hour spanned, the newest max_hours only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,6 +147,77 @@ static void test_slice(void **state)
     assert_int_equal(tw_cx_slice_next(bad_vlen, sizeof(bad_vlen), &c, &p), -1);
 }
 
+struct seen {
+    unsigned n[TW_POST__COUNT];
+    uint64_t first_h, last_h;
+    uint16_t back_max;
+    uint16_t ports[8];
+    unsigned nports;
+};
+
+static int count(void *arg, uint64_t hour, enum tw_post_kind kind, const uint8_t *value,
+                 size_t vlen, const uint8_t *detail, uint16_t back, uint64_t last_us)
+{
+    struct seen *s = arg;
+
+    (void)value, (void)vlen, (void)last_us;
+    if (s->n[TW_POST_TIME] + s->n[TW_POST_NET4] + s->n[TW_POST_PORT] == 0 || hour < s->first_h)
+        s->first_h = hour;
+    if (hour > s->last_h)
+        s->last_h = hour;
+    if (back > s->back_max)
+        s->back_max = back;
+    s->n[kind]++;
+    if (kind == TW_POST_PORT && s->nports < 8)
+        s->ports[s->nports++] = (uint16_t)(detail[0] << 8 | detail[1]);
+    return 0;
+}
+
+static void test_record_postings(void **state)
+{
+    struct tw_flow_record r;
+    struct seen s;
+    uint64_t h0 = 492345;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.ip_version = 4;
+    memcpy(r.src_ip, "\x0a\x01\x02\x03", 4);
+    memcpy(r.dst_ip, "\x0a\x01\x02\x04", 4);
+    r.src_port = 40000;
+    r.dst_port = 443;
+    r.first_seen_us = h0 * TW_US_PER_HOUR + 10;
+    r.last_seen_us = (h0 + 2) * TW_US_PER_HOUR + 10; /* three hours */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tw_cx_record_postings(&r, 100, count, &s), 0);
+    assert_int_equal(s.n[TW_POST_TIME], 3);
+    assert_int_equal(s.n[TW_POST_NET4], 6); /* both ends, one /24: two postings an hour */
+    assert_int_equal(s.n[TW_POST_PORT], 6);
+    assert_int_equal(s.first_h, h0);
+    assert_int_equal(s.last_h, h0 + 2);
+    assert_int_equal(s.back_max, 2);
+    assert_int_equal(s.ports[0], 40000);
+    assert_int_equal(s.ports[1], 443);
+    /* max_hours 2: the newest two hours only */
+    memset(&s, 0, sizeof(s));
+    tw_cx_record_postings(&r, 2, count, &s);
+    assert_int_equal(s.n[TW_POST_TIME], 2);
+    assert_int_equal(s.first_h, h0 + 1);
+    /* the same address and port at both ends: once; no port: none */
+    memcpy(r.dst_ip, r.src_ip, 16);
+    r.dst_port = r.src_port;
+    r.last_seen_us = r.first_seen_us;
+    memset(&s, 0, sizeof(s));
+    tw_cx_record_postings(&r, 100, count, &s);
+    assert_int_equal(s.n[TW_POST_NET4], 1);
+    assert_int_equal(s.n[TW_POST_PORT], 1);
+    r.src_port = r.dst_port = 0;
+    memset(&s, 0, sizeof(s));
+    tw_cx_record_postings(&r, 100, count, &s);
+    assert_int_equal(s.n[TW_POST_PORT], 0);
+    assert_int_equal(s.n[TW_POST_TIME], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_block_split_bounds),
         cmocka_unit_test(test_frame_field_and_version),
         cmocka_unit_test(test_slice),
+        cmocka_unit_test(test_record_postings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
