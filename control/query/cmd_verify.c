@@ -28,7 +28,8 @@
  * sequence number), 1 when Redis fails, 2 for a bad command line or key file.
  *
  * Read-only: HGETALL, ZRANGE, XRANGE, and INFO stats for Redis's count of evicted keys (said in
- * a note line when not 0; skipped when the user may not run INFO).
+ * a note line when not 0; skipped when the user may not run INFO), on every master of a Redis
+ * Cluster (CLUSTER SLOTS: a sensor's {S} and {S:H} keys lie on several).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -757,21 +758,77 @@ static void vst_finding(void *arg, const char *run, uint64_t seq, const char *li
     finding(arg, run, seq, "%s", line);
 }
 
-/* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
- * reports any (INFO may be refused to a read-only user: then nothing is said). */
-static void evictions(struct tw_rclient *c)
+/* evicted_keys of one node's INFO stats: 0 when it has none, -1 when it does not say (INFO
+ * refused, e.g. to a user without +info). */
+static long long evicted_on(struct tw_rclient *c)
 {
     redisReply *r = tw_rclient_command(c, "INFO stats");
     const char *p;
+    long long n = -1;
 
-    if (r != NULL && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, "evicted_keys:")) != NULL) {
-        uint64_t n = strtoull(p + 13, NULL, 10);
-        if (n > 0)
-            printf("note: Redis reports %" PRIu64 " keys evicted (maxmemory-policy): what they "
-                   "held counts as deleted\n", n);
+    if (r != NULL && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, "evicted_keys:")) != NULL)
+        n = strtoll(p + 13, NULL, 10);
+    if (r != NULL)
+        freeReplyObject(r);
+    return n;
+}
+
+/* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
+ * reports any. A sensor's keys lie on several masters of a Redis Cluster ({S} and each hour's
+ * {S:H}), so each master of CLUSTER SLOTS is asked, not only the node we talk to; a single
+ * Redis refuses CLUSTER SLOTS and is asked alone. A node that does not answer INFO (a user
+ * without +info) is skipped: nothing is said for it. */
+static void evictions(struct tw_rclient *c)
+{
+    redisReply *r = tw_rclient_command(c, "CLUSTER SLOTS");
+    long long total = 0, n;
+    size_t masters = 0, with = 0;
+
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        /* each entry: start, end, [host, port, id...] of the master, then its replicas; a
+         * master with several slot ranges is listed once for each: asked once */
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *e = r->element[i], *m;
+            int seen = 0;
+            if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+                (m = e->element[2])->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
+                m->element[0]->type != REDIS_REPLY_STRING ||
+                m->element[1]->type != REDIS_REPLY_INTEGER)
+                continue; /* not what Redis sends */
+            for (size_t j = 0; j < i && !seen; j++) {
+                const redisReply *o = r->element[j], *om;
+                seen = o->type == REDIS_REPLY_ARRAY && o->elements >= 3 &&
+                       (om = o->element[2])->type == REDIS_REPLY_ARRAY && om->elements >= 2 &&
+                       om->element[0]->type == REDIS_REPLY_STRING &&
+                       om->element[1]->type == REDIS_REPLY_INTEGER &&
+                       om->element[1]->integer == m->element[1]->integer &&
+                       om->element[0]->len == m->element[0]->len &&
+                       memcmp(om->element[0]->str, m->element[0]->str, m->element[0]->len) == 0;
+            }
+            if (seen)
+                continue;
+            masters++;
+            /* "" or "?": the endpoint asked (Redis does not know how it is reached) */
+            struct tw_rclient *node = m->element[0]->len == 0 || strcmp(m->element[0]->str, "?") == 0
+                                          ? c
+                                          : tw_rclient_node(c, m->element[0]->str,
+                                                            m->element[0]->len,
+                                                            (int)m->element[1]->integer);
+            if (node != NULL && (n = evicted_on(node)) > 0)
+                total += n, with++;
+        }
+        freeReplyObject(r);
+        if (total > 0)
+            printf("note: Redis reports %lld keys evicted (maxmemory-policy) on %zu of the "
+                   "cluster's %zu masters: what they held counts as deleted\n", total, with,
+                   masters);
+        return;
     }
     if (r != NULL)
         freeReplyObject(r);
+    if ((n = evicted_on(c)) > 0)
+        printf("note: Redis reports %lld keys evicted (maxmemory-policy): what they held counts "
+               "as deleted\n", n);
 }
 
 /* key rotation (key_set.h): a rotation that is not valid is a finding, one naming a key not
