@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test_redis_cluster.sh - tapwatch on a real Redis Cluster (redis.cluster: true).
 #
-# Six redis-server on free 127.0.0.1 ports (started by cluster.sh), three masters and three replicas made by
-# `redis-cli --cluster create ... --cluster-replicas 1` (cluster-node-timeout 1000 ms), removed
-# afterwards. Then:
+# Six redis-server on free 127.0.0.1 ports, three masters and three replicas made by
+# `redis-cli --cluster create ... --cluster-replicas 1` (cluster-node-timeout 1000 ms; started
+# by cluster.sh, which test_evidence_cluster.sh shares), removed afterwards. Then:
 #   1. in format 1 (record hashes, redis.format: 1) and again in format 2 (the default:
 #      record blocks and index slices per sensor and hour, control/record/compact.h), three
 #      sensors replay a capture with a policy at once, while the slot {S} of one sensor is
