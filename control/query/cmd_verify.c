@@ -766,11 +766,32 @@ static long long evicted_on(struct tw_rclient *c)
     const char *p;
     long long n = -1;
 
-    if (r != NULL && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, "evicted_keys:")) != NULL)
+    if (r != NULL && r->type == REDIS_REPLY_STRING &&
+        (p = strstr(r->str, "evicted_keys:")) != NULL)
         n = strtoll(p + 13, NULL, 10);
     if (r != NULL)
         freeReplyObject(r);
     return n;
+}
+
+/* The master [host, port, id...] of one CLUSTER SLOTS entry (start, end, master, replicas...),
+ * or NULL when the entry is not what Redis sends. */
+static const redisReply *slots_master(const redisReply *e)
+{
+    const redisReply *m;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+        (m = e->element[2])->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
+        m->element[0]->type != REDIS_REPLY_STRING || m->element[1]->type != REDIS_REPLY_INTEGER)
+        return NULL;
+    return m;
+}
+
+static int same_node(const redisReply *a, const redisReply *b)
+{
+    return a->element[1]->integer == b->element[1]->integer &&
+           a->element[0]->len == b->element[0]->len &&
+           memcmp(a->element[0]->str, b->element[0]->str, a->element[0]->len) == 0;
 }
 
 /* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
@@ -784,51 +805,36 @@ static void evictions(struct tw_rclient *c)
     long long total = 0, n;
     size_t masters = 0, with = 0;
 
-    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
-        /* each entry: start, end, [host, port, id...] of the master, then its replicas; a
-         * master with several slot ranges is listed once for each: asked once */
-        for (size_t i = 0; i < r->elements; i++) {
-            const redisReply *e = r->element[i], *m;
-            int seen = 0;
-            if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
-                (m = e->element[2])->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
-                m->element[0]->type != REDIS_REPLY_STRING ||
-                m->element[1]->type != REDIS_REPLY_INTEGER)
-                continue; /* not what Redis sends */
-            for (size_t j = 0; j < i && !seen; j++) {
-                const redisReply *o = r->element[j], *om;
-                seen = o->type == REDIS_REPLY_ARRAY && o->elements >= 3 &&
-                       (om = o->element[2])->type == REDIS_REPLY_ARRAY && om->elements >= 2 &&
-                       om->element[0]->type == REDIS_REPLY_STRING &&
-                       om->element[1]->type == REDIS_REPLY_INTEGER &&
-                       om->element[1]->integer == m->element[1]->integer &&
-                       om->element[0]->len == m->element[0]->len &&
-                       memcmp(om->element[0]->str, m->element[0]->str, m->element[0]->len) == 0;
-            }
-            if (seen)
-                continue;
-            masters++;
-            /* "" or "?": the endpoint asked (Redis does not know how it is reached) */
-            struct tw_rclient *node = m->element[0]->len == 0 || strcmp(m->element[0]->str, "?") == 0
-                                          ? c
-                                          : tw_rclient_node(c, m->element[0]->str,
-                                                            m->element[0]->len,
-                                                            (int)m->element[1]->integer);
-            if (node != NULL && (n = evicted_on(node)) > 0)
-                total += n, with++;
-        }
-        freeReplyObject(r);
-        if (total > 0)
-            printf("note: Redis reports %lld keys evicted (maxmemory-policy) on %zu of the "
-                   "cluster's %zu masters: what they held counts as deleted\n", total, with,
-                   masters);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        if (r != NULL)
+            freeReplyObject(r);
+        if ((n = evicted_on(c)) > 0)
+            printf("note: Redis reports %lld keys evicted (maxmemory-policy): what they held "
+                   "counts as deleted\n", n);
         return;
     }
-    if (r != NULL)
-        freeReplyObject(r);
-    if ((n = evicted_on(c)) > 0)
-        printf("note: Redis reports %lld keys evicted (maxmemory-policy): what they held counts "
-               "as deleted\n", n);
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *m = slots_master(r->element[i]), *o;
+        size_t j = 0;
+        /* a master of several slot ranges is listed once for each: asked once */
+        while (m != NULL && j < i &&
+               ((o = slots_master(r->element[j])) == NULL || !same_node(o, m)))
+            j++;
+        if (m == NULL || j < i)
+            continue;
+        masters++;
+        /* "" or "?": the endpoint asked (Redis does not know how it is reached) */
+        const char *host = m->element[0]->str;
+        struct tw_rclient *node =
+            m->element[0]->len == 0 || strcmp(host, "?") == 0
+                ? c : tw_rclient_node(c, host, m->element[0]->len, (int)m->element[1]->integer);
+        if (node != NULL && (n = evicted_on(node)) > 0)
+            total += n, with++;
+    }
+    freeReplyObject(r);
+    if (total > 0)
+        printf("note: Redis reports %lld keys evicted (maxmemory-policy) on %zu of the cluster's "
+               "%zu masters: what they held counts as deleted\n", total, with, masters);
 }
 
 /* key rotation (key_set.h): a rotation that is not valid is a finding, one naming a key not

@@ -15,7 +15,8 @@ static const char *const sensor_commands[] = {
     "set", "xadd", "hincrby", "sadd", "zincrby",             /* its Lua scripts */
     "info",                                                  /* evicted keys, persistence */
     "zremrangebyrank", "zrange",                             /* reached:<E> (cross_border) */
-    "cluster|slots", /* redis_cluster.c: the slot map (redis.cluster; refused, nothing is written) */
+    "cluster|slots", /* redis_cluster.c: the slot map (redis.cluster; without it nothing is
+                        written) */
     "wait",          /* redis_engine.c: redis.wait_replicas */
 };
 

@@ -6,14 +6,16 @@
 # statements, hours) on one, its hourly record blocks and indexes {S:H} on others (the sensor
 # name is picked so), so verify reads each from the node that owns it. Then:
 #   - `tapwatch-query verify --pubkey` exits 0, also for the regulator ACL user of
-#     `tapwatch --print-acl` made on every node; `statements --pubkey` says verified for every statement; `verify --audit
+#     `tapwatch --print-acl` made on every node, and with --witness (the sensor sent its
+#     seals' hashes to a redis-server of its own: every seal matches); `statements --pubkey` says verified for every statement; `verify --audit
 #     --pubkey` (the queries' audit trail tw:{audit:}:trail, entries signed with --audit-key)
 #     exits 0;
 #   - tampers made on the node that owns the key (evidence_tamper.py HOST:PORT routes each
 #     command by its key's slot): a record frame edited (on a {S:H} node other than {S}'s), a
 #     record frame deleted, a forged frame inserted, an alert deleted, a seal deleted, a whole
 #     hour deleted, a block's time postings removed, a statement edited, a statement deleted:
-#     verify exits 3 naming it; each restored (COPY to and from bak:{...} keys, which keep the
+#     verify exits 3 naming it; a seal line changed: verify --witness says altered: witness;
+#     each restored (COPY to and from bak:{...} keys, which keep the
 #     hash tag and so the slot): exit 0 again;
 #   - an audit trail entry deleted (XDEL on its node): verify --audit exits 3 (removed);
 #     restored: 0;
@@ -96,6 +98,8 @@ for p in "${ports[@]}"; do
         $("$tapwatch" --print-acl "$sn" | sed -n "s/^user tapwatch-$sn on #[^ ]* //p") >/dev/null
 done
 echo sensor-pass >"$tmp/sensor.pw"; chmod 600 "$tmp/sensor.pw"
+# a witness outside the bank: one redis-server of its own (lib.sh stops it)
+wsock=$(bash "$redis_local" start "$tmp/r") || { fail "cannot start the witness redis-server"; exit 1; }
 cat >"$tmp/c.yaml" <<YAML
 run_dir: $tmp/run
 redis:
@@ -105,6 +109,8 @@ redis:
   password_file: $tmp/sensor.pw
 signing:
   key: $tmp/key
+evidence:
+  witness: unix://$wsock
 YAML
 
 replay() { # PCAP [options...]
@@ -138,6 +144,12 @@ verify; rc=$?
 grep -q "records [1-9]" "$tmp/verify.out" && grep -q "statements [1-9]" "$tmp/verify.out" ||
     fail "verify checked no records or no statements: $(tail -1 "$tmp/verify.out")"
 echo "    verify: $(tail -1 "$tmp/verify.out" | cut -c1-150)"
+
+# the witness got every seal's hash: verify --witness compares them with the cluster's seals
+nseals=$(rc_any hlen "tw:{$sn}:seals")
+verify --witness "unix://$wsock"; rc=$?
+[ $rc -eq 0 ] && grep -q "^witness: .* $nseals seals match, 0 pending" "$tmp/verify.out" ||
+    fail "verify --witness: exit $rc: $(cat "$tmp/verify.out")"
 
 # the regulator of `tapwatch --print-acl` (read-only on the sensors' keys), made on every node
 # (ACLs are per node), verifies as well
@@ -208,6 +220,16 @@ tampered delete-hour deleted
 tampered hide-index "altered: index"
 tampered edit-statement "bad signature: statement tw:{$sn}:statements"
 tampered delete-statement deleted
+# a seal line changed on its node (its time): bad signature, and the witness's hash differs
+f=$(rc_any hkeys "tw:{$sn}:seals" | head -1)
+rc_any hset "tw:{$sn}:seals" "$f" "$(rc_any hget "tw:{$sn}:seals" "$f" | sed 's/ time=\([0-9]*\)/ time=1\1/')" >/dev/null
+verify --witness "unix://$wsock"; rc=$?
+[ $rc -eq 3 ] && grep -q "^altered: witness:" "$tmp/verify.out" ||
+    fail "a seal changed: verify --witness exit $rc: $(cat "$tmp/verify.out")"
+echo "    seal changed: $(grep -m1 '^altered: witness' "$tmp/verify.out" | cut -c1-110)"
+restore
+verify --witness "unix://$wsock"; rc=$?
+[ $rc -eq 0 ] || fail "seal restored: verify --witness exit $rc: $(head -5 "$tmp/verify.out")"
 
 # --- the audit trail: an entry deleted on its node, then restored ----------------------------
 trail='tw:{audit:}:trail'
@@ -241,4 +263,4 @@ if [ "$failures" -ne 0 ]; then
     echo "test_evidence_cluster: $failures failure(s)"
     exit 1
 fi
-echo "test_evidence_cluster: ok (verify, statements, verify --audit on a 3-master cluster; 9 tampers on the owning nodes and the audit trail, each restored)"
+echo "test_evidence_cluster: ok (verify, --witness, statements, verify --audit on a 3-master cluster; 10 tampers on the owning nodes and the audit trail, each restored)"
