@@ -36,7 +36,7 @@ done
 # or child processes more than they compute. Those listed in SERIAL run alone afterwards:
 # they measure time or rates, kill servers on a schedule, burn every core (the fuzz smoke), or
 # make network namespaces and interfaces of fixed names.
-SERIAL=" test_writer_nonblocking test_redis_outage test_redis_cluster test_fuzz_smoke
+SERIAL=" test_writer_nonblocking test_redis_outage test_redis_cluster test_evidence_cluster test_fuzz_smoke
  test_iface test_iface_caps test_iface_veth test_promisc test_silence_live test_source_drops
  test_metrics test_service_unit "
 JOBS=${TW_TEST_JOBS:-2}

@@ -30,7 +30,8 @@
  * sequence number), 1 when Redis fails, 2 for a bad command line or key file.
  *
  * Read-only: HGETALL, ZRANGE, XRANGE, and INFO stats for Redis's count of evicted keys (said in
- * a note line when not 0; skipped when the user may not run INFO).
+ * a note line when not 0; skipped when the user may not run INFO), on every master of a Redis
+ * Cluster (CLUSTER SLOTS: a sensor's {S} and {S:H} keys lie on several).
  *
  * The same reads and chain checks, quiet, give `flows --verify` and `alerts --verify` each
  * item's outcome (tq_verify_items, verify_items.h): steps 1 to 3 over every seal, no index,
@@ -676,21 +677,83 @@ static void vst_finding(void *arg, const char *run, uint64_t seq, const char *li
     finding(arg, run, seq, "%s", line);
 }
 
-/* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
- * reports any (INFO may be refused to a read-only user: then nothing is said). */
-static void evictions(struct tw_rclient *c)
+/* evicted_keys of one node's INFO stats: 0 when it has none, -1 when it does not say (INFO
+ * refused, e.g. to a user without +info). */
+static long long evicted_on(struct tw_rclient *c)
 {
     redisReply *r = tw_rclient_command(c, "INFO stats");
     const char *p;
+    long long n = -1;
 
-    if (r != NULL && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, "evicted_keys:")) != NULL) {
-        uint64_t n = strtoull(p + 13, NULL, 10);
-        if (n > 0)
-            printf("note: Redis reports %" PRIu64 " keys evicted (maxmemory-policy): what they "
-                   "held counts as deleted\n", n);
-    }
+    if (r != NULL && r->type == REDIS_REPLY_STRING &&
+        (p = strstr(r->str, "evicted_keys:")) != NULL)
+        n = strtoll(p + 13, NULL, 10);
     if (r != NULL)
         freeReplyObject(r);
+    return n;
+}
+
+/* The master [host, port, id...] of one CLUSTER SLOTS entry (start, end, master, replicas...),
+ * or NULL when the entry is not what Redis sends. */
+static const redisReply *slots_master(const redisReply *e)
+{
+    const redisReply *m;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+        (m = e->element[2])->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
+        m->element[0]->type != REDIS_REPLY_STRING || m->element[1]->type != REDIS_REPLY_INTEGER)
+        return NULL;
+    return m;
+}
+
+static int same_node(const redisReply *a, const redisReply *b)
+{
+    return a->element[1]->integer == b->element[1]->integer &&
+           a->element[0]->len == b->element[0]->len &&
+           memcmp(a->element[0]->str, b->element[0]->str, a->element[0]->len) == 0;
+}
+
+/* Keys Redis evicted under maxmemory-policy are deleted records to verify; say when Redis
+ * reports any. A sensor's keys lie on several masters of a Redis Cluster ({S} and each hour's
+ * {S:H}), so each master of CLUSTER SLOTS is asked, not only the node we talk to; a single
+ * Redis refuses CLUSTER SLOTS and is asked alone. A node that does not answer INFO (a user
+ * without +info) is skipped: nothing is said for it. */
+static void evictions(struct tw_rclient *c)
+{
+    redisReply *r = tw_rclient_command(c, "CLUSTER SLOTS");
+    long long total = 0, n;
+    size_t masters = 0, with = 0;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        if (r != NULL)
+            freeReplyObject(r);
+        if ((n = evicted_on(c)) > 0)
+            printf("note: Redis reports %lld keys evicted (maxmemory-policy): what they held "
+                   "counts as deleted\n", n);
+        return;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *m = slots_master(r->element[i]), *o;
+        size_t j = 0;
+        /* a master of several slot ranges is listed once for each: asked once */
+        while (m != NULL && j < i &&
+               ((o = slots_master(r->element[j])) == NULL || !same_node(o, m)))
+            j++;
+        if (m == NULL || j < i)
+            continue;
+        masters++;
+        /* "" or "?": the endpoint asked (Redis does not know how it is reached) */
+        const char *host = m->element[0]->str;
+        struct tw_rclient *node =
+            m->element[0]->len == 0 || strcmp(host, "?") == 0
+                ? c : tw_rclient_node(c, host, m->element[0]->len, (int)m->element[1]->integer);
+        if (node != NULL && (n = evicted_on(node)) > 0)
+            total += n, with++;
+    }
+    freeReplyObject(r);
+    if (total > 0)
+        printf("note: Redis reports %lld keys evicted (maxmemory-policy) on %zu of the cluster's "
+               "%zu masters: what they held counts as deleted\n", total, with, masters);
 }
 
 /* key rotation (key_set.h): a rotation that is not valid is a finding, one naming a key not

@@ -15,6 +15,9 @@ static const char *const sensor_commands[] = {
     "set", "xadd", "hincrby", "sadd", "zincrby",             /* its Lua scripts */
     "info",                                                  /* evicted keys, persistence */
     "zremrangebyrank", "zrange",                             /* reached:<E> (cross_border) */
+    "cluster|slots", /* redis_cluster.c: the slot map (redis.cluster; without it nothing is
+                        written) */
+    "wait",          /* redis_engine.c: redis.wait_replicas */
 };
 
 /* What tapwatch-query sends (control/query/cmd_*.c): reads, and the appends of the audit
@@ -26,10 +29,12 @@ static const char *const sensor_commands[] = {
  * RESTORE are not granted (NOPERM). */
 static const char *const regulator_commands[] = {
     "exists", "getrange", "hget", "hgetall", "strlen", "xrange", "xrevrange",
+    "zrange", /* cmd_verify.c: every hour of a sensor */
     "zrangebylex", "zrangebyscore", "zrevrange", "zrevrangebyscore",
     "smembers", "get", /* tw:banks, the registry (cmd_sensors.c, sensors.c) */
     "acl|whoami", "eval", "xadd", "set", /* audit_trail.c: who asks, the append */
     "xinfo|stream",                      /* audit_verify.c: entries ever added */
+    "info", "cluster|slots", /* cmd_verify.c: the keys each master evicted (INFO stats) */
 };
 
 static int put(char *buf, size_t len, size_t *o, const char *fmt, const char *a, const char *b)

@@ -145,6 +145,34 @@ static int flush(struct tw_rclient *c)
     return REDIS_OK;
 }
 
+struct tw_rclient *tw_rclient_node(struct tw_rclient *c, const char *host, size_t hl, int port)
+{
+    if (hl == 0 || hl >= sizeof(c->t->url.host))
+        return NULL;
+    if (c->t->url.port == port && strlen(c->t->url.host) == hl &&
+        memcmp(c->t->url.host, host, hl) == 0)
+        return c;
+    for (unsigned i = 0; i < c->nsides; i++)
+        if (c->sides[i].t.url.port == port && strlen(c->sides[i].t.url.host) == hl &&
+            memcmp(c->sides[i].t.url.host, host, hl) == 0)
+            return c->sides[i].c;
+    if (c->sides == NULL && (c->sides = calloc(SIDES_MAX, sizeof(*c->sides))) == NULL)
+        return NULL;
+    if (c->nsides == SIDES_MAX)
+        return NULL;
+    struct side *s = &c->sides[c->nsides];
+    enum tw_rclient_fail why;
+    char err[256];
+    if (tw_redis_target_at(c->t, host, hl, port, &s->t) < 0) /* the same credentials and TLS */
+        return NULL;
+    if ((s->c = tw_rclient_open(&s->t, c->timeout_ms, &why, err, sizeof(err))) == NULL) {
+        explicit_bzero(s->t.password, sizeof(s->t.password));
+        return NULL;
+    }
+    c->nsides++;
+    return s->c;
+}
+
 /* "MOVED 3999 host:port" or "ASK 3999 host:port": a client to that node (opened once and
  * kept), *ask set for ASK. Returns NULL when the reply is no redirection or the node cannot
  * be reached (the error reply is then the answer). */
@@ -162,29 +190,11 @@ static struct tw_rclient *redirected(struct tw_rclient *c, const redisReply *r, 
     else
         return NULL;
     if ((sp = strchr(r->str + skip, ' ')) == NULL || (colon = strrchr(sp, ':')) == NULL ||
-        (size_t)(colon - sp - 1) >= sizeof(c->t->url.host) || colon == sp + 1)
+        colon == sp + 1)
         return NULL;
-    size_t hl = (size_t)(colon - sp - 1);
-    int port = atoi(colon + 1);
-    for (unsigned i = 0; i < c->nsides; i++)
-        if (c->sides[i].t.url.port == port && strlen(c->sides[i].t.url.host) == hl &&
-            memcmp(c->sides[i].t.url.host, sp + 1, hl) == 0)
-            return c->sides[i].c;
-    if (c->sides == NULL && (c->sides = calloc(SIDES_MAX, sizeof(*c->sides))) == NULL)
-        return NULL;
-    if (c->nsides == SIDES_MAX)
-        return NULL;
-    struct side *s = &c->sides[c->nsides];
-    enum tw_rclient_fail why;
-    char err[256];
-    if (tw_redis_target_at(c->t, sp + 1, hl, port, &s->t) < 0) /* the same credentials and TLS */
-        return NULL;
-    if ((s->c = tw_rclient_open(&s->t, c->timeout_ms, &why, err, sizeof(err))) == NULL) {
-        explicit_bzero(s->t.password, sizeof(s->t.password));
-        return NULL;
-    }
-    c->nsides++;
-    return s->c;
+    /* to itself (a map that changes under us): the error is the answer, no loop */
+    struct tw_rclient *to = tw_rclient_node(c, sp + 1, (size_t)(colon - sp - 1), atoi(colon + 1));
+    return to != c ? to : NULL;
 }
 
 /* The reply r answers the oldest command kept: when it is a MOVED or ASK, the command goes

@@ -43,6 +43,11 @@ int tw_rclient_raw(struct tw_rclient *c, const char *bytes, size_t n);
  * the one returned; the commands are the same bytes as on a single Redis. */
 int tw_rclient_get_reply(struct tw_rclient *c, redisReply **r);
 
+/* A Redis Cluster's node host (hl bytes):port, with c's credentials and TLS: c itself when it
+ * is c's own node, else a client to it opened once and kept with c (as MOVED uses; closed
+ * with c, never by the caller). Returns NULL when it cannot be reached or c keeps too many. */
+struct tw_rclient *tw_rclient_node(struct tw_rclient *c, const char *host, size_t hl, int port);
+
 /* The last I/O error ("" when none). */
 const char *tw_rclient_error(const struct tw_rclient *c);
 /* The URL, password cut out. */

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """evidence_tamper.py - what an attacker with Redis write access (or a sensor host's disk) does,
-for tests/integration/test_evidence.sh. Speaks RESP over the unix socket itself (binary-safe);
-record frames are zstd (control/record/compact.h), re-packed with the zstd command.
+for tests/integration/test_evidence.sh and test_evidence_cluster.sh. Speaks RESP itself
+(binary-safe), over a unix socket or, given HOST:PORT, to a Redis Cluster: each command goes to
+the master of its key's slot (the first argument: a key, or KEYS's pattern, whose hash tag
+names the slot), so a tamper lands on the node that owns what it changes. Record frames are
+zstd (control/record/compact.h), re-packed with the zstd command.
 
-  evidence_tamper.py SOCK SENSOR edit-seq SEQ   the record tagged seq SEQ: c2s_bytes set to 1
-  evidence_tamper.py SOCK SENSOR edit-record | delete-record | insert-record | replay-older |
+  evidence_tamper.py SOCK|HOST:PORT SENSOR edit-seq SEQ   the record tagged seq SEQ: c2s_bytes set to 1
+  evidence_tamper.py SOCK|HOST:PORT SENSOR edit-record | delete-record | insert-record | replay-older |
                                  edit-alert | delete-alert | delete-seal | delete-hour |
                                  hide-index | orphan-index | hide-address | edit-port |
                                  orphan-posting | misfile-slice | delete-alert-index |
@@ -36,8 +39,11 @@ import zlib
 
 class Redis:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(path)
+        if isinstance(path, tuple):
+            self.s = socket.create_connection(path)
+        else:
+            self.s = socket.socket(socket.AF_UNIX)
+            self.s.connect(path)
         self.f = self.s.makefile("rb")
 
     def __call__(self, *args):
@@ -67,6 +73,45 @@ class Redis:
             n = int(rest)
             return None if n < 0 else [self.reply() for _ in range(n)]
         raise RuntimeError("bad reply %r" % line)
+
+
+def slot_of(key):
+    """The cluster slot of a key: CRC16-XMODEM of its hash tag, modulo 16384."""
+    k = key if isinstance(key, bytes) else str(key).encode()
+    o = k.find(b"{")
+    if o >= 0:
+        c = k.find(b"}", o + 1)
+        if c > o + 1:
+            k = k[o + 1:c]
+    crc = 0
+    for x in k:
+        crc ^= x << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xffff if crc & 0x8000 else (crc << 1) & 0xffff
+    return crc % 16384
+
+
+class Cluster:
+    """Commands to the master of their first argument's slot (CLUSTER SLOTS, asked once)."""
+
+    def __init__(self, seed):
+        host, port = seed.rsplit(":", 1)
+        self.nodes = {}
+        self.slots = []  # (first, last, (host, port))
+        for lo, hi, master, *_ in self.node((host, int(port)))("CLUSTER", "SLOTS"):
+            self.slots.append((lo, hi, (master[0].decode(), master[1])))
+
+    def node(self, addr):
+        if addr not in self.nodes:
+            self.nodes[addr] = Redis(addr)
+        return self.nodes[addr]
+
+    def __call__(self, *args):
+        slot = slot_of(args[1])
+        for lo, hi, addr in self.slots:
+            if lo <= slot <= hi:
+                return self.node(addr)(*args)
+        raise RuntimeError("no master owns slot %d" % slot)
 
 
 def unpack_frame(val):
@@ -254,7 +299,9 @@ def main():
         open(sys.argv[2], "wb").write(bytes(data))
         print("spool: first record's c2s_bytes set to 999999999, CRC recomputed")
         return
-    r, sensor, what = Redis(sys.argv[1]), sys.argv[2], sys.argv[3]
+    where = sys.argv[1]
+    r = Cluster(where) if not where.startswith("/") and ":" in where else Redis(where)
+    sensor, what = sys.argv[2], sys.argv[3]
     alerts = "tw:{%s}:alerts" % sensor
     if what == "edit-record":
         key, fields = first_frame(r, sensor)

@@ -20,9 +20,10 @@
 # so does a run whose connections are killed and whose writes Redis refuses (OOM) a while;
 # Redis down for a whole run (records and seals wait in run_dir) then a second start replays
 # them (and the alerts of a run, from the hold file): verifies; the same with one spooled
-# record edited on disk (CRC redone): altered. A store whose index is in bucket slices
-# (quiet_hour_postings 0) verifies, and an address posting removed, a port changed, a posting
-# to nothing, a slice moved to another bucket are index findings.
+# record edited on disk (CRC redone): altered. Keys evicted under maxmemory: a note line. A
+# store whose index is in bucket slices (quiet_hour_postings 0) verifies, and an address
+# posting removed, a port changed, a posting to nothing, a slice moved to another bucket are
+# index findings.
 #
 #   bash tests/integration/test_evidence.sh BUILD_DIR     (from the repo root)
 # Exit 0 pass, 1 fail, 77 skip (no redis-server, zstd, binary or scapy).
@@ -355,6 +356,17 @@ if [ $rc -ne 3 ] || ! grep -q "^altered" "$tmp/verify.out"; then
 else
     echo "    spool: $(grep -m1 '^altered' "$tmp/verify.out" | cut -c1-110)"
 fi
+
+# --- keys evicted (maxmemory): one note line (the last check: it empties the store) -------
+rcli config set maxmemory-policy allkeys-random >/dev/null
+rcli config set maxmemory 1 >/dev/null
+rcli ping >/dev/null # the next command evicts
+rcli config set maxmemory 0 >/dev/null
+n_ev=$(rcli info stats | sed -n 's/^evicted_keys:\([0-9]*\).*/\1/p')
+verify ev; rc=$? # (every key of the store evicted, seals too: nothing left to find)
+[ "${n_ev:-0}" -gt 0 ] &&
+    grep -q "^note: Redis reports $n_ev keys evicted (maxmemory-policy): what they held" "$tmp/verify.out" ||
+    fail "$n_ev keys evicted: verify exit $rc: $(grep -v '^deleted' "$tmp/verify.out" | head -5)"
 
 if [ "$failures" -ne 0 ]; then
     echo "test_evidence: $failures failure(s)"

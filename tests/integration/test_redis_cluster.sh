@@ -2,8 +2,8 @@
 # test_redis_cluster.sh - tapwatch on a real Redis Cluster (redis.cluster: true).
 #
 # Six redis-server on free 127.0.0.1 ports, three masters and three replicas made by
-# `redis-cli --cluster create ... --cluster-replicas 1` (cluster-node-timeout 1000 ms), removed
-# afterwards. Then:
+# `redis-cli --cluster create ... --cluster-replicas 1` (cluster-node-timeout 1000 ms; started
+# by cluster.sh, which test_evidence_cluster.sh shares), removed afterwards. Then:
 #   1. in format 1 (record hashes, redis.format: 1) and again in format 2 (the default:
 #      record blocks and index slices per sensor and hour, control/record/compact.h), three
 #      sensors replay a capture with a policy at once, while the slot {S} of one sensor is
@@ -59,117 +59,13 @@ if ! /usr/bin/python3 "$root/scripts/gen_captures.py" "$tmp/cap" >"$tmp/gen.log"
     echo "FAIL: scripts/gen_captures.py failed:"; cat "$tmp/gen.log"; exit 1
 fi
 
-# six ports whose cluster bus ports (+10000) are free too
-read -r -a ports < <(python3 - <<'PY'
-import random, socket
-def free(p):
-    for q in (p, p + 10000):
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", q))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-out, p = [], random.randrange(20000, 29000)
-while len(out) < 7:
-    if free(p):
-        out.append(p)
-    p += 1
-print(" ".join(map(str, out)))
-PY
-)
+. "$here/cluster.sh"
+# six cluster nodes and one single redis-server
+tw_cluster_ports 7
 single_port=${ports[6]}
 ports=("${ports[@]:0:6}")
 
-start_node() { # start_node DIR PORT [cluster yes/no]
-    mkdir -p "$1"
-    redis-server - >"$1/start.log" 2>&1 <<CONF
-port $2
-bind 127.0.0.1
-dir $1
-daemonize yes
-pidfile $1/redis.pid
-logfile $1/redis.log
-save ""
-appendonly no
-cluster-enabled ${3:-yes}
-cluster-config-file $1/nodes.conf
-cluster-node-timeout 1000
-repl-diskless-sync-delay 0
-CONF
-    for _ in $(seq 1 100); do
-        [ "$(redis-cli -p "$2" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.05
-    done
-    fail "redis-server on port $2 did not start: $(cat "$1/start.log" "$1/redis.log" 2>/dev/null | tail -3)"
-    return 1
-}
-for i in 0 1 2 3 4 5; do start_node "$tmp/n$i" "${ports[$i]}" || exit 1; done
-hosts=()
-for p in "${ports[@]}"; do hosts+=("127.0.0.1:$p"); done
-redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >"$tmp/create.log" 2>&1 ||
-    { echo "FAIL: redis-cli --cluster create:"; tail -5 "$tmp/create.log"; exit 1; }
-cluster_ok() { # every node says ok
-    local p
-    for p in "${ports[@]}"; do
-        [ -s "$tmp/down.$p" ] && continue
-        redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
-    done
-}
-for _ in $(seq 1 100); do cluster_ok && break; sleep 0.1; done
-cluster_ok || { echo "FAIL: the cluster did not come up"; exit 1; }
-seeds="redis://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
-
-# the master port of a key's slot, and the masters
-slot_of() { # the slot of a key (CRC16-XMODEM of its hash tag), without asking a node
-    python3 -c '
-import sys
-k = sys.argv[1].encode()
-o = k.find(b"{")
-if o >= 0:
-    c = k.find(b"}", o + 1)
-    if c > o + 1:
-        k = k[o + 1:c]
-crc = 0
-for x in k:
-    crc ^= x << 8
-    for _ in range(8):
-        crc = ((crc << 1) ^ 0x1021) & 0xffff if crc & 0x8000 else (crc << 1) & 0xffff
-print(crc % 16384)' "$1"
-}
-owner_of() { # owner_of SLOT: PORT of its master, asked of any live node
-    local p
-    for p in "${ports[@]}"; do
-        [ -s "$tmp/down.$p" ] && continue
-        redis-cli -p "$p" cluster slots 2>/dev/null | python3 -c '
-import sys
-lines = sys.stdin.read().split("\n")
-# CLUSTER SLOTS in redis-cli raw form: start, end, host, port, id, ... per line
-import re
-slot = int(sys.argv[1])
-vals = [l for l in lines]
-i = 0
-while i + 3 < len(vals):
-    if vals[i].isdigit() and vals[i+1].isdigit() and vals[i+3].isdigit() and not vals[i+2].isdigit():
-        lo, hi, port = int(vals[i]), int(vals[i+1]), vals[i+3]
-        if lo <= slot <= hi:
-            print(port); sys.exit(0)
-        i += 4
-    else:
-        i += 1
-sys.exit(1)' "$1" && return 0
-    done
-    return 1
-}
-masters() {
-    local p
-    for p in "${ports[@]}"; do
-        [ -s "$tmp/down.$p" ] && continue
-        redis-cli -p "$p" role 2>/dev/null | head -1 | grep -q master && echo "$p"
-    done
-}
+tw_cluster_create 1 || exit 1
 
 # format 1 (record hashes, read with HGETALL) and format 2 (the default: record blocks per
 # sensor and hour, read through tapwatch-query)
@@ -221,7 +117,7 @@ finish() { # finish SENSOR PID
 # every key of the cluster matching PATTERN, with its master port
 keys_of() {
     local p
-    for p in $(masters); do redis-cli -p "$p" --scan --pattern "$1" | sed "s/^/$p /"; done
+    for p in $(tw_masters); do redis-cli -p "$p" --scan --pattern "$1" | sed "s/^/$p /"; done
 }
 
 # compare SENSOR: the records in the cluster are those of --flows-jsonl, byte for byte, once
@@ -297,7 +193,7 @@ redirects_now() { # MOVED and ASK answered by the nodes so far
 # several slots, and one MIGRATE may name keys of one slot only)
 copy_keys() {
     local p
-    for p in $(masters); do
+    for p in $(tw_masters); do
         redis-cli -p "$p" --scan --pattern "$1" |
             sed "s/^/MIGRATE 127.0.0.1 $single_port \"\" 0 5000 COPY REPLACE KEYS /" |
             redis-cli -p "$p" >/dev/null
@@ -312,8 +208,8 @@ migrate_run() {
     declare -A slot owner pid
     echo "    -- format $fmt: sensors ${sns[*]}"
     for sn in "${sns[@]}"; do
-        slot[$sn]=$(slot_of "{$sn}")
-        owner[$sn]=$(owner_of "${slot[$sn]}")
+        slot[$sn]=$(tw_slot_of "{$sn}")
+        owner[$sn]=$(tw_owner_of "${slot[$sn]}")
     done
     echo "    slots: $(for sn in "${sns[@]}"; do printf '%s %s on %s, ' "$sn" "${slot[$sn]}" "${owner[$sn]}"; done)"
     local r0 t0
@@ -328,7 +224,7 @@ migrate_run() {
     local src dst src_id dst_id s keys moved_keys=0
     src=${owner[$a]}
     # to a master holding none of A's keys (format 2: not the one of its hourly keys {A:H})
-    dst=$(masters | grep -vxF -f <(echo "$src"; keys_of "tw:{$a:*" | cut -d' ' -f1) | head -1)
+    dst=$(tw_masters | grep -vxF -f <(echo "$src"; keys_of "tw:{$a:*" | cut -d' ' -f1) | head -1)
     src_id=$(redis-cli -p "$src" cluster myid)
     dst_id=$(redis-cli -p "$dst" cluster myid)
     s=${slot[$a]}
@@ -342,7 +238,7 @@ migrate_run() {
         moved_keys=$((moved_keys + $(echo "$keys" | wc -l)))
         sleep 0.2 # keys keep coming (ASK sends new ones to dst) while this runs
     done
-    for p in $(masters); do redis-cli -p "$p" cluster setslot "$s" node "$dst_id" >/dev/null; done
+    for p in $(tw_masters); do redis-cli -p "$p" cluster setslot "$s" node "$dst_id" >/dev/null; done
     echo "    slot $s ($a) migrated from $src to $dst during the run: $moved_keys keys"
     for sn in "${sns[@]}"; do finish "$sn" "${pid[$sn]}"; done
     echo "    ($SECONDS s) replays done in $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)") s"
@@ -365,7 +261,7 @@ migrate_run() {
             grep -q " tw:{$sn:[0-9]*}:b$" "$tmp/$sn.keys" || fail "$sn: no record block key tw:{$sn:H}:b"
             [ "$hm" -ge 2 ] || fail "$sn: its format 2 keys lie on $hm master(s), expected 2 or more"
             echo "    $sn: keys on $hm masters, record blocks in slot(s)" \
-                "$(grep " tw:{$sn:[0-9]*}:b$" "$tmp/$sn.keys" | while read -r _ k; do slot_of "$k"; done | paste -sd' '), {$sn} in ${slot[$sn]}"
+                "$(grep " tw:{$sn:[0-9]*}:b$" "$tmp/$sn.keys" | while read -r _ k; do tw_slot_of "$k"; done | paste -sd' '), {$sn} in ${slot[$sn]}"
         done
     fi
     local redirects
@@ -413,7 +309,7 @@ PY
     echo "    ($SECONDS s) $same query answers equal between the cluster and one redis-server"
 }
 
-start_node "$tmp/single" "$single_port" no || exit 1
+tw_cluster_node "$tmp/single" "$single_port" no || exit 1
 migrate_run 1 "$tmp/tw.yaml" s1 s2 s3
 # format 2: the capture spans 10 minutes, one hour H, so a sensor's blocks lie in one slot
 # {S:H}; three sensor names whose {S:H} slot is on another master than their {S} slot, so every
@@ -449,7 +345,7 @@ migrate_run 2 "$tmp/tw2.yaml" "${csns[@]}"
 pick_sensor() {
     local sn p
     for sn in "$@"; do
-        p=$(owner_of "$(slot_of "{$sn${PICK_HOUR:+:$PICK_HOUR}}")") || continue
+        p=$(tw_owner_of "$(tw_slot_of "{$sn${PICK_HOUR:+:$PICK_HOUR}}")") || continue
         redis-cli -p "$p" info replication | grep -q '^connected_slaves:[1-9]' && { echo "$sn $p"; return 0; }
     done
     return 1
@@ -472,9 +368,9 @@ failover_run() {
         sleep 0.05
         [ "$(redis-cli -p "$replica" role 2>/dev/null | head -1)" = master ] && break
     done
-    echo "    ($SECONDS s) $sn: master $victim killed; $(owner_of "$(slot_of "{$sn${4:-}}")") owns the slot after $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t" "$(date +%s.%N)") s"
+    echo "    ($SECONDS s) $sn: master $victim killed; $(tw_owner_of "$(tw_slot_of "{$sn${4:-}}")") owns the slot after $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t" "$(date +%s.%N)") s"
     rm -f "$dir/redis.pid"
-    start_node "$dir" "$victim" || return 1
+    tw_cluster_node "$dir" "$victim" || return 1
     rm -f "$tmp/down.$victim"
     finish "$sn" "$tw"
     echo "    ($SECONDS s) $sn: replay done"
@@ -490,7 +386,7 @@ if [ -n "$victim1" ]; then
     grep 'redis replicas' "$tmp/$f1.sum" | sed 's/^/  /'
 fi
 
-for _ in $(seq 1 50); do cluster_ok && break; sleep 0.1; done
+for _ in $(seq 1 50); do tw_cluster_ok && break; sleep 0.1; done
 read -r f2 victim2 < <(pick_sensor g1 g2 g3 g4 g5 g6 g7 g8) || { fail "no sensor on a master with a replica"; victim2=; }
 if [ -n "$victim2" ]; then
     failover_run "$f2" "$tmp/tw.yaml" "$victim2"
